@@ -1,0 +1,83 @@
+# socialpulse — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := src/socialpulse/web/static/vendor
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help run install dev-install assets migrate demo serve worker test lint typecheck pytest bench clean lock
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "socialpulse needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements/base.lock pyproject.toml
+	$(BIN)/pip install -q -r requirements/base.lock
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements/dev.lock
+	$(BIN)/pip install -q -r requirements/dev.lock
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install socialpulse with pinned dependencies
+
+dev-install: $(VENV)/.installed-dev ## Install test and lint dependencies too
+
+$(VENDOR)/chart.umd.js: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed once to vendor Chart.js (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chart.umd.js
+
+assets: $(VENDOR)/chart.umd.js ## Vendor the dashboard's JavaScript (Chart.js) from the npm lock file
+
+migrate: install ## Apply database migrations
+	$(BIN)/socialpulse migrate
+
+demo: migrate ## Create or refresh the demo workspace and print its credentials
+	$(BIN)/socialpulse demo
+
+run: install assets migrate ## Install everything, prepare the demo workspace, start on http://127.0.0.1:8000
+	$(BIN)/socialpulse demo
+	$(BIN)/socialpulse serve
+
+serve: install ## Start the web app (embedded worker) without touching demo data
+	$(BIN)/socialpulse serve
+
+worker: install ## Start a task worker (SOCIALPULSE_TASKS_URL=redis://...)
+	$(BIN)/socialpulse worker
+
+lint: dev-install ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: dev-install ## mypy (strict on untyped defs)
+	$(BIN)/mypy
+
+pytest: dev-install assets ## Run the test suite on SQLite, then on PostgreSQL + Redis when configured
+	$(BIN)/pytest
+	@if [ -n "$$SOCIALPULSE_TEST_POSTGRES_URL" ]; then \
+		echo "== again on PostgreSQL ($$SOCIALPULSE_TEST_POSTGRES_URL) with Redis tasks =="; \
+		SOCIALPULSE_TEST_BACKEND=postgres $(BIN)/pytest; \
+	else echo "(SOCIALPULSE_TEST_POSTGRES_URL unset: PostgreSQL run skipped; .ci/run sets it)"; fi
+
+test: lint typecheck pytest ## Install test dependencies, run ruff, mypy and pytest
+
+bench: dev-install ## Run every benchmark in benchmarks/
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lock: ## Regenerate requirements/*.lock from a clean resolve of pyproject.toml
+	rm -rf /tmp/sp-lock && $(PYTHON) -m venv /tmp/sp-lock
+	/tmp/sp-lock/bin/pip install -q .
+	/tmp/sp-lock/bin/pip freeze --exclude socialpulse > requirements/base.lock
+	/tmp/sp-lock/bin/pip install -q ".[dev]"
+	/tmp/sp-lock/bin/pip freeze --exclude socialpulse > requirements/dev.lock
+
+clean: ## Remove the virtualenv and caches (keeps ./data)
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from socialpulse.cli import main
+
+main()

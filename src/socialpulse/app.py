@@ -1,0 +1,223 @@
+"""The FastAPI app factory: API, dashboard, health, metrics, and the embedded worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from socialpulse import __version__
+from socialpulse.config import Settings, get_settings
+from socialpulse.db import Database, init_database
+from socialpulse.errors import AppError, TooManyRequests, error_body
+from socialpulse.kit.logging import configure_logging
+from socialpulse.kit.metrics import HTTP_LATENCY
+from socialpulse.worker.queue import configure_tasks, huey
+
+log = structlog.get_logger(__name__)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+}
+
+
+def _api_routers() -> list[APIRouter]:
+    from socialpulse.worker.api import router as jobs_router
+    from socialpulse.workspaces.api import router as workspaces_router
+
+    return [workspaces_router, jobs_router]
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api") or path == "/metrics" or path.startswith("/docs"))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        headers = {}
+        if isinstance(exc, TooManyRequests) and exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = jsonable_encoder(
+            [
+                {"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")}
+                for err in exc.errors()
+            ]
+        )
+        first = details[0] if details else {}
+        where = ".".join(str(part) for part in first.get("loc", []))
+        message = f"invalid request: {where}: {first.get('msg')}" if first else "invalid request"
+        return JSONResponse(error_body("invalid_input", message, details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and _wants_html(request):
+            from socialpulse.web.views import render_error
+
+            return render_error(request, 404, "Page not found")
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unhandled(request: Request, exc: Exception) -> Response:
+        log.exception("http.request.crashed", path=request.url.path)
+        return JSONResponse(
+            error_body("internal_error", "internal server error; the incident was logged"),
+            status_code=500,
+        )
+
+
+def _install_request_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            elapsed = time.perf_counter() - started
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_LATENCY.labels(request.method, template, str(status)).observe(elapsed)
+            log.info(
+                "http.request",
+                method=request.method,
+                path=request.url.path,
+                status=status,
+                ms=round(elapsed * 1000, 2),
+            )
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    db = init_database(settings.effective_database_url)
+    configure_tasks(settings)
+    run_embedded = settings.runs_embedded_worker
+    if start_worker is not None:
+        run_embedded = start_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from socialpulse.worker.consumer import start_embedded, stop_embedded
+        from socialpulse.worker.schedule import load_tasks
+
+        load_tasks()
+        consumer = start_embedded(settings.worker_threads) if run_embedded else None
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                stop_embedded(consumer)
+
+    app = FastAPI(
+        title="socialpulse",
+        version=__version__,
+        description="Social media analytics, engagement inbox, creator intelligence, publishing.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+
+    _install_error_handlers(app)
+    _install_request_middleware(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="socialpulse_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+
+    for router in _api_routers():
+        app.include_router(router)
+
+    @app.get("/api/health", tags=["ops"])
+    def health() -> JSONResponse:
+        """Database and task queue reachability; 503 when either fails."""
+        report: dict[str, Any] = {"version": __version__}
+        healthy = True
+        started = time.perf_counter()
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            report["database"] = {
+                "ok": True,
+                "backend": db.dialect,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+        except Exception as exc:  # health must report, not raise
+            healthy = False
+            report["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        try:
+            pending = huey.pending_count()
+            report["queue"] = {"ok": True, "backend": settings.tasks_backend, "pending": pending}
+        except Exception as exc:
+            healthy = False
+            report["queue"] = {
+                "ok": False,
+                "backend": settings.tasks_backend,
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+        report["status"] = "ok" if healthy else "unavailable"
+        return JSONResponse(report, status_code=200 if healthy else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    from socialpulse.web.views import mount_dashboard
+
+    mount_dashboard(app)
+    return app
+
+
+def get_app() -> FastAPI:
+    """Entry point for `uvicorn --factory socialpulse.app:get_app`."""
+    return create_app()
+
+
+__all__ = ["Database", "create_app", "get_app"]

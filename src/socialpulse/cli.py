@@ -1,0 +1,202 @@
+"""`socialpulse` command line. Commands are thin: they call the same services as the API."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from socialpulse.config import get_settings
+from socialpulse.db import Database, init_database
+from socialpulse.errors import AppError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="socialpulse: self-hosted social media analytics, inbox and publishing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+api_key_app = typer.Typer(help="Manage workspace API keys.", no_args_is_help=True)
+app.add_typer(api_key_app, name="api-key")
+
+err = Console(stderr=True)
+
+
+def _db() -> Database:
+    return init_database(get_settings().effective_database_url)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Turn expected failures into a message and a non-zero exit, never a traceback."""
+    try:
+        return action()
+    except AppError as exc:
+        raise _fail(exc.message, 2 if exc.status_code in (404, 409, 422) else 1) from None
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (safe to run repeatedly)."""
+    from socialpulse.migrations import runner
+
+    db = _db()
+    runner.upgrade(db)
+    err.print(f"database at revision {runner.current_revision(db)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Start the web app (and, in the embedded default, its background worker)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "socialpulse.app:get_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 4,
+    scheduler: Annotated[
+        bool, typer.Option(help="Also run periodic tasks. Exactly one process should.")
+    ] = False,
+) -> None:
+    """Consume background tasks (use with SOCIALPULSE_TASKS_URL=redis://...)."""
+    from socialpulse.worker.consumer import run_worker
+    from socialpulse.worker.queue import configure_tasks
+
+    settings = get_settings()
+    if settings.tasks_backend == "memory":
+        raise _fail("the memory task backend runs tasks inline; there is nothing to consume")
+    from socialpulse.kit.logging import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    _db()
+    configure_tasks(settings)
+    run_worker(threads, scheduler)
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create a user account."""
+    from socialpulse.workspaces import service
+
+    def action() -> None:
+        with _db().session() as session:
+            user = service.create_user(session, email, password, name)
+            typer.echo(f"created user {user.email} (id {user.id})")
+
+    _run(action)
+
+
+@app.command("create-workspace")
+def create_workspace(
+    slug: Annotated[str, typer.Argument(help="URL-safe identifier, e.g. my-brand.")],
+    owner: Annotated[str, typer.Option(help="Email of the existing user who will own it.")],
+    name: Annotated[str, typer.Option(help="Display name (defaults to the slug).")] = "",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+) -> None:
+    """Create a workspace owned by an existing user."""
+    from socialpulse.workspaces import service
+
+    def action() -> None:
+        with _db().session() as session:
+            user = service.get_user_by_email(session, owner)
+            if user is None:
+                raise _fail(f"no user with email {owner}; create it with create-user first", 2)
+            workspace = service.create_workspace(session, slug, name or slug, user, timezone)
+            typer.echo(f"created workspace {workspace.slug} (id {workspace.id})")
+
+    _run(action)
+
+
+@api_key_app.command("create")
+def api_key_create(
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    role: Annotated[str, typer.Option(help="owner, admin, editor or viewer.")] = "admin",
+) -> None:
+    """Create an API key; prints only the key on stdout (shown once)."""
+    from socialpulse.workspaces import service
+    from socialpulse.workspaces.models import Role
+    from socialpulse.workspaces.tenancy import Subject
+
+    try:
+        parsed_role = Role(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in Role)
+        raise _fail(f"unknown role {role!r}; use one of {choices}", 2) from None
+
+    def action() -> str:
+        with _db().session() as session:
+            ws = service.get_workspace_by_slug(session, workspace)
+            # The CLI runs with the operator's authority over the installation.
+            subject = Subject(workspace_id=ws.id, role=Role.owner)
+            _key, plaintext = service.create_api_key(session, subject, name, parsed_role)
+        return plaintext
+
+    typer.echo(_run(action))
+
+
+@app.command()
+def demo() -> None:
+    """Make sure the demo workspace exists and print its login and a fresh API key."""
+    from socialpulse.demo import ensure_demo
+
+    settings = get_settings()
+    creds = ensure_demo(_db(), settings)
+    console = Console()
+    console.print(f"[bold]Dashboard:[/bold] {settings.base_url}/")
+    console.print(f"[bold]Login:[/bold]     {creds.email} / {creds.password}")
+    console.print(f"[bold]API key:[/bold]   {creds.api_key}")
+    console.print(
+        f"[dim]Try: curl -H 'Authorization: Bearer {creds.api_key}' "
+        f"{settings.base_url}/api/v1/workspace[/dim]",
+        soft_wrap=True,
+    )
+
+
+def _mount_optional_apps() -> None:
+    try:
+        from socialpulse.ai.cli import app as ai_app
+    except ImportError:
+        return
+    app.add_typer(ai_app, name="ai", help="Offline text analysis: analyze, train, eval.")
+
+
+_mount_optional_apps()
+
+
+def main() -> None:
+    app(prog_name="socialpulse")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

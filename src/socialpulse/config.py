@@ -1,0 +1,108 @@
+"""Settings from the environment (`SOCIALPULSE_*`) and `.env`.
+
+The secret key is never a hard-coded default: when none is configured, one is generated on
+first start and kept in `<data_dir>/secret_key` (mode 0600) so sessions and encrypted
+credentials survive restarts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOCIALPULSE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(default=Path("data"), description="Where embedded state lives.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite at <data_dir>/socialpulse.db."
+    )
+    tasks_url: str = Field(
+        default="",
+        description="Empty: embedded Huey on SQLite (<data_dir>/tasks.db). redis://...: workers.",
+    )
+    media_root: Path = Field(default=Path("data/media"), description="Local media storage.")
+    secret_key: SecretStr | None = Field(default=None, description="Signs sessions, keys creds.")
+    log_level: str = "INFO"
+    log_json: bool = False
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set true behind HTTPS)."
+    )
+    session_max_age_s: int = 14 * 24 * 3600
+    embedded_worker: bool | None = Field(
+        default=None,
+        description="Run the task consumer inside the web process. Default: yes for the "
+        "embedded SQLite queue, no for Redis (run `socialpulse worker` instead).",
+    )
+    worker_threads: int = 2
+    job_lease_s: int = Field(default=300, description="How long a claimed job row is leased.")
+    reaper_interval_s: int = 60
+    login_rate_limit: str = Field(
+        default="5/minute;30/hour", description="Login attempts allowed per email and per IP."
+    )
+    environment: Literal["development", "production", "test"] = "development"
+
+    @field_validator("data_dir", "media_root")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'socialpulse.db').resolve()}"
+
+    @property
+    def tasks_backend(self) -> Literal["sqlite", "redis", "memory"]:
+        if self.tasks_url.startswith(("redis://", "rediss://", "unix://")):
+            return "redis"
+        if self.tasks_url == "memory://":
+            return "memory"
+        return "sqlite"
+
+    @property
+    def runs_embedded_worker(self) -> bool:
+        if self.embedded_worker is not None:
+            return self.embedded_worker and self.tasks_backend != "memory"
+        return self.tasks_backend == "sqlite"
+
+    @property
+    def tasks_sqlite_path(self) -> Path:
+        if self.tasks_url.startswith("sqlite:///"):
+            return Path(self.tasks_url.removeprefix("sqlite:///"))
+        return self.data_dir / "tasks.db"
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or the one generated and persisted on first use."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # O_EXCL: two processes starting at once must agree on one key.
+        try:
+            with key_file.open("x") as handle:
+                handle.write(key)
+            key_file.chmod(0o600)
+        except FileExistsError:
+            return key_file.read_text().strip()
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

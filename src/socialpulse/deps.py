@@ -1,0 +1,62 @@
+"""Request-scoped dependencies: the unit of work and the authenticated subject."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from socialpulse.config import Settings
+from socialpulse.db import Database
+from socialpulse.errors import NotAuthenticated
+from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.tenancy import Subject
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_bearer = HTTPBearer(auto_error=False, description="A workspace API key: sp_<prefix>_<secret>")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error."""
+    with get_db(request).session() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def current_subject(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Subject:
+    """API callers authenticate with a bearer key. A logged-in dashboard session may also read
+    (safe methods only: mutations through cookies would need CSRF tokens the API does not use)."""
+    if credentials is not None:
+        return workspace_service.subject_for_api_key(session, credentials.credentials)
+    if request.headers.get("authorization"):
+        raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")
+    user_id = request.session.get("uid") if "session" in request.scope else None
+    if user_id is not None and request.method in SAFE_METHODS:
+        subject = workspace_service.subject_for_user(session, user_id, request.session.get("wid"))
+        if subject is not None:
+            return subject
+    raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")
+
+
+CurrentSubject = Annotated[Subject, Depends(current_subject)]

@@ -1,0 +1,1 @@
+"""Server-rendered dashboard: views call the same services as the JSON API."""

@@ -1,0 +1,118 @@
+"""Dashboard sessions, CSRF tokens and login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Annotated
+
+from fastapi import Depends, Request
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.orm import Session
+
+from socialpulse.config import Settings
+from socialpulse.deps import DbSession
+from socialpulse.errors import AppError, PermissionDenied, TooManyRequests
+from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.models import User
+from socialpulse.workspaces.tenancy import Subject
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequired(AppError):
+    status_code = 401
+    code = "login_required"
+
+
+def session_fingerprint(user: User) -> str:
+    # Changing the password changes this, which ends every other session of that user.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def verify_csrf(request: Request) -> None:
+    """Every state-changing dashboard request carries the session's token (form or header)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = request.session.get("csrf")
+    supplied = request.headers.get(CSRF_HEADER)
+    if supplied is None:
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        supplied = value if isinstance(value, str) else None
+    if not expected or not supplied or not secrets.compare_digest(expected, supplied):
+        raise PermissionDenied("the form expired or did not come from this site; reload the page")
+
+
+def web_subject(request: Request, session: DbSession) -> tuple[Subject, User]:
+    user_id = request.session.get("uid")
+    if user_id is None:
+        raise LoginRequired("log in to continue")
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or request.session.get("fp") != session_fingerprint(user):
+        request.session.clear()
+        raise LoginRequired("your session ended; log in again")
+    subject = workspace_service.subject_for_user(session, user.id, request.session.get("wid"))
+    if subject is None:
+        subject = workspace_service.subject_for_user(session, user.id, None)
+    if subject is None:
+        raise PermissionDenied("your account is not a member of any workspace")
+    request.session["wid"] = subject.workspace_id
+    return subject, user
+
+
+WebAuth = Annotated[tuple[Subject, User], Depends(web_subject)]
+CsrfChecked = Depends(verify_csrf)
+
+
+class LoginThrottle:
+    """Moving-window limits per email and per client address (memory, or Redis when the
+    task queue is Redis so every web process shares the counts)."""
+
+    def __init__(self, settings: Settings) -> None:
+        uri = settings.tasks_url if settings.tasks_backend == "redis" else "memory://"
+        self.storage = storage_from_string(uri)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.limits = parse_many(settings.login_rate_limit)
+
+    def _keys(self, email: str, client: str) -> list[tuple[str, str]]:
+        return [("login-email", email.strip().lower()), ("login-ip", client)]
+
+    def check(self, email: str, client: str) -> None:
+        for limit in self.limits:
+            for namespace, key in self._keys(email, client):
+                if not self.limiter.test(limit, namespace, key):
+                    reset_at, _remaining = self.limiter.get_window_stats(limit, namespace, key)
+
+                    retry = max(1, int(reset_at - time.time()))
+                    raise TooManyRequests(
+                        f"too many login attempts; try again in {retry} seconds",
+                        retry_after=retry,
+                    )
+
+    def failed(self, email: str, client: str) -> None:
+        for limit in self.limits:
+            for namespace, key in self._keys(email, client):
+                self.limiter.hit(limit, namespace, key)
+
+
+def login(request: Request, session: Session, user: User) -> None:
+    request.session.clear()
+    request.session["uid"] = user.id
+    request.session["fp"] = session_fingerprint(user)
+    subject = workspace_service.subject_for_user(session, user.id, None)
+    if subject is not None:
+        request.session["wid"] = subject.workspace_id
+    csrf_token(request)

@@ -1,0 +1,17 @@
+// Small glue around Chart.js (vendored at build time by `make`; no request leaves the server).
+function spChart(canvasId, dataId, type, label) {
+  var canvas = document.getElementById(canvasId);
+  var source = document.getElementById(dataId);
+  if (!canvas || !source) return null;
+  if (typeof Chart === "undefined") {
+    canvas.insertAdjacentHTML("afterend", "<p class='muted'>Charts need the vendored Chart.js: run <code>make assets</code>.</p>");
+    return null;
+  }
+  var data = JSON.parse(source.textContent);
+  var datasets = data.datasets || [{ label: label, data: data.values, borderColor: "#4f46e5", backgroundColor: "rgba(79,70,229,0.35)", tension: 0.25, pointRadius: 0 }];
+  return new Chart(canvas, {
+    type: type,
+    data: { labels: data.labels, datasets: datasets },
+    options: { animation: false, responsive: true, plugins: { legend: { display: datasets.length > 1 } }, scales: { y: { beginAtZero: type === "bar" } } }
+  });
+}

@@ -1,0 +1,42 @@
+"""Run the Huey consumer: in a thread of the web process (embedded) or as `socialpulse worker`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from huey.consumer import Consumer
+
+from socialpulse.worker.queue import huey
+from socialpulse.worker.schedule import load_tasks
+
+log = structlog.get_logger(__name__)
+
+
+class EmbeddedConsumer(Consumer):
+    """A consumer that lives inside another process: the host owns the signal handlers."""
+
+    def _set_signal_handlers(self) -> None:
+        return None
+
+
+def start_embedded(workers: int = 2, periodic: bool = True) -> EmbeddedConsumer:
+    load_tasks()
+    consumer = EmbeddedConsumer(
+        huey, workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True
+    )
+    consumer.start()
+    log.info("worker.embedded.started", workers=workers, periodic=periodic)
+    return consumer
+
+
+def stop_embedded(consumer: Any) -> None:
+    consumer.stop(graceful=True)
+    log.info("worker.embedded.stopped")
+
+
+def run_worker(workers: int, periodic: bool) -> None:
+    """Blocking consumer for `socialpulse worker` (signals handled: SIGTERM graceful)."""
+    load_tasks()
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic)
+    consumer.run()

@@ -1,0 +1,368 @@
+"""Durable jobs: database rows claimed under a lease.
+
+Lifecycle: pending → running (claimed: `locked_by`, `lease_expires_at`, attempts + 1) →
+completed | failed, or back to pending (retry with backoff, or the reaper after the lease
+expired because the worker died). Huey only delivers "run job N" nudges; losing one costs
+nothing because the dispatcher periodically re-sends due rows.
+
+Exactly-once effects: a handler that writes its results through `ctx.finish(session)` commits
+them in the same transaction as the guarded completion (`WHERE locked_by = me`), so a worker
+that lost its lease can never commit a second copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from prometheus_client import Counter
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from socialpulse.db import Database, utcnow
+from socialpulse.worker.models import Job, JobStatus
+
+log = structlog.get_logger(__name__)
+
+JOBS_TOTAL = Counter(
+    "socialpulse_jobs_total", "Durable jobs by kind and outcome", ["kind", "outcome"]
+)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class LeaseLost(Exception):
+    """This worker no longer owns the job (its lease expired and it was reclaimed)."""
+
+
+class UnknownJobKind(Exception):
+    pass
+
+
+@dataclass
+class JobContext:
+    db: Database
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+    workspace_id: int | None
+    attempt: int
+    worker_id: str
+    lease_s: int
+    finished: bool = field(default=False)
+
+    def heartbeat(self) -> None:
+        """Extend the lease during long work; raises LeaseLost if another worker took over."""
+        with self.db.session() as session:
+            result = session.execute(
+                update(Job)
+                .where(
+                    Job.id == self.job_id,
+                    Job.locked_by == self.worker_id,
+                    Job.status == JobStatus.running,
+                )
+                .values(lease_expires_at=utcnow() + dt.timedelta(seconds=self.lease_s))
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise LeaseLost(f"job {self.job_id} was reclaimed")
+
+    def finish(self, session: Session, result: dict[str, Any] | None = None) -> None:
+        """Mark the job completed inside the caller's transaction, with its effects."""
+        _complete(session, self.job_id, self.worker_id, result)
+        self.finished = True
+
+
+JobHandler = Callable[[JobContext], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    kind: str
+    fn: JobHandler
+    lease_s: int | None
+    max_attempts: int
+
+
+_handlers: dict[str, HandlerSpec] = {}
+
+
+def job_handler(
+    kind: str, *, lease_s: int | None = None, max_attempts: int = 5
+) -> Callable[[JobHandler], JobHandler]:
+    """Register the function that performs jobs of `kind` (named `domain.verb_object`)."""
+
+    def decorator(fn: JobHandler) -> JobHandler:
+        _handlers[kind] = HandlerSpec(kind, fn, lease_s, max_attempts)
+        return fn
+
+    return decorator
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_handlers)
+
+
+def enqueue_job(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    workspace_id: int | None = None,
+    dedupe_key: str | None = None,
+    run_after: dt.datetime | None = None,
+) -> Job:
+    """Add a job row to the caller's transaction; the worker is nudged after commit.
+
+    With a `dedupe_key`, an unfinished job with the same key is returned instead of a new one.
+    """
+    if kind not in _handlers:
+        raise UnknownJobKind(f"no handler registered for job kind {kind!r}")
+    if dedupe_key is not None:
+        existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    spec = _handlers[kind]
+    job = Job(
+        kind=kind,
+        payload=payload or {},
+        workspace_id=workspace_id,
+        dedupe_key=dedupe_key,
+        max_attempts=spec.max_attempts,
+        run_after=run_after or utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    from socialpulse.worker import tasks
+
+    delay = None
+    if run_after is not None:
+        delay = max(0.0, (run_after - utcnow()).total_seconds())
+    from socialpulse.worker.queue import enqueue_after_commit
+
+    enqueue_after_commit(session, tasks.nudge_job, job.id, delay)
+    return job
+
+
+def claim_job(db: Database, job_id: int, worker_id: str, lease_s: int) -> bool:
+    """Compare-and-set one due pending row to running; True if this worker got it."""
+    now = utcnow()
+    with db.session() as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.pending, Job.run_after <= now)
+            .values(
+                status=JobStatus.running,
+                locked_by=worker_id,
+                lease_expires_at=now + dt.timedelta(seconds=lease_s),
+                attempts=Job.attempts + 1,
+                started_at=now,
+            )
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def claim_due_jobs(db: Database, worker_id: str, lease_s: int, limit: int = 20) -> list[int]:
+    """Claim up to `limit` due rows. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets many workers
+    claim concurrently without waiting on each other; SQLite serialises writers anyway."""
+    now = utcnow()
+    with db.session() as session:
+        ids = list(
+            session.scalars(
+                select(Job.id)
+                .where(Job.status == JobStatus.pending, Job.run_after <= now)
+                .order_by(Job.run_after, Job.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not ids:
+            return []
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(ids), Job.status == JobStatus.pending)
+            .values(
+                status=JobStatus.running,
+                locked_by=worker_id,
+                lease_expires_at=now + dt.timedelta(seconds=lease_s),
+                attempts=Job.attempts + 1,
+                started_at=now,
+            )
+        )
+        return ids
+
+
+def _complete(session: Session, job_id: int, worker_id: str, result: dict[str, Any] | None) -> None:
+    outcome = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.running)
+        .values(
+            status=JobStatus.completed,
+            result=result,
+            finished_at=utcnow(),
+            lease_expires_at=None,
+            dedupe_key=None,
+            last_error=None,
+        )
+    )
+    if outcome.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(f"job {job_id} was reclaimed before it could complete")
+
+
+def _retry_delay(attempt: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(3600, 15 * 2 ** max(0, attempt - 1)))
+
+
+def run_claimed_job(db: Database, job_id: int, worker_id: str) -> JobStatus | None:
+    """Run a job this worker has claimed. Returns the job's new status (None if lease lost)."""
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.locked_by != worker_id or job.status != JobStatus.running:
+            return None
+        kind, payload, workspace_id, attempts, max_attempts = (
+            job.kind,
+            dict(job.payload),
+            job.workspace_id,
+            job.attempts,
+            job.max_attempts,
+        )
+    spec = _handlers.get(kind)
+    bound = log.bind(job_id=job_id, kind=kind, attempt=attempts)
+    if spec is None:
+        _fail(db, job_id, worker_id, f"no handler registered for job kind {kind!r}", final=True)
+        JOBS_TOTAL.labels(kind, "failed").inc()
+        return JobStatus.failed
+    lease_s = spec.lease_s or _default_lease_s()
+    ctx = JobContext(db, job_id, kind, payload, workspace_id, attempts, worker_id, lease_s)
+    try:
+        result = spec.fn(ctx)
+        if not ctx.finished:
+            with db.session() as session:
+                _complete(session, job_id, worker_id, result)
+    except LeaseLost:
+        bound.warning("worker.job.lease_lost")
+        JOBS_TOTAL.labels(kind, "lease_lost").inc()
+        return None
+    except Exception as exc:
+        final = attempts >= max_attempts
+        message = f"{type(exc).__name__}: {exc}"
+        bound.error("worker.job.failed", error=message, final=final, tb=traceback.format_exc())
+        _fail(db, job_id, worker_id, message, final=final, attempt=attempts)
+        JOBS_TOTAL.labels(kind, "failed" if final else "retry").inc()
+        return JobStatus.failed if final else JobStatus.pending
+    bound.info("worker.job.completed")
+    JOBS_TOTAL.labels(kind, "completed").inc()
+    return JobStatus.completed
+
+
+def _fail(
+    db: Database, job_id: int, worker_id: str, message: str, *, final: bool, attempt: int = 1
+) -> None:
+    values: dict[str, Any] = {"last_error": message[:4000], "lease_expires_at": None}
+    if final:
+        values |= {"status": JobStatus.failed, "finished_at": utcnow(), "dedupe_key": None}
+    else:
+        values |= {
+            "status": JobStatus.pending,
+            "locked_by": None,
+            "run_after": utcnow() + _retry_delay(attempt),
+        }
+    with db.session() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.running)
+            .values(**values)
+        )
+
+
+def reap_expired_leases(db: Database, now: dt.datetime | None = None) -> dict[str, int]:
+    """Put running rows whose lease expired back to pending (or fail them when out of tries)."""
+    now = now or utcnow()
+    with db.session() as session:
+        expired = session.execute(
+            select(Job.id, Job.attempts, Job.max_attempts)
+            .where(Job.status == JobStatus.running, Job.lease_expires_at < now)
+            .with_for_update(skip_locked=True)
+        ).all()
+        requeued = failed = 0
+        for job_id, attempts, max_attempts in expired:
+            stale = Job.id == job_id
+            if attempts >= max_attempts:
+                session.execute(
+                    update(Job)
+                    .where(stale, Job.status == JobStatus.running)
+                    .values(
+                        status=JobStatus.failed,
+                        finished_at=now,
+                        dedupe_key=None,
+                        lease_expires_at=None,
+                        last_error=f"worker lease expired on each of {attempts} attempts",
+                    )
+                )
+                failed += 1
+            else:
+                session.execute(
+                    update(Job)
+                    .where(stale, Job.status == JobStatus.running)
+                    .values(
+                        status=JobStatus.pending,
+                        locked_by=None,
+                        lease_expires_at=None,
+                        run_after=now,
+                        last_error="worker lease expired; re-queued",
+                    )
+                )
+                requeued += 1
+    if requeued or failed:
+        log.warning("worker.lease.reaped", requeued=requeued, failed=failed)
+    return {"requeued": requeued, "failed": failed}
+
+
+def due_job_ids(db: Database, limit: int = 500) -> list[int]:
+    now = utcnow()
+    with db.session() as session:
+        return list(
+            session.scalars(
+                select(Job.id)
+                .where(Job.status == JobStatus.pending, Job.run_after <= now)
+                .order_by(Job.run_after)
+                .limit(limit)
+            )
+        )
+
+
+def run_job(db: Database, job_id: int, worker_id: str = WORKER_ID) -> JobStatus | None:
+    """Claim and run one job if it is due and unclaimed (what a Huey nudge does)."""
+    spec = None
+    with db.session() as session:
+        kind = session.scalar(select(Job.kind).where(Job.id == job_id))
+    if kind is not None:
+        spec = _handlers.get(kind)
+    lease_s = (spec.lease_s if spec else None) or _default_lease_s()
+    if not claim_job(db, job_id, worker_id, lease_s):
+        return None
+    return run_claimed_job(db, job_id, worker_id)
+
+
+def drain(db: Database, worker_id: str = WORKER_ID, limit: int = 20) -> int:
+    """Claim and run due jobs in a batch until none are due; returns how many ran."""
+    ran = 0
+    while True:
+        ids = claim_due_jobs(db, worker_id, _default_lease_s(), limit)
+        if not ids:
+            return ran
+        for job_id in ids:
+            run_claimed_job(db, job_id, worker_id)
+            ran += 1
+
+
+def _default_lease_s() -> int:
+    from socialpulse.config import get_settings
+
+    return get_settings().job_lease_s

@@ -1,0 +1,65 @@
+"""Every periodic task, registered in one place.
+
+Which process runs them: in the embedded default, the web process's consumer; with Redis,
+only the `socialpulse worker --scheduler` process (run exactly one). Each periodic task also
+holds a Huey lock, so an accidental second scheduler cannot run the same task twice at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from huey import crontab
+
+from socialpulse.worker.queue import huey
+
+# Modules whose import registers Huey tasks and durable job handlers.
+TASK_MODULES = [
+    "socialpulse.worker.tasks",
+]
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    schedule: Callable[..., bool]
+    target: str  # "module:function", imported lazily so this module stays dependency-free
+
+
+PERIODIC: list[Periodic] = [
+    Periodic(
+        "worker.reap_and_dispatch",
+        crontab(minute="*"),
+        "socialpulse.worker.tasks:reap_and_dispatch",
+    ),
+]
+
+_loaded = False
+
+
+def _resolve(target: str) -> Callable[[], Any]:
+    module_name, _, attr = target.partition(":")
+    fn: Callable[[], Any] = getattr(importlib.import_module(module_name), attr)
+    return fn
+
+
+def load_tasks() -> None:
+    """Import every task module and register the periodic tasks (idempotent)."""
+    global _loaded
+    if _loaded:
+        return
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    for periodic in PERIODIC:
+        fn = _resolve(periodic.target)
+
+        def run(fn: Callable[[], Any] = fn, name: str = periodic.name) -> Any:
+            with huey.lock_task(f"periodic:{name}"):
+                return fn()
+
+        run.__name__ = periodic.name.replace(".", "_")
+        huey.periodic_task(periodic.schedule, name=periodic.name)(run)
+    _loaded = True

@@ -1,0 +1,1 @@
+"""Users, workspaces, memberships and roles, API keys, and the auth subject."""

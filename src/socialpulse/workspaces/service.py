@@ -1,0 +1,326 @@
+"""Users, workspaces, members and API keys. Services flush; the caller's edge commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import string
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from socialpulse.db import utcnow
+from socialpulse.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from socialpulse.kit.security import (
+    DUMMY_PASSWORD_HASH,
+    constant_time_equals,
+    hash_password,
+    password_needs_rehash,
+    sha256_hex,
+    verify_password,
+)
+from socialpulse.workspaces.models import ApiKey, Membership, Role, User, Workspace
+from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+MIN_PASSWORD_LENGTH = 8
+API_KEY_PREFIX = "sp"
+# Avoid updating last_used_at on every request: one write a minute per key is plenty.
+LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+
+
+def normalize_email(email: str) -> str:
+    # Syntax only: self-hosted installs use intranet, .local and localhost addresses that
+    # strict validators reject, and no mail is sent to them.
+    normalized = email.strip().lower()
+    if not EMAIL_RE.match(normalized):
+        raise InvalidInput(f"invalid email address {email!r}: expected name@domain")
+    return normalized
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            f"unknown time zone {name!r}; use an IANA name like Europe/Berlin"
+        ) from exc
+    return name
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(session: Session, email: str, password: str, name: str = "") -> User:
+    email = normalize_email(email)
+    _check_password(password)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user for these credentials, or None. Unknown emails cost a full hash too."""
+    try:
+        normalized = normalize_email(email)
+    except InvalidInput:
+        verify_password(DUMMY_PASSWORD_HASH, password)
+        return None
+    user = session.scalar(select(User).where(User.email == normalized))
+    if user is None or not user.is_active:
+        verify_password(DUMMY_PASSWORD_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    session.flush()
+    return user
+
+
+# --- workspaces -------------------------------------------------------------------------------
+
+
+def create_workspace(
+    session: Session, slug: str, name: str, owner: User, timezone: str = "UTC"
+) -> Workspace:
+    slug = slug.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise InvalidInput(
+            f"invalid workspace slug {slug!r}: use 3-64 lowercase letters, digits and dashes"
+        )
+    if session.scalar(select(Workspace.id).where(Workspace.slug == slug)) is not None:
+        raise Conflict(f"workspace {slug!r} already exists")
+    workspace = Workspace(
+        slug=slug, name=name.strip() or slug, timezone=validate_timezone(timezone)
+    )
+    session.add(workspace)
+    session.flush()
+    session.add(Membership(workspace_id=workspace.id, user_id=owner.id, role=Role.owner))
+    session.flush()
+    return workspace
+
+
+def get_workspace_by_slug(session: Session, slug: str) -> Workspace:
+    workspace = session.scalar(select(Workspace).where(Workspace.slug == slug))
+    if workspace is None:
+        raise NotFound(f"workspace {slug!r} not found")
+    return workspace
+
+
+def get_workspace(session: Session, subject: Subject) -> Workspace:
+    workspace = session.get(Workspace, subject.workspace_id)
+    if workspace is None:
+        raise NotFound("workspace not found")
+    return workspace
+
+
+def update_workspace(
+    session: Session, subject: Subject, *, name: str | None, timezone: str | None
+) -> Workspace:
+    subject.require(Role.admin)
+    workspace = get_workspace(session, subject)
+    if name is not None:
+        workspace.name = name.strip()
+    if timezone is not None:
+        workspace.timezone = validate_timezone(timezone)
+    session.flush()
+    return workspace
+
+
+def workspaces_for_user(session: Session, user_id: int) -> list[tuple[Workspace, Role]]:
+    rows = session.execute(
+        select(Workspace, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Workspace.name)
+    ).all()
+    return [(workspace, role) for workspace, role in rows]
+
+
+def subject_for_user(session: Session, user_id: int, workspace_id: int | None) -> Subject | None:
+    """The user's subject in `workspace_id`, or in their first workspace; None if no access."""
+    query = select(Membership).where(Membership.user_id == user_id)
+    if workspace_id is not None:
+        query = query.where(Membership.workspace_id == workspace_id)
+    membership = session.scalar(query.order_by(Membership.id).limit(1))
+    if membership is None:
+        return None
+    return Subject(workspace_id=membership.workspace_id, role=membership.role, user_id=user_id)
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+def list_members(session: Session, subject: Subject) -> list[tuple[Membership, User]]:
+    rows = session.execute(
+        scoped(select(Membership, User), subject)
+        .join(User, User.id == Membership.user_id)
+        .order_by(Membership.id)
+    ).all()
+    return [(membership, user) for membership, user in rows]
+
+
+def _guard_role_change(subject: Subject, current: Role | None, new: Role | None) -> None:
+    subject.require(Role.admin)
+    if Role.owner in (current, new) and subject.role != Role.owner:
+        raise PermissionDenied("only an owner can grant, change or remove the owner role")
+
+
+def _owner_count(session: Session, workspace_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.workspace_id == workspace_id, Membership.role == Role.owner)
+        )
+        or 0
+    )
+
+
+def add_member(
+    session: Session,
+    subject: Subject,
+    email: str,
+    role: Role,
+    *,
+    name: str = "",
+    password: str | None = None,
+) -> tuple[Membership, User]:
+    _guard_role_change(subject, None, role)
+    user = get_user_by_email(session, email)
+    if user is None:
+        if not password:
+            raise InvalidInput(
+                f"no user has the email {normalize_email(email)}; give a password to create one"
+            )
+        user = create_user(session, email, password, name)
+    exists = session.scalar(
+        select(Membership.id).where(
+            Membership.workspace_id == subject.workspace_id, Membership.user_id == user.id
+        )
+    )
+    if exists is not None:
+        raise Conflict(f"{user.email} is already a member of this workspace")
+    membership = Membership(workspace_id=subject.workspace_id, user_id=user.id, role=role)
+    session.add(membership)
+    session.flush()
+    return membership, user
+
+
+def change_member_role(
+    session: Session, subject: Subject, membership_id: int, role: Role
+) -> Membership:
+    membership = get_scoped(session, Membership, membership_id, subject)
+    _guard_role_change(subject, membership.role, role)
+    if membership.role == Role.owner and role != Role.owner:
+        if _owner_count(session, subject.workspace_id) <= 1:
+            raise Conflict("a workspace needs at least one owner")
+    membership.role = role
+    session.flush()
+    return membership
+
+
+def remove_member(session: Session, subject: Subject, membership_id: int) -> None:
+    membership = get_scoped(session, Membership, membership_id, subject)
+    _guard_role_change(subject, membership.role, None)
+    if membership.role == Role.owner and _owner_count(session, subject.workspace_id) <= 1:
+        raise Conflict("a workspace needs at least one owner")
+    session.delete(membership)
+    session.flush()
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+_PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def _split_key(key: str) -> tuple[str, str] | None:
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], key.strip()
+
+
+def create_api_key(
+    session: Session, subject: Subject, name: str, role: Role = Role.admin
+) -> tuple[ApiKey, str]:
+    """A new key and its plaintext, which is never stored and cannot be shown again."""
+    subject.require(Role.admin)
+    if not subject.role.at_least(role):
+        raise PermissionDenied(
+            f"you cannot create a key with more rights ({role.value}) than yours"
+        )
+    name = name.strip()
+    if not name:
+        raise InvalidInput("an API key needs a name")
+    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
+    plaintext = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(
+        workspace_id=subject.workspace_id,
+        name=name,
+        prefix=prefix,
+        key_hash=sha256_hex(plaintext),
+        role=role,
+        created_by_user_id=subject.user_id,
+    )
+    session.add(api_key)
+    session.flush()
+    return api_key, plaintext
+
+
+def list_api_keys(session: Session, subject: Subject) -> list[ApiKey]:
+    return list(
+        session.scalars(
+            scoped(select(ApiKey), subject).order_by(ApiKey.revoked_at.is_not(None), ApiKey.id)
+        )
+    )
+
+
+def revoke_api_key(session: Session, subject: Subject, key_id: int) -> ApiKey:
+    subject.require(Role.admin)
+    api_key = get_scoped(session, ApiKey, key_id, subject)
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        session.flush()
+    return api_key
+
+
+def subject_for_api_key(session: Session, key: str) -> Subject:
+    """Resolve a bearer key; 401 for malformed, unknown or revoked keys."""
+    split = _split_key(key)
+    if split is None:
+        raise NotAuthenticated("malformed API key: expected sp_<prefix>_<secret>")
+    prefix, full = split
+    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if api_key is None or not constant_time_equals(api_key.key_hash, sha256_hex(full)):
+        raise NotAuthenticated("invalid API key")
+    if api_key.revoked_at is not None:
+        raise NotAuthenticated("this API key was revoked")
+    now = utcnow()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        api_key.last_used_at = now
+        session.flush()
+    return Subject(workspace_id=api_key.workspace_id, role=api_key.role, api_key_id=api_key.id)

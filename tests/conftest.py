@@ -1,0 +1,120 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL + Redis with
+SOCIALPULSE_TEST_BACKEND=postgres (what `.ci/run` does). The schema is always built by the
+Alembic migrations, never by `create_all`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher, profiles
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from socialpulse.app import create_app
+from socialpulse.config import Settings
+from socialpulse.db import Base, Database, init_database
+from socialpulse.kit import security
+from socialpulse.migrations import runner
+
+# Production keeps argon2's RFC 9106 defaults; tests hash hundreds of passwords.
+security.set_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+BACKEND = os.environ.get("SOCIALPULSE_TEST_BACKEND", "sqlite")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_URL = os.environ.get("SOCIALPULSE_TEST_REDIS_URL", "")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally when a service is missing; in CI a missing service is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def shared_data_dir() -> Path:
+    override = os.environ.get("SOCIALPULSE_SHARED_DATA")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if BACKEND == "postgres":
+        url = os.environ.get("SOCIALPULSE_TEST_POSTGRES_URL", "")
+        require(bool(url), "SOCIALPULSE_TEST_POSTGRES_URL is not set")
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_db(database_url: str) -> Iterator[Database]:
+    db = init_database(database_url)
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    runner.upgrade(db)
+    yield db
+    db.dispose()
+
+
+def truncate_all(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def db(migrated_db: Database) -> Iterator[Database]:
+    # Re-bind the global in case a test (e.g. the CLI) initialised another database.
+    init_database(migrated_db.url)
+    yield migrated_db
+    truncate_all(migrated_db)
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        data_dir=tmp_path / "data",
+        media_root=tmp_path / "media",
+        database_url=database_url,
+        tasks_url="memory://",
+        secret_key="test-secret-key-not-for-production-0123456789",  # type: ignore[arg-type]
+        environment="test",
+        login_rate_limit="5/minute",
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("app"), database_url)
+
+
+@pytest.fixture(scope="session")
+def session_app(settings: Settings, migrated_db: Database) -> FastAPI:
+    return create_app(settings, start_worker=False)
+
+
+@pytest.fixture
+def app(session_app: FastAPI, db: Database) -> FastAPI:
+    # Login throttling is per app; a fresh window per test keeps tests independent.
+    session_app.state.login_throttle.storage.reset()
+    return session_app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
