@@ -29,13 +29,15 @@ install: $(VENV)/.installed ## Create .venv and install socialpulse with pinned 
 
 dev-install: $(VENV)/.installed-dev ## Install test and lint dependencies too
 
-$(VENDOR)/chart.umd.js: package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm is needed once to vendor Chart.js (apt-get install npm)"; exit 1; }
+$(VENDOR)/.built: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed once to vendor Chart.js and Swagger UI (apt-get install npm)"; exit 1; }
 	npm ci --no-audit --no-fund --silent
 	mkdir -p $(VENDOR)
 	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chart.umd.js
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/
+	@touch $@
 
-assets: $(VENDOR)/chart.umd.js ## Vendor the dashboard's JavaScript (Chart.js) from the npm lock file
+assets: $(VENDOR)/.built ## Vendor Chart.js and Swagger UI from the npm lock file (no CDN at run time)
 
 migrate: install ## Apply database migrations
 	$(BIN)/socialpulse migrate

@@ -90,7 +90,6 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         database_url=database_url,
         tasks_url="memory://",
         secret_key="test-secret-key-not-for-production-0123456789",  # type: ignore[arg-type]
-        environment="test",
         login_rate_limit="5/minute",
     )
     values.update(overrides)
@@ -118,3 +117,17 @@ def app(session_app: FastAPI, db: Database) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

@@ -12,6 +12,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         version=__version__,
         description="Social media analytics, engagement inbox, creator intelligence, publishing.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from vendored assets: no CDN request
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings
@@ -204,6 +205,16 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             }
         report["status"] = "ok" if healthy else "unavailable"
         return JSONResponse(report, status_code=200 if healthy else 503)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="socialpulse API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -31,27 +31,29 @@ class Settings(BaseSettings):
     )
     media_root: Path = Field(default=Path("data/media"), description="Local media storage.")
     secret_key: SecretStr | None = Field(default=None, description="Signs sessions, keys creds.")
-    log_level: str = "INFO"
-    log_json: bool = False
-    base_url: str = "http://127.0.0.1:8000"
-    host: str = "127.0.0.1"
-    port: int = 8000
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_json: bool = Field(default=False, description="One JSON object per log line.")
+    base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Public URL, used in printed links."
+    )
+    host: str = Field(default="127.0.0.1", description="Bind address of `socialpulse serve`.")
+    port: int = Field(default=8000, description="Port of `socialpulse serve`.")
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set true behind HTTPS)."
     )
-    session_max_age_s: int = 14 * 24 * 3600
+    session_max_age_s: int = Field(
+        default=14 * 24 * 3600, description="Dashboard login lifetime in seconds."
+    )
     embedded_worker: bool | None = Field(
         default=None,
         description="Run the task consumer inside the web process. Default: yes for the "
         "embedded SQLite queue, no for Redis (run `socialpulse worker` instead).",
     )
-    worker_threads: int = 2
+    worker_threads: int = Field(default=2, description="Embedded consumer threads.")
     job_lease_s: int = Field(default=300, description="How long a claimed job row is leased.")
-    reaper_interval_s: int = 60
     login_rate_limit: str = Field(
         default="5/minute;30/hour", description="Login attempts allowed per email and per IP."
     )
-    environment: Literal["development", "production", "test"] = "development"
 
     @field_validator("data_dir", "media_root")
     @classmethod

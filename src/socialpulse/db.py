@@ -73,7 +73,12 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def _sqlite_begin_deferred(conn: Any) -> None:
+    # Read-only units of work: WAL readers never block writers or each other.
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 10, sqlite_write: bool = True) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -88,7 +93,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             max_overflow=20,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(
+            engine, "begin", _sqlite_begin_immediate if sqlite_write else _sqlite_begin_deferred
+        )
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
@@ -105,15 +112,29 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite takes its single write lock at BEGIN for writers; reads get their own engine
+        # so dashboards and GET endpoints never queue behind a write.
+        self.read_engine = (
+            make_engine(url, sqlite_write=False) if self.engine.dialect.name == "sqlite" else None
+        )
+        self.read_sessionmaker = (
+            sessionmaker(self.read_engine, expire_on_commit=False)
+            if self.read_engine is not None
+            else self.sessionmaker
+        )
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: commit on success, roll back on error (the edge owns the transaction)."""
-        session = self.sessionmaker()
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """A unit of work: commit on success, roll back on error (the edge owns the transaction).
+
+        `readonly=True` is for units that only read; on SQLite a write inside one may fail
+        with "database is locked" instead of waiting its turn."""
+        session = (self.read_sessionmaker if readonly else self.sessionmaker)()
+        session.info["readonly"] = readonly
         try:
             yield session
             session.commit()
@@ -125,6 +146,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
 
 _database: Database | None = None

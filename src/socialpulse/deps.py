@@ -32,7 +32,7 @@ def get_db(request: Request) -> Database:
 
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on error."""
-    with get_db(request).session() as session:
+    with get_db(request).session(readonly=request.method in SAFE_METHODS) as session:
         yield session
 
 
@@ -48,14 +48,22 @@ def current_subject(
     """API callers authenticate with a bearer key. A logged-in dashboard session may also read
     (safe methods only: mutations through cookies would need CSRF tokens the API does not use)."""
     if credentials is not None:
-        return workspace_service.subject_for_api_key(session, credentials.credentials)
+        subject, stale = workspace_service.subject_for_api_key(session, credentials.credentials)
+        if stale and subject.api_key_id is not None:
+            if session.info.get("readonly"):
+                # Its own short write: GET requests run in read-only transactions.
+                with get_db(request).session() as write_session:
+                    workspace_service.touch_api_key(write_session, subject.api_key_id)
+            else:
+                workspace_service.touch_api_key(session, subject.api_key_id)
+        return subject
     if request.headers.get("authorization"):
         raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")
     user_id = request.session.get("uid") if "session" in request.scope else None
     if user_id is not None and request.method in SAFE_METHODS:
-        subject = workspace_service.subject_for_user(session, user_id, request.session.get("wid"))
-        if subject is not None:
-            return subject
+        member = workspace_service.subject_for_user(session, user_id, request.session.get("wid"))
+        if member is not None:
+            return member
     raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")
 
 

@@ -159,7 +159,7 @@ def test_concurrent_batch_claims_never_hand_out_the_same_job(db: Database) -> No
     assert not set(first) & set(second)
     assert sorted(first + second) == ids
     with db.session() as session:
-        owners = dict(session.execute(select(Job.id, Job.locked_by)).tuples().all())
+        owners = {job_id: owner for job_id, owner in session.execute(select(Job.id, Job.locked_by))}
     assert all(owners[i] == "w1" for i in first)
     assert all(owners[i] == "w2" for i in second)
 

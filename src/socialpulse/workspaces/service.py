@@ -8,7 +8,7 @@ import secrets
 import string
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from socialpulse.db import utcnow
@@ -308,8 +308,11 @@ def revoke_api_key(session: Session, subject: Subject, key_id: int) -> ApiKey:
     return api_key
 
 
-def subject_for_api_key(session: Session, key: str) -> Subject:
-    """Resolve a bearer key; 401 for malformed, unknown or revoked keys."""
+def subject_for_api_key(session: Session, key: str) -> tuple[Subject, bool]:
+    """Resolve a bearer key; 401 for malformed, unknown or revoked keys.
+
+    Also says whether `last_used_at` is stale enough to be worth a write (see touch_api_key).
+    """
     split = _split_key(key)
     if split is None:
         raise NotAuthenticated("malformed API key: expected sp_<prefix>_<secret>")
@@ -319,8 +322,12 @@ def subject_for_api_key(session: Session, key: str) -> Subject:
         raise NotAuthenticated("invalid API key")
     if api_key.revoked_at is not None:
         raise NotAuthenticated("this API key was revoked")
-    now = utcnow()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        api_key.last_used_at = now
-        session.flush()
-    return Subject(workspace_id=api_key.workspace_id, role=api_key.role, api_key_id=api_key.id)
+    stale = (
+        api_key.last_used_at is None or utcnow() - api_key.last_used_at > LAST_USED_RESOLUTION
+    )
+    subject = Subject(workspace_id=api_key.workspace_id, role=api_key.role, api_key_id=api_key.id)
+    return subject, stale
+
+
+def touch_api_key(session: Session, api_key_id: int) -> None:
+    session.execute(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=utcnow()))

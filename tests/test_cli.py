@@ -1,0 +1,99 @@
+"""The CLI: clear messages and non-zero exits on bad input; api-key prints only the key."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from socialpulse.cli import app
+from socialpulse.config import get_settings
+from socialpulse.db import Database
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db.url)
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SOCIALPULSE_TASKS_URL", "memory://")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_every_command_has_help() -> None:
+    for args in (
+        [],
+        ["serve"],
+        ["worker"],
+        ["migrate"],
+        ["create-user"],
+        ["create-workspace"],
+        ["api-key", "create"],
+        ["demo"],
+    ):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0, (args, result.output)
+        assert "Usage" in result.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_create_user_workspace_and_key() -> None:
+    result = runner.invoke(
+        app, ["create-user", "--email", "Ana@Example.com", "--password", "s3cret-pass"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ana@example.com" in result.output
+    result = runner.invoke(app, ["create-workspace", "ana-brand", "--owner", "ana@example.com"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["api-key", "create", "--workspace", "ana-brand", "--name", "ci"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().startswith("sp_")
+    assert len(result.stdout.strip().splitlines()) == 1
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create-user", "--email", "not-an-email", "--password", "longenough"], "invalid email"),
+        (["create-user", "--email", "a@b.test", "--password", "short"], "at least 8"),
+        (["create-workspace", "Bad Slug!", "--owner", "a@b.test"], "no user with email"),
+        (["api-key", "create", "--workspace", "missing", "--name", "x"], "not found"),
+        (["api-key", "create", "--workspace", "x", "--name", "x", "--role", "god"], "unknown role"),
+    ],
+)
+def test_bad_input_gives_a_message_and_non_zero_exit(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_invalid_slug_and_duplicate_user_are_explained() -> None:
+    runner.invoke(app, ["create-user", "--email", "a@b.test", "--password", "longenough"])
+    again = runner.invoke(app, ["create-user", "--email", "a@b.test", "--password", "longenough"])
+    assert again.exit_code == 2
+    assert "already exists" in again.output
+    bad = runner.invoke(app, ["create-workspace", "Bad Slug!", "--owner", "a@b.test"])
+    assert bad.exit_code == 2
+    assert "invalid workspace slug" in bad.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_demo_is_idempotent_and_prints_working_credentials(db: Database) -> None:
+    from socialpulse.workspaces import service
+
+    first = runner.invoke(app, ["demo"])
+    second = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    password = second.stdout.split("demo@socialpulse.local / ")[1].split()[0]
+    key = second.stdout.split("API key:")[1].split()[0]
+    with db.session() as session:
+        assert service.authenticate(session, "demo@socialpulse.local", password) is not None
+        subject, _stale = service.subject_for_api_key(session, key)
+        workspaces = service.workspaces_for_user(session, subject.user_id or 1)
+        assert {ws.slug for ws, _ in workspaces} == {"demo", "demo-agency"}
