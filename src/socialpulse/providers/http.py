@@ -1,0 +1,588 @@
+"""One HTTP core for every real provider client: timeouts, retries, error mapping, circuit breaker.
+
+``ProviderHttp`` wraps an ``httpx.Client`` and returns parsed JSON or raises the typed errors of
+``socialpulse.providers.base``:
+
+* 401/403 → ``AuthError``, 404 → ``NotFoundError``, 429 and 5xx → ``TransientError`` (with
+  ``retry_after`` from ``Retry-After``), other 4xx → ``PermanentError``, a 2xx body that is not
+  JSON → ``PermanentError``, timeouts and connection errors → ``TransientError``.
+* A provider refines this with ``error_mapper(response, endpoint) -> ProviderError | None``
+  (YouTube's 403 ``quotaExceeded`` is a quota error, not an auth error); ``None`` falls back to
+  the defaults above.
+* ``TransientError`` is retried with tenacity: ``max_attempts`` attempts in all, exponential
+  backoff with jitter, or the server's ``Retry-After`` when it gave one, capped at
+  ``max_wait_seconds``. ``sleep`` is injectable so tests never wait.
+* Each attempt passes through the platform's ``CircuitBreaker``; the observer's ``before_call``
+  runs once per logical call (before any request: a budget refusal sends nothing) and
+  ``after_call`` once per attempt, failed attempts included.
+
+The circuit breaker is a small class of our own rather than ``pybreaker``: pybreaker counts every
+exception as a failure unless told otherwise, needs listener classes for logging, and its clock
+is not injectable, whereas we need exactly "consecutive transient failures per platform, one
+trial after a cooldown, a fake clock in tests" in about sixty lines.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from socialpulse.providers.base import (
+    ApiCall,
+    AuthError,
+    CallObserver,
+    CircuitOpenError,
+    MalformedPayloadError,
+    NotFoundError,
+    NullObserver,
+    PermanentError,
+    ProviderError,
+    TransientError,
+    utc_now,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+    "CircuitBreaker",
+    "ErrorMapper",
+    "JsonResponse",
+    "ProviderHttp",
+    "default_error",
+    "error_detail",
+    "get_breaker",
+    "parse_retry_after",
+    "reset_breakers",
+]
+
+log = structlog.get_logger(__name__)
+
+USER_AGENT = "socialpulse/0.1"
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+
+ErrorMapper = Callable[[httpx.Response, str], ProviderError | None]
+"""``(response, endpoint_name) -> ProviderError | None``; called for every status >= 400."""
+
+
+# --------------------------------------------------------------------------- circuit breaker
+
+
+class CircuitBreaker:
+    """Consecutive-failure circuit breaker for one platform.
+
+    * closed: calls pass; ``failure_threshold`` consecutive transient failures open it.
+    * open: calls fail fast with ``CircuitOpenError`` until ``cooldown_seconds`` have passed.
+    * half-open: one trial call passes (concurrent callers still fail fast); success closes the
+      circuit, failure re-opens it for another cooldown.
+
+    Only transient failures count: a 404 or 401 proves the platform is up, so it resets the count.
+    """
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        cooldown_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError("failure_threshold must be at least 1")
+        self.name = name
+        self.failure_threshold = failure_threshold
+        self.cooldown_seconds = cooldown_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial_in_flight = False
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state_locked()
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
+    def _state_locked(self) -> str:
+        if self._opened_at is None:
+            return self.CLOSED
+        if self._clock() - self._opened_at >= self.cooldown_seconds:
+            return self.HALF_OPEN
+        return self.OPEN
+
+    def remaining_cooldown(self) -> float:
+        with self._lock:
+            if self._opened_at is None:
+                return 0.0
+            return max(0.0, self.cooldown_seconds - (self._clock() - self._opened_at))
+
+    def before_call(self, endpoint: str) -> None:
+        """Raise ``CircuitOpenError`` unless a call may go through now."""
+        with self._lock:
+            state = self._state_locked()
+            if state == self.CLOSED:
+                return
+            if state == self.HALF_OPEN and not self._trial_in_flight:
+                self._trial_in_flight = True
+                log.info("provider.circuit.half_open", platform=self.name, endpoint=endpoint)
+                return
+            assert self._opened_at is not None
+            retry_after = max(0.0, self.cooldown_seconds - (self._clock() - self._opened_at))
+        log.info(
+            "provider.circuit.rejected",
+            platform=self.name,
+            endpoint=endpoint,
+            retry_after=retry_after,
+        )
+        raise CircuitOpenError(
+            f"{self.name} is failing; calls are paused for {retry_after:.0f} s "
+            f"after {self.failure_threshold} consecutive failures",
+            platform=self.name,
+            endpoint=endpoint,
+            retry_after=retry_after,
+        )
+
+    def record_success(self) -> None:
+        with self._lock:
+            was_open = self._opened_at is not None
+            self._failures = 0
+            self._opened_at = None
+            self._trial_in_flight = False
+        if was_open:
+            log.info("provider.circuit.closed", platform=self.name)
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            reopen = self._trial_in_flight
+            self._trial_in_flight = False
+            if reopen or (self._opened_at is None and self._failures >= self.failure_threshold):
+                self._opened_at = self._clock()
+                opened = True
+            else:
+                opened = False
+            failures = self._failures
+        if opened:
+            log.warning("provider.circuit.opened", platform=self.name, failures=failures)
+
+    def abort_trial(self) -> None:
+        """Give back a half-open trial slot without a verdict (the call died locally)."""
+        with self._lock:
+            self._trial_in_flight = False
+
+    def reset(self) -> None:
+        with self._lock:
+            self._failures = 0
+            self._opened_at = None
+            self._trial_in_flight = False
+
+
+_breakers: dict[str, CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def get_breaker(platform: str) -> CircuitBreaker:
+    """The process-wide circuit breaker of a platform (created on first use)."""
+    with _breakers_lock:
+        breaker = _breakers.get(str(platform))
+        if breaker is None:
+            breaker = _breakers[str(platform)] = CircuitBreaker(str(platform))
+        return breaker
+
+
+def reset_breakers() -> None:
+    """Forget every process-wide breaker (tests)."""
+    with _breakers_lock:
+        _breakers.clear()
+
+
+# --------------------------------------------------------------------------- error mapping
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or utc_now())).total_seconds())
+
+
+def error_detail(response: httpx.Response, limit: int = 300) -> str:
+    """The most useful human text in an error body: JSON ``message``/``error``, else the text."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        text = response.text.strip()
+        return text[:limit]
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return str(err["message"])[:limit]  # Google style: {"error": {"message": ...}}
+        parts = [
+            str(body[key])
+            for key in ("error", "message", "error_description")
+            if isinstance(body.get(key), str)
+        ]
+        if parts:
+            return ": ".join(dict.fromkeys(parts))[:limit]
+    return json.dumps(body)[:limit]
+
+
+def default_error(
+    platform: str, display_name: str, endpoint: str, response: httpx.Response
+) -> ProviderError:
+    """Map an HTTP error status to a typed error (used when no provider mapper decides)."""
+    status = response.status_code
+    detail = error_detail(response)
+    message = f"{display_name} returned HTTP {status} for {endpoint}"
+    if detail:
+        message = f"{message}: {detail}"
+    kwargs: dict[str, Any] = {"platform": platform, "endpoint": endpoint, "status_code": status}
+    if status in (401, 403):
+        return AuthError(message, **kwargs)
+    if status == 404:
+        return NotFoundError(message, **kwargs)
+    if status == 429 or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return TransientError(message, retry_after=retry_after, **kwargs)
+    return PermanentError(message, **kwargs)
+
+
+# --------------------------------------------------------------------------- the client
+
+
+@dataclass(frozen=True, slots=True)
+class JsonResponse:
+    """A decoded JSON body with the response headers (Mastodon paginates via ``Link``)."""
+
+    data: Any
+    status_code: int
+    headers: httpx.Headers
+
+
+class ProviderHttp:
+    """The HTTP core of one provider client. Thread-safe as ``httpx.Client`` is.
+
+    ``platform`` names the breaker and the records; ``display_name`` appears in messages
+    ("YouTube returned ..."). Pass ``client`` to reuse an ``httpx.Client`` (tests, connection
+    pooling); relative paths are joined to ``base_url`` (or, without one, to the client's own
+    base URL); an absolute URL is used as is (Mastodon's ``Link`` pagination).
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        *,
+        base_url: str | None = None,
+        client: httpx.Client | None = None,
+        observer: CallObserver | None = None,
+        display_name: str | None = None,
+        error_mapper: ErrorMapper | None = None,
+        breaker: CircuitBreaker | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        max_attempts: int = 3,
+        backoff_initial_seconds: float = 1.0,
+        max_wait_seconds: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.platform = str(platform)
+        self.display_name = display_name or self.platform
+        self.observer: CallObserver = observer or NullObserver()
+        self.error_mapper = error_mapper
+        self.breaker = breaker or get_breaker(self.platform)
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_initial_seconds = backoff_initial_seconds
+        self.max_wait_seconds = max_wait_seconds
+        self._sleep = sleep
+        self._default_params = dict(params or {})
+        self._extra_headers = {"User-Agent": USER_AGENT, **dict(headers or {})}
+        # The base URL is ours, not the client's: a shared client serves several providers.
+        self.base_url = base_url
+        if client is None:
+            self._client = httpx.Client(timeout=timeout)
+            self._owns_client = True
+        else:
+            self._client = client
+            self._owns_client = False
+
+    # -- public API -----------------------------------------------------------------------
+
+    def get_json(
+        self,
+        endpoint: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        quota_cost: int = 1,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """GET ``path`` and return the decoded JSON body."""
+        return self.request_json(
+            "GET", endpoint, path, params=params, quota_cost=quota_cost, headers=headers
+        ).data
+
+    def post_json(
+        self,
+        endpoint: str,
+        path: str,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        *,
+        quota_cost: int = 1,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """POST ``json_body`` to ``path`` and return the decoded JSON body."""
+        return self.request_json(
+            "POST",
+            endpoint,
+            path,
+            params=params,
+            json_body=json_body,
+            quota_cost=quota_cost,
+            headers=headers,
+        ).data
+
+    def request_json(
+        self,
+        method: str,
+        endpoint: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        quota_cost: int = 1,
+        headers: Mapping[str, str] | None = None,
+    ) -> JsonResponse:
+        """One logical call: budget check, then up to ``max_attempts`` attempts."""
+        self.observer.before_call(self.platform, endpoint, quota_cost)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(TransientError),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        # None means "leave the parameter out" (e.g. no cursor on the first page).
+        merged_params = {**self._default_params, **(params or {})}
+        clean_params = {k: v for k, v in merged_params.items() if v is not None}
+        result: JsonResponse = retrying(
+            self._attempt,
+            method,
+            endpoint,
+            path,
+            clean_params,
+            json_body,
+            quota_cost,
+            {**self._extra_headers, **dict(headers or {})},
+        )
+        return result
+
+    @contextmanager
+    def parsing(self, endpoint: str) -> Iterator[None]:
+        """Turn a parser's complaint about a payload into a ``PermanentError`` for ``endpoint``.
+
+        ``MalformedPayloadError`` keeps its message; a ``KeyError``/``TypeError``/``ValueError``
+        from an unexpected shape is reported as such rather than escaping as a bare bug.
+        """
+        try:
+            yield
+        except MalformedPayloadError as exc:
+            log.warning(
+                "provider.parse.failed", platform=self.platform, endpoint=endpoint, error=str(exc)
+            )
+            raise PermanentError(str(exc), platform=self.platform, endpoint=endpoint) from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning(
+                "provider.parse.failed", platform=self.platform, endpoint=endpoint, error=repr(exc)
+            )
+            raise PermanentError(
+                f"{self.display_name} returned an unexpected {endpoint} response "
+                f"({type(exc).__name__}: {exc})",
+                platform=self.platform,
+                endpoint=endpoint,
+            ) from exc
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> ProviderHttp:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")) or self.base_url is None:
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, TransientError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.max_wait_seconds)
+        exponential = self.backoff_initial_seconds * 2 ** (retry_state.attempt_number - 1)
+        jitter = random.uniform(0, self.backoff_initial_seconds)
+        return min(exponential + jitter, self.max_wait_seconds)
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        next_action = retry_state.next_action
+        log.info(
+            "provider.call.retrying",
+            platform=self.platform,
+            endpoint=getattr(exc, "endpoint", None),
+            attempt=retry_state.attempt_number,
+            wait_seconds=next_action.sleep if next_action is not None else None,
+            error=str(exc) if exc is not None else None,
+        )
+
+    def _attempt(
+        self,
+        method: str,
+        endpoint: str,
+        path: str,
+        params: dict[str, Any],
+        json_body: Any,
+        quota_cost: int,
+        headers: dict[str, str],
+    ) -> JsonResponse:
+        self.breaker.before_call(endpoint)
+        started = time.perf_counter()
+        response: httpx.Response | None = None
+        try:
+            try:
+                response = self._client.request(
+                    method, self._url(path), params=params, json=json_body, headers=headers
+                )
+            except httpx.TimeoutException as exc:
+                raise TransientError(
+                    f"{self.display_name} timed out on {endpoint}: {type(exc).__name__}",
+                    platform=self.platform,
+                    endpoint=endpoint,
+                ) from exc
+            except httpx.TransportError as exc:
+                raise TransientError(
+                    f"{self.display_name} could not be reached for {endpoint}: "
+                    f"{type(exc).__name__}: {exc}",
+                    platform=self.platform,
+                    endpoint=endpoint,
+                ) from exc
+            if response.status_code >= 400:
+                error = self.error_mapper(response, endpoint) if self.error_mapper else None
+                raise error or default_error(self.platform, self.display_name, endpoint, response)
+            data = self._decode(endpoint, response)
+        except ProviderError as exc:
+            self._finish(endpoint, started, response, quota_cost, exc)
+            raise
+        except BaseException:
+            # A bug or an interrupt, not a platform verdict: free a half-open trial slot.
+            self.breaker.abort_trial()
+            raise
+        self._finish(endpoint, started, response, quota_cost, None)
+        return JsonResponse(data=data, status_code=response.status_code, headers=response.headers)
+
+    def _decode(self, endpoint: str, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            raise PermanentError(
+                f"{self.display_name} returned an empty body for {endpoint}",
+                platform=self.platform,
+                endpoint=endpoint,
+                status_code=response.status_code,
+            )
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            snippet = response.text[:80].replace("\n", " ")
+            raise PermanentError(
+                f"{self.display_name} returned a body that is not JSON for {endpoint} "
+                f"(HTTP {response.status_code}, starts with {snippet!r})",
+                platform=self.platform,
+                endpoint=endpoint,
+                status_code=response.status_code,
+            ) from exc
+
+    def _finish(
+        self,
+        endpoint: str,
+        started: float,
+        response: httpx.Response | None,
+        quota_cost: int,
+        error: ProviderError | None,
+    ) -> None:
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        status = response.status_code if response is not None else None
+        if isinstance(error, TransientError):
+            self.breaker.record_failure()
+        else:
+            # Any answer that is not a transient failure proves the platform is up.
+            self.breaker.record_success()
+        # A request that got no response (timeout, refused) is not charged: the platform
+        # never saw it, or we cannot know. Answered requests are charged, errors included,
+        # as YouTube does.
+        call = ApiCall(
+            platform=self.platform,
+            endpoint=endpoint,
+            status_code=status,
+            ok=error is None,
+            latency_ms=latency_ms,
+            quota_cost=quota_cost if response is not None else 0,
+            error=None if error is None else f"{type(error).__name__}: {error}",
+        )
+        self.observer.after_call(call)
+        if error is None:
+            log.debug(
+                "provider.call.succeeded",
+                platform=self.platform,
+                endpoint=endpoint,
+                status_code=status,
+                latency_ms=round(latency_ms, 1),
+            )
+        else:
+            log.warning(
+                "provider.call.failed",
+                platform=self.platform,
+                endpoint=endpoint,
+                status_code=status,
+                latency_ms=round(latency_ms, 1),
+                error_type=type(error).__name__,
+                error=str(error),
+            )

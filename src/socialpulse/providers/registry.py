@@ -1,0 +1,188 @@
+"""Which platforms exist and how to build their clients: adding a platform is adding one subpackage.
+
+The convention
+--------------
+Every subpackage of ``socialpulse.providers`` that is a platform exposes, in its
+``__init__.py``, a module-level ``PROVIDER = ProviderInfo(...)``::
+
+    # socialpulse/providers/example/__init__.py
+    PROVIDER = ProviderInfo(
+        platform=Platform.EXAMPLE,
+        display_name="Example",
+        needs_credentials=True,
+        capabilities=frozenset({Capability.PROFILE, Capability.POSTS, Capability.COMMENTS}),
+        parse_profile_url=parse_profile_url,   # (url) -> handle, or None if not this platform's
+        build=build,                           # (credentials, observer=None, http_client=None)
+        url_forms=("https://example.com/@name",),
+        credential_fields=("api_key",),
+    )
+
+``build`` returns one object implementing the capability Protocols of
+``socialpulse.providers.base`` it claims in ``capabilities``; it raises
+``MissingCredentialsError`` when a required credential is absent.
+
+Discovery walks the package with ``pkgutil`` (sub-packages only; modules such as ``base`` and
+``http`` are skipped), imports each one and reads ``PROVIDER``. A subpackage without
+``PROVIDER`` is not a platform (shared helpers may live in one). An import error is not
+swallowed: a broken provider is a bug to see at once, not a platform that silently vanishes.
+
+``parse_profile_url`` returns ``None`` for a URL that is not this platform's; a platform whose
+profile URLs can live on any host (Mastodon) sets ``matches_any_host=True`` so it is asked
+last, after every platform with a fixed host has declined.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import httpx
+
+from socialpulse.providers.base import CallObserver, Platform
+
+__all__ = [
+    "Capability",
+    "MissingCredentialsError",
+    "ProviderFactory",
+    "ProviderInfo",
+    "UnknownPlatformError",
+    "UnsupportedUrlError",
+    "all_providers",
+    "get_provider",
+    "parse_account_ref",
+    "reload_providers",
+]
+
+
+class Capability(StrEnum):
+    PROFILE = "profile"  # ProfileSource
+    POSTS = "posts"  # PostSource
+    COMMENTS = "comments"  # CommentSource
+
+
+class ProviderFactory(Protocol):
+    def __call__(
+        self,
+        credentials: Mapping[str, Any],
+        observer: CallObserver | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> object: ...
+
+
+class UnknownPlatformError(ValueError):
+    def __init__(self, platform: str, supported: list[str]) -> None:
+        super().__init__(
+            f"Unknown platform {platform!r}; supported platforms: {', '.join(supported) or 'none'}"
+        )
+        self.platform = platform
+        self.supported = supported
+
+
+class UnsupportedUrlError(ValueError):
+    def __init__(self, text: str, url_forms: list[str]) -> None:
+        forms = "\n  ".join(url_forms)
+        super().__init__(f"{text!r} is not a profile URL we recognise. Supported forms:\n  {forms}")
+        self.text = text
+        self.url_forms = url_forms
+
+
+class MissingCredentialsError(ValueError):
+    def __init__(self, platform: str, missing: list[str]) -> None:
+        super().__init__(f"{platform} needs credentials: {', '.join(missing)}")
+        self.platform = platform
+        self.missing = missing
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderInfo:
+    """What the product needs to know about a platform, and how to build its client."""
+
+    platform: Platform
+    display_name: str
+    needs_credentials: bool
+    capabilities: frozenset[Capability]
+    parse_profile_url: Callable[[str], str | None]
+    build: ProviderFactory
+    url_forms: tuple[str, ...] = ()
+    credential_fields: tuple[str, ...] = ()
+    matches_any_host: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def supports(self, capability: Capability | str) -> bool:
+        return Capability(capability) in self.capabilities
+
+
+_lock = threading.Lock()
+_cache: dict[Platform, ProviderInfo] | None = None
+
+
+def _discover() -> dict[Platform, ProviderInfo]:
+    import socialpulse.providers as package
+
+    found: dict[Platform, ProviderInfo] = {}
+    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not module_info.ispkg:
+            continue
+        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+        info = getattr(module, "PROVIDER", None)
+        if info is None:
+            continue
+        if not isinstance(info, ProviderInfo):
+            raise TypeError(
+                f"{module.__name__}.PROVIDER is a {type(info).__name__}, not a ProviderInfo"
+            )
+        if info.platform in found:
+            raise ValueError(f"two provider subpackages claim platform {info.platform.value!r}")
+        found[info.platform] = info
+    return found
+
+
+def all_providers() -> dict[Platform, ProviderInfo]:
+    """Every discovered provider, keyed by platform (discovered once per process)."""
+    global _cache
+    with _lock:
+        if _cache is None:
+            _cache = _discover()
+        return dict(_cache)
+
+
+def reload_providers() -> dict[Platform, ProviderInfo]:
+    """Discover again (tests, or after installing a provider at runtime)."""
+    global _cache
+    with _lock:
+        _cache = None
+    return all_providers()
+
+
+def get_provider(platform: str) -> ProviderInfo:
+    """The provider of ``platform`` (``"youtube"``, ``Platform.YOUTUBE``...)."""
+    providers = all_providers()
+    key = str(platform).strip().lower()
+    for candidate, info in providers.items():
+        if candidate.value == key:
+            return info
+    raise UnknownPlatformError(str(platform), sorted(p.value for p in providers))
+
+
+def parse_account_ref(text: str) -> tuple[Platform, str]:
+    """``(platform, handle)`` from a profile URL, e.g. ``https://bsky.app/profile/alice.bsky.social``.
+
+    Also accepts a URL without its scheme (``www.tiktok.com/@name``) and Mastodon's
+    ``@user@instance`` address. Raises ``UnsupportedUrlError`` naming the supported forms.
+    """
+    providers = sorted(all_providers().values(), key=lambda p: (p.matches_any_host, p.platform))
+    candidate = text.strip()
+    if candidate:
+        url = candidate if "://" in candidate else f"https://{candidate.lstrip('/')}"
+        for info in providers:
+            for attempt in (url, candidate) if url != candidate else (url,):
+                handle = info.parse_profile_url(attempt)
+                if handle:
+                    return info.platform, handle
+    forms = [form for info in providers for form in info.url_forms]
+    raise UnsupportedUrlError(text, forms)

@@ -1,0 +1,24 @@
+"""TikTok provider: API v2 for the connected account (profile and videos; no comments).
+
+TikTok's public API gives regular apps no comment listing, so the provider claims no
+``comments`` capability; see ``client`` for the details and the error mapping.
+"""
+
+from socialpulse.providers.base import Platform
+from socialpulse.providers.registry import Capability, ProviderInfo
+from socialpulse.providers.tiktok.client import TikTokClient, build
+from socialpulse.providers.tiktok.parse import parse_profile_url
+
+__all__ = ["PROVIDER", "TikTokClient"]
+
+PROVIDER = ProviderInfo(
+    platform=Platform.TIKTOK,
+    display_name="TikTok",
+    needs_credentials=True,
+    capabilities=frozenset({Capability.PROFILE, Capability.POSTS}),
+    parse_profile_url=parse_profile_url,
+    build=build,
+    url_forms=("https://www.tiktok.com/@username",),
+    credential_fields=("access_token",),
+    extra={"own_account_only": True},
+)
