@@ -5,6 +5,7 @@ Alembic migrations, never by `create_all`."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,13 @@ from socialpulse.migrations import runner
 
 # Production keeps argon2's RFC 9106 defaults; tests hash hundreds of passwords.
 security.set_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+TEST_SECRET_KEY = "test-secret-key-not-for-production-0123456789"
+# Code that reads global settings (job handlers, the CLI) must see the test's secret and never
+# write into the repository's ./data.
+os.environ.setdefault("SOCIALPULSE_SECRET_KEY", TEST_SECRET_KEY)
+os.environ.setdefault("SOCIALPULSE_DATA_DIR", tempfile.mkdtemp(prefix="socialpulse-test-"))
+os.environ.setdefault("SOCIALPULSE_TASKS_URL", "memory://")
 
 BACKEND = os.environ.get("SOCIALPULSE_TEST_BACKEND", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -89,11 +97,11 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         media_root=tmp_path / "media",
         database_url=database_url,
         tasks_url="memory://",
-        secret_key="test-secret-key-not-for-production-0123456789",  # type: ignore[arg-type]
+        secret_key=TEST_SECRET_KEY,
         login_rate_limit="5/minute",
     )
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

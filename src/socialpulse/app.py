@@ -44,10 +44,11 @@ _STATUS_CODES = {
 
 
 def _api_routers() -> list[APIRouter]:
+    from socialpulse.accounts.api import router as accounts_router
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
-    return [workspaces_router, jobs_router]
+    return [workspaces_router, jobs_router, accounts_router]
 
 
 def _wants_html(request: Request) -> bool:

@@ -165,6 +165,94 @@ def api_key_create(
 
 
 @app.command()
+def fetch(
+    platform: Annotated[str | None, typer.Argument(help="Only this platform.")] = None,
+    handle: Annotated[str | None, typer.Argument(help="Only this account.")] = None,
+    workspace: Annotated[
+        str | None, typer.Option(help="Workspace slug (default: every workspace).")
+    ] = None,
+) -> None:
+    """Fetch tracked accounts now (profile, snapshot, recent posts), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from socialpulse.accounts import service as accounts_service
+    from socialpulse.accounts.models import FetchRun, FetchStatus
+    from socialpulse.kit.security import SecretBox
+    from socialpulse.providers import registry
+    from socialpulse.workspaces import service as ws_service
+    from socialpulse.workspaces.models import Role, Workspace
+    from socialpulse.workspaces.tenancy import Subject
+
+    if handle and not platform:
+        raise _fail("give the platform before the handle: socialpulse fetch youtube @name", 2)
+    if platform:
+        try:
+            registry.get_provider(platform)
+        except registry.UnknownPlatformError as exc:
+            raise _fail(str(exc), 2) from None
+    db = _db()
+    box = SecretBox(get_settings().resolved_secret_key())
+
+    def targets() -> list[tuple[int, int, str, str]]:
+        from sqlalchemy import select
+
+        with db.session(readonly=True) as session:
+            if workspace:
+                workspaces = [ws_service.get_workspace_by_slug(session, workspace)]
+            else:
+                workspaces = list(session.scalars(select(Workspace).order_by(Workspace.id)))
+            found = []
+            for ws in workspaces:
+                subject = Subject(workspace_id=ws.id, role=Role.owner)
+                try:
+                    accounts = accounts_service.iter_due_accounts(
+                        session, subject, platform, handle
+                    )
+                except AppError:
+                    if workspace or len(workspaces) == 1:
+                        raise
+                    continue
+                found += [(ws.id, a.id, a.platform, a.handle) for a in accounts]
+            return found
+
+    accounts = _run(targets)
+    if not accounts:
+        raise _fail("no active tracked accounts match", 2)
+    failures = 0
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err
+    ) as progress:
+        task = progress.add_task("fetching", total=len(accounts))
+        for workspace_id, account_id, account_platform, account_handle in accounts:
+            progress.update(task, description=f"{account_platform} @{account_handle}")
+            with db.session() as session:
+                run = FetchRun(workspace_id=workspace_id, account_id=account_id, trigger="cli")
+                session.add(run)
+                session.flush()
+                run_id = run.id
+            try:
+                result = accounts_service.run_fetch(db, run_id, box=box)
+            except Exception as exc:  # a transient failure on the only attempt
+                failures += 1
+                progress.console.print(f"[red]✗[/red] {account_platform} @{account_handle}: {exc}")
+            else:
+                if result.status == FetchStatus.completed:
+                    progress.console.print(
+                        f"[green]✓[/green] {account_platform} @{account_handle}: "
+                        f"{result.posts_seen} posts ({result.posts_new} new)"
+                    )
+                else:
+                    failures += 1
+                    progress.console.print(
+                        f"[red]✗[/red] {account_platform} @{account_handle}: "
+                        f"{result.status.value}: {result.error}"
+                    )
+            progress.advance(task)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo() -> None:
     """Make sure the demo workspace exists and print its login and a fresh API key."""
     from socialpulse.demo import ensure_demo

@@ -1,18 +1,25 @@
 """The demo workspace that `make run` guarantees: an owner, a second workspace to switch to,
-and a fresh API key printed at each start (keys are stored hashed, so the previous one
-cannot be shown again; it is revoked instead)."""
+a fresh API key printed at each start (keys are stored hashed, so the previous one cannot be
+shown again; it is revoked instead), and six accounts on the simulated platform with 180 days
+of history so every page shows real-looking data at first start."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from socialpulse.accounts import service as accounts_service
+from socialpulse.accounts.models import AccountSnapshot, Post, PostMetricSnapshot, TrackedAccount
 from socialpulse.config import Settings
 from socialpulse.db import Database, utcnow
+from socialpulse.kit.security import SecretBox
+from socialpulse.kit.upsert import upsert
+from socialpulse.providers.simulated import SimulatedPlatform
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import ApiKey, Role
 from socialpulse.workspaces.tenancy import Subject
@@ -21,6 +28,17 @@ DEMO_EMAIL = "demo@socialpulse.local"
 DEMO_SLUG = "demo"
 DEMO_SECOND_SLUG = "demo-agency"
 DEMO_KEY_NAME = "Demo key (make run)"
+DEMO_SEED = 42
+DEMO_HISTORY_DAYS = 180
+# (handle, is_own): the creator's own channels and two competitors they watch.
+DEMO_ACCOUNTS = [
+    ("garden_lab", True),
+    ("garden_lab_shorts", True),
+    ("fit_with_maya", True),
+    ("city_eats_daily", True),
+    ("green_thumb_tv", False),
+    ("urban_jungle_co", False),
+]
 
 
 @dataclass(frozen=True)
@@ -72,4 +90,92 @@ def ensure_demo(db: Database, settings: Settings) -> DemoCredentials:
         for key in stale:
             key.revoked_at = utcnow()
         _key, plaintext = workspace_service.create_api_key(session, subject, DEMO_KEY_NAME)
+        workspace_id = workspace.id
+    seed_demo_accounts(db, settings, workspace_id)
     return DemoCredentials(DEMO_EMAIL, password, plaintext, DEMO_SLUG)
+
+
+def _snapshot_days(posted: dt.date, today: dt.date) -> list[dt.date]:
+    """Daily for a post's first two weeks (when its numbers move), weekly after."""
+    days = []
+    day = posted
+    while day <= today:
+        days.append(day)
+        day += dt.timedelta(days=1 if (day - posted).days < 14 else 7)
+    if days[-1] != today:
+        days.append(today)
+    return days
+
+
+def seed_demo_accounts(db: Database, settings: Settings, workspace_id: int) -> int:
+    """Backfill the demo accounts once; later starts keep (and the daily fetch extends) them."""
+    with db.session(readonly=True) as session:
+        if session.scalar(select(func.count()).where(TrackedAccount.workspace_id == workspace_id)):
+            return 0
+    now = utcnow()
+    sim = SimulatedPlatform(seed=DEMO_SEED, now=lambda: now)
+    box = SecretBox(settings.resolved_secret_key())
+    start = now - dt.timedelta(days=DEMO_HISTORY_DAYS)
+    for handle, is_own in DEMO_ACCOUNTS:
+        profile = sim.get_profile(handle)
+        history = sim.history(handle, DEMO_HISTORY_DAYS)
+        posts = sim.posts_between(handle, start, now)
+        with db.session() as session:
+            account = TrackedAccount(
+                workspace_id=workspace_id,
+                platform="simulated",
+                is_own=is_own,
+                credentials_encrypted=box.encrypt(json.dumps({"seed": DEMO_SEED})),
+                last_fetched_at=now,
+            )
+            accounts_service.apply_profile(account, profile)
+            session.add(account)
+            session.flush()
+            upsert(
+                session,
+                AccountSnapshot.__table__,  # type: ignore[arg-type]
+                [
+                    {
+                        "account_id": account.id,
+                        "day": snap.date,
+                        "followers_count": snap.followers,
+                        "following_count": snap.following,
+                        "posts_count": snap.posts_count,
+                        "captured_at": snap.at,
+                    }
+                    for snap in history
+                ],
+                conflict=["account_id", "day"],
+                update=["followers_count", "following_count", "posts_count"],
+            )
+            accounts_service.ingest_posts(session, account, posts, day=now.date(), captured_at=now)
+            ids = dict(
+                session.execute(
+                    select(Post.external_id, Post.id).where(Post.account_id == account.id)
+                ).all()
+            )
+            rows = []
+            for post in posts:
+                for day in _snapshot_days(post.posted_at.date(), now.date()):
+                    end_of_day = min(now, dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC))
+                    metrics = sim.post_metrics_at(post, end_of_day)
+                    rows.append(
+                        {
+                            "post_id": ids[post.external_id],
+                            "day": day,
+                            "views": metrics.views,
+                            "likes": metrics.likes,
+                            "comments": metrics.comments,
+                            "shares": metrics.shares,
+                            "saves": metrics.saves,
+                            "captured_at": end_of_day,
+                        }
+                    )
+            upsert(
+                session,
+                PostMetricSnapshot.__table__,  # type: ignore[arg-type]
+                rows,
+                conflict=["post_id", "day"],
+                update=["views", "likes", "comments", "shares", "saves"],
+            )
+    return len(DEMO_ACCOUNTS)

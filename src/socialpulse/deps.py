@@ -42,26 +42,29 @@ AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 def current_subject(
     request: Request,
-    session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Subject:
     """API callers authenticate with a bearer key. A logged-in dashboard session may also read
-    (safe methods only: mutations through cookies would need CSRF tokens the API does not use)."""
+    (safe methods only: mutations through cookies would need CSRF tokens the API does not use).
+
+    The lookup runs in its own short read-only unit of work: a route's transaction begins only
+    at its first query, so routes that call a platform first hold no lock meanwhile."""
+    db = get_db(request)
     if credentials is not None:
-        subject, stale = workspace_service.subject_for_api_key(session, credentials.credentials)
+        with db.session(readonly=True) as session:
+            subject, stale = workspace_service.subject_for_api_key(session, credentials.credentials)
         if stale and subject.api_key_id is not None:
-            if session.info.get("readonly"):
-                # Its own short write: GET requests run in read-only transactions.
-                with get_db(request).session() as write_session:
-                    workspace_service.touch_api_key(write_session, subject.api_key_id)
-            else:
+            with db.session() as session:
                 workspace_service.touch_api_key(session, subject.api_key_id)
         return subject
     if request.headers.get("authorization"):
         raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")
     user_id = request.session.get("uid") if "session" in request.scope else None
     if user_id is not None and request.method in SAFE_METHODS:
-        member = workspace_service.subject_for_user(session, user_id, request.session.get("wid"))
+        with db.session(readonly=True) as session:
+            member = workspace_service.subject_for_user(
+                session, user_id, request.session.get("wid")
+            )
         if member is not None:
             return member
     raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")

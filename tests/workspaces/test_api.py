@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from factories import WorkspaceFixture, make_workspace
+from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import Database
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Membership, Role
@@ -22,6 +23,11 @@ def two(db: Database) -> tuple[WorkspaceFixture, WorkspaceFixture]:
 
 def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
     with db.session() as session:
+        account = TrackedAccount(
+            workspace_id=other.workspace_id, platform="simulated", external_id="x", handle="x"
+        )
+        session.add(account)
+        session.flush()
         member = session.scalar(
             select(Membership.id).where(Membership.workspace_id == other.workspace_id)
         )
@@ -31,7 +37,7 @@ def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
         session.flush()
         assert member
         assert key
-        return {"member_id": member, "key_id": key, "job_id": job.id}
+        return {"member_id": member, "key_id": key, "job_id": job.id, "account_id": account.id}
 
 
 # Every route with an id in its path, and a valid request body for it.
@@ -40,6 +46,11 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/members/{member_id}", None),
     ("DELETE", "/api/v1/api-keys/{key_id}", None),
     ("GET", "/api/v1/jobs/{job_id}", None),
+    ("GET", "/api/v1/accounts/{account_id}", None),
+    ("PATCH", "/api/v1/accounts/{account_id}", {"active": False}),
+    ("DELETE", "/api/v1/accounts/{account_id}", None),
+    ("POST", "/api/v1/accounts/{account_id}/fetch", None),
+    ("GET", "/api/v1/accounts/{account_id}/fetches", None),
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -53,6 +64,11 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/members/{member_id}", None),
     ("POST", "/api/v1/api-keys", {"name": "ci"}),
     ("DELETE", "/api/v1/api-keys/{key_id}", None),
+    ("POST", "/api/v1/accounts", {"ref": "https://simulated.invalid/@someone"}),
+    ("PATCH", "/api/v1/accounts/{account_id}", {"active": False}),
+    ("DELETE", "/api/v1/accounts/{account_id}", None),
+    ("POST", "/api/v1/accounts/{account_id}/fetch", None),
+    ("PUT", "/api/v1/usage/budgets/youtube", {"daily_units": 100}),
 ]
 
 
@@ -66,7 +82,7 @@ def _api_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 
 def test_every_route_with_an_id_is_covered_by_the_tenancy_table(app: FastAPI) -> None:
-    with_ids = {(m, p) for m, p in _api_routes(app) if "{" in p}
+    with_ids = {(m, p) for m, p in _api_routes(app) if "_id}" in p}
     assert with_ids == {(m, p) for m, p, _ in ID_ROUTES}
 
 

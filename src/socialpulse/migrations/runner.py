@@ -17,6 +17,7 @@ MIGRATIONS_DIR = Path(__file__).parent
 MODEL_MODULES = [
     "socialpulse.workspaces.models",
     "socialpulse.worker.models",
+    "socialpulse.accounts.models",
 ]
 
 

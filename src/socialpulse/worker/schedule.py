@@ -19,6 +19,7 @@ from socialpulse.worker.queue import huey
 # Modules whose import registers Huey tasks and durable job handlers.
 TASK_MODULES = [
     "socialpulse.worker.tasks",
+    "socialpulse.accounts.tasks",
 ]
 
 
@@ -34,6 +35,12 @@ PERIODIC: list[Periodic] = [
         "worker.reap_and_dispatch",
         crontab(minute="*"),
         "socialpulse.worker.tasks:reap_and_dispatch",
+    ),
+    # Every 15 minutes: queues each account once per local day, from 03:00 workspace time.
+    Periodic(
+        "accounts.schedule_daily_fetches",
+        crontab(minute="*/15"),
+        "socialpulse.accounts.tasks:schedule_daily_fetches",
     ),
 ]
 

@@ -322,9 +322,7 @@ def subject_for_api_key(session: Session, key: str) -> tuple[Subject, bool]:
         raise NotAuthenticated("invalid API key")
     if api_key.revoked_at is not None:
         raise NotAuthenticated("this API key was revoked")
-    stale = (
-        api_key.last_used_at is None or utcnow() - api_key.last_used_at > LAST_USED_RESOLUTION
-    )
+    stale = api_key.last_used_at is None or utcnow() - api_key.last_used_at > LAST_USED_RESOLUTION
     subject = Subject(workspace_id=api_key.workspace_id, role=api_key.role, api_key_id=api_key.id)
     return subject, stale
 

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy import select
+
+from socialpulse.accounts import budget, service
+from socialpulse.accounts.models import ApiUsage
+from socialpulse.accounts.schemas import (
+    AccountCreate,
+    AccountRead,
+    AccountUpdate,
+    ApiUsageRead,
+    BudgetUpdate,
+    FetchRunRead,
+)
+from socialpulse.deps import AppSettings, CurrentSubject, DbSession, get_db
+from socialpulse.errors import InvalidInput
+from socialpulse.kit.security import SecretBox
+from socialpulse.providers import registry
+from socialpulse.workspaces.models import Role
+from socialpulse.workspaces.tenancy import scoped
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.get("/accounts", response_model=list[AccountRead])
+def list_accounts(
+    session: DbSession, subject: CurrentSubject, platform: str | None = None
+) -> object:
+    return service.list_accounts(session, subject, platform)
+
+
+@router.post(
+    "/accounts",
+    response_model=AccountRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "Already tracked"}, 503: {"description": "Platform down"}},
+)
+def add_account(
+    body: AccountCreate, request: Request, subject: CurrentSubject, settings: AppSettings
+) -> object:
+    """Validate the account against its platform, then track it (one snapshot is taken now)."""
+    return service.add_account(
+        get_db(request),
+        subject,
+        body.ref,
+        box=SecretBox(settings.resolved_secret_key()),
+        platform=body.platform,
+        credentials=body.credentials,
+        is_own=body.is_own,
+    )
+
+
+@router.get("/accounts/{account_id}", response_model=AccountRead)
+def read_account(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    return service.get_account(session, subject, account_id)
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountRead)
+def update_account(
+    account_id: int,
+    body: AccountUpdate,
+    session: DbSession,
+    subject: CurrentSubject,
+    settings: AppSettings,
+) -> object:
+    return service.update_account(
+        session,
+        subject,
+        account_id,
+        active=body.active,
+        is_own=body.is_own,
+        credentials=body.credentials,
+        box=SecretBox(settings.resolved_secret_key()),
+    )
+
+
+@router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_account(account_id: int, session: DbSession, subject: CurrentSubject) -> None:
+    service.delete_account(session, subject, account_id)
+
+
+@router.post(
+    "/accounts/{account_id}/fetch",
+    response_model=FetchRunRead,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def fetch_account(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    """Queue a fetch now; follow it with GET /accounts/{id}/fetches."""
+    return service.request_fetch(session, subject, account_id)
+
+
+@router.get("/accounts/{account_id}/fetches", response_model=list[FetchRunRead])
+def list_fetches(
+    account_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> object:
+    return service.fetch_history(session, subject, account_id, limit)
+
+
+@router.get("/usage", response_model=list[ApiUsageRead])
+def api_usage(
+    session: DbSession,
+    subject: CurrentSubject,
+    days: Annotated[int, Query(ge=1, le=90)] = 7,
+) -> list[ApiUsageRead]:
+    """API calls per platform and quota day, with each platform's daily budget."""
+    rows = session.scalars(
+        scoped(select(ApiUsage), subject).order_by(ApiUsage.day.desc(), ApiUsage.platform)
+    ).all()
+    days_seen = sorted({row.day for row in rows}, reverse=True)[:days]
+    result = []
+    for row in rows:
+        if row.day not in days_seen:
+            continue
+        limit = budget.budget_for(session, subject.workspace_id, row.platform)
+        result.append(
+            ApiUsageRead(
+                platform=row.platform,
+                day=row.day,
+                requests=row.requests,
+                successes=row.successes,
+                failures=row.failures,
+                average_latency_ms=round(row.average_latency_ms, 1),
+                quota_units=row.quota_units,
+                deferred=row.deferred,
+                daily_units=limit.daily_units if limit else None,
+                usable_units=limit.usable_units if limit else None,
+            )
+        )
+    return result
+
+
+@router.put("/usage/budgets/{platform}", response_model=BudgetUpdate)
+def set_budget(
+    platform: str, body: BudgetUpdate, session: DbSession, subject: CurrentSubject
+) -> BudgetUpdate:
+    """Set a platform's daily quota (in the platform's units) and the safety margin."""
+    subject.require(Role.admin)
+    try:
+        registry.get_provider(platform)
+    except registry.UnknownPlatformError as exc:
+        raise InvalidInput(str(exc)) from exc
+    row = budget.set_budget(
+        session, subject.workspace_id, platform, body.daily_units, body.safety_margin
+    )
+    return BudgetUpdate(daily_units=row.daily_units, safety_margin=row.safety_margin)

@@ -1,0 +1,169 @@
+"""API usage per workspace, platform and quota day, and the daily budget guard.
+
+Work that would take a platform past `safety_margin` (80 %) of its daily budget is deferred to
+the next window before any request is sent. Quota days follow the platform's own reset: the
+YouTube Data API resets at midnight Pacific time
+(https://developers.google.com/youtube/v3/getting-started#quota).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from socialpulse.accounts.models import ApiBudget, ApiUsage
+from socialpulse.db import Database, utcnow
+from socialpulse.kit.upsert import upsert
+from socialpulse.providers.base import ApiCall, BudgetDeferredError
+
+# Documented default quotas, in the platform's own units per day.
+DEFAULT_DAILY_UNITS: dict[str, int] = {"youtube": 10_000}
+DEFAULT_SAFETY_MARGIN = 0.8
+QUOTA_TIMEZONE: dict[str, str] = {"youtube": "America/Los_Angeles"}
+
+
+def quota_day(platform: str, at: dt.datetime | None = None) -> dt.date:
+    at = at or utcnow()
+    return at.astimezone(ZoneInfo(QUOTA_TIMEZONE.get(platform, "UTC"))).date()
+
+
+def seconds_until_next_quota_day(platform: str, at: dt.datetime | None = None) -> float:
+    at = at or utcnow()
+    zone = ZoneInfo(QUOTA_TIMEZONE.get(platform, "UTC"))
+    local = at.astimezone(zone)
+    next_midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
+    return max(1.0, (next_midnight - local).total_seconds())
+
+
+@dataclass(frozen=True)
+class Budget:
+    daily_units: int
+    safety_margin: float
+
+    @property
+    def usable_units(self) -> int:
+        return int(self.daily_units * self.safety_margin)
+
+
+def budget_for(session: Session, workspace_id: int, platform: str) -> Budget | None:
+    row = session.scalar(
+        select(ApiBudget).where(
+            ApiBudget.workspace_id == workspace_id, ApiBudget.platform == platform
+        )
+    )
+    if row is not None:
+        return Budget(row.daily_units, row.safety_margin)
+    if platform in DEFAULT_DAILY_UNITS:
+        return Budget(DEFAULT_DAILY_UNITS[platform], DEFAULT_SAFETY_MARGIN)
+    return None
+
+
+def set_budget(
+    session: Session, workspace_id: int, platform: str, daily_units: int, safety_margin: float
+) -> ApiBudget:
+    row = session.scalar(
+        select(ApiBudget).where(
+            ApiBudget.workspace_id == workspace_id, ApiBudget.platform == platform
+        )
+    )
+    if row is None:
+        row = ApiBudget(workspace_id=workspace_id, platform=platform, daily_units=daily_units)
+        session.add(row)
+    row.daily_units = daily_units
+    row.safety_margin = safety_margin
+    session.flush()
+    return row
+
+
+def units_used(session: Session, workspace_id: int, platform: str, day: dt.date) -> int:
+    return (
+        session.scalar(
+            select(ApiUsage.quota_units).where(
+                ApiUsage.workspace_id == workspace_id,
+                ApiUsage.platform == platform,
+                ApiUsage.day == day,
+            )
+        )
+        or 0
+    )
+
+
+@dataclass
+class _Pending:
+    requests: int = 0
+    successes: int = 0
+    failures: int = 0
+    latency_ms: float = 0.0
+    units: int = 0
+    deferred: int = 0
+
+
+class BudgetObserver:
+    """A provider `CallObserver` that enforces the workspace's daily budget and records usage.
+
+    Usage accumulates in memory during a fetch and is written with `flush()` (as increments, so
+    concurrent fetches of one workspace add up instead of overwriting each other).
+    """
+
+    def __init__(self, db: Database, workspace_id: int) -> None:
+        self.db = db
+        self.workspace_id = workspace_id
+        self.pending: dict[tuple[str, dt.date], _Pending] = defaultdict(_Pending)
+        self.calls = 0
+        self.units = 0
+
+    def before_call(self, platform: str, endpoint: str, quota_cost: int) -> None:
+        day = quota_day(platform)
+        with self.db.session(readonly=True) as session:
+            budget = budget_for(session, self.workspace_id, platform)
+            if budget is None:
+                return
+            used = units_used(session, self.workspace_id, platform, day)
+        used += self.pending[(platform, day)].units
+        if used + quota_cost > budget.usable_units:
+            self.pending[(platform, day)].deferred += 1
+            raise BudgetDeferredError(
+                f"{platform} budget: {used} of {budget.daily_units} units used today; "
+                f"{endpoint} ({quota_cost} units) would pass the "
+                f"{budget.safety_margin:.0%} safety margin, so it waits for the next quota day",
+                platform=platform,
+                endpoint=endpoint,
+                retry_after=seconds_until_next_quota_day(platform),
+            )
+
+    def after_call(self, call: ApiCall) -> None:
+        entry = self.pending[(call.platform, quota_day(call.platform, call.at))]
+        entry.requests += 1
+        entry.successes += int(call.ok)
+        entry.failures += int(not call.ok)
+        entry.latency_ms += call.latency_ms
+        entry.units += call.quota_cost
+        self.calls += 1
+        self.units += call.quota_cost
+
+    def flush(self, session: Session) -> None:
+        for (platform, day), entry in self.pending.items():
+            key = {"workspace_id": self.workspace_id, "platform": platform, "day": day}
+            upsert(session, ApiUsage.__table__, [key], conflict=list(key), update=[])  # type: ignore[arg-type]
+            session.execute(
+                update(ApiUsage)
+                .where(
+                    ApiUsage.workspace_id == self.workspace_id,
+                    ApiUsage.platform == platform,
+                    ApiUsage.day == day,
+                )
+                .values(
+                    requests=ApiUsage.requests + entry.requests,
+                    successes=ApiUsage.successes + entry.successes,
+                    failures=ApiUsage.failures + entry.failures,
+                    total_latency_ms=ApiUsage.total_latency_ms + entry.latency_ms,
+                    quota_units=ApiUsage.quota_units + entry.units,
+                    deferred=ApiUsage.deferred + entry.deferred,
+                )
+            )
+        self.pending.clear()

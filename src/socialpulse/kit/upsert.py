@@ -1,0 +1,42 @@
+"""Portable bulk upserts (INSERT ... ON CONFLICT) for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+# SQLite allows 32,766 bound parameters per statement; PostgreSQL 65,535. SQLAlchemy's
+# insertmanyvalues batches for us, this only bounds memory per executemany call.
+CHUNK_ROWS = 2000
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str],
+) -> int:
+    """Insert `rows`, updating `update` columns where the `conflict` key already exists
+    (or leaving the existing row alone when `update` is empty)."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    base = insert(table)
+    stmt = (
+        base.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={column: base.excluded[column] for column in update},
+        )
+        if update
+        else base.on_conflict_do_nothing(index_elements=list(conflict))
+    )
+    for start in range(0, len(rows), CHUNK_ROWS):
+        session.execute(stmt, list(rows[start : start + CHUNK_ROWS]))
+    return len(rows)
