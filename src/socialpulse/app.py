@@ -45,10 +45,12 @@ _STATUS_CODES = {
 
 def _api_routers() -> list[APIRouter]:
     from socialpulse.accounts.api import router as accounts_router
+    from socialpulse.accounts.content_api import router as content_router
+    from socialpulse.analytics.api import router as analytics_router
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
-    return [workspaces_router, jobs_router, accounts_router]
+    return [workspaces_router, jobs_router, accounts_router, analytics_router, content_router]
 
 
 def _wants_html(request: Request) -> bool:

@@ -270,6 +270,15 @@ def demo() -> None:
     )
 
 
+def _mount_domain_apps() -> None:
+    from socialpulse.accounts.cli import app as accounts_app
+
+    app.add_typer(accounts_app, name="accounts", help="Tracked accounts: list, report.")
+
+
+_mount_domain_apps()
+
+
 def _mount_optional_apps() -> None:
     try:
         from socialpulse.ai.cli import app as ai_app

@@ -7,6 +7,7 @@ credentials survive restarts.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +51,10 @@ class Settings(BaseSettings):
         "embedded SQLite queue, no for Redis (run `socialpulse worker` instead).",
     )
     worker_threads: int = Field(default=2, description="Embedded consumer threads.")
+    daily_fetch_time: dt.time = Field(
+        default=dt.time(3, 0),
+        description="When the daily fetch of every account starts, in each workspace's zone.",
+    )
     job_lease_s: int = Field(default=300, description="How long a claimed job row is leased.")
     login_rate_limit: str = Field(
         default="5/minute;30/hour", description="Login attempts allowed per email and per IP."

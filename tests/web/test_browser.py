@@ -87,3 +87,42 @@ def test_login_create_key_switch_workspace_logout(
         finally:
             browser.close()
     assert outside == [], f"the dashboard made requests outside the server: {outside}"
+
+
+def test_account_page_draws_its_charts(
+    server: tuple[str, WorkspaceFixture], db: Database, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+    from sqlalchemy import select
+
+    from socialpulse.accounts.models import TrackedAccount
+    from socialpulse.config import Settings
+    from socialpulse.demo import seed_demo_accounts
+
+    base_url, owner = server
+    seed_demo_accounts(db, Settings(data_dir=tmp_path), owner.workspace_id)
+    with db.session() as session:
+        account_id = session.scalar(
+            select(TrackedAccount.id).where(TrackedAccount.handle == "fit_with_maya")
+        )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        try:
+            page.goto(f"{base_url}/login")
+            page.get_by_label("Email").fill(owner.owner_email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.goto(f"{base_url}/accounts")
+            expect(page.get_by_test_id("accounts")).to_contain_text("@fit_with_maya")
+            page.goto(f"{base_url}/accounts/{account_id}")
+            expect(page.get_by_role("heading", name="Fit With Maya")).to_be_visible()
+            points = page.evaluate(
+                "['followers-chart', 'engagement-chart'].map("
+                "id => Chart.getChart(id).data.datasets[0].data.length)"
+            )
+            assert points[0] >= 89 and points[1] > 10, points
+            page.screenshot(path=str(SHOTS / "05-account-page.png"), full_page=True)
+        finally:
+            browser.close()

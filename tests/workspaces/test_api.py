@@ -10,8 +10,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from factories import WorkspaceFixture, make_workspace
-from socialpulse.accounts.models import TrackedAccount
-from socialpulse.db import Database
+from socialpulse.accounts.models import (
+    ContentItem,
+    ContentMapping,
+    MappingMethod,
+    Post,
+    TrackedAccount,
+)
+from socialpulse.db import Database, utcnow
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Membership, Role
 
@@ -28,6 +34,25 @@ def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
         )
         session.add(account)
         session.flush()
+        post = Post(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            external_id="p",
+            posted_at=utcnow(),
+        )
+        item = ContentItem(workspace_id=other.workspace_id, title="Theirs")
+        session.add_all([post, item])
+        session.flush()
+        mapping = ContentMapping(
+            workspace_id=other.workspace_id,
+            content_item_id=item.id,
+            post_id=post.id,
+            confidence=1.0,
+            method=MappingMethod.manual,
+            confirmed=True,
+        )
+        session.add(mapping)
+        session.flush()
         member = session.scalar(
             select(Membership.id).where(Membership.workspace_id == other.workspace_id)
         )
@@ -37,7 +62,15 @@ def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
         session.flush()
         assert member
         assert key
-        return {"member_id": member, "key_id": key, "job_id": job.id, "account_id": account.id}
+        return {
+            "member_id": member,
+            "key_id": key,
+            "job_id": job.id,
+            "account_id": account.id,
+            "post_id": post.id,
+            "item_id": item.id,
+            "mapping_id": mapping.id,
+        }
 
 
 # Every route with an id in its path, and a valid request body for it.
@@ -51,6 +84,20 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/accounts/{account_id}", None),
     ("POST", "/api/v1/accounts/{account_id}/fetch", None),
     ("GET", "/api/v1/accounts/{account_id}/fetches", None),
+    ("GET", "/api/v1/accounts/{account_id}/overview", None),
+    ("GET", "/api/v1/accounts/{account_id}/timeseries", None),
+    ("GET", "/api/v1/accounts/{account_id}/top-posts", None),
+    ("GET", "/api/v1/accounts/{account_id}/posts/{post_id}/growth", None),
+    ("GET", "/api/v1/accounts/{account_id}/growth", None),
+    ("GET", "/api/v1/accounts/{account_id}/hashtags", None),
+    ("GET", "/api/v1/accounts/{account_id}/best-times", None),
+    ("GET", "/api/v1/accounts/{account_id}/export.csv", None),
+    ("GET", "/api/v1/content-items/{item_id}", None),
+    ("GET", "/api/v1/content-items/{item_id}/mappings", None),
+    ("POST", "/api/v1/content-items/{item_id}/auto-map", None),
+    ("POST", "/api/v1/content-items/{item_id}/mappings", {"post_id": 1}),
+    ("POST", "/api/v1/content-mappings/{mapping_id}/confirm", None),
+    ("DELETE", "/api/v1/content-mappings/{mapping_id}", None),
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -69,6 +116,11 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/accounts/{account_id}", None),
     ("POST", "/api/v1/accounts/{account_id}/fetch", None),
     ("PUT", "/api/v1/usage/budgets/youtube", {"daily_units": 100}),
+    ("POST", "/api/v1/content-items", {"title": "New"}),
+    ("POST", "/api/v1/content-items/{item_id}/auto-map", None),
+    ("POST", "/api/v1/content-items/{item_id}/mappings", {"post_id": 1}),
+    ("POST", "/api/v1/content-mappings/{mapping_id}/confirm", None),
+    ("DELETE", "/api/v1/content-mappings/{mapping_id}", None),
 ]
 
 

@@ -600,9 +600,11 @@ FETCH_SPACING_S = {"youtube": 5.0, "instagram": 20.0, "tiktok": 10.0}
 DEFAULT_SPACING_S = 3.0
 
 
-def schedule_daily_fetches(db: Database, now: dt.datetime | None = None) -> int:
-    """Queue today's fetch for every active account whose workspace has passed 03:00 local
-    time and that has none yet today; spread per platform so no provider gets a burst."""
+def schedule_daily_fetches(
+    db: Database, now: dt.datetime | None = None, at: dt.time = dt.time(DAILY_FETCH_HOUR)
+) -> int:
+    """Queue today's fetch for every active account whose workspace has passed `at` (03:00)
+    local time and that has none yet today; spread per platform so no provider gets a burst."""
     now = now or utcnow()
     queued = 0
     with db.session() as session:
@@ -610,7 +612,7 @@ def schedule_daily_fetches(db: Database, now: dt.datetime | None = None) -> int:
         next_slot: dict[str, dt.datetime] = {}
         for workspace_id, zone in workspaces:
             local = now.astimezone(ZoneInfo(zone))
-            if local.hour < DAILY_FETCH_HOUR:
+            if local.time() < at:
                 continue
             local_midnight = dt.datetime.combine(local.date(), dt.time(), local.tzinfo)
             # A scheduled run today (finished, failed or waiting) means today is taken care of.

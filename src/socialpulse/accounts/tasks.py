@@ -27,4 +27,5 @@ def fetch_account(ctx: JobContext) -> dict[str, Any]:
 
 
 def schedule_daily_fetches() -> dict[str, int]:
-    return {"queued": service.schedule_daily_fetches(get_database())}
+    at = get_settings().daily_fetch_time
+    return {"queued": service.schedule_daily_fetches(get_database(), at=at)}

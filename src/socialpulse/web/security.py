@@ -14,7 +14,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
 from socialpulse.config import Settings
-from socialpulse.deps import DbSession
+from socialpulse.deps import get_db
 from socialpulse.errors import AppError, PermissionDenied, TooManyRequests
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import User
@@ -56,17 +56,24 @@ async def verify_csrf(request: Request) -> None:
         raise PermissionDenied("the form expired or did not come from this site; reload the page")
 
 
-def web_subject(request: Request, session: DbSession) -> tuple[Subject, User]:
+def web_subject(request: Request) -> tuple[Subject, User]:
+    """The logged-in user and their current workspace, looked up in a short read-only unit of
+    work of its own so a page's transaction starts only at its first query."""
     user_id = request.session.get("uid")
     if user_id is None:
         raise LoginRequired("log in to continue")
-    user = session.get(User, user_id)
-    if user is None or not user.is_active or request.session.get("fp") != session_fingerprint(user):
-        request.session.clear()
-        raise LoginRequired("your session ended; log in again")
-    subject = workspace_service.subject_for_user(session, user.id, request.session.get("wid"))
-    if subject is None:
-        subject = workspace_service.subject_for_user(session, user.id, None)
+    with get_db(request).session(readonly=True) as session:
+        user = session.get(User, user_id)
+        if (
+            user is None
+            or not user.is_active
+            or request.session.get("fp") != session_fingerprint(user)
+        ):
+            request.session.clear()
+            raise LoginRequired("your session ended; log in again")
+        subject = workspace_service.subject_for_user(
+            session, user.id, request.session.get("wid")
+        ) or workspace_service.subject_for_user(session, user.id, None)
     if subject is None:
         raise PermissionDenied("your account is not a member of any workspace")
     request.session["wid"] = subject.workspace_id

@@ -36,7 +36,11 @@ templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))  # autoescape 
 router = APIRouter(include_in_schema=False)
 
 # Navigation grows with each domain; an entry is (label, path, section key).
-NAV: list[tuple[str, str, str]] = [("Overview", "/", "overview")]
+NAV: list[tuple[str, str, str]] = [
+    ("Overview", "/", "overview"),
+    ("Accounts", "/accounts", "accounts"),
+    ("API usage", "/usage", "usage"),
+]
 
 
 def flash(request: Request, message: str, kind: str = "info") -> None:
@@ -299,7 +303,10 @@ def mount_dashboard(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     app.state.login_throttle = LoginThrottle(settings)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    from socialpulse.web.accounts import router as accounts_router
+
     app.include_router(router)
+    app.include_router(accounts_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

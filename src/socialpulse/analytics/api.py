@@ -1,0 +1,174 @@
+"""Analytics routes: read-only views over one account, or a comparison of several."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from socialpulse.accounts.service import get_account
+from socialpulse.analytics import service
+from socialpulse.analytics.schemas import (
+    BestTimes,
+    Comparison,
+    GrowthBetween,
+    HashtagPerformance,
+    Overview,
+    PostGrowth,
+    RankBy,
+    SeriesMetric,
+    Timeseries,
+    TopPosts,
+)
+from socialpulse.db import utcnow
+from socialpulse.deps import CurrentSubject, DbSession, get_db
+from socialpulse.errors import InvalidInput
+
+router = APIRouter(prefix="/api/v1", tags=["analytics"])
+
+Days = Annotated[int, Query(ge=1, le=730, description="Window in days, ending now.")]
+
+
+@router.get("/accounts/{account_id}/overview", response_model=Overview)
+def overview(account_id: int, session: DbSession, subject: CurrentSubject) -> Overview:
+    """Counts with 7/30/90-day deltas (null with a reason when history is too short),
+    30-day engagement rate with its definition, follower trend, posting volume."""
+    return service.overview(session, subject, account_id)
+
+
+@router.get("/accounts/{account_id}/timeseries", response_model=Timeseries)
+def timeseries(
+    account_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    metric: SeriesMetric = SeriesMetric.followers,
+    days: Days = 30,
+) -> Timeseries:
+    return service.timeseries(session, subject, account_id, metric, days)
+
+
+@router.get("/accounts/{account_id}/top-posts", response_model=TopPosts)
+def top_posts(
+    account_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    by: RankBy = RankBy.engagement,
+    days: Days = 30,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> TopPosts:
+    """Posts published in the last `days` days, best first."""
+    now = utcnow()
+    return service.top_posts(
+        session,
+        subject,
+        account_id,
+        by=by,
+        since=now - dt.timedelta(days=days),
+        until=now,
+        limit=limit,
+    )
+
+
+@router.get("/accounts/{account_id}/posts/{post_id}/growth", response_model=PostGrowth)
+def post_growth(
+    account_id: int, post_id: int, session: DbSession, subject: CurrentSubject
+) -> PostGrowth:
+    """A post's daily metric history with the change since the previous snapshot."""
+    return service.post_growth(session, subject, account_id, post_id)
+
+
+@router.get("/accounts/{account_id}/growth", response_model=GrowthBetween)
+def growth_between(
+    account_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    start_day: Annotated[
+        dt.date | None, Query(description="Default: 7 days before end_day.")
+    ] = None,
+    end_day: Annotated[dt.date | None, Query(description="Default: today.")] = None,
+    by: RankBy = RankBy.views,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> GrowthBetween:
+    """Top gainers: per post, the metrics gained between two snapshot days."""
+    return service.growth_between(
+        session, subject, account_id, start_day, end_day, by=by, limit=limit
+    )
+
+
+@router.get("/accounts/{account_id}/hashtags", response_model=HashtagPerformance)
+def hashtags(
+    account_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    days: Days = 90,
+    min_posts: Annotated[int, Query(ge=1, le=1000)] = 3,
+) -> HashtagPerformance:
+    return service.hashtag_performance(session, subject, account_id, days=days, min_posts=min_posts)
+
+
+@router.get("/accounts/{account_id}/best-times", response_model=BestTimes)
+def best_times(
+    account_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    days: Days = 90,
+    min_samples: Annotated[int, Query(ge=1, le=1000)] = 3,
+) -> BestTimes:
+    """Weekday x hour heatmap in the workspace's time zone."""
+    return service.best_times(session, subject, account_id, days=days, min_samples=min_samples)
+
+
+def _filename(platform: str, handle: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{platform}-{handle}").strip("._") or "account"
+    return f"{safe}-posts.csv"
+
+
+@router.get(
+    "/accounts/{account_id}/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per post per day."}},
+)
+def export_csv(
+    account_id: int, request: Request, session: DbSession, subject: CurrentSubject
+) -> StreamingResponse:
+    """Every post with every metric snapshot, streamed as CSV."""
+    account = get_account(session, subject, account_id)  # 404 before the stream starts
+    filename = _filename(account.platform, account.handle)
+    db = get_db(request)
+
+    def chunks() -> Iterator[str]:
+        # Its own read-only unit of work: the request's session ends before the body streams.
+        with db.session(readonly=True) as stream_session:
+            yield from service.export_posts_csv(stream_session, subject, account_id)
+
+    return StreamingResponse(
+        chunks(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _parse_ids(raw: str | None) -> list[int] | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        ids = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput("account_ids must be comma-separated integers, e.g. 1,2") from None
+    return list(dict.fromkeys(ids))
+
+
+@router.get("/analytics/compare", response_model=Comparison)
+def compare(
+    session: DbSession,
+    subject: CurrentSubject,
+    account_ids: Annotated[
+        str | None, Query(description="Comma-separated account ids; all accounts if omitted.")
+    ] = None,
+) -> Comparison:
+    """Accounts side by side: followers, 30-day growth, posts, engagement, views."""
+    return service.compare(session, subject, _parse_ids(account_ids))

@@ -1,0 +1,837 @@
+"""Account analytics, computed from what ingestion stored: daily account snapshots, posts with
+their latest metrics, and per-post daily metric snapshots.
+
+Rules that keep the numbers honest:
+
+* A delta compares two real snapshots. When no snapshot is old enough, the delta is null and
+  says why; nothing is interpolated or extrapolated.
+* Engagement rate is ``(likes + comments + shares) / followers`` per post (followers when the
+  metrics were captured, see ``accounts.service.engagement_rate``), averaged over posts. Posts
+  without a rate (no follower count) are counted separately, never as zero.
+* Days and weekday/hour buckets are in the workspace's time zone, like the snapshot days.
+
+Every query goes through ``scoped()``: snapshots have no workspace of their own, so they are
+always read joined to their (scoped) account or post. Bucketing by day, weekday and hour
+happens in Python on narrow columns, so the SQL stays portable (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row, and_, func, select
+from sqlalchemy.orm import Session
+
+from socialpulse.accounts.models import AccountSnapshot, Post, PostMetricSnapshot, TrackedAccount
+from socialpulse.accounts.service import get_account, list_accounts
+from socialpulse.analytics.schemas import (
+    AccountBrief,
+    Baseline,
+    BestTimes,
+    CompareRow,
+    Comparison,
+    CountOverview,
+    Delta,
+    EngagementSummary,
+    FollowerTrend,
+    GrowthBetween,
+    GrowthPoint,
+    HashtagPerformance,
+    HashtagStats,
+    MetricValues,
+    Overview,
+    PostGain,
+    PostGrowth,
+    PostRow,
+    RankBy,
+    SeriesMetric,
+    SeriesPoint,
+    TimeCell,
+    Timeseries,
+    TopPosts,
+)
+from socialpulse.db import utcnow
+from socialpulse.errors import InvalidInput, NotFound
+from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
+
+DELTA_WINDOWS = (7, 30, 90)
+ENGAGEMENT_WINDOW_DAYS = 30
+TREND_WINDOW_DAYS = 30
+BEST_TIMES_TOP = 3
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+METRICS = ("views", "likes", "comments", "shares", "saves")
+
+_COUNT_COLUMNS = {
+    "followers": AccountSnapshot.followers_count,
+    "following": AccountSnapshot.following_count,
+    "posts": AccountSnapshot.posts_count,
+}
+_SERIES_DESCRIPTIONS = {
+    SeriesMetric.followers: "followers at each daily snapshot",
+    SeriesMetric.following: "accounts followed at each daily snapshot",
+    SeriesMetric.posts: "posts count at each daily snapshot",
+    SeriesMetric.engagement: "average engagement rate of the posts published that day, "
+    "(likes + comments + shares) / followers",
+}
+_RANK_COLUMNS = {
+    RankBy.views: Post.views,
+    RankBy.likes: Post.likes,
+    RankBy.comments: Post.comments,
+    RankBy.engagement: Post.engagement_rate,
+}
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def workspace_zone(session: Session, subject: Subject) -> ZoneInfo:
+    return ZoneInfo(workspace_service.get_workspace(session, subject).timezone or "UTC")
+
+
+def _brief(account: TrackedAccount) -> AccountBrief:
+    return AccountBrief.model_validate(account)
+
+
+def _post_row(post: Post) -> PostRow:
+    return PostRow.model_validate(post)
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The UTC instant at which `day` starts in `zone`."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _snapshot_select(subject: Subject, account_id: int, *columns: Any) -> Any:
+    """Snapshot columns of one account, scoped through the account's workspace."""
+    stmt = (
+        select(TrackedAccount.id, *columns)
+        .select_from(AccountSnapshot)
+        .join(TrackedAccount, TrackedAccount.id == AccountSnapshot.account_id)
+        .where(TrackedAccount.id == account_id)
+    )
+    return scoped(stmt, subject)
+
+
+def _latest_snapshot(
+    session: Session, subject: Subject, account_id: int, on_or_before: dt.date | None = None
+) -> Row[Any] | None:
+    stmt = _snapshot_select(
+        subject,
+        account_id,
+        AccountSnapshot.day,
+        AccountSnapshot.followers_count,
+        AccountSnapshot.following_count,
+        AccountSnapshot.posts_count,
+    )
+    if on_or_before is not None:
+        stmt = stmt.where(AccountSnapshot.day <= on_or_before)
+    row: Row[Any] | None = session.execute(
+        stmt.order_by(AccountSnapshot.day.desc()).limit(1)
+    ).first()
+    return row
+
+
+def _first_snapshot_day(session: Session, subject: Subject, account_id: int) -> dt.date | None:
+    stmt = _snapshot_select(subject, account_id, AccountSnapshot.day)
+    row = session.execute(stmt.order_by(AccountSnapshot.day).limit(1)).first()
+    return None if row is None else row.day
+
+
+def _value(row: Row[Any], metric: str) -> int | None:
+    value: int | None = getattr(row, _COUNT_COLUMNS[metric].key)
+    return value
+
+
+def _delta(
+    metric: str,
+    days: int,
+    latest: Row[Any] | None,
+    base: Row[Any] | None,
+    first_day: dt.date | None,
+) -> Delta:
+    if latest is None:
+        return Delta(
+            days=days,
+            from_day=None,
+            from_value=None,
+            to_day=None,
+            to_value=None,
+            absolute=None,
+            percent=None,
+            reason="no snapshots yet",
+        )
+    to_value = _value(latest, metric)
+    target = latest.day - dt.timedelta(days=days)
+    if base is None:
+        return Delta(
+            days=days,
+            from_day=None,
+            from_value=None,
+            to_day=latest.day,
+            to_value=to_value,
+            absolute=None,
+            percent=None,
+            reason=f"no snapshot on or before {target.isoformat()}; "
+            f"history starts {first_day.isoformat() if first_day else latest.day.isoformat()}",
+        )
+    from_value = _value(base, metric)
+    absolute: int | None = None
+    percent: float | None = None
+    reason: str | None = None
+    if to_value is None or from_value is None:
+        missing = latest.day if to_value is None else base.day
+        reason = f"the {metric} count is not available on {missing.isoformat()}"
+    else:
+        absolute = to_value - from_value
+        if from_value == 0:
+            reason = f"no percent change from zero {metric}"
+        else:
+            percent = absolute / from_value * 100.0
+    return Delta(
+        days=days,
+        from_day=base.day,
+        from_value=from_value,
+        to_day=latest.day,
+        to_value=to_value,
+        absolute=absolute,
+        percent=percent,
+        reason=reason,
+    )
+
+
+def count_deltas(
+    session: Session,
+    subject: Subject,
+    account_id: int,
+    metrics: Sequence[str] = ("followers", "following", "posts"),
+    windows: Sequence[int] = DELTA_WINDOWS,
+) -> dict[str, list[Delta]]:
+    """For each metric, the deltas between the latest snapshot and the latest snapshot on or
+    before (latest day - N), for every N in `windows`."""
+    latest = _latest_snapshot(session, subject, account_id)
+    bases: dict[int, Row[Any] | None] = {}
+    first_day: dt.date | None = None
+    if latest is not None:
+        first_day = _first_snapshot_day(session, subject, account_id)
+        for days in windows:
+            bases[days] = _latest_snapshot(
+                session, subject, account_id, latest.day - dt.timedelta(days=days)
+            )
+    return {
+        metric: [_delta(metric, days, latest, bases.get(days), first_day) for days in windows]
+        for metric in metrics
+    }
+
+
+def follower_trend(
+    session: Session, subject: Subject, account_id: int, window_days: int = TREND_WINDOW_DAYS
+) -> FollowerTrend:
+    """Least-squares slope (followers per day) of the snapshots from latest day - window to the
+    latest day. Needs two snapshots with a follower count."""
+    latest = _latest_snapshot(session, subject, account_id)
+    if latest is None:
+        return FollowerTrend(
+            slope_per_day=None, n=0, since_day=None, until_day=None, reason="no snapshots yet"
+        )
+    since = latest.day - dt.timedelta(days=window_days)
+    rows = session.execute(
+        _snapshot_select(subject, account_id, AccountSnapshot.day, AccountSnapshot.followers_count)
+        .where(AccountSnapshot.day >= since, AccountSnapshot.followers_count.is_not(None))
+        .order_by(AccountSnapshot.day)
+    ).all()
+    if len(rows) < 2:
+        return FollowerTrend(
+            slope_per_day=None,
+            n=len(rows),
+            since_day=since,
+            until_day=latest.day,
+            reason=f"needs at least 2 snapshots with a follower count since {since.isoformat()}",
+        )
+    xs = [float((row.day - rows[0].day).days) for row in rows]
+    ys = [float(row.followers_count) for row in rows]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    return FollowerTrend(
+        slope_per_day=sxy / sxx, n=len(rows), since_day=rows[0].day, until_day=rows[-1].day
+    )
+
+
+def _recent_posts(
+    session: Session,
+    subject: Subject,
+    account_ids: Sequence[int],
+    since: dt.datetime,
+    until: dt.datetime,
+    *columns: Any,
+) -> list[Row[Any]]:
+    stmt = scoped(
+        select(Post.account_id, Post.posted_at, *columns).where(
+            Post.account_id.in_(list(account_ids)),
+            Post.posted_at >= since,
+            Post.posted_at <= until,
+        ),
+        subject,
+    )
+    return list(session.execute(stmt).all())
+
+
+def _engagement(rates: Sequence[float | None], days: int) -> EngagementSummary:
+    known = [rate for rate in rates if rate is not None]
+    reason = None
+    if not rates:
+        reason = f"no posts in the last {days} days"
+    elif not known:
+        reason = "no post in the window has a rate (follower count unknown when captured)"
+    return EngagementSummary(
+        days=days,
+        rate=_mean(known),
+        posts_averaged=len(known),
+        posts_without_rate=len(rates) - len(known),
+        reason=reason,
+    )
+
+
+# --- the read functions ------------------------------------------------------------------------
+
+
+def overview(
+    session: Session, subject: Subject, account_id: int, *, now: dt.datetime | None = None
+) -> Overview:
+    """Current counts with 7/30/90-day deltas, 30-day engagement rate, follower trend and
+    recent posting volume."""
+    account = get_account(session, subject, account_id)
+    now = now or utcnow()
+    zone = workspace_zone(session, subject)
+    deltas = count_deltas(session, subject, account_id)
+    latest = _latest_snapshot(session, subject, account_id)
+    posts = _recent_posts(
+        session,
+        subject,
+        [account_id],
+        now - dt.timedelta(days=ENGAGEMENT_WINDOW_DAYS),
+        now,
+        Post.engagement_rate,
+    )
+    week_ago = now - dt.timedelta(days=7)
+    return Overview(
+        account=_brief(account),
+        timezone=zone.key,
+        as_of=latest.day if latest is not None else None,
+        followers=CountOverview(current=account.followers_count, deltas=deltas["followers"]),
+        following=CountOverview(current=account.following_count, deltas=deltas["following"]),
+        posts=CountOverview(current=account.posts_count, deltas=deltas["posts"]),
+        engagement=_engagement([row.engagement_rate for row in posts], ENGAGEMENT_WINDOW_DAYS),
+        follower_trend=follower_trend(session, subject, account_id),
+        posts_last_7_days=sum(1 for row in posts if row.posted_at >= week_ago),
+        posts_last_30_days=len(posts),
+    )
+
+
+def timeseries(
+    session: Session,
+    subject: Subject,
+    account_id: int,
+    metric: SeriesMetric,
+    days: int = 30,
+    *,
+    now: dt.datetime | None = None,
+) -> Timeseries:
+    """Daily points of the last `days` days (workspace days, today included)."""
+    if days < 1:
+        raise InvalidInput("days must be at least 1")
+    get_account(session, subject, account_id)
+    zone = workspace_zone(session, subject)
+    until_day = (now or utcnow()).astimezone(zone).date()
+    since_day = until_day - dt.timedelta(days=days - 1)
+    points: list[SeriesPoint] = []
+    if metric == SeriesMetric.engagement:
+        rows = _recent_posts(
+            session,
+            subject,
+            [account_id],
+            _day_start(since_day, zone),
+            _day_start(until_day + dt.timedelta(days=1), zone) - dt.timedelta(microseconds=1),
+            Post.engagement_rate,
+        )
+        by_day: dict[dt.date, list[float]] = defaultdict(list)
+        for row in rows:
+            if row.engagement_rate is not None:
+                by_day[row.posted_at.astimezone(zone).date()].append(row.engagement_rate)
+        points = [
+            SeriesPoint(day=day, value=sum(rates) / len(rates), samples=len(rates))
+            for day, rates in sorted(by_day.items())
+        ]
+    else:
+        column = _COUNT_COLUMNS[metric.value]
+        snapshots = session.execute(
+            _snapshot_select(subject, account_id, AccountSnapshot.day, column)
+            .where(
+                AccountSnapshot.day >= since_day,
+                AccountSnapshot.day <= until_day,
+                column.is_not(None),
+            )
+            .order_by(AccountSnapshot.day)
+        ).all()
+        points = [SeriesPoint(day=row.day, value=getattr(row, column.key)) for row in snapshots]
+    return Timeseries(
+        account_id=account_id,
+        metric=metric,
+        description=_SERIES_DESCRIPTIONS[metric],
+        since_day=since_day,
+        until_day=until_day,
+        points=points,
+    )
+
+
+def top_posts(
+    session: Session,
+    subject: Subject,
+    account_id: int,
+    *,
+    by: RankBy = RankBy.engagement,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 10,
+    now: dt.datetime | None = None,
+) -> TopPosts:
+    """Posts published in [since, until] ranked by a metric, highest first. Posts without that
+    metric (the platform hides it) are left out rather than ranked as zero."""
+    get_account(session, subject, account_id)
+    until = until or now or utcnow()
+    since = since or until - dt.timedelta(days=30)
+    if since > until:
+        raise InvalidInput("since must not be after until")
+    column = _RANK_COLUMNS[by]
+    posts = session.scalars(
+        scoped(select(Post), subject)
+        .where(
+            Post.account_id == account_id,
+            Post.posted_at >= since,
+            Post.posted_at <= until,
+            column.is_not(None),
+        )
+        .order_by(column.desc(), Post.posted_at.desc(), Post.id.desc())
+        .limit(limit)
+    ).all()
+    return TopPosts(
+        account_id=account_id,
+        by=by,
+        since=since,
+        until=until,
+        posts=[_post_row(p) for p in posts],
+    )
+
+
+def _account_post(session: Session, subject: Subject, account_id: int, post_id: int) -> Post:
+    get_account(session, subject, account_id)
+    post = get_scoped(session, Post, post_id, subject)
+    if post.account_id != account_id:
+        raise NotFound(f"Post {post_id} not found")
+    return post
+
+
+def _metric_values(row: Any) -> MetricValues:
+    return MetricValues(**{name: getattr(row, name) for name in METRICS})
+
+
+def _change(new: MetricValues, old: MetricValues) -> MetricValues:
+    values: dict[str, int | None] = {}
+    for name in METRICS:
+        a, b = getattr(new, name), getattr(old, name)
+        values[name] = None if a is None or b is None else a - b
+    return MetricValues(**values)
+
+
+def _post_snapshot_columns() -> tuple[Any, ...]:
+    return (
+        PostMetricSnapshot.day,
+        PostMetricSnapshot.views,
+        PostMetricSnapshot.likes,
+        PostMetricSnapshot.comments,
+        PostMetricSnapshot.shares,
+        PostMetricSnapshot.saves,
+    )
+
+
+def post_growth(session: Session, subject: Subject, account_id: int, post_id: int) -> PostGrowth:
+    """A post's metric history, one point per snapshot day, each with its change since the
+    previous snapshot (which may be more than a day earlier: see days_since_previous)."""
+    post = _account_post(session, subject, account_id, post_id)
+    rows = session.execute(
+        scoped(
+            select(Post.id, *_post_snapshot_columns())
+            .join(PostMetricSnapshot, PostMetricSnapshot.post_id == Post.id)
+            .where(Post.id == post_id),
+            subject,
+        ).order_by(PostMetricSnapshot.day)
+    ).all()
+    points: list[GrowthPoint] = []
+    previous: GrowthPoint | None = None
+    for row in rows:
+        metrics = _metric_values(row)
+        point = GrowthPoint(
+            day=row.day,
+            metrics=metrics,
+            previous_day=previous.day if previous else None,
+            days_since_previous=(row.day - previous.day).days if previous else None,
+            change=_change(metrics, previous.metrics) if previous else None,
+        )
+        points.append(point)
+        previous = point
+    return PostGrowth(post=_post_row(post), points=points)
+
+
+def _snapshots_as_of(
+    session: Session, subject: Subject, account_id: int, day: dt.date
+) -> dict[int, Row[Any]]:
+    """Each post's latest metric snapshot on or before `day`."""
+    latest = scoped(
+        select(Post.id.label("post_id"), func.max(PostMetricSnapshot.day).label("day"))
+        .join(PostMetricSnapshot, PostMetricSnapshot.post_id == Post.id)
+        .where(Post.account_id == account_id, PostMetricSnapshot.day <= day)
+        .group_by(Post.id),
+        subject,
+    ).subquery()
+    rows = session.execute(
+        select(PostMetricSnapshot.post_id, *_post_snapshot_columns()).join(
+            latest,
+            and_(
+                PostMetricSnapshot.post_id == latest.c.post_id,
+                PostMetricSnapshot.day == latest.c.day,
+            ),
+        )
+    ).all()
+    return {row.post_id: row for row in rows}
+
+
+def _gain_key(change: MetricValues, by: RankBy) -> int | None:
+    if by == RankBy.engagement:
+        parts = [change.likes, change.comments, change.shares]
+        known = [part for part in parts if part is not None]
+        return sum(known) if known else None
+    value: int | None = getattr(change, by.value)
+    return value
+
+
+def growth_between(
+    session: Session,
+    subject: Subject,
+    account_id: int,
+    start_day: dt.date | None = None,
+    end_day: dt.date | None = None,
+    *,
+    by: RankBy = RankBy.views,
+    limit: int = 20,
+    now: dt.datetime | None = None,
+) -> GrowthBetween:
+    """Top gainers between two days: per post, metrics at its latest snapshot on or before
+    `end_day` (which must be after `start_day`) minus those at its latest snapshot on or before
+    `start_day`. A post published after `start_day` starts from zero. `by=engagement` ranks by
+    the gain in likes + comments + shares. Defaults: `end_day` today (workspace time zone),
+    `start_day` 7 days before `end_day`."""
+    get_account(session, subject, account_id)
+    zone = workspace_zone(session, subject)
+    end_day = end_day or (now or utcnow()).astimezone(zone).date()
+    start_day = start_day or end_day - dt.timedelta(days=7)
+    if end_day <= start_day:
+        raise InvalidInput("end_day must be after start_day")
+    starts = _snapshots_as_of(session, subject, account_id, start_day)
+    ends = {
+        post_id: row
+        for post_id, row in _snapshots_as_of(session, subject, account_id, end_day).items()
+        if row.day > start_day
+    }
+    posts = {
+        post.id: post
+        for post in session.scalars(
+            scoped(select(Post), subject).where(
+                Post.account_id == account_id, Post.id.in_(list(ends))
+            )
+        )
+    }
+    gains: list[PostGain] = []
+    without_baseline = 0
+    for post_id, end_row in ends.items():
+        post = posts[post_id]
+        end = _metric_values(end_row)
+        start_row = starts.get(post_id)
+        if start_row is not None:
+            baseline, start, start_on = Baseline.snapshot, _metric_values(start_row), start_row.day
+        elif post.posted_at.astimezone(zone).date() > start_day:
+            zeros = {name: 0 for name in METRICS if getattr(end, name) is not None}
+            baseline, start, start_on = Baseline.published_after_start, MetricValues(**zeros), None
+        else:
+            without_baseline += 1
+            continue
+        gains.append(
+            PostGain(
+                post=_post_row(post),
+                baseline=baseline,
+                start_day=start_on,
+                end_day=end_row.day,
+                start=start,
+                end=end,
+                change=_change(end, start),
+            )
+        )
+    ranked = [gain for gain in gains if _gain_key(gain.change, by) is not None]
+    ranked.sort(key=lambda gain: (-(_gain_key(gain.change, by) or 0), -gain.post.id))
+    return GrowthBetween(
+        account_id=account_id,
+        start_day=start_day,
+        end_day=end_day,
+        by=by,
+        posts=ranked[:limit],
+        posts_without_baseline=without_baseline,
+    )
+
+
+def hashtag_performance(
+    session: Session,
+    subject: Subject,
+    account_id: int,
+    *,
+    days: int = 90,
+    min_posts: int = 3,
+    now: dt.datetime | None = None,
+) -> HashtagPerformance:
+    """Per hashtag (case-insensitive), over posts of the last `days` days: post count, average
+    engagement rate and average views. Hashtags on fewer than `min_posts` posts are left out
+    (too small a sample to compare) and only counted."""
+    get_account(session, subject, account_id)
+    now = now or utcnow()
+    rows = _recent_posts(
+        session,
+        subject,
+        [account_id],
+        now - dt.timedelta(days=days),
+        now,
+        Post.hashtags,
+        Post.engagement_rate,
+        Post.views,
+    )
+    posts: dict[str, int] = defaultdict(int)
+    rates: dict[str, list[float]] = defaultdict(list)
+    views: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        for tag in {str(tag).lstrip("#").lower() for tag in row.hashtags or []}:
+            if not tag:
+                continue
+            posts[tag] += 1
+            if row.engagement_rate is not None:
+                rates[tag].append(row.engagement_rate)
+            if row.views is not None:
+                views[tag].append(float(row.views))
+    kept = [tag for tag, count in posts.items() if count >= min_posts]
+    stats = [
+        HashtagStats(
+            hashtag=tag,
+            posts=posts[tag],
+            engagement_rate=_mean(rates[tag]),
+            engagement_samples=len(rates[tag]),
+            avg_views=_mean(views[tag]),
+            views_samples=len(views[tag]),
+        )
+        for tag in kept
+    ]
+    stats.sort(
+        key=lambda s: (s.engagement_rate is None, -(s.engagement_rate or 0.0), -s.posts, s.hashtag)
+    )
+    return HashtagPerformance(
+        account_id=account_id,
+        days=days,
+        min_posts=min_posts,
+        posts_considered=len(rows),
+        hashtags=stats,
+        hashtags_below_min_posts=len(posts) - len(kept),
+    )
+
+
+def best_times(
+    session: Session,
+    subject: Subject,
+    account_id: int,
+    *,
+    days: int = 90,
+    min_samples: int = 3,
+    now: dt.datetime | None = None,
+) -> BestTimes:
+    """Weekday x hour heatmap, in the workspace's time zone, of the average engagement rate of
+    posts published in that hour; the top cells need at least `min_samples` posts."""
+    get_account(session, subject, account_id)
+    zone = workspace_zone(session, subject)
+    now = now or utcnow()
+    rows = _recent_posts(
+        session, subject, [account_id], now - dt.timedelta(days=days), now, Post.engagement_rate
+    )
+    buckets: dict[tuple[int, int], list[float]] = defaultdict(list)
+    considered = 0
+    for row in rows:
+        if row.engagement_rate is None:
+            continue
+        local = row.posted_at.astimezone(zone)
+        buckets[(local.weekday(), local.hour)].append(row.engagement_rate)
+        considered += 1
+    cells = [
+        TimeCell(
+            weekday=weekday,
+            weekday_name=WEEKDAYS[weekday],
+            hour=hour,
+            samples=len(buckets.get((weekday, hour), [])),
+            engagement_rate=_mean(buckets.get((weekday, hour), [])),
+        )
+        for weekday in range(7)
+        for hour in range(24)
+    ]
+    eligible = [c for c in cells if c.samples >= min_samples and c.engagement_rate is not None]
+    eligible.sort(key=lambda c: (-(c.engagement_rate or 0.0), -c.samples, c.weekday, c.hour))
+    return BestTimes(
+        account_id=account_id,
+        timezone=zone.key,
+        days=days,
+        min_samples=min_samples,
+        posts_considered=considered,
+        cells=cells,
+        top=eligible[:BEST_TIMES_TOP],
+    )
+
+
+def compare(
+    session: Session,
+    subject: Subject,
+    account_ids: Sequence[int] | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Comparison:
+    """One row per account (all of the workspace's when `account_ids` is None): followers,
+    30-day follower delta, posts, average engagement rate and views over 30 days."""
+    if account_ids is None:
+        accounts = list_accounts(session, subject)
+    else:
+        accounts = [get_account(session, subject, account_id) for account_id in account_ids]
+    now = now or utcnow()
+    days = ENGAGEMENT_WINDOW_DAYS
+    ids = [account.id for account in accounts]
+    posts = (
+        _recent_posts(
+            session,
+            subject,
+            ids,
+            now - dt.timedelta(days=days),
+            now,
+            Post.engagement_rate,
+            Post.views,
+        )
+        if ids
+        else []
+    )
+    per_account: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in posts:
+        per_account[row.account_id].append(row)
+    rows = []
+    for account in accounts:
+        mine = per_account.get(account.id, [])
+        rates = [row.engagement_rate for row in mine if row.engagement_rate is not None]
+        views = [float(row.views) for row in mine if row.views is not None]
+        delta = count_deltas(session, subject, account.id, ("followers",), (days,))
+        rows.append(
+            CompareRow(
+                account=_brief(account),
+                followers=account.followers_count,
+                follower_delta_30d=delta["followers"][0],
+                posts_30d=len(mine),
+                engagement_rate_30d=_mean(rates),
+                avg_views_30d=_mean(views),
+            )
+        )
+    return Comparison(days=days, rows=rows)
+
+
+# --- CSV export --------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "post_id",
+    "external_id",
+    "platform",
+    "account_handle",
+    "url",
+    "posted_at",
+    "media_type",
+    "caption",
+    "hashtags",
+    "day",
+    *METRICS,
+)
+CSV_BATCH_ROWS = 500
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """Neutralise a text cell a spreadsheet would run as a formula by prefixing a quote."""
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+
+
+def export_posts_csv(session: Session, subject: Subject, account_id: int) -> Iterator[str]:
+    """The account's posts with every metric snapshot, one CSV row per post per snapshot day,
+    as chunks of CSV text (header first). The account is checked now, so a 404 comes before
+    the first chunk; rows are read lazily while the chunks are consumed."""
+    account = get_account(session, subject, account_id)
+    return _csv_chunks(session, subject, account)
+
+
+def _csv_chunks(session: Session, subject: Subject, account: TrackedAccount) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    stmt = scoped(
+        select(
+            Post.id,
+            Post.external_id,
+            Post.url,
+            Post.posted_at,
+            Post.media_type,
+            Post.caption,
+            Post.hashtags,
+            *_post_snapshot_columns(),
+        )
+        .join(PostMetricSnapshot, PostMetricSnapshot.post_id == Post.id)
+        .where(Post.account_id == account.id)
+        .order_by(Post.posted_at, Post.id, PostMetricSnapshot.day),
+        subject,
+    ).execution_options(yield_per=CSV_BATCH_ROWS)
+    written = 0
+    for row in session.execute(stmt):
+        writer.writerow(
+            [
+                row.id,
+                csv_safe(row.external_id),
+                csv_safe(account.platform),
+                csv_safe(account.handle),
+                csv_safe(row.url or ""),
+                row.posted_at.isoformat(),
+                csv_safe(row.media_type),
+                csv_safe(row.caption),
+                csv_safe(" ".join(f"#{tag}" for tag in row.hashtags or [])),
+                row.day.isoformat(),
+                *("" if getattr(row, name) is None else getattr(row, name) for name in METRICS),
+            ]
+        )
+        written += 1
+        if written % CSV_BATCH_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
