@@ -46,11 +46,27 @@ _STATUS_CODES = {
 def _api_routers() -> list[APIRouter]:
     from socialpulse.accounts.api import router as accounts_router
     from socialpulse.accounts.content_api import router as content_router
+    from socialpulse.ai.api import router as ai_router
     from socialpulse.analytics.api import router as analytics_router
+    from socialpulse.inbox.analytics_api import router as inbox_analytics_router
+    from socialpulse.inbox.api import router as inbox_router
+    from socialpulse.inbox.reply_api import router as reply_queue_router
+    from socialpulse.inbox.workflow_api import router as workflows_router
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
-    return [workspaces_router, jobs_router, accounts_router, analytics_router, content_router]
+    return [
+        workspaces_router,
+        jobs_router,
+        accounts_router,
+        analytics_router,
+        content_router,
+        ai_router,
+        inbox_router,
+        workflows_router,
+        reply_queue_router,
+        inbox_analytics_router,
+    ]
 
 
 def _wants_html(request: Request) -> bool:

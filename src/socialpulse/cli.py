@@ -183,7 +183,7 @@ def fetch(
     from socialpulse.workspaces.models import Role, Workspace
     from socialpulse.workspaces.tenancy import Subject
 
-    if handle and not platform:
+    if (handle and not platform) or (platform and platform.startswith("@") and handle is None):
         raise _fail("give the platform before the handle: socialpulse fetch youtube @name", 2)
     if platform:
         try:
@@ -248,6 +248,11 @@ def fetch(
                         f"{result.status.value}: {result.error}"
                     )
             progress.advance(task)
+    from socialpulse.ai.service import analyze_pending_posts
+
+    analysed = analyze_pending_posts(db)
+    if analysed:
+        err.print(f"analysed {analysed} new or changed captions")
     if failures:
         raise typer.Exit(1)
 
@@ -274,20 +279,15 @@ def _mount_domain_apps() -> None:
     from socialpulse.accounts.cli import app as accounts_app
 
     app.add_typer(accounts_app, name="accounts", help="Tracked accounts: list, report.")
+    from socialpulse.inbox.cli import app as inbox_app
 
+    app.add_typer(inbox_app, name="inbox", help="Engagement inbox: reply queue planning.")
+    from socialpulse.ai.cli import app as ai_app
 
-_mount_domain_apps()
-
-
-def _mount_optional_apps() -> None:
-    try:
-        from socialpulse.ai.cli import app as ai_app
-    except ImportError:
-        return
     app.add_typer(ai_app, name="ai", help="Offline text analysis: analyze, train, eval.")
 
 
-_mount_optional_apps()
+_mount_domain_apps()
 
 
 def main() -> None:

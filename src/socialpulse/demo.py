@@ -90,8 +90,13 @@ def ensure_demo(db: Database, settings: Settings) -> DemoCredentials:
         for key in stale:
             key.revoked_at = utcnow()
         _key, plaintext = workspace_service.create_api_key(session, subject, DEMO_KEY_NAME)
-        workspace_id = workspace.id
+        workspace_id, owner_id = workspace.id, user.id
     seed_demo_accounts(db, settings, workspace_id)
+    # Every demo caption is analysed before the dashboard opens (fractions of a second).
+    from socialpulse.ai.service import analyze_pending_posts
+
+    analyze_pending_posts(db, workspace_id=workspace_id)
+    seed_demo_inbox(db, settings, workspace_id, owner_id)
     return DemoCredentials(DEMO_EMAIL, password, plaintext, DEMO_SLUG)
 
 
@@ -179,3 +184,69 @@ def seed_demo_accounts(db: Database, settings: Settings, workspace_id: int) -> i
                 update=["views", "likes", "comments", "shares", "saves"],
             )
     return len(DEMO_ACCOUNTS)
+
+
+DEMO_WORKFLOWS: list[dict[str, object]] = [
+    {
+        "name": "Thank happy fans",
+        "priority": 10,
+        "conditions": [
+            {"type": "sentiment", "values": ["positive"], "min_confidence": 0.8},
+            {"type": "intent", "values": ["praise"]},
+        ],
+        "actions": [
+            {"type": "auto_reply", "template": "Thank you so much, {fan_name}! 💚"},
+            {"type": "label", "name": "thanked"},
+        ],
+    },
+    {
+        "name": "Flag collaboration requests",
+        "priority": 20,
+        "conditions": [{"type": "intent", "values": ["collaboration"]}],
+        "actions": [{"type": "flag"}, {"type": "label", "name": "collab"}],
+    },
+    {
+        "name": "Escalate complaints unanswered for 4 hours",
+        "priority": 30,
+        "trigger": "unanswered_for",
+        "trigger_hours": 4,
+        "conditions": [{"type": "intent", "values": ["complaint"]}],
+        "actions": [
+            {"type": "flag"},
+            {"type": "set_priority", "priority": 95},
+            {"type": "label", "name": "escalated"},
+        ],
+    },
+]
+
+
+def seed_demo_inbox(db: Database, settings: Settings, workspace_id: int, owner_id: int) -> int:
+    """Once: three example workflows, then the own accounts' recent comments pulled through
+    the real pipeline (analysis, workflows, fans, paced replies on the dry-run publisher)."""
+    from socialpulse.inbox import fans, workflows
+    from socialpulse.inbox import service as inbox_service
+    from socialpulse.inbox.models import CommentPoll, Workflow
+
+    with db.session(readonly=True) as session:
+        if session.scalar(select(func.count()).where(Workflow.workspace_id == workspace_id)):
+            return 0
+    subject = Subject(workspace_id=workspace_id, role=Role.owner, user_id=owner_id)
+    with db.session() as session:
+        for definition in DEMO_WORKFLOWS:
+            workflows.create_workflow(
+                session, subject, workflows.WorkflowCreate.model_validate(definition)
+            )
+        inbox_service.ensure_polls(session, utcnow())
+        poll_ids = list(
+            session.scalars(
+                select(CommentPoll.id)
+                .where(CommentPoll.workspace_id == workspace_id)
+                .order_by(CommentPoll.id)
+            )
+        )
+    box = SecretBox(settings.resolved_secret_key())
+    stored = 0
+    for poll_id in poll_ids:
+        stored += inbox_service.poll_post_comments(db, poll_id, box=box).interactions_new
+    fans.evaluate_all(db, workspace_id=workspace_id)
+    return stored

@@ -18,6 +18,13 @@ from socialpulse.accounts.models import (
     TrackedAccount,
 )
 from socialpulse.db import Database, utcnow
+from socialpulse.inbox.models import (
+    Fan,
+    Interaction,
+    InteractionKind,
+    ReplyQueueItem,
+    Workflow,
+)
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Membership, Role
 
@@ -58,7 +65,37 @@ def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
         )
         key = session.scalar(select(ApiKey.id).where(ApiKey.workspace_id == other.workspace_id))
         job = Job(workspace_id=other.workspace_id, kind="test.noop", payload={})
-        session.add(job)
+        fan = Fan(
+            workspace_id=other.workspace_id, platform="simulated", external_id="f", handle="fan"
+        )
+        workflow = Workflow(workspace_id=other.workspace_id, name="Theirs")
+        session.add_all([job, fan, workflow])
+        session.flush()
+        interaction = Interaction(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            post_id=post.id,
+            fan_id=fan.id,
+            platform="simulated",
+            kind=InteractionKind.comment,
+            external_id="c",
+            author_external_id="f",
+            author_handle="fan",
+            text="hello",
+            posted_at=utcnow(),
+        )
+        session.add(interaction)
+        session.flush()
+        item = ReplyQueueItem(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            interaction_id=interaction.id,
+            platform="simulated",
+            text="hi",
+            scheduled_for=utcnow(),
+            idempotency_key="k-" + str(interaction.id),
+        )
+        session.add(item)
         session.flush()
         assert member
         assert key
@@ -70,6 +107,10 @@ def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
             "post_id": post.id,
             "item_id": item.id,
             "mapping_id": mapping.id,
+            "fan_id": fan.id,
+            "workflow_id": workflow.id,
+            "interaction_id": interaction.id,
+            "queue_item_id": item.id,
         }
 
 
@@ -84,6 +125,34 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/accounts/{account_id}", None),
     ("POST", "/api/v1/accounts/{account_id}/fetch", None),
     ("GET", "/api/v1/accounts/{account_id}/fetches", None),
+    ("GET", "/api/v1/accounts/{account_id}/ai-profile", None),
+    ("GET", "/api/v1/posts/{post_id}/analysis", None),
+    ("GET", "/api/v1/inbox/interactions/{interaction_id}", None),
+    ("PATCH", "/api/v1/inbox/interactions/{interaction_id}", {"status": "flagged"}),
+    ("GET", "/api/v1/inbox/fans/{fan_id}", None),
+    ("POST", "/api/v1/accounts/{account_id}/comments/poll", None),
+    ("GET", "/api/v1/inbox/workflows/{workflow_id}", None),
+    ("PATCH", "/api/v1/inbox/workflows/{workflow_id}", {"status": "paused"}),
+    ("DELETE", "/api/v1/inbox/workflows/{workflow_id}", None),
+    ("POST", "/api/v1/inbox/workflows/{workflow_id}/dry-run", None),
+    ("GET", "/api/v1/inbox/workflows/{workflow_id}/matches", None),
+    ("POST", "/api/v1/inbox/interactions/{interaction_id}/reply", {"text": "Thanks!"}),
+    ("POST", "/api/v1/inbox/interactions/{interaction_id}/approve", {}),
+    ("POST", "/api/v1/inbox/interactions/{interaction_id}/reject", None),
+    ("POST", "/api/v1/inbox/queue/{queue_item_id}/retry", None),
+    ("POST", "/api/v1/inbox/queue/{queue_item_id}/cancel", None),
+    ("GET", "/api/v1/inbox/reply-limits/{account_id}", None),
+    (
+        "PUT",
+        "/api/v1/inbox/reply-limits/{account_id}",
+        {
+            "max_per_hour": 10,
+            "max_per_minute": 2,
+            "min_interval_s": 20,
+            "jitter_min_s": 1,
+            "jitter_max_s": 5,
+        },
+    ),
     ("GET", "/api/v1/accounts/{account_id}/overview", None),
     ("GET", "/api/v1/accounts/{account_id}/timeseries", None),
     ("GET", "/api/v1/accounts/{account_id}/top-posts", None),
@@ -116,6 +185,17 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/accounts/{account_id}", None),
     ("POST", "/api/v1/accounts/{account_id}/fetch", None),
     ("PUT", "/api/v1/usage/budgets/youtube", {"daily_units": 100}),
+    ("PATCH", "/api/v1/inbox/interactions/{interaction_id}", {"status": "flagged"}),
+    (
+        "POST",
+        "/api/v1/inbox/interactions/bulk",
+        {"ids": [1], "action": "set_status", "status": "ignored"},
+    ),
+    ("POST", "/api/v1/accounts/{account_id}/comments/poll", None),
+    ("PUT", "/api/v1/inbox/settings", {"superfan_min_interactions": 5}),
+    ("POST", "/api/v1/inbox/workflows", {"name": "x", "actions": [{"type": "flag"}]}),
+    ("PATCH", "/api/v1/inbox/workflows/{workflow_id}", {"status": "paused"}),
+    ("DELETE", "/api/v1/inbox/workflows/{workflow_id}", None),
     ("POST", "/api/v1/content-items", {"title": "New"}),
     ("POST", "/api/v1/content-items/{item_id}/auto-map", None),
     ("POST", "/api/v1/content-items/{item_id}/mappings", {"post_id": 1}),

@@ -8,7 +8,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -19,11 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from socialpulse.db import Base, utcnow
-
-
-def _str_enum(enum_cls: type[enum.Enum], length: int = 24) -> Enum:
-    return Enum(enum_cls, native_enum=False, length=length, validate_strings=True)
+from socialpulse.db import Base, str_enum, utcnow
 
 
 class AccountStatus(enum.StrEnum):
@@ -56,9 +51,7 @@ class TrackedAccount(Base):
     verified: Mapped[bool] = mapped_column(default=False)
     is_own: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
-    status: Mapped[AccountStatus] = mapped_column(
-        _str_enum(AccountStatus), default=AccountStatus.ok
-    )
+    status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus), default=AccountStatus.ok)
     status_message: Mapped[str | None] = mapped_column(Text, default=None)
     # Platform credentials (tokens, API keys), encrypted with the app secret (SecretBox).
     credentials_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
@@ -73,6 +66,7 @@ class Post(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "external_id"),
         Index("ix_posts_account_posted", "account_id", "posted_at"),
+        Index("ix_posts_ai_model_version", "ai_model_version"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +92,32 @@ class Post(Base):
     engagement_rate: Mapped[float | None] = mapped_column(Float, default=None)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     metrics_updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Text analysis of the caption (socialpulse.ai), redone when the model version changes.
+    ai_model_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    ai_analysed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    ai_category: Mapped[str | None] = mapped_column(String(40), default=None)
+    ai_category_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    ai_sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
+    ai_sentiment_score: Mapped[float | None] = mapped_column(Float, default=None)
+    ai_sentiment_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    ai_language: Mapped[str | None] = mapped_column(String(8), default=None)
+    ai_language_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    ai_intent: Mapped[str | None] = mapped_column(String(24), default=None)
+    ai_toxic: Mapped[bool | None] = mapped_column(default=None)
+
+
+class PostAnalysis(Base):
+    """The full analysis of a post's caption (every label with its evidence), kept apart from
+    `posts` so analytics scans stay narrow."""
+
+    __tablename__ = "post_analyses"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_version: Mapped[str] = mapped_column(String(64))
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSON)
+    analysed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class AccountSnapshot(Base):
@@ -155,7 +175,7 @@ class FetchRun(Base):
         ForeignKey("jobs.id", ondelete="SET NULL"), default=None
     )
     trigger: Mapped[str] = mapped_column(String(16), default="manual")  # schedule|manual|cli
-    status: Mapped[FetchStatus] = mapped_column(_str_enum(FetchStatus), default=FetchStatus.pending)
+    status: Mapped[FetchStatus] = mapped_column(str_enum(FetchStatus), default=FetchStatus.pending)
     posts_seen: Mapped[int] = mapped_column(default=0)
     posts_new: Mapped[int] = mapped_column(default=0)
     snapshots_written: Mapped[int] = mapped_column(default=0)
@@ -236,7 +256,7 @@ class ContentMapping(Base):
     content_item_id: Mapped[int] = mapped_column(ForeignKey("content_items.id", ondelete="CASCADE"))
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
     confidence: Mapped[float] = mapped_column(Float)
-    method: Mapped[MappingMethod] = mapped_column(_str_enum(MappingMethod))
+    method: Mapped[MappingMethod] = mapped_column(str_enum(MappingMethod))
     confirmed: Mapped[bool] = mapped_column(default=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -418,20 +418,28 @@ class FetchDeferred(Exception):
         self.retry_after = retry_after
 
 
-def _read_posts(
-    source: Any, account: TrackedAccount, heartbeat: Callable[[], None]
-) -> list[pb.Post]:
+FETCH_MAX_PAGES = 25
+
+
+def _read_posts(source: Any, profile: pb.Profile, heartbeat: Callable[[], None]) -> list[pb.Post]:
+    """Recent posts, newest first, until the lookback window or the post limit is reached.
+
+    The fresh profile is passed as the account so clients that need more than a handle
+    (YouTube's uploads playlist) do not spend another call looking it up. A page can be empty
+    yet have a next cursor (YouTube drops private and deleted videos from a page), so only a
+    missing or repeated cursor ends the listing."""
     cutoff = utcnow() - dt.timedelta(days=FETCH_LOOKBACK_DAYS)
-    ref = pb.AccountRef(external_id=account.external_id, handle=account.handle)
     collected: list[pb.Post] = []
     cursor: str | None = None
-    while len(collected) < FETCH_MAX_POSTS:
-        page = source.list_posts(ref, cursor=cursor, limit=50)
+    for _page in range(FETCH_MAX_PAGES):
+        page = source.list_posts(profile, cursor=cursor, limit=50)
         collected.extend(page.items)
         heartbeat()
-        if not page.next_cursor or not page.items:
+        if len(collected) >= FETCH_MAX_POSTS:
             break
-        if all(post.posted_at < cutoff for post in page.items):
+        if not page.next_cursor or page.next_cursor == cursor:
+            break
+        if page.items and all(post.posted_at < cutoff for post in page.items):
             break
         cursor = page.next_cursor
     return collected[:FETCH_MAX_POSTS]
@@ -466,7 +474,7 @@ def run_fetch(
         source = (source_factory or build_source)(info, credentials_of(account, box), observer)
         profile = source.get_profile(account.handle)
         heartbeat()
-        posts = _read_posts(source, account, heartbeat)
+        posts = _read_posts(source, profile, heartbeat)
     except pb.BudgetDeferredError as exc:
         return _finish_run(db, fetch_run_id, observer, FetchStatus.deferred, str(exc), retry=exc)
     except pb.AuthError as exc:

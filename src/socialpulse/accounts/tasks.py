@@ -23,6 +23,11 @@ def fetch_account(ctx: JobContext) -> dict[str, Any]:
         max_attempts=FETCH_MAX_ATTEMPTS,
         heartbeat=ctx.heartbeat,
     )
+    if run.posts_seen:
+        from socialpulse.ai.tasks import queue_analysis
+
+        with ctx.db.session() as session:
+            queue_analysis(session, run.workspace_id)
     return {"status": run.status.value, "posts_seen": run.posts_seen, "error": run.error}
 
 

@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "socialpulse.workspaces.models",
     "socialpulse.worker.models",
     "socialpulse.accounts.models",
+    "socialpulse.inbox.models",
 ]
 
 

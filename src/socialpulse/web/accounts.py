@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 from socialpulse.accounts import budget as budget_service
 from socialpulse.accounts import service as accounts_service
-from socialpulse.accounts.models import ApiUsage, FetchRun, FetchStatus, Post, TrackedAccount
+from socialpulse.accounts.models import (
+    ApiUsage,
+    FetchRun,
+    FetchStatus,
+    Post,
+    PostAnalysis,
+    TrackedAccount,
+)
+from socialpulse.ai import service as ai_service
 from socialpulse.analytics import service as analytics
 from socialpulse.analytics.schemas import RankBy, SeriesMetric
 from socialpulse.db import utcnow
@@ -92,6 +100,63 @@ def accounts_add(
     return RedirectResponse(f"/accounts/{account.id}", status_code=303)
 
 
+def _why(items: list[dict[str, Any]], limit: int = 4) -> str:
+    return ", ".join(
+        f"{item['value']} ({item['weight']:+.2f})"
+        if item.get("source") == "feature"
+        else f"{item['value']}"
+        for item in items[:limit]
+    )
+
+
+def _labels(analysis: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Per-post labels with the evidence a user sees on hover."""
+    if not analysis:
+        return []
+    labels = []
+    sentiment = analysis["sentiment"]
+    labels.append(
+        {
+            "kind": f"sentiment-{sentiment['label']}",
+            "text": sentiment["label"],
+            "why": f"confidence {sentiment['confidence']:.0%}; "
+            + (_why(sentiment["evidence"]) or "no strong words"),
+        }
+    )
+    category = analysis["category"]
+    if category["label"]:
+        labels.append(
+            {
+                "kind": "category",
+                "text": category["label"],
+                "why": f"confidence {category['confidence']:.0%}; matched "
+                + _why(category["evidence"]),
+            }
+        )
+    for name, intent in analysis["intents"].items():
+        if intent["fired"] and name != "other":
+            labels.append(
+                {
+                    "kind": "intent",
+                    "text": name.replace("_", " "),
+                    "why": f"score {intent['score']:.2f}; " + _why(intent["evidence"]),
+                }
+            )
+    if analysis["toxicity"]["toxic"]:
+        labels.append(
+            {"kind": "toxic", "text": "toxic", "why": _why(analysis["toxicity"]["evidence"])}
+        )
+    language = analysis["language"]
+    labels.append(
+        {
+            "kind": "lang",
+            "text": language["code"],
+            "why": f"confidence {language['confidence']:.0%}",
+        }
+    )
+    return labels
+
+
 def _heatmap(best: Any) -> list[dict[str, Any]]:
     rates = [c.engagement_rate for c in best.cells if c.engagement_rate is not None]
     top = max(rates) if rates else 0.0
@@ -134,6 +199,14 @@ def account_page(
             )
         ).all()
     )
+    analyses: dict[int, dict[str, Any]] = dict(
+        session.execute(
+            select(PostAnalysis.post_id, PostAnalysis.analysis).where(
+                PostAnalysis.post_id.in_(list(thumbs))
+            )
+        ).all()
+    )
+    ai_profile = ai_service.account_profile(session, subject, account_id)
     best = analytics.best_times(session, subject, account_id, days=180)
     hashtags = analytics.hashtag_performance(session, subject, account_id, days=90)
     context = _layout(session, auth, "accounts") | {
@@ -143,6 +216,14 @@ def account_page(
         "top": top,
         "rank": rank.value,
         "thumbs": thumbs,
+        "labels": {post_id: _labels(analyses.get(post_id)) for post_id in thumbs},
+        "ai": ai_profile,
+        "ai_chart": {
+            "labels": ["positive", "neutral", "negative"],
+            "values": [
+                ai_profile["sentiment_mix"].get(k, 0) for k in ("positive", "neutral", "negative")
+            ],
+        },
         "best": best,
         "heatmap": _heatmap(best),
         "hashtags": hashtags,

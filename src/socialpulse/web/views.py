@@ -39,6 +39,7 @@ router = APIRouter(include_in_schema=False)
 NAV: list[tuple[str, str, str]] = [
     ("Overview", "/", "overview"),
     ("Accounts", "/accounts", "accounts"),
+    ("Inbox", "/inbox", "inbox"),
     ("API usage", "/usage", "usage"),
 ]
 
@@ -304,9 +305,11 @@ def mount_dashboard(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle(settings)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     from socialpulse.web.accounts import router as accounts_router
+    from socialpulse.web.inbox import router as inbox_router
 
     app.include_router(router)
     app.include_router(accounts_router)
+    app.include_router(inbox_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -20,6 +20,8 @@ from socialpulse.worker.queue import huey
 TASK_MODULES = [
     "socialpulse.worker.tasks",
     "socialpulse.accounts.tasks",
+    "socialpulse.ai.tasks",
+    "socialpulse.inbox.tasks",
 ]
 
 
@@ -41,6 +43,35 @@ PERIODIC: list[Periodic] = [
         "accounts.schedule_daily_fetches",
         crontab(minute="*/15"),
         "socialpulse.accounts.tasks:schedule_daily_fetches",
+    ),
+    # Safety net for text analysis: missed jobs, and everything after a model upgrade.
+    Periodic(
+        "ai.analyze_pending",
+        crontab(minute="*/10"),
+        "socialpulse.ai.tasks:analyze_pending",
+    ),
+    # Comment polling: due polls are queued, prioritised by post age and activity within the
+    # remaining API budget; each poll is a durable job.
+    Periodic(
+        "inbox.schedule_comment_polls",
+        crontab(minute="*/5"),
+        "socialpulse.inbox.tasks:schedule_comment_polls",
+    ),
+    Periodic(
+        "inbox.workflow_time_triggers",
+        crontab(minute="*/5"),
+        "socialpulse.inbox.workflows:run_workflow_time_triggers",
+    ),
+    # The reply queue: due replies go out at their planned, human-paced second.
+    Periodic(
+        "inbox.reply_queue_tick",
+        crontab(minute="*"),
+        "socialpulse.inbox.replies:reply_queue_tick",
+    ),
+    Periodic(
+        "inbox.nightly_superfans",
+        crontab(minute="30", hour="2"),
+        "socialpulse.inbox.tasks:nightly_superfans",
     ),
 ]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -40,15 +40,24 @@ class Subject:
 def scoped(stmt: SelectT, subject: Subject) -> SelectT:
     """Restrict a select to the subject's workspace.
 
-    Every entity in the FROM list that has a `workspace_id` is filtered, so a join cannot leak
-    rows from another workspace through its second table.
+    Every entity in the columns that has a `workspace_id` is filtered, so a join cannot leak
+    rows from another workspace through its second table. Aggregates without an entity
+    (`select(func.count()).select_from(Post)`) are filtered through their FROM tables.
     """
     filtered = False
+    seen: set[Any] = set()
     for description in stmt.column_descriptions:
         entity = description.get("entity")
-        if entity is not None and hasattr(entity, "workspace_id"):
+        if entity is not None and hasattr(entity, "workspace_id") and entity not in seen:
+            seen.add(entity)
             stmt = stmt.where(entity.workspace_id == subject.workspace_id)
             filtered = True
+    if not filtered:
+        for table in stmt.get_final_froms():
+            column = getattr(table, "c", {}).get("workspace_id")
+            if column is not None:
+                stmt = stmt.where(column == subject.workspace_id)
+                filtered = True
     if not filtered:
         raise TypeError("scoped() needs a select over a workspace-owned model")
     return stmt

@@ -8,10 +8,14 @@ function spChart(canvasId, dataId, type, label) {
     return null;
   }
   var data = JSON.parse(source.textContent);
-  var datasets = data.datasets || [{ label: label, data: data.values, borderColor: "#4f46e5", backgroundColor: "rgba(79,70,229,0.35)", tension: 0.25, pointRadius: 0 }];
+  var palette = ["#10b981", "#9ca3af", "#ef4444", "#4f46e5", "#f59e0b"];
+  var fill = type === "doughnut" ? palette.slice(0, data.values.length) : "rgba(79,70,229,0.35)";
+  var datasets = data.datasets || [{ label: label, data: data.values, borderColor: type === "doughnut" ? "#fff" : "#4f46e5", backgroundColor: fill, tension: 0.25, pointRadius: 0 }];
   return new Chart(canvas, {
     type: type,
     data: { labels: data.labels, datasets: datasets },
-    options: { animation: false, responsive: true, plugins: { legend: { display: datasets.length > 1 } }, scales: { y: { beginAtZero: type === "bar" } } }
+    options: type === "doughnut"
+      ? { animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { position: "right" } } }
+      : { animation: false, responsive: true, plugins: { legend: { display: datasets.length > 1 } }, scales: { y: { beginAtZero: type === "bar" } } }
   });
 }

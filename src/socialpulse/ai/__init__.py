@@ -1,0 +1,10 @@
+"""Text intelligence: sentiment, language, intents, topic, toxicity and keywords, offline.
+
+``analyze(texts)`` returns one `TextAnalysis` per text; see `analysis` for how the labels
+are made and `models/MODEL_CARD.md` for the trained models and their measured scores.
+"""
+
+from socialpulse.ai.analysis import BackendUnavailable, analyze, get_analyzer
+from socialpulse.ai.schemas import TextAnalysis
+
+__all__ = ["BackendUnavailable", "TextAnalysis", "analyze", "get_analyzer"]

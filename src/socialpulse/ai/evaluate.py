@@ -1,0 +1,178 @@
+"""Measure a backend on the public data in ``../shared/data`` (``socialpulse ai eval``).
+
+* sentiment: macro-recall and accuracy of the shipped model on ``sentiment/val.tsv``;
+* language: accuracy on ``language/lingua-sample.tsv`` for each kind of row (sentences, the
+  target, then word pairs and single words), ``und`` counted as wrong, and macro-recall over
+  languages;
+* complaint: stratified 5-fold cross-validation of the training recipe on
+  ``intent/complaints-train.csv`` (F1 of the complaint class);
+* spam: leave-one-video-out cross-validation on ``intent/youtube-spam-*.csv`` (F1 of spam);
+* throughput of the full analysis, in batches and one text at a time.
+
+The cross-validations retrain with `socialpulse.ai.train` and so need scikit-learn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from socialpulse.ai import language
+from socialpulse.ai.analysis import Analyzer, DefaultAnalyzer, get_analyzer
+
+
+def measure_throughput(
+    analyzer: Analyzer, texts: Sequence[str], single: int = 500
+) -> dict[str, float | int]:
+    texts = list(texts)
+    analyzer.analyze(texts[:64])  # warm caches
+    started = time.perf_counter()
+    analyzer.analyze(texts)
+    batch_rate = len(texts) / (time.perf_counter() - started)
+    sample = texts[:single]
+    started = time.perf_counter()
+    for text in sample:
+        analyzer.analyze([text])
+    single_rate = len(sample) / (time.perf_counter() - started)
+    return {
+        "texts": len(texts),
+        "batch_texts_per_s": round(batch_rate),
+        "single_texts_per_s": round(single_rate),
+    }
+
+
+def read_lingua(path: Path) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            parts = line.rstrip("\n").split("\t", 2)
+            if number == 0 and parts[0] == "lang" or len(parts) != 3:
+                continue
+            rows.append((parts[0], parts[1], parts[2]))
+    return rows
+
+
+def evaluate_language(path: Path) -> dict[str, dict[str, float]]:
+    rows = read_lingua(path)
+    report: dict[str, dict[str, float]] = {}
+    for kind in ("sentences", "word-pairs", "single-words"):
+        subset = [row for row in rows if row[1] == kind]
+        if not subset:
+            continue
+        started = time.perf_counter()
+        guesses = language.detect([row[2] for row in subset])
+        elapsed = time.perf_counter() - started
+        gold = np.asarray([row[0] for row in subset])
+        predicted = np.asarray([guess.code for guess in guesses])
+        recalls = [float(np.mean(predicted[gold == code] == code)) for code in np.unique(gold)]
+        report[kind] = {
+            "n": len(subset),
+            "accuracy": round(float(np.mean(predicted == gold)), 4),
+            "macro_recall": round(float(np.mean(recalls)), 4),
+            "und_rate": round(float(np.mean(predicted == "und")), 4),
+            "texts_per_s": round(len(subset) / elapsed),
+        }
+    return report
+
+
+def evaluate_sentiment(analyzer: Analyzer, path: Path) -> dict[str, float]:
+    from socialpulse.ai.train import macro_recall, read_sentiment
+
+    data = read_sentiment(path)
+    if isinstance(analyzer, DefaultAnalyzer):
+        probabilities = analyzer.sentiment_probabilities(data.texts)
+        predicted = probabilities.argmax(axis=1)
+    else:
+        order = {"negative": 0, "neutral": 1, "positive": 2}
+        results = analyzer.analyze(data.texts)
+        predicted = np.asarray([order[r.sentiment.label] for r in results])
+    recalls = {
+        name: round(float(np.mean(predicted[data.labels == k] == k)), 4)
+        for k, name in enumerate(("negative", "neutral", "positive"))
+    }
+    return {
+        "n": len(data.texts),
+        "macro_recall": round(macro_recall(data.labels, predicted), 4),
+        "accuracy": round(float(np.mean(predicted == data.labels)), 4),
+        **{f"recall_{name}": value for name, value in recalls.items()},
+    }
+
+
+def evaluate_intents(data_dir: Path, model_meta: dict[str, Any]) -> dict[str, Any]:
+    from socialpulse.ai.features import FeatureSpec
+    from socialpulse.ai.train import (
+        cross_validate,
+        group_folds,
+        kfold_indices,
+        read_complaints,
+        read_spam,
+    )
+
+    spec = FeatureSpec.from_json(model_meta["feature_spec"])
+    metrics = model_meta["metrics"]
+    complaints = read_complaints(data_dir / "intent" / "complaints-train.csv")
+    c_complaint = float(metrics["complaint"]["C"])
+    complaint = cross_validate(
+        complaints, spec, c_complaint, kfold_indices(complaints.labels, 5), "complaint"
+    )
+    spam_data = read_spam(data_dir / "intent")
+    c_spam = float(metrics["spam"]["C"])
+    spam = cross_validate(spam_data, spec, c_spam, group_folds(spam_data.groups), "spam")
+    return {
+        "complaint_5fold": {"C": c_complaint, **complaint},
+        "spam_leave_one_video_out": {"C": c_spam, **spam},
+    }
+
+
+def evaluate(data_dir: Path | str, backend: str = "default", echo: bool = True) -> dict[str, Any]:
+    data = Path(data_dir)
+    analyzer = get_analyzer(backend)
+    report: dict[str, Any] = {"backend": backend, "model_version": analyzer.model_version}
+    sentiment_path = data / "sentiment" / "val.tsv"
+    report["sentiment_val"] = evaluate_sentiment(analyzer, sentiment_path)
+    report["language"] = evaluate_language(data / "language" / "lingua-sample.tsv")
+    if isinstance(analyzer, DefaultAnalyzer):
+        report["intents"] = evaluate_intents(data, analyzer.bundle.metadata)
+    from socialpulse.ai.train import read_sentiment
+
+    report["throughput"] = measure_throughput(analyzer, read_sentiment(sentiment_path).texts)
+    if echo:
+        print(format_report(report))
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    s = report["sentiment_val"]
+    lines = [
+        f"backend {report['backend']}  model {report['model_version']}",
+        f"sentiment (val.tsv, n={s['n']}): macro-recall {s['macro_recall']:.4f}  "
+        f"accuracy {s['accuracy']:.4f}  recall neg/neu/pos {s['recall_negative']:.3f}/"
+        f"{s['recall_neutral']:.3f}/{s['recall_positive']:.3f}",
+    ]
+    for kind, row in report["language"].items():
+        lines.append(
+            f"language {kind} (n={row['n']}): accuracy {row['accuracy']:.4f}  macro-recall "
+            f"{row['macro_recall']:.4f}  und {row['und_rate']:.3f}  {row['texts_per_s']} texts/s"
+        )
+    intents = report.get("intents")
+    if intents:
+        c = intents["complaint_5fold"]
+        lines.append(
+            f"complaint (5-fold CV, C={c['C']}): F1 {c['f1']:.4f}  macro-recall "
+            f"{c['macro_recall']:.4f}  accuracy {c['accuracy']:.4f}"
+        )
+        p = intents["spam_leave_one_video_out"]
+        lines.append(
+            f"spam (leave one video out, C={p['C']}): F1 {p['f1']:.4f}  macro-recall "
+            f"{p['macro_recall']:.4f}  accuracy {p['accuracy']:.4f}"
+        )
+    t = report["throughput"]
+    lines.append(
+        f"throughput (full analysis, {t['texts']} tweets): {t['batch_texts_per_s']} texts/s "
+        f"batched, {t['single_texts_per_s']} texts/s one at a time"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,371 @@
+"""Inbox analytics: volume, response rate and time, workflow activity, the reply queue, and a
+daily timeline. Read-only; every query goes through ``scoped()``.
+
+Definitions (what the numbers mean, as the API documents them):
+
+* **Period**: the last ``days`` calendar days in the workspace's time zone, today included
+  (``days=1`` is today since local midnight). An interaction belongs to the day it was
+  *posted* on the platform. The overview total and the timeline's daily counts therefore add
+  up to the same number.
+* **Response rate**: interactions of the period whose status is ``answered``, divided by all
+  interactions of the period (any status, ignored and flagged included); ``null`` when the
+  period has no interactions.
+* **Median first response**: ``answered_at - posted_at`` in minutes, the median over the
+  answered interactions of the period. Timestamp arithmetic is not portable between SQLite and
+  PostgreSQL, so the pairs are read and the median is taken in Python over a bounded sample:
+  the ``MEDIAN_SAMPLE`` most recently posted answered interactions of the period (exact
+  whenever the period has at most that many; ``median_sample_size`` says how many were used).
+* **Workflow counters**: ``WorkflowMatch`` rows whose ``matched_at`` falls in the period, so
+  they can differ from the lifetime counters stored on the workflow.
+* **Response queue**: the current state of every reply ever queued, by status;
+  ``next_scheduled`` is the earliest ``scheduled_for`` of a pending reply.
+
+Performance at 1,000,000 interactions (``benchmarks/inbox_analytics.py``): each figure is one
+GROUP BY over the period's range of ``ix_interactions_ws_posted`` /
+``ix_interactions_ws_status_posted``; Python only touches the grouped rows (a few dozen) and
+the bounded median sample, never the interactions themselves. The timeline joins a list of
+day boundaries (computed in the workspace time zone, so days follow DST) to the interactions'
+``(workspace_id, posted_at)`` index range, one index range per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Integer, and_, case, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from socialpulse.db import UTCDateTime, utcnow
+from socialpulse.errors import InvalidInput
+from socialpulse.inbox.models import (
+    Interaction,
+    InteractionStatus,
+    ReplyQueueItem,
+    ReplyStatus,
+    Workflow,
+    WorkflowMatch,
+    WorkflowStatus,
+)
+from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.tenancy import Subject, scoped
+
+MIN_DAYS = 1
+MAX_DAYS = 365
+MEDIAN_SAMPLE = 2000
+SENTIMENTS = ("positive", "neutral", "negative")
+UNANALYSED = "unanalysed"  # no AI analysis yet (ai_sentiment is null)
+RESPONSE_RATE_DEFINITION = (
+    "interactions answered / all interactions posted in the period (any status)"
+)
+MEDIAN_DEFINITION = (
+    "median of answered_at - posted_at over the answered interactions of the period "
+    f"(at most the {MEDIAN_SAMPLE:,} most recently posted)"
+)
+
+
+# --- response shapes ---------------------------------------------------------------------------
+
+
+class Period(BaseModel):
+    days: int
+    timezone: str
+    start: dt.datetime = Field(description="first instant of the period (UTC)")
+    end: dt.datetime = Field(description="the moment the figures were computed (UTC)")
+
+
+class InboxOverview(BaseModel):
+    period: Period
+    total_interactions: int
+    by_status: dict[str, int]
+    by_platform: dict[str, int]
+    by_sentiment: dict[str, int]
+    answered: int
+    response_rate: float | None = Field(description=RESPONSE_RATE_DEFINITION)
+    response_rate_definition: str = RESPONSE_RATE_DEFINITION
+    median_first_response_minutes: float | None = Field(description=MEDIAN_DEFINITION)
+    median_sample_size: int
+    median_definition: str = MEDIAN_DEFINITION
+
+
+class WorkflowActivity(BaseModel):
+    id: int
+    name: str
+    status: WorkflowStatus
+    priority: int
+    triggered_count: int
+    auto_responded_count: int
+    flagged_count: int
+
+
+class QueueCounts(BaseModel):
+    total: int = 0
+    pending: int = 0
+    processing: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    next_scheduled: dt.datetime | None = None
+
+
+class ResponseQueue(BaseModel):
+    overall: QueueCounts
+    by_platform: dict[str, QueueCounts]
+
+
+class TimelineDay(BaseModel):
+    date: dt.date
+    total: int
+    by_sentiment: dict[str, int] | None = None
+
+
+class Timeline(BaseModel):
+    period: Period
+    days: list[TimelineDay]
+
+
+# --- the period --------------------------------------------------------------------------------
+
+
+def check_days(days: int) -> int:
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise InvalidInput(f"days must be between {MIN_DAYS} and {MAX_DAYS}, got {days}")
+    return days
+
+
+def _zone(session: Session, subject: Subject) -> ZoneInfo:
+    return ZoneInfo(workspace_service.get_workspace(session, subject).timezone or "UTC")
+
+
+def _day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+
+
+def _days(zone: ZoneInfo, days: int, now: dt.datetime) -> list[tuple[dt.date, dt.datetime]]:
+    """(local day, its first UTC instant) for each day of the period, oldest first."""
+    today = now.astimezone(zone).date()
+    first = today - dt.timedelta(days=days - 1)
+    return [
+        (first + dt.timedelta(days=i), _day_start(first + dt.timedelta(days=i), zone))
+        for i in range(days)
+    ]
+
+
+def _period(
+    session: Session, subject: Subject, days: int, now: dt.datetime | None
+) -> tuple[Period, ZoneInfo]:
+    check_days(days)
+    now = now or utcnow()
+    zone = _zone(session, subject)
+    start = _days(zone, days, now)[0][1]
+    return Period(days=days, timezone=zone.key, start=start, end=now), zone
+
+
+def _in_period(column: Any, period: Period) -> Any:
+    return and_(column >= period.start, column <= period.end)
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+def _median_first_response(
+    session: Session, subject: Subject, period: Period
+) -> tuple[float | None, int]:
+    # Walks ix_interactions_ws_status_posted backwards from the end of the period.
+    rows = session.execute(
+        scoped(select(Interaction.posted_at, Interaction.answered_at), subject)
+        .where(
+            Interaction.status == InteractionStatus.answered,
+            _in_period(Interaction.posted_at, period),
+            Interaction.answered_at.is_not(None),
+        )
+        .order_by(Interaction.posted_at.desc())
+        .limit(MEDIAN_SAMPLE)
+    ).all()
+    minutes = [
+        max(0.0, (answered - posted).total_seconds() / 60)
+        for posted, answered in rows
+        if answered is not None
+    ]
+    if not minutes:
+        return None, 0
+    return round(statistics.median(minutes), 2), len(minutes)
+
+
+def overview(
+    session: Session, subject: Subject, days: int = 30, *, now: dt.datetime | None = None
+) -> InboxOverview:
+    period, _zone_ = _period(session, subject, days, now)
+    grouped = session.execute(
+        scoped(
+            select(
+                Interaction.status,
+                Interaction.platform,
+                Interaction.ai_sentiment,
+                func.count(),
+            ),
+            subject,
+        )
+        .where(_in_period(Interaction.posted_at, period))
+        .group_by(Interaction.status, Interaction.platform, Interaction.ai_sentiment)
+    ).all()
+    by_status = {status.value: 0 for status in InteractionStatus}
+    by_platform: dict[str, int] = {}
+    by_sentiment = {label: 0 for label in (*SENTIMENTS, UNANALYSED)}
+    for status, platform, sentiment, count in grouped:  # one row per group, not per interaction
+        by_status[str(status)] = by_status.get(str(status), 0) + count
+        by_platform[platform] = by_platform.get(platform, 0) + count
+        key = sentiment if sentiment else UNANALYSED
+        by_sentiment[key] = by_sentiment.get(key, 0) + count
+    total = sum(by_status.values())
+    answered = by_status[InteractionStatus.answered.value]
+    median, sample = _median_first_response(session, subject, period)
+    return InboxOverview(
+        period=period,
+        total_interactions=total,
+        by_status=by_status,
+        by_platform=dict(sorted(by_platform.items(), key=lambda kv: (-kv[1], kv[0]))),
+        by_sentiment=by_sentiment,
+        answered=answered,
+        response_rate=round(answered / total, 4) if total else None,
+        median_first_response_minutes=median,
+        median_sample_size=sample,
+    )
+
+
+# --- workflows ---------------------------------------------------------------------------------
+
+
+def workflow_activity(
+    session: Session, subject: Subject, days: int = 30, *, now: dt.datetime | None = None
+) -> list[WorkflowActivity]:
+    """Every workflow of the workspace (paused ones too) with what it did in the period."""
+    period, _zone_ = _period(session, subject, days, now)
+    counts = {
+        workflow_id: (triggered, auto, flagged)
+        for workflow_id, triggered, auto, flagged in session.execute(
+            scoped(
+                select(
+                    WorkflowMatch.workflow_id,
+                    func.count(),
+                    func.sum(case((WorkflowMatch.auto_responded.is_(True), 1), else_=0)),
+                    func.sum(case((WorkflowMatch.flagged.is_(True), 1), else_=0)),
+                ),
+                subject,
+            )
+            .where(_in_period(WorkflowMatch.matched_at, period))
+            .group_by(WorkflowMatch.workflow_id)
+        ).all()
+    }
+    workflows = session.execute(
+        scoped(
+            select(Workflow.id, Workflow.name, Workflow.status, Workflow.priority), subject
+        ).order_by(Workflow.priority, Workflow.id)
+    ).all()
+    result = []
+    for workflow_id, name, status, priority in workflows:
+        triggered, auto, flagged = counts.get(workflow_id, (0, 0, 0))
+        result.append(
+            WorkflowActivity(
+                id=workflow_id,
+                name=name,
+                status=status,
+                priority=priority,
+                triggered_count=int(triggered or 0),
+                auto_responded_count=int(auto or 0),
+                flagged_count=int(flagged or 0),
+            )
+        )
+    return result
+
+
+# --- response queue ----------------------------------------------------------------------------
+
+
+def response_queue(session: Session, subject: Subject) -> ResponseQueue:
+    """Replies by status, overall and per platform, with the next pending send time."""
+    grouped = session.execute(
+        scoped(
+            select(
+                ReplyQueueItem.platform,
+                ReplyQueueItem.status,
+                func.count(),
+                func.min(ReplyQueueItem.scheduled_for),
+            ),
+            subject,
+        ).group_by(ReplyQueueItem.platform, ReplyQueueItem.status)
+    ).all()
+    overall = QueueCounts()
+    by_platform: dict[str, QueueCounts] = {}
+    for platform, status, count, first_scheduled in grouped:
+        for counts in (overall, by_platform.setdefault(platform, QueueCounts())):
+            counts.total += count
+            key = ReplyStatus(status).value
+            setattr(counts, key, getattr(counts, key) + count)
+            if status == ReplyStatus.pending and first_scheduled is not None:
+                if counts.next_scheduled is None or first_scheduled < counts.next_scheduled:
+                    counts.next_scheduled = first_scheduled
+    return ResponseQueue(overall=overall, by_platform=dict(sorted(by_platform.items())))
+
+
+# --- timeline ----------------------------------------------------------------------------------
+
+
+def timeline(
+    session: Session,
+    subject: Subject,
+    days: int = 30,
+    *,
+    by_sentiment: bool = False,
+    now: dt.datetime | None = None,
+) -> Timeline:
+    """Interactions per local day of the period, every day present (zero-filled)."""
+    period, zone = _period(session, subject, days, now)
+    day_list = _days(zone, days, period.end)
+    # The day boundaries as a small derived table (UNION ALL of literals: portable, unlike
+    # VALUES with column aliases, which SQLite lacks), joined to the (workspace_id, posted_at)
+    # index: one range per day, no per-row date arithmetic in SQL.
+    stamp = UTCDateTime()
+    # Half-open [lo, hi) ranges; the last day ends at "now" inclusive (as the overview does).
+    ends = [start for _day, start in day_list[1:]] + [period.end + dt.timedelta(microseconds=1)]
+    bounds = union_all(
+        *(
+            select(
+                literal(i, Integer).label("n"),
+                literal(start, stamp).label("lo"),
+                literal(end, stamp).label("hi"),
+            )
+            for i, ((_day, start), end) in enumerate(zip(day_list, ends, strict=True))
+        )
+    ).subquery("bounds")
+    in_day = and_(Interaction.posted_at >= bounds.c.lo, Interaction.posted_at < bounds.c.hi)
+    columns: list[Any] = [bounds.c.n]
+    if by_sentiment:
+        columns.append(Interaction.ai_sentiment)
+    # count(posted_at), not count(id): posted_at is in the index, so PostgreSQL can answer
+    # from the index alone (SQLite covers the rowid either way).
+    stmt = scoped(
+        select(*columns, func.count(Interaction.posted_at))
+        .select_from(bounds)
+        .join(Interaction, in_day),
+        subject,
+    ).group_by(*columns)
+    totals = [0] * len(day_list)
+    split: list[dict[str, int]] = [
+        {label: 0 for label in (*SENTIMENTS, UNANALYSED)} for _ in day_list
+    ]
+    for row in session.execute(stmt).all():
+        index, count = row[0], row[-1]
+        totals[index] += count
+        if by_sentiment:
+            split[index][row[1] or UNANALYSED] = split[index].get(row[1] or UNANALYSED, 0) + count
+    return Timeline(
+        period=period,
+        days=[
+            TimelineDay(date=day, total=totals[i], by_sentiment=split[i] if by_sentiment else None)
+            for i, (day, _start) in enumerate(day_list)
+        ],
+    )

@@ -1,0 +1,60 @@
+"""Inbox analytics routes (thin: the figures and their definitions live in inbox.analytics)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.inbox import analytics
+from socialpulse.inbox.analytics import (
+    InboxOverview,
+    ResponseQueue,
+    Timeline,
+    WorkflowActivity,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["inbox analytics"])
+
+Days = Annotated[
+    int,
+    Query(
+        ge=analytics.MIN_DAYS,
+        le=analytics.MAX_DAYS,
+        description="the last N calendar days in the workspace's time zone, today included",
+    ),
+]
+
+
+@router.get("/inbox/analytics/overview", response_model=InboxOverview)
+def inbox_overview(session: DbSession, subject: CurrentSubject, days: Days = 30) -> InboxOverview:
+    """Volume by status, platform and sentiment; response rate (answered / all interactions of
+    the period) and median first response time (answered_at - posted_at, minutes)."""
+    return analytics.overview(session, subject, days)
+
+
+@router.get("/inbox/analytics/workflows", response_model=list[WorkflowActivity])
+def inbox_workflows(
+    session: DbSession, subject: CurrentSubject, days: Days = 30
+) -> list[WorkflowActivity]:
+    """Every workflow with the matches it made in the period (triggered, auto-responded,
+    flagged), counted from its match history."""
+    return analytics.workflow_activity(session, subject, days)
+
+
+@router.get("/inbox/analytics/response-queue", response_model=ResponseQueue)
+def inbox_response_queue(session: DbSession, subject: CurrentSubject) -> ResponseQueue:
+    """The reply queue by status, overall and per platform, with the next pending send."""
+    return analytics.response_queue(session, subject)
+
+
+@router.get("/inbox/analytics/timeline", response_model=Timeline)
+def inbox_timeline(
+    session: DbSession,
+    subject: CurrentSubject,
+    days: Days = 30,
+    by_sentiment: bool = False,
+) -> Timeline:
+    """Interactions per day of the period, every day present (zero when none)."""
+    return analytics.timeline(session, subject, days, by_sentiment=by_sentiment)

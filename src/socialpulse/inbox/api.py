@@ -1,0 +1,188 @@
+"""The inbox API: interactions (filters, thread, triage, bulk), fans and superfans, settings,
+and polling an account's comments now."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.inbox import service
+from socialpulse.inbox.models import InteractionStatus
+from socialpulse.inbox.schemas import (
+    BulkAction,
+    BulkResult,
+    CommentPollQueued,
+    FanDetail,
+    FanRead,
+    FanSummary,
+    InboxSettingsRead,
+    InboxSettingsUpdate,
+    InteractionDetail,
+    InteractionPage,
+    InteractionRead,
+    InteractionUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["inbox"])
+
+
+@router.get("/inbox/interactions", response_model=InteractionPage)
+def list_interactions(
+    session: DbSession,
+    subject: CurrentSubject,
+    platform: str | None = None,
+    account_id: int | None = None,
+    status: InteractionStatus | None = None,
+    sentiment: Annotated[str | None, Query(pattern="^(positive|neutral|negative)$")] = None,
+    intent: str | None = None,
+    language: str | None = None,
+    superfan: bool | None = None,
+    assignee: Annotated[
+        str | None,
+        Query(description="A user id, or 'none' for unassigned.", pattern=r"^(\d+|none)$"),
+    ] = None,
+    label: str | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> InteractionPage:
+    """Newest first; `next_cursor` gives the next (older) page."""
+    filters = service.InteractionFilters(
+        platform=platform,
+        account_id=account_id,
+        status=status,
+        sentiment=sentiment,
+        intent=intent,
+        language=language,
+        superfan=superfan,
+        assignee_user_id=int(assignee) if assignee and assignee != "none" else None,
+        unassigned=assignee == "none",
+        label=label,
+        q=q,
+        since=since,
+        until=until,
+    )
+    items, next_cursor = service.list_interactions(
+        session, subject, filters, limit=limit, cursor=cursor
+    )
+    return InteractionPage(
+        items=[InteractionRead.model_validate(item) for item in items], next_cursor=next_cursor
+    )
+
+
+def _detail(thread: service.InteractionThread) -> InteractionDetail:
+    base = InteractionRead.model_validate(thread.interaction).model_dump()
+    item = thread.interaction
+    return InteractionDetail(
+        **base,
+        ai_evidence=item.ai_evidence,
+        matched_reason=item.matched_reason,
+        matched_workflow_name=thread.workflow_name,
+        suggested_reply_source=item.suggested_reply_source,
+        parent=InteractionRead.model_validate(thread.parent) if thread.parent else None,
+        replies=[InteractionRead.model_validate(r) for r in thread.replies],
+        fan=FanSummary.model_validate(thread.fan) if thread.fan else None,
+    )
+
+
+@router.get("/inbox/interactions/{interaction_id}", response_model=InteractionDetail)
+def read_interaction(
+    interaction_id: int, session: DbSession, subject: CurrentSubject
+) -> InteractionDetail:
+    """One interaction with its thread (parent and replies), fan, workflow match and
+    suggested reply."""
+    return _detail(service.interaction_thread(session, subject, interaction_id))
+
+
+@router.patch("/inbox/interactions/{interaction_id}", response_model=InteractionDetail)
+def update_interaction(
+    interaction_id: int, body: InteractionUpdate, session: DbSession, subject: CurrentSubject
+) -> InteractionDetail:
+    extra: dict[str, Any] = {}
+    if "assignee_user_id" in body.model_fields_set:
+        extra["assignee_user_id"] = body.assignee_user_id
+    service.update_interaction(
+        session,
+        subject,
+        interaction_id,
+        status=body.status,
+        labels=body.labels,
+        priority=body.priority,
+        **extra,
+    )
+    return _detail(service.interaction_thread(session, subject, interaction_id))
+
+
+@router.post("/inbox/interactions/bulk", response_model=BulkResult)
+def bulk_update(body: BulkAction, session: DbSession, subject: CurrentSubject) -> BulkResult:
+    """One action on many interactions; 404 (and no change) if any id is not in the workspace."""
+    updated = service.bulk_update(
+        session,
+        subject,
+        body.ids,
+        action=body.action,
+        status=body.status,
+        label=body.label,
+        assignee_user_id=body.assignee_user_id,
+    )
+    return BulkResult(updated=updated)
+
+
+@router.get("/inbox/fans", response_model=list[FanRead])
+def list_fans(
+    session: DbSession,
+    subject: CurrentSubject,
+    superfan: bool | None = None,
+    platform: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[FanRead]:
+    """Fans sorted by lifetime value, highest first (`superfan=true`: superfans only)."""
+    fans = service.list_fans(
+        session, subject, superfan=superfan, platform=platform, limit=limit, offset=offset
+    )
+    return [FanRead.model_validate(fan) for fan in fans]
+
+
+@router.get("/inbox/fans/{fan_id}", response_model=FanDetail)
+def read_fan(fan_id: int, session: DbSession, subject: CurrentSubject) -> FanDetail:
+    """A fan's stats, superfan status and since when, scores (lifetime counts) and recent
+    interactions."""
+    fan = service.get_fan(session, subject, fan_id)
+    recent = service.recent_interactions_of(session, subject, fan.id)
+    return FanDetail(
+        **FanRead.model_validate(fan).model_dump(),
+        recent_interactions=[InteractionRead.model_validate(i) for i in recent],
+    )
+
+
+@router.get("/inbox/settings", response_model=InboxSettingsRead)
+def read_settings(session: DbSession, subject: CurrentSubject) -> object:
+    return service.get_settings(session, subject)
+
+
+@router.put("/inbox/settings", response_model=InboxSettingsRead)
+def update_settings(
+    body: InboxSettingsUpdate, session: DbSession, subject: CurrentSubject
+) -> object:
+    """Change inbox thresholds (admin); new superfan thresholds re-score every fan now."""
+    values = body.model_dump(exclude_unset=True, exclude_none=True)
+    return service.update_settings(session, subject, values)
+
+
+@router.post(
+    "/accounts/{account_id}/comments/poll",
+    response_model=CommentPollQueued,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def poll_account_comments(
+    account_id: int, session: DbSession, subject: CurrentSubject
+) -> CommentPollQueued:
+    """Poll the comments of every post of the last 30 days of this account now (editor)."""
+    poll_ids = service.request_account_poll(session, subject, account_id)
+    return CommentPollQueued(account_id=account_id, polls_queued=len(poll_ids), poll_ids=poll_ids)

@@ -1,0 +1,284 @@
+"""Fans and superfans: one `Fan` per person per platform per workspace, with scores.
+
+The rule our users specified: over the last `superfan_window_days` (90) days, a fan with at
+least `superfan_min_interactions` (10) interactions of which at least
+`superfan_min_positive_ratio` (70 %) are positive (`ai_sentiment == "positive"`) is a superfan.
+Promotion sets `superfan_since`; it is kept while the fan stays above the bar, and cleared when
+they fall below it (the window moves on, or new negative comments arrive).
+
+Scores use the fan's **lifetime** counters (the window is only for the superfan rule):
+
+* ``lifetime_value_score = min(100, 2 x interactions + 5 x positive + average priority)``
+* ``sentiment_score = (positive - negative) / interactions`` (0 without interactions)
+
+where *average priority* is the mean `Interaction.priority` (0..100) of all their interactions.
+Evaluated for the fans touched by each ingest, and for everyone in the nightly batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from socialpulse.db import Database, utcnow
+from socialpulse.inbox.models import Fan, InboxSettings, Interaction
+from socialpulse.kit.upsert import upsert
+from socialpulse.providers import base as pb
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_WINDOW_DAYS = 90
+DEFAULT_MIN_INTERACTIONS = 10
+DEFAULT_MIN_POSITIVE_RATIO = 0.7
+# Fans re-scored per statement in the nightly batch (bounds the IN lists and memory).
+EVALUATE_BATCH = 500
+# Float ratios such as 7 / 10 against 0.7 must not miss by a rounding error.
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class SuperfanRule:
+    window_days: int = DEFAULT_WINDOW_DAYS
+    min_interactions: int = DEFAULT_MIN_INTERACTIONS
+    min_positive_ratio: float = DEFAULT_MIN_POSITIVE_RATIO
+
+    def qualifies(self, interactions: int, positive: int) -> bool:
+        if interactions < self.min_interactions or interactions == 0:
+            return False
+        return positive / interactions + _EPSILON >= self.min_positive_ratio
+
+
+def rule_for(session: Session, workspace_id: int) -> SuperfanRule:
+    """The workspace's thresholds; the users' defaults when it has no settings row."""
+    row = session.get(InboxSettings, workspace_id)
+    if row is None:
+        return SuperfanRule()
+    return SuperfanRule(
+        row.superfan_window_days, row.superfan_min_interactions, row.superfan_min_positive_ratio
+    )
+
+
+def lifetime_value_score(interactions: int, positive: int, average_priority: float) -> float:
+    """min(100, 2 x interactions + 5 x positive + average priority), lifetime counts."""
+    return float(min(100.0, 2 * interactions + 5 * positive + average_priority))
+
+
+def sentiment_score(interactions: int, positive: int, negative: int) -> float:
+    """(positive - negative) / interactions, lifetime counts; 0.0 without interactions."""
+    if interactions <= 0:
+        return 0.0
+    return (positive - negative) / interactions
+
+
+# --- fans from comments ------------------------------------------------------------------------
+
+
+def upsert_fans(
+    session: Session,
+    workspace_id: int,
+    comments: Sequence[pb.Comment],
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, int]:
+    """Create or refresh the fans of these comments' authors; returns author id → fan id.
+
+    Profile fields are only overwritten with values the platform sent: a comment without an
+    avatar (most platforms omit it on some endpoints) must not erase one seen before."""
+    if not comments:
+        return {}
+    now = now or utcnow()
+    platform = str(comments[0].platform)
+    latest: dict[str, pb.Comment] = {}
+    for comment in sorted(comments, key=lambda c: c.posted_at):
+        latest[comment.author_external_id] = comment
+    # Insert missing rows first (a concurrent poll of another post may add the same author).
+    upsert(
+        session,
+        Fan.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "workspace_id": workspace_id,
+                "platform": platform,
+                "external_id": author,
+                "handle": comment.author_handle,
+                "first_seen_at": now,
+            }
+            for author, comment in latest.items()
+        ],
+        conflict=["workspace_id", "platform", "external_id"],
+        update=[],
+    )
+    fans = session.scalars(
+        select(Fan).where(
+            Fan.workspace_id == workspace_id,
+            Fan.platform == platform,
+            Fan.external_id.in_(list(latest)),
+        )
+    ).all()
+    ids: dict[str, int] = {}
+    for fan in fans:
+        comment = latest[fan.external_id]
+        fan.handle = comment.author_handle or fan.handle
+        if comment.author_display_name:
+            fan.display_name = comment.author_display_name
+        if comment.author_avatar_url:
+            fan.avatar_url = comment.author_avatar_url
+        if comment.author_followers_count is not None:
+            fan.followers_count = comment.author_followers_count
+        ids[fan.external_id] = fan.id
+    session.flush()
+    return ids
+
+
+# --- scoring and the superfan rule -------------------------------------------------------------
+
+
+@dataclass
+class EvaluationCounts:
+    total_evaluated: int = 0
+    promoted: int = 0
+    demoted: int = 0
+
+    def add(self, other: EvaluationCounts) -> None:
+        self.total_evaluated += other.total_evaluated
+        self.promoted += other.promoted
+        self.demoted += other.demoted
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "total_evaluated": self.total_evaluated,
+            "promoted": self.promoted,
+            "demoted": self.demoted,
+        }
+
+
+def _positive() -> Any:
+    return func.sum(case((Interaction.ai_sentiment == "positive", 1), else_=0))
+
+
+def _negative() -> Any:
+    return func.sum(case((Interaction.ai_sentiment == "negative", 1), else_=0))
+
+
+def refresh_fans(
+    session: Session,
+    workspace_id: int,
+    fan_ids: Iterable[int],
+    *,
+    now: dt.datetime | None = None,
+    rule: SuperfanRule | None = None,
+) -> EvaluationCounts:
+    """Recompute counters and scores of these fans from their interactions and apply the
+    superfan rule. Recomputed, never incremented: running it twice gives the same result."""
+    now = now or utcnow()
+    rule = rule or rule_for(session, workspace_id)
+    ids = sorted(set(fan_ids))
+    counts = EvaluationCounts()
+    for start in range(0, len(ids), EVALUATE_BATCH):
+        counts.add(
+            _refresh_batch(session, workspace_id, ids[start : start + EVALUATE_BATCH], now, rule)
+        )
+    return counts
+
+
+def _refresh_batch(
+    session: Session,
+    workspace_id: int,
+    ids: list[int],
+    now: dt.datetime,
+    rule: SuperfanRule,
+) -> EvaluationCounts:
+    fans = session.scalars(
+        select(Fan).where(Fan.workspace_id == workspace_id, Fan.id.in_(ids))
+    ).all()
+    lifetime = {
+        row.fan_id: row
+        for row in session.execute(
+            select(
+                Interaction.fan_id,
+                func.count().label("total"),
+                _positive().label("positive"),
+                _negative().label("negative"),
+                func.avg(Interaction.priority).label("avg_priority"),
+                func.max(Interaction.posted_at).label("last_at"),
+            )
+            .where(Interaction.workspace_id == workspace_id, Interaction.fan_id.in_(ids))
+            .group_by(Interaction.fan_id)
+        )
+    }
+    window_start = now - dt.timedelta(days=rule.window_days)
+    window = {
+        row.fan_id: (int(row.total), int(row.positive or 0))
+        for row in session.execute(
+            select(
+                Interaction.fan_id,
+                func.count().label("total"),
+                _positive().label("positive"),
+            )
+            .where(
+                Interaction.workspace_id == workspace_id,
+                Interaction.fan_id.in_(ids),
+                Interaction.posted_at >= window_start,
+                Interaction.posted_at <= now,
+            )
+            .group_by(Interaction.fan_id)
+        )
+    }
+    counts = EvaluationCounts()
+    for fan in fans:
+        stats = lifetime.get(fan.id)
+        total = int(stats.total) if stats else 0
+        positive = int(stats.positive or 0) if stats else 0
+        negative = int(stats.negative or 0) if stats else 0
+        average = float(stats.avg_priority or 0.0) if stats else 0.0
+        fan.interactions_count, fan.positive_count, fan.negative_count = total, positive, negative
+        fan.average_priority = round(average, 4)
+        fan.lifetime_value_score = round(lifetime_value_score(total, positive, average), 4)
+        fan.sentiment_score = round(sentiment_score(total, positive, negative), 4)
+        if stats is not None and stats.last_at is not None:
+            fan.last_interaction_at = stats.last_at
+        fan.scores_updated_at = now
+        qualifies = rule.qualifies(*window.get(fan.id, (0, 0)))
+        if qualifies and not fan.is_superfan:
+            fan.is_superfan, fan.superfan_since = True, now
+            counts.promoted += 1
+        elif not qualifies and fan.is_superfan:
+            fan.is_superfan, fan.superfan_since = False, None
+            counts.demoted += 1
+        counts.total_evaluated += 1
+    session.flush()
+    return counts
+
+
+def evaluate_workspace(
+    session: Session, workspace_id: int, *, now: dt.datetime | None = None
+) -> EvaluationCounts:
+    """Re-score every fan of one workspace (after its thresholds change, and nightly)."""
+    ids = list(session.scalars(select(Fan.id).where(Fan.workspace_id == workspace_id)))
+    return refresh_fans(session, workspace_id, ids, now=now)
+
+
+def evaluate_all(
+    db: Database, workspace_id: int | None = None, now: dt.datetime | None = None
+) -> dict[str, int]:
+    """The nightly batch: every fan (of one workspace, or of all), one transaction per
+    workspace. Returns {"total_evaluated", "promoted", "demoted"}."""
+    now = now or utcnow()
+    with db.session(readonly=True) as session:
+        query = select(Fan.workspace_id).distinct()
+        if workspace_id is not None:
+            query = query.where(Fan.workspace_id == workspace_id)
+        workspace_ids = sorted(session.scalars(query))
+    total = EvaluationCounts()
+    for ws_id in workspace_ids:
+        with db.session() as session:
+            counts = evaluate_workspace(session, ws_id, now=now)
+        total.add(counts)
+        log.info("inbox.superfans.evaluated", workspace_id=ws_id, **counts.as_dict())
+    return total.as_dict()

@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from socialpulse.db import Base, str_enum, utcnow
+
+
+class InteractionKind(enum.StrEnum):
+    comment = "comment"  # top-level comment on a post
+    reply = "reply"  # reply inside a comment thread
+    mention = "mention"
+    direct_message = "direct_message"
+
+
+class InteractionStatus(enum.StrEnum):
+    unread = "unread"
+    awaiting_approval = "awaiting_approval"  # a reply is drafted and waits for a human
+    answered = "answered"
+    ignored = "ignored"
+    flagged = "flagged"
+
+
+class Fan(Base):
+    """One person on one platform, as seen by one workspace."""
+
+    __tablename__ = "fans"
+    __table_args__ = (UniqueConstraint("workspace_id", "platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    handle: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    avatar_url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    followers_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_interaction_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Lifetime counters (the superfan rule looks at a window; see inbox.fans).
+    interactions_count: Mapped[int] = mapped_column(default=0)
+    positive_count: Mapped[int] = mapped_column(default=0)
+    negative_count: Mapped[int] = mapped_column(default=0)
+    is_superfan: Mapped[bool] = mapped_column(default=False)
+    superfan_since: Mapped[dt.datetime | None] = mapped_column(default=None)
+    lifetime_value_score: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_score: Mapped[float] = mapped_column(Float, default=0.0)
+    average_priority: Mapped[float] = mapped_column(Float, default=0.0)
+    scores_updated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Interaction(Base):
+    """A comment, reply, mention or direct message, deduplicated by platform and external id."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "platform", "external_id"),
+        Index("ix_interactions_ws_posted", "workspace_id", "posted_at"),
+        # Covers the inbox analytics' grouped counts (index-only scans on PostgreSQL).
+        Index(
+            "ix_interactions_ws_posted_dims",
+            "workspace_id",
+            "posted_at",
+            "status",
+            "platform",
+            "ai_sentiment",
+        ),
+        Index("ix_interactions_ws_status_posted", "workspace_id", "status", "posted_at"),
+        Index("ix_interactions_fan_posted", "fan_id", "posted_at"),
+        Index("ix_interactions_post", "post_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), default=None
+    )
+    fan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("fans.id", ondelete="SET NULL"), default=None
+    )
+    platform: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[InteractionKind] = mapped_column(str_enum(InteractionKind))
+    external_id: Mapped[str] = mapped_column(String(255))
+    # Threading: the platform's id of the parent, and our row once both are stored.
+    parent_external_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interactions.id", ondelete="SET NULL"), default=None
+    )
+    author_external_id: Mapped[str] = mapped_column(String(255))
+    author_handle: Mapped[str] = mapped_column(String(255))
+    author_display_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(1024), default=None)
+    like_count: Mapped[int | None] = mapped_column(default=None)
+    posted_at: Mapped[dt.datetime] = mapped_column()
+    ingested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Inbox workflow.
+    status: Mapped[InteractionStatus] = mapped_column(
+        str_enum(InteractionStatus), default=InteractionStatus.unread
+    )
+    assignee_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    priority: Mapped[int] = mapped_column(default=50)  # 0..100, higher first
+    hidden: Mapped[bool] = mapped_column(default=False)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Text analysis (socialpulse.ai), redone when the model version changes.
+    ai_model_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    ai_sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
+    ai_sentiment_score: Mapped[float | None] = mapped_column(Float, default=None)
+    ai_sentiment_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    ai_language: Mapped[str | None] = mapped_column(String(8), default=None)
+    ai_intent: Mapped[str | None] = mapped_column(String(24), default=None)
+    ai_intent_confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    ai_toxic: Mapped[bool | None] = mapped_column(default=None)
+    ai_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Which workflow acted on it, and why (the matched conditions, in words).
+    matched_workflow_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflows.id", ondelete="SET NULL"), default=None
+    )
+    matched_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # A reply drafted for a human to approve (suggested by intent, or by a workflow template).
+    suggested_reply: Mapped[str | None] = mapped_column(Text, default=None)
+    suggested_reply_source: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class CommentPoll(Base):
+    """Incremental polling state of one post's comments."""
+
+    __tablename__ = "comment_polls"
+    __table_args__ = (Index("ix_comment_polls_next", "next_poll_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
+    cursor: Mapped[str | None] = mapped_column(String(1024), default=None)
+    last_polled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    next_poll_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    interactions_seen: Mapped[int] = mapped_column(default=0)
+    last_new_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class WorkflowStatus(enum.StrEnum):
+    active = "active"
+    paused = "paused"
+
+
+class WorkflowTrigger(enum.StrEnum):
+    new_interaction = "new_interaction"
+    unanswered_for = "unanswered_for"  # N hours after arrival, still unread/awaiting
+
+
+class Workflow(Base):
+    """An automation rule: when (trigger) + if (conditions, all must hold) → do (actions)."""
+
+    __tablename__ = "workflows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[WorkflowStatus] = mapped_column(
+        str_enum(WorkflowStatus), default=WorkflowStatus.active
+    )
+    priority: Mapped[int] = mapped_column(default=100)  # lower runs first
+    trigger: Mapped[WorkflowTrigger] = mapped_column(
+        str_enum(WorkflowTrigger), default=WorkflowTrigger.new_interaction
+    )
+    trigger_hours: Mapped[float | None] = mapped_column(Float, default=None)
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    stop_processing: Mapped[bool] = mapped_column(default=True)
+    triggered_count: Mapped[int] = mapped_column(default=0)
+    auto_responded_count: Mapped[int] = mapped_column(default=0)
+    flagged_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WorkflowMatch(Base):
+    """A workflow acting on an interaction: what matched, and what was done."""
+
+    __tablename__ = "workflow_matches"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "interaction_id"),
+        Index("ix_workflow_matches_ws_matched", "workspace_id", "matched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    matched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+    actions_applied: Mapped[list[str]] = mapped_column(JSON, default=list)
+    auto_responded: Mapped[bool] = mapped_column(default=False)
+    flagged: Mapped[bool] = mapped_column(default=False)
+
+
+class InboxSettings(Base):
+    """Per-workspace inbox thresholds (defaults are what our users specified)."""
+
+    __tablename__ = "inbox_settings"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    superfan_window_days: Mapped[int] = mapped_column(default=90)
+    superfan_min_interactions: Mapped[int] = mapped_column(default=10)
+    superfan_min_positive_ratio: Mapped[float] = mapped_column(Float, default=0.7)
+    suggestion_min_confidence: Mapped[float] = mapped_column(Float, default=0.85)
+    max_replies_per_tick: Mapped[int] = mapped_column(default=10)
+
+
+class ReplyLimit(Base):
+    """Rate limits of one connected account's replies; overrides the platform defaults."""
+
+    __tablename__ = "reply_limits"
+    __table_args__ = (UniqueConstraint("workspace_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    max_per_hour: Mapped[int] = mapped_column()
+    max_per_minute: Mapped[int] = mapped_column()
+    min_interval_s: Mapped[float] = mapped_column(Float)
+    jitter_min_s: Mapped[float] = mapped_column(Float)
+    jitter_max_s: Mapped[float] = mapped_column(Float)
+
+
+class ReplyStatus(enum.StrEnum):
+    pending = "pending"
+    processing = "processing"
+    sent = "sent"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class ReplyQueueItem(Base):
+    """One reply waiting to be sent at a human pace.
+
+    `idempotency_key` is written before the platform call; a worker that finds an item in
+    `processing` with `publish_started_at` set (it crashed mid-send) asks the platform whether
+    the reply exists before it ever sends again.
+    """
+
+    __tablename__ = "reply_queue"
+    __table_args__ = (
+        Index("ix_reply_queue_status_scheduled", "status", "scheduled_for"),
+        Index("ix_reply_queue_account_scheduled", "account_id", "scheduled_for"),
+        Index("ix_reply_queue_ws_status", "workspace_id", "status"),
+        Index(
+            "ix_reply_queue_ws_platform_status",
+            "workspace_id",
+            "platform",
+            "status",
+            "scheduled_for",
+        ),
+        Index("ix_reply_queue_account_started", "account_id", "publish_started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[ReplyStatus] = mapped_column(str_enum(ReplyStatus), default=ReplyStatus.pending)
+    priority: Mapped[int] = mapped_column(default=50)
+    batch_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    scheduled_for: Mapped[dt.datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    publish_started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    external_reply_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    locked_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str] = mapped_column(String(100), default="user")  # user:ID|workflow:ID
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -1,0 +1,169 @@
+"""Reply queue routes: reply, approve/reject drafts, the queue, retry/cancel, reply limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.inbox import replies
+from socialpulse.inbox.models import InteractionStatus, ReplyStatus
+
+router = APIRouter(prefix="/api/v1", tags=["reply-queue"])
+
+_ERRORS: dict[int | str, dict[str, str]] = {
+    403: {"description": "Needs the editor role"},
+    404: {"description": "Not in this workspace"},
+    409: {"description": "A reply is already queued, or the item is in the wrong state"},
+    422: {"description": "Empty text, or longer than the platform allows"},
+}
+
+
+class ReplyCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000)
+    priority: int = Field(default=50, ge=0, le=100)
+
+
+class ApproveBody(BaseModel):
+    text: str | None = Field(default=None, max_length=10_000, description="Edited text")
+
+
+class ReplyItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    interaction_id: int
+    platform: str
+    text: str
+    status: ReplyStatus
+    priority: int
+    batch_id: str | None
+    scheduled_for: dt.datetime
+    attempts: int
+    max_attempts: int
+    external_reply_id: str | None
+    last_error: str | None
+    created_by: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class InteractionDraftRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: InteractionStatus
+    suggested_reply: str | None
+
+
+class ReplyLimitsBody(BaseModel):
+    max_per_hour: int = Field(ge=1, le=10_000)
+    max_per_minute: int = Field(ge=1, le=1_000)
+    min_interval_s: float = Field(ge=0, le=86_400)
+    jitter_min_s: float = Field(ge=0, le=86_400)
+    jitter_max_s: float = Field(ge=0, le=86_400)
+
+
+class ReplyLimitsRead(ReplyLimitsBody):
+    account_id: int
+    platform: str
+    custom: bool = Field(description="False: the platform defaults apply")
+
+
+def _limits_read(
+    account_id: int, platform: str, limits: replies.ReplyLimits, custom: bool
+) -> ReplyLimitsRead:
+    return ReplyLimitsRead(
+        account_id=account_id,
+        platform=platform,
+        custom=custom,
+        max_per_hour=limits.max_per_hour,
+        max_per_minute=limits.max_per_minute,
+        min_interval_s=limits.min_interval_s,
+        jitter_min_s=limits.jitter_min_s,
+        jitter_max_s=limits.jitter_max_s,
+    )
+
+
+@router.post(
+    "/inbox/interactions/{interaction_id}/reply",
+    response_model=ReplyItemRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=_ERRORS,
+)
+def reply(
+    interaction_id: int, body: ReplyCreate, session: DbSession, subject: CurrentSubject
+) -> object:
+    """Queue a reply; it is sent at the account's pace (see `scheduled_for`)."""
+    return replies.reply_to(session, subject, interaction_id, body.text, priority=body.priority)
+
+
+@router.post(
+    "/inbox/interactions/{interaction_id}/approve",
+    response_model=ReplyItemRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=_ERRORS,
+)
+def approve(
+    interaction_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    body: ApproveBody | None = None,
+) -> object:
+    """Queue the drafted reply, or the edited `text`."""
+    text = body.text if body is not None else None
+    return replies.approve_suggestion(session, subject, interaction_id, text)
+
+
+@router.post(
+    "/inbox/interactions/{interaction_id}/reject",
+    response_model=InteractionDraftRead,
+    responses=_ERRORS,
+)
+def reject(interaction_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    """Drop the drafted reply."""
+    return replies.reject_suggestion(session, subject, interaction_id)
+
+
+@router.get("/inbox/queue", response_model=list[ReplyItemRead])
+def queue(
+    session: DbSession,
+    subject: CurrentSubject,
+    status_filter: Annotated[ReplyStatus | None, Query(alias="status")] = None,
+    account_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> object:
+    """Queued, sent and failed replies, by scheduled time."""
+    return replies.list_queue(
+        session, subject, status=status_filter, account_id=account_id, limit=limit
+    )
+
+
+@router.post("/inbox/queue/{queue_item_id}/retry", response_model=ReplyItemRead, responses=_ERRORS)
+def retry(queue_item_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    return replies.retry_item(session, subject, queue_item_id)
+
+
+@router.post("/inbox/queue/{queue_item_id}/cancel", response_model=ReplyItemRead, responses=_ERRORS)
+def cancel(queue_item_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    return replies.cancel_item(session, subject, queue_item_id)
+
+
+@router.get("/inbox/reply-limits/{account_id}", response_model=ReplyLimitsRead, responses=_ERRORS)
+def read_limits(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    account, limits, custom = replies.get_limits(session, subject, account_id)
+    return _limits_read(account.id, account.platform, limits, custom)
+
+
+@router.put("/inbox/reply-limits/{account_id}", response_model=ReplyLimitsRead, responses=_ERRORS)
+def update_limits(
+    account_id: int, body: ReplyLimitsBody, session: DbSession, subject: CurrentSubject
+) -> object:
+    """Override the platform defaults for this account (admin)."""
+    limits = replies.ReplyLimits(**body.model_dump())
+    account, limits, custom = replies.set_limits(session, subject, account_id, limits)
+    return _limits_read(account.id, account.platform, limits, custom)

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from socialpulse.inbox.models import InteractionKind, InteractionStatus
+
+# Labels are short tags: letters, digits and - _ : . and spaces (they are searched as JSON text).
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[\w\-:. ]+$"),
+]
+
+
+class FanSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    platform: str
+    handle: str
+    display_name: str | None
+    avatar_url: str | None
+    followers_count: int | None
+    interactions_count: int
+    is_superfan: bool
+    superfan_since: dt.datetime | None
+    lifetime_value_score: float
+    sentiment_score: float
+
+
+class FanRead(FanSummary):
+    external_id: str
+    first_seen_at: dt.datetime
+    last_interaction_at: dt.datetime | None
+    positive_count: int
+    negative_count: int
+    average_priority: float
+    scores_updated_at: dt.datetime | None
+
+
+class InteractionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    post_id: int | None
+    fan_id: int | None
+    platform: str
+    kind: InteractionKind
+    external_id: str
+    parent_external_id: str | None
+    parent_id: int | None
+    author_external_id: str
+    author_handle: str
+    author_display_name: str | None
+    text: str
+    url: str | None
+    like_count: int | None
+    posted_at: dt.datetime
+    ingested_at: dt.datetime
+    status: InteractionStatus
+    assignee_user_id: int | None
+    labels: list[str]
+    priority: int
+    answered_at: dt.datetime | None
+    ai_model_version: str | None
+    ai_sentiment: str | None
+    ai_sentiment_score: float | None
+    ai_sentiment_confidence: float | None
+    ai_language: str | None
+    ai_intent: str | None
+    ai_intent_confidence: float | None
+    ai_toxic: bool | None
+    matched_workflow_id: int | None
+    suggested_reply: str | None
+
+
+class InteractionPage(BaseModel):
+    items: list[InteractionRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page.")
+
+
+class InteractionDetail(InteractionRead):
+    ai_evidence: dict[str, Any] | None
+    matched_reason: str | None = Field(description="Why the workflow matched, in words.")
+    matched_workflow_name: str | None
+    suggested_reply_source: str | None
+    parent: InteractionRead | None
+    replies: list[InteractionRead]
+    fan: FanSummary | None
+
+
+class InteractionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: InteractionStatus | None = None
+    assignee_user_id: int | None = Field(
+        default=None, description="A member of the workspace; null unassigns."
+    )
+    labels: list[Label] | None = Field(default=None, max_length=20, description="Replaces all.")
+    priority: int | None = Field(default=None, ge=0, le=100)
+
+
+class BulkAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] = Field(min_length=1, max_length=500)
+    action: Literal["set_status", "add_label", "assign"]
+    status: InteractionStatus | None = None
+    label: Label | None = None
+    assignee_user_id: int | None = Field(default=None, description="For assign; null unassigns.")
+
+
+class BulkResult(BaseModel):
+    updated: int
+
+
+class FanDetail(FanRead):
+    recent_interactions: list[InteractionRead]
+    score_basis: str = Field(
+        default=(
+            "lifetime counts: lifetime_value_score = min(100, 2 x interactions + 5 x positive"
+            " + average priority); sentiment_score = (positive - negative) / interactions;"
+            " superfan status uses the settings' window"
+        )
+    )
+
+
+class InboxSettingsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    superfan_window_days: int
+    superfan_min_interactions: int
+    superfan_min_positive_ratio: float
+    suggestion_min_confidence: float
+    max_replies_per_tick: int
+
+
+class InboxSettingsUpdate(BaseModel):
+    """Only the fields sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    superfan_window_days: int | None = Field(default=None, ge=1, le=365)
+    superfan_min_interactions: int | None = Field(default=None, ge=1, le=10_000)
+    superfan_min_positive_ratio: float | None = Field(default=None, ge=0.0, le=1.0)
+    suggestion_min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_replies_per_tick: int | None = Field(default=None, ge=1, le=1000)
+
+
+class CommentPollQueued(BaseModel):
+    account_id: int
+    polls_queued: int
+    poll_ids: list[int]

@@ -1,0 +1,111 @@
+"""Inbox automation routes: workflows CRUD, dry runs and recent matches (thin; logic in
+`inbox.workflows`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.inbox import workflows
+from socialpulse.inbox.workflows import (
+    DryRunResult,
+    WorkflowCreate,
+    WorkflowDefinition,
+    WorkflowMatchRead,
+    WorkflowRead,
+    WorkflowUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["workflows"])
+
+_DENIED: dict[int | str, dict[str, Any]] = {403: {"description": "Needs the editor role"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such workflow in this workspace"}
+}
+
+
+@router.get("/inbox/workflows", response_model=list[WorkflowRead])
+def list_workflows(session: DbSession, subject: CurrentSubject) -> object:
+    """Every workflow of the workspace, in the order they run (priority, then id)."""
+    return workflows.list_workflows(session, subject)
+
+
+@router.post(
+    "/inbox/workflows",
+    response_model=WorkflowRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=_DENIED,
+)
+def create_workflow(body: WorkflowCreate, session: DbSession, subject: CurrentSubject) -> object:
+    return workflows.create_workflow(session, subject, body)
+
+
+@router.post("/inbox/workflows/dry-run", response_model=list[DryRunResult])
+def dry_run_definition(
+    body: WorkflowDefinition,
+    session: DbSession,
+    subject: CurrentSubject,
+    limit: Annotated[int, Query(ge=1, le=workflows.DRY_RUN_MAX)] = 100,
+) -> object:
+    """Preview an unsaved workflow against the latest interactions; nothing is changed."""
+    return workflows.dry_run(session, subject, body, limit)
+
+
+@router.get("/inbox/workflows/{workflow_id}", response_model=WorkflowRead, responses=_NOT_FOUND)
+def read_workflow(workflow_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    return workflows.get_workflow(session, subject, workflow_id)
+
+
+@router.patch(
+    "/inbox/workflows/{workflow_id}",
+    response_model=WorkflowRead,
+    responses={**_DENIED, **_NOT_FOUND},
+)
+def update_workflow(
+    workflow_id: int, body: WorkflowUpdate, session: DbSession, subject: CurrentSubject
+) -> object:
+    """Change any field: pause/resume with `status`, reorder with `priority`."""
+    return workflows.update_workflow(session, subject, workflow_id, body)
+
+
+@router.delete(
+    "/inbox/workflows/{workflow_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**_DENIED, **_NOT_FOUND},
+)
+def delete_workflow(workflow_id: int, session: DbSession, subject: CurrentSubject) -> None:
+    workflows.delete_workflow(session, subject, workflow_id)
+
+
+@router.post(
+    "/inbox/workflows/{workflow_id}/dry-run",
+    response_model=list[DryRunResult],
+    responses=_NOT_FOUND,
+)
+def dry_run_saved(
+    workflow_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    limit: Annotated[int, Query(ge=1, le=workflows.DRY_RUN_MAX)] = 100,
+) -> object:
+    """Preview a saved workflow (`already_applied` marks interactions it has acted on)."""
+    workflow = workflows.get_workflow(session, subject, workflow_id)
+    definition = workflows.definition_of(workflow)
+    return workflows.dry_run(session, subject, definition, limit, workflow_id=workflow.id)
+
+
+@router.get(
+    "/inbox/workflows/{workflow_id}/matches",
+    response_model=list[WorkflowMatchRead],
+    responses=_NOT_FOUND,
+)
+def list_matches(
+    workflow_id: int,
+    session: DbSession,
+    subject: CurrentSubject,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> object:
+    """The workflow's most recent matches, with the conditions that matched in words."""
+    return workflows.recent_matches(session, subject, workflow_id, limit)

@@ -1,0 +1,215 @@
+"""Replying on a platform: the ``Publisher`` Protocol, its DTO, and the dry-run publisher.
+
+A reply is not idempotent on most platforms (only Mastodon takes an ``Idempotency-Key``), so the
+reply queue never re-sends blindly after a crash: it first asks ``find_existing`` whether a reply
+with the same text, written by our own account, already sits under the parent. Publishers match
+on text + author only; hidden markers in the text are not acceptable (users read them).
+
+``find_existing`` answers:
+
+* a ``PublishedReply``: the reply exists (the queue marks the item sent);
+* ``None``: it was checked and does not exist (safe to send);
+* raises ``CannotConfirm``: the publisher cannot tell (no read access, or more of our replies
+  than it can page through); the queue then fails the item instead of risking a double send.
+
+Publishers' HTTP cores are built with ``max_attempts=1``: a timed-out POST may still have
+created the reply, so retrying it inside the HTTP layer could post twice. Retries belong to the
+queue, which checks ``find_existing`` first.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import unicodedata
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "CannotConfirm",
+    "DryRunPublisher",
+    "InteractionLike",
+    "PublishedReply",
+    "Publisher",
+    "ReplyAccount",
+    "grapheme_count",
+    "normalise_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedReply:
+    """A reply that exists on the platform."""
+
+    external_id: str
+    url: str | None = None
+
+
+class CannotConfirm(Exception):
+    """The publisher cannot tell whether a reply exists (``str(error)`` says why)."""
+
+
+class ReplyAccount(Protocol):
+    """Our own connected account (a ``TrackedAccount`` row qualifies)."""
+
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def handle(self) -> str: ...
+
+
+class InteractionLike(Protocol):
+    """What a publisher needs of the comment it answers (an ``Interaction`` row qualifies)."""
+
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def parent_external_id(self) -> str | None: ...
+
+    @property
+    def author_handle(self) -> str: ...
+
+
+@runtime_checkable
+class Publisher(Protocol):
+    can_hide: bool
+
+    def reply(
+        self,
+        account: ReplyAccount,
+        interaction: InteractionLike,
+        text: str,
+        *,
+        idempotency_key: str,
+    ) -> PublishedReply:
+        """Post ``text`` as a reply to ``interaction`` from ``account``."""
+        ...
+
+    def find_existing(
+        self, account: ReplyAccount, interaction: InteractionLike, text: str
+    ) -> PublishedReply | None:
+        """Our reply with this text under the interaction, ``None``, or raise ``CannotConfirm``."""
+        ...
+
+
+def normalise_text(text: str) -> str:
+    """Text as compared by ``find_existing``: NFC, whitespace runs collapsed, trimmed.
+
+    Platforms normalise whitespace and Unicode on their side (YouTube trims, Mastodon turns
+    newlines into ``<br>``), so an exact comparison would miss our own reply."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+_ZWJ = "\u200d"
+
+
+def _extends_cluster(char: str) -> bool:
+    code = ord(char)
+    return (
+        unicodedata.combining(char) != 0
+        or unicodedata.category(char) in ("Me", "Mn", "Mc")
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors
+        or 0x1F3FB <= code <= 0x1F3FF  # skin tone modifiers
+        or 0xE0020 <= code <= 0xE007F  # emoji tag sequences (flags of regions)
+        or char == _ZWJ
+    )
+
+
+def grapheme_count(text: str) -> int:
+    """User-perceived characters, as Bluesky counts its 300-grapheme limit.
+
+    An approximation of Unicode extended grapheme clusters (UAX #29) without a dependency:
+    combining marks, variation selectors, skin tones, tag sequences and ZWJ-joined emoji extend
+    the previous character; a pair of regional indicators is one flag. It counts every text a
+    person types the same way the platform does; exotic scripts may count slightly higher,
+    which errs on the side of a clear error before sending."""
+    count = 0
+    joined = False
+    regional_open = False
+    for char in text:
+        code = ord(char)
+        if joined:
+            joined = char == _ZWJ
+            continue
+        if char == _ZWJ:
+            joined = True
+            continue
+        if _extends_cluster(char) and count:
+            continue
+        if 0x1F1E6 <= code <= 0x1F1FF:
+            if regional_open:
+                regional_open = False
+                continue
+            regional_open = True
+        else:
+            regional_open = False
+        count += 1
+    return count
+
+
+class DryRunPublisher:
+    """Records replies instead of sending them: the demo and the simulated platform.
+
+    Replies are kept in memory and, with ``path``, appended to a JSON-lines file so that another
+    process (the next tick after a crash) finds them again. No network is touched."""
+
+    can_hide = False
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._memory: list[dict[str, str]] = []
+
+    def _records(self) -> list[dict[str, str]]:
+        if self.path is None or not self.path.exists():
+            return list(self._memory)
+        with self.path.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    def reply(
+        self,
+        account: ReplyAccount,
+        interaction: InteractionLike,
+        text: str,
+        *,
+        idempotency_key: str,
+    ) -> PublishedReply:
+        published = PublishedReply(external_id=f"dryrun-{idempotency_key}", url=None)
+        record = {
+            "account": account.external_id,
+            "parent": interaction.external_id,
+            "text": text,
+            **{k: v for k, v in asdict(published).items() if v is not None},
+        }
+        with self._lock:
+            if self.path is None:
+                self._memory.append(record)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
+        return published
+
+    def find_existing(
+        self, account: ReplyAccount, interaction: InteractionLike, text: str
+    ) -> PublishedReply | None:
+        wanted = normalise_text(text)
+        with self._lock:
+            records = self._records()
+        for record in reversed(records):
+            if (
+                record["account"] == account.external_id
+                and record["parent"] == interaction.external_id
+                and normalise_text(record["text"]) == wanted
+            ):
+                return PublishedReply(record["external_id"], record.get("url"))
+        return None
+
+    @property
+    def sent(self) -> list[dict[str, str]]:
+        """Every recorded reply, oldest first."""
+        with self._lock:
+            return self._records()

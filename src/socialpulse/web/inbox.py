@@ -1,0 +1,557 @@
+"""Dashboard pages of the engagement inbox: the inbox, workflows, the reply queue, inbox
+analytics and the fan profile. Views call the same services as the JSON API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from socialpulse.accounts import service as accounts_service
+from socialpulse.db import utcnow
+from socialpulse.deps import DbSession
+from socialpulse.errors import InvalidInput
+from socialpulse.inbox import analytics as inbox_analytics
+from socialpulse.inbox import replies as reply_service
+from socialpulse.inbox import service as inbox_service
+from socialpulse.inbox import workflows as workflow_service
+from socialpulse.inbox.models import (
+    Fan,
+    Interaction,
+    InteractionStatus,
+    ReplyQueueItem,
+    ReplyStatus,
+    Workflow,
+    WorkflowStatus,
+    WorkflowTrigger,
+)
+from socialpulse.web.security import CsrfChecked, WebAuth
+from socialpulse.web.views import _layout, flash, render
+from socialpulse.workspaces.models import Role
+from socialpulse.workspaces.tenancy import Subject, scoped
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+ANALYTICS_DAYS = (7, 30, 90)
+SENTIMENTS = ("positive", "neutral", "negative")
+BULK_ACTIONS = {
+    "answered": "Mark answered",
+    "ignored": "Ignore",
+    "flagged": "Flag",
+    "unread": "Mark unread",
+    "add_label": "Add label…",
+}
+EXAMPLE_CONDITIONS = '[\n  {"type": "intent", "values": ["purchase_intent"]}\n]'
+EXAMPLE_ACTIONS = '[\n  {"type": "label", "name": "sales"}\n]'
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _why(items: list[dict[str, Any]] | None, limit: int = 4) -> str:
+    words = [
+        f"{item.get('value')} ({float(item.get('weight', 0)):+.2f})"
+        for item in (items or [])[:limit]
+    ]
+    return ", ".join(words)
+
+
+def _chips(item: Interaction) -> list[dict[str, str]]:
+    """Sentiment / intent / toxicity / language chips with the evidence shown on hover."""
+    evidence = item.ai_evidence or {}
+    chips: list[dict[str, str]] = []
+    if item.ai_sentiment:
+        confidence = item.ai_sentiment_confidence
+        why = f"confidence {confidence:.0%}; " if confidence is not None else ""
+        chips.append(
+            {
+                "kind": f"sentiment-{item.ai_sentiment}",
+                "text": item.ai_sentiment,
+                "why": why + (_why(evidence.get("sentiment")) or "no strong words"),
+            }
+        )
+    if item.ai_intent and item.ai_intent != "other":
+        detail = (evidence.get("intents") or {}).get(item.ai_intent) or {}
+        score = item.ai_intent_confidence
+        chips.append(
+            {
+                "kind": "intent",
+                "text": item.ai_intent.replace("_", " "),
+                "why": (f"score {score:.2f}; " if score is not None else "")
+                + (_why(detail.get("evidence")) or "no evidence recorded"),
+            }
+        )
+    if item.ai_toxic:
+        chips.append(
+            {"kind": "toxic", "text": "toxic", "why": _why(evidence.get("toxicity")) or "toxic"}
+        )
+    if item.ai_language:
+        chips.append({"kind": "lang", "text": item.ai_language, "why": "detected language"})
+    return chips
+
+
+def _fans_by_id(session: DbSession, subject: Subject, fan_ids: set[int]) -> dict[int, Fan]:
+    if not fan_ids:
+        return {}
+    fans = session.scalars(scoped(select(Fan), subject).where(Fan.id.in_(fan_ids)))
+    return {fan.id: fan for fan in fans}
+
+
+# --- the inbox ---------------------------------------------------------------------------------
+
+
+def _filters(
+    platform: str, status: str, sentiment: str, intent: str, superfan: str, account: str
+) -> inbox_service.InteractionFilters:
+    try:
+        status_value = InteractionStatus(status) if status else None
+    except ValueError as exc:
+        raise InvalidInput(f"unknown status {status!r}") from exc
+    if account and not account.isdigit():
+        raise InvalidInput(f"unknown account {account!r}")
+    return inbox_service.InteractionFilters(
+        platform=platform or None,
+        status=status_value,
+        sentiment=sentiment or None,
+        intent=intent or None,
+        superfan={"yes": True, "no": False}.get(superfan),
+        account_id=int(account) if account else None,
+    )
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    platform: str = "",
+    status: str = "",
+    sentiment: str = "",
+    intent: str = "",
+    superfan: str = "",
+    account: str = "",
+    cursor: str = "",
+) -> Response:
+    subject, _ = auth
+    filters = _filters(platform, status, sentiment, intent, superfan, account)
+    items, next_cursor = inbox_service.list_interactions(
+        session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None
+    )
+    fans = _fans_by_id(session, subject, {i.fan_id for i in items if i.fan_id is not None})
+    replies: dict[int, set[ReplyStatus]] = {}
+    for interaction_id, reply_status in session.execute(
+        scoped(select(ReplyQueueItem.interaction_id, ReplyQueueItem.status), subject)
+        .where(
+            ReplyQueueItem.interaction_id.in_([i.id for i in items]),
+            ReplyQueueItem.status != ReplyStatus.cancelled,
+        )
+        .distinct()
+    ).all():
+        replies.setdefault(interaction_id, set()).add(reply_status)
+    waiting = {ReplyStatus.pending, ReplyStatus.processing}
+    # A suggestion is offered until a reply to the interaction is queued or sent.
+    queued = {i: bool(statuses & waiting) for i, statuses in replies.items()}
+    accounts = accounts_service.list_accounts(session, subject)
+    intents = sorted(
+        i
+        for i in session.scalars(
+            scoped(select(Interaction.ai_intent).distinct(), subject).where(
+                Interaction.ai_intent.is_not(None)
+            )
+        )
+        if i
+    )
+    current = {
+        "platform": platform,
+        "status": status,
+        "sentiment": sentiment,
+        "intent": intent,
+        "superfan": superfan,
+        "account": account,
+    }
+    context = _layout(session, auth, "inbox") | {
+        "items": items,
+        "fans": fans,
+        "queued": queued,
+        "chips": {i.id: _chips(i) for i in items},
+        "accounts": accounts,
+        "platforms": sorted({a.platform for a in accounts}),
+        "statuses": [s.value for s in InteractionStatus],
+        "sentiments": SENTIMENTS,
+        "intents": intents,
+        "current": current,
+        "next_cursor": next_cursor,
+        "next_query": {k: v for k, v in current.items() if v} | {"cursor": next_cursor},
+        "bulk_actions": BULK_ACTIONS,
+        "can_edit": subject.role.at_least(Role.editor),
+        "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    }
+    return render(request, "inbox.html", context)
+
+
+def _back(target: str) -> str:
+    # Only our own inbox pages: anything else would be an open redirect.
+    return target if target.startswith("/inbox") and not target.startswith("//") else "/inbox"
+
+
+@router.post("/inbox/interactions/{interaction_id}/reply", dependencies=[CsrfChecked])
+def inbox_reply(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    interaction_id: int,
+    text: Annotated[str, Form()],
+    back: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    subject, _ = auth
+    item = reply_service.reply_to(session, subject, interaction_id, text)
+    handle = inbox_service.get_interaction(session, subject, interaction_id).author_handle
+    flash(request, f"Reply to @{handle} queued (#{item.id}).", "success")
+    return RedirectResponse(_back(back), status_code=303)
+
+
+@router.post("/inbox/interactions/{interaction_id}/suggestion", dependencies=[CsrfChecked])
+def inbox_suggestion(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    interaction_id: int,
+    decision: Annotated[str, Form()],
+    text: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    """Approve (as drafted, or edited in the box) or reject a suggested reply."""
+    subject, _ = auth
+    handle = inbox_service.get_interaction(session, subject, interaction_id).author_handle
+    if decision == "approve":
+        item = reply_service.approve_suggestion(
+            session, subject, interaction_id, text.strip() or None
+        )
+        message = f"Suggested reply to @{handle} approved and queued (#{item.id})."
+    elif decision == "reject":
+        reply_service.reject_suggestion(session, subject, interaction_id)
+        message = f"Suggested reply to @{handle} rejected."
+    else:
+        raise InvalidInput(f"unknown decision {decision!r}: approve or reject")
+    flash(request, message, "success")
+    return RedirectResponse(_back(back), status_code=303)
+
+
+@router.post("/inbox/bulk", dependencies=[CsrfChecked])
+def inbox_bulk(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    action: Annotated[str, Form()],
+    ids: Annotated[list[int] | None, Form()] = None,
+    label: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    subject, _ = auth
+    if not ids:
+        raise InvalidInput("select at least one interaction")
+    if action == "add_label":
+        count = inbox_service.bulk_update(
+            session, subject, ids, action="add_label", label=label.strip()
+        )
+    elif action in {s.value for s in InteractionStatus}:
+        count = inbox_service.bulk_update(
+            session, subject, ids, action="set_status", status=InteractionStatus(action)
+        )
+    else:
+        raise InvalidInput(f"unknown bulk action {action!r}")
+    flash(request, f"{BULK_ACTIONS.get(action, action).rstrip('…')}: {count} updated.", "success")
+    return RedirectResponse(_back(back), status_code=303)
+
+
+# --- workflows ---------------------------------------------------------------------------------
+
+
+def _workflow_form(workflow: Workflow | None) -> dict[str, Any]:
+    if workflow is None:
+        return {
+            "id": None,
+            "name": "",
+            "status": WorkflowStatus.active.value,
+            "priority": 100,
+            "trigger": WorkflowTrigger.new_interaction.value,
+            "trigger_hours": "",
+            "conditions": EXAMPLE_CONDITIONS,
+            "actions": EXAMPLE_ACTIONS,
+        }
+    return {
+        "id": workflow.id,
+        "name": workflow.name,
+        "status": workflow.status.value,
+        "priority": workflow.priority,
+        "trigger": workflow.trigger.value,
+        "trigger_hours": "" if workflow.trigger_hours is None else workflow.trigger_hours,
+        "conditions": json.dumps(workflow.conditions, indent=2),
+        "actions": json.dumps(workflow.actions, indent=2),
+    }
+
+
+def _workflows_context(
+    session: DbSession, auth: Any, form: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    subject, _ = auth
+    activity = {a.id: a for a in inbox_analytics.workflow_activity(session, subject, 30)}
+    return (
+        _layout(session, auth, "inbox")
+        | {
+            "workflows": workflow_service.list_workflows(session, subject),
+            "activity": activity,
+            "form": form,
+            "triggers": [t.value for t in WorkflowTrigger],
+            "can_edit": subject.role.at_least(Role.editor),
+            "errors": [],
+            "preview": None,
+        }
+        | extra
+    )
+
+
+@router.get("/inbox/workflows", response_class=HTMLResponse)
+def workflows_page(
+    request: Request, session: DbSession, auth: WebAuth, edit: int | None = None
+) -> Response:
+    subject, _ = auth
+    workflow = workflow_service.get_workflow(session, subject, edit) if edit else None
+    return render(
+        request, "inbox_workflows.html", _workflows_context(session, auth, _workflow_form(workflow))
+    )
+
+
+def _parse_json_list(raw: str, field: str, errors: list[str]) -> list[Any]:
+    try:
+        value = json.loads(raw or "[]")
+    except json.JSONDecodeError as exc:
+        errors.append(f"{field}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
+        return []
+    if not isinstance(value, list):
+        errors.append(f'{field}: must be a JSON list, like [{{"type": ...}}]')
+        return []
+    return value
+
+
+@router.post("/inbox/workflows", response_class=HTMLResponse, dependencies=[CsrfChecked])
+def workflows_submit(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    name: Annotated[str, Form()] = "",
+    status: Annotated[str, Form()] = "active",
+    priority: Annotated[str, Form()] = "100",
+    trigger: Annotated[str, Form()] = "new_interaction",
+    trigger_hours: Annotated[str, Form()] = "",
+    conditions: Annotated[str, Form()] = "[]",
+    actions: Annotated[str, Form()] = "[]",
+    workflow_id: Annotated[str, Form()] = "",
+    intent: Annotated[str, Form()] = "preview",
+) -> Response:
+    """Preview (dry run against the last 100 interactions) or save; invalid input is shown
+    back on the form with what is wrong, never a half-saved workflow."""
+    subject, _ = auth
+    existing_id = int(workflow_id) if workflow_id.isdigit() else None
+    form: dict[str, Any] = {
+        "id": existing_id,
+        "name": name,
+        "status": status,
+        "priority": priority,
+        "trigger": trigger,
+        "trigger_hours": trigger_hours,
+        "conditions": conditions,
+        "actions": actions,
+    }
+    errors: list[str] = []
+    data: dict[str, Any] = {
+        "name": name.strip() or "Draft workflow",
+        "status": status,
+        "trigger": trigger,
+        "conditions": _parse_json_list(conditions, "conditions", errors),
+        "actions": _parse_json_list(actions, "actions", errors),
+    }
+    try:
+        data["priority"] = int(priority)
+    except ValueError:
+        errors.append(f"priority: {priority!r} is not a whole number")
+    if trigger_hours.strip():
+        try:
+            data["trigger_hours"] = float(trigger_hours)
+        except ValueError:
+            errors.append(f"trigger hours: {trigger_hours!r} is not a number")
+    definition = None
+    if not errors:
+        try:
+            definition = workflow_service.parse_definition(data)
+        except InvalidInput as exc:
+            errors.append(exc.message)
+            errors.extend(f"{'.'.join(d['loc'])}: {d['msg']}" for d in (exc.details or [])[1:5])
+    if definition is None:
+        context = _workflows_context(session, auth, form, errors=errors)
+        return render(request, "inbox_workflows.html", context, status_code=422)
+    if intent == "save":
+        if not name.strip():
+            context = _workflows_context(session, auth, form, errors=["name: give it a name"])
+            return render(request, "inbox_workflows.html", context, status_code=422)
+        if existing_id is not None:
+            update = workflow_service.WorkflowUpdate.model_validate(
+                definition.model_dump(mode="json", exclude_none=False)
+                | {"trigger_hours": definition.trigger_hours}
+            )
+            saved = workflow_service.update_workflow(session, subject, existing_id, update)
+        else:
+            create = workflow_service.WorkflowCreate.model_validate(
+                definition.model_dump(mode="json")
+            )
+            saved = workflow_service.create_workflow(session, subject, create)
+        flash(request, f"Workflow {saved.name!r} saved.", "success")
+        return RedirectResponse(f"/inbox/workflows?edit={saved.id}", status_code=303)
+    preview = workflow_service.dry_run(session, subject, definition, 100)
+    context = _workflows_context(
+        session,
+        auth,
+        form,
+        preview={"rows": preview, "matched": sum(1 for r in preview if r.matched)},
+    )
+    return render(request, "inbox_workflows.html", context)
+
+
+@router.post("/inbox/workflows/{workflow_id}/toggle", dependencies=[CsrfChecked])
+def workflows_toggle(
+    request: Request, session: DbSession, auth: WebAuth, workflow_id: int
+) -> Response:
+    subject, _ = auth
+    workflow = workflow_service.get_workflow(session, subject, workflow_id)
+    paused = workflow.status == WorkflowStatus.paused
+    target = WorkflowStatus.active if paused else WorkflowStatus.paused
+    workflow_service.update_workflow(
+        session, subject, workflow_id, workflow_service.WorkflowUpdate(status=target)
+    )
+    flash(request, f"Workflow {workflow.name!r} {'resumed' if paused else 'paused'}.", "success")
+    return RedirectResponse("/inbox/workflows", status_code=303)
+
+
+# --- the reply queue ---------------------------------------------------------------------------
+
+
+@router.get("/inbox/queue", response_class=HTMLResponse)
+def queue_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
+    subject, _ = auth
+
+    def items(*statuses: ReplyStatus, newest: bool = False) -> list[Any]:
+        order = ReplyQueueItem.scheduled_for.desc() if newest else ReplyQueueItem.scheduled_for
+        return list(
+            session.execute(
+                scoped(select(ReplyQueueItem, Interaction), subject)
+                .join(Interaction, Interaction.id == ReplyQueueItem.interaction_id)
+                .where(ReplyQueueItem.status.in_(statuses))
+                .order_by(order, ReplyQueueItem.id)
+                .limit(200)
+            ).all()
+        )
+
+    context = _layout(session, auth, "inbox") | {
+        "waiting": items(ReplyStatus.pending, ReplyStatus.processing),
+        "failed": items(ReplyStatus.failed, newest=True),
+        "sent": items(ReplyStatus.sent, newest=True)[:20],
+        "stats": inbox_analytics.response_queue(session, subject),
+        "can_edit": subject.role.at_least(Role.editor),
+        "now": utcnow(),
+    }
+    return render(request, "inbox_queue.html", context)
+
+
+@router.post("/inbox/queue/{item_id}/{action}", dependencies=[CsrfChecked])
+def queue_action(
+    request: Request, session: DbSession, auth: WebAuth, item_id: int, action: str
+) -> Response:
+    subject, _ = auth
+    if action == "cancel":
+        item = reply_service.cancel_item(session, subject, item_id)
+        message = f"Reply #{item.id} cancelled."
+    elif action == "retry":
+        item = reply_service.retry_item(session, subject, item_id)
+        message = f"Reply #{item.id} queued again."
+    else:
+        raise InvalidInput(f"unknown queue action {action!r}: retry or cancel")
+    flash(request, message, "success")
+    return RedirectResponse("/inbox/queue", status_code=303)
+
+
+# --- inbox analytics ---------------------------------------------------------------------------
+
+
+@router.get("/inbox/analytics", response_class=HTMLResponse)
+def analytics_page(request: Request, session: DbSession, auth: WebAuth, days: int = 30) -> Response:
+    subject, _ = auth
+    if days not in ANALYTICS_DAYS:
+        days = 30
+    overview = inbox_analytics.overview(session, subject, days)
+    workflows = inbox_analytics.workflow_activity(session, subject, days)
+    queue = inbox_analytics.response_queue(session, subject)
+    timeline = inbox_analytics.timeline(session, subject, days, by_sentiment=True)
+    top_platform = max(overview.by_platform.values(), default=0)
+    chart = {
+        "labels": [d.date.isoformat() for d in timeline.days],
+        "datasets": [
+            {
+                "label": label,
+                "data": [(d.by_sentiment or {}).get(label, 0) for d in timeline.days],
+                "backgroundColor": color,
+                "borderColor": color,
+                "stack": "sentiment",
+            }
+            for label, color in (
+                ("positive", "#10b981"),
+                ("neutral", "#9ca3af"),
+                ("negative", "#ef4444"),
+                ("unanalysed", "#c7d2fe"),
+            )
+        ],
+    }
+    context = _layout(session, auth, "inbox") | {
+        "days": days,
+        "choices": ANALYTICS_DAYS,
+        "overview": overview,
+        "workflows": workflows,
+        "active_workflows": sum(1 for w in workflows if w.status == WorkflowStatus.active),
+        "queue": queue,
+        "platform_bars": [
+            {
+                "platform": name,
+                "name": accounts_service.platform_name(name),
+                "count": count,
+                "percent": round(100 * count / top_platform, 1) if top_platform else 0,
+            }
+            for name, count in overview.by_platform.items()
+        ],
+        "timeline_chart": chart,
+    }
+    return render(request, "inbox_analytics.html", context)
+
+
+# --- fan profile -------------------------------------------------------------------------------
+
+
+@router.get("/inbox/fans/{fan_id}", response_class=HTMLResponse)
+def fan_page(request: Request, session: DbSession, auth: WebAuth, fan_id: int) -> Response:
+    subject, _ = auth
+    fan = inbox_service.get_fan(session, subject, fan_id)
+    recent = inbox_service.recent_interactions_of(session, subject, fan_id, 20)
+    positive_share = fan.positive_count / fan.interactions_count if fan.interactions_count else None
+    context = _layout(session, auth, "inbox") | {
+        "fan": fan,
+        "recent": recent,
+        "chips": {i.id: _chips(i) for i in recent},
+        "positive_share": positive_share,
+        "platform_name": accounts_service.platform_name(fan.platform),
+        "since_days": (utcnow() - fan.superfan_since).days if fan.superfan_since else None,
+        "today": dt.date.today(),
+    }
+    return render(request, "inbox_fan.html", context)

@@ -1,0 +1,37 @@
+"""Fixtures for the text-intelligence tests.
+
+Tests that read the shared data (``<repo>/../shared/data``, or ``$SOCIALPULSE_SHARED_DATA``)
+skip when it is absent, except under ``CI=true`` where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from socialpulse.ai.analysis import Analyzer, get_analyzer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def shared_data_dir() -> Path:
+    override = os.environ.get("SOCIALPULSE_SHARED_DATA")
+    return Path(override) if override else REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not (path / "sentiment" / "val.tsv").is_file():
+        message = f"shared data not found at {path} (set SOCIALPULSE_SHARED_DATA)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> Analyzer:
+    return get_analyzer("default")

