@@ -7,7 +7,7 @@ VENDOR := src/socialpulse/web/static/vendor
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run install dev-install assets migrate demo serve worker test lint typecheck pytest bench clean lock
+.PHONY: help run install accurate dev-install assets migrate demo serve worker test lint typecheck pytest bench clean lock
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -21,13 +21,19 @@ $(VENV)/.installed: $(BIN)/python requirements/base.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements/dev.lock
+$(VENV)/.installed-accurate: $(VENV)/.installed requirements/accurate.lock
+	$(BIN)/pip install -q --no-deps -r requirements/accurate.lock
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.installed-accurate requirements/dev.lock
 	$(BIN)/pip install -q -r requirements/dev.lock
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install socialpulse with pinned dependencies
 
-dev-install: $(VENV)/.installed-dev ## Install test and lint dependencies too
+accurate: $(VENV)/.installed-accurate ## Install the optional accurate AI backend (MiniLM on ONNX Runtime, ~120 MB)
+
+dev-install: $(VENV)/.installed-dev ## Install test and lint dependencies too (and the accurate backend)
 
 $(VENDOR)/.built: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed once to vendor Chart.js and Swagger UI (apt-get install npm)"; exit 1; }

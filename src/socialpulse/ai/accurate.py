@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from socialpulse.ai import polarity
 from socialpulse.ai.analysis import (
     MODELS_DIR,
     BackendUnavailable,
@@ -126,14 +127,15 @@ class AccurateAnalyzer(DefaultAnalyzer):
         except MiniLMUnavailable as exc:
             raise BackendUnavailable(str(exc)) from exc
         self.head = head or SentimentHead.load()
-        self.model_version = f"{self.bundle.model_version}/{self.head.version}"
+        self.model_version = f"{self.model_version}/{self.head.version}"
 
     def _sentiment(
         self, texts: Sequence[str], batch: FeatureBatch, explain: bool = True
     ) -> tuple[F32, list[list[Evidence]]]:
         model = self.bundle.sentiment
         values = model.values(batch)
-        decision = model.decision(batch, values)
+        adjust, prior_evidence = polarity.prior(texts, phrases=False)
+        decision = model.decision(batch, values) + adjust
         head_logits = self.head.logits(self.encoder.embed(texts))
         probabilities = combine(decision, head_logits, self.head)
         if not explain:
@@ -144,5 +146,11 @@ class AccurateAnalyzer(DefaultAnalyzer):
         evidence = []
         for i, items in enumerate(found):
             push = round(float(self.head.alpha * centred[i, index[i]]), 4)
-            evidence.append([Evidence("model", "minilm_head", push), *_features(items)])
+            evidence.append(
+                [
+                    Evidence("model", "minilm_head", push),
+                    *_features(prior_evidence[i], "term"),
+                    *_features(items),
+                ]
+            )
         return probabilities, evidence

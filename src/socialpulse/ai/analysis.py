@@ -1,5 +1,8 @@
 """`analyze(texts)`: sentiment, language, intents, topic, toxicity, keywords and entities.
 
+Sentiment is the trained model's logits plus the documented emoji and phrase prior of
+`polarity` (the model never saw an emoji: its training tweets contain none).
+
 Batch-first: the hashed features of a whole batch are computed once with numpy and shared
 by the three trained models (sentiment, complaint, spam); rules, lexicons and language
 detection run per text. The default backend loads the arrays shipped in
@@ -9,7 +12,10 @@ How each intent's score is made (an intent fires at 0.5, see `rules` for the rul
 
 * complaint: the complaint model's probability, rescaled so that its decision threshold
   (chosen by cross-validation) maps to 0.5, or the complaint cue rules times
-  ``0.5 + 0.5 * P(negative)``, whichever is higher;
+  ``0.5 + 0.5 * P(negative)``, whichever is higher; when no cue rule matched and the
+  sentiment is positive with a positive emoji or phrase behind it (`polarity`), the model's
+  score is capped at 0.49 (on the complaint data's 5-fold CV this gate changes F1 from
+  0.7637 to 0.7631: 9 tweets suppressed, 4 of them sarcastic complaints);
 * spam: the spam model's rescaled probability or the spam cue rules, whichever is higher;
 * question, purchase_intent, collaboration: rules; praise: rules plus P(positive);
 * other: ``1 - max(other intents)``, so it fires exactly when nothing else does.
@@ -30,7 +36,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from socialpulse.ai import extract, keywords, language, rules, topics
+from socialpulse.ai import extract, keywords, language, polarity, rules, topics
 from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, clean, featurize
 from socialpulse.ai.linear import LinearModel
 from socialpulse.ai.schemas import (
@@ -48,6 +54,9 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 BATCH_SIZE = 512
 # Model-based intents list their top features only from this score up (near-misses included).
 EXPLAIN_FROM = 0.3
+# The complaint model's score on clearly positive text (see `_analyze_batch`) is capped here,
+# just under the firing threshold.
+COMPLAINT_GATE_CAP = 0.49
 SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
 BACKENDS = ("default", "accurate")
 
@@ -137,7 +146,9 @@ class DefaultAnalyzer:
 
     def __init__(self, bundle: ModelBundle | None = None) -> None:
         self.bundle = bundle or ModelBundle.load()
-        self.model_version = self.bundle.model_version
+        # The lexicon prior changes labels without changing the arrays: its version is part of
+        # the analyser's, so stored analyses are redone when it changes.
+        self.model_version = f"{self.bundle.model_version}+{polarity.VERSION}"
         language.warm_up()
 
     def analyze(self, texts: Sequence[str]) -> list[TextAnalysis]:
@@ -159,11 +170,15 @@ class DefaultAnalyzer:
     ) -> tuple[F32, list[list[Evidence]]]:
         model = self.bundle.sentiment
         values = model.values(batch)
-        probabilities = model.probabilities(model.decision(batch, values))
+        adjust, prior_evidence = polarity.prior(texts)
+        probabilities = model.probabilities(model.decision(batch, values) + adjust)
         if not explain:
             return probabilities, []
         found = model.explain(batch, values, probabilities.argmax(axis=1))
-        return probabilities, [_features(items) for items in found]
+        return probabilities, [
+            _features(prior_items, "term") + _features(items)
+            for prior_items, items in zip(prior_evidence, found, strict=True)
+        ]
 
     def _analyze_batch(self, texts: Sequence[str]) -> list[TextAnalysis]:
         bundle = self.bundle
@@ -245,6 +260,16 @@ class DefaultAnalyzer:
                 evidence.append(Evidence("model", "complaint_model", round(float(comp_prob[i]), 4)))
                 evidence += _features(comp_evidence[i])
             evidence += _rule_evidence(cues)
+            if (
+                model_score >= rules.FIRE_AT
+                and not cues.evidence
+                and sentiment.label == "positive"
+                and any(e.source == "term" and e.weight > 0 for e in sentiment.evidence)
+            ):
+                # Positive gate: clearly positive text (positive label backed by a positive
+                # emoji or phrase) cannot be a complaint on the model's word alone.
+                model_score = COMPLAINT_GATE_CAP
+                evidence.append(Evidence("rule", "positive_sentiment_gate", round(p_pos, 4)))
             score = round(max(model_score, cue_score), 4)
             intents["complaint"] = Intent("complaint", score, score >= rules.FIRE_AT, evidence)
 
