@@ -292,7 +292,9 @@ def test_daily_schedule_queues_each_account_once_from_3am_local(
     with time_machine.travel(dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.UTC), tick=False):
         assert service.schedule_daily_fetches(db) == 0
     with db.session() as session:
-        runs = session.scalars(select(FetchRun).where(FetchRun.trigger == "schedule")).all()
+        runs = session.scalars(
+            select(FetchRun).where(FetchRun.trigger == "schedule").order_by(FetchRun.id)
+        ).all()
         jobs = [session.get(Job, run.job_id) for run in runs]
     assert len(runs) == 2
     assert jobs[1] is not None and jobs[0] is not None

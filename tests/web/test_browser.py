@@ -118,6 +118,10 @@ def test_account_page_draws_its_charts(
             expect(page.get_by_test_id("accounts")).to_contain_text("@fit_with_maya")
             page.goto(f"{base_url}/accounts/{account_id}")
             expect(page.get_by_role("heading", name="Fit With Maya")).to_be_visible()
+            page.wait_for_function(
+                "() => window.Chart && Chart.getChart('followers-chart')"
+                " && Chart.getChart('engagement-chart')"
+            )
             points = page.evaluate(
                 "['followers-chart', 'engagement-chart'].map("
                 "id => Chart.getChart(id).data.datasets[0].data.length)"
