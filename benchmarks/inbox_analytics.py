@@ -311,31 +311,6 @@ def open_dataset(name: str, url: str | None, params: Params, rebuild: bool) -> D
     return Dataset(db, subject, now, time.perf_counter() - started)
 
 
-# Indexes this benchmark proposes (not in the migrations): --proposed-indexes creates them on
-# the benchmark database, a run without it drops them, so each run says which schema it measured.
-PROPOSED_INDEXES = {
-    # overview: status, platform and sentiment counts of a period read from the index alone
-    "ix_interactions_ws_posted_dims": (
-        "interactions (workspace_id, posted_at, status, platform, ai_sentiment)"
-    ),
-    # response-queue: per platform and status counts and the next pending send, index only
-    "ix_reply_queue_ws_platform_status": (
-        "reply_queue (workspace_id, platform, status, scheduled_for)"
-    ),
-}
-
-
-def apply_proposed_indexes(db: Database, create: bool) -> None:
-    with db.engine.begin() as conn:
-        for name, target in PROPOSED_INDEXES.items():
-            if create:
-                conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {target}"))
-            else:
-                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-        if create:
-            conn.execute(text("ANALYZE"))
-
-
 Read = Callable[[Any, Subject], object]
 
 
@@ -402,8 +377,7 @@ def explain(data: Dataset, label: str, read: Read) -> None:
 
 def run_backend(name: str, url: str | None, args: argparse.Namespace, params: Params) -> None:
     data = open_dataset(name, url, params, args.rebuild)
-    apply_proposed_indexes(data.db, args.proposed_indexes)
-    schema = "migrations + proposed indexes" if args.proposed_indexes else "migrations only"
+    schema = "the migrations' schema"
     with data.db.session(readonly=True) as session:
         counts = {
             model.__tablename__: session.scalar(select(func.count()).select_from(model))
@@ -447,11 +421,6 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="ignore the cached dataset")
     parser.add_argument("--explain", action="store_true", help="print the plans of one call")
-    parser.add_argument(
-        "--proposed-indexes",
-        action="store_true",
-        help="create the indexes this benchmark proposes first (see PROPOSED_INDEXES)",
-    )
     args = parser.parse_args()
     if min(args.interactions, args.workflows, args.replies, args.calls) < 1:
         parser.error("--interactions, --workflows, --replies, --calls must be >= 1")

@@ -29,6 +29,7 @@ from socialpulse.inbox.models import (
     ReplyLimit,
     ReplyQueueItem,
 )
+from socialpulse.kit.logging import configure_logging
 from socialpulse.migrations import runner
 from socialpulse.providers.publishing import DryRunPublisher
 from socialpulse.workspaces import service
@@ -117,6 +118,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000)
     parser.add_argument("--accounts", type=int, default=10)
     args = parser.parse_args()
+    # One log line per enqueued reply would drown the figures.
+    configure_logging("WARNING")
     bench_planning(args.plan)
     with tempfile.TemporaryDirectory() as tmp:
         bench_tick("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.items, args.accounts)
