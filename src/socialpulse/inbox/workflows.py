@@ -703,7 +703,11 @@ def _apply_action(
             outcome.applied.append("ignore")
         case HideAction():
             if it.platform in HIDE_PLATFORMS:
+                # Imported here: importing the module registers the durable hide job.
+                from socialpulse.inbox import moderation
+
                 it.hidden = True
+                moderation.enqueue_hide(session, it)  # the platform call happens after commit
                 outcome.applied.append("hide")
             else:
                 outcome.applied.append(

@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 
 __all__ = [
     "CannotConfirm",
+    "CommentHider",
     "DryRunPublisher",
     "InteractionLike",
     "PublishedReply",
@@ -95,6 +96,21 @@ class Publisher(Protocol):
         ...
 
 
+@runtime_checkable
+class CommentHider(Protocol):
+    """A publisher that can hide a comment under the account's own post (``can_hide`` True).
+
+    Kept apart from ``Publisher`` so that publishers of platforms without a hide API (Bluesky,
+    Mastodon) still satisfy ``Publisher``. ``hide`` is idempotent on every platform we support:
+    hiding a hidden comment succeeds again, so a retried job may call it twice."""
+
+    can_hide: bool
+
+    def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Hide ``interaction`` from the public on the platform, or raise a ``ProviderError``."""
+        ...
+
+
 def normalise_text(text: str) -> str:
     """Text as compared by ``find_existing``: NFC, whitespace runs collapsed, trimmed.
 
@@ -154,14 +170,20 @@ class DryRunPublisher:
     """Records replies instead of sending them: the demo and the simulated platform.
 
     Replies are kept in memory and, with ``path``, appended to a JSON-lines file so that another
-    process (the next tick after a crash) finds them again. No network is touched."""
+    process (the next tick after a crash) finds them again. Hidden comments are recorded the
+    same way, in a sibling file (``<name>.hidden.jsonl``). No network is touched."""
 
-    can_hide = False
+    can_hide = True
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._memory: list[dict[str, str]] = []
+        self._hidden_memory: list[dict[str, str]] = []
+
+    @property
+    def hidden_path(self) -> Path | None:
+        return None if self.path is None else self.path.with_suffix(".hidden.jsonl")
 
     def _records(self) -> list[dict[str, str]]:
         if self.path is None or not self.path.exists():
@@ -213,3 +235,30 @@ class DryRunPublisher:
         """Every recorded reply, oldest first."""
         with self._lock:
             return self._records()
+
+    def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Record that ``interaction`` was hidden (once: hiding twice changes nothing)."""
+        record = {"account": account.external_id, "comment": interaction.external_id}
+        with self._lock:
+            if record in self._hidden_records():
+                return
+            path = self.hidden_path
+            if path is None:
+                self._hidden_memory.append(record)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
+
+    def _hidden_records(self) -> list[dict[str, str]]:
+        path = self.hidden_path
+        if path is None or not path.exists():
+            return list(self._hidden_memory)
+        with path.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+
+    @property
+    def hidden(self) -> list[dict[str, str]]:
+        """Every hidden comment (``{"account", "comment"}``), oldest first."""
+        with self._lock:
+            return self._hidden_records()

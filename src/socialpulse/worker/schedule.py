@@ -22,6 +22,7 @@ TASK_MODULES = [
     "socialpulse.accounts.tasks",
     "socialpulse.ai.tasks",
     "socialpulse.inbox.tasks",
+    "socialpulse.inbox.moderation",
 ]
 
 
@@ -61,6 +62,11 @@ PERIODIC: list[Periodic] = [
         "inbox.workflow_time_triggers",
         crontab(minute="*/5"),
         "socialpulse.inbox.workflows:run_workflow_time_triggers",
+    ),
+    Periodic(
+        "inbox.poll_mentions",
+        crontab(minute="*/5"),
+        "socialpulse.inbox.mentions:poll_mentions",
     ),
     # The reply queue: due replies go out at their planned, human-paced second.
     Periodic(

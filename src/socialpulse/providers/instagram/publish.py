@@ -6,6 +6,10 @@
   Replies nest one level: a reply to a reply goes under the top-level comment.
 * ``find_existing``: ``GET /{ig-comment-id}/replies?fields=id,text,username,from,timestamp``
   and match ``from.id`` = our ``ig_user_id`` (or ``username`` = our handle) + the text.
+* Hide: ``POST /{ig-comment-id}?hide=true`` (same permission; only comments under the
+  account's own media can be hidden); the answer is ``{"success": true}``
+  (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment).
+  Hiding a hidden comment answers ``success`` again, so a retried job is harmless.
 * Errors go through ``instagram_error`` (code 190 → auth, throttles → quota, ...).
 """
 
@@ -17,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from socialpulse.providers.base import CallObserver, Platform
+from socialpulse.providers.base import CallObserver, PermanentError, Platform
 from socialpulse.providers.http import CircuitBreaker, ProviderHttp
 from socialpulse.providers.instagram.client import API_BASE, DISPLAY_NAME, instagram_error
 from socialpulse.providers.publishing import (
@@ -34,7 +38,7 @@ FIND_MAX_PAGES = 5
 
 
 class InstagramPublisher:
-    can_hide = False
+    can_hide = True
 
     def __init__(self, http: ProviderHttp, ig_user_id: str) -> None:
         self.http = http
@@ -84,6 +88,17 @@ class InstagramPublisher:
         )
         with self.http.parsing(endpoint):
             return PublishedReply(str(data["id"]), None)
+
+    def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Hide the comment itself (a reply is hidden on its own, not via its parent)."""
+        endpoint = "instagram.comment.hide"
+        data = self.http.post_json(endpoint, interaction.external_id, None, {"hide": "true"})
+        if not (isinstance(data, dict) and data.get("success") is True):
+            raise PermanentError(
+                f"Instagram did not confirm hiding comment {interaction.external_id}: {data!r}",
+                platform=Platform.INSTAGRAM.value,
+                endpoint=endpoint,
+            )
 
     def find_existing(
         self, account: ReplyAccount, interaction: InteractionLike, text: str

@@ -45,6 +45,8 @@ __all__ = ["MastodonClient", "build", "mastodon_error", "normalise_instance"]
 
 DISPLAY_NAME = "Mastodon"
 MAX_STATUSES_LIMIT = 40  # accounts/:id/statuses: limit max 40
+MAX_NOTIFICATIONS_LIMIT = 80  # notifications: limit max 80
+MAX_CONVERSATIONS_LIMIT = 40  # conversations: limit max 40
 
 
 def normalise_instance(value: str) -> str:
@@ -175,6 +177,55 @@ class MastodonClient:
         with self.http.parsing(endpoint):
             comments = parse.parse_context(data, post_external_id, urlsplit(self.instance).netloc)
         return Page(items=tuple(comments), next_cursor=None)
+
+    def _require_instance(self, endpoint: str, what: str) -> str:
+        if self.instance is None:
+            raise PermanentError(
+                f"Mastodon {what} need the account's instance: build the client with "
+                "credentials={'instance': '<host>'}",
+                platform=Platform.MASTODON.value,
+                endpoint=endpoint,
+            )
+        return self.instance
+
+    def list_mentions(self, cursor: str | None = None, limit: int = 40) -> Page[Comment]:
+        """Statuses mentioning the token's account, newest first (notifications of type
+        ``mention``; https://docs.joinmastodon.org/methods/notifications/). Needs a user
+        token (``read:notifications``); ``cursor`` is the ``max_id`` of the next, older page
+        (a notification id, not a status id). Direct messages arrive here too, with
+        ``visibility: direct``."""
+        endpoint = "mastodon.notifications"
+        instance = self._require_instance(endpoint, "mentions")
+        params: dict[str, Any] = {
+            "types[]": ["mention"],
+            "limit": max(1, min(limit, MAX_NOTIFICATIONS_LIMIT)),
+            "max_id": cursor,
+        }
+        response = self.http.request_json(
+            "GET", endpoint, f"{instance}/api/v1/notifications", params=params
+        )
+        with self.http.parsing(endpoint):
+            comments = parse.parse_mention_notifications(response.data, urlsplit(instance).netloc)
+        next_cursor = parse.next_max_id(response.headers.get("link")) if response.data else None
+        return Page(items=tuple(comments), next_cursor=next_cursor)
+
+    def list_conversations(self, cursor: str | None = None, limit: int = 40) -> Page[Comment]:
+        """The last status of each direct conversation, most recently active first
+        (https://docs.joinmastodon.org/methods/conversations/; needs ``read:statuses``).
+        ``cursor`` is the ``max_id`` of the next page, from the ``Link`` header."""
+        endpoint = "mastodon.conversations"
+        instance = self._require_instance(endpoint, "conversations")
+        params: dict[str, Any] = {
+            "limit": max(1, min(limit, MAX_CONVERSATIONS_LIMIT)),
+            "max_id": cursor,
+        }
+        response = self.http.request_json(
+            "GET", endpoint, f"{instance}/api/v1/conversations", params=params
+        )
+        with self.http.parsing(endpoint):
+            comments = parse.parse_conversations(response.data, urlsplit(instance).netloc)
+        next_cursor = parse.next_max_id(response.headers.get("link")) if response.data else None
+        return Page(items=tuple(comments), next_cursor=next_cursor)
 
 
 def build(

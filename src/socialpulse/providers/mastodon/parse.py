@@ -46,6 +46,9 @@ from socialpulse.providers.base import (
 
 __all__ = [
     "html_to_text",
+    "is_direct",
+    "parse_conversations",
+    "parse_mention_notifications",
     "next_max_id",
     "parse_account",
     "parse_context",
@@ -308,6 +311,76 @@ def parse_context(
                 raw=status,
             )
         )
+    return comments
+
+
+def _status_comment(status: dict[str, Any], instance_host: str | None) -> Comment:
+    """A status addressed to the account (a mention or a direct message) as a ``Comment``.
+
+    ``post_external_id`` and ``parent_external_id`` are both the status it replies to
+    (``in_reply_to_id``), or empty / ``None`` when it starts a thread: only the inbox knows
+    whether that id is one of the account's posts or another interaction."""
+    post = parse_status(status, instance_host)
+    account = status["account"]
+    parent = status.get("in_reply_to_id")
+    return Comment(
+        platform=Platform.MASTODON,
+        external_id=post.external_id,
+        post_external_id="" if parent is None else str(parent),
+        parent_external_id=None if parent is None else str(parent),
+        author_external_id=post.account_external_id,
+        author_handle=_full_handle(account, instance_host),
+        author_display_name=account.get("display_name") or None,
+        author_avatar_url=account.get("avatar"),
+        author_followers_count=_int_or_none(account.get("followers_count")),
+        text=post.caption,
+        posted_at=post.posted_at,
+        like_count=post.metrics.likes,
+        reply_count=post.metrics.comments,
+        url=post.url,
+        raw=status,
+    )
+
+
+def is_direct(comment: Comment) -> bool:
+    """A status with ``visibility: direct`` is a private message (Mastodon's DMs are statuses
+    visible only to the mentioned accounts)."""
+    return comment.raw.get("visibility") == "direct"
+
+
+def parse_mention_notifications(data: Any, instance_host: str | None = None) -> list[Comment]:
+    """``GET /api/v1/notifications?types[]=mention`` → the mentioning statuses, newest first.
+
+    https://docs.joinmastodon.org/entities/Notification/ : a ``mention`` carries the status;
+    other types (asked for or not: old servers ignore ``types[]``) and mentions whose status
+    was deleted meanwhile (``status`` null) are skipped."""
+    if not isinstance(data, list):
+        raise MalformedPayloadError("Mastodon returned notifications that are not a JSON array")
+    comments: list[Comment] = []
+    for notification in data:
+        if not isinstance(notification, dict) or notification.get("type") != "mention":
+            continue
+        status = notification.get("status")
+        if isinstance(status, dict):
+            comments.append(_status_comment(status, instance_host))
+    return comments
+
+
+def parse_conversations(data: Any, instance_host: str | None = None) -> list[Comment]:
+    """``GET /api/v1/conversations`` → each conversation's ``last_status``, newest first.
+
+    https://docs.joinmastodon.org/entities/Conversation/ : ``last_status`` may be null (all
+    its statuses deleted); such conversations are skipped. The conversation's own ``id`` is
+    not a status id and is only used for paging (in the ``Link`` header)."""
+    if not isinstance(data, list):
+        raise MalformedPayloadError("Mastodon returned conversations that are not a JSON array")
+    comments: list[Comment] = []
+    for conversation in data:
+        if not isinstance(conversation, dict):
+            raise MalformedPayloadError("Mastodon returned a conversation that is not an object")
+        status = conversation.get("last_status")
+        if isinstance(status, dict):
+            comments.append(_status_comment(status, instance_host))
     return comments
 
 

@@ -10,6 +10,12 @@
 * ``find_existing`` lists the replies under the top-level comment (``comments.list`` with
   ``parentId``, 1 unit per page) and matches our channel id + the text. ``textOriginal`` is
   only returned to the comment's author, which we are; ``textDisplay`` is the fallback.
+* Hide: ``POST comments/setModerationStatus?id=<id>&moderationStatus=heldForReview``
+  (https://developers.google.com/youtube/v3/docs/comments/setModerationStatus), 50 units, OAuth
+  of the channel that owns the video. It answers ``204 No Content``, which the shared HTTP core
+  treats as an error for every other endpoint, so the publisher's core accepts an empty body for
+  this one endpoint only. ``heldForReview`` (rather than ``rejected``) keeps the comment in
+  YouTube Studio's review queue, where the owner can still publish it.
 """
 
 from __future__ import annotations
@@ -31,9 +37,17 @@ from socialpulse.providers.publishing import (
 )
 from socialpulse.providers.youtube.client import API_BASE, DISPLAY_NAME, youtube_error
 
-__all__ = ["INSERT_QUOTA_COST", "YouTubePublisher", "build_publisher", "top_level_id"]
+__all__ = [
+    "INSERT_QUOTA_COST",
+    "MODERATION_QUOTA_COST",
+    "YouTubePublisher",
+    "build_publisher",
+    "top_level_id",
+]
 
 INSERT_QUOTA_COST = 50
+MODERATION_QUOTA_COST = 50
+MODERATION_ENDPOINT = "youtube.comments.setModerationStatus"
 LIST_QUOTA_COST = 1
 FIND_MAX_PAGES = 5  # 500 replies under one comment: beyond that we cannot tell
 
@@ -44,8 +58,17 @@ def top_level_id(interaction: InteractionLike) -> str:
     return interaction.external_id.split(".", 1)[0]
 
 
+class _PublisherHttp(ProviderHttp):
+    """The HTTP core of the publisher: ``setModerationStatus`` succeeds with an empty 204."""
+
+    def _decode(self, endpoint: str, response: httpx.Response) -> Any:
+        if endpoint == MODERATION_ENDPOINT and response.status_code == 204:
+            return None
+        return super()._decode(endpoint, response)
+
+
 class YouTubePublisher:
-    can_hide = False
+    can_hide = True
 
     def __init__(self, http: ProviderHttp) -> None:
         self.http = http
@@ -62,7 +85,7 @@ class YouTubePublisher:
         sleep: Callable[[float], None] = time.sleep,
     ) -> YouTubePublisher:
         return cls(
-            ProviderHttp(
+            _PublisherHttp(
                 Platform.YOUTUBE.value,
                 base_url=base_url,
                 client=http_client,
@@ -91,6 +114,16 @@ class YouTubePublisher:
         )
         with self.http.parsing(endpoint):
             return _published(data)
+
+    def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Hold the comment for review: it disappears from the public thread."""
+        self.http.post_json(
+            MODERATION_ENDPOINT,
+            "comments/setModerationStatus",
+            None,
+            {"id": interaction.external_id, "moderationStatus": "heldForReview"},
+            quota_cost=MODERATION_QUOTA_COST,
+        )
 
     def find_existing(
         self, account: ReplyAccount, interaction: InteractionLike, text: str

@@ -1,0 +1,319 @@
+"""Mastodon mentions and direct messages polled into the inbox (respx against documented
+payloads): kinds, dedup on re-poll, links to stored posts, fans, workflows, auth failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from sqlalchemy import select
+
+from conftest import TEST_SECRET_KEY
+from factories import WorkspaceFixture
+from socialpulse.accounts.models import AccountStatus, TrackedAccount
+from socialpulse.db import Database
+from socialpulse.inbox import mentions
+from socialpulse.inbox.models import Fan, Interaction, InteractionKind, InteractionStatus, Workflow
+from socialpulse.kit.security import SecretBox
+from socialpulse.providers.http import reset_breakers
+
+BOX = SecretBox(TEST_SECRET_KEY)
+API = "https://mastodon.social/api/v1"
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads" / "mastodon"
+BRAND_ID = "109000000000000099"
+OWN_POST = "113540000000000001"  # carol's mention replies to it
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
+
+
+def load(name: str) -> Any:
+    return json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_breakers() -> Iterator[None]:
+    reset_breakers()
+    yield
+    reset_breakers()
+
+
+def add_mastodon_account(
+    db: Database, workspace_id: int, credentials: dict[str, str] | None
+) -> int:
+    with db.session() as session:
+        account = TrackedAccount(
+            workspace_id=workspace_id,
+            platform="mastodon",
+            external_id=BRAND_ID,
+            handle="brand@mastodon.social",
+            display_name="Brand Co",
+            credentials_encrypted=BOX.encrypt(json.dumps(credentials)) if credentials else None,
+        )
+        session.add(account)
+        session.flush()
+        return account.id
+
+
+@pytest.fixture
+def account_id(db: Database, ws: WorkspaceFixture) -> int:
+    return add_mastodon_account(db, ws.workspace_id, {"access_token": "user-token"})
+
+
+@pytest.fixture
+def own_post_id(db: Database, account_id: int, make_post: Callable[..., int]) -> int:
+    return make_post(db, account_id, OWN_POST, posted_at=NOW - dt.timedelta(days=1))
+
+
+def mock_api(
+    notifications: list[dict[str, Any]] | None = None,
+    conversations: list[dict[str, Any]] | None = None,
+) -> tuple[respx.Route, respx.Route]:
+    notes = respx.get(f"{API}/notifications").mock(
+        return_value=httpx.Response(
+            200,
+            json=load("notifications_mentions.json") if notifications is None else notifications,
+        )
+    )
+    convs = respx.get(f"{API}/conversations").mock(
+        return_value=httpx.Response(
+            200, json=load("conversations.json") if conversations is None else conversations
+        )
+    )
+    return notes, convs
+
+
+def poll(db: Database, account_id: int) -> mentions.MentionPollResult:
+    return mentions.poll_account_mentions(db, account_id, box=BOX, now=NOW)
+
+
+def stored(db: Database) -> dict[str, Interaction]:
+    with db.session() as session:
+        rows = session.scalars(select(Interaction)).all()
+        session.expunge_all()
+    return {row.external_id: row for row in rows}
+
+
+@respx.mock
+def test_mentions_and_dms_are_stored_once_even_when_polled_again(
+    db: Database, account_id: int
+) -> None:
+    notes, convs = mock_api()
+
+    first = poll(db, account_id)
+    second = poll(db, account_id)
+
+    # 3 mentions + 1 DM only in conversations; the DM in both listings is one interaction.
+    assert (first.status, first.new) == ("completed", 4)
+    assert (second.status, second.new) == ("completed", 0)
+    assert sorted(stored(db)) == [
+        "113550000000000009",
+        "113550000000000011",
+        "113550000000000012",
+        "113550000000000013",
+    ]
+    request = notes.calls.last.request
+    assert request.url.params.get_list("types[]") == ["mention"]
+    assert request.headers["Authorization"] == "Bearer user-token"
+    assert convs.called
+
+
+@respx.mock
+def test_a_mention_with_direct_visibility_is_a_direct_message(
+    db: Database, account_id: int
+) -> None:
+    mock_api(conversations=[])  # the DM arrives through the notifications only
+
+    poll(db, account_id)
+
+    kinds = {key: row.kind for key, row in stored(db).items()}
+    assert kinds == {
+        "113550000000000013": InteractionKind.direct_message,  # visibility: direct
+        "113550000000000012": InteractionKind.mention,
+        "113550000000000011": InteractionKind.mention,
+    }
+
+
+@respx.mock
+def test_the_last_status_of_a_conversation_is_a_direct_message(
+    db: Database, account_id: int
+) -> None:
+    mock_api(notifications=[])
+
+    poll(db, account_id)
+
+    kinds = {key: row.kind for key, row in stored(db).items()}
+    assert kinds == {
+        "113550000000000013": InteractionKind.direct_message,
+        "113550000000000009": InteractionKind.direct_message,
+    }
+
+
+@respx.mock
+def test_a_mention_replying_to_a_stored_post_is_linked_to_it(
+    db: Database, account_id: int, own_post_id: int
+) -> None:
+    mock_api()
+
+    poll(db, account_id)
+
+    rows = stored(db)
+    reply = rows["113550000000000011"]
+    assert reply.post_id == own_post_id
+    assert reply.parent_external_id is None  # top level under the post, like a comment
+    assert rows["113550000000000012"].post_id is None
+
+
+@respx.mock
+def test_mentions_are_analysed_and_their_authors_become_fans(db: Database, account_id: int) -> None:
+    mock_api()
+
+    poll(db, account_id)
+
+    rows = stored(db)
+    shout_out = rows["113550000000000012"]
+    assert shout_out.text.startswith("Shout-out to @brand for the best repair guide")
+    assert shout_out.author_handle == "dave@fosstodon.org"
+    assert shout_out.ai_sentiment == "positive"
+    assert shout_out.status == InteractionStatus.unread
+    with db.session() as session:
+        fans = {f.handle: f for f in session.scalars(select(Fan))}
+        assert sorted(fans) == [
+            "carol@mastodon.social",
+            "dave@fosstodon.org",
+            "erin@mastodon.social",
+            "frank@mastodon.social",
+        ]
+        assert shout_out.fan_id == fans["dave@fosstodon.org"].id
+        assert fans["dave@fosstodon.org"].interactions_count == 1
+
+
+@respx.mock
+def test_new_interaction_workflows_act_on_direct_messages(
+    db: Database, ws: WorkspaceFixture, account_id: int
+) -> None:
+    with db.session() as session:
+        session.add(
+            Workflow(
+                workspace_id=ws.workspace_id,
+                name="Delivery problems",
+                conditions=[{"type": "keywords", "words": ["package"]}],
+                actions=[{"type": "label", "name": "delivery"}],
+            )
+        )
+    mock_api()
+
+    poll(db, account_id)
+
+    rows = stored(db)
+    assert rows["113550000000000013"].labels == ["delivery"]
+    assert rows["113550000000000012"].labels == []
+
+
+@respx.mock
+def test_a_repoll_stops_at_the_page_holding_the_newest_stored_mention(
+    db: Database, account_id: int
+) -> None:
+    older_page_link = f'<{API}/notifications?max_id=34975861>; rel="next"'
+    notes = respx.get(f"{API}/notifications").mock(
+        return_value=httpx.Response(
+            200, json=load("notifications_mentions.json"), headers={"Link": older_page_link}
+        )
+    )
+    respx.get(f"{API}/conversations").mock(return_value=httpx.Response(200, json=[]))
+    with db.session() as session:
+        assert mentions.newest_stored_id(session, account_id) is None
+
+    poll(db, account_id)  # first poll: the first page has news, so the older page is read too
+    calls_after_first = notes.call_count
+    poll(db, account_id)
+
+    assert calls_after_first == 2
+    assert notes.calls[1].request.url.params["max_id"] == "34975861"
+    assert notes.call_count == 3  # the re-poll reads one page: it reaches the cursor
+    with db.session() as session:
+        assert mentions.newest_stored_id(session, account_id) == "113550000000000013"
+
+
+@respx.mock
+def test_rejected_token_marks_the_account_for_reconnecting(db: Database, account_id: int) -> None:
+    respx.get(f"{API}/notifications").mock(
+        return_value=httpx.Response(401, json={"error": "The access token is invalid"})
+    )
+    convs = respx.get(f"{API}/conversations")
+
+    result = poll(db, account_id)
+
+    assert result.status == "failed"
+    assert result.reason is not None and "reconnect the account" in result.reason
+    assert not convs.called
+    with db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        assert account.status == AccountStatus.needs_reconnect
+        assert "The access token is invalid" in (account.status_message or "")
+    # The periodic poll leaves it alone until it is reconnected.
+    counts = mentions.poll_all_mentions(db, box=BOX, now=NOW)
+    assert counts["accounts"] == 0
+
+
+@respx.mock
+def test_an_account_without_an_access_token_is_skipped_with_the_reason(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    no_token = add_mastodon_account(db, ws.workspace_id, None)
+    notes, convs = mock_api()
+
+    result = poll(db, no_token)
+
+    assert result.status == "skipped"
+    assert result.reason is not None and "access token" in result.reason
+    assert not notes.called and not convs.called
+    assert stored(db) == {}
+
+
+@respx.mock
+def test_periodic_poll_counts_polled_and_skipped_accounts(
+    db: Database, ws: WorkspaceFixture, account_id: int
+) -> None:
+    with db.session() as session:
+        # A second account without a token (another handle, same workspace).
+        other = TrackedAccount(
+            workspace_id=ws.workspace_id,
+            platform="mastodon",
+            external_id="109000000000000777",
+            handle="shop@mastodon.social",
+        )
+        session.add(other)
+    mock_api()
+
+    counts = mentions.poll_all_mentions(db, box=BOX, now=NOW)
+
+    assert counts == {"accounts": 2, "new": 4, "completed": 1, "skipped": 1, "failed": 0}
+
+
+@respx.mock
+def test_own_direct_message_is_stored_as_answered_without_a_fan(
+    db: Database, account_id: int
+) -> None:
+    conversation = load("conversations.json")[0]
+    brand = {**conversation["last_status"]["account"], "id": BRAND_ID, "acct": "brand"}
+    conversation["last_status"] = {
+        **conversation["last_status"],
+        "id": "113550000000000020",
+        "account": brand,
+        "in_reply_to_id": "113550000000000013",
+    }
+    mock_api(conversations=[conversation])
+
+    poll(db, account_id)
+
+    rows = stored(db)
+    answer = rows["113550000000000020"]
+    assert answer.status == InteractionStatus.answered
+    assert answer.fan_id is None
+    assert answer.parent_id == rows["113550000000000013"].id  # threaded under the DM
