@@ -38,7 +38,6 @@ from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import Interaction, InteractionKind, InteractionStatus
 from socialpulse.kit.security import SecretBox
-from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
 from socialpulse.providers.mastodon import parse as mastodon_parse
@@ -186,23 +185,8 @@ def store_mentions(
                 **inbox_service.ai_columns(analysis),
             }
         )
-    # Do-nothing on conflict: a concurrent poll that stored one first wins.
-    upsert(
-        session,
-        Interaction.__table__,  # type: ignore[arg-type]
-        rows,
-        conflict=["workspace_id", "platform", "external_id"],
-        update=[],
-    )
-    stored = dict(
-        session.execute(
-            select(Interaction.external_id, Interaction.id).where(
-                Interaction.workspace_id == account.workspace_id,
-                Interaction.platform == platform,
-                Interaction.external_id.in_([c.external_id for c in comments]),
-                Interaction.ingested_at == now,
-            )
-        ).all()
+    stored = inbox_service.store_interaction_rows(
+        session, account.workspace_id, platform, rows, [c.external_id for c in comments], now
     )
     threaded = [c for c in comments if posts.get(c.parent_external_id or "") is None]
     inbox_service._link_threads(session, account.workspace_id, platform, threaded)

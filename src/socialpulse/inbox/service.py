@@ -252,6 +252,37 @@ def analyse_comments(comments: Sequence[pb.Comment]) -> dict[str, TextAnalysis]:
     return {c.external_id: r for c, r in zip(comments, results, strict=True)}
 
 
+def store_interaction_rows(
+    session: Session,
+    workspace_id: int,
+    platform: str,
+    rows: list[dict[str, Any]],
+    external_ids: list[str],
+    now: dt.datetime,
+) -> dict[str, int]:
+    """Insert interaction rows; returns external id -> row id of those THIS call inserted.
+
+    Do-nothing on conflict: a concurrent poll that stored one first wins and nothing fails;
+    rows inserted now are told apart by their `ingested_at`."""
+    upsert(
+        session,
+        Interaction.__table__,  # type: ignore[arg-type]
+        rows,
+        conflict=["workspace_id", "platform", "external_id"],
+        update=[],
+    )
+    return dict(
+        session.execute(
+            select(Interaction.external_id, Interaction.id).where(
+                Interaction.workspace_id == workspace_id,
+                Interaction.platform == platform,
+                Interaction.external_id.in_(external_ids),
+                Interaction.ingested_at == now,
+            )
+        ).all()
+    )
+
+
 def ingest_comments(
     session: Session,
     account: TrackedAccount,
@@ -328,23 +359,8 @@ def ingest_comments(
                 **ai_columns(analysis),
             }
         )
-    # Do-nothing on conflict: a concurrent poll that stored one first wins, nothing fails.
-    upsert(
-        session,
-        Interaction.__table__,  # type: ignore[arg-type]
-        rows,
-        conflict=["workspace_id", "platform", "external_id"],
-        update=[],
-    )
-    stored = dict(
-        session.execute(
-            select(Interaction.external_id, Interaction.id).where(
-                Interaction.workspace_id == account.workspace_id,
-                Interaction.platform == platform,
-                Interaction.external_id.in_([c.external_id for c in fresh]),
-                Interaction.ingested_at == now,
-            )
-        ).all()
+    stored = store_interaction_rows(
+        session, account.workspace_id, platform, rows, [c.external_id for c in fresh], now
     )
     _link_threads(session, account.workspace_id, platform, fresh)
     outcome.new_ids = [stored[c.external_id] for c in fresh if c.external_id in stored]
