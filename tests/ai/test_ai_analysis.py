@@ -97,6 +97,16 @@ def test_languages_are_detected(analyzer: Analyzer, text: str, code: str) -> Non
     assert result.language.confidence > 0.5
 
 
+def test_unsure_fasttext_asks_langid_and_says_so(analyzer: Analyzer) -> None:
+    # fastText's lite model reads this Malay sentence as Indonesian (0.37 vs 0.30).
+    result = one(analyzer, "Saya mahu pergi ke pejabat esok pagi")
+    assert result.language.code == "ms"
+    assert "fasttext+langid" in result.language.evidence[0].value
+    # A sentence fastText is sure about is not sent to the second model.
+    sure = one(analyzer, "This is a perfectly ordinary English sentence about the weather.")
+    assert sure.language.evidence[0].value == "fasttext_lite"
+
+
 def test_emoji_only_text_has_undetermined_language(analyzer: Analyzer) -> None:
     result = one(analyzer, "😂😂🔥")
     assert result.language.code == "und"

