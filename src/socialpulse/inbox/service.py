@@ -68,6 +68,17 @@ NEWEST_FIRST_PLATFORMS = frozenset({"youtube"})
 # Quota units of one comments page (YouTube commentThreads.list costs 1 unit; the others have
 # no unit quota and their budget, if any, counts calls).
 UNITS_PER_POLL = 1
+# Threads whose missing replies one poll reads, and reply pages per thread (100 replies a page on
+# YouTube, 1 quota unit each). A thread listing carries only some replies of a long thread
+# (YouTube embeds 5), so a poll reads the rest through `ReplySource.list_replies`; these bounds
+# keep one poll of a busy video from costing more than ~50 units where a normal poll costs 1.
+# Threads left over wait for the next poll, which reads the thread listing's first page again:
+# threads from that page are left over first, since they are the ones it is sure to see. No
+# per-thread cursor is kept, so a thread whose count stays above what `list_replies` returns
+# (longer than the page limit, or counting replies the platform does not list) is re-read up to
+# the limits by every poll that sees it: the limits bound that cost too.
+POLL_MAX_REPLY_THREADS = 10
+POLL_MAX_REPLY_PAGES = 5
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -451,6 +462,9 @@ class _Pages:
     comments: list[pb.Comment] = field(default_factory=list)
     resume_cursor: str | None = None
     error: pb.ProviderError | None = None
+    # External ids on the page the next poll starts with (newest first: the first page; oldest
+    # first: the last page read, at `resume_cursor`).
+    revisited: set[str] = field(default_factory=set)
 
 
 def _read_comments(
@@ -474,6 +488,8 @@ def _read_comments(
             pages.error = exc
             return pages
         pages.comments.extend(page.items)
+        if not newest_first or start is None:
+            pages.revisited = {c.external_id for c in page.items}
         if not newest_first:
             pages.resume_cursor = start
         if not page.next_cursor or page.next_cursor == start:
@@ -482,6 +498,97 @@ def _read_comments(
             break
         start = page.next_cursor
     return pages
+
+
+@dataclass
+class _ReplyReading:
+    threads_read: int = 0
+    threads_left: int = 0
+
+
+def _threads_missing_replies(
+    pages: _Pages, stored_replies: Callable[[Sequence[str]], dict[str, set[str]]]
+) -> list[tuple[pb.Comment, set[str]]]:
+    """(top-level comment, reply ids already known) of every thread read in this poll whose
+    `reply_count` exceeds the replies known: those in this batch and those already stored.
+    Threads the next poll is sure to read again come last."""
+    inline: dict[str, set[str]] = {}
+    tops: dict[str, pb.Comment] = {}
+    for item in pages.comments:
+        if item.parent_external_id:
+            inline.setdefault(item.parent_external_id, set()).add(item.external_id)
+        else:
+            tops[item.external_id] = item
+    wanting = [
+        top
+        for top in tops.values()
+        if (top.reply_count or 0) > len(inline.get(top.external_id, ()))
+    ]
+    if not wanting:
+        return []
+    stored = stored_replies([top.external_id for top in wanting])
+    missing: list[tuple[pb.Comment, set[str]]] = []
+    for top in wanting:
+        known = inline.get(top.external_id, set()) | stored.get(top.external_id, set())
+        if (top.reply_count or 0) > len(known):
+            missing.append((top, known))
+    missing.sort(key=lambda item: item[0].external_id in pages.revisited)  # stable
+    return missing
+
+
+def _read_missing_replies(
+    source: pb.ReplySource,
+    post_external_id: str,
+    pages: _Pages,
+    stored_replies: Callable[[Sequence[str]], dict[str, set[str]]],
+) -> _ReplyReading:
+    """Page through `list_replies` of the threads with replies the thread listing left out,
+    adding them to `pages.comments` (bounded by POLL_MAX_REPLY_THREADS / POLL_MAX_REPLY_PAGES).
+
+    The listing of a thread stops once every reply it counts is known, so a thread costs only
+    the pages it needs. Any provider failure (budget, quota, platform down) stops the reading
+    and lands in `pages.error`, keeping what was read, as in `_read_comments`; a thread deleted
+    since the listing is skipped, not reported as the post gone."""
+    threads = _threads_missing_replies(pages, stored_replies)
+    reading = _ReplyReading()
+    in_batch = {c.external_id for c in pages.comments}
+    for top, known in threads[:POLL_MAX_REPLY_THREADS]:
+        reply_count = top.reply_count or 0
+        listed: set[str] = set()
+        cursor: str | None = None
+        for _ in range(POLL_MAX_REPLY_PAGES):
+            try:
+                page = source.list_replies(post_external_id, top.external_id, cursor)
+            except pb.NotFoundError:
+                log.info(
+                    "inbox.poll.thread_gone",
+                    platform=top.platform.value,
+                    comment_external_id=top.external_id,
+                )
+                break
+            except pb.ProviderError as exc:
+                pages.error = exc
+                break
+            unseen = [r for r in page.items if r.external_id not in listed]
+            # Replies already stored are ingested too (their like counts refresh); those the
+            # thread listing carried are in the batch already.
+            pages.comments.extend(r for r in unseen if r.external_id not in in_batch)
+            ids = {r.external_id for r in unseen}
+            in_batch |= ids
+            listed |= ids
+            known |= ids
+            if len(known) >= reply_count or not page.next_cursor or page.next_cursor == cursor:
+                break
+            # A page with nothing unseen is the same page served again (comments.list ignored
+            # `pageToken` for a while in 2024): following its token would never end.
+            if not unseen:
+                break
+            cursor = page.next_cursor
+        if pages.error is not None:
+            break
+        reading.threads_read += 1
+    reading.threads_left = len(threads) - reading.threads_read
+    return reading
 
 
 def poll_post_comments(
@@ -493,6 +600,9 @@ def poll_post_comments(
     now: dt.datetime | None = None,
 ) -> PollResult:
     """Read the new comments of one post and store them; schedule the next poll.
+
+    On platforms whose thread listing carries only some replies of a long thread (a
+    `ReplySource`: YouTube), the replies it left out are read thread by thread afterwards.
 
     Outcomes users see on the poll (`last_error`) and the account: budget → deferred to the
     platform's next quota day; rejected credentials → the account needs reconnecting; platform
@@ -519,6 +629,12 @@ def poll_post_comments(
             ids = [c.external_id for c in items]
             return len(known_external_ids(session, account.workspace_id, account.platform, ids))
 
+    def stored_replies(parent_external_ids: Sequence[str]) -> dict[str, set[str]]:
+        with db.session(readonly=True) as session:
+            return _stored_reply_ids(
+                session, account.workspace_id, account.platform, parent_external_ids
+            )
+
     try:
         source = (source_factory or build_source)(info, credentials_of(account, box), observer)
     except InvalidInput as exc:
@@ -526,6 +642,10 @@ def poll_post_comments(
             db, poll_id, "failed", str(exc), now + dt.timedelta(seconds=AUTH_RETRY_S)
         )
     pages = _read_comments(source, post.external_id, poll.cursor, newest_first, is_known)
+    replies = _ReplyReading()
+    # After a failed listing the platform is refusing or failing: no reply calls on top of it.
+    if pages.error is None and isinstance(source, pb.ReplySource):
+        replies = _read_missing_replies(source, post.external_id, pages, stored_replies)
     # Analyse outside any transaction: only what is not stored yet.
     with db.session(readonly=True) as session:
         known = known_external_ids(
@@ -574,6 +694,8 @@ def poll_post_comments(
         status=status,
         seen=len(pages.comments),
         new=len(outcome.new_ids),
+        reply_threads_read=replies.threads_read,
+        reply_threads_left=replies.threads_left,
         error=message,
     )
     return PollResult(
@@ -585,6 +707,26 @@ def poll_post_comments(
         error=message,
         next_poll_at=next_at,
     )
+
+
+def _stored_reply_ids(
+    session: Session, workspace_id: int, platform: str, parent_external_ids: Sequence[str]
+) -> dict[str, set[str]]:
+    """Parent external id -> external ids of its replies already stored."""
+    found: dict[str, set[str]] = {}
+    unique = list(dict.fromkeys(parent_external_ids))
+    for start in range(0, len(unique), 1000):
+        rows = session.execute(
+            select(Interaction.parent_external_id, Interaction.external_id).where(
+                Interaction.workspace_id == workspace_id,
+                Interaction.platform == platform,
+                Interaction.parent_external_id.in_(unique[start : start + 1000]),
+            )
+        )
+        for parent, external_id in rows:
+            if parent is not None:
+                found.setdefault(parent, set()).add(external_id)
+    return found
 
 
 def _classify(name: str, error: pb.ProviderError, now: dt.datetime) -> tuple[str, str, dt.datetime]:

@@ -1,7 +1,9 @@
 """What every platform provider speaks: DTOs, capability Protocols, typed errors, call records.
 
 No HTTP and no ORM here. Domain code depends on these Protocols (``ProfileSource``,
-``PostSource``, ``CommentSource``), never on a vendor client.
+``PostSource``, ``CommentSource``), never on a vendor client. ``ReplySource`` is optional on top
+of ``CommentSource``: only platforms whose comment listing truncates threads implement it, and
+domain code checks for it with ``isinstance``.
 
 DTOs are frozen dataclasses (``slots=True``): cheap, immutable, and trivially comparable in
 tests. ``raw`` keeps the platform's own JSON for the record (excluded from equality and
@@ -50,6 +52,7 @@ __all__ = [
     "ProviderError",
     "QuotaExhaustedError",
     "RecordingObserver",
+    "ReplySource",
     "TransientError",
     "extract_hashtags",
     "extract_mentions",
@@ -242,6 +245,21 @@ class CommentSource(Protocol):
         self, post_external_id: str, since_cursor: str | None = None
     ) -> Page[Comment]:
         """Comments and replies on a post, flattened; replies carry ``parent_external_id``."""
+        ...
+
+
+@runtime_checkable
+class ReplySource(Protocol):
+    """Every reply to one top-level comment, for platforms whose comment listing carries only
+    some of a thread's replies (YouTube's ``commentThreads.list`` embeds at most 5; the
+    top-level ``Comment.reply_count`` says how many there are). A platform whose listing
+    already includes every reply does not implement it."""
+
+    def list_replies(
+        self, post_external_id: str, parent_external_id: str, cursor: str | None = None
+    ) -> Page[Comment]:
+        """One page of the replies to ``parent_external_id``; each carries that id as its
+        ``parent_external_id``."""
         ...
 
 

@@ -148,7 +148,8 @@ def youtube_error(response: httpx.Response, endpoint: str) -> ProviderError | No
 
 
 class YouTubeClient:
-    """``ProfileSource``, ``PostSource`` and ``CommentSource`` for YouTube channels."""
+    """``ProfileSource``, ``PostSource``, ``CommentSource`` and ``ReplySource`` for YouTube
+    channels."""
 
     def __init__(self, http: ProviderHttp) -> None:
         self.http = http
@@ -297,7 +298,9 @@ class YouTubeClient:
     def list_replies(
         self, post_external_id: str, parent_external_id: str, cursor: str | None = None
     ) -> Page[Comment]:
-        """Every reply to one top-level comment (``comments.list?parentId=``)."""
+        """One page (up to 100) of the replies to one top-level comment
+        (``comments.list?parentId=``); the inbox polls it for threads with more replies than
+        ``list_comments`` embeds."""
         data = self._get(
             "comments.list",
             "comments",
