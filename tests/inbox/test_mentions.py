@@ -1,5 +1,6 @@
 """Mastodon mentions and direct messages polled into the inbox (respx against documented
-payloads): kinds, dedup on re-poll, links to stored posts, fans, workflows, auth failures."""
+payloads): kinds, dedup on re-poll, links to stored posts, fans, workflows, auth failures; and
+polling one account on demand, through the API (a job) and the CLI."""
 
 from __future__ import annotations
 
@@ -12,16 +13,21 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from conftest import TEST_SECRET_KEY
 from factories import WorkspaceFixture
 from socialpulse.accounts.models import AccountStatus, TrackedAccount
 from socialpulse.db import Database
 from socialpulse.inbox import mentions
+from socialpulse.inbox.cli import app as inbox_cli
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, InteractionStatus, Workflow
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers.http import reset_breakers
+from socialpulse.worker.models import Job, JobStatus
+from socialpulse.workspaces.models import Role
 
 BOX = SecretBox(TEST_SECRET_KEY)
 API = "https://mastodon.social/api/v1"
@@ -317,3 +323,132 @@ def test_own_direct_message_is_stored_as_answered_without_a_fan(
     assert answer.status == InteractionStatus.answered
     assert answer.fan_id is None
     assert answer.parent_id == rows["113550000000000013"].id  # threaded under the DM
+
+
+# --- on demand: the API and the CLI -----------------------------------------------------------
+
+
+def add_simulated_account(db: Database, workspace_id: int) -> int:
+    with db.session() as session:
+        account = TrackedAccount(
+            workspace_id=workspace_id, platform="simulated", external_id="sim-1", handle="brand"
+        )
+        session.add(account)
+        session.flush()
+        return account.id
+
+
+@respx.mock
+def test_polling_mentions_now_queues_a_job_that_stores_them(
+    db: Database, ws: WorkspaceFixture, account_id: int, inbox_client: TestClient
+) -> None:
+    mock_api()
+
+    response = inbox_client.post(
+        f"/api/v1/accounts/{account_id}/mentions/poll", headers=ws.headers(Role.editor)
+    )
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["account_id"] == account_id
+    # The job ran once the request committed; its result says what came in.
+    job = inbox_client.get(f"/api/v1/jobs/{body['job_id']}", headers=ws.headers()).json()
+    assert job["kind"] == "inbox.poll_account_mentions"
+    assert job["status"] == "completed"
+    assert job["result"] == {
+        "account_id": account_id,
+        "status": "completed",
+        "seen": 5,
+        "new": 4,
+        "reason": None,
+    }
+    assert len(stored(db)) == 4
+
+
+def test_a_pending_mention_poll_is_reused(
+    db: Database, ws: WorkspaceFixture, account_id: int
+) -> None:
+    with db.session() as session:
+        first = mentions.request_mention_poll(session, ws.subject, account_id)
+        again = mentions.request_mention_poll(session, ws.subject, account_id)
+        session.info.clear()  # no nudges: this test only checks the rows
+    assert first == again
+    with db.session() as session:
+        assert session.scalars(select(Job.status).where(Job.id == first)).all() == [
+            JobStatus.pending
+        ]
+
+
+def test_polling_mentions_where_the_platform_has_none_is_refused(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+) -> None:
+    simulated = add_simulated_account(db, ws.workspace_id)
+
+    response = inbox_client.post(
+        f"/api/v1/accounts/{simulated}/mentions/poll", headers=ws.headers()
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "socialpulse cannot read mentions or direct messages on simulated; it can on mastodon"
+    )
+    with db.session() as session:
+        assert session.scalars(select(Job)).all() == []
+
+
+def test_polling_mentions_of_an_account_without_a_token_is_refused(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+) -> None:
+    no_token = add_mastodon_account(db, ws.workspace_id, None)
+
+    response = inbox_client.post(f"/api/v1/accounts/{no_token}/mentions/poll", headers=ws.headers())
+
+    assert response.status_code == 422
+    assert "access token" in response.json()["error"]["message"]
+
+
+@respx.mock
+def test_the_cli_polls_one_account_and_prints_what_came_in(db: Database, account_id: int) -> None:
+    mock_api()
+
+    result = CliRunner().invoke(inbox_cli, ["poll-mentions", "--account", str(account_id)])
+    again = CliRunner().invoke(inbox_cli, ["poll-mentions", "--account", str(account_id), "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "mastodon @brand@mastodon.social: completed, 5 seen, 4 new\n"
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output) == {
+        "account_id": account_id,
+        "status": "completed",
+        "seen": 5,
+        "new": 0,
+        "reason": None,
+    }
+
+
+@respx.mock
+def test_the_cli_exits_1_with_the_reason_when_the_platform_fails(
+    db: Database, account_id: int
+) -> None:
+    respx.get(f"{API}/notifications").mock(
+        return_value=httpx.Response(401, json={"error": "The access token is invalid"})
+    )
+
+    result = CliRunner().invoke(inbox_cli, ["poll-mentions", "--account", str(account_id)])
+
+    assert result.exit_code == 1
+    assert result.output.startswith("mastodon @brand@mastodon.social: failed, 0 seen, 0 new (")
+    assert "reconnect the account" in result.output
+
+
+def test_the_cli_refuses_an_unknown_account_or_a_platform_without_mentions(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    simulated = add_simulated_account(db, ws.workspace_id)
+
+    unknown = CliRunner().invoke(inbox_cli, ["poll-mentions", "--account", "999999"])
+    unsupported = CliRunner().invoke(inbox_cli, ["poll-mentions", "--account", str(simulated)])
+
+    assert (unknown.exit_code, unknown.output) == (2, "error: no account 999999\n")
+    assert unsupported.exit_code == 2
+    assert "cannot read mentions or direct messages on simulated" in unsupported.output

@@ -1,32 +1,44 @@
-"""The job `inbox.hide_interaction`: hide the comment on the platform, record it on the
-interaction, never twice; auth errors ask for a reconnect, transient ones retry."""
+"""The jobs `inbox.hide_interaction` / `inbox.unhide_interaction`: hide the comment on the
+platform (or show it again), record it on the interaction, never twice; auth errors ask for a
+reconnect, throttles retry when the platform says, quota waits cost no attempt. Then the API
+and the dashboard's Hide / Unhide buttons."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import respx
+from fastapi.testclient import TestClient
 
 from conftest import TEST_SECRET_KEY
-from factories import WorkspaceFixture, make_workspace
+from factories import PASSWORD, WorkspaceFixture, make_workspace
+from socialpulse.accounts import budget
 from socialpulse.accounts.models import AccountStatus, TrackedAccount
-from socialpulse.db import Database
+from socialpulse.db import Database, utcnow
 from socialpulse.inbox import moderation
 from socialpulse.inbox.models import Interaction, InteractionKind, InteractionStatus
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
 from socialpulse.providers.http import reset_breakers
-from socialpulse.providers.publishing import DryRunPublisher
-from socialpulse.worker.jobs import enqueue_job
+from socialpulse.providers.publishing import DryRunPublisher, InteractionLike, ReplyAccount
+from socialpulse.worker import jobs
+from socialpulse.worker.jobs import RetryAt, enqueue_job
 from socialpulse.worker.models import Job, JobStatus
+from socialpulse.workspaces.models import Role
+from socialpulse.workspaces.tenancy import Subject
 
 BOX = SecretBox(TEST_SECRET_KEY)
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 YT_MODERATE = "https://www.googleapis.com/youtube/v3/comments/setModerationStatus"
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads"
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +69,14 @@ def make_account(
         return account.id
 
 
-def make_hidden(db: Database, ws: WorkspaceFixture, account_id: int, hidden: bool = True) -> int:
+def make_hidden(
+    db: Database,
+    ws: WorkspaceFixture,
+    account_id: int,
+    hidden: bool = True,
+    labels: list[str] | None = None,
+    external_id: str = "UgzTroll01",
+) -> int:
     with db.session() as session:
         account = session.get(TrackedAccount, account_id)
         assert account is not None
@@ -66,14 +85,14 @@ def make_hidden(db: Database, ws: WorkspaceFixture, account_id: int, hidden: boo
             account_id=account_id,
             platform=account.platform,
             kind=InteractionKind.comment,
-            external_id="UgzTroll01",
+            external_id=external_id,
             author_external_id="troll",
             author_handle="troll",
             text="Buy followers at spam.example",
             posted_at=NOW - dt.timedelta(hours=1),
             status=InteractionStatus.unread,
             hidden=hidden,
-            labels=["spam"],
+            labels=["spam"] if labels is None else labels,
         )
         session.add(row)
         session.flush()
@@ -182,8 +201,10 @@ def test_transient_errors_retry_then_give_up_with_a_failed_label(
     account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
     interaction_id = make_hidden(db, ws, account_id)
 
-    with pytest.raises(pb.TransientError):
+    with pytest.raises(RetryAt) as retry:
         moderation.hide_on_platform(db, interaction_id, box=BOX, attempt=1, max_attempts=3)
+    assert isinstance(retry.value.__cause__, pb.TransientError)
+    assert retry.value.counts_attempt is True
     assert labels(db, interaction_id) == ["spam"]  # nothing recorded: the job will retry
 
     result = moderation.hide_on_platform(db, interaction_id, box=BOX, attempt=3, max_attempts=3)
@@ -258,7 +279,6 @@ def test_a_workflow_hide_action_hides_the_comment_on_the_platform(
 ) -> None:
     from socialpulse.inbox import workflows
     from socialpulse.workspaces.models import Role
-    from socialpulse.workspaces.tenancy import Subject
 
     publisher = DryRunPublisher(tmp_path / "dry_run_replies.jsonl")
     monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
@@ -282,3 +302,398 @@ def test_a_workflow_hide_action_hides_the_comment_on_the_platform(
     # The hide job runs once the workflow's transaction has committed.
     assert publisher.hidden == [{"account": "simulated-own", "comment": "UgzTroll01"}]
     assert labels(db, interaction_id) == ["spam", moderation.HIDDEN_LABEL]
+
+
+# --- waits the platform asks for --------------------------------------------------------------
+
+
+def youtube_error(status: int, name: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    body = json.loads((PAYLOADS / "youtube" / f"{name}.json").read_text(encoding="utf-8"))
+    return httpx.Response(status, json=body, headers=headers)
+
+
+def enqueue(db: Database, interaction_id: int) -> None:
+    """Queue the hide job; the test worker runs it as soon as this transaction commits."""
+    with db.session() as session:
+        interaction = session.get(Interaction, interaction_id)
+        assert interaction is not None
+        moderation.enqueue_hide(session, interaction)
+
+
+def only_job(db: Database, kind: str) -> Job:
+    with db.session() as session:
+        rows = session.query(Job).filter(Job.kind == kind).all()
+        assert len(rows) == 1, rows
+        session.expunge(rows[0])
+        return rows[0]
+
+
+def next_pacific_midnight() -> dt.date:
+    return utcnow().astimezone(PACIFIC).date() + dt.timedelta(days=1)
+
+
+@respx.mock
+def test_a_429_with_retry_after_schedules_the_next_try_an_hour_later(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    route = respx.post(YT_MODERATE).mock(
+        return_value=youtube_error(429, "error_rate_limit", {"Retry-After": "3600"})
+    )
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id)
+    before = utcnow()
+
+    enqueue(db, interaction_id)
+
+    job = only_job(db, moderation.HIDE_JOB)
+    assert route.call_count == 1
+    assert (job.status, job.attempts) == (JobStatus.pending, 1)
+    hour = dt.timedelta(hours=1)
+    assert before + hour <= job.run_after <= utcnow() + hour  # not the engine's 15 s backoff
+    assert (job.last_error or "").startswith("TransientError: YouTube returned HTTP 429")
+    assert labels(db, interaction_id) == ["spam"]  # nothing recorded yet
+
+
+@respx.mock
+def test_a_used_up_youtube_quota_waits_for_pacific_midnight_without_using_an_attempt(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    respx.post(YT_MODERATE).mock(return_value=youtube_error(403, "error_quota_exceeded"))
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id)
+
+    enqueue(db, interaction_id)
+
+    job = only_job(db, moderation.HIDE_JOB)
+    assert (job.status, job.attempts) == (JobStatus.pending, 0)
+    resumes = job.run_after.astimezone(PACIFIC)
+    assert resumes.date() == next_pacific_midnight() and resumes.time() < dt.time(0, 1)
+    assert (job.last_error or "").startswith("QuotaExhaustedError: ")
+
+
+@respx.mock
+def test_a_spent_workspace_budget_waits_for_the_next_quota_day_without_calling(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    route = respx.post(YT_MODERATE).mock(return_value=httpx.Response(204))
+    with db.session() as session:  # 8 usable units a day: a 50-unit hide never fits today
+        budget.set_budget(session, ws.workspace_id, "youtube", 10, 0.8)
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id)
+
+    enqueue(db, interaction_id)
+
+    job = only_job(db, moderation.HIDE_JOB)
+    assert route.call_count == 0
+    assert (job.status, job.attempts) == (JobStatus.pending, 0)
+    assert job.run_after.astimezone(PACIFIC).date() == next_pacific_midnight()
+    assert (job.last_error or "").startswith("BudgetDeferredError: youtube budget")
+
+
+@respx.mock
+def test_a_quota_wait_on_the_last_attempt_still_waits_instead_of_failing(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    respx.post(YT_MODERATE).mock(return_value=youtube_error(403, "error_quota_exceeded"))
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id)
+
+    with pytest.raises(RetryAt) as retry:
+        moderation.hide_on_platform(db, interaction_id, box=BOX, attempt=5, max_attempts=5)
+
+    assert retry.value.counts_attempt is False
+    assert labels(db, interaction_id) == ["spam"]
+
+
+@respx.mock
+def test_a_wait_longer_than_the_engine_allows_records_hide_failed_with_the_reason(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    too_long = int((jobs.MAX_RETRY_WAIT + dt.timedelta(hours=2)).total_seconds())
+    respx.post(YT_MODERATE).mock(
+        return_value=youtube_error(429, "error_rate_limit", {"Retry-After": str(too_long)})
+    )
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id)
+
+    result = moderation.hide_on_platform(db, interaction_id, box=BOX)
+
+    assert result.status == "failed"
+    assert "longer than the 26 h a job may wait" in (result.detail or "")
+    assert labels(db, interaction_id) == ["spam", moderation.FAILED_LABEL]
+
+
+# --- unhide -----------------------------------------------------------------------------------
+
+
+@respx.mock
+def test_unhide_on_youtube_publishes_the_comment_and_drops_the_label(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    route = respx.post(YT_MODERATE).mock(return_value=httpx.Response(204))
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(
+        db, ws, account_id, hidden=False, labels=["spam", moderation.HIDDEN_LABEL]
+    )
+
+    result = moderation.unhide_on_platform(db, interaction_id, box=BOX)
+
+    assert result.status == "unhidden"
+    assert route.calls.last.request.url.params["moderationStatus"] == "published"
+    assert labels(db, interaction_id) == ["spam"]
+
+
+@respx.mock
+def test_unhide_of_a_comment_never_hidden_on_the_platform_calls_nothing(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    route = respx.post(YT_MODERATE).mock(return_value=httpx.Response(204))
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id, hidden=False)
+
+    result = moderation.unhide_on_platform(db, interaction_id, box=BOX)
+
+    assert result.status == "already_visible"
+    assert route.call_count == 0
+
+
+@respx.mock
+def test_an_unhide_hidden_again_meanwhile_is_left_hidden(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    route = respx.post(YT_MODERATE).mock(return_value=httpx.Response(204))
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id, labels=["spam", moderation.HIDDEN_LABEL])
+
+    result = moderation.unhide_on_platform(db, interaction_id, box=BOX)
+
+    assert result.status == "skipped"
+    assert route.call_count == 0
+    assert labels(db, interaction_id) == ["spam", moderation.HIDDEN_LABEL]
+
+
+@respx.mock
+def test_an_unhide_refused_for_good_records_unhide_failed(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    body = json.loads((PAYLOADS / "youtube" / "hide_error_not_found.json").read_text())
+    respx.post(YT_MODERATE).mock(return_value=httpx.Response(404, json=body))
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(
+        db, ws, account_id, hidden=False, labels=["spam", moderation.HIDDEN_LABEL]
+    )
+
+    result = moderation.unhide_on_platform(db, interaction_id, box=BOX)
+
+    assert result.status == "failed"
+    # Still hidden on the platform, and the inbox says the unhide failed.
+    assert labels(db, interaction_id) == [
+        "spam",
+        moderation.HIDDEN_LABEL,
+        moderation.UNHIDE_FAILED_LABEL,
+    ]
+    assert moderation.hide_state(False, labels(db, interaction_id)) == "unhide_failed"
+
+
+def test_a_hide_still_pending_when_the_user_unhides_never_hides(
+    db: Database, ws: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    publisher = DryRunPublisher(tmp_path / "dry_run_replies.jsonl")
+    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+    account_id = make_account(db, ws, platform="simulated")
+    interaction_id = make_hidden(db, ws, account_id, hidden=False)
+    with db.session() as session:
+        moderation.request_hide(session, ws.subject, interaction_id)
+        session.info.clear()  # hold the worker's nudge: the hide job stays pending
+    with db.session() as session:
+        moderation.request_unhide(session, ws.subject, interaction_id)
+    job = only_job(db, moderation.HIDE_JOB)
+    assert job.status == JobStatus.pending
+
+    assert jobs.run_job(db, job.id) == JobStatus.completed
+
+    assert publisher.hidden == []
+    assert only_job(db, moderation.HIDE_JOB).result == {
+        "status": "skipped",
+        "detail": "the interaction was unhidden in the inbox since",
+    }
+    with db.session(readonly=True) as session:
+        assert session.query(Job).filter(Job.kind == moderation.UNHIDE_JOB).count() == 0
+
+
+def test_unhiding_while_the_hide_is_on_its_way_shows_the_comment_again(
+    db: Database, ws: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    account_id = make_account(db, ws, platform="simulated")
+    interaction_id = make_hidden(db, ws, account_id)
+
+    class UserUnhidesMeanwhile(DryRunPublisher):
+        def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+            super().hide(account, interaction)
+            with db.session() as session:  # the user clicks Unhide before the hide is recorded
+                moderation.request_unhide(session, ws.subject, interaction_id)
+
+    publisher = UserUnhidesMeanwhile(tmp_path / "dry_run_replies.jsonl")
+    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+
+    result = moderation.hide_on_platform(db, interaction_id, box=BOX)
+
+    assert result.status == "hidden"
+    # Recording the hide queued an unhide, which ran once that transaction committed.
+    assert publisher.hidden == []
+    assert publisher.unhidden == [{"account": "simulated-own", "comment": "UgzTroll01"}]
+    assert labels(db, interaction_id) == ["spam"]
+    assert only_job(db, moderation.UNHIDE_JOB).result == {"status": "unhidden", "detail": None}
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dry_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> DryRunPublisher:
+    publisher = DryRunPublisher(tmp_path / "dry_run_replies.jsonl")
+    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+    return publisher
+
+
+def test_hide_and_unhide_through_the_api_reach_the_platform_once_each(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient, dry_run: DryRunPublisher
+) -> None:
+    account_id = make_account(db, ws, platform="simulated")
+    interaction_id = make_hidden(db, ws, account_id, hidden=False)
+    url = f"/api/v1/inbox/interactions/{interaction_id}"
+    editor = ws.headers(Role.editor)
+    comment = {"account": "simulated-own", "comment": "UgzTroll01"}
+
+    hidden = inbox_client.post(f"{url}/hide", headers=editor)
+    assert hidden.status_code == 200, hidden.text
+    assert (hidden.json()["hidden"], hidden.json()["hide_state"]) == (True, "hide_pending")
+    # The job ran once the request committed.
+    after = inbox_client.get(url, headers=editor).json()
+    assert after["hide_state"] == "hidden"
+    assert after["labels"] == ["spam", moderation.HIDDEN_LABEL]
+    assert inbox_client.post(f"{url}/hide", headers=editor).json()["hide_state"] == "hidden"
+    assert dry_run.hidden == [comment]
+
+    shown = inbox_client.post(f"{url}/unhide", headers=editor)
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["hidden"], shown.json()["hide_state"]) == (False, "unhide_pending")
+    after = inbox_client.get(url, headers=editor).json()
+    assert (after["hide_state"], after["labels"]) == (None, ["spam"])
+    assert inbox_client.post(f"{url}/unhide", headers=editor).status_code == 200
+    assert dry_run.hidden == []
+    assert dry_run.unhidden == [comment]
+
+
+def test_hiding_on_a_platform_without_a_hide_api_is_refused(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+) -> None:
+    account_id = make_account(db, ws, platform="tiktok")
+    interaction_id = make_hidden(db, ws, account_id, hidden=False)
+
+    response = inbox_client.post(
+        f"/api/v1/inbox/interactions/{interaction_id}/hide", headers=ws.headers()
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "tiktok does not let accounts hide comments"
+    with db.session(readonly=True) as session:
+        row = session.get(Interaction, interaction_id)
+        assert row is not None and row.hidden is False
+
+
+def test_a_viewer_cannot_hide(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient, dry_run: DryRunPublisher
+) -> None:
+    account_id = make_account(db, ws, platform="simulated")
+    interaction_id = make_hidden(db, ws, account_id, hidden=False)
+
+    response = inbox_client.post(
+        f"/api/v1/inbox/interactions/{interaction_id}/hide", headers=ws.headers(Role.viewer)
+    )
+
+    assert response.status_code == 403
+    assert dry_run.hidden == []
+
+
+def test_a_failed_hide_says_why_in_the_api(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+) -> None:
+    account_id = make_account(db, ws, credentials=None)  # YouTube, never connected
+    interaction_id = make_hidden(db, ws, account_id, hidden=False)
+    url = f"/api/v1/inbox/interactions/{interaction_id}"
+
+    inbox_client.post(f"{url}/hide", headers=ws.headers())
+
+    detail = inbox_client.get(url, headers=ws.headers()).json()
+    assert detail["hide_state"] == "hide_failed"
+    assert "access_token" in detail["hide_failure"]
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def _login(client: TestClient, ws: WorkspaceFixture) -> str:
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"email": ws.owner_email, "password": PASSWORD, "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return _csrf(client.get("/inbox").text)
+
+
+def test_the_inbox_page_hides_and_unhides_with_its_buttons(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient, dry_run: DryRunPublisher
+) -> None:
+    account_id = make_account(db, ws, platform="simulated")
+    interaction_id = make_hidden(db, ws, account_id, hidden=False)
+    token = _login(inbox_client, ws)
+    hide = f'action="/inbox/interactions/{interaction_id}/hide"'
+    unhide = f'action="/inbox/interactions/{interaction_id}/unhide"'
+    assert hide in inbox_client.get("/inbox").text
+
+    forged = inbox_client.post(f"/inbox/interactions/{interaction_id}/hide", data={})
+    assert "did not come from this site" in forged.text
+    assert dry_run.hidden == []
+
+    response = inbox_client.post(
+        f"/inbox/interactions/{interaction_id}/hide",
+        data={"csrf_token": token, "back": "/inbox"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    page = inbox_client.get("/inbox").text
+    assert "hidden on Simulated" in page
+    assert unhide in page and hide not in page
+    assert "hidden-on-platform" not in page  # the state is said in words, not as a label
+
+    inbox_client.post(
+        f"/inbox/interactions/{interaction_id}/unhide", data={"csrf_token": token, "back": "/inbox"}
+    )
+    page = inbox_client.get("/inbox").text
+    assert "hidden on Simulated" not in page and hide in page
+    assert dry_run.hidden == []
+    assert len(dry_run.unhidden) == 1
+
+
+def test_the_inbox_page_shows_a_pending_hide_and_why_a_hide_failed(
+    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+) -> None:
+    account_id = make_account(db, ws, credentials=None)  # YouTube, never connected
+    failed_id = make_hidden(db, ws, account_id)
+    enqueue(db, failed_id)
+    make_hidden(db, ws, account_id, external_id="UgzTroll02")  # its job has not run yet
+    _login(inbox_client, ws)
+
+    page = inbox_client.get("/inbox").text
+
+    assert re.search(r"hide failed: [^<]*access_token", page)
+    assert "hide pending" in page

@@ -1,5 +1,5 @@
-"""Hiding a comment on the platform: Instagram, YouTube and the dry-run publisher, against
-recorded payloads (respx)."""
+"""Hiding a comment on the platform and showing it again: Instagram, YouTube and the dry-run
+publisher, against recorded payloads (respx)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,38 @@ def test_instagram_hide_with_an_expired_token_is_an_auth_error() -> None:
         publisher.hide(Account("17841400000000001", "ourbrand"), Target("1801"))
 
 
+@respx.mock
+def test_instagram_unhide_posts_hide_false_on_the_comment_itself() -> None:
+    route = respx.post(f"{IG}/18011122233344455").mock(
+        return_value=httpx.Response(200, json=payload("instagram", "hide_success"))
+    )
+    observer = pb.RecordingObserver()
+    publisher = InstagramPublisher.create("IGQ.token", "17841400000000001", observer=observer)
+    publisher.unhide(Account("17841400000000001", "ourbrand"), Target("18011122233344455", "1799"))
+    request = route.calls.last.request
+    assert request.url.params["hide"] == "false"
+    assert request.url.params["access_token"] == "IGQ.token"
+    assert [(c.endpoint, c.ok) for c in observer.calls] == [("instagram.comment.unhide", True)]
+
+
+@respx.mock
+def test_instagram_unhide_without_success_is_a_permanent_error() -> None:
+    respx.post(f"{IG}/1801").mock(return_value=httpx.Response(200, json={"success": False}))
+    publisher = InstagramPublisher.create("IGQ.token", "17841400000000001")
+    with pytest.raises(pb.PermanentError, match="did not confirm unhiding comment 1801"):
+        publisher.unhide(Account("17841400000000001", "ourbrand"), Target("1801"))
+
+
+@respx.mock
+def test_instagram_unhide_with_an_expired_token_is_an_auth_error() -> None:
+    respx.post(f"{IG}/1801").mock(
+        return_value=httpx.Response(400, json=payload("instagram", "hide_error_auth"))
+    )
+    publisher = InstagramPublisher.create("IGQ.token", "17841400000000001")
+    with pytest.raises(pb.AuthError, match="code 190"):
+        publisher.unhide(Account("17841400000000001", "ourbrand"), Target("1801"))
+
+
 # --- YouTube ----------------------------------------------------------------------------------
 
 
@@ -142,6 +174,29 @@ def test_youtube_hide_backend_error_is_transient_and_not_retried_in_process() ->
     assert route.call_count == 1
 
 
+@respx.mock
+def test_youtube_unhide_publishes_the_held_comment_and_costs_50_units() -> None:
+    route = respx.post(YT_MODERATE).mock(return_value=httpx.Response(204))
+    observer = pb.RecordingObserver()
+    publisher = YouTubePublisher.create("ya29.token", observer=observer)
+    publisher.unhide(Account("UCown", "@own"), Target("UgzAbc123.9xTroll", "UgzAbc123"))
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == "Bearer ya29.token"
+    assert request.url.params["id"] == "UgzAbc123.9xTroll"
+    assert request.url.params["moderationStatus"] == "published"
+    assert [(c.quota_cost, c.ok) for c in observer.calls] == [(50, True)]
+
+
+@respx.mock
+def test_youtube_unhide_of_a_deleted_comment_is_not_found() -> None:
+    respx.post(YT_MODERATE).mock(
+        return_value=httpx.Response(404, json=payload("youtube", "hide_error_not_found"))
+    )
+    publisher = YouTubePublisher.create("ya29.token")
+    with pytest.raises(pb.NotFoundError):
+        publisher.unhide(Account("UCown", "@own"), Target("UgzGone"))
+
+
 # --- dry run ----------------------------------------------------------------------------------
 
 
@@ -158,3 +213,24 @@ def test_dry_run_hide_records_each_comment_once_and_survives_a_new_process(
     # Hides do not show up as replies, nor break finding our replies.
     assert [r["parent"] for r in again.sent] == ["sim-c2"]
     assert again.find_existing(Account("sim-own", "own"), Target("sim-c2"), "Thanks!")
+
+
+def test_dry_run_unhide_shows_the_comment_again_and_survives_a_new_process(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "dry_run_replies.jsonl"
+    publisher = DryRunPublisher(path)
+    publisher.unhide(Account("sim-own", "own"), Target("sim-c1"))  # never hidden: nothing
+    publisher.hide(Account("sim-own", "own"), Target("sim-c1"))
+    publisher.hide(Account("sim-own", "own"), Target("sim-c2"))
+    publisher.unhide(Account("sim-own", "own"), Target("sim-c1"))
+    publisher.unhide(Account("sim-own", "own"), Target("sim-c1"))
+    again = DryRunPublisher(path)
+    assert again.hidden == [{"account": "sim-own", "comment": "sim-c2"}]
+    assert again.unhidden == [{"account": "sim-own", "comment": "sim-c1"}]
+    # Hidden again after an unhide: recorded once more.
+    again.hide(Account("sim-own", "own"), Target("sim-c1"))
+    assert DryRunPublisher(path).hidden == [
+        {"account": "sim-own", "comment": "sim-c2"},
+        {"account": "sim-own", "comment": "sim-c1"},
+    ]

@@ -236,3 +236,83 @@ def test_redis_queue_runs_jobs(db: Database, queue_settings: Settings) -> None:
     require(bool(REDIS_URL), "SOCIALPULSE_TEST_REDIS_URL is not set (CI starts Redis)")
     settings = queue_settings.model_copy(update={"tasks_url": REDIS_URL})
     _run_through_consumer(db, settings)
+
+
+# --- RetryAt: waits the handler knows better than the backoff ---------------------------------
+
+
+@jobs.job_handler("test.retry_at", max_attempts=3)
+def _asks_to_wait(ctx: jobs.JobContext) -> None:
+    """Says "not before `wait_s` seconds from now", like a platform's Retry-After."""
+    at = utcnow() + dt.timedelta(seconds=float(ctx.payload["wait_s"]))
+    counts = bool(ctx.payload.get("counts", True))
+    raise jobs.RetryAt("the platform asked us to wait", at=at, counts_attempt=counts)
+
+
+def _job(db: Database, job_id: int) -> Job:
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        session.expunge(job)
+        return job
+
+
+def test_retry_at_schedules_the_next_try_when_asked_not_after_the_backoff(db: Database) -> None:
+    job_id = _insert_job(db, "test.retry_at", {"wait_s": 3600})
+    before = utcnow()
+
+    assert jobs.run_job(db, job_id) == JobStatus.pending
+
+    job = _job(db, job_id)
+    assert job.attempts == 1
+    hour = dt.timedelta(hours=1)
+    assert before + hour <= job.run_after <= utcnow() + hour
+    assert job.last_error is not None
+    assert job.last_error.startswith("RetryAt: the platform asked us to wait; next try at ")
+
+
+def test_a_counted_retry_waits_at_least_the_backoff(db: Database) -> None:
+    job_id = _insert_job(db, "test.retry_at", {"wait_s": 1})
+    before = utcnow()
+
+    jobs.run_job(db, job_id)
+
+    assert _job(db, job_id).run_after >= before + dt.timedelta(seconds=15)
+
+
+def test_a_wait_that_does_not_count_gives_the_attempt_back(db: Database) -> None:
+    job_id = _insert_job(db, "test.retry_at", {"wait_s": 600, "counts": False})
+    for _ in range(5):  # more waits than the job has attempts
+        assert jobs.run_job(db, job_id) == JobStatus.pending
+        job = _job(db, job_id)
+        assert job.attempts == 0
+        assert job.run_after >= utcnow() + dt.timedelta(seconds=590)
+        with db.session() as session:
+            row = session.get(Job, job_id)
+            assert row is not None
+            row.run_after = utcnow()  # the reset came
+
+
+def test_a_counted_retry_on_the_last_attempt_fails_the_job(db: Database) -> None:
+    job_id = _insert_job(db, "test.retry_at", {"wait_s": 60})
+    with db.session() as session:
+        row = session.get(Job, job_id)
+        assert row is not None
+        row.max_attempts = 1
+
+    assert jobs.run_job(db, job_id) == JobStatus.failed
+
+    job = _job(db, job_id)
+    assert job.status == JobStatus.failed
+    assert job.last_error == "RetryAt: the platform asked us to wait (gave up after 1 attempt)"
+
+
+def test_a_wait_longer_than_the_limit_fails_the_job_and_says_why(db: Database) -> None:
+    too_long = jobs.MAX_RETRY_WAIT + dt.timedelta(hours=1)
+    job_id = _insert_job(db, "test.retry_at", {"wait_s": too_long.total_seconds(), "counts": False})
+
+    assert jobs.run_job(db, job_id) == JobStatus.failed
+
+    job = _job(db, job_id)
+    assert job.status == JobStatus.failed and job.dedupe_key is None
+    assert "27.0 h away, longer than the 26 h a job may wait" in (job.last_error or "")

@@ -1,5 +1,5 @@
-"""The inbox API: interactions (filters, thread, triage, bulk), fans and superfans, settings,
-and polling an account's comments now."""
+"""The inbox API: interactions (filters, thread, triage, bulk, hide / unhide on the platform),
+fans and superfans, settings, and polling an account's comments or mentions now."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from socialpulse.deps import CurrentSubject, DbSession
-from socialpulse.inbox import service
+from socialpulse.inbox import mentions, moderation, service
 from socialpulse.inbox.models import InteractionStatus
 from socialpulse.inbox.schemas import (
     BulkAction,
@@ -24,7 +24,9 @@ from socialpulse.inbox.schemas import (
     InteractionPage,
     InteractionRead,
     InteractionUpdate,
+    MentionPollQueued,
 )
+from socialpulse.workspaces.tenancy import Subject
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
 
@@ -75,7 +77,9 @@ def list_interactions(
     )
 
 
-def _detail(thread: service.InteractionThread) -> InteractionDetail:
+def _detail(
+    session: DbSession, subject: Subject, thread: service.InteractionThread
+) -> InteractionDetail:
     base = InteractionRead.model_validate(thread.interaction).model_dump()
     item = thread.interaction
     return InteractionDetail(
@@ -87,6 +91,7 @@ def _detail(thread: service.InteractionThread) -> InteractionDetail:
         parent=InteractionRead.model_validate(thread.parent) if thread.parent else None,
         replies=[InteractionRead.model_validate(r) for r in thread.replies],
         fan=FanSummary.model_validate(thread.fan) if thread.fan else None,
+        hide_failure=moderation.failure_details(session, subject, [item]).get(item.id),
     )
 
 
@@ -96,7 +101,7 @@ def read_interaction(
 ) -> InteractionDetail:
     """One interaction with its thread (parent and replies), fan, workflow match and
     suggested reply."""
-    return _detail(service.interaction_thread(session, subject, interaction_id))
+    return _detail(session, subject, service.interaction_thread(session, subject, interaction_id))
 
 
 @router.patch("/inbox/interactions/{interaction_id}", response_model=InteractionDetail)
@@ -115,7 +120,28 @@ def update_interaction(
         priority=body.priority,
         **extra,
     )
-    return _detail(service.interaction_thread(session, subject, interaction_id))
+    return _detail(session, subject, service.interaction_thread(session, subject, interaction_id))
+
+
+@router.post("/inbox/interactions/{interaction_id}/hide", response_model=InteractionDetail)
+def hide_interaction(
+    interaction_id: int, session: DbSession, subject: CurrentSubject
+) -> InteractionDetail:
+    """Hide a comment: in the inbox now, on the platform (YouTube, Instagram) just after
+    (editor). Idempotent; `hide_state` tells `hide_pending`, `hidden` or `hide_failed`. 422
+    where the platform does not let an account hide comments."""
+    moderation.request_hide(session, subject, interaction_id)
+    return _detail(session, subject, service.interaction_thread(session, subject, interaction_id))
+
+
+@router.post("/inbox/interactions/{interaction_id}/unhide", response_model=InteractionDetail)
+def unhide_interaction(
+    interaction_id: int, session: DbSession, subject: CurrentSubject
+) -> InteractionDetail:
+    """Show a hidden comment again: in the inbox now, on the platform just after if it was
+    hidden there (editor). Idempotent; a hide still pending is dropped."""
+    moderation.request_unhide(session, subject, interaction_id)
+    return _detail(session, subject, service.interaction_thread(session, subject, interaction_id))
 
 
 @router.post("/inbox/interactions/bulk", response_model=BulkResult)
@@ -186,3 +212,18 @@ def poll_account_comments(
     """Poll the comments of every post of the last 30 days of this account now (editor)."""
     poll_ids = service.request_account_poll(session, subject, account_id)
     return CommentPollQueued(account_id=account_id, polls_queued=len(poll_ids), poll_ids=poll_ids)
+
+
+@router.post(
+    "/accounts/{account_id}/mentions/poll",
+    response_model=MentionPollQueued,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def poll_account_mentions(
+    account_id: int, session: DbSession, subject: CurrentSubject
+) -> MentionPollQueued:
+    """Read this account's new mentions and direct messages now (editor), as a job; its
+    result (`GET /api/v1/jobs/{job_id}`) says how many were new. A poll already pending is
+    reused. 422 on a platform whose mentions socialpulse cannot read (only Mastodon's)."""
+    job_id = mentions.request_mention_poll(session, subject, account_id)
+    return MentionPollQueued(account_id=account_id, job_id=job_id)

@@ -1,9 +1,10 @@
-"""`socialpulse inbox ...`: look at the reply queue from the command line."""
+"""`socialpulse inbox ...`: look at the reply queue, poll an account's mentions now."""
 
 from __future__ import annotations
 
 import json
 import random
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -61,3 +62,41 @@ def queue_plan(
     else:
         for t in planned:
             typer.echo(t.isoformat())
+
+
+@app.command("poll-mentions")
+def poll_mentions(
+    account: Annotated[int, typer.Option("--account", help="The tracked account's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Read one account's new mentions and direct messages now and print what came in.
+
+    Exits 1 when the platform failed (the periodic poll tries again), 2 on bad input."""
+    from socialpulse.accounts.models import TrackedAccount
+    from socialpulse.config import get_settings
+    from socialpulse.db import get_database
+    from socialpulse.inbox import mentions
+    from socialpulse.kit.security import SecretBox
+
+    settings = get_settings()
+    db = get_database()
+    with db.session(readonly=True) as session:
+        row = session.get(TrackedAccount, account)
+        platform, handle = (row.platform, row.handle) if row is not None else ("", "")
+    if row is None:
+        typer.echo(f"error: no account {account}", err=True)
+        raise typer.Exit(2)
+    reason = mentions.unsupported_reason(platform)
+    if reason is not None:
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(2)
+    result = mentions.poll_account_mentions(
+        db, account, box=SecretBox(settings.resolved_secret_key())
+    )
+    if as_json:
+        typer.echo(json.dumps(asdict(result)))
+    else:
+        line = f"{platform} @{handle}: {result.status}, {result.seen} seen, {result.new} new"
+        typer.echo(line + (f" ({result.reason})" if result.reason else ""))
+    if result.status in ("failed", "retry"):
+        raise typer.Exit(1)

@@ -15,13 +15,17 @@ id, see `newest_stored_id`). Both listings are read newest first, and the walk s
 that reaches the cursor or brings nothing new, or after `MAX_PAGES` pages.
 
 Like comment polling, no database transaction is held across a platform call.
+
+On demand: `request_mention_poll` (the API's "check now") queues the durable job
+`inbox.poll_account_mentions` for one account, deduplicated while one is pending; the periodic
+task and the CLI (`socialpulse inbox poll-mentions`) call `poll_account_mentions` directly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import structlog
@@ -30,7 +34,12 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts.budget import BudgetObserver
 from socialpulse.accounts.models import AccountStatus, Post, TrackedAccount
-from socialpulse.accounts.service import SourceFactory, build_source, credentials_of
+from socialpulse.accounts.service import (
+    SourceFactory,
+    build_source,
+    credentials_of,
+    get_account,
+)
 from socialpulse.ai.schemas import TextAnalysis
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import InvalidInput, NotFound
@@ -41,14 +50,22 @@ from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
 from socialpulse.providers.mastodon import parse as mastodon_parse
+from socialpulse.worker.jobs import JobContext, enqueue_job, job_handler
+from socialpulse.workspaces.models import Role
+from socialpulse.workspaces.tenancy import Subject
 
 log = structlog.get_logger(__name__)
 
+POLL_JOB = "inbox.poll_account_mentions"
 # Platforms whose API lets an application read the mentions and DMs of a connected account.
 MENTION_PLATFORMS = frozenset({"mastodon"})
 # Pages read per listing per poll at most (40 to 80 items a page).
 MAX_PAGES = 5
 MENTION_KINDS = (InteractionKind.mention, InteractionKind.direct_message)
+NEEDS_TOKEN = (
+    "mentions and direct messages need the account connected with an access token "
+    "(scopes read:notifications and read:statuses)"
+)
 
 
 @dataclass
@@ -237,17 +254,13 @@ def poll_account_mentions(
         stop_at = newest_stored_id(session, account_id)
         session.expunge(account)
     bound = log.bind(account_id=account_id, platform=account.platform)
-    if account.platform not in MENTION_PLATFORMS:
-        reason = f"socialpulse cannot read mentions or direct messages on {account.platform}"
-        return MentionPollResult(account_id, "skipped", reason=reason)
+    unsupported = unsupported_reason(account.platform)
+    if unsupported is not None:
+        return MentionPollResult(account_id, "skipped", reason=unsupported)
     credentials = credentials_of(account, box)
     if not credentials.get("access_token"):
-        reason = (
-            "mentions and direct messages need the account connected with an access token "
-            "(scopes read:notifications and read:statuses)"
-        )
-        bound.info("inbox.mentions.skipped", reason=reason)
-        return MentionPollResult(account_id, "skipped", reason=reason)
+        bound.info("inbox.mentions.skipped", reason=NEEDS_TOKEN)
+        return MentionPollResult(account_id, "skipped", reason=NEEDS_TOKEN)
     info = registry.get_provider(account.platform)
     observer = BudgetObserver(db, account.workspace_id)
     try:
@@ -331,6 +344,57 @@ def poll_all_mentions(
         key = result.status if result.status in ("completed", "skipped") else "failed"
         counts[key] += 1
     return counts
+
+
+def unsupported_reason(platform: str) -> str | None:
+    """Why mentions of an account on ``platform`` cannot be read; None when they can."""
+    if platform in MENTION_PLATFORMS:
+        return None
+    supported = ", ".join(sorted(MENTION_PLATFORMS))
+    return (
+        f"socialpulse cannot read mentions or direct messages on {platform}; it can on {supported}"
+    )
+
+
+def request_mention_poll(session: Session, subject: Subject, account_id: int) -> int:
+    """Queue a poll of one account's mentions and DMs now (editor); returns the job id.
+
+    A poll of the account still pending is reused, so pressing "check now" twice polls once."""
+    subject.require(Role.editor)
+    account = get_account(session, subject, account_id)
+    reason = unsupported_reason(account.platform)
+    if reason is not None:
+        raise InvalidInput(reason)
+    if account.credentials_encrypted is None:  # the poll would only be skipped
+        raise InvalidInput(NEEDS_TOKEN)
+    job = enqueue_job(
+        session,
+        POLL_JOB,
+        {"account_id": account.id},
+        workspace_id=account.workspace_id,
+        dedupe_key=f"mentions:{account.id}",
+    )
+    return job.id
+
+
+@job_handler(POLL_JOB, lease_s=300, max_attempts=3)
+def poll_account_mentions_job(ctx: JobContext) -> dict[str, Any]:
+    """The on-demand poll. Provider failures are part of the result (the periodic poll tries
+    again within 5 minutes); only a crash is retried by the job engine."""
+    from socialpulse.config import get_settings
+
+    account_id = int(ctx.payload["account_id"])
+    with ctx.db.session(readonly=True) as session:
+        owner = session.scalar(
+            select(TrackedAccount.workspace_id).where(TrackedAccount.id == account_id)
+        )
+    if owner is None or (ctx.workspace_id is not None and owner != ctx.workspace_id):
+        reason = f"account {account_id} no longer exists"
+        return asdict(MentionPollResult(account_id, "skipped", reason=reason))
+    result = poll_account_mentions(
+        ctx.db, account_id, box=SecretBox(get_settings().resolved_secret_key())
+    )
+    return asdict(result)
 
 
 def poll_mentions() -> dict[str, int]:

@@ -3,9 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from socialpulse.inbox.models import InteractionKind, InteractionStatus
+from socialpulse.inbox.moderation import HideState, hide_state
 
 # Labels are short tags: letters, digits and - _ : . and spaces (they are searched as JSON text).
 Label = Annotated[
@@ -75,6 +76,17 @@ class InteractionRead(BaseModel):
     ai_toxic: bool | None
     matched_workflow_id: int | None
     suggested_reply: str | None
+    hidden: bool = Field(description="Hidden in the inbox (and, once confirmed, on the platform).")
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description=(
+            "Where the platform stands: hidden (confirmed), hide_pending, hide_failed, "
+            "unhide_pending, unhide_failed; null when the comment is visible everywhere."
+        )
+    )
+    @property
+    def hide_state(self) -> HideState | None:
+        return hide_state(self.hidden, self.labels)
 
 
 class InteractionPage(BaseModel):
@@ -90,6 +102,9 @@ class InteractionDetail(InteractionRead):
     parent: InteractionRead | None
     replies: list[InteractionRead]
     fan: FanSummary | None
+    hide_failure: str | None = Field(
+        default=None, description="Why the platform refused, when hide_state is *_failed."
+    )
 
 
 class InteractionUpdate(BaseModel):
@@ -154,3 +169,8 @@ class CommentPollQueued(BaseModel):
     account_id: int
     polls_queued: int
     poll_ids: list[int]
+
+
+class MentionPollQueued(BaseModel):
+    account_id: int
+    job_id: int = Field(description="The durable job: GET /api/v1/jobs/{job_id} for its result.")

@@ -98,16 +98,22 @@ class Publisher(Protocol):
 
 @runtime_checkable
 class CommentHider(Protocol):
-    """A publisher that can hide a comment under the account's own post (``can_hide`` True).
+    """A publisher that can hide a comment under the account's own post, and show it again
+    (``can_hide`` True).
 
     Kept apart from ``Publisher`` so that publishers of platforms without a hide API (Bluesky,
-    Mastodon) still satisfy ``Publisher``. ``hide`` is idempotent on every platform we support:
-    hiding a hidden comment succeeds again, so a retried job may call it twice."""
+    Mastodon) still satisfy ``Publisher``. ``hide`` and ``unhide`` are idempotent on every
+    platform we support: hiding a hidden comment (or showing a visible one) succeeds again, so
+    a retried job may call either twice."""
 
     can_hide: bool
 
     def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
         """Hide ``interaction`` from the public on the platform, or raise a ``ProviderError``."""
+        ...
+
+    def unhide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Show a hidden ``interaction`` to the public again, or raise a ``ProviderError``."""
         ...
 
 
@@ -170,8 +176,10 @@ class DryRunPublisher:
     """Records replies instead of sending them: the demo and the simulated platform.
 
     Replies are kept in memory and, with ``path``, appended to a JSON-lines file so that another
-    process (the next tick after a crash) finds them again. Hidden comments are recorded the
-    same way, in a sibling file (``<name>.hidden.jsonl``). No network is touched."""
+    process (the next tick after a crash) finds them again. Hiding and unhiding are recorded the
+    same way, in a sibling file (``<name>.hidden.jsonl``): a hide is ``{"account", "comment"}``,
+    an unhide the same with ``"action": "unhide"``, and ``hidden`` replays them in order. No
+    network is touched."""
 
     can_hide = True
 
@@ -237,11 +245,20 @@ class DryRunPublisher:
             return self._records()
 
     def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
-        """Record that ``interaction`` was hidden (once: hiding twice changes nothing)."""
-        record = {"account": account.external_id, "comment": interaction.external_id}
+        """Record that ``interaction`` was hidden (once: hiding a hidden comment changes
+        nothing)."""
+        self._moderate(account, interaction, hide=True)
+
+    def unhide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Record that ``interaction`` is shown again (showing a visible one changes nothing)."""
+        self._moderate(account, interaction, hide=False)
+
+    def _moderate(self, account: ReplyAccount, interaction: InteractionLike, *, hide: bool) -> None:
+        target = {"account": account.external_id, "comment": interaction.external_id}
         with self._lock:
-            if record in self._hidden_records():
+            if (target in self._currently_hidden()) == hide:
                 return
+            record = target if hide else {**target, "action": "unhide"}
             path = self.hidden_path
             if path is None:
                 self._hidden_memory.append(record)
@@ -257,8 +274,28 @@ class DryRunPublisher:
         with path.open(encoding="utf-8") as handle:
             return [json.loads(line) for line in handle if line.strip()]
 
+    def _currently_hidden(self) -> list[dict[str, str]]:
+        hidden: list[dict[str, str]] = []
+        for record in self._hidden_records():
+            target = {"account": record["account"], "comment": record["comment"]}
+            if record.get("action") == "unhide":
+                hidden = [h for h in hidden if h != target]
+            elif target not in hidden:
+                hidden.append(target)
+        return hidden
+
     @property
     def hidden(self) -> list[dict[str, str]]:
-        """Every hidden comment (``{"account", "comment"}``), oldest first."""
+        """Every comment hidden now (``{"account", "comment"}``), in the order it was hidden."""
         with self._lock:
-            return self._hidden_records()
+            return self._currently_hidden()
+
+    @property
+    def unhidden(self) -> list[dict[str, str]]:
+        """Every unhide recorded (``{"account", "comment"}``), oldest first."""
+        with self._lock:
+            return [
+                {"account": r["account"], "comment": r["comment"]}
+                for r in self._hidden_records()
+                if r.get("action") == "unhide"
+            ]

@@ -16,6 +16,7 @@ from socialpulse.db import utcnow
 from socialpulse.deps import DbSession
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox import analytics as inbox_analytics
+from socialpulse.inbox import moderation
 from socialpulse.inbox import replies as reply_service
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox import workflows as workflow_service
@@ -93,6 +94,20 @@ def _chips(item: Interaction) -> list[dict[str, str]]:
     if item.ai_language:
         chips.append({"kind": "lang", "text": item.ai_language, "why": "detected language"})
     return chips
+
+
+def _moderation_buttons(item: Interaction, state: str | None) -> list[tuple[str, str]]:
+    """(action, button text) offered on an interaction: undo what is asked, retry a failure."""
+    if state == "hide_failed":
+        return [("hide", "Retry hide"), ("unhide", "Unhide")]
+    if state == "unhide_failed":
+        return [("unhide", "Retry unhide"), ("hide", "Keep hidden")]
+    if item.hidden:
+        return [("unhide", "Unhide")]
+    hideable = (
+        item.platform in workflow_service.HIDE_PLATFORMS and item.kind in moderation.HIDEABLE_KINDS
+    )
+    return [("hide", "Hide")] if hideable else []
 
 
 def _fans_by_id(session: DbSession, subject: Subject, fan_ids: set[int]) -> dict[int, Fan]:
@@ -174,10 +189,22 @@ def inbox_page(
         "superfan": superfan,
         "account": account,
     }
+    hide_states = {i.id: moderation.hide_state(i.hidden, i.labels) for i in items}
     context = _layout(session, auth, "inbox") | {
         "items": items,
         "fans": fans,
         "queued": queued,
+        "hide_states": hide_states,
+        "hide_failures": moderation.failure_details(session, subject, items),
+        "moderation_buttons": {i.id: _moderation_buttons(i, hide_states[i.id]) for i in items},
+        "moderation_labels": {
+            moderation.HIDDEN_LABEL,
+            moderation.FAILED_LABEL,
+            moderation.UNHIDE_FAILED_LABEL,
+        },
+        "platform_names": {
+            p: accounts_service.platform_name(p) for p in {i.platform for i in items}
+        },
         "chips": {i.id: _chips(i) for i in items},
         "accounts": accounts,
         "platforms": sorted({a.platform for a in accounts}),
@@ -238,6 +265,46 @@ def inbox_suggestion(
         message = f"Suggested reply to @{handle} rejected."
     else:
         raise InvalidInput(f"unknown decision {decision!r}: approve or reject")
+    flash(request, message, "success")
+    return RedirectResponse(_back(back), status_code=303)
+
+
+@router.post("/inbox/interactions/{interaction_id}/hide", dependencies=[CsrfChecked])
+def inbox_hide(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    interaction_id: int,
+    back: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    """Hide in the inbox now; the platform follows once this request commits."""
+    subject, _ = auth
+    item = moderation.request_hide(session, subject, interaction_id)
+    platform = accounts_service.platform_name(item.platform)
+    if moderation.HIDDEN_LABEL in (item.labels or []):
+        message = f"The comment by @{item.author_handle} is hidden on {platform}."
+    else:
+        message = f"Hiding the comment by @{item.author_handle} on {platform}."
+    flash(request, message, "success")
+    return RedirectResponse(_back(back), status_code=303)
+
+
+@router.post("/inbox/interactions/{interaction_id}/unhide", dependencies=[CsrfChecked])
+def inbox_unhide(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    interaction_id: int,
+    back: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    """Show again in the inbox now; on the platform too if it was hidden there."""
+    subject, _ = auth
+    item = moderation.request_unhide(session, subject, interaction_id)
+    platform = accounts_service.platform_name(item.platform)
+    if moderation.HIDDEN_LABEL in (item.labels or []):
+        message = f"Showing the comment by @{item.author_handle} on {platform} again."
+    else:
+        message = f"The comment by @{item.author_handle} is no longer hidden."
     flash(request, message, "success")
     return RedirectResponse(_back(back), status_code=303)
 

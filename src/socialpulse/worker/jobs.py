@@ -8,6 +8,12 @@ nothing because the dispatcher periodically re-sends due rows.
 Exactly-once effects: a handler that writes its results through `ctx.finish(session)` commits
 them in the same transaction as the guarded completion (`WHERE locked_by = me`), so a worker
 that lost its lease can never commit a second copy.
+
+Waits the handler knows better than the backoff: raising `RetryAt(at=...)` asks for the next
+try no earlier than `at` (a platform's `Retry-After`, a quota reset). With
+`counts_attempt=False` the attempt is given back, for waits where nothing was really tried (the
+platform's quota or our own budget said "not before the reset"). Either wait is refused, and
+the job failed, when it is longer than `MAX_RETRY_WAIT`.
 """
 
 from __future__ import annotations
@@ -37,6 +43,12 @@ JOBS_TOTAL = Counter(
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
+# The longest wait a handler may ask for with `RetryAt`. The longest wait we know of is a quota
+# day: YouTube's resets at midnight Pacific time, at most 24 h away (25 h on the day clocks go
+# back); beyond that a job is not waiting for a reset but parked indefinitely, so it fails and
+# says so instead.
+MAX_RETRY_WAIT = dt.timedelta(hours=26)
+
 
 class LeaseLost(Exception):
     """This worker no longer owns the job (its lease expired and it was reclaimed)."""
@@ -44,6 +56,48 @@ class LeaseLost(Exception):
 
 class UnknownJobKind(Exception):
     pass
+
+
+class RetryAt(Exception):
+    """Raised by a handler: run this job again, no earlier than `at` (timezone-aware).
+
+    `str(error)` is why, kept as the job's `last_error`; raise it `from` the provider error so
+    the error's type is kept too. A counted attempt (the default) waits at least the engine's
+    backoff and, on the last attempt, fails the job. `counts_attempt=False` gives the attempt
+    back: for waits where nothing was really tried (a platform quota or our own budget that
+    resets at a known time), so that a long quota wait cannot use up the job's attempts. Such
+    waits are bounded one at a time (`MAX_RETRY_WAIT`), not in number: like a deferred fetch or
+    comment poll, the job waits for quota day after quota day until its call fits.
+    """
+
+    def __init__(self, message: str, *, at: dt.datetime, counts_attempt: bool = True) -> None:
+        super().__init__(message)
+        self.at = at
+        self.counts_attempt = counts_attempt
+
+
+def retry_refusal(
+    at: dt.datetime,
+    *,
+    attempt: int,
+    max_attempts: int,
+    counts_attempt: bool = True,
+    now: dt.datetime | None = None,
+) -> str | None:
+    """Why the engine would not honour `RetryAt(at=at)` on this attempt; None when it would.
+
+    Handlers that record their own final outcome (a "failed" label) ask first, so they record
+    it themselves instead of the engine failing the job behind their back."""
+    wait = at - (now or utcnow())
+    if wait > MAX_RETRY_WAIT:
+        hours = MAX_RETRY_WAIT.total_seconds() / 3600
+        return (
+            f"the next try would be {wait.total_seconds() / 3600:.1f} h away, "
+            f"longer than the {hours:.0f} h a job may wait"
+        )
+    if counts_attempt and attempt >= max_attempts:
+        return f"gave up after {attempt} attempt{'' if attempt == 1 else 's'}"
+    return None
 
 
 @dataclass
@@ -249,6 +303,8 @@ def run_claimed_job(db: Database, job_id: int, worker_id: str) -> JobStatus | No
         bound.warning("worker.job.lease_lost")
         JOBS_TOTAL.labels(kind, "lease_lost").inc()
         return None
+    except RetryAt as exc:
+        return _retry_at(db, job_id, worker_id, kind, exc, attempts, max_attempts, bound)
     except Exception as exc:
         final = attempts >= max_attempts
         message = f"{type(exc).__name__}: {exc}"
@@ -261,8 +317,63 @@ def run_claimed_job(db: Database, job_id: int, worker_id: str) -> JobStatus | No
     return JobStatus.completed
 
 
+def _retry_at(
+    db: Database,
+    job_id: int,
+    worker_id: str,
+    kind: str,
+    exc: RetryAt,
+    attempts: int,
+    max_attempts: int,
+    bound: Any,
+) -> JobStatus:
+    """Re-queue for `exc.at` (a counted attempt: not before the backoff either), or fail the
+    job when the engine refuses the wait."""
+    now = utcnow()
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    message = f"{type(cause).__name__}: {exc}"
+    refusal = retry_refusal(
+        exc.at,
+        attempt=attempts,
+        max_attempts=max_attempts,
+        counts_attempt=exc.counts_attempt,
+        now=now,
+    )
+    if refusal is not None:
+        message = f"{message} ({refusal})"
+        bound.error("worker.job.failed", error=message, final=True)
+        _fail(db, job_id, worker_id, message, final=True)
+        JOBS_TOTAL.labels(kind, "failed").inc()
+        return JobStatus.failed
+    run_after = max(exc.at, now)
+    if exc.counts_attempt:
+        run_after = max(run_after, now + _retry_delay(attempts))
+    message = f"{message}; next try at {run_after:%Y-%m-%d %H:%M:%S} UTC"
+    outcome = "retry" if exc.counts_attempt else "deferred"
+    bound.info(f"worker.job.{outcome}", error=message, run_after=run_after.isoformat())
+    _fail(
+        db,
+        job_id,
+        worker_id,
+        message,
+        final=False,
+        run_after=run_after,
+        give_back_attempt=not exc.counts_attempt,
+    )
+    JOBS_TOTAL.labels(kind, outcome).inc()
+    return JobStatus.pending
+
+
 def _fail(
-    db: Database, job_id: int, worker_id: str, message: str, *, final: bool, attempt: int = 1
+    db: Database,
+    job_id: int,
+    worker_id: str,
+    message: str,
+    *,
+    final: bool,
+    attempt: int = 1,
+    run_after: dt.datetime | None = None,
+    give_back_attempt: bool = False,
 ) -> None:
     values: dict[str, Any] = {"last_error": message[:4000], "lease_expires_at": None}
     if final:
@@ -271,8 +382,10 @@ def _fail(
         values |= {
             "status": JobStatus.pending,
             "locked_by": None,
-            "run_after": utcnow() + _retry_delay(attempt),
+            "run_after": run_after or utcnow() + _retry_delay(attempt),
         }
+        if give_back_attempt:  # the claim counted one; nothing was really tried
+            values["attempts"] = Job.attempts - 1
     with db.session() as session:
         session.execute(
             update(Job)

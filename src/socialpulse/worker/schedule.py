@@ -23,6 +23,7 @@ TASK_MODULES = [
     "socialpulse.ai.tasks",
     "socialpulse.inbox.tasks",
     "socialpulse.inbox.moderation",
+    "socialpulse.inbox.mentions",
 ]
 
 

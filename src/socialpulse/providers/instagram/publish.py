@@ -10,6 +10,7 @@
   account's own media can be hidden); the answer is ``{"success": true}``
   (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment).
   Hiding a hidden comment answers ``success`` again, so a retried job is harmless.
+* Unhide: the same call with ``hide=false``, the same answer.
 * Errors go through ``instagram_error`` (code 190 → auth, throttles → quota, ...).
 """
 
@@ -91,11 +92,20 @@ class InstagramPublisher:
 
     def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
         """Hide the comment itself (a reply is hidden on its own, not via its parent)."""
-        endpoint = "instagram.comment.hide"
-        data = self.http.post_json(endpoint, interaction.external_id, None, {"hide": "true"})
+        self._set_hidden(interaction, True)
+
+    def unhide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Show the hidden comment again (like ``hide``, on the comment itself)."""
+        self._set_hidden(interaction, False)
+
+    def _set_hidden(self, interaction: InteractionLike, hide: bool) -> None:
+        endpoint = "instagram.comment.hide" if hide else "instagram.comment.unhide"
+        params = {"hide": "true" if hide else "false"}
+        data = self.http.post_json(endpoint, interaction.external_id, None, params)
         if not (isinstance(data, dict) and data.get("success") is True):
+            verb = "hiding" if hide else "unhiding"
             raise PermanentError(
-                f"Instagram did not confirm hiding comment {interaction.external_id}: {data!r}",
+                f"Instagram did not confirm {verb} comment {interaction.external_id}: {data!r}",
                 platform=Platform.INSTAGRAM.value,
                 endpoint=endpoint,
             )

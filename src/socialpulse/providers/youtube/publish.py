@@ -16,6 +16,8 @@
   treats as an error for every other endpoint, so the publisher's core accepts an empty body for
   this one endpoint only. ``heldForReview`` (rather than ``rejected``) keeps the comment in
   YouTube Studio's review queue, where the owner can still publish it.
+* Unhide: the same call with ``moderationStatus=published`` ("clears a comment for public
+  display"), same cost and answer. Publishing a published comment succeeds again.
 """
 
 from __future__ import annotations
@@ -117,11 +119,18 @@ class YouTubePublisher:
 
     def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
         """Hold the comment for review: it disappears from the public thread."""
+        self._moderate(interaction, "heldForReview")
+
+    def unhide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
+        """Publish the held comment: it is back in the public thread."""
+        self._moderate(interaction, "published")
+
+    def _moderate(self, interaction: InteractionLike, status: str) -> None:
         self.http.post_json(
             MODERATION_ENDPOINT,
             "comments/setModerationStatus",
             None,
-            {"id": interaction.external_id, "moderationStatus": "heldForReview"},
+            {"id": interaction.external_id, "moderationStatus": status},
             quota_cost=MODERATION_QUOTA_COST,
         )
 
