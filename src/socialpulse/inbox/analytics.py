@@ -20,29 +20,39 @@ Definitions (what the numbers mean, as the API documents them):
 * **Response queue**: the current state of every reply ever queued, by status;
   ``next_scheduled`` is the earliest ``scheduled_for`` of a pending reply.
 
-Performance at 1,000,000 interactions (``benchmarks/inbox_analytics.py``): each figure is one
-GROUP BY over the period's range of ``ix_interactions_ws_posted`` /
-``ix_interactions_ws_status_posted``; Python only touches the grouped rows (a few dozen) and
-the bounded median sample, never the interactions themselves. The timeline joins a list of
-day boundaries (computed in the workspace time zone, so days follow DST) to the interactions'
-``(workspace_id, posted_at)`` index range, one index range per day.
+Performance at 1,000,000 interactions (``benchmarks/inbox_analytics.py``): the overview and
+the timeline count from ``interaction_hourly_counts`` (``InteractionHourlyCount``), which
+database triggers keep equal to a GROUP BY over ``interactions`` per UTC hour. A period is cut
+by ``split_hours()`` into the whole UTC hours inside it, summed from that table (one row per
+group and hour however many interactions it holds), and the partial hours at its ends, counted
+from the interactions' covering ``(workspace_id, posted_at, ...)`` index: the hour of "now",
+and the hour local midnight falls in where it is not on a UTC hour (Asia/Kolkata,
+Asia/Kathmandu). The figures are exactly those of a direct count, whatever the zone. The
+timeline does the same per local day: the day boundaries are a small derived table joined to
+both sources, one index range per day. The median and the workflow counters are one index
+range each. Python only touches grouped rows and the bounded median sample, never the
+interactions themselves. At the benchmark's density (~114 interactions an hour over ~50 groups)
+the table holds ~0.44 rows per interaction: a 30-day overview sums ~36,000 rows instead of
+grouping ~82,000.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Integer, and_, case, func, literal, select, union_all
+from sqlalchemy import Integer, Subquery, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from socialpulse.db import UTCDateTime, utcnow
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox.models import (
     Interaction,
+    InteractionHourlyCount,
     InteractionStatus,
     ReplyQueueItem,
     ReplyStatus,
@@ -168,6 +178,119 @@ def _in_period(column: Any, period: Period) -> Any:
     return and_(column >= period.start, column <= period.end)
 
 
+def _period_end(period: Period) -> dt.datetime:
+    """The exclusive end of the period: "now" itself is counted (timestamps are microseconds)."""
+    return period.end + dt.timedelta(microseconds=1)
+
+
+# --- counting interactions: the hourly rollup plus the partial hours ---------------------------
+
+HOUR = dt.timedelta(hours=1)
+# SQLite refuses a compound SELECT of more than 500 terms (SQLITE_MAX_COMPOUND_SELECT); a
+# 365-day timeline in a :30 zone has 730 partial hours.
+BOUNDS_PER_STATEMENT = 400
+# The grouping dimensions, as the rollup and the interactions name them. A missing analysis is
+# "" in the rollup (a primary key cannot hold NULL) and NULL in interactions: callers map both
+# to UNANALYSED.
+_ROLLUP_DIMENSIONS = {
+    "status": InteractionHourlyCount.status,
+    "platform": InteractionHourlyCount.platform,
+    "sentiment": InteractionHourlyCount.sentiment,
+}
+_INTERACTION_DIMENSIONS = {
+    "status": Interaction.status,
+    "platform": Interaction.platform,
+    "sentiment": Interaction.ai_sentiment,
+}
+
+Range = tuple[int, dt.datetime, dt.datetime]  # (index, lo, hi): the half-open [lo, hi)
+
+
+def _floor_hour(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(moment: dt.datetime) -> dt.datetime:
+    floor = _floor_hour(moment)
+    return floor if floor == moment else floor + HOUR
+
+
+def split_hours(
+    ranges: Sequence[tuple[dt.datetime, dt.datetime]],
+) -> tuple[list[Range], list[Range]]:
+    """Cut half-open [lo, hi) ranges into the whole UTC hours inside them (counted from the
+    rollup) and the rest (counted from `interactions`): at most one partial piece at each end,
+    or the whole range when it holds no whole hour."""
+    whole: list[Range] = []
+    partial: list[Range] = []
+    for index, (lo, hi) in enumerate(ranges):
+        first, last = _ceil_hour(lo), _floor_hour(hi)
+        if first < last:
+            whole.append((index, first, last))
+            if lo < first:
+                partial.append((index, lo, first))
+            if last < hi:
+                partial.append((index, last, hi))
+        elif lo < hi:
+            partial.append((index, lo, hi))
+    return whole, partial
+
+
+def _bounds(ranges: Sequence[Range]) -> Subquery:
+    """The ranges as a small derived table (n, lo, hi): a UNION ALL of literals (portable, unlike
+    VALUES with column aliases, which SQLite lacks), joined to an index range per row, with no
+    per-row date arithmetic in SQL."""
+    stamp = UTCDateTime()
+    return union_all(
+        *(
+            select(
+                literal(index, Integer).label("n"),
+                literal(lo, stamp).label("lo"),
+                literal(hi, stamp).label("hi"),
+            )
+            for index, lo, hi in ranges
+        )
+    ).subquery("bounds")
+
+
+def _counts(
+    session: Session,
+    subject: Subject,
+    ranges: Sequence[tuple[dt.datetime, dt.datetime]],
+    dimensions: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    """Interactions posted in each half-open range, grouped by `dimensions`: rows of
+    (range index, *dimensions, count). A group can come in several rows (the rollup's whole
+    hours, then each partial hour); callers add them up."""
+    whole, partial = split_hours(ranges)
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(whole), BOUNDS_PER_STATEMENT):
+        bounds = _bounds(whole[start : start + BOUNDS_PER_STATEMENT])
+        hour = InteractionHourlyCount.hour
+        columns = [bounds.c.n, *(_ROLLUP_DIMENSIONS[name] for name in dimensions)]
+        stmt = scoped(
+            select(*columns, func.sum(InteractionHourlyCount.count))
+            .select_from(bounds)
+            .join(InteractionHourlyCount, and_(hour >= bounds.c.lo, hour < bounds.c.hi)),
+            subject,
+        ).group_by(*columns)
+        rows.extend(tuple(row) for row in session.execute(stmt))
+    for start in range(0, len(partial), BOUNDS_PER_STATEMENT):
+        bounds = _bounds(partial[start : start + BOUNDS_PER_STATEMENT])
+        posted = Interaction.posted_at
+        columns = [bounds.c.n, *(_INTERACTION_DIMENSIONS[name] for name in dimensions)]
+        # count(posted_at), not count(id): posted_at is in the index, so PostgreSQL can answer
+        # from the index alone (SQLite covers the rowid either way).
+        stmt = scoped(
+            select(*columns, func.count(posted))
+            .select_from(bounds)
+            .join(Interaction, and_(posted >= bounds.c.lo, posted < bounds.c.hi)),
+            subject,
+        ).group_by(*columns)
+        rows.extend(tuple(row) for row in session.execute(stmt))
+    return rows
+
+
 # --- overview ----------------------------------------------------------------------------------
 
 
@@ -199,23 +322,14 @@ def overview(
     session: Session, subject: Subject, days: int = 30, *, now: dt.datetime | None = None
 ) -> InboxOverview:
     period, _zone_ = _period(session, subject, days, now)
-    grouped = session.execute(
-        scoped(
-            select(
-                Interaction.status,
-                Interaction.platform,
-                Interaction.ai_sentiment,
-                func.count(),
-            ),
-            subject,
-        )
-        .where(_in_period(Interaction.posted_at, period))
-        .group_by(Interaction.status, Interaction.platform, Interaction.ai_sentiment)
-    ).all()
+    grouped = _counts(
+        session, subject, [(period.start, _period_end(period))], ("status", "platform", "sentiment")
+    )
     by_status = {status.value: 0 for status in InteractionStatus}
     by_platform: dict[str, int] = {}
     by_sentiment = {label: 0 for label in (*SENTIMENTS, UNANALYSED)}
-    for status, platform, sentiment, count in grouped:  # one row per group, not per interaction
+    for _range, status, platform, sentiment, rows in grouped:  # grouped rows, not interactions
+        count = int(rows)
         by_status[str(status)] = by_status.get(str(status), 0) + count
         by_platform[platform] = by_platform.get(platform, 0) + count
         key = sentiment if sentiment else UNANALYSED
@@ -325,43 +439,21 @@ def timeline(
     """Interactions per local day of the period, every day present (zero-filled)."""
     period, zone = _period(session, subject, days, now)
     day_list = _days(zone, days, period.end)
-    # The day boundaries as a small derived table (UNION ALL of literals: portable, unlike
-    # VALUES with column aliases, which SQLite lacks), joined to the (workspace_id, posted_at)
-    # index: one range per day, no per-row date arithmetic in SQL.
-    stamp = UTCDateTime()
-    # Half-open [lo, hi) ranges; the last day ends at "now" inclusive (as the overview does).
-    ends = [start for _day, start in day_list[1:]] + [period.end + dt.timedelta(microseconds=1)]
-    bounds = union_all(
-        *(
-            select(
-                literal(i, Integer).label("n"),
-                literal(start, stamp).label("lo"),
-                literal(end, stamp).label("hi"),
-            )
-            for i, ((_day, start), end) in enumerate(zip(day_list, ends, strict=True))
-        )
-    ).subquery("bounds")
-    in_day = and_(Interaction.posted_at >= bounds.c.lo, Interaction.posted_at < bounds.c.hi)
-    columns: list[Any] = [bounds.c.n]
-    if by_sentiment:
-        columns.append(Interaction.ai_sentiment)
-    # count(posted_at), not count(id): posted_at is in the index, so PostgreSQL can answer
-    # from the index alone (SQLite covers the rowid either way).
-    stmt = scoped(
-        select(*columns, func.count(Interaction.posted_at))
-        .select_from(bounds)
-        .join(Interaction, in_day),
-        subject,
-    ).group_by(*columns)
+    # Half-open [start, next start) per day; the last day ends at "now" inclusive (as the
+    # overview does).
+    ends = [start for _day, start in day_list[1:]] + [_period_end(period)]
+    ranges = [(start, end) for (_day, start), end in zip(day_list, ends, strict=True)]
+    rows = _counts(session, subject, ranges, ("sentiment",) if by_sentiment else ())
     totals = [0] * len(day_list)
     split: list[dict[str, int]] = [
         {label: 0 for label in (*SENTIMENTS, UNANALYSED)} for _ in day_list
     ]
-    for row in session.execute(stmt).all():
-        index, count = row[0], row[-1]
+    for row in rows:
+        index, count = row[0], int(row[-1])
         totals[index] += count
         if by_sentiment:
-            split[index][row[1] or UNANALYSED] = split[index].get(row[1] or UNANALYSED, 0) + count
+            key = row[1] or UNANALYSED
+            split[index][key] = split[index].get(key, 0) + count
     return Timeline(
         period=period,
         days=[

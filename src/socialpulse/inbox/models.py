@@ -80,7 +80,10 @@ class Interaction(Base):
             "platform",
             "ai_sentiment",
         ),
-        Index("ix_interactions_ws_status_posted", "workspace_id", "status", "posted_at"),
+        # answered_at makes the median first response an index-only read.
+        Index(
+            "ix_interactions_ws_status_posted", "workspace_id", "status", "posted_at", "answered_at"
+        ),
         Index("ix_interactions_fan_posted", "fan_id", "posted_at"),
         Index("ix_interactions_post", "post_id"),
     )
@@ -141,6 +144,44 @@ class Interaction(Base):
     # A reply drafted for a human to approve (suggested by intent, or by a workflow template).
     suggested_reply: Mapped[str | None] = mapped_column(Text, default=None)
     suggested_reply_source: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class InteractionHourlyCount(Base):
+    """How many interactions were posted in one UTC hour, per (platform, status, sentiment).
+
+    Read by the inbox analytics (``socialpulse.inbox.analytics``) instead of scanning every
+    interaction of a period. Never written by application code: database triggers on
+    ``interactions`` keep it exact (migration 0006: after insert, after delete, after an update
+    of ``posted_at``, ``platform``, ``status``, ``ai_sentiment`` or ``workspace_id``), so Core
+    bulk updates, raw SQL and foreign-key cascades are counted too. A group that falls to zero
+    is deleted, so the table always equals ``GROUP BY`` over ``interactions``.
+
+    ``hour`` is the posting time truncated to the UTC hour; ``sentiment`` is ``ai_sentiment``
+    with ``""`` for "no AI analysis yet" (``NULL`` cannot be part of a primary key).
+
+    Beware: on SQLite, ``op.batch_alter_table("interactions")`` rebuilds the table and thereby
+    DROPS its triggers, silently freezing these counts. A migration that does so must recreate
+    them afterwards with the helper of migration 0006::
+
+        from alembic import context
+        rollup = context.script.get_revision("0006").module
+        rollup.create_triggers(op.get_bind())
+
+    (``tests/inbox/test_hourly_counts.py`` fails at head when the triggers are missing.)
+    """
+
+    __tablename__ = "interaction_hourly_counts"
+    # Clustered on the primary key: a period is one contiguous range of the table on SQLite.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[InteractionStatus] = mapped_column(str_enum(InteractionStatus), primary_key=True)
+    sentiment: Mapped[str] = mapped_column(String(10), primary_key=True)
+    count: Mapped[int] = mapped_column()
 
 
 class CommentPoll(Base):
