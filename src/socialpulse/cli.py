@@ -281,7 +281,9 @@ def _mount_domain_apps() -> None:
     app.add_typer(accounts_app, name="accounts", help="Tracked accounts: list, report.")
     from socialpulse.inbox.cli import app as inbox_app
 
-    app.add_typer(inbox_app, name="inbox", help="Engagement inbox: reply queue planning, mention polls.")
+    app.add_typer(
+        inbox_app, name="inbox", help="Engagement inbox: reply queue planning, mention polls."
+    )
     from socialpulse.ai.cli import app as ai_app
 
     app.add_typer(ai_app, name="ai", help="Offline text analysis: analyze, train, eval.")
