@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,11 +59,71 @@ class Settings(BaseSettings):
     login_rate_limit: str = Field(
         default="5/minute;30/hour", description="Login attempts allowed per email and per IP."
     )
+    ai_backend: Literal["default", "accurate", "hf"] = Field(
+        default="default",
+        description="Text analysis backend of ingestion (captions, comments) and of API and CLI "
+        "calls that name none: default (numpy, shipped arrays), accurate (MiniLM, `make "
+        "accurate`) or hf (the local Hugging Face model in ai_hf_model_dir).",
+    )
+    ai_hf_model_dir: Path | None = Field(
+        default=None,
+        description="A local Hugging Face sequence-classification model directory "
+        "(config.json, model.safetensors, tokenizer.json) for the hf backend.",
+    )
+    ai_hf_languages: str = Field(
+        default="en",
+        description="Comma-separated ISO 639-1 codes of the languages the hf model reads, or * "
+        "for any; text in another language gets no sentiment guess from it.",
+    )
 
     @field_validator("data_dir", "media_root")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("ai_hf_model_dir")
+    @classmethod
+    def _expand_model_dir(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @field_validator("ai_hf_languages")
+    @classmethod
+    def _language_codes(cls, value: str) -> str:
+        """Normalised to sorted, de-duplicated lower-case codes (or "*"): the list is part of
+        the hf analyser's model version, so "fr, en" and "en,fr" must not differ."""
+        codes = sorted({code.strip().lower() for code in value.split(",") if code.strip()})
+        if codes == ["*"]:
+            return "*"
+        bad = [code for code in codes if len(code) != 2 or not code.isalpha() or not code.isascii()]
+        if not codes or bad:
+            raise ValueError(
+                "SOCIALPULSE_AI_HF_LANGUAGES must be * or comma-separated two-letter ISO 639-1 "
+                f"codes such as en,fr; got {value!r}"
+            )
+        return ",".join(codes)
+
+    @model_validator(mode="after")
+    def _hf_backend_has_a_model(self) -> Settings:
+        if self.ai_backend == "hf" and self.ai_hf_model_dir is None:
+            raise ValueError(
+                "SOCIALPULSE_AI_BACKEND=hf needs SOCIALPULSE_AI_HF_MODEL_DIR, a local Hugging "
+                "Face model directory (config.json, model.safetensors, tokenizer.json)"
+            )
+        if self.ai_hf_model_dir is not None:
+            # Imported here: the loader pulls numpy and the analysis modules, which settings
+            # that configure no model do not need.
+            from socialpulse.ai.hf import HFModelError, check_model_dir
+
+            try:
+                check_model_dir(self.ai_hf_model_dir)
+            except HFModelError as exc:
+                raise ValueError(f"SOCIALPULSE_AI_HF_MODEL_DIR: {exc}") from exc
+        return self
+
+    @property
+    def hf_languages(self) -> frozenset[str]:
+        """The codes of `ai_hf_languages`; {"*"} means any language."""
+        return frozenset(self.ai_hf_languages.split(","))
 
     @property
     def effective_database_url(self) -> str:

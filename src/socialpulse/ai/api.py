@@ -13,21 +13,28 @@ from socialpulse.workspaces.tenancy import get_scoped
 
 router = APIRouter(prefix="/api/v1", tags=["ai"])
 
-Backend = Annotated[str, Field(pattern="^(default|accurate)$")]
+# None (left out): the server's configured backend, SOCIALPULSE_AI_BACKEND.
+Backend = Annotated[
+    str | None,
+    Field(
+        pattern="^(default|accurate|hf)$",
+        description="default, accurate or hf; left out, the server's configured backend.",
+    ),
+]
 
 
 class AnalyzeRequest(BaseModel):
     text: str = Field(max_length=20_000)
-    backend: Backend = "default"
+    backend: Backend = None
 
 
 class AnalyzeBatchRequest(BaseModel):
     # The 1,000-text limit is checked in the service so the caller gets a 413, not a 422.
     texts: list[Annotated[str, Field(max_length=20_000)]]
-    backend: Backend = "default"
+    backend: Backend = None
 
 
-def _run(texts: list[str], backend: str) -> list[dict[str, Any]]:
+def _run(texts: list[str], backend: str | None) -> list[dict[str, Any]]:
     try:
         return [result.to_dict() for result in service.analyze_texts(texts, backend)]
     except BackendUnavailable as exc:

@@ -10,7 +10,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from socialpulse.ai.analysis import BATCH_SIZE, BackendUnavailable, get_analyzer
+from socialpulse.ai.analysis import BATCH_SIZE, Analyzer, BackendUnavailable, get_analyzer
 
 app = typer.Typer(
     help="Text intelligence: sentiment, language, intents, topics.", no_args_is_help=True
@@ -20,7 +20,13 @@ DataOption = Annotated[
     Path, typer.Option("--data", help="The shared data folder (../shared/data).")
 ]
 BackendOption = Annotated[
-    str, typer.Option("--backend", help="default (numpy, shipped arrays) or accurate.")
+    str | None,
+    typer.Option(
+        "--backend",
+        help="default (numpy, shipped arrays), accurate (MiniLM) or hf (the model in "
+        "SOCIALPULSE_AI_HF_MODEL_DIR); left out, SOCIALPULSE_AI_BACKEND.",
+        show_default=False,
+    ),
 ]
 
 
@@ -40,6 +46,16 @@ def parse_line(line: str, number: int) -> str:
     if not isinstance(value, dict) or not isinstance(value.get("text"), str):
         raise InputError(f'line {number}: a JSON line needs a string "text" field')
     return str(value["text"])
+
+
+def resolve_analyzer(backend: str | None) -> Analyzer:
+    """The analyser, or exit 2 saying why not: an unknown name, a backend that is not
+    installed, or invalid AI settings (pydantic's ValidationError is a ValueError)."""
+    try:
+        return get_analyzer(backend)
+    except (BackendUnavailable, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def read_batches(stream: TextIO, size: int = BATCH_SIZE) -> Iterator[list[str]]:
@@ -63,14 +79,10 @@ def analyze_command(
             help='One text per line, or JSON lines with a "text" field; - for stdin.',
         ),
     ] = "-",
-    backend: BackendOption = "default",
+    backend: BackendOption = None,
 ) -> None:
     """Analyse texts and print one JSON object per input line, in input order."""
-    try:
-        analyzer = get_analyzer(backend)
-    except (BackendUnavailable, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    analyzer = resolve_analyzer(backend)
 
     if input_path == "-":
         stream: TextIO = typer.get_text_stream("stdin")
@@ -128,7 +140,7 @@ def train_command(
 @app.command("eval")
 def eval_command(
     data: DataOption = Path("../shared/data"),
-    backend: BackendOption = "default",
+    backend: BackendOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Measure sentiment, language, complaint, spam and throughput on the shared data."""
@@ -137,11 +149,8 @@ def eval_command(
     if not data.is_dir():
         typer.echo(f"error: data folder not found: {data}", err=True)
         raise typer.Exit(1)
-    try:
-        report = evaluate(data, backend, echo=not as_json)
-    except BackendUnavailable as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    analyzer = resolve_analyzer(backend)
+    report = evaluate(data, analyzer.backend, echo=not as_json)
     if as_json:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -4,6 +4,11 @@ Every caption is analysed once per model version, in batches, by a durable job; 
 kept flat on `posts` (for filters and aggregation) and in full, with evidence, in
 `post_analyses`. A new model version makes every post pending again, so re-analysis happens
 by itself.
+
+`backend=None` everywhere means the configured backend (``SOCIALPULSE_AI_BACKEND``). When it
+cannot be loaded (`BackendUnavailable`: not installed, model files missing) the analysis raises
+instead of falling back to another backend: the job fails with that message in its
+``last_error`` and the posts stay pending, to be analysed once the backend is installed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import Post, PostAnalysis, TrackedAccount
-from socialpulse.ai.analysis import get_analyzer
+from socialpulse.ai.analysis import BackendUnavailable, get_analyzer
 from socialpulse.ai.schemas import TextAnalysis
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import PayloadTooLarge
@@ -38,11 +43,11 @@ QUALITY_FORMULA = (
 )
 
 
-def model_version(backend: str = "default") -> str:
+def model_version(backend: str | None = None) -> str:
     return get_analyzer(backend).model_version
 
 
-def analyze_texts(texts: list[str], backend: str = "default") -> list[TextAnalysis]:
+def analyze_texts(texts: list[str], backend: str | None = None) -> list[TextAnalysis]:
     if len(texts) > MAX_BATCH_TEXTS:
         raise PayloadTooLarge(
             f"{len(texts)} texts in one request; send at most {MAX_BATCH_TEXTS} per batch"
@@ -73,7 +78,7 @@ def analyze_pending_posts(
     db: Database,
     *,
     workspace_id: int | None = None,
-    backend: str = "default",
+    backend: str | None = None,
     batch_size: int = BATCH_SIZE,
     heartbeat: Callable[[], None] = lambda: None,
 ) -> int:
@@ -213,11 +218,18 @@ def workspace_summary(session: Session, subject: Subject, *, days: int = 30) -> 
             Post.posted_at >= since, Post.ai_model_version.is_(None)
         )
     )
+    try:
+        version: str | None = model_version()
+    except BackendUnavailable as exc:
+        # The summary of what is stored does not need the analyser; the failing analysis jobs
+        # say why it is missing.
+        log.warning("ai.backend.unavailable", error=str(exc))
+        version = None
     return {
         "days": days,
         "texts_analysed": len(rows),
         "texts_pending": pending or 0,
-        "model_version": model_version(),
+        "model_version": version,
         "sentiment": dict(Counter(r.ai_sentiment for r in rows if r.ai_sentiment)),
         "intent": dict(Counter(r.ai_intent for r in rows if r.ai_intent)),
         "language": dict(Counter(r.ai_language for r in rows if r.ai_language)),
