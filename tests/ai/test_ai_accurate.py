@@ -35,9 +35,29 @@ def test_onnx_runtime_and_numpy_give_the_same_embeddings() -> None:
     from socialpulse.ai.minilm import MiniLM
 
     texts = ["Where can I buy this?", "Best concert ever 🔥🔥", "ok"]
-    fast, plain = MiniLM(), MiniLM(use_onnx=False)
+    fast, plain = MiniLM(quantize=False), MiniLM(use_onnx=False)
     assert fast.runtime == "onnxruntime"
     assert np.abs(fast.embed(texts) - plain.embed(texts)).max() < 1e-4
+
+
+def test_int8_embeddings_stay_close_to_the_float_ones() -> None:
+    from socialpulse.ai.minilm import MiniLM
+
+    texts = ["Where can I buy this?", "Best concert ever 🔥🔥", "ok", "I love dogs"]
+    quantized, exact = MiniLM(), MiniLM(quantize=False)
+    assert quantized.runtime == "onnxruntime-int8"
+    cosine = (quantized.embed(texts) * exact.embed(texts)).sum(axis=1)
+    assert cosine.min() > 0.95
+
+
+def test_int8_embedding_of_a_text_does_not_depend_on_its_neighbours() -> None:
+    from socialpulse.ai.minilm import MiniLM
+
+    encoder = MiniLM()
+    texts = ["ok", "This is a much longer sentence about the new album and the tour dates 🔥"]
+    together = encoder.embed(texts)
+    alone = np.stack([encoder.embed([text])[0] for text in texts])
+    assert np.array_equal(together, alone)
 
 
 def test_accurate_backend_labels_clear_sentiment_with_head_evidence() -> None:
