@@ -263,6 +263,11 @@ def analyse_comments(comments: Sequence[pb.Comment]) -> dict[str, TextAnalysis]:
     return {c.external_id: r for c, r in zip(comments, results, strict=True)}
 
 
+def _hourly_count_key(row: dict[str, Any]) -> tuple[dt.datetime, str, str]:
+    hour = row["posted_at"].astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return hour, str(row.get("status") or ""), str(row.get("ai_sentiment") or "")
+
+
 def store_interaction_rows(
     session: Session,
     workspace_id: int,
@@ -274,11 +279,16 @@ def store_interaction_rows(
     """Insert interaction rows; returns external id -> row id of those THIS call inserted.
 
     Do-nothing on conflict: a concurrent poll that stored one first wins and nothing fails;
-    rows inserted now are told apart by their `ingested_at`."""
+    rows inserted now are told apart by their `ingested_at`.
+
+    Rows go in sorted by their hourly-count key: the counts' triggers (migration 0006) lock one
+    counter row per (hour, status, sentiment), and taking those locks in one global order
+    makes two concurrent polls of a workspace wait for each other on PostgreSQL instead of
+    deadlocking."""
     upsert(
         session,
         Interaction.__table__,  # type: ignore[arg-type]
-        rows,
+        sorted(rows, key=_hourly_count_key),
         conflict=["workspace_id", "platform", "external_id"],
         update=[],
     )
