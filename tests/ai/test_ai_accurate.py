@@ -68,3 +68,23 @@ def test_accurate_backend_labels_clear_sentiment_with_head_evidence() -> None:
     assert good.backend == "accurate"
     assert "/minilm-mlp-" in good.model_version
     assert good.sentiment.evidence[0].value == "minilm_head"
+
+
+def test_texts_in_languages_the_head_does_not_read_skip_the_encoder() -> None:
+    from socialpulse.ai.accurate import AccurateAnalyzer
+
+    analyzer = AccurateAnalyzer()
+    seen: list[str] = []
+    embed = analyzer.encoder.embed
+
+    def spy(texts: list[str], *args: object, **kwargs: object) -> np.ndarray:
+        seen.extend(texts)
+        return embed(texts)
+
+    analyzer.encoder.embed = spy  # type: ignore[method-assign]
+    french = "Je suis vraiment déçu par ce produit, il est arrivé cassé et personne ne répond."
+    english = "I love this, what a wonderful day"
+    unsupported, supported = analyzer.analyze([french, english])
+    assert seen == [english]
+    assert supported.sentiment.label == "positive"
+    assert unsupported.sentiment.evidence[0].value == "unsupported_language:fr"

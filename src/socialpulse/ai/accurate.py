@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from socialpulse.ai import polarity
 from socialpulse.ai.analysis import (
@@ -135,13 +136,21 @@ class AccurateAnalyzer(DefaultAnalyzer):
         self.model_version = f"{self.model_version}/{self.head.version}"
 
     def _sentiment(
-        self, texts: Sequence[str], batch: FeatureBatch, explain: bool = True
+        self,
+        texts: Sequence[str],
+        batch: FeatureBatch,
+        explain: bool = True,
+        routed: npt.NDArray[np.bool_] | None = None,
     ) -> tuple[F32, list[list[Evidence]]]:
         model = self.bundle.sentiment
         values = model.values(batch)
         adjust, prior_evidence = polarity.prior(texts, phrases=False)
         decision = model.decision(batch, values) + adjust
-        head_logits = self.head.logits(self.encoder.embed(texts))
+        # Rows left out of `routed` are replaced by the caller; they skip the encoder.
+        keep = np.arange(len(texts)) if routed is None else np.flatnonzero(routed)
+        head_logits = np.zeros((len(texts), 3), dtype=np.float32)
+        if len(keep):
+            head_logits[keep] = self.head.logits(self.encoder.embed([texts[int(i)] for i in keep]))
         probabilities = combine(decision, head_logits, self.head)
         if not explain:
             return probabilities, []
@@ -159,3 +168,9 @@ class AccurateAnalyzer(DefaultAnalyzer):
                 ]
             )
         return probabilities, evidence
+
+    def _routed_sentiment(
+        self, texts: Sequence[str], batch: FeatureBatch, routed: npt.NDArray[np.bool_]
+    ) -> tuple[F32, list[list[Evidence]]]:
+        # MiniLM is most of the cost: texts in languages the head does not read skip it.
+        return self._sentiment(texts, batch, routed=routed)
