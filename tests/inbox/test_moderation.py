@@ -406,6 +406,22 @@ def test_a_quota_wait_on_the_last_attempt_still_waits_instead_of_failing(
 
 
 @respx.mock
+def test_a_hide_that_waited_a_week_for_the_quota_records_hide_failed(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    respx.post(YT_MODERATE).mock(return_value=youtube_error(403, "error_quota_exceeded"))
+    account_id = make_account(db, ws, credentials={"access_token": "ya29.owner"})
+    interaction_id = make_hidden(db, ws, account_id)
+    queued = utcnow() - dt.timedelta(days=7)
+
+    result = moderation.hide_on_platform(db, interaction_id, box=BOX, queued_at=queued)
+
+    assert result.status == "failed"
+    assert "a job waits 7 days at most" in (result.detail or "")
+    assert moderation.FAILED_LABEL in labels(db, interaction_id)
+
+
+@respx.mock
 def test_a_wait_longer_than_the_engine_allows_records_hide_failed_with_the_reason(
     db: Database, ws: WorkspaceFixture
 ) -> None:

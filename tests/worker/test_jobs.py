@@ -293,6 +293,22 @@ def test_a_wait_that_does_not_count_gives_the_attempt_back(db: Database) -> None
             row.run_after = utcnow()  # the reset came
 
 
+def test_waits_that_cost_no_attempt_end_a_week_after_the_job_was_queued(db: Database) -> None:
+    job_id = _insert_job(db, "test.retry_at", {"wait_s": 3600, "counts": False})
+    with db.session() as session:
+        row = session.get(Job, job_id)
+        assert row is not None
+        row.created_at = utcnow() - jobs.MAX_DEFERRED_AGE
+
+    assert jobs.run_job(db, job_id) == JobStatus.failed
+
+    job = _job(db, job_id)
+    assert job.status == JobStatus.failed
+    assert "still waiting for a quota or budget reset; a job waits 7 days at most" in (
+        job.last_error or ""
+    )
+
+
 def test_a_counted_retry_on_the_last_attempt_fails_the_job(db: Database) -> None:
     job_id = _insert_job(db, "test.retry_at", {"wait_s": 60})
     with db.session() as session:

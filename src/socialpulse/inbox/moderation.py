@@ -315,7 +315,12 @@ def _apply(session: Session, it: Interaction, action: Action, result: HideResult
 
 
 def _retry_or_give_up(
-    exc: pb.ProviderError, platform: str, *, attempt: int, max_attempts: int
+    exc: pb.ProviderError,
+    platform: str,
+    *,
+    attempt: int,
+    max_attempts: int,
+    queued_at: dt.datetime | None = None,
 ) -> str:
     """Raise ``RetryAt`` for the wait the error asks for, or return why the job gives up."""
     now = utcnow()
@@ -325,7 +330,12 @@ def _retry_or_give_up(
         wait = seconds_until_next_quota_day(exc.platform or platform, now)
     at = now + dt.timedelta(seconds=float(wait or 0))
     refusal = retry_refusal(
-        at, attempt=attempt, max_attempts=max_attempts, counts_attempt=counts_attempt, now=now
+        at,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        counts_attempt=counts_attempt,
+        now=now,
+        queued_at=queued_at,
     )
     if refusal is None:
         raise RetryAt(str(exc), at=at, counts_attempt=counts_attempt) from exc
@@ -343,6 +353,7 @@ def _on_platform(
     max_attempts: int,
     publisher_factory: PublisherFactory | None,
     finish: Callable[[Session, dict[str, Any]], None] | None,
+    queued_at: dt.datetime | None,
 ) -> HideResult:
     def record(result: HideResult) -> HideResult:
         return _record(db, interaction_id, action, result, finish)
@@ -379,7 +390,7 @@ def _on_platform(
     except RETRYABLE as exc:
         log.info(f"inbox.{action}.retry", interaction_id=interaction_id, error=str(exc))
         detail = _retry_or_give_up(
-            exc, account.platform, attempt=attempt, max_attempts=max_attempts
+            exc, account.platform, attempt=attempt, max_attempts=max_attempts, queued_at=queued_at
         )
         return record(HideResult("failed", detail))
     except pb.ProviderError as exc:  # not found, permanent
@@ -400,6 +411,7 @@ def hide_on_platform(
     max_attempts: int = MAX_ATTEMPTS,
     publisher_factory: PublisherFactory | None = None,
     finish: Callable[[Session, dict[str, Any]], None] | None = None,
+    queued_at: dt.datetime | None = None,
 ) -> HideResult:
     """Hide the interaction's comment on its platform and record the outcome.
 
@@ -416,6 +428,7 @@ def hide_on_platform(
         max_attempts=max_attempts,
         publisher_factory=publisher_factory,
         finish=finish,
+        queued_at=queued_at,
     )
 
 
@@ -429,6 +442,7 @@ def unhide_on_platform(
     max_attempts: int = MAX_ATTEMPTS,
     publisher_factory: PublisherFactory | None = None,
     finish: Callable[[Session, dict[str, Any]], None] | None = None,
+    queued_at: dt.datetime | None = None,
 ) -> HideResult:
     """Show the interaction's comment on its platform again and record the outcome (like
     ``hide_on_platform``)."""
@@ -442,6 +456,7 @@ def unhide_on_platform(
         max_attempts=max_attempts,
         publisher_factory=publisher_factory,
         finish=finish,
+        queued_at=queued_at,
     )
 
 
@@ -456,6 +471,7 @@ def hide_interaction(ctx: JobContext) -> dict[str, Any]:
         workspace_id=ctx.workspace_id,
         attempt=ctx.attempt,
         finish=lambda session, outcome: ctx.finish(session, outcome),
+        queued_at=ctx.queued_at,
     )
     return result.as_dict()
 
@@ -471,5 +487,6 @@ def unhide_interaction(ctx: JobContext) -> dict[str, Any]:
         workspace_id=ctx.workspace_id,
         attempt=ctx.attempt,
         finish=lambda session, outcome: ctx.finish(session, outcome),
+        queued_at=ctx.queued_at,
     )
     return result.as_dict()

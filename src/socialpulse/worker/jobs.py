@@ -48,6 +48,10 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 # back); beyond that a job is not waiting for a reset but parked indefinitely, so it fails and
 # says so instead.
 MAX_RETRY_WAIT = dt.timedelta(hours=26)
+# Waits that cost no attempt (quota or budget resets) may follow one another, but not for ever:
+# a job still waiting a week after it was queued fails and says why, instead of showing
+# "pending" to its user indefinitely.
+MAX_DEFERRED_AGE = dt.timedelta(days=7)
 
 
 class LeaseLost(Exception):
@@ -83,6 +87,7 @@ def retry_refusal(
     max_attempts: int,
     counts_attempt: bool = True,
     now: dt.datetime | None = None,
+    queued_at: dt.datetime | None = None,
 ) -> str | None:
     """Why the engine would not honour `RetryAt(at=at)` on this attempt; None when it would.
 
@@ -97,6 +102,11 @@ def retry_refusal(
         )
     if counts_attempt and attempt >= max_attempts:
         return f"gave up after {attempt} attempt{'' if attempt == 1 else 's'}"
+    if not counts_attempt and queued_at is not None and at - queued_at > MAX_DEFERRED_AGE:
+        return (
+            f"queued {queued_at:%Y-%m-%d %H:%M} UTC and still waiting for a quota or budget "
+            f"reset; a job waits {MAX_DEFERRED_AGE.days} days at most"
+        )
     return None
 
 
@@ -110,6 +120,7 @@ class JobContext:
     attempt: int
     worker_id: str
     lease_s: int
+    queued_at: dt.datetime | None = None
     finished: bool = field(default=False)
 
     def heartbeat(self) -> None:
@@ -279,12 +290,13 @@ def run_claimed_job(db: Database, job_id: int, worker_id: str) -> JobStatus | No
         job = session.get(Job, job_id)
         if job is None or job.locked_by != worker_id or job.status != JobStatus.running:
             return None
-        kind, payload, workspace_id, attempts, max_attempts = (
+        kind, payload, workspace_id, attempts, max_attempts, queued_at = (
             job.kind,
             dict(job.payload),
             job.workspace_id,
             job.attempts,
             job.max_attempts,
+            job.created_at,
         )
     spec = _handlers.get(kind)
     bound = log.bind(job_id=job_id, kind=kind, attempt=attempts)
@@ -293,7 +305,9 @@ def run_claimed_job(db: Database, job_id: int, worker_id: str) -> JobStatus | No
         JOBS_TOTAL.labels(kind, "failed").inc()
         return JobStatus.failed
     lease_s = spec.lease_s or _default_lease_s()
-    ctx = JobContext(db, job_id, kind, payload, workspace_id, attempts, worker_id, lease_s)
+    ctx = JobContext(
+        db, job_id, kind, payload, workspace_id, attempts, worker_id, lease_s, queued_at
+    )
     try:
         result = spec.fn(ctx)
         if not ctx.finished:
@@ -304,7 +318,7 @@ def run_claimed_job(db: Database, job_id: int, worker_id: str) -> JobStatus | No
         JOBS_TOTAL.labels(kind, "lease_lost").inc()
         return None
     except RetryAt as exc:
-        return _retry_at(db, job_id, worker_id, kind, exc, attempts, max_attempts, bound)
+        return _retry_at(db, job_id, worker_id, kind, exc, attempts, max_attempts, bound, queued_at)
     except Exception as exc:
         final = attempts >= max_attempts
         message = f"{type(exc).__name__}: {exc}"
@@ -326,6 +340,7 @@ def _retry_at(
     attempts: int,
     max_attempts: int,
     bound: Any,
+    queued_at: dt.datetime | None = None,
 ) -> JobStatus:
     """Re-queue for `exc.at` (a counted attempt: not before the backoff either), or fail the
     job when the engine refuses the wait."""
@@ -338,6 +353,7 @@ def _retry_at(
         max_attempts=max_attempts,
         counts_attempt=exc.counts_attempt,
         now=now,
+        queued_at=queued_at,
     )
     if refusal is not None:
         message = f"{message} ({refusal})"
