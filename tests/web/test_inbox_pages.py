@@ -300,6 +300,24 @@ def test_analytics_page_has_cards_bars_and_timeline_data(seeded: Seeded) -> None
     assert "Simulated" in html.split('data-testid="platform-bars"')[1]
 
 
+@pytest.mark.parametrize(
+    ("minutes", "shown"),
+    [
+        (None, "n/a"),
+        (0.4, "0 min"),
+        (45.2, "45 min"),
+        (60, "1 h"),
+        (200, "3 h 20 min"),
+        (40648, "28 d 5 h"),
+        (2880, "2 d"),
+    ],
+)
+def test_response_times_read_as_people_say_them(minutes: float | None, shown: str) -> None:
+    from socialpulse.web.views import human_minutes
+
+    assert human_minutes(minutes) == shown
+
+
 def test_fan_profile_shows_superfan_since_and_value(seeded: Seeded) -> None:
     html = seeded.client.get(f"/inbox/fans/{seeded.fan_id}").text
     assert 'data-testid="superfan-badge"' in html

@@ -33,6 +33,23 @@ from socialpulse.workspaces.tenancy import scoped
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))  # autoescape is on for .html
 
+
+def human_minutes(minutes: float | None) -> str:
+    """A duration as people say it: "45 min", "3 h 20 min", "28 d 5 h" ("n/a" for none)."""
+    if minutes is None:
+        return "n/a"
+    total = round(minutes)
+    if total < 60:
+        return f"{total} min"
+    hours, mins = divmod(total, 60)
+    if hours < 24:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+templates.env.filters["human_minutes"] = human_minutes
+
 router = APIRouter(include_in_schema=False)
 
 # Navigation grows with each domain; an entry is (label, path, section key).
