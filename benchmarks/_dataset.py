@@ -8,6 +8,7 @@ dropped and recreated, as `http_load.py` does.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import random
 import statistics
@@ -15,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy import JSON, Connection, Table, insert, select, text
 
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import Database, init_database
@@ -247,6 +248,27 @@ class Summary:
     p99: float
     max: float
     mean: float
+
+
+def bulk_load(conn: Connection, table: Table, rows: Iterator[dict[str, Any]]) -> int:
+    """Bulk load: COPY on PostgreSQL, Core insert() executemany elsewhere."""
+    if conn.dialect.name != "postgresql":
+        return bulk_insert(conn, table, rows)
+    from psycopg.types.json import Json
+
+    first = next(rows, None)
+    if first is None:
+        return 0
+    columns = list(first)
+    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    raw = conn.connection.driver_connection
+    count = 0
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in itertools.chain([first], rows):
+                copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
+                count += 1
+    return count
 
 
 def summarize(seconds: Sequence[float]) -> Summary:

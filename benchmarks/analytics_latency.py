@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import bisect
 import datetime as dt
-import itertools
 import json
 import random
 import sqlite3
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, event, func, select, text
+from sqlalchemy import Table, event, func, select, text
 
 import _dataset as ds
 from socialpulse.accounts.models import AccountSnapshot, Post, PostMetricSnapshot, TrackedAccount
@@ -84,28 +83,6 @@ class _PostInfo:
     comments: int
     shares: int
     saves: int
-
-
-def _load(conn: Connection, table: Table, rows: Iterator[dict[str, Any]]) -> int:
-    """Bulk load: COPY on PostgreSQL, Core insert() executemany elsewhere."""
-    if conn.dialect.name != "postgresql":
-        return ds.bulk_insert(conn, table, rows)
-    from psycopg.types.json import Json
-
-    first = next(rows, None)
-    if first is None:
-        return 0
-    columns = list(first)
-    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
-    raw = conn.connection.driver_connection
-    count = 0
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-        with cursor.copy(sql) as copy:
-            for row in itertools.chain([first], rows):
-                copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
-                count += 1
-    return count
 
 
 def _generate(
@@ -216,11 +193,11 @@ def build(db: Database, params: Params, now: dt.datetime, name: str) -> Subject:
     with db.engine.begin() as conn:
         step = time.perf_counter()
         counts["accounts"] = ds.bulk_insert(conn, _table(TrackedAccount), iter(accounts))
-        counts["posts"] = _load(conn, _table(Post), iter(posts))
-        counts["account_snapshots"] = _load(
+        counts["posts"] = ds.bulk_load(conn, _table(Post), iter(posts))
+        counts["account_snapshots"] = ds.bulk_load(
             conn, _table(AccountSnapshot), _account_snapshots(params, accounts, posts, now)
         )
-        counts["post_metric_snapshots"] = _load(
+        counts["post_metric_snapshots"] = ds.bulk_load(
             conn, _table(PostMetricSnapshot), _post_snapshots(params, infos, now)
         )
         if conn.dialect.name == "postgresql":

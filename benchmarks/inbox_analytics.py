@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import json
 import random
 import sqlite3
@@ -36,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, event, func, select, text
+from sqlalchemy import Table, event, func, select, text
 
 import _dataset as ds
 from socialpulse.db import Database, init_database
@@ -103,27 +102,6 @@ def _pick(rng: random.Random, table: list[tuple[Any, float]], k: int) -> list[An
 def _table(model: Any) -> Table:
     table: Table = model.__table__
     return table
-
-
-def _load(conn: Connection, table: Table, rows: Iterator[dict[str, Any]]) -> int:
-    """Bulk load: COPY on PostgreSQL, Core insert() executemany elsewhere."""
-    if conn.dialect.name != "postgresql":
-        return ds.bulk_insert(conn, table, rows)
-    from psycopg.types.json import Json
-
-    first = next(rows, None)
-    if first is None:
-        return 0
-    columns = list(first)
-    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
-    raw = conn.connection.driver_connection
-    count = 0
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in itertools.chain([first], rows):
-                copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
-                count += 1
-    return count
 
 
 def _accounts(workspace_id: int) -> list[dict[str, Any]]:
@@ -250,12 +228,14 @@ def build(db: Database, params: Params, now: dt.datetime, name: str) -> Subject:
         from socialpulse.accounts.models import TrackedAccount
 
         counts["accounts"] = ds.bulk_insert(conn, _table(TrackedAccount), iter(accounts))
-        counts["interactions"] = _load(
+        counts["interactions"] = ds.bulk_load(
             conn, _table(Interaction), _interactions(params, ws, accounts, now)
         )
         counts["workflows"] = ds.bulk_insert(conn, _table(Workflow), iter(_workflows(params, ws)))
-        counts["workflow_matches"] = _load(conn, _table(WorkflowMatch), _matches(params, ws, now))
-        counts["reply_queue"] = _load(
+        counts["workflow_matches"] = ds.bulk_load(
+            conn, _table(WorkflowMatch), _matches(params, ws, now)
+        )
+        counts["reply_queue"] = ds.bulk_load(
             conn, _table(ReplyQueueItem), _replies(params, ws, accounts, now)
         )
         if conn.dialect.name == "postgresql":
