@@ -7,7 +7,7 @@ VENDOR := src/socialpulse/web/static/vendor
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run install accurate dev-install assets migrate demo serve worker test lint typecheck pytest bench clean lock
+.PHONY: help run install accurate fine-tune dev-install assets migrate demo serve worker test lint typecheck pytest bench clean lock
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -32,6 +32,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.installed-accurate requireme
 install: $(VENV)/.installed ## Create .venv and install socialpulse with pinned dependencies
 
 accurate: $(VENV)/.installed-accurate ## Install the optional accurate AI backend (MiniLM on ONNX Runtime, ~120 MB)
+
+# Training only: PyTorch fine-tunes MiniLM's layers for the accurate backend (the product runs
+# them in ONNX Runtime, never in torch). On Linux, PyTorch's CPU wheels are enough:
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu where that index is reachable.
+TORCH_INDEX ?=
+fine-tune: $(VENV)/.installed-accurate ## Retrain every model and fine-tune MiniLM (installs PyTorch; ~30 min on 2 cores)
+	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
+	$(BIN)/socialpulse ai train --data ../shared/data --accurate
 
 dev-install: $(VENV)/.installed-dev ## Install test and lint dependencies too (and the accurate backend)
 

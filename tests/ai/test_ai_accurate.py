@@ -1,9 +1,10 @@
-"""The accurate backend (MiniLM head). Needs `make accurate` (make test installs it); without
-it these tests skip locally and fail under CI=true."""
+"""The accurate backend (fine-tuned MiniLM and its head). Needs `make accurate` (make test
+installs it); without it these tests skip locally and fail under CI=true."""
 
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,7 +67,7 @@ def test_accurate_backend_labels_clear_sentiment_with_head_evidence() -> None:
     assert good.sentiment.label == "positive"
     assert bad.sentiment.label == "negative"
     assert good.backend == "accurate"
-    assert "/minilm-mlp-" in good.model_version
+    assert "/minilm-ft-" in good.model_version
     assert good.sentiment.evidence[0].value == "minilm_head"
 
 
@@ -88,3 +89,86 @@ def test_texts_in_languages_the_head_does_not_read_skip_the_encoder() -> None:
     assert seen == [english]
     assert supported.sentiment.label == "positive"
     assert unsupported.sentiment.evidence[0].value == "unsupported_language:fr"
+
+
+def _tuned_copy(layers: list[dict[str, np.ndarray]], which: int) -> list[dict[str, np.ndarray]]:
+    rng = np.random.default_rng(1)
+    tuned = [dict(layer) for layer in layers]
+    tuned[which] = {
+        name: value + rng.normal(0.0, 0.01, value.shape).astype(np.float32)
+        for name, value in layers[which].items()
+    }
+    return tuned
+
+
+def test_encoder_delta_round_trips_through_its_file(tmp_path: Path) -> None:
+    from socialpulse.ai.minilm import EncoderDelta, MiniLM
+
+    base = MiniLM(use_onnx=False).layers
+    tuned = _tuned_copy(base, 4)
+    delta = EncoderDelta.between(base, tuned, base_sha256="abc")
+    assert list(delta.layers) == [4]  # untouched layers are not stored
+    delta.save(tmp_path / "delta.npz")
+    restored = EncoderDelta.load(tmp_path / "delta.npz").apply(base)
+    assert restored[0]["qkv_w"] is base[0]["qkv_w"]
+    for name, value in tuned[4].items():
+        # int8 per column: at most half a step (the column's largest change / 127 / 2) off.
+        step = np.abs(value - base[4][name]).max(axis=0) / 127
+        assert np.all(np.abs(restored[4][name] - value) <= step / 2 + 1e-6), name
+
+
+def test_encoder_delta_refuses_other_base_weights(tmp_path: Path) -> None:
+    from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable
+
+    base = MiniLM(use_onnx=False).layers
+    delta = EncoderDelta.between(base, _tuned_copy(base, 5), base_sha256="0" * 64)
+    with pytest.raises(MiniLMUnavailable, match="other base weights"):
+        MiniLM(use_onnx=False, delta=delta)
+
+
+def test_shipped_fine_tuned_layers_change_the_embeddings_identically_in_both_runtimes() -> None:
+    from socialpulse.ai.accurate import SentimentHead
+    from socialpulse.ai.minilm import MiniLM
+
+    head = SentimentHead.load()
+    assert head.encoder_delta is not None and len(head.encoder_delta.layers) == 6
+    texts = ["worst customer service ever", "what a game last night!"]
+    tuned_numpy = MiniLM(use_onnx=False, delta=head.encoder_delta).embed(texts)
+    tuned_onnx = MiniLM(quantize=False, delta=head.encoder_delta).embed(texts)
+    base = MiniLM(use_onnx=False).embed(texts)
+    assert np.abs(tuned_numpy - tuned_onnx).max() < 1e-4
+    assert np.abs(tuned_numpy - base).max() > 0.05
+
+
+def test_linear_head_saves_without_hidden_layer_and_drops_stale_encoder_layers(
+    tmp_path: Path,
+) -> None:
+    from socialpulse.ai.accurate import DELTA_FILE, SentimentHead
+    from socialpulse.ai.minilm import EncoderDelta, MiniLM
+
+    base = MiniLM(use_onnx=False).layers
+    delta = EncoderDelta.between(base, _tuned_copy(base, 5), base_sha256="abc")
+    rng = np.random.default_rng(0)
+    head = SentimentHead(
+        hidden_weights=None,
+        hidden_bias=None,
+        weights=rng.normal(size=(384, 3)).astype(np.float32),
+        bias=np.zeros(3, dtype=np.float32),
+        alpha=1.5,
+        offsets=np.array([0.5, 0.0, 0.25], dtype=np.float32),
+        temperature=1.2,
+        version="minilm-ft-1+test",
+        encoder_delta=delta,
+    )
+    head.save(tmp_path, {})
+    loaded = SentimentHead.load(tmp_path)
+    assert loaded.hidden_weights is None
+    assert loaded.encoder_delta is not None and list(loaded.encoder_delta.layers) == [5]
+    embeddings = rng.normal(size=(4, 384)).astype(np.float32)
+    assert np.allclose(loaded.logits(embeddings), head.logits(embeddings), atol=1e-6)
+    assert np.allclose(np.exp(loaded.logits(embeddings)).sum(axis=1), 1.0, atol=1e-5)
+
+    head.encoder_delta = None
+    head.save(tmp_path, {})
+    assert not (tmp_path / DELTA_FILE).exists()
+    assert SentimentHead.load(tmp_path).encoder_delta is None

