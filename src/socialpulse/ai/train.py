@@ -720,8 +720,6 @@ def train_accurate(
     # The shipped encoder: int8 weights in ONNX Runtime, as the analyser will run it.
     encoder = MiniLM(delta=delta)
     head = SentimentHead(
-        hidden_weights=None,
-        hidden_bias=None,
         weights=tuned.head_weights,
         bias=tuned.head_bias,
         alpha=1.0,
