@@ -138,4 +138,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Logging in hashes a password on purpose, and a CI machine may share its two cores: Playwright's
+# default 5 s wait for an element fails on a busy machine, not on a broken page.
+BROWSER_WAIT_MS = 20_000
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

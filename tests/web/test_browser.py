@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, require
+from conftest import ARTIFACTS, BROWSER_WAIT_MS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, require
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.db import Database
 from socialpulse.kit.liveserver import live_server
@@ -37,6 +37,8 @@ def test_login_create_key_switch_workspace_logout(
     server: tuple[str, WorkspaceFixture],
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_WAIT_MS)
 
     base_url, owner = server
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,8 @@ def test_account_page_draws_its_charts(
     server: tuple[str, WorkspaceFixture], db: Database, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_WAIT_MS)
     from sqlalchemy import select
 
     from socialpulse.accounts.models import TrackedAccount

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, require
+from conftest import ARTIFACTS, BROWSER_WAIT_MS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, require
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import Database, utcnow
@@ -83,6 +83,8 @@ def test_reply_inline_approve_a_suggestion_and_see_the_timeline(
     server: tuple[str, WorkspaceFixture, dict[str, int]], db: Database
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_WAIT_MS)
 
     base_url, owner, ids = server
     SHOTS.mkdir(parents=True, exist_ok=True)
