@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from conftest import make_settings
 from socialpulse.app import create_app
 from socialpulse.db import Database
+from socialpulse.deps import DbSession
 
 
 def test_health_reports_database_and_queue(client: TestClient) -> None:
@@ -73,3 +74,41 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path, database_url: str
     assert len(first) >= 48
     assert settings.resolved_secret_key() == first
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_request_commits_before_its_response_is_sent(db: Database) -> None:
+    """A browser follows a redirect as soon as it arrives: the write must already be
+    visible then (a login bounced back to the login page otherwise, under load)."""
+    from typing import Any
+
+    from fastapi import FastAPI
+    from sqlalchemy import event, text
+    from sqlalchemy.orm import Session
+
+    events: list[str] = []
+    app = FastAPI()
+    app.state.db = db
+
+    @app.post("/write")
+    def write(session: DbSession) -> dict[str, bool]:
+        session.execute(text("SELECT 1"))
+        return {"ok": True}
+
+    async def recording(scope: Any, receive: Any, send: Any) -> None:
+        async def send_and_note(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                events.append("response")
+            await send(message)
+
+        await app(scope, receive, send_and_note)
+
+    def note_commit(session: Session) -> None:
+        events.append("commit")
+
+    event.listen(Session, "after_commit", note_commit)
+    try:
+        with TestClient(recording) as client:
+            assert client.post("/write").status_code == 200
+    finally:
+        event.remove(Session, "after_commit", note_commit)
+    assert events == ["commit", "response"]

@@ -36,7 +36,11 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# scope="function": the transaction commits when the route returns, before the response is
+# sent. With FastAPI's default ("request") it committed after: a browser following the
+# redirect of a login or a form could read the state before it (bounced back to the login
+# page under load), and a failed commit came after a success had been answered.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
