@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -164,14 +165,22 @@ def test_switching_to_a_time_trigger(api: TestClient, ws: WorkspaceFixture) -> N
         ),
         (
             {
-                "conditions": [{"type": "regex", "pattern": "x" * 250}],
+                "conditions": [{"type": "regex", "pattern": "x" * 600}],
                 "actions": [{"type": "flag"}],
             },
-            "the limit is 200",
+            "conditions.0.regex.pattern: Value error, regex is 600 characters long; the limit"
+            " is 512",
         ),
         (
-            {"conditions": [{"type": "regex", "pattern": "(a*)*b"}], "actions": [{"type": "flag"}]},
-            "nests unbounded repetition",
+            {
+                "conditions": [
+                    {"type": "platform", "values": ["youtube"]},
+                    {"type": "regex", "pattern": r"(\w)\1"},
+                ],
+                "actions": [{"type": "flag"}],
+            },
+            r"conditions.1.regex.pattern: Value error, regex /(\w)\1/ cannot be used: "
+            r"backreferences like \1 are not supported",
         ),
         ({"trigger": "unanswered_for"}, "needs trigger_hours"),
         ({"conditions": [{"type": "sentiment", "values": ["angry"]}]}, "sentiment.values.0"),
@@ -234,7 +243,7 @@ def test_dry_run_of_a_definition_previews_and_saves_nothing(
 ) -> None:
     complaint, praise = add_interactions(db, ws, "complaint", "praise")
     add_interactions(db, other, "complaint")
-    response = api.post(f"{URL}/dry-run", json=FLAG_COMPLAINTS, headers=ws.headers(Role.viewer))
+    response = api.post(f"{URL}/dry-run", json=FLAG_COMPLAINTS, headers=ws.headers(Role.editor))
     assert response.status_code == 200, response.text
     results = {r["interaction_id"]: r for r in response.json()}
     assert set(results) == {complaint, praise}  # only this workspace's interactions
@@ -270,7 +279,7 @@ def test_saved_workflow_dry_run_and_matches(
     with db.session() as session:
         apply_new_interaction_workflows(session, [complaint, praise])
     later = add_interactions(db, ws, "complaint")
-    preview = api.post(f"{URL}/{workflow_id}/dry-run", headers=ws.headers(Role.viewer))
+    preview = api.post(f"{URL}/{workflow_id}/dry-run", headers=ws.headers(Role.editor))
     assert preview.status_code == 200, preview.text
     flags = {r["interaction_id"]: (r["matched"], r["already_applied"]) for r in preview.json()}
     assert flags[complaint] == (True, True)
@@ -292,3 +301,93 @@ def test_saved_workflow_dry_run_and_matches(
 
 def test_requests_without_a_key_are_rejected(api: TestClient) -> None:
     assert api.get(URL).status_code == 401
+
+
+# --------------------------------------------------------------------------- user regexes
+
+CATASTROPHIC: dict[str, Any] = {
+    "conditions": [{"type": "regex", "pattern": "(.|.)*~"}],
+    "actions": [{"type": "flag"}],
+}
+
+
+def set_texts(db: Database, texts: dict[int, str]) -> None:
+    with db.session() as session:
+        for interaction_id, text in texts.items():
+            interaction = session.get(Interaction, interaction_id)
+            assert interaction is not None
+            interaction.text = text
+
+
+def test_dry_run_needs_the_editor_role(api: TestClient, ws: WorkspaceFixture) -> None:
+    """The reported request: a viewer key posting a catastrophic pattern to the dry run."""
+    workflow_id = create(api, ws)
+    viewer = ws.headers(Role.viewer)
+    response = api.post(f"{URL}/dry-run", json=CATASTROPHIC, headers=viewer)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "permission_denied"
+    saved = api.post(f"{URL}/{workflow_id}/dry-run", headers=viewer)
+    assert saved.status_code == 403, saved.text
+
+
+def test_catastrophic_pattern_dry_run_answers_at_once(
+    api: TestClient, ws: WorkspaceFixture, db: Database
+) -> None:
+    """(.|.)*~ over a text with no "~": a backtracking engine tries about 2**n paths (with
+    `re`, ~25 s at n=27 and twice that per extra character, holding the GIL: every request of the
+    process waits); RE2 reads the text once."""
+    tilde, long_text, short = add_interactions(db, ws, "question", "question", "question")
+    set_texts(db, {tilde: "see you soon ~", long_text: "a" * 27, short: "ok"})
+    started = time.perf_counter()
+    response = api.post(f"{URL}/dry-run", json=CATASTROPHIC, headers=ws.headers(Role.editor))
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text
+    matched = {r["interaction_id"]: r["matched"] for r in response.json()}
+    assert matched == {tilde: True, long_text: False, short: False}
+    assert elapsed < 5.0
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        (r"(\w+) \1", r"backreferences like \1 are not supported"),
+        ("refund(?! policy)", "negative lookahead (?!...) is not supported"),
+        ("(?<=@)shop", "lookbehind (?<=...) is not supported"),
+        ("a" * 513, "513 characters long; the limit is 512"),
+    ],
+)
+def test_dry_run_rejects_patterns_re2_cannot_run(
+    api: TestClient, ws: WorkspaceFixture, pattern: str, message: str
+) -> None:
+    body = {
+        "conditions": [
+            {"type": "keywords", "words": ["refund"]},
+            {"type": "regex", "pattern": pattern},
+        ],
+        "actions": [{"type": "flag"}],
+    }
+    response = api.post(f"{URL}/dry-run", json=body, headers=ws.headers(Role.editor))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert "body.conditions.1.regex.pattern" in error["message"]
+    assert message in error["message"]
+    saved = api.post(URL, json={**body, "name": "x"}, headers=ws.headers(Role.editor))
+    assert saved.status_code == 422
+    assert message in saved.json()["error"]["message"]
+    assert api.get(URL, headers=ws.headers()).json() == []
+
+
+def test_updating_a_workflow_to_an_unsupported_pattern_is_rejected(
+    api: TestClient, ws: WorkspaceFixture
+) -> None:
+    workflow_id = create(api, ws)
+    response = api.patch(
+        f"{URL}/{workflow_id}",
+        json={"conditions": [{"type": "regex", "pattern": "(?=x)y"}]},
+        headers=ws.headers(Role.editor),
+    )
+    assert response.status_code == 422, response.text
+    assert "lookahead (?=...) is not supported" in response.json()["error"]["message"]
+    read = api.get(f"{URL}/{workflow_id}", headers=ws.headers()).json()
+    assert read["conditions"] == FLAG_COMPLAINTS["conditions"]

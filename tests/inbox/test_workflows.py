@@ -4,12 +4,18 @@ replies, on interactions stored the way ingestion stores them."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,7 +23,7 @@ from sqlalchemy.orm import Session
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import Post, TrackedAccount
 from socialpulse.db import Database, utcnow
-from socialpulse.errors import InvalidInput
+from socialpulse.errors import InvalidInput, PermissionDenied
 from socialpulse.inbox import replies, workflows
 from socialpulse.inbox.models import (
     Fan,
@@ -33,6 +39,7 @@ from socialpulse.inbox.models import (
 from socialpulse.inbox.workflows import WorkflowCreate, WorkflowDefinition, WorkflowUpdate
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import Role
+from socialpulse.workspaces.tenancy import Subject
 
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 
@@ -620,24 +627,165 @@ def test_invalid_actions_are_explained(action: dict[str, Any], message: str) -> 
 @pytest.mark.parametrize(
     ("pattern", "message"),
     [
-        ("a" * 201, "201 characters long; the limit is 200"),
-        ("(unclosed", "invalid regex"),
-        (r"(a+)+$", "nests unbounded repetition"),
-        (r"^(\w+\s?)*$", "nests unbounded repetition"),
+        ("a" * 513, "513 characters long; the limit is 512"),
+        ("(unclosed", r"invalid regex: missing \)"),
+        (r"(\w+) \1", r"backreferences like \\1 are not supported"),
+        ("(?P<w>a)(?P=w)", r"backreferences like \(\?P=name\)"),
+        ("price(?= now)", r"lookahead \(\?=...\) is not supported"),
+        ("(?<!un)happy", r"negative lookbehind \(\?<!...\) is not supported"),
+        ("(?>atomic)", "atomic groups"),
+        ("a++", "possessive quantifiers"),
+        (r"end\Z", r"\\Z is written \\z"),
+        ("x{1001}", "repetition count is above 1000"),
     ],
 )
-def test_unsafe_or_invalid_regex_is_rejected(pattern: str, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
+def test_patterns_re2_cannot_run_are_rejected_with_the_reason(pattern: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message) as caught:
         WorkflowDefinition.model_validate(
             {"conditions": [{"type": "regex", "pattern": pattern}], "actions": LABEL}
         )
+    assert caught.value.errors()[0]["loc"] == ("conditions", 0, "regex", "pattern")
 
 
-def test_bounded_nesting_is_allowed() -> None:
-    definition = WorkflowDefinition.model_validate(
-        {"conditions": [{"type": "regex", "pattern": r"(\d{3}-){2}\d{4}"}], "actions": LABEL}
-    )
-    assert definition.conditions[0].type == "regex"
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (r"(\d{3}-){2}\d{4}", "call 555-123-4567"),
+        # Nested repetition was refused while `re` ran the patterns; RE2 runs it in linear time.
+        (r"(a+)+$", "baaaa"),
+        (r"^(\w+\s?)*$", "just some words"),
+        ("(.|.)*~", "so ~ there"),
+        ("x" * 512, "x" * 600),
+    ],
+)
+def test_patterns_re2_runs_are_accepted_and_match(env: Env, pattern: str, text: str) -> None:
+    add_workflow(env, [{"type": "regex", "pattern": pattern}], LABEL)
+    hit = add_interaction(env, text=text)
+    apply(env, hit)
+    assert load(env, hit).labels == ["hit"]
+
+
+CATASTROPHIC_CHECK = """
+import time
+from socialpulse.inbox import workflows
+from socialpulse.inbox.models import Interaction
+
+condition = workflows.RegexCondition(type="regex", pattern="(.|.)*~")
+ctx = workflows._Context(Interaction(text="a" * 100_000), None, "")
+started = time.perf_counter()
+matched, _reason = workflows.evaluate_condition(condition, ctx)
+print(matched, time.perf_counter() - started)
+"""
+
+
+def test_a_catastrophic_pattern_on_a_long_text_finishes_in_linear_time() -> None:
+    """`(.|.)*~` on 100,000 characters without a "~": about 2**100,000 paths for a
+    backtracking engine, one pass for RE2. It runs in a child process with a hard timeout:
+    Python's `re` holds the GIL while it backtracks, so neither a thread's join(timeout) nor a
+    signal could stop it, and this test would hang rather than fail if `re` came back."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CATASTROPHIC_CHECK],
+            capture_output=True,
+            text=True,
+            timeout=60,  # interpreter start and imports on a loaded machine; RE2 needs ~1 ms
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("evaluating (.|.)*~ did not finish within 60 s: the matcher backtracks")
+    assert done.returncode == 0, done.stderr
+    matched, seconds = done.stdout.split()
+    assert matched == "False"
+    assert float(seconds) < 2.0
+
+
+def test_the_whole_text_is_searched_not_only_its_start(env: Env) -> None:
+    add_workflow(env, [{"type": "regex", "pattern": r"order #\d+"}], LABEL)
+    hit = add_interaction(env, text="x" * 5000 + " where is order #4821?")
+    apply(env, hit)
+    assert load(env, hit).labels == ["hit"]
+
+
+# Unicode case folding like `re.IGNORECASE`, except Turkish dotless/dotted i (ı, İ), which
+# RE2's simple folding keeps apart and `re` matches with i and I (documented in the README).
+CASED = "aAbBkKKſsSßẞσςΣéÉøØǅǄǆΩΩµμΜçÇ .~"
+
+
+@settings(max_examples=200, deadline=None)
+@given(needle=st.text(alphabet=CASED, min_size=1, max_size=4), text=st.text(CASED, max_size=12))
+def test_ignore_case_matches_what_re_ignorecase_matched(needle: str, text: str) -> None:
+    before = re.search(re.escape(needle), text, re.IGNORECASE) is not None
+    condition = workflows.RegexCondition(type="regex", pattern=re.escape(needle))
+    ctx = workflows._Context(Interaction(text=text), None, "")
+    assert workflows.evaluate_condition(condition, ctx)[0] is before
+
+
+def test_case_sensitive_regex_stays_case_sensitive() -> None:
+    condition = workflows.RegexCondition(type="regex", pattern="Café", ignore_case=False)
+    assert workflows.evaluate_condition(condition, _ctx("un café"))[0] is False
+    assert workflows.evaluate_condition(condition, _ctx("un Café"))[0] is True
+
+
+WORDY = "ab é_1-$+ \n日"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(
+        st.text(WORDY, min_size=1, max_size=4).filter(str.strip), min_size=1, max_size=4
+    ),
+    text=st.text(WORDY, max_size=20),
+)
+def test_keywords_match_as_whole_words_like_the_lookaround_regex_did(
+    words: list[str], text: str
+) -> None:
+    """Keywords run on RE2 (no lookarounds) with the same answer as the `re` pattern
+    (?<!\\w)(?:words)(?!\\w) they used to compile to, Unicode word characters included."""
+    cleaned = [w.strip() for w in words]
+    alternatives = "|".join(re.escape(w) for w in sorted(cleaned, key=len, reverse=True))
+    old = re.search(rf"(?<!\w)(?:{alternatives})(?!\w)", text, re.IGNORECASE)
+    condition = workflows.KeywordsCondition(type="keywords", words=words)
+    ok, reason = workflows.evaluate_condition(condition, _ctx(text))
+    assert ok is (old is not None)
+    if old is not None:
+        assert reason == f'keyword "{old.group(0)}"'
+
+
+def _ctx(text: str) -> Any:
+    return workflows._Context(Interaction(text=text), None, "")
+
+
+def test_a_stored_pattern_re2_cannot_run_is_skipped_and_its_dry_run_says_why(env: Env) -> None:
+    """A workflow saved while patterns ran on `re` may hold a lookahead: it no longer runs
+    (logged), and previewing it answers a 422 naming the condition, never a 500."""
+    with env.db.session() as session:
+        legacy = Workflow(
+            workspace_id=env.ws.workspace_id,
+            name="legacy",
+            conditions=[{"type": "regex", "pattern": "refund(?! policy)"}],
+            actions=LABEL,
+            created_at=T0,
+            updated_at=T0,
+        )
+        session.add(legacy)
+        session.flush()
+        legacy_id = legacy.id
+    interaction_id = add_interaction(env, text="refund please")
+    apply(env, interaction_id)
+    assert load(env, interaction_id).labels == []
+    with (
+        env.db.session() as session,
+        pytest.raises(InvalidInput, match=r"conditions\.0\.regex\.pattern.*negative lookahead"),
+    ):
+        workflows.dry_run_saved(session, env.ws.subject, legacy_id)
+
+
+def test_dry_run_needs_the_editor_role(env: Env) -> None:
+    definition = WorkflowDefinition.model_validate({"actions": LABEL})
+    viewer = Subject(workspace_id=env.ws.workspace_id, role=Role.viewer)
+    with env.db.session() as session, pytest.raises(PermissionDenied, match="editor role"):
+        workflows.dry_run(session, viewer, definition)
 
 
 def test_unanswered_for_needs_hours_and_update_is_revalidated(env: Env) -> None:

@@ -4,6 +4,8 @@ actions), workflows editor with dry run, reply queue, inbox analytics, fan profi
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -256,6 +258,35 @@ def test_workflow_editor_explains_bad_json_previews_and_saves(seeded: Seeded, db
     )
     assert "Workflow &#39;Tag buyers&#39; saved." in saved.text
     assert "Tag buyers</a>" in saved.text
+
+
+def test_workflow_editor_explains_a_pattern_re2_cannot_run(seeded: Seeded, db: Database) -> None:
+    base = {
+        "name": "Refunds",
+        "trigger": "new_interaction",
+        "priority": "10",
+        "status": "active",
+        "actions": '[{"type": "flag"}]',
+        "csrf_token": seeded.token,
+    }
+    conditions = json.dumps(
+        [
+            {"type": "platform", "values": ["simulated"]},
+            {"type": "regex", "pattern": "refund(?! policy)"},
+        ]
+    )
+    for intent in ("preview", "save"):
+        page = seeded.client.post(
+            "/inbox/workflows", data=base | {"conditions": conditions, "intent": intent}
+        )
+        assert page.status_code == 422, page.text
+        assert (
+            "condition 2 (regex), pattern: regex /refund(?! policy)/ cannot be used: negative "
+            "lookahead (?!...) is not supported"
+        ) in html.unescape(page.text)
+        assert "Value error" not in page.text
+    with db.session(readonly=True) as s:
+        assert s.scalars(select(Workflow)).all() == []
 
 
 def test_queue_page_shows_platform_errors_and_retries_and_cancels(

@@ -42,14 +42,19 @@ def create_workflow(body: WorkflowCreate, session: DbSession, subject: CurrentSu
     return workflows.create_workflow(session, subject, body)
 
 
-@router.post("/inbox/workflows/dry-run", response_model=list[DryRunResult])
+@router.post(
+    "/inbox/workflows/dry-run",
+    response_model=list[DryRunResult],
+    responses=_DENIED,
+)
 def dry_run_definition(
     body: WorkflowDefinition,
     session: DbSession,
     subject: CurrentSubject,
     limit: Annotated[int, Query(ge=1, le=workflows.DRY_RUN_MAX)] = 100,
 ) -> object:
-    """Preview an unsaved workflow against the latest interactions; nothing is changed."""
+    """Preview an unsaved workflow against the latest interactions; nothing is changed.
+    Needs the editor role, like saving."""
     return workflows.dry_run(session, subject, body, limit)
 
 
@@ -82,7 +87,7 @@ def delete_workflow(workflow_id: int, session: DbSession, subject: CurrentSubjec
 @router.post(
     "/inbox/workflows/{workflow_id}/dry-run",
     response_model=list[DryRunResult],
-    responses=_NOT_FOUND,
+    responses={**_DENIED, **_NOT_FOUND},
 )
 def dry_run_saved(
     workflow_id: int,
@@ -90,10 +95,9 @@ def dry_run_saved(
     subject: CurrentSubject,
     limit: Annotated[int, Query(ge=1, le=workflows.DRY_RUN_MAX)] = 100,
 ) -> object:
-    """Preview a saved workflow (`already_applied` marks interactions it has acted on)."""
-    workflow = workflows.get_workflow(session, subject, workflow_id)
-    definition = workflows.definition_of(workflow)
-    return workflows.dry_run(session, subject, definition, limit, workflow_id=workflow.id)
+    """Preview a saved workflow (`already_applied` marks interactions it has acted on).
+    Needs the editor role."""
+    return workflows.dry_run_saved(session, subject, workflow_id, limit)
 
 
 @router.get(

@@ -20,24 +20,27 @@ Status decisions (the `InteractionStatus` enum has no "queued" value):
 * `hide` marks the interaction hidden in the inbox where the platform lets an account hide
   comments (YouTube, Instagram, simulated); elsewhere the match records why it was skipped.
 
-Regular expressions: Python's `re` has no timeout, so patterns are capped at 200 characters,
-compiled once (cached), rejected when they nest unbounded repetition (`(a+)+`, `(\\w*)*`: the
-shape behind catastrophic backtracking), and only the first 2,000 characters of a text are
-searched, which bounds the worst case of what remains.
+Regular expressions (the `regex` condition, and `keywords` built into one) run on RE2
+(`google-re2`), whose matching time is linear in the text whatever the pattern: Python's `re`
+backtracks, and one pattern like `(.|.)*~` held the GIL, and so every request of the process,
+for minutes. RE2 has no backreferences or lookarounds; such patterns are rejected when a
+workflow is saved or dry-run (422, saying which condition and why), as are patterns over 512
+characters. Unlike `re`, RE2's `\\w`, `\\d`, `\\s` and `\\b` are ASCII-only (`\\p{L}` is a
+letter of any script); case-insensitive matching folds Unicode case like `re.IGNORECASE`
+(except Turkish dotless and dotted i, which RE2 keeps apart from i and I).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
-import re
 import string
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
 
+import re2
 import structlog
 from pydantic import (
     BaseModel,
@@ -74,8 +77,8 @@ from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
 log = structlog.get_logger(__name__)
 
-MAX_REGEX_LENGTH = 200
-REGEX_SCAN_CHARS = 2000
+MAX_REGEX_LENGTH = 512
+REGEX_CACHE_SIZE = 128  # compiled patterns kept per process
 MAX_TEMPLATE_LENGTH = 2000
 DEFAULT_SUGGESTION_MIN_CONFIDENCE = 0.85
 TIME_TRIGGER_BATCH = 500
@@ -153,6 +156,10 @@ class KeywordsCondition(_Strict):
         cleaned = [w.strip() for w in words]
         if any(not w for w in cleaned):
             raise ValueError("keywords cannot be blank")
+        try:
+            _keywords_re(tuple(cleaned))  # compiled now, so a set RE2 cannot hold is a 422
+        except re2.error as exc:
+            raise ValueError(_explain_re2_error("", exc)) from exc
         return cleaned
 
 
@@ -414,69 +421,83 @@ class DryRunResult(BaseModel):
 
 # --------------------------------------------------------------------------- regex safety
 
-_UNBOUNDED_FROM = 16  # {m,n} with n above this counts as unbounded for nesting purposes
+# Word characters as Python's `re` sees them in str patterns (letters and digits of every
+# script, and "_"); RE2's own \w is ASCII-only, so the keyword boundary spells them out.
+_WORD_CHARS = r"\p{L}\p{N}_"
+
+# What RE2's compile errors mean for someone who wrote a Perl/Python-style pattern.
+_RE2_HINTS = (
+    ("invalid perl operator: (?=", "lookahead (?=...) is not supported"),
+    ("invalid perl operator: (?!", "negative lookahead (?!...) is not supported"),
+    ("invalid perl operator: (?<=", "lookbehind (?<=...) is not supported"),
+    ("invalid perl operator: (?<!", "negative lookbehind (?<!...) is not supported"),
+    ("invalid perl operator: (?>", "atomic groups (?>...) are not supported"),
+    ("bad repetition operator:", "possessive quantifiers (a++, a*+) are not supported"),
+    ("invalid escape sequence: \\Z", r"\Z is written \z here (end of text)"),
+    ("invalid repetition size:", "a repetition count is above 1000"),
+    ("pattern too large", "the pattern is too large once compiled; simplify it"),
+)
 
 
-def _children(av: Any) -> Iterable[Any]:
-    sub_pattern = _sre().SubPattern
-    if isinstance(av, sub_pattern):
-        yield av
-    elif isinstance(av, tuple | list):
-        for item in av:
-            if isinstance(item, sub_pattern):
-                yield item
-            elif isinstance(item, list):
-                yield from (x for x in item if isinstance(x, sub_pattern))
+def _re2_options(ignore_case: bool) -> re2.Options:
+    options = re2.Options()
+    # RE2's (?i) folds case the Unicode way, like `re.IGNORECASE` on str patterns.
+    options.case_sensitive = not ignore_case
+    # A rejected pattern is answered to its author (422); it is not worth a line on stderr.
+    options.log_errors = False
+    return options
 
 
-def _star_height(items: Any) -> int:
-    sre = _sre()
-    repeats = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
-    best = 0
-    for op, av in items:
-        if op in repeats:
-            _low, high, sub = av
-            height = _star_height(sub) + (1 if high > _UNBOUNDED_FROM else 0)
-        else:
-            height = max((_star_height(child) for child in _children(av)), default=0)
-        best = max(best, height)
-    return best
+@functools.lru_cache(maxsize=REGEX_CACHE_SIZE)
+def _compiled(pattern: str, ignore_case: bool) -> Any:
+    """The pattern compiled by RE2 (linear-time: no backtracking whatever the pattern or text);
+    bounded cache, as each RE2 object may hold up to 8 MiB of automaton."""
+    return re2.compile(pattern, _re2_options(ignore_case))
 
 
-@functools.cache
-def _sre() -> Any:
-    # The parser behind `re` (private, untyped): used only to inspect a pattern's shape.
-    return importlib.import_module("re._parser")
+def _explain_re2_error(pattern: str, exc: Exception) -> str:
+    raw = exc.args[0] if exc.args else str(exc)
+    detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    why = None
+    if "(?P=" in pattern and detail.startswith("invalid perl operator: (?P"):
+        why = "backreferences like (?P=name) are not supported"
+    elif detail.startswith("invalid escape sequence: \\") and detail[-1:].isdigit():
+        why = f"backreferences like {detail.rpartition(' ')[2]} are not supported"
+    else:
+        why = next((hint for prefix, hint in _RE2_HINTS if detail.startswith(prefix)), None)
+    if why is None:
+        return f"invalid regex: {detail}"
+    shown = f"/{pattern if len(pattern) <= 60 else pattern[:57] + '...'}/ " if pattern else ""
+    return (
+        f"regex {shown}cannot be used: {why}; patterns run on RE2, a linear-time engine "
+        f"(RE2 says: {detail})"
+    )
 
 
 def check_regex(pattern: str) -> None:
-    """Raise ValueError with a user-facing message when a pattern is unsafe or invalid."""
+    """Raise ValueError with a user-facing message when RE2 cannot run the pattern (invalid
+    syntax, or a backtracking-only feature: backreferences, lookarounds) or it is too long."""
     if len(pattern) > MAX_REGEX_LENGTH:
         raise ValueError(
             f"regex is {len(pattern)} characters long; the limit is {MAX_REGEX_LENGTH}"
         )
     try:
         _compiled(pattern, True)
-    except re.error as exc:
-        raise ValueError(f"invalid regex: {exc}") from exc
-    if _star_height(_sre().parse(pattern)) > 1:
-        raise ValueError(
-            "regex nests unbounded repetition (like (a+)+), which can take exponential time;"
-            " simplify it"
-        )
+    except re2.error as exc:
+        raise ValueError(_explain_re2_error(pattern, exc)) from exc
 
 
-@functools.lru_cache(maxsize=512)
-def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-
-
-@functools.lru_cache(maxsize=512)
-def _keywords_re(words: tuple[str, ...]) -> re.Pattern[str]:
-    # Lookarounds instead of \b so keywords that start or end with a symbol ("$$$", "c++")
-    # still need a non-word character (or the edge) on both sides.
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+@functools.lru_cache(maxsize=REGEX_CACHE_SIZE)
+def _keywords_re(words: tuple[str, ...]) -> Any:
+    # Whole words: the keyword needs a non-word character (or the edge of the text) on both
+    # sides, so keywords that start or end with a symbol ("$$$", "c++") work too. RE2 has no
+    # lookarounds, so the boundary characters are consumed and the keyword is group 1; for
+    # "is there a match" that is the same as Python's (?<!\w)...(?!\w). Longest first: at one
+    # position "money back" wins over "money".
+    alternatives = "|".join(re2.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re2.compile(
+        rf"(?:^|[^{_WORD_CHARS}])({alternatives})(?:[^{_WORD_CHARS}]|$)", _re2_options(True)
+    )
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -565,9 +586,10 @@ def evaluate_condition(condition: Condition, ctx: _Context) -> tuple[bool, str]:
             found = _keywords_re(tuple(words)).search(it.text or "")
             if found is None:
                 return False, f"none of the keywords {', '.join(words)}"
-            return True, f'keyword "{found.group(0)}"'
+            return True, f'keyword "{found.group(1)}"'
         case RegexCondition(pattern=pattern, ignore_case=ignore_case):
-            hit = _compiled(pattern, ignore_case).search((it.text or "")[:REGEX_SCAN_CHARS])
+            # The whole text: RE2's time is linear in it, so no prefix cap is needed.
+            hit = _compiled(pattern, ignore_case).search(it.text or "")
             if hit is None:
                 return False, f"text does not match /{pattern}/"
             return True, f'text matches /{pattern}/ ("{hit.group(0)[:60]}")'
@@ -1032,7 +1054,11 @@ def dry_run(
     now: dt.datetime | None = None,
 ) -> list[DryRunResult]:
     """What the workflow would do to the workspace's latest `limit` interactions, changing
-    nothing: conditions are evaluated and actions described, never applied."""
+    nothing: conditions are evaluated and actions described, never applied.
+
+    Editors only, like saving: a dry run evaluates the caller's own patterns over up to 500
+    interactions, which is work a read-only key has no reason to ask of the server."""
+    subject.require(Role.editor)
     _validate_members(session, subject, workflow_definition.actions)
     now = now or utcnow()
     limit = max(1, min(limit, DRY_RUN_MAX))
@@ -1065,6 +1091,15 @@ def dry_run(
             )
         )
     return results
+
+
+def dry_run_saved(
+    session: Session, subject: Subject, workflow_id: int, limit: int = 100
+) -> list[DryRunResult]:
+    """A dry run of a stored workflow (`already_applied` marks what it has acted on)."""
+    subject.require(Role.editor)  # before loading: a viewer learns nothing about the workflow
+    workflow = get_scoped(session, Workflow, workflow_id, subject)
+    return dry_run(session, subject, definition_of(workflow), limit, workflow_id=workflow.id)
 
 
 def _due_words(
@@ -1189,19 +1224,24 @@ def recent_matches(
 
 
 def definition_of(workflow: Workflow) -> WorkflowDefinition:
-    """A stored workflow as a definition (for dry runs of saved workflows)."""
-    return WorkflowDefinition.model_validate(
-        {
-            "name": workflow.name,
-            "status": workflow.status,
-            "priority": workflow.priority,
-            "trigger": workflow.trigger,
-            "trigger_hours": workflow.trigger_hours,
-            "conditions": workflow.conditions,
-            "actions": workflow.actions,
-            "stop_processing": workflow.stop_processing,
-        }
-    )
+    """A stored workflow as a definition (for dry runs of saved workflows). InvalidInput when
+    it no longer validates, e.g. a pattern saved before regexes ran on RE2 (a lookahead): such
+    a workflow is skipped when it would run, and the message says what to change."""
+    try:
+        return WorkflowDefinition.model_validate(
+            {
+                "name": workflow.name,
+                "status": workflow.status,
+                "priority": workflow.priority,
+                "trigger": workflow.trigger,
+                "trigger_hours": workflow.trigger_hours,
+                "conditions": workflow.conditions,
+                "actions": workflow.actions,
+                "stop_processing": workflow.stop_processing,
+            }
+        )
+    except ValidationError as exc:
+        raise InvalidInput(_validation_message(exc), details=_validation_details(exc)) from exc
 
 
 def parse_definition(data: dict[str, Any]) -> WorkflowDefinition:

@@ -406,6 +406,22 @@ def _parse_json_list(raw: str, field: str, errors: list[str]) -> list[Any]:
     return value
 
 
+def _form_error(detail: dict[str, Any]) -> str:
+    """A validation error in the editor's words: 'condition 2 (regex), pattern: regex /(a)\\1/
+    cannot be used: backreferences ...' rather than 'conditions.1.regex.pattern: Value error'."""
+    loc = [str(part) for part in detail.get("loc", [])]
+    message = str(detail.get("msg", "")).removeprefix("Value error, ")
+    if len(loc) >= 2 and loc[0] in ("conditions", "actions") and loc[1].isdigit():
+        where = f"{loc[0][:-1]} {int(loc[1]) + 1}"
+        if len(loc) >= 3:
+            where += f" ({loc[2]})"
+        if len(loc) >= 4:
+            where += ", " + ".".join(loc[3:])
+    else:
+        where = ".".join(loc)
+    return f"{where}: {message}" if where else message
+
+
 @router.post("/inbox/workflows", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def workflows_submit(
     request: Request,
@@ -457,8 +473,9 @@ def workflows_submit(
         try:
             definition = workflow_service.parse_definition(data)
         except InvalidInput as exc:
-            errors.append(exc.message)
-            errors.extend(f"{'.'.join(d['loc'])}: {d['msg']}" for d in (exc.details or [])[1:5])
+            errors.extend(_form_error(d) for d in (exc.details or [])[:5])
+            if not errors:
+                errors.append(exc.message)
     if definition is None:
         context = _workflows_context(session, auth, form, errors=errors)
         return render(request, "inbox_workflows.html", context, status_code=422)
