@@ -3,15 +3,22 @@ upstream body. Real sockets: loopback servers stand in for "something on the ser
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 
 from socialpulse.config import Settings
@@ -234,6 +241,62 @@ def test_an_allowed_host_name_reaches_its_private_address(
     # The allowance is for the name, not for what else lives at that address.
     with pytest.raises(EgressDenied):
         make_http(httpserver.url_for("/"), sleeps).get_json("example.items", "items")
+
+
+def self_signed(name: str, directory: Path) -> tuple[Path, Path]:
+    """A certificate for ``name`` (its own CA) and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_tls_verifies_the_host_name_while_connecting_to_the_checked_address(
+    tmp_path: Path, fake_dns: dict[str, str], egress_allow: Allow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket goes to the checked IP; SNI and certificate checks still use the name."""
+    cert_file, key_file = self_signed("social.example.test", tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    try:
+        server.expect_request("/items").respond_with_json({"ok": True})
+        fake_dns["social.example.test"] = "127.0.0.1"
+        fake_dns["other.example.test"] = "127.0.0.1"
+        egress_allow("127.0.0.1/32")  # the address, not the name: the resolving path
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # the operator's own CA
+
+        with egress.client() as client:
+            good = client.get(f"https://social.example.test:{server.port}/items")
+            assert good.json() == {"ok": True}
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                client.get(f"https://other.example.test:{server.port}/items")
+    finally:
+        server.clear()
+        if server.is_running():
+            server.stop()
 
 
 def test_a_redirect_to_a_refused_address_is_refused(
