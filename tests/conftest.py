@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from sqlalchemy import text
 from socialpulse.app import create_app
 from socialpulse.config import Settings
 from socialpulse.db import Base, Database, init_database
-from socialpulse.kit import security
+from socialpulse.kit import egress, security
 from socialpulse.migrations import runner
 
 # Production keeps argon2's RFC 9106 defaults; tests hash hundreds of passwords.
@@ -125,6 +125,20 @@ def app(session_app: FastAPI, db: Database) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def egress_allow() -> Iterator[Callable[[str], None]]:
+    """Outbound requests refuse private addresses; a test that talks to a loopback server opts
+    in as an operator would: ``egress_allow("127.0.0.1")`` (SOCIALPULSE_EGRESS_ALLOW syntax)."""
+    previous = egress.set_policy(None)
+    egress.set_policy(previous)
+
+    def allow(spec: str) -> None:
+        egress.set_policy(egress.parse_allow(spec))
+
+    yield allow
+    egress.set_policy(previous)
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -75,6 +75,26 @@ class Settings(BaseSettings):
         description="Comma-separated ISO 639-1 codes of the languages the hf model reads, or * "
         "for any; text in another language gets no sentiment guess from it.",
     )
+    # Outbound requests (SSRF): what private addresses may be reached, and the Bluesky AppView.
+    egress_allow: str = Field(
+        default="",
+        description="Comma-separated CIDRs, addresses, host names or *.suffixes that outbound "
+        "requests may reach although private (e.g. 10.0.0.0/8,mastodon.lan); empty: public "
+        "addresses only.",
+    )
+    bluesky_appview_url: str = Field(
+        default="https://public.api.bsky.app/xrpc/",
+        description="The Bluesky AppView read by every workspace (an operator choice, never a "
+        "user credential).",
+    )
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _egress_allow_parses(cls, value: str) -> str:
+        from socialpulse.kit.egress import parse_allow
+
+        parse_allow(value)  # a typo must stop the start, not silently allow nothing
+        return value
 
     @field_validator("data_dir", "media_root")
     @classmethod

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import respx
 
+from socialpulse.kit import egress
 from socialpulse.providers.base import (
     AccountRef,
     AuthError,
@@ -255,7 +256,9 @@ def test_next_max_id_reads_only_the_next_link() -> None:
 
 def test_normalise_instance() -> None:
     assert normalise_instance("Mastodon.Social") == "https://mastodon.social"
-    assert normalise_instance("http://localhost:3000/") == "http://localhost:3000"
+    assert normalise_instance("https://mastodon.social:443/") == "https://mastodon.social:443"
+    with egress.using_policy("localhost"):  # a dev instance, allowed by the operator
+        assert normalise_instance("http://localhost:3000/") == "http://localhost:3000"
 
 
 @pytest.mark.parametrize(

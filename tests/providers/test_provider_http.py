@@ -179,7 +179,7 @@ def test_timeout_is_transient_and_not_charged(sleeps: list[float]) -> None:
     first = observer.calls[0]
     assert (first.status_code, first.ok, first.quota_cost) == (None, False, 0)
     assert first.error is not None
-    assert "timed out" in first.error
+    assert "could not be reached" in first.error
 
 
 @respx.mock
@@ -196,7 +196,7 @@ def test_invalid_json_is_permanent_with_clear_message(sleeps: list[float]) -> No
     )
     with pytest.raises(PermanentError, match="not JSON for example.items") as excinfo:
         make_http(sleeps).get_json("example.items", "items")
-    assert "<html>maintenance" in str(excinfo.value)
+    assert "maintenance" not in str(excinfo.value)  # a body is never echoed to the user
     assert route.call_count == 1
 
 

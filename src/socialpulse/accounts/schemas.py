@@ -1,14 +1,57 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SecretStr, field_validator
 
 from socialpulse.accounts.models import AccountStatus, FetchStatus
 
 
+def _credential_value(value: object) -> SecretStr | bool | int | float | None:
+    if value is None or isinstance(value, SecretStr | bool | int | float):
+        return value
+    if isinstance(value, str):
+        return SecretStr(value)
+    raise ValueError("a credential is text, a number or true/false")
+
+
+# Every text credential (token, API key, app password) is a SecretStr: its repr is "**********",
+# so a request body in a log line, a validation error or a traceback never shows it. Numbers
+# (the simulated platform's knobs) and flags stay as they are.
+CredentialValue = Annotated[
+    SecretStr | bool | int | float | None,
+    PlainValidator(_credential_value, json_schema_input_type=str | bool | int | float | None),
+]
+Credentials = dict[str, CredentialValue]
+
+# Credentials that used to point the server at a URL of the user's choosing.
+_OPERATOR_ONLY = {
+    "appview_url": "the Bluesky AppView is an operator setting (SOCIALPULSE_BLUESKY_APPVIEW_URL)",
+}
+
+
+def _refuse_operator_settings(value: Credentials | None) -> Credentials | None:
+    for key in value or {}:
+        if key in _OPERATOR_ONLY:
+            raise ValueError(f"credentials: {key!r} is not accepted; {_OPERATOR_ONLY[key]}")
+    return value
+
+
+def reveal_credentials(credentials: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Plain values, for the one place that needs them: handing them to the provider and
+    encrypting them at rest."""
+    return {
+        key: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for key, value in (credentials or {}).items()
+    }
+
+
 class AccountCreate(BaseModel):
+    # A validation error must not quote the submitted credentials back.
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     ref: str = Field(
         min_length=1,
         max_length=500,
@@ -19,17 +62,23 @@ class AccountCreate(BaseModel):
         default=None, description="Needed for a bare handle; inferred from a profile URL."
     )
     is_own: bool = Field(default=True, description="False for a competitor you only watch.")
-    credentials: dict[str, Any] | None = Field(
+    credentials: Credentials | None = Field(
         default=None,
         description="Platform credentials (YouTube api_key, Instagram access_token + ig_user_id,"
         " TikTok access_token). Stored encrypted; never returned.",
     )
 
+    _no_operator_settings = field_validator("credentials")(_refuse_operator_settings)
+
 
 class AccountUpdate(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     active: bool | None = None
     is_own: bool | None = None
-    credentials: dict[str, Any] | None = Field(default=None, description="Reconnect the account.")
+    credentials: Credentials | None = Field(default=None, description="Reconnect the account.")
+
+    _no_operator_settings = field_validator("credentials")(_refuse_operator_settings)
 
 
 class AccountRead(BaseModel):

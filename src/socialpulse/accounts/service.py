@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,12 +28,14 @@ from socialpulse.accounts.models import (
     PostMetricSnapshot,
     TrackedAccount,
 )
+from socialpulse.accounts.schemas import reveal_credentials
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from socialpulse.kit.security import SecretBox
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
+from socialpulse.providers.http import EgressDenied
 from socialpulse.workspaces.models import Role, Workspace
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
@@ -88,6 +90,8 @@ def build_source(
 def _provider_failure(info: registry.ProviderInfo, handle: str, exc: pb.ProviderError) -> Exception:
     """Translate a platform error met while validating an account into what the user reads."""
     name = info.display_name
+    if isinstance(exc, EgressDenied):
+        return InvalidInput(str(exc))  # our refusal, not the platform's
     if isinstance(exc, pb.NotFoundError):
         return InvalidInput(f"{name} has no account {handle!r}: {exc}")
     if isinstance(exc, pb.AuthError):
@@ -119,7 +123,7 @@ def add_account(
     *,
     box: SecretBox,
     platform: str | None = None,
-    credentials: dict[str, Any] | None = None,
+    credentials: Mapping[str, Any] | None = None,
     is_own: bool = True,
     source_factory: SourceFactory | None = None,
 ) -> TrackedAccount:
@@ -128,9 +132,9 @@ def add_account(
     info, handle = resolve_ref(ref, platform)
     if pb.Platform(info.platform) is pb.Platform.MASTODON and "@" not in handle.lstrip("@"):
         raise InvalidInput("a Mastodon account needs its instance: @name@instance.social")
-    credentials = dict(credentials or {})
+    plain = reveal_credentials(credentials)  # SecretStr values are unwrapped here only
     observer = BudgetObserver(db, subject.workspace_id)
-    source = (source_factory or build_source)(info, credentials, observer)
+    source = (source_factory or build_source)(info, plain, observer)
     try:
         profile: pb.Profile = source.get_profile(handle)
     except pb.ProviderError as exc:
@@ -151,7 +155,7 @@ def add_account(
             workspace_id=subject.workspace_id,
             platform=info.platform.value,
             is_own=is_own,
-            credentials_encrypted=box.encrypt(json.dumps(credentials)) if credentials else None,
+            credentials_encrypted=box.encrypt(json.dumps(plain)) if plain else None,
         )
         apply_profile(account, profile)
         session.add(account)
@@ -208,7 +212,7 @@ def update_account(
     *,
     active: bool | None = None,
     is_own: bool | None = None,
-    credentials: dict[str, Any] | None = None,
+    credentials: Mapping[str, Any] | None = None,
     box: SecretBox | None = None,
 ) -> TrackedAccount:
     subject.require(Role.editor)
@@ -219,7 +223,7 @@ def update_account(
         account.is_own = is_own
     if credentials is not None:
         assert box is not None
-        account.credentials_encrypted = box.encrypt(json.dumps(credentials))
+        account.credentials_encrypted = box.encrypt(json.dumps(reveal_credentials(credentials)))
         if account.status == AccountStatus.needs_reconnect:
             account.status, account.status_message = AccountStatus.ok, None
     session.flush()

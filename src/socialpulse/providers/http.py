@@ -15,6 +15,13 @@
 * Each attempt passes through the platform's ``CircuitBreaker``; the observer's ``before_call``
   runs once per logical call (before any request: a budget refusal sends nothing) and
   ``after_call`` once per attempt, failed attempts included.
+* Every client it builds is an egress client (``socialpulse.kit.egress``): connections to
+  private, loopback or link-local addresses are refused at connect time unless the operator
+  allowed them, and the refusal is ``EgressDenied``, a ``PermanentError`` that is not retried
+  and tells the breaker nothing about the platform.
+* Messages never carry an upstream body: a JSON error's message field is kept (short, without
+  markup), anything else is reduced to the status; every connection failure reads the same
+  ("could not be reached"), so a message cannot tell an open port from a closed one.
 
 The circuit breaker is a small class of our own rather than ``pybreaker``: pybreaker counts every
 exception as a failure unless told otherwise, needs listener classes for logging, and its clock
@@ -27,6 +34,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -39,6 +47,7 @@ import httpx
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from socialpulse.kit import egress
 from socialpulse.providers.base import (
     ApiCall,
     AuthError,
@@ -57,9 +66,11 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "USER_AGENT",
     "CircuitBreaker",
+    "EgressDenied",
     "ErrorMapper",
     "JsonResponse",
     "ProviderHttp",
+    "clean_message",
     "default_error",
     "error_detail",
     "get_breaker",
@@ -238,25 +249,50 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or utc_now())).total_seconds())
 
 
-def error_detail(response: httpx.Response, limit: int = 300) -> str:
-    """The most useful human text in an error body: JSON ``message``/``error``, else the text."""
+class EgressDenied(PermanentError):
+    """The egress policy refused to connect (a private, loopback or link-local address).
+
+    Permanent: the same address will be refused again. No request left the server, so the
+    breaker learns nothing from it and no quota is charged.
+    """
+
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+MESSAGE_LIMIT = 300  # long enough for the Graph API's own messages
+
+
+def clean_message(value: object, limit: int = MESSAGE_LIMIT) -> str:
+    """A platform's own error message, fit to show a user: markup and control characters
+    removed, whitespace collapsed, cut at ``limit`` characters."""
+    text = _TAG.sub(" ", str(value))
+    text = "".join(c if c.isprintable() else " " for c in text)
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def error_detail(response: httpx.Response, limit: int = MESSAGE_LIMIT) -> str:
+    """The platform's message in a JSON error body (``error.message``, ``message``,
+    ``error``, ``error_description``), cleaned; ``""`` for anything else.
+
+    Never the raw body: an HTML page, a text body or an unknown JSON document may come from
+    something that is not the platform at all, and is not the user's to read.
+    """
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        text = response.text.strip()
-        return text[:limit]
-    if isinstance(body, dict):
-        err = body.get("error")
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return str(err["message"])[:limit]  # Google style: {"error": {"message": ...}}
-        parts = [
-            str(body[key])
-            for key in ("error", "message", "error_description")
-            if isinstance(body.get(key), str)
-        ]
-        if parts:
-            return ": ".join(dict.fromkeys(parts))[:limit]
-    return json.dumps(body)[:limit]
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    err = body.get("error")
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        return clean_message(err["message"], limit)  # Google style: {"error": {"message": ...}}
+    parts = [
+        str(body[key])
+        for key in ("error", "message", "error_description")
+        if isinstance(body.get(key), str)
+    ]
+    return clean_message(": ".join(dict.fromkeys(parts)), limit) if parts else ""
 
 
 def default_error(
@@ -296,8 +332,9 @@ class ProviderHttp:
 
     ``platform`` names the breaker and the records; ``display_name`` appears in messages
     ("YouTube returned ..."). Pass ``client`` to reuse an ``httpx.Client`` (tests, connection
-    pooling); relative paths are joined to ``base_url`` (or, without one, to the client's own
-    base URL); an absolute URL is used as is (Mastodon's ``Link`` pagination).
+    pooling; build it with ``socialpulse.kit.egress.client`` outside tests); relative paths
+    are joined to ``base_url`` (or, without one, to the client's own base URL); an absolute
+    URL is used as is (Mastodon's ``Link`` pagination).
     """
 
     def __init__(
@@ -332,7 +369,7 @@ class ProviderHttp:
         # The base URL is ours, not the client's: a shared client serves several providers.
         self.base_url = base_url
         if client is None:
-            self._client = httpx.Client(timeout=timeout)
+            self._client = egress.client(timeout=timeout)
             self._owns_client = True
         else:
             self._client = client
@@ -429,9 +466,11 @@ class ProviderHttp:
             log.warning(
                 "provider.parse.failed", platform=self.platform, endpoint=endpoint, error=repr(exc)
             )
+            # The exception's text may quote the payload: keep its type, and a missing key.
+            detail = f": {clean_message(exc.args[0], 60)}" if isinstance(exc, KeyError) else ""
             raise PermanentError(
                 f"{self.display_name} returned an unexpected {endpoint} response "
-                f"({type(exc).__name__}: {exc})",
+                f"({type(exc).__name__}{detail})",
                 platform=self.platform,
                 endpoint=endpoint,
             ) from exc
@@ -493,16 +532,21 @@ class ProviderHttp:
                 response = self._client.request(
                     method, self._url(path), params=params, json=json_body, headers=headers
                 )
-            except httpx.TimeoutException as exc:
-                raise TransientError(
-                    f"{self.display_name} timed out on {endpoint}: {type(exc).__name__}",
-                    platform=self.platform,
-                    endpoint=endpoint,
+            except egress.EgressRefused as exc:
+                raise EgressDenied(
+                    f"{self.display_name}: {exc}", platform=self.platform, endpoint=endpoint
                 ) from exc
             except httpx.TransportError as exc:
+                # One message for refused, reset, timed out or not an HTTP server: the
+                # difference would let a user map ports. The log keeps it for the operator.
+                log.info(
+                    "provider.call.unreachable",
+                    platform=self.platform,
+                    endpoint=endpoint,
+                    cause=type(exc).__name__,
+                )
                 raise TransientError(
-                    f"{self.display_name} could not be reached for {endpoint}: "
-                    f"{type(exc).__name__}: {exc}",
+                    f"{self.display_name} could not be reached for {endpoint}",
                     platform=self.platform,
                     endpoint=endpoint,
                 ) from exc
@@ -531,10 +575,10 @@ class ProviderHttp:
         try:
             return response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            snippet = response.text[:80].replace("\n", " ")
+            content_type = response.headers.get("content-type", "no content type")
             raise PermanentError(
                 f"{self.display_name} returned a body that is not JSON for {endpoint} "
-                f"(HTTP {response.status_code}, starts with {snippet!r})",
+                f"(HTTP {response.status_code}, {clean_message(content_type, 60)})",
                 platform=self.platform,
                 endpoint=endpoint,
                 status_code=response.status_code,
@@ -552,6 +596,9 @@ class ProviderHttp:
         status = response.status_code if response is not None else None
         if isinstance(error, TransientError):
             self.breaker.record_failure()
+        elif isinstance(error, EgressDenied):
+            # Refused here, before any packet: no verdict on the platform either way.
+            self.breaker.abort_trial()
         else:
             # Any answer that is not a transient failure proves the platform is up.
             self.breaker.record_success()

@@ -5,6 +5,9 @@ Endpoints: ``app.bsky.actor.getProfile``, ``app.bsky.feed.getAuthorFeed`` and
 XRPC errors come back as ``{"error": "Name", "message": "..."}``; an unknown actor or post is a
 *400* ``InvalidRequest``/``NotFound`` (not a 404), which ``bluesky_error`` maps to
 ``NotFoundError``. Rate limits answer 429 with ``ratelimit-reset`` (epoch seconds).
+
+Which AppView is the operator's choice (``SOCIALPULSE_BLUESKY_APPVIEW_URL``), never a user's:
+an ``appview_url`` credential let any editor point the server at any URL and read the answer.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import structlog
 
 from socialpulse.providers.base import (
     AccountLike,
@@ -32,7 +36,9 @@ from socialpulse.providers.base import (
 from socialpulse.providers.bluesky import parse
 from socialpulse.providers.http import CircuitBreaker, ProviderHttp, error_detail, parse_retry_after
 
-__all__ = ["PUBLIC_APPVIEW", "BlueskyClient", "bluesky_error", "build"]
+__all__ = ["PUBLIC_APPVIEW", "BlueskyClient", "bluesky_error", "build", "configured_appview"]
+
+log = structlog.get_logger(__name__)
 
 PUBLIC_APPVIEW = "https://public.api.bsky.app/xrpc/"
 DISPLAY_NAME = "Bluesky"
@@ -61,7 +67,10 @@ def bluesky_error(response: httpx.Response, endpoint: str) -> ProviderError | No
         body = None
     name = str(body.get("error") or "") if isinstance(body, dict) else ""
     message = str(body.get("message") or "") if isinstance(body, dict) else ""
-    text = f"Bluesky returned HTTP {response.status_code} for {endpoint}: {error_detail(response)}"
+    detail = error_detail(response)
+    text = f"Bluesky returned HTTP {response.status_code} for {endpoint}" + (
+        f": {detail}" if detail else ""
+    )
     kwargs: dict[str, Any] = {
         "platform": Platform.BLUESKY.value,
         "endpoint": endpoint,
@@ -157,11 +166,22 @@ class BlueskyClient:
         return Page(items=tuple(comments), next_cursor=None)
 
 
+def configured_appview(credentials: Mapping[str, Any] | None = None) -> str:
+    """The operator's AppView. An ``appview_url`` in ``credentials`` (stored before it stopped
+    being accepted) is ignored, and said so in the log."""
+    if credentials and credentials.get("appview_url"):
+        log.warning("bluesky.credentials.appview_url_ignored")
+    from socialpulse.config import get_settings  # providers read settings only here
+
+    return get_settings().bluesky_appview_url or PUBLIC_APPVIEW
+
+
 def build(
     credentials: Mapping[str, Any],
     observer: CallObserver | None = None,
     http_client: httpx.Client | None = None,
 ) -> BlueskyClient:
-    """Credentials are optional: ``{"appview_url": ...}`` points at another AppView."""
-    base_url = str(credentials.get("appview_url") or PUBLIC_APPVIEW)
-    return BlueskyClient.create(observer=observer, http_client=http_client, base_url=base_url)
+    """No credentials: reads go to the operator's AppView (``configured_appview``)."""
+    return BlueskyClient.create(
+        observer=observer, http_client=http_client, base_url=configured_appview(credentials)
+    )

@@ -26,7 +26,12 @@ from typing import Any
 import httpx
 
 from socialpulse.providers.base import CallObserver, PermanentError, Platform
-from socialpulse.providers.bluesky.client import DISPLAY_NAME, PUBLIC_APPVIEW, bluesky_error
+from socialpulse.providers.bluesky.client import (
+    DISPLAY_NAME,
+    PUBLIC_APPVIEW,
+    bluesky_error,
+    configured_appview,
+)
 from socialpulse.providers.http import CircuitBreaker, ProviderHttp
 from socialpulse.providers.publishing import (
     CannotConfirm,
@@ -206,7 +211,7 @@ def build_publisher(
         identifier,
         str(credentials["app_password"]),
         pds_url=str(credentials.get("pds_url") or DEFAULT_PDS),
-        appview=str(credentials.get("appview_url") or PUBLIC_APPVIEW),
+        appview=configured_appview(credentials),
         observer=observer,
         http_client=http_client,
     )

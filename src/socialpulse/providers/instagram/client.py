@@ -57,7 +57,7 @@ from socialpulse.providers.base import (
     QuotaExhaustedError,
     TransientError,
 )
-from socialpulse.providers.http import CircuitBreaker, ProviderHttp
+from socialpulse.providers.http import CircuitBreaker, ProviderHttp, clean_message
 from socialpulse.providers.instagram import parse
 from socialpulse.providers.instagram.usage import UsageGuard, parse_usage
 
@@ -130,8 +130,8 @@ def instagram_error(
         return None
     code = error.get("code")
     subcode = error.get("error_subcode")
-    message = str(error.get("message") or "unknown error")
-    user_message = error.get("error_user_msg")
+    message = clean_message(error.get("message") or "unknown error")
+    user_message = clean_message(error.get("error_user_msg") or "")
     if user_message and user_message not in message:
         message = f"{message} ({user_message})"
     label = f"code {code}" + (f"/{subcode}" if subcode is not None else "")

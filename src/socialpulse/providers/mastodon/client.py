@@ -12,6 +12,11 @@ domain passes the host of the account's handle). Without one, ``list_comments`` 
 instances require one for public timelines.
 
 Rate limits answer 429 with ``X-RateLimit-Reset`` (an ISO timestamp), read as ``retry_after``.
+
+The instance is user input, so ``normalise_instance`` refuses, before any request, an instance
+that is ``localhost``, an IP literal in a private range, or names a port (a port scan in
+disguise): ``ForbiddenInstanceError``, unless the operator's egress setting allows the host.
+Host names are checked again on connect, against what they resolve to (``kit.egress``).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from socialpulse.kit import egress
 from socialpulse.providers.base import (
     AccountLike,
     CallObserver,
@@ -38,10 +44,22 @@ from socialpulse.providers.base import (
     parse_timestamp,
     utc_now,
 )
-from socialpulse.providers.http import CircuitBreaker, ProviderHttp, error_detail, parse_retry_after
+from socialpulse.providers.http import (
+    CircuitBreaker,
+    EgressDenied,
+    ProviderHttp,
+    error_detail,
+    parse_retry_after,
+)
 from socialpulse.providers.mastodon import parse
 
-__all__ = ["MastodonClient", "build", "mastodon_error", "normalise_instance"]
+__all__ = [
+    "ForbiddenInstanceError",
+    "MastodonClient",
+    "build",
+    "mastodon_error",
+    "normalise_instance",
+]
 
 DISPLAY_NAME = "Mastodon"
 MAX_STATUSES_LIMIT = 40  # accounts/:id/statuses: limit max 40
@@ -49,14 +67,44 @@ MAX_NOTIFICATIONS_LIMIT = 80  # notifications: limit max 80
 MAX_CONVERSATIONS_LIMIT = 40  # conversations: limit max 40
 
 
+class ForbiddenInstanceError(ValueError):
+    """An instance the server must not call: a private address, ``localhost`` or a port."""
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _check_instance(value: str, scheme: str, host: str, port: int | None) -> None:
+    policy = egress.current_policy()
+    if policy.host_allowed(host):
+        return  # the operator's own instance, on whatever port it listens
+    try:
+        policy.check_host(host)
+    except egress.EgressRefused as exc:
+        raise ForbiddenInstanceError(f"Mastodon instance {value!r}: {exc}") from exc
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        raise ForbiddenInstanceError(
+            f"Mastodon instance {value!r} names a port; instances are reached on the standard "
+            f"port (an operator can allow a host with {egress.ALLOW_SETTING})"
+        )
+
+
 def normalise_instance(value: str) -> str:
-    """``mastodon.social``, ``https://mastodon.social/`` → ``https://mastodon.social``."""
+    """``mastodon.social``, ``https://mastodon.social/`` → ``https://mastodon.social``.
+
+    Raises ``ForbiddenInstanceError`` (a ``ValueError``) for an instance we must not call.
+    """
     text = value.strip().rstrip("/")
     if "://" not in text:
         text = f"https://{text}"
     parts = urlsplit(text)
-    if not parts.netloc:
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a Mastodon instance host or URL") from exc
+    if not parts.hostname or "@" in parts.netloc:
         raise ValueError(f"{value!r} is not a Mastodon instance host or URL")
+    _check_instance(value.strip(), parts.scheme, parts.hostname, port)
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
@@ -75,7 +123,10 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def mastodon_error(response: httpx.Response, endpoint: str) -> ProviderError | None:
     """410 Gone (suspended/deleted account) is a not-found; 429 reads ``X-RateLimit-Reset``."""
-    text = f"Mastodon returned HTTP {response.status_code} for {endpoint}: {error_detail(response)}"
+    detail = error_detail(response)
+    text = f"Mastodon returned HTTP {response.status_code} for {endpoint}" + (
+        f": {detail}" if detail else ""
+    )
     kwargs: dict[str, Any] = {
         "platform": Platform.MASTODON.value,
         "endpoint": endpoint,
@@ -123,7 +174,16 @@ class MastodonClient:
         """(instance base URL, username) for a handle; bare names use the configured instance."""
         user, host = parse.split_handle(handle)
         if host:
-            return normalise_instance(host), user
+            try:
+                return normalise_instance(host), user
+            except ForbiddenInstanceError as exc:
+                raise EgressDenied(
+                    str(exc), platform=Platform.MASTODON.value, endpoint=endpoint
+                ) from exc
+            except ValueError as exc:
+                raise PermanentError(
+                    str(exc), platform=Platform.MASTODON.value, endpoint=endpoint
+                ) from exc
         if self.instance:
             return self.instance, user
         raise PermanentError(

@@ -54,7 +54,12 @@ from socialpulse.providers.base import (
     ProviderError,
     TransientError,
 )
-from socialpulse.providers.http import CircuitBreaker, ProviderHttp, parse_retry_after
+from socialpulse.providers.http import (
+    CircuitBreaker,
+    ProviderHttp,
+    clean_message,
+    parse_retry_after,
+)
 from socialpulse.providers.tiktok import parse
 
 __all__ = [
@@ -93,10 +98,9 @@ def _error_for(
     status_code: int,
     headers: httpx.Headers,
 ) -> ProviderError:
-    message = error.message or "no message"
-    text = f"TikTok returned {error.code} (HTTP {status_code}) for {endpoint}: {message}" + (
-        f" [log_id {error.log_id}]" if error.log_id else ""
-    )
+    message = clean_message(error.message or "no message")
+    text = f"TikTok returned {clean_message(error.code, 60)} (HTTP {status_code}) for {endpoint}: "
+    text += message + (f" [log_id {clean_message(error.log_id, 80)}]" if error.log_id else "")
     kwargs: dict[str, Any] = {
         "platform": Platform.TIKTOK.value,
         "endpoint": endpoint,

@@ -40,7 +40,12 @@ from socialpulse.providers.base import (
     TransientError,
     utc_now,
 )
-from socialpulse.providers.http import CircuitBreaker, ProviderHttp, parse_retry_after
+from socialpulse.providers.http import (
+    CircuitBreaker,
+    ProviderHttp,
+    clean_message,
+    parse_retry_after,
+)
 from socialpulse.providers.youtube import parse
 
 __all__ = [
@@ -125,7 +130,7 @@ def youtube_error(response: httpx.Response, endpoint: str) -> ProviderError | No
     if not reasons:
         return None
     error = body["error"]
-    message = str(error.get("message") or ", ".join(reasons))
+    message = clean_message(error.get("message") or ", ".join(reasons))
     text = f"YouTube returned HTTP {response.status_code} for {endpoint} ({reasons[0]}): {message}"
     kwargs: dict[str, Any] = {
         "platform": Platform.YOUTUBE.value,
