@@ -172,7 +172,7 @@ class FetchRun(Base):
     )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     job_id: Mapped[int | None] = mapped_column(
-        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None, index=True
     )
     trigger: Mapped[str] = mapped_column(String(16), default="manual")  # schedule|manual|cli
     status: Mapped[FetchStatus] = mapped_column(str_enum(FetchStatus), default=FetchStatus.pending)
