@@ -26,6 +26,8 @@ class AccountStatus(enum.StrEnum):
     needs_reconnect = "needs_reconnect"  # credentials rejected: the user must reconnect
     not_found = "not_found"  # the platform says the account no longer exists
     error = "error"  # the last fetch failed for another reason (see status_message)
+    # Removal requested: a background job deletes its data; nothing new starts for it.
+    deleting = "deleting"
 
 
 class TrackedAccount(Base):
