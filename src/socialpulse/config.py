@@ -88,6 +88,23 @@ class Settings(BaseSettings):
         "user credential).",
     )
 
+    # Retention (storage hardening): finished rows older than N days are pruned daily; 0 keeps.
+    retention_time: dt.time = Field(
+        default=dt.time(2, 0),
+        description="When the daily retention pass runs, in each workspace's time zone.",
+    )
+    retention_jobs_days: int = Field(default=30, ge=0, description="Finished background jobs.")
+    retention_fetch_runs_days: int = Field(default=90, ge=0, description="Finished fetch runs.")
+    retention_workflow_matches_days: int = Field(
+        default=180, ge=0, description="Workflow matches of interactions no longer waiting."
+    )
+    retention_reply_queue_days: int = Field(
+        default=90, ge=0, description="Sent, cancelled and failed reply-queue items."
+    )
+    retention_batch_rows: int = Field(
+        default=1000, ge=1, description="Rows deleted per transaction by the retention pass."
+    )
+
     @field_validator("egress_allow")
     @classmethod
     def _egress_allow_parses(cls, value: str) -> str:

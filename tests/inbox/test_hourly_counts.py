@@ -379,7 +379,9 @@ def test_deletes_and_cascades_remove_interactions_from_the_counts(env: Env, db: 
     counts = assert_rollup_exact(db)
     assert by_status(counts, env.ws.workspace_id) == {"unread": 4}
 
-    with db.session() as session:  # its interactions go by the foreign key's ON DELETE CASCADE
+    # Removing an account deletes its interactions in batches (a job, run inline at commit by
+    # the tests' memory:// queue), then the account row itself.
+    with db.session() as session:
         account_service.delete_account(session, env.ws.subject, env.accounts["youtube"])
     counts = assert_rollup_exact(db)
     assert by_status(counts, env.ws.workspace_id) == {"unread": 1}

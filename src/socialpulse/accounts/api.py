@@ -19,6 +19,7 @@ from socialpulse.deps import AppSettings, CurrentSubject, DbSession, get_db
 from socialpulse.errors import InvalidInput
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
+from socialpulse.worker.schemas import JobRead
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import scoped
 
@@ -77,9 +78,16 @@ def update_account(
     )
 
 
-@router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_account(account_id: int, session: DbSession, subject: CurrentSubject) -> None:
-    service.delete_account(session, subject, account_id)
+@router.delete(
+    "/accounts/{account_id}",
+    response_model=JobRead,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def delete_account(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    """Remove the account: it shows as `deleting` at once and nothing new starts for it; a
+    background job deletes its data in batches. Follow it at GET /jobs/{id}: its `result`
+    counts the rows deleted of the total. Asking again returns the same job."""
+    return service.delete_account(session, subject, account_id)
 
 
 @router.post(

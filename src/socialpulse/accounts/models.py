@@ -26,6 +26,8 @@ class AccountStatus(enum.StrEnum):
     needs_reconnect = "needs_reconnect"  # credentials rejected: the user must reconnect
     not_found = "not_found"  # the platform says the account no longer exists
     error = "error"  # the last fetch failed for another reason (see status_message)
+    # Removal requested: a background job deletes its data; nothing new starts for it.
+    deleting = "deleting"
 
 
 class TrackedAccount(Base):
@@ -172,7 +174,7 @@ class FetchRun(Base):
     )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     job_id: Mapped[int | None] = mapped_column(
-        ForeignKey("jobs.id", ondelete="SET NULL"), default=None
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None, index=True
     )
     trigger: Mapped[str] = mapped_column(String(16), default="manual")  # schedule|manual|cli
     status: Mapped[FetchStatus] = mapped_column(str_enum(FetchStatus), default=FetchStatus.pending)

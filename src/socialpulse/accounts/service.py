@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from socialpulse.accounts import deletion
 from socialpulse.accounts.budget import BudgetObserver
 from socialpulse.accounts.models import (
     AccountSnapshot,
@@ -36,6 +37,7 @@ from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
 from socialpulse.providers.http import EgressDenied
+from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import Role, Workspace
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
@@ -217,6 +219,7 @@ def update_account(
 ) -> TrackedAccount:
     subject.require(Role.editor)
     account = get_account(session, subject, account_id)
+    deletion.refuse_if_deleting(account)
     if active is not None:
         account.active = active
     if is_own is not None:
@@ -230,10 +233,11 @@ def update_account(
     return account
 
 
-def delete_account(session: Session, subject: Subject, account_id: int) -> None:
+def delete_account(session: Session, subject: Subject, account_id: int) -> Job:
+    """Mark the account as being removed and queue the job that deletes its data in batches
+    (see `accounts.deletion`); returns that job, which users follow at GET /jobs/{id}."""
     subject.require(Role.editor)
-    session.delete(get_account(session, subject, account_id))
-    session.flush()
+    return deletion.request_deletion(session, get_account(session, subject, account_id))
 
 
 # --- ingestion ---------------------------------------------------------------------------------
@@ -380,6 +384,7 @@ def request_fetch(
     """Queue a fetch of one account (a durable job); returns the run users can follow."""
     subject.require(Role.editor)
     account = get_account(session, subject, account_id)
+    deletion.refuse_if_deleting(account)
     return queue_fetch(session, account, trigger)
 
 
@@ -468,6 +473,13 @@ def run_fetch(
             raise NotFound(f"fetch run {fetch_run_id} not found")
         account = session.get(TrackedAccount, run.account_id)
         assert account is not None
+        if account.status == AccountStatus.deleting:
+            # Queued before the account was removed: no platform call for data about to go.
+            run.status, run.finished_at = FetchStatus.failed, utcnow()
+            run.error = "the account was removed"
+            session.flush()
+            session.expunge(run)
+            return run
         run.status, run.started_at, run.error = FetchStatus.running, utcnow(), None
         session.flush()
         session.expunge(account)
@@ -535,7 +547,11 @@ def run_fetch(
         raise
     with db.session() as session:
         account = session.get(TrackedAccount, account.id)
-        assert account is not None
+        if account is None or account.status == AccountStatus.deleting:
+            # Removed while we were reading the platform: store nothing for it.
+            return _finish_run(
+                db, fetch_run_id, observer, FetchStatus.failed, "the account was removed"
+            )
         apply_profile(account, profile)
         account.status, account.status_message = AccountStatus.ok, None
         account.last_fetched_at = utcnow()
@@ -576,12 +592,15 @@ def _finish_run(
         if account_status is not None:
             session.execute(
                 update(TrackedAccount)
-                .where(TrackedAccount.id == run.account_id)
+                .where(
+                    TrackedAccount.id == run.account_id,
+                    # "Being removed" outlives whatever a last fetch met on the platform.
+                    TrackedAccount.status != AccountStatus.deleting,
+                )
                 .values(status=account_status, status_message=message)
             )
-        if retry is not None:
-            account = session.get(TrackedAccount, run.account_id)
-            assert account is not None
+        account = session.get(TrackedAccount, run.account_id)
+        if retry is not None and account is not None and account.status != AccountStatus.deleting:
             later = utcnow() + dt.timedelta(seconds=retry.retry_after or 3600)
             queue_fetch(session, account, run.trigger, run_after=later)
         session.flush()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialpulse.accounts import service
+from sqlalchemy import select
+
+from socialpulse.accounts import deletion, service
 from socialpulse.config import get_settings
 from socialpulse.db import get_database
 from socialpulse.kit.security import SecretBox
-from socialpulse.worker.jobs import JobContext, job_handler
+from socialpulse.worker.jobs import JobContext, RetryAt, job_handler
+from socialpulse.worker.models import Job
 
 FETCH_MAX_ATTEMPTS = 4
 
@@ -34,3 +37,19 @@ def fetch_account(ctx: JobContext) -> dict[str, Any]:
 def schedule_daily_fetches() -> dict[str, int]:
     at = get_settings().daily_fetch_time
     return {"queued": service.schedule_daily_fetches(get_database(), at=at)}
+
+
+@job_handler(deletion.DELETE_JOB_KIND, lease_s=300, max_attempts=5)
+def delete_account(ctx: JobContext) -> dict[str, Any]:
+    """Delete a removed account's data in batches; progress is the job's `result` meanwhile."""
+    with ctx.db.session(readonly=True) as session:
+        previous = session.scalar(select(Job.result).where(Job.id == ctx.job_id))
+    try:
+        return deletion.delete_account_data(
+            ctx.db,
+            int(ctx.payload["account_id"]),
+            report=ctx.report_progress,
+            progress=previous,
+        )
+    except deletion.ReplyInFlight as exc:
+        raise RetryAt(str(exc), at=exc.until, counts_attempt=False) from exc

@@ -104,8 +104,10 @@ class Interaction(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     # Threading: the platform's id of the parent, and our row once both are stored.
     parent_external_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Indexed like every foreign key: deleting a parent sets its replies' parent_id to NULL,
+    # which without the index scans the whole table once per deleted row.
     parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("interactions.id", ondelete="SET NULL"), default=None
+        ForeignKey("interactions.id", ondelete="SET NULL"), default=None, index=True
     )
     author_external_id: Mapped[str] = mapped_column(String(255))
     author_handle: Mapped[str] = mapped_column(String(255))
@@ -120,7 +122,7 @@ class Interaction(Base):
         str_enum(InteractionStatus), default=InteractionStatus.unread
     )
     assignee_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(default=50)  # 0..100, higher first
@@ -138,7 +140,7 @@ class Interaction(Base):
     ai_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Which workflow acted on it, and why (the matched conditions, in words).
     matched_workflow_id: Mapped[int | None] = mapped_column(
-        ForeignKey("workflows.id", ondelete="SET NULL"), default=None
+        ForeignKey("workflows.id", ondelete="SET NULL"), default=None, index=True
     )
     matched_reason: Mapped[str | None] = mapped_column(Text, default=None)
     # A reply drafted for a human to approve (suggested by intent, or by a workflow template).
@@ -194,7 +196,9 @@ class CommentPoll(Base):
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
     cursor: Mapped[str | None] = mapped_column(String(1024), default=None)
     last_polled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -254,7 +258,9 @@ class WorkflowMatch(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
-    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
     matched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     reason: Mapped[str] = mapped_column(Text)
     actions_applied: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -285,7 +291,9 @@ class ReplyLimit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     max_per_hour: Mapped[int] = mapped_column()
     max_per_minute: Mapped[int] = mapped_column()
     min_interval_s: Mapped[float] = mapped_column(Float)

@@ -590,7 +590,13 @@ def _claim(
         rows = session.execute(
             select(ReplyQueueItem.id, ReplyQueueItem.account_id, ReplyQueueItem.workspace_id)
             .join(TrackedAccount, TrackedAccount.id == ReplyQueueItem.account_id)
-            .where(_claimable(now, horizon), TrackedAccount.status != AccountStatus.needs_reconnect)
+            .where(
+                _claimable(now, horizon),
+                # A removed account (being deleted) sends nothing more.
+                TrackedAccount.status.not_in(
+                    [AccountStatus.needs_reconnect, AccountStatus.deleting]
+                ),
+            )
             .order_by(ReplyQueueItem.account_id, ReplyQueueItem.scheduled_for, ReplyQueueItem.id)
             .limit(5000)
         ).all()

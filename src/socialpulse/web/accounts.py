@@ -249,6 +249,22 @@ def account_fetch(request: Request, session: DbSession, auth: WebAuth, account_i
     return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
 
+@router.post("/accounts/{account_id}/delete", dependencies=[CsrfChecked])
+def account_delete(
+    request: Request, session: DbSession, auth: WebAuth, account_id: int
+) -> Response:
+    """Remove the account: marked at once, its data deleted in the background."""
+    subject, _ = auth
+    account = accounts_service.get_account(session, subject, account_id)
+    job = accounts_service.delete_account(session, subject, account_id)
+    flash(
+        request,
+        f"Removing @{account.handle} and its data in the background (job #{job.id}).",
+        "success",
+    )
+    return RedirectResponse("/accounts", status_code=303)
+
+
 @router.get("/usage", response_class=HTMLResponse)
 def usage_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
     subject, _ = auth

@@ -138,6 +138,26 @@ class JobContext:
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise LeaseLost(f"job {self.job_id} was reclaimed")
 
+    def report_progress(self, session: Session, progress: dict[str, Any]) -> None:
+        """Show progress on the job row (its `result` while it runs, replaced by the outcome)
+        in the caller's transaction, so the figures commit together with the work they count;
+        extends the lease like `heartbeat`. Raises LeaseLost if another worker took over,
+        which rolls the caller's work back."""
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.id == self.job_id,
+                Job.locked_by == self.worker_id,
+                Job.status == JobStatus.running,
+            )
+            .values(
+                result=progress,
+                lease_expires_at=utcnow() + dt.timedelta(seconds=self.lease_s),
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(f"job {self.job_id} was reclaimed")
+
     def finish(self, session: Session, result: dict[str, Any] | None = None) -> None:
         """Mark the job completed inside the caller's transaction, with its effects."""
         _complete(session, self.job_id, self.worker_id, result)

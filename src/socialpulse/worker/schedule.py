@@ -24,6 +24,7 @@ TASK_MODULES = [
     "socialpulse.inbox.tasks",
     "socialpulse.inbox.moderation",
     "socialpulse.inbox.mentions",
+    "socialpulse.worker.retention",
 ]
 
 
@@ -74,6 +75,13 @@ PERIODIC: list[Periodic] = [
         "inbox.reply_queue_tick",
         crontab(minute="*"),
         "socialpulse.inbox.replies:reply_queue_tick",
+    ),
+    # Every 15 minutes: queues each workspace's retention pass once per local day, from 02:00
+    # workspace time (SOCIALPULSE_RETENTION_TIME); old finished rows go in small batches.
+    Periodic(
+        "worker.schedule_retention",
+        crontab(minute="*/15"),
+        "socialpulse.worker.retention:schedule_retention_jobs",
     ),
     Periodic(
         "inbox.nightly_superfans",

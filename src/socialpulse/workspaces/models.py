@@ -87,7 +87,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     role: Mapped[Role] = mapped_column(_role_enum(), default=Role.admin)
     created_by_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
