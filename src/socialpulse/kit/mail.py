@@ -89,7 +89,12 @@ def send_mail(
             f"SMTP server {config.host}:{config.port} answered {exc.smtp_code} {detail}".strip()
         ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
-        raise MailError(f"SMTP server {config.host}:{config.port} refused the recipient") from exc
+        answers = "; ".join(
+            f"{code} {reply.decode(errors='replace')}" for code, reply in exc.recipients.values()
+        )
+        raise MailError(
+            f"SMTP server {config.host}:{config.port} refused the recipient: {answers}"
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # OSError covers timeouts and refusals
         reason = str(exc) or type(exc).__name__
         raise MailError(f"cannot deliver through {config.host}:{config.port}: {reason}") from exc
