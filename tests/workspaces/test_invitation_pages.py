@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 
 from factories import PASSWORD, WorkspaceFixture, make_workspace
@@ -217,3 +218,15 @@ def test_viewers_cannot_invite_and_the_old_add_form_is_gone(
     with db.session() as session:
         assert service.get_user_by_email(session, CAROL) is None
         assert session.query(Membership).count() == 2
+
+
+def test_invitation_tokens_stay_out_of_the_request_log(
+    client: TestClient, acme: WorkspaceFixture, web_login: Login, csrf: Csrf
+) -> None:
+    web_login(client, acme.owner_email, PASSWORD)
+    _, token = invite_on_dashboard(client, csrf, CAROL)
+    with structlog.testing.capture_logs() as logs:
+        assert client.get(f"/invite/{token}").status_code == 200
+    [request_log] = [entry for entry in logs if entry["event"] == "http.request"]
+    assert request_log["path"] == "/invite/{token}"
+    assert token not in repr(logs)
