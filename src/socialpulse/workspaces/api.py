@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, status
 
 from socialpulse.config import Settings
@@ -22,6 +24,17 @@ from socialpulse.workspaces.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["workspace"])
+
+_ADMIN: dict[int | str, dict[str, Any]] = {403: {"description": "Needs the admin role"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such invitation in this workspace"}
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "Already a member, already invited, or no free seat "
+        "(code seat_limit_reached)"
+    }
+}
 
 
 def _member(membership: Membership, user: User) -> MemberRead:
@@ -87,7 +100,7 @@ def _created(invitation: Invitation, token: str, settings: Settings) -> Invitati
     )
 
 
-@router.get("/invitations", response_model=list[InvitationRead])
+@router.get("/invitations", response_model=list[InvitationRead], responses=_ADMIN)
 def list_invitations(session: DbSession, subject: CurrentSubject) -> object:
     return invitations.list_invitations(session, subject)
 
@@ -116,7 +129,11 @@ def create_invitation(
         )
 
 
-@router.post("/invitations/{invitation_id}/resend", response_model=InvitationCreated)
+@router.post(
+    "/invitations/{invitation_id}/resend",
+    response_model=InvitationCreated,
+    responses={**_ADMIN, **_NOT_FOUND, **_CONFLICT},
+)
 def resend_invitation(
     invitation_id: int, request: Request, subject: CurrentSubject, settings: AppSettings
 ) -> InvitationCreated:
@@ -136,7 +153,11 @@ def resend_invitation(
         )
 
 
-@router.delete("/invitations/{invitation_id}", response_model=InvitationRead)
+@router.delete(
+    "/invitations/{invitation_id}",
+    response_model=InvitationRead,
+    responses={**_ADMIN, **_NOT_FOUND, 409: {"description": "Already accepted"}},
+)
 def revoke_invitation(invitation_id: int, session: DbSession, subject: CurrentSubject) -> object:
     return invitations.revoke_invitation(session, subject, invitation_id)
 
@@ -145,6 +166,10 @@ def revoke_invitation(invitation_id: int, session: DbSession, subject: CurrentSu
     "/invitations/accept",
     response_model=InvitationAccepted,
     status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {"description": "The address has an account (accept on the dashboard) or no seat"},
+        410: {"description": "Unknown, used, revoked or expired link"},
+    },
     openapi_extra={"security": []},
 )
 def accept_invitation(
