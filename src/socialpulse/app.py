@@ -140,7 +140,8 @@ def _install_request_middleware(app: FastAPI) -> None:
             log.info(
                 "http.request",
                 method=request.method,
-                path=request.url.path,
+                # A path that carries a secret (an invitation link) is logged as its template.
+                path=template if "{token}" in template else request.url.path,
                 status=status,
                 ms=round(elapsed * 1000, 2),
             )

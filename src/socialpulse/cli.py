@@ -121,6 +121,10 @@ def create_workspace(
     owner: Annotated[str, typer.Option(help="Email of the existing user who will own it.")],
     name: Annotated[str, typer.Option(help="Display name (defaults to the slug).")] = "",
     timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+    seat_limit: Annotated[
+        int | None,
+        typer.Option(help="Members plus pending invitations allowed (default: unlimited)."),
+    ] = None,
 ) -> None:
     """Create a workspace owned by an existing user."""
     from socialpulse.workspaces import service
@@ -130,8 +134,36 @@ def create_workspace(
             user = service.get_user_by_email(session, owner)
             if user is None:
                 raise _fail(f"no user with email {owner}; create it with create-user first", 2)
-            workspace = service.create_workspace(session, slug, name or slug, user, timezone)
+            workspace = service.create_workspace(
+                session, slug, name or slug, user, timezone, seat_limit=seat_limit
+            )
             typer.echo(f"created workspace {workspace.slug} (id {workspace.id})")
+
+    _run(action)
+
+
+@app.command("set-seat-limit")
+def set_seat_limit(
+    slug: Annotated[str, typer.Argument(help="Workspace slug.")],
+    limit: Annotated[str, typer.Argument(help="Seats (members + pending invitations), or none.")],
+) -> None:
+    """Cap a workspace's seats (the operator's call: workspace admins cannot change it)."""
+    from socialpulse.workspaces import seats, service
+
+    if limit.strip().lower() in ("none", "unlimited"):
+        parsed: int | None = None
+    elif limit.strip().isdigit():
+        parsed = int(limit)
+    else:
+        raise _fail(f"invalid seat limit {limit!r}: give a number of seats or none", 2)
+
+    def action() -> None:
+        with _db().session() as session:
+            workspace = service.get_workspace_by_slug(session, slug)
+            seats.set_seat_limit(session, workspace, parsed)
+            usage = seats.seat_usage(session, workspace)
+            shown = "unlimited" if parsed is None else str(parsed)
+            typer.echo(f"workspace {workspace.slug}: seat limit {shown}, {usage.used} in use")
 
     _run(action)
 

@@ -105,6 +105,20 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="Rows deleted per transaction by the retention pass."
     )
 
+    # Invitations and their e-mail (issue #10: no account takeover through membership).
+    invitation_ttl_days: int = Field(
+        default=7, ge=1, le=90, description="How long an invitation link stays valid, in days."
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="smtp://user:pass@host:25, smtp+starttls://... or smtps://...; unset: "
+        "invitation links are only shown to the inviting admin.",
+    )
+    smtp_from: str = Field(
+        default="socialpulse@localhost", description="Sender address of invitation e-mails."
+    )
+    smtp_timeout_s: float = Field(default=10.0, gt=0, description="SMTP connect/send timeout.")
+
     @field_validator("egress_allow")
     @classmethod
     def _egress_allow_parses(cls, value: str) -> str:

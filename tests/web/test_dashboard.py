@@ -147,9 +147,8 @@ def test_viewer_sees_settings_but_cannot_change_them(
     client: TestClient, acme: WorkspaceFixture, db: Database
 ) -> None:
     with db.session() as session:
-        service.add_member(
-            session, acme.subject, "viewer@acme.test", Role.viewer, password=PASSWORD
-        )
+        service.create_user(session, "viewer@acme.test", PASSWORD)
+        service.add_member(session, acme.subject, "viewer@acme.test", Role.viewer)
     _login(client, "viewer@acme.test")
     page = client.get("/settings/api-keys")
     assert "Create a key" not in page.text

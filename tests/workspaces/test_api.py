@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ from socialpulse.inbox.models import (
     Workflow,
 )
 from socialpulse.worker.models import Job
-from socialpulse.workspaces.models import ApiKey, Membership, Role
+from socialpulse.workspaces import service
+from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role
 
 
 @pytest.fixture
@@ -69,7 +71,14 @@ def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
             workspace_id=other.workspace_id, platform="simulated", external_id="f", handle="fan"
         )
         workflow = Workflow(workspace_id=other.workspace_id, name="Theirs")
-        session.add_all([job, fan, workflow])
+        invitation = Invitation(
+            workspace_id=other.workspace_id,
+            email="theirs@x.test",
+            role=Role.viewer,
+            token_hash="0" * 64,
+            expires_at=utcnow() + dt.timedelta(days=1),
+        )
+        session.add_all([job, fan, workflow, invitation])
         session.flush()
         interaction = Interaction(
             workspace_id=other.workspace_id,
@@ -111,6 +120,7 @@ def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
             "workflow_id": workflow.id,
             "interaction_id": interaction.id,
             "queue_item_id": item.id,
+            "invitation_id": invitation.id,
         }
 
 
@@ -119,6 +129,8 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PATCH", "/api/v1/members/{member_id}", {"role": "viewer"}),
     ("DELETE", "/api/v1/members/{member_id}", None),
     ("DELETE", "/api/v1/api-keys/{key_id}", None),
+    ("DELETE", "/api/v1/invitations/{invitation_id}", None),
+    ("POST", "/api/v1/invitations/{invitation_id}/resend", None),
     ("GET", "/api/v1/jobs/{job_id}", None),
     ("GET", "/api/v1/accounts/{account_id}", None),
     ("PATCH", "/api/v1/accounts/{account_id}", {"active": False}),
@@ -174,11 +186,9 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PATCH", "/api/v1/workspace", {"name": "Renamed"}),
-    (
-        "POST",
-        "/api/v1/members",
-        {"email": "new@x.test", "role": "viewer", "password": "pw-12345678"},
-    ),
+    ("POST", "/api/v1/invitations", {"email": "new@x.test", "role": "viewer"}),
+    ("DELETE", "/api/v1/invitations/{invitation_id}", None),
+    ("POST", "/api/v1/invitations/{invitation_id}/resend", None),
     ("PATCH", "/api/v1/members/{member_id}", {"role": "viewer"}),
     ("DELETE", "/api/v1/members/{member_id}", None),
     ("POST", "/api/v1/api-keys", {"name": "ci"}),
@@ -276,6 +286,7 @@ def test_viewer_mutation_gives_403(
         | {
             ("GET", "/api/v1/workspace"),
             ("GET", "/api/v1/members"),
+            ("GET", "/api/v1/invitations"),
             ("GET", "/api/v1/api-keys"),
             ("GET", "/api/v1/jobs"),
         }
@@ -341,8 +352,8 @@ def test_editor_cannot_mint_an_admin_key_and_admin_cannot_grant_owner(
     )
     assert response.status_code == 403
     response = client.post(
-        "/api/v1/members",
-        json={"email": "boss@x.test", "role": "owner", "password": "pw-12345678"},
+        "/api/v1/invitations",
+        json={"email": "boss@x.test", "role": "owner"},
         headers=mine.headers(Role.admin),
     )
     assert response.status_code == 403
@@ -362,30 +373,35 @@ def test_last_owner_cannot_be_demoted_or_removed(
     assert remove.status_code == 409
 
 
-def test_members_can_be_added_changed_and_removed(
-    client: TestClient, two: tuple[WorkspaceFixture, WorkspaceFixture]
+def test_members_can_be_changed_and_removed(
+    client: TestClient, db: Database, two: tuple[WorkspaceFixture, WorkspaceFixture]
 ) -> None:
     mine, other = two
-    # An existing user of another workspace can be added without a password.
-    added = client.post(
-        "/api/v1/members",
-        json={"email": other.owner_email, "role": "editor"},
-        headers=mine.headers(),
-    )
-    assert added.status_code == 201, added.text
-    member_id = added.json()["id"]
+    with db.session() as session:
+        member_id = service.add_member(session, mine.subject, other.owner_email, Role.editor).id
     changed = client.patch(
         f"/api/v1/members/{member_id}", json={"role": "viewer"}, headers=mine.headers()
     )
     assert changed.json()["role"] == "viewer"
     assert client.delete(f"/api/v1/members/{member_id}", headers=mine.headers()).status_code == 204
-    unknown = client.post(
+    emails = {m["email"] for m in client.get("/api/v1/members", headers=mine.headers()).json()}
+    assert emails == {mine.owner_email}
+
+
+def test_creating_a_member_with_a_password_is_gone(
+    client: TestClient, two: tuple[WorkspaceFixture, WorkspaceFixture]
+) -> None:
+    mine, _ = two
+    response = client.post(
         "/api/v1/members",
-        json={"email": "nobody@x.test", "role": "viewer"},
+        json={"email": "new@x.test", "role": "viewer", "password": "pw-12345678"},
         headers=mine.headers(),
     )
-    assert unknown.status_code == 422
-    assert "give a password" in unknown.json()["error"]["message"]
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "use_invitations"
+    assert "/api/v1/invitations" in response.json()["error"]["message"]
+    login = client.get("/api/v1/members", headers=mine.headers()).json()
+    assert "new@x.test" not in {m["email"] for m in login}
 
 
 def test_invalid_request_has_the_error_body_shape(

@@ -14,9 +14,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from socialpulse import __version__
+from socialpulse.config import Settings
 from socialpulse.db import utcnow
-from socialpulse.deps import DbSession
-from socialpulse.errors import AppError
+from socialpulse.deps import DbSession, get_db
+from socialpulse.errors import AppError, InvalidInput, PermissionDenied
 from socialpulse.web.security import (
     CsrfChecked,
     LoginRequired,
@@ -24,11 +25,13 @@ from socialpulse.web.security import (
     WebAuth,
     csrf_token,
     login,
+    web_subject,
 )
 from socialpulse.worker.models import Job, JobStatus
+from socialpulse.workspaces import invitations, seats
 from socialpulse.workspaces import service as workspace_service
-from socialpulse.workspaces.models import Role
-from socialpulse.workspaces.tenancy import scoped
+from socialpulse.workspaces.models import Role, User
+from socialpulse.workspaces.tenancy import Subject, scoped
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))  # autoescape is on for .html
@@ -223,30 +226,116 @@ def workspace_settings_submit(
 # --- settings: members --------------------------------------------------------------------
 
 
-@router.get("/settings/members", response_class=HTMLResponse)
-def members_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
+def _members_context(
+    session: DbSession, auth: tuple[Subject, User], new_invite: dict[str, str] | None = None
+) -> dict[str, Any]:
     subject, _ = auth
-    context = _layout(session, auth, "settings") | {
+    can_admin = subject.role.at_least(Role.admin)
+    workspace = workspace_service.get_workspace(session, subject)
+    open_invitations = (
+        [
+            inv
+            for inv in invitations.list_invitations(session, subject)
+            if inv.accepted_at is None and inv.revoked_at is None
+        ]
+        if can_admin
+        else []
+    )
+    return _layout(session, auth, "settings") | {
         "members": workspace_service.list_members(session, subject),
         "roles": list(Role),
+        "invite_roles": [r for r in Role if r != Role.owner or subject.role == Role.owner],
+        "invitations": open_invitations,
+        "seats": seats.seat_usage(session, workspace),
+        "new_invite": new_invite,
     }
-    return render(request, "settings_members.html", context)
 
 
-@router.post("/settings/members", dependencies=[CsrfChecked])
-def members_add(
+def _render_new_invite(
     request: Request,
     session: DbSession,
-    auth: WebAuth,
-    email: Annotated[str, Form()],
-    role: Annotated[Role, Form()],
-    password: Annotated[str, Form()] = "",
+    auth: tuple[Subject, User],
+    invitation_id: int,
+    token: str,
 ) -> Response:
     subject, _ = auth
-    _membership, user = workspace_service.add_member(
-        session, subject, email, role, password=password or None
+    settings: Settings = request.app.state.settings
+    invitation = invitations.get_invitation(session, subject, invitation_id)
+    new_invite = {
+        "email": invitation.email,
+        "link": invitations.invitation_link(settings.base_url, token),
+        "delivery_status": invitation.delivery_status.value,
+        "delivery_error": invitation.delivery_error or "",
+    }
+    # Rendered directly (not redirected) so the link never lands in the session cookie.
+    response = render(
+        request, "settings_members.html", _members_context(session, auth, new_invite), 201
     )
-    flash(request, f"{user.email} added as {role.value}.", "success")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/settings/members", response_class=HTMLResponse)
+def members_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
+    return render(request, "settings_members.html", _members_context(session, auth))
+
+
+# Invitations commit in their own unit of work before the e-mail goes out, and the delivery
+# outcome in another one after (see workspaces.invitations.deliver_invitation).
+@router.post("/settings/invitations", response_class=HTMLResponse, dependencies=[CsrfChecked])
+def invitations_create(
+    request: Request,
+    auth: WebAuth,
+    email: Annotated[str, Form()],
+    role: Annotated[Role, Form()] = Role.viewer,
+) -> Response:
+    subject, _ = auth
+    settings: Settings = request.app.state.settings
+    db = get_db(request)
+    with db.session() as session:
+        invitation, token = invitations.create_invitation(
+            session,
+            subject,
+            email,
+            role,
+            secrets=invitations.InvitationSecrets.from_settings(settings),
+            smtp_configured=settings.smtp_url is not None,
+        )
+        invitation_id = invitation.id
+    invitations.deliver_invitation(db, settings, invitation_id, token)
+    with db.session(readonly=True) as session:
+        return _render_new_invite(request, session, auth, invitation_id, token)
+
+
+@router.post(
+    "/settings/invitations/{invitation_id}/resend",
+    response_class=HTMLResponse,
+    dependencies=[CsrfChecked],
+)
+def invitations_resend(request: Request, auth: WebAuth, invitation_id: int) -> Response:
+    subject, _ = auth
+    settings: Settings = request.app.state.settings
+    db = get_db(request)
+    with db.session() as session:
+        _invitation, token = invitations.resend_invitation(
+            session,
+            subject,
+            invitation_id,
+            secrets=invitations.InvitationSecrets.from_settings(settings),
+            smtp_configured=settings.smtp_url is not None,
+        )
+    invitations.deliver_invitation(db, settings, invitation_id, token)
+    with db.session(readonly=True) as session:
+        return _render_new_invite(request, session, auth, invitation_id, token)
+
+
+@router.post("/settings/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])
+def invitations_revoke(
+    request: Request, session: DbSession, auth: WebAuth, invitation_id: int
+) -> Response:
+    subject, _ = auth
+    invitation = invitations.revoke_invitation(session, subject, invitation_id)
+    flash(request, f"Invitation to {invitation.email} revoked.", "success")
     return RedirectResponse("/settings/members", status_code=303)
 
 
@@ -270,6 +359,97 @@ def members_remove(request: Request, session: DbSession, auth: WebAuth, member_i
     workspace_service.remove_member(session, subject, member_id)
     flash(request, "Member removed.", "success")
     return RedirectResponse("/settings/members", status_code=303)
+
+
+# --- accepting an invitation -------------------------------------------------------------
+
+
+def _invitee(request: Request) -> User | None:
+    """The logged-in user, if any, on a page that does not need a login."""
+    try:
+        return web_subject(request)[1]
+    except LoginRequired:
+        return None
+    except PermissionDenied:
+        # web_subject found a valid login whose user is in no workspace yet (e.g. they left
+        # their only one): exactly who may need to accept an invitation.
+        user_id = request.session.get("uid")
+        if user_id is None:
+            return None
+        with get_db(request).session(readonly=True) as session:
+            return session.get(User, user_id)
+
+
+def _invite_page(
+    request: Request, token: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    base = {"token": token, "error": None, "invitation": None, "viewer": None, "name": ""}
+    response = render(request, "invite_accept.html", base | context, status_code=status_code)
+    # The token is in this page's URL: keep it out of caches and of Referer headers.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@router.get("/invite/{token}", response_class=HTMLResponse)
+def invite_page(request: Request, session: DbSession, token: str) -> Response:
+    settings: Settings = request.app.state.settings
+    try:
+        invitation = invitations.view_invitation(
+            session, token, invitations.InvitationSecrets.from_settings(settings)
+        )
+    except invitations.InvitationInvalid as exc:
+        return _invite_page(request, token, {"error": exc.message, "invalid": True}, 410)
+    return _invite_page(request, token, {"invitation": invitation, "viewer": _invitee(request)})
+
+
+@router.post("/invite/{token}", response_class=HTMLResponse, dependencies=[CsrfChecked])
+def invite_accept(
+    request: Request,
+    session: DbSession,
+    token: str,
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    password_confirm: Annotated[str, Form()] = "",
+) -> Response:
+    settings: Settings = request.app.state.settings
+    secrets = invitations.InvitationSecrets.from_settings(settings)
+    viewer = _invitee(request)
+    try:
+        if viewer is not None:
+            accepted = invitations.accept_as_user(session, token, viewer, secrets=secrets)
+        else:
+            if password != password_confirm:
+                raise InvalidInput("the two passwords differ")
+            accepted = invitations.accept_as_new_user(
+                session, token, name=name, password=password, secrets=secrets
+            )
+    except invitations.InvitationInvalid as exc:
+        return _invite_page(request, token, {"error": exc.message, "invalid": True}, 410)
+    except AppError as exc:
+        session.rollback()
+        try:
+            invitation = invitations.view_invitation(session, token, secrets)
+        except invitations.InvitationInvalid as gone:
+            return _invite_page(request, token, {"error": gone.message, "invalid": True}, 410)
+        context = {"error": exc.message, "invitation": invitation, "viewer": viewer, "name": name}
+        return _invite_page(request, token, context, exc.status_code)
+    workspace = accepted.workspace
+    if viewer is not None:
+        request.session["wid"] = workspace.id
+        message = (
+            f"You joined {workspace.name} as {accepted.invitation.role.value}."
+            if accepted.joined
+            else f"You were already a member of {workspace.name}."
+        )
+        flash(request, message, "success")
+        return RedirectResponse("/", status_code=303)
+    flash(
+        request,
+        f"Welcome to {workspace.name}! Your account is ready: log in as {accepted.user.email}.",
+        "success",
+    )
+    return RedirectResponse("/login", status_code=303)
 
 
 # --- settings: API keys -------------------------------------------------------------------
@@ -316,7 +496,6 @@ def api_keys_revoke(request: Request, session: DbSession, auth: WebAuth, key_id:
 
 
 def mount_dashboard(app: FastAPI) -> None:
-    from socialpulse.config import Settings
 
     settings: Settings = app.state.settings
     app.state.login_throttle = LoginThrottle(settings)

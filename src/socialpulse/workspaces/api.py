@@ -1,15 +1,22 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Any
 
-from socialpulse.deps import CurrentSubject, DbSession
-from socialpulse.workspaces import service
-from socialpulse.workspaces.models import Membership, User
+from fastapi import APIRouter, Request, status
+
+from socialpulse.config import Settings
+from socialpulse.deps import AppSettings, CurrentSubject, DbSession, get_db
+from socialpulse.workspaces import invitations, service
+from socialpulse.workspaces.models import Invitation, Membership, User
 from socialpulse.workspaces.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
-    MemberCreate,
+    InvitationAccept,
+    InvitationAccepted,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationRead,
     MemberRead,
     MemberUpdate,
     WorkspaceRead,
@@ -17,6 +24,17 @@ from socialpulse.workspaces.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["workspace"])
+
+_ADMIN: dict[int | str, dict[str, Any]] = {403: {"description": "Needs the admin role"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such invitation in this workspace"}
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "Already a member, already invited, or no free seat "
+        "(code seat_limit_reached)"
+    }
+}
 
 
 def _member(membership: Membership, user: User) -> MemberRead:
@@ -45,12 +63,14 @@ def list_members(session: DbSession, subject: CurrentSubject) -> list[MemberRead
     return [_member(m, u) for m, u in service.list_members(session, subject)]
 
 
-@router.post("/members", response_model=MemberRead, status_code=status.HTTP_201_CREATED)
-def add_member(body: MemberCreate, session: DbSession, subject: CurrentSubject) -> MemberRead:
-    membership, user = service.add_member(
-        session, subject, body.email, body.role, name=body.name, password=body.password
+@router.post("/members", include_in_schema=False)
+def add_member_removed() -> None:
+    # Kept only to answer old clients clearly: creating a member with a password let one
+    # workspace's admin pick the password of someone another workspace would later add.
+    raise invitations.MembersAreInvited(
+        "members are no longer created directly: invite them with POST /api/v1/invitations "
+        "(email, role); they accept the link and choose their own password"
     )
-    return _member(membership, user)
 
 
 @router.patch("/members/{member_id}", response_model=MemberRead)
@@ -67,6 +87,110 @@ def change_member(
 @router.delete("/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_member(member_id: int, session: DbSession, subject: CurrentSubject) -> None:
     service.remove_member(session, subject, member_id)
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def _created(invitation: Invitation, token: str, settings: Settings) -> InvitationCreated:
+    return InvitationCreated(
+        **InvitationRead.model_validate(invitation).model_dump(),
+        token=token,
+        link=invitations.invitation_link(settings.base_url, token),
+    )
+
+
+@router.get("/invitations", response_model=list[InvitationRead], responses=_ADMIN)
+def list_invitations(session: DbSession, subject: CurrentSubject) -> object:
+    return invitations.list_invitations(session, subject)
+
+
+# The invitation commits in its own unit of work before the e-mail goes out (a rolled-back
+# invitation must not have been mailed), and the delivery outcome in another one after.
+@router.post("/invitations", response_model=InvitationCreated, status_code=status.HTTP_201_CREATED)
+def create_invitation(
+    body: InvitationCreate, request: Request, subject: CurrentSubject, settings: AppSettings
+) -> InvitationCreated:
+    db = get_db(request)
+    with db.session() as session:
+        invitation, token = invitations.create_invitation(
+            session,
+            subject,
+            body.email,
+            body.role,
+            secrets=invitations.InvitationSecrets.from_settings(settings),
+            smtp_configured=settings.smtp_url is not None,
+        )
+        invitation_id = invitation.id
+    invitations.deliver_invitation(db, settings, invitation_id, token)
+    with db.session(readonly=True) as session:
+        return _created(
+            invitations.get_invitation(session, subject, invitation_id), token, settings
+        )
+
+
+@router.post(
+    "/invitations/{invitation_id}/resend",
+    response_model=InvitationCreated,
+    responses={**_ADMIN, **_NOT_FOUND, **_CONFLICT},
+)
+def resend_invitation(
+    invitation_id: int, request: Request, subject: CurrentSubject, settings: AppSettings
+) -> InvitationCreated:
+    db = get_db(request)
+    with db.session() as session:
+        _invitation, token = invitations.resend_invitation(
+            session,
+            subject,
+            invitation_id,
+            secrets=invitations.InvitationSecrets.from_settings(settings),
+            smtp_configured=settings.smtp_url is not None,
+        )
+    invitations.deliver_invitation(db, settings, invitation_id, token)
+    with db.session(readonly=True) as session:
+        return _created(
+            invitations.get_invitation(session, subject, invitation_id), token, settings
+        )
+
+
+@router.delete(
+    "/invitations/{invitation_id}",
+    response_model=InvitationRead,
+    responses={**_ADMIN, **_NOT_FOUND, 409: {"description": "Already accepted"}},
+)
+def revoke_invitation(invitation_id: int, session: DbSession, subject: CurrentSubject) -> object:
+    return invitations.revoke_invitation(session, subject, invitation_id)
+
+
+@router.post(
+    "/invitations/accept",
+    response_model=InvitationAccepted,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {"description": "The address has an account (accept on the dashboard) or no seat"},
+        410: {"description": "Unknown, used, revoked or expired link"},
+    },
+    openapi_extra={"security": []},
+)
+def accept_invitation(
+    body: InvitationAccept, session: DbSession, settings: AppSettings
+) -> InvitationAccepted:
+    """For a new person: the token from the link, and the name and password they choose.
+    No API key: the token is the credential. Existing users accept on the dashboard."""
+    accepted = invitations.accept_as_new_user(
+        session,
+        body.token,
+        name=body.name,
+        password=body.password,
+        secrets=invitations.InvitationSecrets.from_settings(settings),
+    )
+    return InvitationAccepted(
+        workspace_id=accepted.workspace.id,
+        workspace_name=accepted.workspace.name,
+        email=accepted.user.email,
+        role=accepted.invitation.role,
+        login_url=f"{settings.base_url.rstrip('/')}/login",
+    )
 
 
 @router.get("/api-keys", response_model=list[ApiKeyRead])

@@ -6,7 +6,7 @@ import enum
 from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from socialpulse.db import Base, utcnow
+from socialpulse.db import Base, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -53,6 +53,9 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    # Members plus pending invitations may not exceed it; None is unlimited. Set by the
+    # instance operator (CLI), never by the workspace's own admins.
+    seat_limit: Mapped[int | None] = mapped_column(default=None)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="workspace", lazy="raise", cascade="all, delete-orphan"
@@ -71,6 +74,68 @@ class Membership(Base):
 
     user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
     workspace: Mapped[Workspace] = relationship(back_populates="memberships", lazy="raise")
+
+
+class DeliveryStatus(enum.StrEnum):
+    """What became of an invitation's e-mail. `manual`: no SMTP configured, the admin passes
+    the link on; `failed` keeps the invitation (resend it), with the error beside it."""
+
+    manual = "manual"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+class InvitationStatus(enum.StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    revoked = "revoked"
+    expired = "expired"
+
+
+class Invitation(Base):
+    """An offer to join a workspace with a role, redeemed once through a secret link.
+
+    Only the link token's keyed hash is stored. Accepting never sets an existing user's
+    password: a new person chooses their own, an existing user must be logged in as the
+    invited address."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[Role] = mapped_column(_role_enum())
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[dt.datetime]
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    accepted_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    delivery_status: Mapped[DeliveryStatus] = mapped_column(
+        str_enum(DeliveryStatus, length=16), default=DeliveryStatus.manual
+    )
+    delivery_error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+    @property
+    def status(self) -> InvitationStatus:
+        return self.status_at(utcnow())
+
+    def status_at(self, now: dt.datetime) -> InvitationStatus:
+        if self.accepted_at is not None:
+            return InvitationStatus.accepted
+        if self.revoked_at is not None:
+            return InvitationStatus.revoked
+        if self.expires_at <= now:
+            return InvitationStatus.expired
+        return InvitationStatus.pending
 
 
 class ApiKey(Base):

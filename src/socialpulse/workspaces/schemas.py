@@ -4,7 +4,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialpulse.workspaces.models import Role
+from socialpulse.workspaces.models import DeliveryStatus, InvitationStatus, Role
 
 
 class ORMModel(BaseModel):
@@ -17,6 +17,10 @@ class WorkspaceRead(ORMModel):
     name: str
     timezone: str
     created_at: dt.datetime
+    seat_limit: int | None = Field(
+        description="Members plus pending invitations allowed; null is unlimited. Set by the "
+        "instance operator (`socialpulse set-seat-limit`), not through the API."
+    )
 
 
 class WorkspaceUpdate(BaseModel):
@@ -33,17 +37,59 @@ class MemberRead(ORMModel):
     created_at: dt.datetime
 
 
-class MemberCreate(BaseModel):
+class MemberUpdate(BaseModel):
+    role: Role
+
+
+class InvitationCreate(BaseModel):
+    # forbid: a client still sending the old "password" field is told so, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     email: str = Field(min_length=3, max_length=320)
     role: Role = Role.viewer
-    name: str = ""
-    password: str | None = Field(
-        default=None, description="Creates the user when no account has this email yet."
+
+
+class InvitationRead(ORMModel):
+    id: int
+    email: str
+    role: Role
+    status: InvitationStatus
+    invited_by_user_id: int | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    accepted_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    delivery_status: DeliveryStatus = Field(
+        description="manual: no SMTP configured, pass the link on yourself; sending; sent; "
+        "failed (see delivery_error, then resend)."
+    )
+    delivery_error: str | None
+
+
+class InvitationCreated(InvitationRead):
+    token: str = Field(description="The secret token. Shown once; only its keyed hash is stored.")
+    link: str = Field(description="The accept page for the invitee, with the token in it.")
+
+
+class InvitationAccept(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200)
+    name: str = Field(default="", max_length=200)
+    password: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="The new account's password, chosen by the invitee. An address that "
+        "already has an account cannot accept here: log in on the dashboard and open the link.",
     )
 
 
-class MemberUpdate(BaseModel):
+class InvitationAccepted(BaseModel):
+    workspace_id: int
+    workspace_name: str
+    email: str
     role: Role
+    login_url: str
 
 
 class ApiKeyRead(ORMModel):

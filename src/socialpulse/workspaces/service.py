@@ -21,6 +21,7 @@ from socialpulse.kit.security import (
     sha256_hex,
     verify_password,
 )
+from socialpulse.workspaces import seats
 from socialpulse.workspaces.models import ApiKey, Membership, Role, User, Workspace
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
@@ -104,7 +105,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def create_workspace(
-    session: Session, slug: str, name: str, owner: User, timezone: str = "UTC"
+    session: Session,
+    slug: str,
+    name: str,
+    owner: User,
+    timezone: str = "UTC",
+    *,
+    seat_limit: int | None = None,
 ) -> Workspace:
     slug = slug.strip().lower()
     if not SLUG_RE.match(slug):
@@ -113,8 +120,13 @@ def create_workspace(
         )
     if session.scalar(select(Workspace.id).where(Workspace.slug == slug)) is not None:
         raise Conflict(f"workspace {slug!r} already exists")
+    if seat_limit is not None and seat_limit < 1:
+        raise InvalidInput("a seat limit must be at least 1 (or none for unlimited)")
     workspace = Workspace(
-        slug=slug, name=name.strip() or slug, timezone=validate_timezone(timezone)
+        slug=slug,
+        name=name.strip() or slug,
+        timezone=validate_timezone(timezone),
+        seat_limit=seat_limit,
     )
     session.add(workspace)
     session.flush()
@@ -200,23 +212,14 @@ def _owner_count(session: Session, workspace_id: int) -> int:
     )
 
 
-def add_member(
-    session: Session,
-    subject: Subject,
-    email: str,
-    role: Role,
-    *,
-    name: str = "",
-    password: str | None = None,
-) -> tuple[Membership, User]:
+def add_member(session: Session, subject: Subject, email: str, role: Role) -> Membership:
+    """Attach an *existing* user directly, for the instance operator and tests only: no route
+    calls this. People join through invitations (`workspaces.invitations`), which they accept
+    themselves; nobody ever creates an account or sets a password for someone else."""
     _guard_role_change(subject, None, role)
     user = get_user_by_email(session, email)
     if user is None:
-        if not password:
-            raise InvalidInput(
-                f"no user has the email {normalize_email(email)}; give a password to create one"
-            )
-        user = create_user(session, email, password, name)
+        raise NotFound(f"no user has the email {normalize_email(email)}")
     exists = session.scalar(
         select(Membership.id).where(
             Membership.workspace_id == subject.workspace_id, Membership.user_id == user.id
@@ -224,10 +227,12 @@ def add_member(
     )
     if exists is not None:
         raise Conflict(f"{user.email} is already a member of this workspace")
+    workspace = seats.lock_workspace(session, subject.workspace_id)
+    seats.require_seats(seats.seat_usage(session, workspace))
     membership = Membership(workspace_id=subject.workspace_id, user_id=user.id, role=role)
     session.add(membership)
     session.flush()
-    return membership, user
+    return membership
 
 
 def change_member_role(
