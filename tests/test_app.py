@@ -96,7 +96,7 @@ def _start_and_read_keys(data_dirs: list[str], barrier: Any, results: Any) -> No
             barrier.wait(timeout=120)
             for _start in range(2):
                 settings = Settings(
-                    _env_file=None,  # type: ignore[call-arg]
+                    _env_file=None,
                     data_dir=Path(data_dir),
                     secret_key=None,
                     tasks_url="memory://",
