@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from conftest import make_settings
 from socialpulse.app import create_app
+from socialpulse.config import ConfigError, Settings
 from socialpulse.db import Database
 from socialpulse.deps import DbSession
 
@@ -74,13 +83,175 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path, database_url: str
     assert len(first) >= 48
     assert settings.resolved_secret_key() == first
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["secret_key"]  # no temp left
+
+
+def _start_and_read_keys(data_dirs: list[str], barrier: Any, results: Any) -> None:
+    # One process that starts twice (say the app, then the CLI) against each fresh data dir;
+    # the barrier lines the 50 processes up on each dir, so each dir is a 50-way race.
+    try:
+        keys = []
+        for data_dir in data_dirs:
+            barrier.wait(timeout=120)
+            for _start in range(2):
+                settings = Settings(
+                    _env_file=None,
+                    data_dir=Path(data_dir),
+                    secret_key=None,
+                    tasks_url="memory://",
+                )
+                keys.append((data_dir, settings.resolved_secret_key()))
+        results.put(keys)
+    except BaseException as exc:
+        results.put([("error", f"{type(exc).__name__}: {exc}")])
+
+
+@pytest.mark.slow
+def test_concurrent_first_starts_all_read_the_same_whole_key(tmp_path: Path) -> None:
+    """Before: the key file was created empty and written afterwards; 260 of 3,000 concurrent
+    first starts read an empty key (here a few in 3,000 on a busy two-core machine)."""
+    context = multiprocessing.get_context("fork")
+    data_dirs = [str(tmp_path / f"install-{n}" / "data") for n in range(30)]
+    barrier = context.Barrier(50)
+    results = context.Queue()
+    workers = [
+        context.Process(target=_start_and_read_keys, args=(data_dirs, barrier, results))
+        for _ in range(50)
+    ]
+    for worker in workers:
+        worker.start()
+    read = [pair for _ in workers for pair in results.get(timeout=300)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert len(read) == 50 * 30 * 2, [pair for pair in read if pair[0] == "error"][:1]
+    for data_dir in data_dirs:
+        on_disk = (Path(data_dir) / "secret_key").read_text()
+        assert len(on_disk) >= 48
+        assert {key for where, key in read if where == data_dir} == {on_disk}
+        assert sorted(p.name for p in Path(data_dir).iterdir()) == ["secret_key"]
+
+
+@pytest.mark.parametrize("content", ["", "\n", "short-key", "x" * 31])
+def test_an_empty_or_short_key_file_stops_the_start(
+    tmp_path: Path, database_url: str, content: str
+) -> None:
+    settings = make_settings(tmp_path, database_url, secret_key=None)
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "secret_key").write_text(content)
+    with pytest.raises(
+        ConfigError, match="secret_key is [0-9]+ bytes long; it must be at least 32"
+    ):
+        settings.resolved_secret_key()
+    # The app refuses to start at all, so no cookie signed with the empty key is ever checked.
+    with pytest.raises(ConfigError):
+        create_app(settings, start_worker=False)
+
+
+@pytest.mark.parametrize("configured", ["", "too-short-for-a-key"])
+def test_an_empty_or_short_configured_key_stops_the_start(
+    tmp_path: Path, database_url: str, configured: str
+) -> None:
+    settings = make_settings(tmp_path, database_url, secret_key=configured)
+    with pytest.raises(ConfigError, match="SOCIALPULSE_SECRET_KEY is [0-9]+ bytes long"):
+        settings.resolved_secret_key()
+    assert not (tmp_path / "data" / "secret_key").exists()
+
+
+def _run_without_key(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "secret_key").write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIALPULSE_")}
+    env |= {
+        "SOCIALPULSE_DATA_DIR": str(data_dir),
+        "SOCIALPULSE_TASKS_URL": "memory://",
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "COLUMNS": "80",
+    }
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "socialpulse", "serve", "--port", "0"],
+        ["-m", "socialpulse", "fetch"],
+        ["-c", "from socialpulse.app import get_app; get_app()"],
+    ],
+    ids=["serve", "cli", "app"],
+)
+def test_the_cli_and_the_app_say_why_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    result = _run_without_key(tmp_path, *command)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: the secret key in ")
+    assert "must be at least 32" in lines[0]
+    if "fetch" not in command:  # the app checks the key before it touches anything
+        assert not (tmp_path / "data" / "socialpulse.db").exists()
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_sqlite_database_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "app.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        with db.session() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        wal, shm = path.with_name("app.db-wal"), path.with_name("app.db-shm")
+        assert wal.exists() and shm.exists()  # pooled connections keep them
+        assert [_mode(p) for p in (path, wal, shm)] == [0o600, 0o600, 0o600]
+        assert _mode(path.parent) == 0o700
+    finally:
+        db.dispose()
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_a_database_left_readable_by_an_older_version_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    path.touch(mode=0o644)
+    Database(f"sqlite:///{path}").dispose()
+    assert _mode(path) == 0o600
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_the_embedded_task_queue_file_is_private(tmp_path: Path, database_url: str) -> None:
+    from socialpulse.worker.queue import _storage_for
+
+    settings = make_settings(tmp_path, database_url, tasks_url="")
+    storage_class, kwargs, _immediate = _storage_for(settings)
+    storage = storage_class("mode-test", **kwargs)
+    storage.enqueue(b"job")
+    files = sorted(settings.data_dir.glob("tasks.db*"))
+    assert settings.data_dir / "tasks.db" in files
+    assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
+    storage.close()
 
 
 def test_a_request_commits_before_its_response_is_sent(db: Database) -> None:
     """A browser follows a redirect as soon as it arrives: the write must already be
     visible then (a login bounced back to the login page otherwise, under load)."""
-    from typing import Any
-
     from fastapi import FastAPI
     from sqlalchemy import event, text
     from sqlalchemy.orm import Session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from socialpulse import __version__
-from socialpulse.config import Settings, get_settings
+from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError, TooManyRequests, error_body
 from socialpulse.kit.logging import configure_logging
@@ -151,6 +152,8 @@ def _install_request_middleware(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # First: a missing or weak key stops the start before any file or database is touched.
+    secret_key = settings.resolved_secret_key()
     configure_logging(settings.log_level, settings.log_json)
     db = init_database(settings.effective_database_url)
     configure_tasks(settings)
@@ -186,7 +189,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     _install_request_middleware(app)
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.resolved_secret_key(),
+        secret_key=secret_key,
         session_cookie="socialpulse_session",
         max_age=settings.session_max_age_s,
         same_site="lax",
@@ -248,7 +251,12 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
 def get_app() -> FastAPI:
     """Entry point for `uvicorn --factory socialpulse.app:get_app`."""
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:
+        # One line and a non-zero exit, not a traceback out of the ASGI server.
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 __all__ = ["Database", "create_app", "get_app"]

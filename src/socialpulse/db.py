@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, MetaData, create_engine, event
@@ -84,13 +86,30 @@ def _sqlite_begin_deferred(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Make the SQLite file at `path` readable by its owner only (0600), in a 0700 directory.
+
+    SQLite creates a database 0644, and its -wal and -shm files copy the database file's
+    mode: so creating the (empty, hence valid) database file 0600 before the first connection
+    keeps all three private. Files left 0644 by an older version are tightened."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if existing.stat().st_mode & 0o077:
+                existing.chmod(0o600)
+        except (FileNotFoundError, PermissionError):
+            continue  # not there yet, or another user's file: not ours to change
+
+
 def make_engine(url: str, *, pool_size: int = 10, sqlite_write: bool = True) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         engine = create_engine(
             url,
             # isolation_level=None hands transaction control to the "begin" hook below.

@@ -16,6 +16,8 @@ from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.tenancy import Subject
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The signed session cookie's key for the dashboard session token (see web/security.py).
+SESSION_TOKEN_KEY = "sid"
 
 _bearer = HTTPBearer(auto_error=False, description="A workspace API key: sp_<prefix>_<secret>")
 
@@ -44,6 +46,31 @@ DbSession = Annotated[Session, Depends(db_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
+def session_token(request: Request) -> str | None:
+    """The dashboard session token of the signed cookie, if the request carries one."""
+    if "session" not in request.scope:
+        return None
+    token = request.session.get(SESSION_TOKEN_KEY)
+    return token if isinstance(token, str) and token else None
+
+
+def active_session(
+    request: Request, session: Session, token: str
+) -> workspace_service.ActiveSession | None:
+    """The cookie's server-side session if it still counts; notes its id on request.state."""
+    found = workspace_service.session_for_token(session, token)
+    if found is not None:
+        request.state.user_session_id = found.id
+    return found
+
+
+def touch_if_stale(request: Request, found: workspace_service.ActiveSession) -> None:
+    # A write of its own after the read, at most every few minutes per session.
+    if found.stale:
+        with get_db(request).session() as session:
+            workspace_service.touch_session(session, found.id)
+
+
 def current_subject(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -63,12 +90,21 @@ def current_subject(
         return subject
     if request.headers.get("authorization"):
         raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")
-    user_id = request.session.get("uid") if "session" in request.scope else None
-    if user_id is not None and request.method in SAFE_METHODS:
+    token = session_token(request)
+    if token is not None and request.method in SAFE_METHODS:
         with db.session(readonly=True) as session:
-            member = workspace_service.subject_for_user(
-                session, user_id, request.session.get("wid")
+            found = active_session(request, session, token)
+            member = (
+                workspace_service.subject_for_user(
+                    session, found.user.id, request.session.get("wid")
+                )
+                if found is not None
+                else None
             )
+        if found is None:
+            # Logged out, expired, or the user was deactivated: the copy of the cookie is dead.
+            raise NotAuthenticated("your dashboard session ended; log in again or send an API key")
+        touch_if_stale(request, found)
         if member is not None:
             return member
     raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")

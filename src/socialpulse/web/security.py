@@ -1,8 +1,14 @@
-"""Dashboard sessions, CSRF tokens and login throttling."""
+"""Dashboard sessions, CSRF tokens and login throttling.
+
+A login is a `user_sessions` row; the signed cookie (Starlette's SessionMiddleware) carries
+its random token, the CSRF token, the current workspace and flash messages. Every
+authenticated request finds the row by the token's hash, so logout, a password change or a
+deactivation ends a session even for someone who kept a copy of the cookie.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import secrets
 import time
 from typing import Annotated
@@ -14,7 +20,13 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
 from socialpulse.config import Settings
-from socialpulse.deps import get_db
+from socialpulse.deps import (
+    SESSION_TOKEN_KEY,
+    active_session,
+    get_db,
+    session_token,
+    touch_if_stale,
+)
 from socialpulse.errors import AppError, PermissionDenied, TooManyRequests
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import User
@@ -27,11 +39,6 @@ CSRF_HEADER = "x-csrf-token"
 class LoginRequired(AppError):
     status_code = 401
     code = "login_required"
-
-
-def session_fingerprint(user: User) -> str:
-    # Changing the password changes this, which ends every other session of that user.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def csrf_token(request: Request) -> str:
@@ -59,25 +66,29 @@ async def verify_csrf(request: Request) -> None:
 def web_subject(request: Request) -> tuple[Subject, User]:
     """The logged-in user and their current workspace, looked up in a short read-only unit of
     work of its own so a page's transaction starts only at its first query."""
-    user_id = request.session.get("uid")
-    if user_id is None:
+    token = session_token(request)
+    if token is None:
         raise LoginRequired("log in to continue")
     with get_db(request).session(readonly=True) as session:
-        user = session.get(User, user_id)
-        if (
-            user is None
-            or not user.is_active
-            or request.session.get("fp") != session_fingerprint(user)
-        ):
+        found = active_session(request, session, token)
+        if found is None:
             request.session.clear()
             raise LoginRequired("your session ended; log in again")
+        user = found.user
         subject = workspace_service.subject_for_user(
             session, user.id, request.session.get("wid")
         ) or workspace_service.subject_for_user(session, user.id, None)
+    touch_if_stale(request, found)
     if subject is None:
         raise PermissionDenied("your account is not a member of any workspace")
     request.session["wid"] = subject.workspace_id
     return subject, user
+
+
+def current_session_id(request: Request) -> int:
+    """The id of the request's `user_sessions` row; only after `web_subject` succeeded."""
+    session_id: int = request.state.user_session_id
+    return session_id
 
 
 WebAuth = Annotated[tuple[Subject, User], Depends(web_subject)]
@@ -115,11 +126,30 @@ class LoginThrottle:
                 self.limiter.hit(limit, namespace, key)
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def login(request: Request, session: Session, user: User) -> None:
+    """Start a server-side session and put only its token in a fresh cookie (a new token and
+    a new CSRF token at each login: nothing from before the login carries over)."""
+    settings: Settings = request.app.state.settings
     request.session.clear()
-    request.session["uid"] = user.id
-    request.session["fp"] = session_fingerprint(user)
+    request.session[SESSION_TOKEN_KEY] = workspace_service.start_session(
+        session,
+        user,
+        lifetime=dt.timedelta(seconds=settings.session_max_age_s),
+        user_agent=request.headers.get("user-agent", ""),
+        ip=client_address(request),
+    )
     subject = workspace_service.subject_for_user(session, user.id, None)
     if subject is not None:
         request.session["wid"] = subject.workspace_id
     csrf_token(request)
+
+
+def logout(request: Request, session: Session) -> None:
+    token = session_token(request)
+    if token is not None:
+        workspace_service.end_session(session, token)
+    request.session.clear()

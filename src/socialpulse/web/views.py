@@ -16,17 +16,20 @@ from sqlalchemy import func, select
 from socialpulse import __version__
 from socialpulse.config import Settings
 from socialpulse.db import utcnow
-from socialpulse.deps import DbSession, get_db
+from socialpulse.deps import DbSession, get_db, session_token
 from socialpulse.errors import AppError, InvalidInput, PermissionDenied
 from socialpulse.web.security import (
     CsrfChecked,
     LoginRequired,
     LoginThrottle,
     WebAuth,
+    client_address,
     csrf_token,
+    current_session_id,
     login,
     web_subject,
 )
+from socialpulse.web.security import logout as end_login
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces import invitations, seats
 from socialpulse.workspaces import service as workspace_service
@@ -117,8 +120,15 @@ def _layout(session: DbSession, auth: tuple[Any, Any], section: str) -> dict[str
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None) -> Response:
-    if request.session.get("uid"):
-        return RedirectResponse(_safe_next(next), status_code=303)
+    if session_token(request) is not None:
+        # Only a session that still counts skips the form: a logged-out or expired cookie
+        # would otherwise bounce between here and the page that sent it.
+        try:
+            web_subject(request)
+        except (LoginRequired, PermissionDenied):
+            pass
+        else:
+            return RedirectResponse(_safe_next(next), status_code=303)
     return render(request, "login.html", {"next": _safe_next(next), "email": ""})
 
 
@@ -152,8 +162,8 @@ def login_submit(
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout(request: Request) -> Response:
-    request.session.clear()
+def logout(request: Request, session: DbSession) -> Response:
+    end_login(request, session)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -221,6 +231,72 @@ def workspace_settings_submit(
     workspace_service.update_workspace(session, subject, name=name, timezone=timezone)
     flash(request, "Workspace settings saved.", "success")
     return RedirectResponse("/settings/workspace", status_code=303)
+
+
+# --- settings: account (password, sessions) -----------------------------------------------
+
+
+@router.get("/settings/account", response_class=HTMLResponse)
+def account_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
+    _subject, user = auth
+    context = _layout(session, auth, "settings") | {
+        "sessions": workspace_service.list_sessions(session, user.id),
+        "current_session_id": current_session_id(request),
+    }
+    return render(request, "settings_account.html", context)
+
+
+@router.post("/settings/account/password", dependencies=[CsrfChecked])
+def account_password(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    current_password: Annotated[str, Form()],
+    new_password: Annotated[str, Form()],
+    new_password_confirm: Annotated[str, Form()],
+) -> Response:
+    _subject, user = auth
+    # Checking the current password is a guessing oracle for whoever holds a stolen cookie:
+    # it counts against the same limits as the login form.
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = client_address(request)
+    throttle.check(user.email, client)
+    if new_password != new_password_confirm:
+        raise InvalidInput("the two new passwords differ")
+    try:
+        workspace_service.change_password(
+            session,
+            user.id,
+            current_password,
+            new_password,
+            keep_session_id=current_session_id(request),
+        )
+    except workspace_service.WrongPassword:
+        throttle.failed(user.email, client)
+        raise
+    flash(request, "Password changed. Your other sessions were logged out.", "success")
+    return RedirectResponse("/settings/account", status_code=303)
+
+
+@router.post("/settings/account/sessions/revoke-others", dependencies=[CsrfChecked])
+def account_revoke_other_sessions(request: Request, session: DbSession, auth: WebAuth) -> Response:
+    _subject, user = auth
+    ended = workspace_service.revoke_other_sessions(session, user.id, current_session_id(request))
+    flash(request, f"Logged out {ended} other session{'s' if ended != 1 else ''}.", "success")
+    return RedirectResponse("/settings/account", status_code=303)
+
+
+@router.post("/settings/account/sessions/{session_id}/revoke", dependencies=[CsrfChecked])
+def account_revoke_session(
+    request: Request, session: DbSession, auth: WebAuth, session_id: int
+) -> Response:
+    _subject, user = auth
+    workspace_service.revoke_session(session, user.id, session_id)
+    if session_id == current_session_id(request):
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+    flash(request, "Session logged out.", "success")
+    return RedirectResponse("/settings/account", status_code=303)
 
 
 # --- settings: members --------------------------------------------------------------------
@@ -373,11 +449,12 @@ def _invitee(request: Request) -> User | None:
     except PermissionDenied:
         # web_subject found a valid login whose user is in no workspace yet (e.g. they left
         # their only one): exactly who may need to accept an invitation.
-        user_id = request.session.get("uid")
-        if user_id is None:
+        token = session_token(request)
+        if token is None:
             return None
         with get_db(request).session(readonly=True) as session:
-            return session.get(User, user_id)
+            found = workspace_service.session_for_token(session, token)
+            return found.user if found is not None else None
 
 
 def _invite_page(

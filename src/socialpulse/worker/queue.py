@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from socialpulse.config import Settings, get_settings
+from socialpulse.db import private_sqlite_file
 
 _AFTER_COMMIT_KEY = "socialpulse.after_commit"
 
@@ -26,7 +27,7 @@ def _storage_for(settings: Settings) -> tuple[type[Any], dict[str, Any], bool]:
     if backend == "memory":
         return MemoryHuey.storage_class, {}, True
     path = settings.tasks_sqlite_path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_file(path)  # queued job arguments are private data too
     return SqliteHuey.storage_class, {"filename": str(path), "fsync": False}, False
 
 

@@ -6,9 +6,10 @@ import datetime as dt
 import re
 import secrets
 import string
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialpulse.db import utcnow
@@ -17,12 +18,13 @@ from socialpulse.kit.security import (
     DUMMY_PASSWORD_HASH,
     constant_time_equals,
     hash_password,
+    new_token,
     password_needs_rehash,
     sha256_hex,
     verify_password,
 )
 from socialpulse.workspaces import seats
-from socialpulse.workspaces.models import ApiKey, Membership, Role, User, Workspace
+from socialpulse.workspaces.models import ApiKey, Membership, Role, User, UserSession, Workspace
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -31,6 +33,8 @@ MIN_PASSWORD_LENGTH = 8
 API_KEY_PREFIX = "sp"
 # Avoid updating last_used_at on every request: one write a minute per key is plenty.
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+# Same for a dashboard session's last_seen_at: the list of sessions needs minutes, not requests.
+LAST_SEEN_RESOLUTION = dt.timedelta(minutes=5)
 
 
 def normalize_email(email: str) -> str:
@@ -75,9 +79,23 @@ def create_user(session: Session, email: str, password: str, name: str = "") -> 
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> None:
+def set_password(
+    session: Session, user: User, password: str, *, keep_session_id: int | None = None
+) -> None:
+    """A new password ends every dashboard session of the user but `keep_session_id` (the
+    one that changed it): whoever learnt the old password may be logged in elsewhere."""
     _check_password(password)
     user.password_hash = hash_password(password)
+    revoke_other_sessions(session, user.id, keep_session_id)
+    session.flush()
+
+
+def set_user_active(session: Session, user: User, active: bool) -> None:
+    """Deactivate (or reactivate) a user. A deactivated user cannot log in, their dashboard
+    sessions end, and the API keys they created stop working until they are reactivated."""
+    user.is_active = active
+    if not active:
+        revoke_other_sessions(session, user.id, None)
     session.flush()
 
 
@@ -322,11 +340,20 @@ def subject_for_api_key(session: Session, key: str) -> tuple[Subject, bool]:
     if split is None:
         raise NotAuthenticated("malformed API key: expected sp_<prefix>_<secret>")
     prefix, full = split
-    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    if api_key is None or not constant_time_equals(api_key.key_hash, sha256_hex(full)):
+    # The creator's is_active comes in the same indexed lookup (NULL: a key made by the CLI,
+    # or whose creator was deleted; such a key belongs to the workspace alone).
+    row = session.execute(
+        select(ApiKey, User.is_active)
+        .outerjoin(User, User.id == ApiKey.created_by_user_id)
+        .where(ApiKey.prefix == prefix)
+    ).first()
+    if row is None or not constant_time_equals(row[0].key_hash, sha256_hex(full)):
         raise NotAuthenticated("invalid API key")
+    api_key, creator_active = row
     if api_key.revoked_at is not None:
         raise NotAuthenticated("this API key was revoked")
+    if creator_active is False:
+        raise NotAuthenticated("this API key was created by a user who has been deactivated")
     stale = api_key.last_used_at is None or utcnow() - api_key.last_used_at > LAST_USED_RESOLUTION
     subject = Subject(workspace_id=api_key.workspace_id, role=api_key.role, api_key_id=api_key.id)
     return subject, stale
@@ -334,3 +361,143 @@ def subject_for_api_key(session: Session, key: str) -> tuple[Subject, bool]:
 
 def touch_api_key(session: Session, api_key_id: int) -> None:
     session.execute(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=utcnow()))
+
+
+# --- dashboard sessions -----------------------------------------------------------------------
+
+
+class WrongPassword(InvalidInput):
+    code = "wrong_password"
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A dashboard session that still counts, with its user (both loaded by one query)."""
+
+    id: int
+    user: User
+    last_seen_at: dt.datetime
+
+    @property
+    def stale(self) -> bool:
+        """Whether last_seen_at is old enough to be worth a write (see touch_session)."""
+        return utcnow() - self.last_seen_at > LAST_SEEN_RESOLUTION
+
+
+def start_session(
+    session: Session, user: User, *, lifetime: dt.timedelta, user_agent: str = "", ip: str = ""
+) -> str:
+    """Record a new login and return its token, for the signed cookie only: the row keeps the
+    token's SHA-256 (the token is 256 random bits, so a fast hash is enough)."""
+    now = utcnow()
+    # Housekeeping, bounded by one user: their ended sessions go. A replayed cookie of one is
+    # refused all the same, because its token is no longer found.
+    session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(UserSession.expires_at <= now, UserSession.revoked_at.is_not(None)),
+        )
+    )
+    token = new_token(32)
+    session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=sha256_hex(token),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lifetime,
+            user_agent=user_agent[:300],
+            ip=ip[:64],
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_for_token(session: Session, token: str) -> ActiveSession | None:
+    """The session of this cookie token if it still counts: not revoked, not expired, and its
+    user active. One lookup through the unique token index, joined to the user's row."""
+    row = session.execute(
+        select(UserSession.id, UserSession.last_seen_at, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.token_hash == sha256_hex(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > utcnow(),
+            User.is_active,
+        )
+    ).first()
+    if row is None:
+        return None
+    session_id, last_seen_at, user = row
+    return ActiveSession(id=session_id, user=user, last_seen_at=last_seen_at)
+
+
+def touch_session(session: Session, session_id: int) -> None:
+    session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow())
+    )
+
+
+def end_session(session: Session, token: str) -> None:
+    """Logout: the session of this token stops counting, whoever holds a copy of the cookie."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == sha256_hex(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def list_sessions(session: Session, user_id: int) -> list[UserSession]:
+    """The user's sessions that still count, most recently seen first."""
+    return list(
+        session.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > utcnow(),
+            )
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def revoke_session(session: Session, user_id: int, session_id: int) -> None:
+    """End one of the user's own sessions; another user's session is a 404."""
+    result = session.execute(
+        update(UserSession)
+        .where(
+            UserSession.id == session_id,
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    if getattr(result, "rowcount", 0) == 0:
+        raise NotFound(f"session {session_id} not found")
+
+
+def revoke_other_sessions(session: Session, user_id: int, keep_session_id: int | None) -> int:
+    """End every session of the user except `keep_session_id` (None: all); how many ended."""
+    query = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+    )
+    if keep_session_id is not None:
+        query = query.where(UserSession.id != keep_session_id)
+    result = session.execute(query.values(revoked_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def change_password(
+    session: Session, user_id: int, current: str, new: str, *, keep_session_id: int
+) -> None:
+    """The user's own password change: needs the current password; ends their other sessions."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("your session ended; log in again")
+    if not verify_password(user.password_hash, current):
+        raise WrongPassword("your current password is not correct")
+    if new == current:
+        raise InvalidInput("the new password is the same as the current one")
+    set_password(session, user, new, keep_session_id=keep_session_id)
