@@ -118,6 +118,8 @@ def session_app(settings: Settings, migrated_db: Database) -> FastAPI:
 def app(session_app: FastAPI, db: Database) -> FastAPI:
     # Login throttling is per app; a fresh window per test keeps tests independent.
     session_app.state.login_throttle.storage.reset()
+    session_app.state.api_rate_limiter.reset()
+    session_app.state.web_rate_limiter.reset()
     return session_app
 
 

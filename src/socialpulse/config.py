@@ -75,6 +75,26 @@ class Settings(BaseSettings):
         description="Comma-separated ISO 639-1 codes of the languages the hf model reads, or * "
         "for any; text in another language gets no sentiment guess from it.",
     )
+    # Hardening: request size, rate limits, /metrics access.
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1, description="Largest request body accepted (413 above)."
+    )
+    api_rate_limit: str = Field(
+        default="600/minute", description="Requests allowed per API key (moving window)."
+    )
+    web_rate_limit: str = Field(
+        default="300/minute", description="Dashboard requests allowed per logged-in user."
+    )
+    ai_max_text_chars: int = Field(
+        default=5_000, ge=1, description="Longest text the analysis API accepts (422 above)."
+    )
+    ai_max_batch_chars: int = Field(
+        default=200_000, ge=1, description="Characters one analysis batch may hold (413 above)."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics requires; unset, /metrics answers loopback only.",
+    )
 
     @field_validator("data_dir", "media_root")
     @classmethod
