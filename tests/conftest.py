@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -144,3 +145,17 @@ CHROMIUM_ARGS = [
 # default 5 s wait for an element fails on a busy machine, not on a broken page.
 BROWSER_WAIT_MS = 20_000
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def csp_violations(page: Any) -> list[str]:
+    """Collects what a Content-Security-Policy refusal leaves in a Playwright page (Chromium
+    logs "Refused to ... Content Security Policy directive ...") and uncaught script errors."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.on("pageerror", lambda error: found.append(f"page error: {error}"))
+    return found

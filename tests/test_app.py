@@ -55,7 +55,7 @@ def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "supplied",
-    ["x" * 65, "abc<script>", "a b", "{\"json\": 1}", "../../etc", "a;b", ""],
+    ["x" * 65, "abc<script>", "a b", '{"json": 1}', "../../etc", "a;b", ""],
     ids=["too-long", "markup", "space", "json", "slashes", "semicolon", "empty"],
 )
 def test_an_unsafe_request_id_is_replaced(client: TestClient, supplied: str) -> None:
