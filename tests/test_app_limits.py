@@ -202,3 +202,22 @@ def test_a_dashboard_user_over_the_rate_limit_gets_a_friendly_429_page(
     assert "Try again in" in refused.text
     assert "Back to the dashboard" in refused.text
     assert "script-src 'self'" in refused.headers["Content-Security-Policy"]
+
+
+def test_processes_sharing_redis_share_the_api_key_counts() -> None:
+    """With a Redis task queue the web processes are several; a key's budget is one."""
+    from conftest import REDIS_URL, require
+    from socialpulse.kit.ratelimit import RateLimiter
+
+    require(bool(REDIS_URL), "SOCIALPULSE_TEST_REDIS_URL is not set")
+    first = RateLimiter("2/minute", REDIS_URL, "api-key-test")
+    second = RateLimiter("2/minute", REDIS_URL, "api-key-test")
+    first.reset()
+    try:
+        assert first.hit("key:1") is None
+        assert second.hit("key:1") is None
+        retry_after = first.hit("key:1")
+        assert retry_after is not None and 1 <= retry_after <= 60
+        assert second.hit("key:2") is None
+    finally:
+        first.reset()

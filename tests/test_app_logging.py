@@ -143,3 +143,58 @@ def test_outgoing_request_urls_with_tokens_are_not_logged(
     httpx.get("https://graph.instagram.com/me", params={"access_token": "IGQVJ-secret-token"})
 
     assert "IGQVJ-secret-token" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("json_logs", [False, True], ids=["console", "json"])
+def test_standard_library_loggers_write_plain_tracebacks_without_locals(
+    capsys: pytest.CaptureFixture[str], restore_logging: None, json_logs: bool
+) -> None:
+    """Huey (a failed task) and other libraries log through the standard library."""
+    import logging
+
+    configure_logging("INFO", json_logs)
+    capsys.readouterr()
+
+    def run_task(platform_token: str) -> None:
+        raise ValueError("the platform said no")
+
+    token = "-".join(["EAAB", "platform", "token", "55"])  # not a literal a traceback quotes
+    try:
+        run_task(token)
+    except ValueError:
+        logging.getLogger("huey.consumer").exception("task failed")
+
+    log = capsys.readouterr().err
+    assert "ValueError: the platform said no" in log
+    assert token not in log
+    if json_logs:
+        record = json.loads(log.strip().splitlines()[-1])
+        assert record["logger"] == "huey.consumer"
+        assert "ValueError" in record["exception"]
+
+
+def test_a_huge_exception_chain_is_cut_to_a_bounded_record(
+    capsys: pytest.CaptureFixture[str], restore_logging: None
+) -> None:
+    import structlog
+
+    configure_logging("INFO", False)
+    capsys.readouterr()
+
+    def chain(depth: int) -> None:
+        if depth == 0:
+            raise KeyError("root cause")
+        try:
+            chain(depth - 1)
+        except Exception as exc:
+            raise RuntimeError(f"layer {depth}") from exc
+
+    try:
+        chain(300)
+    except RuntimeError:
+        structlog.get_logger("test").exception("job.crashed")
+
+    log = capsys.readouterr().err
+    assert len(log.encode()) < 20_000
+    assert "characters of traceback cut" in log
+    assert "RuntimeError: layer 300" in log  # the tail: what finally failed
