@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -36,8 +35,6 @@ from socialpulse.kit.asgi import (
 from socialpulse.kit.logging import configure_logging
 from socialpulse.kit.ratelimit import RateLimiter, storage_uri
 from socialpulse.worker.queue import configure_tasks, huey
-
-log = structlog.get_logger(__name__)
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -139,7 +136,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    # Read per request: the limit is app.state.settings', which a test may lower.
+    # Read from app.state.settings on each request, so a test may lower it.
     app.add_middleware(BodySizeLimitMiddleware, limit=lambda: app.state.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
