@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, profiles
@@ -118,6 +119,8 @@ def session_app(settings: Settings, migrated_db: Database) -> FastAPI:
 def app(session_app: FastAPI, db: Database) -> FastAPI:
     # Login throttling is per app; a fresh window per test keeps tests independent.
     session_app.state.login_throttle.storage.reset()
+    session_app.state.api_rate_limiter.reset()
+    session_app.state.web_rate_limiter.reset()
     return session_app
 
 
@@ -156,3 +159,17 @@ CHROMIUM_ARGS = [
 # default 5 s wait for an element fails on a busy machine, not on a broken page.
 BROWSER_WAIT_MS = 20_000
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def csp_violations(page: Any) -> list[str]:
+    """Collects what a Content-Security-Policy refusal leaves in a Playwright page (Chromium
+    logs "Refused to ... Content Security Policy directive ...") and uncaught script errors."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.on("pageerror", lambda error: found.append(f"page error: {error}"))
+    return found

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from conftest import make_settings
+from factories import make_workspace
 from socialpulse.app import create_app
 from socialpulse.config import ConfigError, Settings
 from socialpulse.db import Database
@@ -54,12 +61,149 @@ def test_request_id_is_echoed_or_generated(client: TestClient) -> None:
     assert len(client.get("/api/health").headers["X-Request-ID"]) == 32
 
 
-def test_metrics_expose_request_latency_by_route_template(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    "supplied",
+    ["x" * 65, "abc<script>", "a b", '{"json": 1}', "../../etc", "a;b", ""],
+    ids=["too-long", "markup", "space", "json", "slashes", "semicolon", "empty"],
+)
+def test_an_unsafe_request_id_is_replaced(client: TestClient, supplied: str) -> None:
+    response = client.get("/api/health", headers={"X-Request-ID": supplied})
+    assert response.headers["X-Request-ID"] != supplied
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_a_safe_request_id_of_64_characters_is_kept(client: TestClient) -> None:
+    supplied = "req-2024.01_" + "a" * 52
+    assert (
+        client.get("/api/health", headers={"X-Request-ID": supplied}).headers["X-Request-ID"]
+        == supplied
+    )
+
+
+@pytest.fixture
+def metrics_token(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> str:
+    token = "scrape-me-0123456789"
+    monkeypatch.setattr(app.state.settings, "metrics_token", SecretStr(token))
+    return token
+
+
+def test_metrics_expose_request_latency_by_route_template(
+    client: TestClient, metrics_token: str
+) -> None:
     client.get("/api/v1/jobs/12345")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"}).text
     assert "socialpulse_http_request_duration_seconds_bucket" in text
     assert 'route="/api/v1/jobs/{job_id}"' in text
     assert "socialpulse_jobs_total" in text or "# HELP socialpulse_jobs" in text
+
+
+def test_metrics_need_the_token_when_one_is_set(client: TestClient, metrics_token: str) -> None:
+    missing = client.get("/metrics")
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "not_authenticated"
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 403
+    assert wrong.json()["error"]["code"] == "permission_denied"
+    right = client.get("/metrics", headers={"Authorization": f"Bearer {metrics_token}"})
+    assert right.status_code == 200
+    assert "socialpulse_http_request_duration_seconds" in right.text
+
+
+def test_metrics_without_a_token_answer_loopback_clients_only(app: FastAPI) -> None:
+    with TestClient(app, client=("203.0.113.9", 40000)) as remote:
+        refused = remote.get("/metrics")
+    assert refused.status_code == 403
+    assert "SOCIALPULSE_METRICS_TOKEN" in refused.json()["error"]["message"]
+    for loopback in ("127.0.0.1", "::1"):
+        with TestClient(app, client=(loopback, 40000)) as local:
+            assert local.get("/metrics").status_code == 200
+
+
+EXPECTED_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _assert_security_headers(response: httpx.Response) -> None:
+    for name, value in EXPECTED_HEADERS.items():
+        assert response.headers[name] == value, name
+    policy = response.headers["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ):
+        assert directive in policy, directive
+    assert "unsafe-eval" not in policy
+    script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
+    assert "unsafe-inline" not in script_src
+
+
+def test_security_headers_on_api_dashboard_static_and_error_responses(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("socialpulse.app.huey.pending_count", crash)
+    monkeypatch.setattr("socialpulse.app.text", crash)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        responses = {
+            "api": client.get("/api/v1/workspace"),  # 401
+            "health": client.get("/api/health"),  # 503: both checks fail
+            "dashboard": client.get("/login"),
+            "redirect": client.get("/", follow_redirects=False),
+            "not-found page": client.get("/no-such-page"),
+            "static": client.get("/static/app.css"),
+            "validation": client.post("/api/v1/ai/analyze", json={}),
+            "too large": client.post("/api/v1/ai/analyze", content=b"x" * (3 * 1024 * 1024)),
+        }
+    assert responses["health"].status_code == 503
+    assert responses["too large"].status_code == 413
+    for name, response in responses.items():
+        assert "X-Request-ID" in response.headers, name
+        _assert_security_headers(response)
+
+
+def test_a_crash_answers_500_with_security_headers_and_request_id(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    ws = make_workspace(db, "acme")
+    monkeypatch.setattr("socialpulse.workspaces.api.service.add_member", crash)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post(
+            "/api/v1/members",
+            json={"email": "n@acme.test", "role": "viewer"},
+            headers=ws.headers() | {"X-Request-ID": "crash-1"},
+        )
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert response.headers["X-Request-ID"] == "crash-1"
+    _assert_security_headers(response)
+
+
+def test_api_docs_page_allows_only_its_own_inline_script(client: TestClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    policy = response.headers["Content-Security-Policy"]
+    hashes = re.findall(r"'sha256-([A-Za-z0-9+/=]+)'", policy)
+    scripts = re.findall(r"<script>(.*?)</script>", response.text, flags=re.DOTALL)
+    assert len(scripts) == 1
+    expected = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
+    assert hashes == [expected]
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+    # Everything else stays as strict as the site-wide policy.
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
 
 
 def test_unknown_api_path_has_the_error_shape(client: TestClient) -> None:

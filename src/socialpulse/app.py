@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import ipaddress
+import re
+import secrets
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,11 +27,15 @@ from socialpulse import __version__
 from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError, TooManyRequests, error_body
+from socialpulse.kit.asgi import (
+    CONTENT_SECURITY_POLICY,
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from socialpulse.kit.logging import configure_logging
-from socialpulse.kit.metrics import HTTP_LATENCY
+from socialpulse.kit.ratelimit import RateLimiter, storage_uri
 from socialpulse.worker.queue import configure_tasks, huey
-
-log = structlog.get_logger(__name__)
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -111,43 +118,84 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def unhandled(request: Request, exc: Exception) -> Response:
-        log.exception("http.request.crashed", path=request.url.path)
-        return JSONResponse(
-            error_body("internal_error", "internal server error; the incident was logged"),
-            status_code=500,
-        )
+    # An unhandled exception becomes the error-shape 500 in kit.asgi.RequestContextMiddleware,
+    # which logs it off the event loop, once, without locals.
 
 
-def _install_request_middleware(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-        finally:
-            elapsed = time.perf_counter() - started
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            HTTP_LATENCY.labels(request.method, template, str(status)).observe(elapsed)
-            log.info(
-                "http.request",
-                method=request.method,
-                # A path that carries a secret (an invitation link) is logged as its template.
-                path=template if "{token}" in template else request.url.path,
-                status=status,
-                ms=round(elapsed * 1000, 2),
+def _install_middleware(app: FastAPI, settings: Settings, secret_key: str) -> None:
+    """Pure ASGI middleware, outermost last: headers on every response (500s and 413s too),
+    then request id, timing and crash handling, then the body limit before anything reads a
+    body, then the session, then the per-user dashboard limit that needs the session."""
+    from socialpulse.web.middleware import DashboardRateLimitMiddleware
+
+    app.add_middleware(DashboardRateLimitMiddleware, limiter=lambda: app.state.web_rate_limiter)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key,
+        session_cookie="socialpulse_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    # Read from app.state.settings on each request, so a test may lower it.
+    app.add_middleware(BodySizeLimitMiddleware, limit=lambda: app.state.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
+def _docs_page() -> HTMLResponse:
+    """Swagger UI from vendored assets. Its page starts the UI with an inline script, which the
+    site-wide policy (script-src 'self') refuses: this page's policy allows that one script by
+    its hash, and nothing else inline."""
+    page = get_swagger_ui_html(
+        openapi_url="/api/openapi.json",
+        title="socialpulse API",
+        swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
+    body = bytes(page.body)
+    inline = re.findall(rb"<script>(.*?)</script>", body, flags=re.DOTALL)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in inline
+    )
+    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
+    return HTMLResponse(body, headers={"Content-Security-Policy": policy})
+
+
+def _metrics_refusal(request: Request, settings: Settings) -> Response | None:
+    """None when the caller may read /metrics: with SOCIALPULSE_METRICS_TOKEN set, the bearer
+    token; unset, only loopback clients (a scraper on the same host)."""
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if token:
+        scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not supplied:
+            return JSONResponse(
+                error_body("not_authenticated", "send 'Authorization: Bearer <metrics token>'"),
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
             )
-        response.headers["X-Request-ID"] = request_id
-        return response
+        if not secrets.compare_digest(supplied.encode(), token.encode()):
+            return JSONResponse(
+                error_body("permission_denied", "wrong metrics token"), status_code=403
+            )
+        return None
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    return JSONResponse(
+        error_body(
+            "permission_denied",
+            "/metrics answers loopback clients only; set SOCIALPULSE_METRICS_TOKEN to scrape "
+            "it from elsewhere",
+        ),
+        status_code=403,
+    )
 
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
@@ -185,16 +233,12 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.state.settings = settings
     app.state.db = db
 
+    uri = storage_uri(settings)
+    app.state.api_rate_limiter = RateLimiter(settings.api_rate_limit, uri, "api-key")
+    app.state.web_rate_limiter = RateLimiter(settings.web_rate_limit, uri, "web-user")
+
     _install_error_handlers(app)
-    _install_request_middleware(app)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret_key,
-        session_cookie="socialpulse_session",
-        max_age=settings.session_max_age_s,
-        same_site="lax",
-        https_only=settings.secure_cookies,
-    )
+    _install_middleware(app, settings, secret_key)
 
     for router in _api_routers():
         app.include_router(router)
@@ -231,16 +275,13 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
-        return get_swagger_ui_html(
-            openapi_url="/api/openapi.json",
-            title="socialpulse API",
-            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        return _docs_page()
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        refusal = _metrics_refusal(request, request.app.state.settings)
+        if refusal is not None:
+            return refusal
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     from socialpulse.web.views import mount_dashboard

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 
 from socialpulse.config import ConfigError, get_settings
@@ -101,7 +102,11 @@ def worker(
 @app.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="Login email.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    # SecretStr: a traceback or log that shows it prints '**********'.
+    password: Annotated[
+        SecretStr,
+        typer.Option(parser=SecretStr, prompt=True, hide_input=True, confirmation_prompt=True),
+    ],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
 ) -> None:
     """Create a user account."""
@@ -109,7 +114,7 @@ def create_user(
 
     def action() -> None:
         with _db().session() as session:
-            user = service.create_user(session, email, password, name)
+            user = service.create_user(session, email, password.get_secret_value(), name)
             typer.echo(f"created user {user.email} (id {user.id})")
 
     _run(action)

@@ -131,6 +131,27 @@ class Settings(BaseSettings):
     )
     smtp_timeout_s: float = Field(default=10.0, gt=0, description="SMTP connect/send timeout.")
 
+    # Hardening: request size, rate limits, /metrics access.
+    max_body_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=1, description="Largest request body accepted (413 above)."
+    )
+    api_rate_limit: str = Field(
+        default="600/minute", description="Requests allowed per API key (moving window)."
+    )
+    web_rate_limit: str = Field(
+        default="300/minute", description="Dashboard requests allowed per logged-in user."
+    )
+    ai_max_text_chars: int = Field(
+        default=5_000, ge=1, description="Longest text the analysis API accepts (422 above)."
+    )
+    ai_max_batch_chars: int = Field(
+        default=200_000, ge=1, description="Characters one analysis batch may hold (413 above)."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics requires; unset, /metrics answers loopback only.",
+    )
+
     @field_validator("egress_allow")
     @classmethod
     def _egress_allow_parses(cls, value: str) -> str:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from socialpulse.config import Settings
 from socialpulse.db import Database
-from socialpulse.errors import NotAuthenticated
+from socialpulse.errors import NotAuthenticated, TooManyRequests
+from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.tenancy import Subject
 
@@ -87,6 +88,14 @@ def current_subject(
         if stale and subject.api_key_id is not None:
             with db.session() as session:
                 workspace_service.touch_api_key(session, subject.api_key_id)
+        # Counted after the key is verified: a wrong secret must not spend a real key's budget.
+        limiter: RateLimiter = request.app.state.api_rate_limiter
+        retry_after = limiter.hit(f"key:{subject.api_key_id}")
+        if retry_after is not None:
+            raise TooManyRequests(
+                f"rate limit of this API key reached; try again in {retry_after} seconds",
+                retry_after=retry_after,
+            )
         return subject
     if request.headers.get("authorization"):
         raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")

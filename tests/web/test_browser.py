@@ -12,7 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ARTIFACTS, BROWSER_WAIT_MS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, require
+from conftest import (
+    ARTIFACTS,
+    BROWSER_WAIT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REDIS_URL,
+    csp_violations,
+    require,
+)
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.db import Database
 from socialpulse.kit.liveserver import live_server
@@ -45,6 +53,8 @@ def test_login_create_key_switch_workspace_logout(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
+        # The Content-Security-Policy refuses inline scripts: a refusal is a broken page.
+        violations = csp_violations(page)
         outside: list[str] = []
         page.on(
             "request",
@@ -88,6 +98,7 @@ def test_login_create_key_switch_workspace_logout(
             page.screenshot(path=str(SHOTS / "04-logged-out.png"), full_page=True)
         finally:
             browser.close()
+    assert violations == [], violations
     assert outside == [], f"the dashboard made requests outside the server: {outside}"
 
 
@@ -113,6 +124,8 @@ def test_account_page_draws_its_charts(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
+        # The Content-Security-Policy refuses inline scripts: a refusal is a broken page.
+        violations = csp_violations(page)
         try:
             page.goto(f"{base_url}/login")
             page.get_by_label("Email").fill(owner.owner_email)
@@ -134,3 +147,4 @@ def test_account_page_draws_its_charts(
             page.screenshot(path=str(SHOTS / "05-account-page.png"), full_page=True)
         finally:
             browser.close()
+    assert violations == [], violations

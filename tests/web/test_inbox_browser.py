@@ -15,7 +15,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from conftest import ARTIFACTS, BROWSER_WAIT_MS, CHROMIUM, CHROMIUM_ARGS, REDIS_URL, require
+from conftest import (
+    ARTIFACTS,
+    BROWSER_WAIT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REDIS_URL,
+    csp_violations,
+    require,
+)
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import Database, utcnow
@@ -91,6 +99,8 @@ def test_reply_inline_approve_a_suggestion_and_see_the_timeline(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 900})
+        # The Content-Security-Policy refuses inline scripts: a refusal is a broken page.
+        violations = csp_violations(page)
         try:
             page.goto(f"{base_url}/login?next=/inbox")
             page.get_by_label("Email").fill(owner.owner_email)
@@ -129,6 +139,7 @@ def test_reply_inline_approve_a_suggestion_and_see_the_timeline(
             page.screenshot(path=str(SHOTS / "inbox-03-analytics.png"), full_page=True)
         finally:
             browser.close()
+    assert violations == [], violations
     with db.session(readonly=True) as s:
         texts = set(s.scalars(select(ReplyQueueItem.text)))
     assert texts == {"So glad it helped!", "It is in the shop, link in bio!"}

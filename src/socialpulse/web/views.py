@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from socialpulse import __version__
@@ -137,7 +138,8 @@ def login_submit(
     request: Request,
     session: DbSession,
     email: Annotated[str, Form()],
-    password: Annotated[str, Form()],
+    # SecretStr: printed (a log, a traceback, a repr) it reads '**********'.
+    password: Annotated[SecretStr, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     throttle: LoginThrottle = request.app.state.login_throttle
@@ -148,7 +150,7 @@ def login_submit(
         return render(
             request, "login.html", {"next": next, "email": email, "error": exc.message}, 429
         )
-    user = workspace_service.authenticate(session, email, password)
+    user = workspace_service.authenticate(session, email, password.get_secret_value())
     if user is None:
         throttle.failed(email, client)
         return render(
