@@ -178,11 +178,11 @@ def test_a_crash_answers_500_with_security_headers_and_request_id(
         raise RuntimeError("boom")
 
     ws = make_workspace(db, "acme")
-    monkeypatch.setattr("socialpulse.workspaces.api.service.add_member", crash)
+    monkeypatch.setattr("socialpulse.workspaces.api.invitations.accept_as_new_user", crash)
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post(
-            "/api/v1/members",
-            json={"email": "n@acme.test", "role": "viewer"},
+            "/api/v1/invitations/accept",
+            json={"token": "inv_secret-link-token", "password": "a-password"},
             headers=ws.headers() | {"X-Request-ID": "crash-1"},
         )
     assert response.status_code == 500

@@ -46,14 +46,14 @@ def test_a_500_logs_neither_password_nor_token_and_stays_small(
     ws = make_workspace(db, "acme")
     headers = ws.headers()
     token = headers["Authorization"].removeprefix("Bearer ")
-    monkeypatch.setattr("socialpulse.workspaces.api.service.add_member", _crash)
+    monkeypatch.setattr("socialpulse.workspaces.api.invitations.accept_as_new_user", _crash)
     configure_logging("INFO", json_logs)
     capsys.readouterr()
 
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post(
-            "/api/v1/members",
-            json={"email": "new@acme.test", "role": "viewer", "password": NEW_PASSWORD},
+            "/api/v1/invitations/accept",
+            json={"token": "inv_secret-link-token", "name": "New", "password": NEW_PASSWORD},
             headers=headers | {"X-Api-Token": token},
         )
 
@@ -63,6 +63,7 @@ def test_a_500_logs_neither_password_nor_token_and_stays_small(
     assert "http.request.crashed" in log
     assert "RuntimeError: the service broke" in log
     assert NEW_PASSWORD not in log
+    assert "secret-link-token" not in log
     assert token not in log
     assert len(log.encode()) < 20_000
     # Logged once: the server is not handed the exception to log it again.
@@ -120,10 +121,12 @@ def test_the_crash_is_formatted_off_the_event_loop(
             pass
 
     monkeypatch.setattr(asgi, "log", Recorder())
-    monkeypatch.setattr("socialpulse.workspaces.api.service.add_member", _crash)
+    monkeypatch.setattr("socialpulse.workspaces.api.invitations.accept_as_new_user", _crash)
 
     response = client.post(
-        "/api/v1/members", json={"email": "n@acme.test", "role": "viewer"}, headers=ws.headers()
+        "/api/v1/invitations/accept",
+        json={"token": "inv_secret-link-token", "password": "a-password"},
+        headers=ws.headers(),
     )
 
     assert response.status_code == 500

@@ -1,6 +1,8 @@
-"""Dashboard rate limit per logged-in user, answered with a friendly page.
+"""Dashboard rate limit per login, answered with a friendly page.
 
-Pure ASGI, inside SessionMiddleware (it reads the signed session's user id). The API limits
+Pure ASGI, inside SessionMiddleware. It counts per login session (the signed cookie's session
+token, hashed so the counter key never holds a credential) rather than per user: finding the
+user would cost a query before the limit, and new logins are themselves throttled. The API limits
 per key in `deps.current_subject`; static files, the docs and /metrics are not counted.
 """
 
@@ -13,7 +15,9 @@ import anyio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from socialpulse.deps import SESSION_TOKEN_KEY
 from socialpulse.kit.ratelimit import RateLimiter
+from socialpulse.kit.security import sha256_hex
 
 _NOT_COUNTED = ("/api", "/static", "/docs", "/metrics")
 
@@ -27,14 +31,14 @@ class DashboardRateLimitMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(_NOT_COUNTED):
             await self.app(scope, receive, send)
             return
-        user_id = scope.get("session", {}).get("uid")
-        if user_id is None:
+        token = scope.get("session", {}).get(SESSION_TOKEN_KEY)
+        if not isinstance(token, str) or not token:
             await self.app(scope, receive, send)
             return
         limiter = self.limiter()
         # A thread: with Redis storage the count is a network round trip.
         retry_after = await anyio.to_thread.run_sync(
-            functools.partial(limiter.hit, f"user:{user_id}")
+            functools.partial(limiter.hit, f"login:{sha256_hex(token)[:32]}")
         )
         if retry_after is None:
             await self.app(scope, receive, send)

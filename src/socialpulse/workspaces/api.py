@@ -179,9 +179,9 @@ def accept_invitation(
     No API key: the token is the credential. Existing users accept on the dashboard."""
     accepted = invitations.accept_as_new_user(
         session,
-        body.token,
+        body.token.get_secret_value(),
         name=body.name,
-        password=body.password,
+        password=body.password.get_secret_value(),
         secrets=invitations.InvitationSecrets.from_settings(settings),
     )
     return InvitationAccepted(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from socialpulse.workspaces.models import DeliveryStatus, InvitationStatus, Role
 
@@ -72,11 +72,12 @@ class InvitationCreated(InvitationRead):
 
 
 class InvitationAccept(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Secrets: redacted in reprs, validation errors and tracebacks.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    token: str = Field(min_length=1, max_length=200)
+    token: SecretStr = Field(min_length=1, max_length=200)
     name: str = Field(default="", max_length=200)
-    password: str = Field(
+    password: SecretStr = Field(
         min_length=1,
         max_length=1024,
         description="The new account's password, chosen by the invitee. An address that "
