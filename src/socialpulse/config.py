@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="Comma-separated ISO 639-1 codes of the languages the hf model reads, or * "
         "for any; text in another language gets no sentiment guess from it.",
     )
+    # Simulated platform (issue #10 hardening): demo-only unless the operator opts in.
+    simulated_platform: bool = Field(
+        default=False,
+        description="Allow the simulated platform in every workspace (load tests, CI); "
+        "without it only the demo workspaces may add simulated accounts.",
+    )
 
     @field_validator("data_dir", "media_root")
     @classmethod

@@ -91,8 +91,8 @@ def profile_url(username: str) -> str:
 
 def parse_profile_url(url: str) -> str | None:
     """``https://www.instagram.com/name/`` → ``name``; ``None`` for any other URL."""
-    parts = urlsplit(url)
-    if (parts.hostname or "").lower() not in _HOSTS:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in _HOSTS:
         return None
     segments = [s for s in parts.path.split("/") if s]
     if not segments or segments[0].lower() in _RESERVED_PATHS:

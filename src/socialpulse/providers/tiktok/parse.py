@@ -66,8 +66,8 @@ def parse_profile_url(url: str) -> str | None:
 
     Short links (``vm.tiktok.com/...``) need a redirect to resolve and are not accepted.
     """
-    parts = urlsplit(url)
-    if (parts.hostname or "").lower() not in _HOSTS:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in _HOSTS:
         return None
     segments = [s for s in parts.path.split("/") if s]
     if not segments or not segments[0].startswith("@"):
