@@ -4,12 +4,15 @@ sleep or fail, and profile URLs whose scheme is not http or https."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import respx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -20,7 +23,10 @@ from socialpulse.db import Database
 from socialpulse.demo import DEMO_SECOND_SLUG, DEMO_SLUG
 from socialpulse.errors import PermissionDenied
 from socialpulse.kit.security import SecretBox
+from socialpulse.providers.bluesky.client import PUBLIC_APPVIEW
+from socialpulse.providers.http import reset_breakers
 
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads"
 SIM_URL = "https://simulated.invalid/@garden_lab"
 
 
@@ -220,3 +226,45 @@ def test_dev_instance_with_a_port_is_still_read_as_a_url() -> None:
 
     platform, handle = parse_account_ref("localhost:3000/@alice")
     assert (platform.value, handle) == ("mastodon", "alice@localhost:3000")
+
+
+# --------------------------------------------------------------------------- circuit breakers
+
+
+@pytest.fixture
+def _fresh_breakers() -> Iterator[None]:
+    reset_breakers()
+    yield
+    reset_breakers()
+
+
+@pytest.mark.usefixtures("_fresh_breakers")
+@respx.mock
+def test_one_workspace_failing_upstream_does_not_pause_another_workspace(
+    client: TestClient, db: Database
+) -> None:
+    profile = json.loads((PAYLOADS / "bluesky" / "get_profile.json").read_text())
+    public = respx.get(f"{PUBLIC_APPVIEW}app.bsky.actor.getProfile").mock(
+        return_value=httpx.Response(200, json=profile)
+    )
+    # Retry-After: 0 keeps the three attempts of each add from sleeping.
+    dead = respx.get("https://appview.down.example.test/xrpc/app.bsky.actor.getProfile").mock(
+        return_value=httpx.Response(503, headers={"Retry-After": "0"})
+    )
+    other = make_workspace(db, "workspace-b")
+    for _ in range(2):
+        failed = _add(
+            client,
+            other,
+            "https://bsky.app/profile/someone.bsky.social",
+            credentials={"appview_url": "https://appview.down.example.test/xrpc/"},
+        )
+        assert failed.status_code == 503, failed.text
+    # Five consecutive failures opened the breaker; the sixth attempt was not even sent.
+    assert dead.call_count == 5
+    assert "calls are paused" in _message(failed)
+
+    ws = make_workspace(db, "workspace-a")
+    response = _add(client, ws, "https://bsky.app/profile/someone.bsky.social")
+    assert response.status_code == 201, response.text
+    assert public.call_count == 1

@@ -475,9 +475,7 @@ class _RefusingTransport(httpx.BaseTransport):
         )
 
 
-def test_a_request_refused_before_it_left_gives_no_verdict(
-    sleeps: list[float], clock: Any
-) -> None:
+def test_a_request_refused_before_it_left_gives_no_verdict(sleeps: list[float], clock: Any) -> None:
     breaker = CircuitBreaker("example", failure_threshold=2, cooldown_seconds=10, clock=clock)
     http = ProviderHttp(
         "example",
