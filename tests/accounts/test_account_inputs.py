@@ -162,6 +162,15 @@ def test_knobs_in_range_are_accepted_as_numbers_or_form_strings(
     assert as_strings.status_code == 201, as_strings.text
 
 
+@pytest.mark.parametrize("handle", ["a" * 300, "two words", "tab\there", "nul\x00"])
+def test_implausible_simulated_handles_are_unknown_accounts_not_500s(
+    client: TestClient, ws: WorkspaceFixture, handle: str
+) -> None:
+    response = _add(client, ws, handle, platform="simulated")
+    assert response.status_code == 422, response.text
+    assert "has no account" in _message(response)
+
+
 def test_updating_stored_knobs_is_checked_too(client: TestClient, ws: WorkspaceFixture) -> None:
     account_id = _add(client, ws, SIM_URL).json()["id"]
     response = client.patch(

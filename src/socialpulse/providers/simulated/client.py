@@ -259,8 +259,10 @@ class SimulatedPlatform:
     def _require_account(self, handle: str, endpoint: str) -> str:
         normal = normalize_handle(handle)
         if not handle_exists(normal):
+            shown = normal or handle
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
             raise NotFoundError(
-                f"No simulated account @{normal or handle!r}",
+                f"No simulated account @{shown!r}",
                 platform=_PLATFORM,
                 endpoint=endpoint,
                 status_code=404,
