@@ -31,6 +31,8 @@ TEST_SECRET_KEY = "test-secret-key-not-for-production-0123456789"
 os.environ.setdefault("SOCIALPULSE_SECRET_KEY", TEST_SECRET_KEY)
 os.environ.setdefault("SOCIALPULSE_DATA_DIR", tempfile.mkdtemp(prefix="socialpulse-test-"))
 os.environ.setdefault("SOCIALPULSE_TASKS_URL", "memory://")
+# The suite adds simulated accounts in every workspace; tests of the demo-only default turn it off.
+os.environ.setdefault("SOCIALPULSE_SIMULATED_PLATFORM", "true")
 
 BACKEND = os.environ.get("SOCIALPULSE_TEST_BACKEND", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -100,6 +102,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         tasks_url="memory://",
         secret_key=TEST_SECRET_KEY,
         login_rate_limit="5/minute",
+        simulated_platform=True,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

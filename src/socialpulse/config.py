@@ -152,6 +152,13 @@ class Settings(BaseSettings):
         description="Bearer token /metrics requires; unset, /metrics answers loopback only.",
     )
 
+    # Simulated platform (issue #10 hardening): demo-only unless the operator opts in.
+    simulated_platform: bool = Field(
+        default=False,
+        description="Allow the simulated platform in every workspace (load tests, CI); "
+        "without it only the demo workspaces may add simulated accounts.",
+    )
+
     @field_validator("egress_allow")
     @classmethod
     def _egress_allow_parses(cls, value: str) -> str:

@@ -542,12 +542,6 @@ def _own_media(client: InstagramClient) -> object:
             _own_media,
             "Instagram returned a media list without a 'data' list",
         ),
-        (
-            f"{IG_ID}/media",
-            {"data": [{"id": "1"}]},
-            _own_media,
-            "Instagram returned a media without 'timestamp'",
-        ),
         (IG_ID, ["not", "an", "object"], _own_profile, "not a JSON object"),
     ],
 )

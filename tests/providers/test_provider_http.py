@@ -23,9 +23,11 @@ from socialpulse.providers.base import (
     TransientError,
 )
 from socialpulse.providers.http import (
+    MAX_IDLE_BREAKERS,
     USER_AGENT,
     CircuitBreaker,
     ProviderHttp,
+    breaker_origin,
     get_breaker,
     parse_retry_after,
 )
@@ -352,9 +354,144 @@ def test_half_open_admits_a_single_trial(clock: Any) -> None:
     breaker.before_call("x.a")  # a died trial gives its slot back
 
 
-def test_breakers_are_shared_per_platform() -> None:
+def test_breakers_are_shared_per_platform_and_origin() -> None:
     assert get_breaker("youtube") is get_breaker("youtube")
     assert get_breaker("youtube") is not get_breaker("bluesky")
+    a = get_breaker("bluesky", "https://public.api.bsky.app/xrpc/app.bsky.actor.getProfile")
+    assert a is get_breaker("bluesky", "https://PUBLIC.api.bsky.app:443/xrpc/other")
+    assert a is not get_breaker("bluesky", "https://appview.example.test/xrpc/")
+    assert a is not get_breaker("bluesky", "http://public.api.bsky.app/xrpc/")
+    assert a is not get_breaker("bluesky", "https://public.api.bsky.app:8443/xrpc/")
+    assert a is not get_breaker("mastodon", "https://public.api.bsky.app/xrpc/")
+
+
+def test_breaker_origin_keeps_scheme_host_and_port() -> None:
+    assert breaker_origin("https://Mastodon.Social/api/v1/x?y=1") == "https://mastodon.social:443"
+    assert breaker_origin("http://localhost:3000/api") == "http://localhost:3000"
+    assert breaker_origin("https://host.example./x") == "https://host.example:443"
+    assert breaker_origin("https://host.example:99999/x") == ""  # unreadable port
+    assert breaker_origin("relative/path") == ""
+
+
+def test_idle_breakers_are_forgotten_when_there_are_too_many() -> None:
+    failing = get_breaker("mastodon", "https://down.example.test/")
+    failing.record_failure()
+    for i in range(MAX_IDLE_BREAKERS + 10):
+        get_breaker("mastodon", f"https://instance{i}.example.test/")
+    # A breaker that counted a failure is kept; idle ones were dropped along the way.
+    assert get_breaker("mastodon", "https://down.example.test/") is failing
+    assert failing.consecutive_failures == 1
+
+
+def _shared_http(platform: str, base_url: str, sleeps: list[float]) -> ProviderHttp:
+    """A client as production builds it: no breaker given, so the process-wide ones apply."""
+    return ProviderHttp(platform, base_url=base_url, sleep=sleeps.append, max_attempts=1)
+
+
+@respx.mock
+def test_failures_of_one_upstream_do_not_pause_another_of_the_same_platform(
+    sleeps: list[float],
+) -> None:
+    dead = respx.get("https://dead-appview.example.test/xrpc/p").mock(
+        return_value=httpx.Response(503)
+    )
+    public = respx.get("https://public.api.bsky.app/xrpc/p").mock(
+        return_value=httpx.Response(200, json={"ok": True})
+    )
+    bad = _shared_http("bluesky", "https://dead-appview.example.test/xrpc/", sleeps)
+    for _ in range(5):
+        with pytest.raises(TransientError):
+            bad.get_json("bluesky.p", "p")
+    with pytest.raises(CircuitOpenError) as excinfo:
+        bad.get_json("bluesky.p", "p")
+    assert "dead-appview.example.test" in str(excinfo.value)
+    assert dead.call_count == 5
+
+    good = _shared_http("bluesky", "https://public.api.bsky.app/xrpc/", sleeps)
+    assert good.get_json("bluesky.p", "p") == {"ok": True}
+    assert public.call_count == 1
+
+
+@respx.mock
+def test_another_port_of_the_same_host_is_another_upstream(sleeps: list[float]) -> None:
+    respx.get("http://public.api.bsky.app:81/xrpc/p").mock(side_effect=httpx.ConnectTimeout("x"))
+    respx.get("https://public.api.bsky.app/xrpc/p").mock(
+        return_value=httpx.Response(200, json={"ok": True})
+    )
+    bad = _shared_http("bluesky", "http://public.api.bsky.app:81/xrpc/", sleeps)
+    for _ in range(6):
+        with pytest.raises((TransientError, CircuitOpenError)):
+            bad.get_json("bluesky.p", "p")
+    good = _shared_http("bluesky", "https://public.api.bsky.app/xrpc/", sleeps)
+    assert good.get_json("bluesky.p", "p") == {"ok": True}
+
+
+@respx.mock
+def test_absolute_urls_go_through_the_breaker_of_their_own_origin(sleeps: list[float]) -> None:
+    respx.get("https://down.example.test/api/v1/x").mock(return_value=httpx.Response(502))
+    respx.get("https://up.example.test/api/v1/x").mock(return_value=httpx.Response(200, json=[]))
+    http = _shared_http("mastodon", "https://up.example.test/", sleeps)
+    for _ in range(5):
+        with pytest.raises(TransientError):
+            http.get_json("mastodon.x", "https://down.example.test/api/v1/x")
+    assert http.get_json("mastodon.x", "api/v1/x") == []
+    assert get_breaker("mastodon", "https://down.example.test/").state == CircuitBreaker.OPEN
+    assert get_breaker("mastodon", "https://up.example.test/").state == CircuitBreaker.CLOSED
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(401, json={"error": "AuthMissing"}),
+        httpx.Response(403, json={"error": "forbidden"}),
+        httpx.Response(404),
+        httpx.Response(400, json={"error": "InvalidRequest"}),
+        httpx.Response(422, json={"error": "validation"}),
+        httpx.Response(200, text="<html>not json</html>"),
+    ],
+    ids=["401", "403", "404", "400", "422", "unparseable-200"],
+)
+@respx.mock
+def test_credential_and_validation_failures_never_open_the_breaker(
+    sleeps: list[float], response: httpx.Response
+) -> None:
+    route = respx.get("https://api.example.test/v1/items").mock(return_value=response)
+    http = _shared_http("example", "https://api.example.test/v1/", sleeps)
+    for _ in range(20):
+        with pytest.raises((AuthError, NotFoundError, PermanentError)):
+            http.get_json("example.items", "items")
+    breaker = get_breaker("example", "https://api.example.test/")
+    assert breaker.state == CircuitBreaker.CLOSED
+    assert breaker.consecutive_failures == 0
+    assert route.call_count == 20  # never failed fast
+
+
+class _RefusingTransport(httpx.BaseTransport):
+    """Refuses every request before it leaves, as an egress policy does."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise PermanentError(
+            f"refused to connect to {request.url.host}", platform="example", endpoint="-"
+        )
+
+
+def test_a_request_refused_before_it_left_gives_no_verdict(sleeps: list[float], clock: Any) -> None:
+    breaker = CircuitBreaker("example", failure_threshold=2, cooldown_seconds=10, clock=clock)
+    http = ProviderHttp(
+        "example",
+        base_url=BASE,
+        client=httpx.Client(transport=_RefusingTransport()),
+        breaker=breaker,
+        sleep=sleeps.append,
+        max_attempts=1,
+    )
+    breaker.record_failure()
+    for _ in range(5):
+        with pytest.raises(PermanentError, match="refused"):
+            http.get_json("example.items", "items")
+    # Neither counted as a failure (it would have opened) nor as proof the upstream is up.
+    assert breaker.state == CircuitBreaker.CLOSED
+    assert breaker.consecutive_failures == 1
 
 
 def test_breaker_rejects_nonsense_threshold() -> None:

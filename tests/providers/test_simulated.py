@@ -405,7 +405,7 @@ def test_provider_is_discovered_and_built_from_settings() -> None:
     built = build({"seed": "3", "error_rate": "0"})
     assert isinstance(built, SimulatedPlatform)
     assert built.seed == 3
-    with pytest.raises(ValueError, match="invalid"):
+    with pytest.raises(ValueError, match="seed must be a whole number"):
         build({"seed": "not a number"})
 
 

@@ -281,10 +281,6 @@ def test_rate_limit_honours_retry_after(tt: Callable[[str], Any], sleeps: list[f
             {"data": {"videos": [], "has_more": True}, "error": {"code": "ok"}},
             "has_more without a numeric 'cursor'",
         ),
-        (
-            {"data": {"videos": [{"id": "1"}], "has_more": False}, "error": {"code": "ok"}},
-            "TikTok returned a video without 'create_time'",
-        ),
         ({"data": {"videos": {"id": "1"}}, "error": {"code": "ok"}}, "'videos' is not a list"),
     ],
 )

@@ -51,6 +51,7 @@ def add_account(
         platform=body.platform,
         credentials=body.credentials,
         is_own=body.is_own,
+        allow_simulated=settings.simulated_platform,
     )
 
 

@@ -31,7 +31,13 @@ from socialpulse.accounts.models import (
 )
 from socialpulse.accounts.schemas import reveal_credentials
 from socialpulse.db import Database, utcnow
-from socialpulse.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from socialpulse.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+)
 from socialpulse.kit.security import SecretBox
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
@@ -65,6 +71,8 @@ def resolve_ref(ref: str, platform: str | None) -> tuple[registry.ProviderInfo, 
     if not ref:
         raise InvalidInput("give a handle or a profile URL")
     try:
+        if platform is None or "/" in ref:
+            registry.check_url_scheme(ref)
         if platform is None:
             parsed_platform, handle = registry.parse_account_ref(ref)
             return registry.get_provider(parsed_platform), handle
@@ -87,6 +95,23 @@ def build_source(
         raise InvalidInput(str(exc)) from exc
     except ValueError as exc:
         raise InvalidInput(f"{info.display_name} settings are invalid: {exc}") from exc
+
+
+def simulated_allowed(db: Database, subject: Subject, allow_everywhere: bool | None) -> bool:
+    """The simulated platform is for the demo workspaces; elsewhere only when the operator
+    says so (``SOCIALPULSE_SIMULATED_PLATFORM``). ``None`` reads the process settings."""
+    if allow_everywhere is None:
+        from socialpulse.config import get_settings
+
+        allow_everywhere = get_settings().simulated_platform
+    if allow_everywhere:
+        return True
+    # Imported here: the demo module builds on this one.
+    from socialpulse.demo import DEMO_SECOND_SLUG, DEMO_SLUG
+
+    with db.session(readonly=True) as session:
+        slug = session.scalar(select(Workspace.slug).where(Workspace.id == subject.workspace_id))
+    return slug in (DEMO_SLUG, DEMO_SECOND_SLUG)
 
 
 def _provider_failure(info: registry.ProviderInfo, handle: str, exc: pb.ProviderError) -> Exception:
@@ -128,10 +153,22 @@ def add_account(
     credentials: Mapping[str, Any] | None = None,
     is_own: bool = True,
     source_factory: SourceFactory | None = None,
+    allow_simulated: bool | None = None,
 ) -> TrackedAccount:
-    """Track an account given by handle or profile URL, after checking it exists."""
+    """Track an account given by handle or profile URL, after checking it exists.
+
+    ``allow_simulated``: the operator's ``simulated_platform`` setting (``None``: read it)."""
     subject.require(Role.editor)
     info, handle = resolve_ref(ref, platform)
+    if pb.Platform(info.platform) is pb.Platform.SIMULATED and not simulated_allowed(
+        db, subject, allow_simulated
+    ):
+        # Its knobs make the server sleep and fail on request: a tool for the demo, not a
+        # platform every tenant may point at the server.
+        raise PermissionDenied(
+            "The simulated platform is only available in the demo workspace on this server; "
+            "the operator can allow it everywhere with SOCIALPULSE_SIMULATED_PLATFORM=true"
+        )
     if pb.Platform(info.platform) is pb.Platform.MASTODON and "@" not in handle.lstrip("@"):
         raise InvalidInput("a Mastodon account needs its instance: @name@instance.social")
     plain = reveal_credentials(credentials)  # SecretStr values are unwrapped here only
@@ -226,7 +263,14 @@ def update_account(
         account.is_own = is_own
     if credentials is not None:
         assert box is not None
-        account.credentials_encrypted = box.encrypt(json.dumps(reveal_credentials(credentials)))
+        plain = reveal_credentials(credentials)
+        info = registry.get_provider(account.platform)
+        if info.check_credentials is not None:
+            try:
+                info.check_credentials(plain)
+            except ValueError as exc:
+                raise InvalidInput(f"{info.display_name} settings are invalid: {exc}") from exc
+        account.credentials_encrypted = box.encrypt(json.dumps(plain))
         if account.status == AccountStatus.needs_reconnect:
             account.status, account.status_message = AccountStatus.ok, None
     session.flush()

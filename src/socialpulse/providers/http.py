@@ -12,7 +12,8 @@
 * ``TransientError`` is retried with tenacity: ``max_attempts`` attempts in all, exponential
   backoff with jitter, or the server's ``Retry-After`` when it gave one, capped at
   ``max_wait_seconds``. ``sleep`` is injectable so tests never wait.
-* Each attempt passes through the platform's ``CircuitBreaker``; the observer's ``before_call``
+* Each attempt passes through the ``CircuitBreaker`` of its platform and upstream origin
+  (``get_breaker(platform, origin)``); the observer's ``before_call``
   runs once per logical call (before any request: a budget refusal sends nothing) and
   ``after_call`` once per attempt, failed attempts included.
 * Every client it builds is an egress client (``socialpulse.kit.egress``): connections to
@@ -25,8 +26,15 @@
 
 The circuit breaker is a small class of our own rather than ``pybreaker``: pybreaker counts every
 exception as a failure unless told otherwise, needs listener classes for logging, and its clock
-is not injectable, whereas we need exactly "consecutive transient failures per platform, one
-trial after a cooldown, a fake clock in tests" in about sixty lines.
+is not injectable, whereas we need exactly "consecutive transient failures per platform and
+upstream, one trial after a cooldown, a fake clock in tests" in about sixty lines.
+
+Breakers are keyed by platform *and* upstream origin (scheme, host, port): a workspace that
+points a Bluesky account at a dead AppView, or a Mastodon account at a dead instance, pauses
+calls to that upstream only, never everyone's calls to the public one. Only transient upstream
+failures (5xx, 429, timeouts, connection errors) count; an answered 4xx (bad credentials,
+unknown account, validation) proves the upstream is up, and a call that got no answer for a
+local reason (a request refused before it left, a bug) gives no verdict at all.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -64,12 +73,14 @@ from socialpulse.providers.base import (
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MAX_IDLE_BREAKERS",
     "USER_AGENT",
     "CircuitBreaker",
     "EgressDenied",
     "ErrorMapper",
     "JsonResponse",
     "ProviderHttp",
+    "breaker_origin",
     "clean_message",
     "default_error",
     "error_detail",
@@ -91,7 +102,7 @@ ErrorMapper = Callable[[httpx.Response, str], ProviderError | None]
 
 
 class CircuitBreaker:
-    """Consecutive-failure circuit breaker for one platform.
+    """Consecutive-failure circuit breaker for one platform's upstream (``origin``).
 
     * closed: calls pass; ``failure_threshold`` consecutive transient failures open it.
     * open: calls fail fast with ``CircuitOpenError`` until ``cooldown_seconds`` have passed.
@@ -112,10 +123,12 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         cooldown_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        origin: str | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
         self.name = name
+        self.origin = origin
         self.failure_threshold = failure_threshold
         self.cooldown_seconds = cooldown_seconds
         self._clock = clock
@@ -132,6 +145,12 @@ class CircuitBreaker:
     @property
     def consecutive_failures(self) -> int:
         return self._failures
+
+    @property
+    def idle(self) -> bool:
+        """Closed with no failures counted: forgetting it loses nothing."""
+        with self._lock:
+            return self._opened_at is None and self._failures == 0 and not self._trial_in_flight
 
     def _state_locked(self) -> str:
         if self._opened_at is None:
@@ -154,18 +173,25 @@ class CircuitBreaker:
                 return
             if state == self.HALF_OPEN and not self._trial_in_flight:
                 self._trial_in_flight = True
-                log.info("provider.circuit.half_open", platform=self.name, endpoint=endpoint)
+                log.info(
+                    "provider.circuit.half_open",
+                    platform=self.name,
+                    origin=self.origin,
+                    endpoint=endpoint,
+                )
                 return
             assert self._opened_at is not None
             retry_after = max(0.0, self.cooldown_seconds - (self._clock() - self._opened_at))
         log.info(
             "provider.circuit.rejected",
             platform=self.name,
+            origin=self.origin,
             endpoint=endpoint,
             retry_after=retry_after,
         )
+        where = f"{self.name} ({self.origin})" if self.origin else self.name
         raise CircuitOpenError(
-            f"{self.name} is failing; calls are paused for {retry_after:.0f} s "
+            f"{where} is failing; calls are paused for {retry_after:.0f} s "
             f"after {self.failure_threshold} consecutive failures",
             platform=self.name,
             endpoint=endpoint,
@@ -179,7 +205,7 @@ class CircuitBreaker:
             self._opened_at = None
             self._trial_in_flight = False
         if was_open:
-            log.info("provider.circuit.closed", platform=self.name)
+            log.info("provider.circuit.closed", platform=self.name, origin=self.origin)
 
     def record_failure(self) -> None:
         with self._lock:
@@ -193,7 +219,9 @@ class CircuitBreaker:
                 opened = False
             failures = self._failures
         if opened:
-            log.warning("provider.circuit.opened", platform=self.name, failures=failures)
+            log.warning(
+                "provider.circuit.opened", platform=self.name, origin=self.origin, failures=failures
+            )
 
     def abort_trial(self) -> None:
         """Give back a half-open trial slot without a verdict (the call died locally)."""
@@ -207,16 +235,42 @@ class CircuitBreaker:
             self._trial_in_flight = False
 
 
-_breakers: dict[str, CircuitBreaker] = {}
+_breakers: dict[tuple[str, str], CircuitBreaker] = {}
 _breakers_lock = threading.Lock()
+# Origins come from account settings (a Mastodon instance, a Bluesky AppView), so their number
+# is up to users: past this many breakers, the idle ones (closed, nothing counted) are dropped.
+MAX_IDLE_BREAKERS = 1024
 
 
-def get_breaker(platform: str) -> CircuitBreaker:
-    """The process-wide circuit breaker of a platform (created on first use)."""
+def breaker_origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, lower case, default ports spelled out ("" if none).
+
+    The port is part of it: failures of ``http://public.api.bsky.app:81`` (which anyone can
+    configure) must not pause ``https://public.api.bsky.app``."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+        port = parts.port
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    scheme = parts.scheme.lower()
+    port = port or {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
+def get_breaker(platform: str, origin: str = "") -> CircuitBreaker:
+    """The process-wide circuit breaker of a platform's upstream ``origin`` (created on first
+    use); ``origin`` is a URL or ``breaker_origin``'s form, "" for "the platform" as a whole."""
+    key = (str(platform), breaker_origin(origin) if "://" in origin else origin)
     with _breakers_lock:
-        breaker = _breakers.get(str(platform))
+        breaker = _breakers.get(key)
         if breaker is None:
-            breaker = _breakers[str(platform)] = CircuitBreaker(str(platform))
+            if len(_breakers) >= MAX_IDLE_BREAKERS:
+                for stale in [k for k, b in _breakers.items() if b.idle]:
+                    del _breakers[stale]
+            breaker = _breakers[key] = CircuitBreaker(key[0], origin=key[1] or None)
         return breaker
 
 
@@ -330,7 +384,7 @@ class JsonResponse:
 class ProviderHttp:
     """The HTTP core of one provider client. Thread-safe as ``httpx.Client`` is.
 
-    ``platform`` names the breaker and the records; ``display_name`` appears in messages
+    ``platform`` names the breakers and the records; ``display_name`` appears in messages
     ("YouTube returned ..."). Pass ``client`` to reuse an ``httpx.Client`` (tests, connection
     pooling; build it with ``socialpulse.kit.egress.client`` outside tests); relative paths
     are joined to ``base_url`` (or, without one, to the client's own base URL); an absolute
@@ -359,7 +413,9 @@ class ProviderHttp:
         self.display_name = display_name or self.platform
         self.observer: CallObserver = observer or NullObserver()
         self.error_mapper = error_mapper
-        self.breaker = breaker or get_breaker(self.platform)
+        # A fixed breaker (tests, a caller that shares one) or, per request, the process-wide
+        # breaker of the platform and the origin the request goes to (see ``breaker_for``).
+        self.breaker = breaker
         self.max_attempts = max(1, max_attempts)
         self.backoff_initial_seconds = backoff_initial_seconds
         self.max_wait_seconds = max_wait_seconds
@@ -487,6 +543,10 @@ class ProviderHttp:
 
     # -- internals ------------------------------------------------------------------------
 
+    def breaker_for(self, url: str) -> CircuitBreaker:
+        """The breaker a request to ``url`` passes through."""
+        return self.breaker or get_breaker(self.platform, url)
+
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")) or self.base_url is None:
             return path
@@ -524,13 +584,15 @@ class ProviderHttp:
         quota_cost: int,
         headers: dict[str, str],
     ) -> JsonResponse:
-        self.breaker.before_call(endpoint)
+        url = self._url(path)
+        breaker = self.breaker_for(url)
+        breaker.before_call(endpoint)
         started = time.perf_counter()
         response: httpx.Response | None = None
         try:
             try:
                 response = self._client.request(
-                    method, self._url(path), params=params, json=json_body, headers=headers
+                    method, url, params=params, json=json_body, headers=headers
                 )
             except egress.EgressRefused as exc:
                 raise EgressDenied(
@@ -555,12 +617,14 @@ class ProviderHttp:
                 raise error or default_error(self.platform, self.display_name, endpoint, response)
             data = self._decode(endpoint, response)
         except ProviderError as exc:
+            self._judge(breaker, response, exc)
             self._finish(endpoint, started, response, quota_cost, exc)
             raise
         except BaseException:
             # A bug or an interrupt, not a platform verdict: free a half-open trial slot.
-            self.breaker.abort_trial()
+            breaker.abort_trial()
             raise
+        self._judge(breaker, response, None)
         self._finish(endpoint, started, response, quota_cost, None)
         return JsonResponse(data=data, status_code=response.status_code, headers=response.headers)
 
@@ -584,6 +648,24 @@ class ProviderHttp:
                 status_code=response.status_code,
             ) from exc
 
+    @staticmethod
+    def _judge(
+        breaker: CircuitBreaker, response: httpx.Response | None, error: ProviderError | None
+    ) -> None:
+        """What one attempt says about the upstream.
+
+        Transient (5xx, 429, timeout, unreachable): a failure. Any other answer, 4xx included
+        (bad credentials, unknown account, a request the platform rejects, a body we cannot
+        parse): the upstream is up. No answer for any other reason (a request refused before it
+        left, e.g. by an egress policy): no verdict, so neither a failure nor a success.
+        """
+        if isinstance(error, TransientError):
+            breaker.record_failure()
+        elif response is not None:
+            breaker.record_success()
+        else:
+            breaker.abort_trial()
+
     def _finish(
         self,
         endpoint: str,
@@ -594,14 +676,6 @@ class ProviderHttp:
     ) -> None:
         latency_ms = (time.perf_counter() - started) * 1000.0
         status = response.status_code if response is not None else None
-        if isinstance(error, TransientError):
-            self.breaker.record_failure()
-        elif isinstance(error, EgressDenied):
-            # Refused here, before any packet: no verdict on the platform either way.
-            self.breaker.abort_trial()
-        else:
-            # Any answer that is not a transient failure proves the platform is up.
-            self.breaker.record_success()
         # A request that got no response (timeout, refused) is not charged: the platform
         # never saw it, or we cannot know. Answered requests are charged, errors included,
         # as YouTube does.

@@ -29,12 +29,20 @@ swallowed: a broken provider is a bug to see at once, not a platform that silent
 ``parse_profile_url`` returns ``None`` for a URL that is not this platform's; a platform whose
 profile URLs can live on any host (Mastodon) sets ``matches_any_host=True`` so it is asked
 last, after every platform with a fixed host has declined.
+
+``check_credentials`` (optional) refuses bad settings without building a client, for updates
+of a stored account's credentials; ``build`` must refuse the same.
+
+A reference with a scheme other than http or https (``javascript:``, ``file:``, ``data:``...)
+is refused before any platform sees it (``UnsafeUrlError``): no parser has to remember that a
+permissive ``urlsplit`` reads ``javascript://www.tiktok.com/@x`` as a TikTok host.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -51,8 +59,10 @@ __all__ = [
     "ProviderFactory",
     "ProviderInfo",
     "UnknownPlatformError",
+    "UnsafeUrlError",
     "UnsupportedUrlError",
     "all_providers",
+    "check_url_scheme",
     "get_provider",
     "parse_account_ref",
     "reload_providers",
@@ -91,6 +101,46 @@ class UnsupportedUrlError(ValueError):
         self.url_forms = url_forms
 
 
+class UnsafeUrlError(UnsupportedUrlError):
+    """A profile or post URL whose scheme is not http or https."""
+
+    def __init__(self, text: str, scheme: str, url_forms: list[str] | None = None) -> None:
+        message = (
+            f"{_shorten(text)!r} uses the {scheme}: scheme; profile and post URLs must start "
+            "with https:// or http://"
+        )
+        if url_forms:
+            message += ". Supported forms:\n  " + "\n  ".join(url_forms)
+        ValueError.__init__(self, message)
+        self.text = text
+        self.url_forms = list(url_forms or [])
+        self.scheme = scheme
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# RFC 3986 scheme. "host:port/path" (a dev Mastodon at localhost:3000) also matches, so a
+# "scheme" followed by digits and then "/" or the end is read as a port, not refused.
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+_PORT_RE = re.compile(r"^\d{1,5}(?:/|$)")
+
+
+def check_url_scheme(text: str, url_forms: list[str] | None = None) -> None:
+    """Raise ``UnsafeUrlError`` when ``text`` has a scheme other than http/https."""
+    # Browsers ignore leading controls and spaces before a scheme; so must we.
+    stripped = text.lstrip("\x00\t\n\r\x0b\x0c ")
+    match = _SCHEME_RE.match(stripped)
+    if match is None:
+        return
+    scheme = match.group(1).lower()
+    rest = stripped[match.end() :]
+    if scheme in ("http", "https") or (not rest.startswith("//") and _PORT_RE.match(rest)):
+        return
+    raise UnsafeUrlError(text, scheme, url_forms)
+
+
 class MissingCredentialsError(ValueError):
     def __init__(self, platform: str, missing: list[str]) -> None:
         super().__init__(f"{platform} needs credentials: {', '.join(missing)}")
@@ -111,6 +161,7 @@ class ProviderInfo:
     url_forms: tuple[str, ...] = ()
     credential_fields: tuple[str, ...] = ()
     matches_any_host: bool = False
+    check_credentials: Callable[[Mapping[str, Any]], None] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def supports(self, capability: Capability | str) -> bool:
@@ -173,10 +224,13 @@ def parse_account_ref(text: str) -> tuple[Platform, str]:
     """``(platform, handle)`` from a profile URL, e.g. ``https://bsky.app/profile/alice.bsky.social``.
 
     Also accepts a URL without its scheme (``www.tiktok.com/@name``) and Mastodon's
-    ``@user@instance`` address. Raises ``UnsupportedUrlError`` naming the supported forms.
+    ``@user@instance`` address. Raises ``UnsupportedUrlError`` naming the supported forms, or
+    ``UnsafeUrlError`` for a scheme other than http/https.
     """
     providers = sorted(all_providers().values(), key=lambda p: (p.matches_any_host, p.platform))
     candidate = text.strip()
+    forms = [form for info in providers for form in info.url_forms]
+    check_url_scheme(candidate, forms)
     if candidate:
         url = candidate if "://" in candidate else f"https://{candidate.lstrip('/')}"
         for info in providers:
@@ -184,5 +238,4 @@ def parse_account_ref(text: str) -> tuple[Platform, str]:
                 handle = info.parse_profile_url(attempt)
                 if handle:
                     return info.platform, handle
-    forms = [form for info in providers for form in info.url_forms]
     raise UnsupportedUrlError(text, forms)

@@ -93,6 +93,7 @@ def accounts_add(
         platform=platform or None,
         credentials=parsed or None,
         is_own=is_own == "own",
+        allow_simulated=request.app.state.settings.simulated_platform,
     )
     flash(request, f"Now tracking @{account.handle}. Its first full fetch is queued.", "success")
     with get_db(request).session() as session:

@@ -25,13 +25,18 @@ Quirks handled here:
   original is listed on its own). Pinned posts (``#reasonPin``) are kept.
 * Threads: replies nest (``thread.replies[].replies[]``). Entries may be ``#notFoundPost`` or
   ``#blockedPost`` placeholders, which are skipped with their subtrees (we cannot see them).
+* One unreadable feed item or reply is skipped (``providers.items.parse_each``), never the
+  whole page; a reply's own replies are kept when its URI is readable. Text is scrubbed of
+  lone surrogates, which JSON allows and no database stores.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlsplit
 
+from socialpulse.providers import items
 from socialpulse.providers.base import (
     Comment,
     MalformedPayloadError,
@@ -103,10 +108,11 @@ def parse_profile_url(url: str) -> str | None:
 
 def parse_profile(data: dict[str, Any]) -> Profile:
     """``app.bsky.actor.defs#profileViewDetailed`` (or the basic/plain profile views)."""
+    data = items.scrub(data)
     did = str(_require(data, "did", "profile"))
     handle = _display_handle(data.get("handle"), did)
     verification = data.get("verification") or {}
-    return Profile(
+    profile = Profile(
         platform=Platform.BLUESKY,
         external_id=did,
         handle=handle,
@@ -120,6 +126,7 @@ def parse_profile(data: dict[str, Any]) -> Profile:
         verified=verification.get("verifiedStatus") == "valid",
         raw=data,
     )
+    return items.fit(profile)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -222,14 +229,27 @@ def parse_author_feed(data: dict[str, Any]) -> tuple[list[Post], str | None]:
     """``app.bsky.feed.getAuthorFeed`` output → (the account's own posts, next cursor)."""
     if "feed" not in data:
         raise MalformedPayloadError("Bluesky returned an author feed without 'feed'")
-    posts: list[Post] = []
-    for item in data["feed"]:
+    feed = data["feed"]
+    if not isinstance(feed, list):
+        raise MalformedPayloadError("Bluesky returned an author feed whose 'feed' is not a list")
+
+    def parse_item(item: dict[str, Any]) -> Post | None:
         reason = item.get("reason") or {}
         if reason.get("$type") == REASON_REPOST:
-            continue
-        posts.append(parse_post_view(_require(item, "post", "feed item")))
+            return None
+        return items.fit(parse_post_view(_require(item, "post", "feed item")))
+
+    posts = items.parse_each(
+        feed, parse_item, platform=Platform.BLUESKY.value, what="feed item", item_id=_feed_id
+    )
     cursor = data.get("cursor")
     return posts, (str(cursor) if cursor else None)
+
+
+def _feed_id(item: Any) -> str | None:
+    post = item.get("post") if isinstance(item, dict) else None
+    uri = post.get("uri") if isinstance(post, dict) else None
+    return items.clean_text(uri) if isinstance(uri, str) else None
 
 
 def _reply_to_comment(view: dict[str, Any], root_uri: str, parent_uri: str) -> Comment:
@@ -269,14 +289,34 @@ def parse_thread(data: dict[str, Any]) -> list[Comment]:
         raise MalformedPayloadError(
             f"Bluesky returned an unreadable thread root ({thread['$type']})"
         )
-    root_uri = str(_require(_require(thread, "post", "thread"), "uri", "thread root"))
+    root_uri = items.clean_text(
+        str(_require(_require(thread, "post", "thread"), "uri", "thread root"))
+    )
     comments: list[Comment] = []
-    stack = [(reply, root_uri) for reply in reversed(thread.get("replies") or [])]
+    stack = [(reply, root_uri) for reply in reversed(_replies(thread))]
     while stack:
         node, parent_uri = stack.pop()
+        if not isinstance(node, dict):
+            continue
         if node.get("$type", THREAD_VIEW_POST) != THREAD_VIEW_POST or "post" not in node:
             continue  # notFoundPost / blockedPost: nothing we may show
-        comment = _reply_to_comment(node["post"], root_uri, parent_uri)
-        comments.append(comment)
-        stack.extend((child, comment.external_id) for child in reversed(node.get("replies") or []))
+        parsed = items.parse_each(
+            [node["post"]],
+            functools.partial(_fit_reply, root_uri=root_uri, parent_uri=parent_uri),
+            platform=Platform.BLUESKY.value,
+            what="reply",
+        )
+        comments.extend(parsed)
+        uri = parsed[0].external_id if parsed else _feed_id(node)
+        if uri:  # an unreadable reply's own replies still answer a known post
+            stack.extend((child, uri) for child in reversed(_replies(node)))
     return comments
+
+
+def _fit_reply(view: dict[str, Any], *, root_uri: str, parent_uri: str) -> Comment:
+    return items.fit(_reply_to_comment(view, root_uri, parent_uri))
+
+
+def _replies(node: dict[str, Any]) -> list[Any]:
+    replies = node.get("replies")
+    return replies if isinstance(replies, list) else []

@@ -44,6 +44,7 @@ from socialpulse.providers.base import (
     extract_mentions,
     parse_timestamp,
 )
+from socialpulse.providers.items import fit, parse_each, scrub
 
 __all__ = [
     "INSIGHT_METRICS",
@@ -60,6 +61,7 @@ __all__ = [
     "profile_url",
 ]
 
+_PLATFORM = Platform.INSTAGRAM.value
 INSTAGRAM_WEB = "https://www.instagram.com"
 INSIGHT_METRICS: tuple[str, ...] = ("views", "reach", "saved", "shares")
 _HOSTS = {"instagram.com", "www.instagram.com", "m.instagram.com", "instagr.am"}
@@ -91,8 +93,8 @@ def profile_url(username: str) -> str:
 
 def parse_profile_url(url: str) -> str | None:
     """``https://www.instagram.com/name/`` → ``name``; ``None`` for any other URL."""
-    parts = urlsplit(url)
-    if (parts.hostname or "").lower() not in _HOSTS:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in _HOSTS:
         return None
     segments = [s for s in parts.path.split("/") if s]
     if not segments or segments[0].lower() in _RESERVED_PATHS:
@@ -127,9 +129,10 @@ def _int_or_none(value: Any) -> int | None:
 
 def parse_profile(data: Any) -> Profile:
     """An IG User node (own account, or the inside of ``business_discovery``)."""
+    data = scrub(data)
     user_id = str(_require(data, "id", "user"))
     username = str(_require(data, "username", "user"))
-    return Profile(
+    profile = Profile(
         platform=Platform.INSTAGRAM,
         external_id=user_id,
         handle=normalize_username(username),
@@ -143,6 +146,7 @@ def parse_profile(data: Any) -> Profile:
         verified=False,  # the Graph API does not expose the verified badge
         raw=dict(data),
     )
+    return fit(profile)
 
 
 def parse_business_discovery(data: Any) -> dict[str, Any]:
@@ -209,8 +213,12 @@ def parse_media_page(
     cursor goes back into the ``fields`` expression): pass ``require_next=False`` there and the
     ``after`` cursor alone counts (the client also stops on a short page).
     """
-    items = _items(data, "media list")
-    posts = [parse_media(item, account_external_id) for item in items]
+    posts = parse_each(
+        _items(data, "media list"),
+        lambda item: fit(parse_media(item, account_external_id)),
+        platform=_PLATFORM,
+        what="media",
+    )
     return posts, page_cursor(data, require_next=require_next)
 
 
@@ -273,13 +281,22 @@ def _comment(data: Any, post_id: str, parent_id: str | None) -> Comment:
 
 def parse_comments(data: Any, post_id: str) -> tuple[list[Comment], str | None]:
     """A comments edge → top-level comments, each followed by its replies, and the cursor."""
-    items = _items(data, "comments list")
-    comments: list[Comment] = []
-    for item in items:
-        top = _comment(item, post_id, None)
-        comments.append(top)
+
+    def parse_one(item: Any) -> list[Comment]:
+        top = fit(_comment(item, post_id, None))
         replies = item.get("replies")
-        if isinstance(replies, dict):
-            for reply in replies.get("data") or []:
-                comments.append(_comment(reply, post_id, top.external_id))
-    return comments, page_cursor(data)
+        answers = replies.get("data") if isinstance(replies, dict) else None
+        return [
+            top,
+            *parse_each(
+                answers if isinstance(answers, list) else [],
+                lambda reply: fit(_comment(reply, post_id, top.external_id)),
+                platform=_PLATFORM,
+                what="reply",
+            ),
+        ]
+
+    threads = parse_each(
+        _items(data, "comments list"), parse_one, platform=_PLATFORM, what="comment"
+    )
+    return [comment for thread in threads for comment in thread], page_cursor(data)

@@ -22,15 +22,20 @@ Quirks handled here:
   Mastodon 4.5+). Mastodon has no verification badge: ``verified`` is False (profile fields
   with ``verified_at`` are verified *links*, a different thing).
 * Pagination is in the ``Link`` header (``rel="next"`` carries ``max_id``), not in the body.
+* Any server can claim to be an instance, so every list is parsed item by item
+  (``providers.items.parse_each``: one unreadable status is skipped, not the page) and every
+  URL it sends is kept only when it is http(s) (``providers.items.fit``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from socialpulse.providers import items
 from socialpulse.providers.base import (
     Comment,
     MalformedPayloadError,
@@ -58,6 +63,7 @@ __all__ = [
     "split_handle",
 ]
 
+_PLATFORM = Platform.MASTODON.value
 _BLOCK_TAGS = {"p", "div", "blockquote", "li", "ul", "ol", "pre", "h1", "h2", "h3", "h4"}
 # Fixed-host platforms whose profile URLs also look like /@name: never a Mastodon instance.
 _NOT_MASTODON_HOSTS = {
@@ -191,8 +197,9 @@ def parse_account(data: dict[str, Any], instance_host: str | None = None) -> Pro
     """An ``Account`` entity. ``instance_host`` is the instance that answered."""
     if not isinstance(data, dict):
         raise MalformedPayloadError("Mastodon returned an account that is not an object")
+    data = items.scrub(data)
     handle = _full_handle(data, instance_host)
-    return Profile(
+    profile = Profile(
         platform=Platform.MASTODON,
         external_id=str(_require(data, "id", "account")),
         handle=handle,
@@ -206,6 +213,7 @@ def parse_account(data: dict[str, Any], instance_host: str | None = None) -> Pro
         verified=False,
         raw=data,
     )
+    return items.fit(profile)
 
 
 def _media(status: dict[str, Any]) -> tuple[MediaType, str | None, int | None]:
@@ -276,7 +284,11 @@ def parse_statuses(data: Any, instance_host: str | None = None) -> list[Post]:
     """A list of statuses (account statuses, timelines) minus boosts."""
     if not isinstance(data, list):
         raise MalformedPayloadError("Mastodon returned a status list that is not a JSON array")
-    return [parse_status(s, instance_host) for s in data if not s.get("reblog")]
+
+    def parse_one(status: dict[str, Any]) -> Post | None:
+        return None if status.get("reblog") else items.fit(parse_status(status, instance_host))
+
+    return items.parse_each(data, parse_one, platform=_PLATFORM, what="status")
 
 
 def parse_context(
@@ -285,12 +297,12 @@ def parse_context(
     """A ``Context`` entity → the status's descendants as comments, in thread order."""
     if not isinstance(data, dict) or not isinstance(data.get("descendants"), list):
         raise MalformedPayloadError("Mastodon returned a status context without 'descendants'")
-    comments: list[Comment] = []
-    for status in data["descendants"]:
+
+    def parse_one(status: dict[str, Any]) -> Comment:
         post = parse_status(status, instance_host)
         account = status["account"]
         parent = status.get("in_reply_to_id")
-        comments.append(
+        return items.fit(
             Comment(
                 platform=Platform.MASTODON,
                 external_id=post.external_id,
@@ -311,7 +323,8 @@ def parse_context(
                 raw=status,
             )
         )
-    return comments
+
+    return items.parse_each(data["descendants"], parse_one, platform=_PLATFORM, what="reply")
 
 
 def _status_comment(status: dict[str, Any], instance_host: str | None) -> Comment:
@@ -323,7 +336,7 @@ def _status_comment(status: dict[str, Any], instance_host: str | None) -> Commen
     post = parse_status(status, instance_host)
     account = status["account"]
     parent = status.get("in_reply_to_id")
-    return Comment(
+    comment = Comment(
         platform=Platform.MASTODON,
         external_id=post.external_id,
         post_external_id="" if parent is None else str(parent),
@@ -340,6 +353,7 @@ def _status_comment(status: dict[str, Any], instance_host: str | None) -> Commen
         url=post.url,
         raw=status,
     )
+    return items.fit(comment)
 
 
 def is_direct(comment: Comment) -> bool:
@@ -356,14 +370,16 @@ def parse_mention_notifications(data: Any, instance_host: str | None = None) -> 
     was deleted meanwhile (``status`` null) are skipped."""
     if not isinstance(data, list):
         raise MalformedPayloadError("Mastodon returned notifications that are not a JSON array")
-    comments: list[Comment] = []
-    for notification in data:
+
+    def parse_one(notification: Any) -> Comment | None:
         if not isinstance(notification, dict) or notification.get("type") != "mention":
-            continue
+            return None
         status = notification.get("status")
-        if isinstance(status, dict):
-            comments.append(_status_comment(status, instance_host))
-    return comments
+        return _status_comment(status, instance_host) if isinstance(status, dict) else None
+
+    return items.parse_each(
+        data, parse_one, platform=_PLATFORM, what="mention", item_id=_status_id("status")
+    )
 
 
 def parse_conversations(data: Any, instance_host: str | None = None) -> list[Comment]:
@@ -374,14 +390,27 @@ def parse_conversations(data: Any, instance_host: str | None = None) -> list[Com
     not a status id and is only used for paging (in the ``Link`` header)."""
     if not isinstance(data, list):
         raise MalformedPayloadError("Mastodon returned conversations that are not a JSON array")
-    comments: list[Comment] = []
-    for conversation in data:
+
+    def parse_one(conversation: Any) -> Comment | None:
         if not isinstance(conversation, dict):
             raise MalformedPayloadError("Mastodon returned a conversation that is not an object")
         status = conversation.get("last_status")
-        if isinstance(status, dict):
-            comments.append(_status_comment(status, instance_host))
-    return comments
+        return _status_comment(status, instance_host) if isinstance(status, dict) else None
+
+    return items.parse_each(
+        data, parse_one, platform=_PLATFORM, what="conversation", item_id=_status_id("last_status")
+    )
+
+
+def _status_id(key: str) -> Callable[[Any], str | None]:
+    """The id of the status inside a notification or conversation, for the skip warning."""
+
+    def item_id(item: Any) -> str | None:
+        status = item.get(key) if isinstance(item, dict) else None
+        value = status.get("id") if isinstance(status, dict) else None
+        return items.clean_text(str(value)) if isinstance(value, str | int) else None
+
+    return item_id
 
 
 _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')

@@ -1,7 +1,8 @@
 """Simulated platform: a deterministic fake social network for the demo and load tests.
 
-No credentials. Settings (all optional, passed where credentials go): ``seed`` (int, default 0),
-``latency_ms`` (float) and ``error_rate`` (0-1). Profile URLs look like
+No credentials. Settings (all optional, passed where credentials go): ``seed`` (whole number,
+default 0), ``latency_ms`` (0-2000) and ``error_rate`` (0-1), checked by ``settings``. Profile
+URLs look like
 ``https://simulated.invalid/@handle``; handles starting with ``missing`` or ``unknown`` do not
 exist. See ``client`` for the API and ``model`` for how the numbers are made.
 """
@@ -21,6 +22,7 @@ from socialpulse.providers.simulated.client import (
     profile_url,
 )
 from socialpulse.providers.simulated.model import SimSnapshot
+from socialpulse.providers.simulated.settings import SETTINGS, read_settings
 
 __all__ = ["PROVIDER", "SimSnapshot", "SimulatedPlatform", "build"]
 
@@ -31,15 +33,18 @@ def build(
     http_client: httpx.Client | None = None,
 ) -> SimulatedPlatform:
     """A ``SimulatedPlatform`` from settings; ``http_client`` is unused (nothing goes online)."""
-    try:
-        seed = int(credentials.get("seed", 0) or 0)
-        latency_ms = float(credentials.get("latency_ms", 0) or 0)
-        error_rate = float(credentials.get("error_rate", 0) or 0)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"simulated platform settings are invalid: {exc}") from exc
+    settings = read_settings(credentials)  # ValueError naming the knob and its range
     return SimulatedPlatform(
-        seed=seed, latency_ms=latency_ms, error_rate=error_rate, observer=observer
+        seed=settings.seed,
+        latency_ms=settings.latency_ms,
+        error_rate=settings.error_rate,
+        observer=observer,
     )
+
+
+def check_credentials(credentials: Mapping[str, Any]) -> None:
+    """Refuse settings ``build`` would refuse, without building anything (account updates)."""
+    read_settings(credentials)
 
 
 PROVIDER = ProviderInfo(
@@ -50,5 +55,6 @@ PROVIDER = ProviderInfo(
     parse_profile_url=parse_profile_url,
     build=build,
     url_forms=(profile_url("demo_account"),),
-    extra={"settings": ("seed", "latency_ms", "error_rate")},
+    check_credentials=check_credentials,
+    extra={"settings": SETTINGS},
 )

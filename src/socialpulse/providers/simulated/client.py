@@ -23,6 +23,7 @@ between two pages do not shift later pages), ``list_comments`` oldest first, 100
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,7 @@ from socialpulse.providers.simulated.model import (
     normalize_handle,
     stable_seed,
 )
+from socialpulse.providers.simulated.settings import MAX_LATENCY_MS
 
 __all__ = [
     "COMMENTS_PAGE_SIZE",
@@ -77,8 +79,8 @@ def profile_url(handle: str) -> str:
 
 def parse_profile_url(url: str) -> str | None:
     """``https://simulated.invalid/@name`` → ``name``; ``None`` for any other URL."""
-    parts = urlsplit(url)
-    if parts.hostname != SIMULATED_HOST:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or parts.hostname != SIMULATED_HOST:
         return None
     segments = [s for s in parts.path.split("/") if s]
     if not segments or not segments[0].startswith("@"):
@@ -106,10 +108,11 @@ class SimulatedPlatform:
         epoch: datetime = DEFAULT_EPOCH,
         observer: CallObserver | None = None,
     ) -> None:
+        # NaN fails every comparison, so "not in range" also refuses it; inf is out of range.
         if not 0.0 <= error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
-        if latency_ms < 0:
-            raise ValueError("latency_ms must not be negative")
+        if not (math.isfinite(latency_ms) and 0.0 <= latency_ms <= MAX_LATENCY_MS):
+            raise ValueError(f"latency_ms must be between 0 and {MAX_LATENCY_MS:g}")
         self.seed = seed
         self.model = SimulationModel(seed, epoch=epoch)
         self.latency_ms = latency_ms
@@ -256,8 +259,10 @@ class SimulatedPlatform:
     def _require_account(self, handle: str, endpoint: str) -> str:
         normal = normalize_handle(handle)
         if not handle_exists(normal):
+            shown = normal or handle
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
             raise NotFoundError(
-                f"No simulated account @{normal or handle!r}",
+                f"No simulated account @{shown!r}",
                 platform=_PLATFORM,
                 endpoint=endpoint,
                 status_code=404,

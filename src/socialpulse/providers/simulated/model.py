@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -138,11 +139,17 @@ def normalize_handle(handle: str) -> str:
     return handle.strip().lstrip("@").lower()
 
 
+# What a handle on a real platform looks like; anything else (a 10 000-character handle, one
+# with spaces or control characters) is an account that does not exist, not a row to store.
+_HANDLE_RE = re.compile(r"^[a-z0-9_][a-z0-9_.\-]{0,63}$")
+
+
 def handle_exists(handle: str) -> bool:
-    """Whether a simulated account exists: every handle except empty ones and the reserved
-    ``missing*`` / ``unknown*`` ones (so tests can add an account that is not found)."""
+    """Whether a simulated account exists: every plausible handle (letters, digits, ``_.-``, at
+    most 64) except the reserved ``missing*`` / ``unknown*`` ones (so tests can add an account
+    that is not found)."""
     normal = normalize_handle(handle)
-    return bool(normal) and not normal.startswith(MISSING_PREFIXES)
+    return bool(_HANDLE_RE.fullmatch(normal)) and not normal.startswith(MISSING_PREFIXES)
 
 
 # --------------------------------------------------------------------------- records

@@ -35,6 +35,7 @@ from socialpulse.providers.base import (
     extract_hashtags,
     extract_mentions,
 )
+from socialpulse.providers.items import fit, parse_each, scrub
 
 __all__ = [
     "EnvelopeError",
@@ -66,8 +67,8 @@ def parse_profile_url(url: str) -> str | None:
 
     Short links (``vm.tiktok.com/...``) need a redirect to resolve and are not accepted.
     """
-    parts = urlsplit(url)
-    if (parts.hostname or "").lower() not in _HOSTS:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() not in _HOSTS:
         return None
     segments = [s for s in parts.path.split("/") if s]
     if not segments or not segments[0].startswith("@"):
@@ -124,10 +125,10 @@ def _require(data: Any, key: str, what: str) -> Any:
 
 def parse_user(body: Any) -> Profile:
     """``user/info/`` → the connected account. ``handle`` is ``""`` without the profile scope."""
-    user = _require(envelope_data(body, "user info"), "user", "user info response")
+    user = scrub(_require(envelope_data(body, "user info"), "user", "user info response"))
     open_id = str(_require(user, "open_id", "user"))
     username = normalize_username(str(user.get("username") or ""))
-    return Profile(
+    profile = Profile(
         platform=Platform.TIKTOK,
         external_id=open_id,
         handle=username,
@@ -141,6 +142,7 @@ def parse_user(body: Any) -> Profile:
         verified=bool(user.get("is_verified")),
         raw=dict(user),
     )
+    return fit(profile)
 
 
 def parse_video(data: Any, account_external_id: str) -> Post:
@@ -186,7 +188,7 @@ def _videos(data: dict[str, Any], what: str) -> list[Any]:
 def parse_video_list(body: Any, account_external_id: str) -> tuple[list[Post], str | None]:
     """``video/list/`` → posts (newest first) and the next cursor (``None`` on the last page)."""
     data = envelope_data(body, "video list")
-    posts = [parse_video(v, account_external_id) for v in _videos(data, "video list")]
+    posts = _parse_videos(data, "video list", account_external_id)
     if not data.get("has_more"):
         return posts, None
     cursor = data.get("cursor")
@@ -198,4 +200,13 @@ def parse_video_list(body: Any, account_external_id: str) -> tuple[list[Post], s
 def parse_video_query(body: Any, account_external_id: str) -> list[Post]:
     """``video/query/`` → the videos TikTok returned (unknown or private ids are left out)."""
     data = envelope_data(body, "video query")
-    return [parse_video(v, account_external_id) for v in _videos(data, "video query")]
+    return _parse_videos(data, "video query", account_external_id)
+
+
+def _parse_videos(data: dict[str, Any], what: str, account_external_id: str) -> list[Post]:
+    return parse_each(
+        _videos(data, what),
+        lambda video: fit(parse_video(video, account_external_id)),
+        platform=Platform.TIKTOK.value,
+        what="video",
+    )

@@ -46,6 +46,7 @@ from socialpulse.providers.base import (
     extract_mentions,
     parse_timestamp,
 )
+from socialpulse.providers.items import MAX_ID, fit, parse_each, scrub
 
 __all__ = [
     "SHORTS_MAX_SECONDS",
@@ -64,6 +65,7 @@ __all__ = [
     "video_url",
 ]
 
+_PLATFORM = Platform.YOUTUBE.value
 SHORTS_MAX_SECONDS = 180
 _WEB_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com"}
 _CHANNEL_ID_RE = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
@@ -160,6 +162,7 @@ def channel_items(data: Any) -> list[dict[str, Any]]:
 
 def parse_channel(item: dict[str, Any]) -> Profile:
     """A ``youtube#channel`` resource (any of the parts snippet, statistics, contentDetails)."""
+    item = scrub(item)
     channel_id = str(_require(item, "id", "channel"))
     snippet = item.get("snippet") or {}
     stats = item.get("statistics") or {}
@@ -168,7 +171,7 @@ def parse_channel(item: dict[str, Any]) -> Profile:
     if handle != channel_id and not handle.startswith("@"):
         handle = f"@{handle}"  # old channels' customUrl may lack the "@"
     hidden = bool(stats.get("hiddenSubscriberCount"))
-    return Profile(
+    profile = Profile(
         platform=Platform.YOUTUBE,
         external_id=channel_id,
         handle=handle,
@@ -186,6 +189,7 @@ def parse_channel(item: dict[str, Any]) -> Profile:
         verified=False,  # not exposed by the Data API
         raw=item,
     )
+    return fit(profile)
 
 
 def uploads_playlist_id(item: dict[str, Any]) -> str:
@@ -201,14 +205,20 @@ def uploads_playlist_id(item: dict[str, Any]) -> str:
 
 def parse_playlist_items(data: Any) -> tuple[list[str], str | None]:
     """``playlistItems.list`` → (video ids in playlist order, next page token)."""
-    ids: list[str] = []
-    for item in _items(data, "playlistItems"):
+
+    def video_id_of(item: dict[str, Any]) -> str:
         video_id = (item.get("contentDetails") or {}).get("videoId") or (
             ((item.get("snippet") or {}).get("resourceId") or {}).get("videoId")
         )
         if not video_id:
             raise MalformedPayloadError("YouTube returned a playlist item without a video id")
-        ids.append(str(video_id))
+        if not isinstance(video_id, str | int) or len(str(video_id)) > MAX_ID:
+            raise MalformedPayloadError("YouTube returned a playlist item with an odd video id")
+        return str(video_id)
+
+    ids = parse_each(
+        _items(data, "playlistItems"), video_id_of, platform=_PLATFORM, what="playlist item"
+    )
     token = data.get("nextPageToken")
     return ids, (str(token) if token else None)
 
@@ -252,7 +262,12 @@ def parse_video(item: dict[str, Any]) -> Post:
 
 
 def parse_videos(data: Any) -> list[Post]:
-    return [parse_video(item) for item in _items(data, "videos")]
+    return parse_each(
+        _items(data, "videos"),
+        lambda item: fit(parse_video(item)),
+        platform=_PLATFORM,
+        what="video",
+    )
 
 
 def parse_comment(
@@ -297,31 +312,47 @@ def parse_comment_threads(
 ) -> tuple[list[Comment], str | None]:
     """``commentThreads.list`` → (top-level comments each followed by its embedded replies,
     next page token). ``video_id`` fills in threads that lack ``snippet.videoId``."""
-    comments: list[Comment] = []
-    for thread in _items(data, "commentThreads"):
+
+    def parse_thread(thread: dict[str, Any]) -> list[Comment]:
         snippet = _require(thread, "snippet", "comment thread")
         top = _require(snippet, "topLevelComment", "comment thread")
         thread_video = snippet.get("videoId") or video_id
-        top_comment = parse_comment(
-            top,
-            post_external_id=thread_video,
-            reply_count=_int_or_none(snippet.get("totalReplyCount")),
+        top_comment = fit(
+            parse_comment(
+                top,
+                post_external_id=thread_video,
+                reply_count=_int_or_none(snippet.get("totalReplyCount")),
+            )
         )
-        comments.append(top_comment)
-        for reply in (thread.get("replies") or {}).get("comments") or []:
-            comments.append(
+        replies = parse_each(
+            (thread.get("replies") or {}).get("comments") or [],
+            lambda reply: fit(
                 parse_comment(
                     reply,
                     post_external_id=top_comment.post_external_id,
                     parent_external_id=top_comment.external_id,
                 )
-            )
+            ),
+            platform=_PLATFORM,
+            what="reply",
+        )
+        return [top_comment, *replies]
+
+    threads = parse_each(
+        _items(data, "commentThreads"), parse_thread, platform=_PLATFORM, what="comment thread"
+    )
+    comments = [comment for thread in threads for comment in thread]
     token = data.get("nextPageToken")
     return comments, (str(token) if token else None)
 
 
 def parse_comment_list(data: Any, video_id: str) -> tuple[list[Comment], str | None]:
     """``comments.list`` (e.g. ``parentId=``) → (comments, next page token)."""
-    comments = [parse_comment(item, post_external_id=video_id) for item in _items(data, "comments")]
+    comments = parse_each(
+        _items(data, "comments"),
+        lambda item: fit(parse_comment(item, post_external_id=video_id)),
+        platform=_PLATFORM,
+        what="comment",
+    )
     token = data.get("nextPageToken")
     return comments, (str(token) if token else None)
