@@ -23,7 +23,6 @@ from socialpulse.db import Database
 from socialpulse.demo import DEMO_SECOND_SLUG, DEMO_SLUG
 from socialpulse.errors import PermissionDenied
 from socialpulse.kit.security import SecretBox
-from socialpulse.providers.bluesky.client import PUBLIC_APPVIEW
 from socialpulse.providers.http import reset_breakers
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads"
@@ -112,7 +111,6 @@ def test_service_refuses_when_told_the_platform_is_off(db: Database, ws: Workspa
         ({"latency_ms": "inf"}, "latency_ms must be a number from 0 to 2000"),
         ({"latency_ms": "nan"}, "latency_ms must be a number from 0 to 2000"),
         ({"latency_ms": True}, "latency_ms must be a number"),
-        ({"latency_ms": [5]}, "latency_ms must be a number"),
         ({"error_rate": 1.5}, "error_rate must be a number from 0 to 1"),
         ({"error_rate": "-Infinity"}, "error_rate must be a number from 0 to 1"),
         ({"seed": "1e400"}, "seed must be a whole number"),
@@ -131,6 +129,15 @@ def test_simulated_knobs_out_of_range_are_a_clear_422(
     assert "Simulated settings are invalid" in _message(response)
     assert named in _message(response)
     assert time.perf_counter() - started < 2.0  # refused before any simulated latency
+
+
+def test_a_credential_that_is_not_a_scalar_is_a_clear_422(
+    client: TestClient, ws: WorkspaceFixture
+) -> None:
+    response = _add(client, ws, SIM_URL, credentials={"latency_ms": [5]})
+    assert response.status_code == 422, response.text
+    assert "credentials.latency_ms" in _message(response)
+    assert "a credential is text, a number or true/false" in _message(response)
 
 
 @pytest.mark.parametrize("literal", ["Infinity", "-Infinity", "NaN", "1e999"])
@@ -252,28 +259,24 @@ def _fresh_breakers() -> Iterator[None]:
 def test_one_workspace_failing_upstream_does_not_pause_another_workspace(
     client: TestClient, db: Database
 ) -> None:
-    profile = json.loads((PAYLOADS / "bluesky" / "get_profile.json").read_text())
-    public = respx.get(f"{PUBLIC_APPVIEW}app.bsky.actor.getProfile").mock(
-        return_value=httpx.Response(200, json=profile)
+    """Workspace B's accounts on a dead Mastodon instance open that instance's breaker only."""
+    lookup = json.loads((PAYLOADS / "mastodon" / "account_lookup.json").read_text())
+    healthy = respx.get("https://mastodon.social/api/v1/accounts/lookup").mock(
+        return_value=httpx.Response(200, json=lookup)
     )
     # Retry-After: 0 keeps the three attempts of each add from sleeping.
-    dead = respx.get("https://appview.down.example.test/xrpc/app.bsky.actor.getProfile").mock(
+    dead = respx.get("https://down.example.social/api/v1/accounts/lookup").mock(
         return_value=httpx.Response(503, headers={"Retry-After": "0"})
     )
     other = make_workspace(db, "workspace-b")
     for _ in range(2):
-        failed = _add(
-            client,
-            other,
-            "https://bsky.app/profile/someone.bsky.social",
-            credentials={"appview_url": "https://appview.down.example.test/xrpc/"},
-        )
+        failed = _add(client, other, "@someone@down.example.social")
         assert failed.status_code == 503, failed.text
     # Five consecutive failures opened the breaker; the sixth attempt was not even sent.
     assert dead.call_count == 5
     assert "calls are paused" in _message(failed)
 
     ws = make_workspace(db, "workspace-a")
-    response = _add(client, ws, "https://bsky.app/profile/someone.bsky.social")
+    response = _add(client, ws, f"@{lookup['username']}@mastodon.social")
     assert response.status_code == 201, response.text
-    assert public.call_count == 1
+    assert healthy.call_count == 1
