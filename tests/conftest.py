@@ -20,7 +20,12 @@ from socialpulse.app import create_app
 from socialpulse.config import Settings
 from socialpulse.db import Base, Database, init_database
 from socialpulse.kit import egress, security
+from socialpulse.kit.logging import configure_logging
 from socialpulse.migrations import runner
+
+# Logs go to stderr as in production (the app and the CLI configure the same), never to
+# stdout where commands print their results: tests of a command's output read stdout alone.
+configure_logging("INFO", json_logs=False)
 
 # Production keeps argon2's RFC 9106 defaults; tests hash hundreds of passwords.
 security.set_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))

@@ -415,7 +415,8 @@ def test_the_cli_polls_one_account_and_prints_what_came_in(db: Database, account
     again = CliRunner().invoke(inbox_cli, ["poll-mentions", "--account", str(account_id), "--json"])
 
     assert result.exit_code == 0, result.output
-    assert result.output == "mastodon @brand@mastodon.social: completed, 5 seen, 4 new\n"
+    # stdout only: the logs go to stderr, which the runner mixes into .output.
+    assert result.stdout == "mastodon @brand@mastodon.social: completed, 5 seen, 4 new\n"
     assert again.exit_code == 0, again.output
     assert json.loads(again.output) == {
         "account_id": account_id,
@@ -437,8 +438,8 @@ def test_the_cli_exits_1_with_the_reason_when_the_platform_fails(
     result = CliRunner().invoke(inbox_cli, ["poll-mentions", "--account", str(account_id)])
 
     assert result.exit_code == 1
-    assert result.output.startswith("mastodon @brand@mastodon.social: failed, 0 seen, 0 new (")
-    assert "reconnect the account" in result.output
+    assert result.stdout.startswith("mastodon @brand@mastodon.social: failed, 0 seen, 0 new (")
+    assert "reconnect the account" in result.stdout
 
 
 def test_the_cli_refuses_an_unknown_account_or_a_platform_without_mentions(

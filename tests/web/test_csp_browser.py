@@ -24,9 +24,8 @@ def server(db: Database, tmp_path: Path) -> Iterator[tuple[str, WorkspaceFixture
     require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
     owner = make_workspace(db, "studio-one")
     with db.session() as session:
-        service.add_member(
-            session, owner.subject, "editor@studio-one.test", Role.viewer, password=PASSWORD
-        )
+        service.create_user(session, "editor@studio-one.test", PASSWORD)
+        service.add_member(session, owner.subject, "editor@studio-one.test", Role.viewer)
     tasks_url = REDIS_URL if db.dialect == "postgresql" else ""
     with live_server(db.url, tmp_path, tasks_url=tasks_url) as base_url:
         yield base_url, owner

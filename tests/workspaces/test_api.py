@@ -146,13 +146,6 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/inbox/workflows/{workflow_id}", None),
     ("PATCH", "/api/v1/inbox/workflows/{workflow_id}", {"status": "paused"}),
     ("DELETE", "/api/v1/inbox/workflows/{workflow_id}", None),
-    # Dry runs run user patterns over the last interactions: editors only, like saving.
-    (
-        "POST",
-        "/api/v1/inbox/workflows/dry-run",
-        {"conditions": [{"type": "regex", "pattern": "(.|.)*~"}], "actions": [{"type": "flag"}]},
-    ),
-    ("POST", "/api/v1/inbox/workflows/{workflow_id}/dry-run", None),
     ("POST", "/api/v1/inbox/workflows/{workflow_id}/dry-run", None),
     ("GET", "/api/v1/inbox/workflows/{workflow_id}/matches", None),
     ("POST", "/api/v1/inbox/interactions/{interaction_id}/reply", {"text": "Thanks!"}),
