@@ -418,7 +418,7 @@ def test_the_cli_polls_one_account_and_prints_what_came_in(db: Database, account
     # stdout only: the logs go to stderr, which the runner mixes into .output.
     assert result.stdout == "mastodon @brand@mastodon.social: completed, 5 seen, 4 new\n"
     assert again.exit_code == 0, again.output
-    assert json.loads(again.output) == {
+    assert json.loads(again.stdout) == {
         "account_id": account_id,
         "status": "completed",
         "seen": 5,
