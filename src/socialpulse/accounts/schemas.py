@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialpulse.accounts.models import AccountStatus, FetchStatus
+from socialpulse.kit.params import DB_INT_MAX
 
 
 class AccountCreate(BaseModel):
@@ -88,5 +89,5 @@ class ApiUsageRead(BaseModel):
 
 
 class BudgetUpdate(BaseModel):
-    daily_units: int = Field(gt=0)
+    daily_units: int = Field(gt=0, le=DB_INT_MAX)
     safety_margin: float = Field(default=0.8, gt=0, le=1)

@@ -8,10 +8,11 @@ from pydantic import BaseModel, Field
 from socialpulse.ai import service
 from socialpulse.ai.analysis import BackendUnavailable
 from socialpulse.deps import CurrentSubject, DbSession
-from socialpulse.errors import InvalidInput
+from socialpulse.errors import InvalidInput, error_responses
+from socialpulse.kit.params import Id
 from socialpulse.workspaces.tenancy import get_scoped
 
-router = APIRouter(prefix="/api/v1", tags=["ai"])
+router = APIRouter(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
 
 # None (left out): the server's configured backend, SOCIALPULSE_AI_BACKEND.
 Backend = Annotated[
@@ -48,7 +49,10 @@ def analyze_one(body: AnalyzeRequest, subject: CurrentSubject) -> dict[str, Any]
     return _run([body.text], body.backend)[0]
 
 
-@router.post("/ai/analyze/batch", responses={413: {"description": "More than 1,000 texts"}})
+@router.post(
+    "/ai/analyze/batch",
+    responses=error_responses(413, descriptions={413: "More than 1,000 texts"}),
+)
 def analyze_batch(body: AnalyzeBatchRequest, subject: CurrentSubject) -> list[dict[str, Any]]:
     """Up to 1,000 texts per call, results in input order."""
     return _run(body.texts, body.backend)
@@ -64,7 +68,7 @@ def summary(
 
 @router.get("/accounts/{account_id}/ai-profile")
 def account_profile(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     days: Annotated[int, Query(ge=1, le=365)] = 90,
@@ -74,7 +78,7 @@ def account_profile(
 
 
 @router.get("/posts/{post_id}/analysis")
-def post_analysis(post_id: int, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
+def post_analysis(post_id: Id, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
     """The full analysis of a post's caption, with evidence; 404 until it is analysed."""
     from socialpulse.accounts.models import Post
     from socialpulse.errors import NotFound

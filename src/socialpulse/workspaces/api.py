@@ -3,6 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.errors import error_responses
+from socialpulse.kit.params import Id
 from socialpulse.workspaces import service
 from socialpulse.workspaces.models import Membership, User
 from socialpulse.workspaces.schemas import (
@@ -16,7 +18,7 @@ from socialpulse.workspaces.schemas import (
     WorkspaceUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["workspace"])
+router = APIRouter(prefix="/api/v1", tags=["workspace"], responses=error_responses(403, 404, 409))
 
 
 def _member(membership: Membership, user: User) -> MemberRead:
@@ -55,7 +57,7 @@ def add_member(body: MemberCreate, session: DbSession, subject: CurrentSubject) 
 
 @router.patch("/members/{member_id}", response_model=MemberRead)
 def change_member(
-    member_id: int, body: MemberUpdate, session: DbSession, subject: CurrentSubject
+    member_id: Id, body: MemberUpdate, session: DbSession, subject: CurrentSubject
 ) -> MemberRead:
     service.change_member_role(session, subject, member_id, body.role)
     for membership, user in service.list_members(session, subject):
@@ -65,7 +67,7 @@ def change_member(
 
 
 @router.delete("/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_member(member_id: int, session: DbSession, subject: CurrentSubject) -> None:
+def remove_member(member_id: Id, session: DbSession, subject: CurrentSubject) -> None:
     service.remove_member(session, subject, member_id)
 
 
@@ -81,5 +83,5 @@ def create_api_key(body: ApiKeyCreate, session: DbSession, subject: CurrentSubje
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
-def revoke_api_key(key_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def revoke_api_key(key_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return service.revoke_api_key(session, subject, key_id)
