@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -26,7 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from socialpulse import __version__
 from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
-from socialpulse.errors import AppError, TooManyRequests, error_body
+from socialpulse.errors import AppError, TooManyRequests, error_body, error_responses
 from socialpulse.kit.asgi import (
     CONTENT_SECURITY_POLICY,
     BodySizeLimitMiddleware,
@@ -34,6 +34,7 @@ from socialpulse.kit.asgi import (
     SecurityHeadersMiddleware,
 )
 from socialpulse.kit.logging import configure_logging
+from socialpulse.kit.params import INPUT_POLICY, reject_unstorable_text
 from socialpulse.kit.ratelimit import RateLimiter, storage_uri
 from socialpulse.worker.queue import configure_tasks, huey
 
@@ -225,7 +226,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app = FastAPI(
         title="socialpulse",
         version=__version__,
-        description="Social media analytics, engagement inbox, creator intelligence, publishing.",
+        description="Social media analytics, engagement inbox, creator intelligence, publishing."
+        f"\n\n{INPUT_POLICY}",
         lifespan=lifespan,
         docs_url=None,  # served below from vendored assets: no CDN request
         openapi_url="/api/openapi.json",
@@ -241,7 +243,13 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     _install_middleware(app, settings, secret_key)
 
     for router in _api_routers():
-        app.include_router(router)
+        # Every API route authenticates and validates its input (text no database can store
+        # included); routes declare their other error statuses. One error body for all.
+        app.include_router(
+            router,
+            responses=error_responses(400, 401, 422),
+            dependencies=[Depends(reject_unstorable_text)],
+        )
 
     @app.get("/api/health", tags=["ops"])
     def health() -> JSONResponse:

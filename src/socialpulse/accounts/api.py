@@ -16,14 +16,15 @@ from socialpulse.accounts.schemas import (
     FetchRunRead,
 )
 from socialpulse.deps import AppSettings, CurrentSubject, DbSession, get_db
-from socialpulse.errors import InvalidInput
+from socialpulse.errors import InvalidInput, error_responses
+from socialpulse.kit.params import Id
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
 from socialpulse.worker.schemas import JobRead
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import scoped
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=error_responses(403, 404))
 
 
 @router.get("/accounts", response_model=list[AccountRead])
@@ -37,7 +38,9 @@ def list_accounts(
     "/accounts",
     response_model=AccountRead,
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"description": "Already tracked"}, 503: {"description": "Platform down"}},
+    responses=error_responses(
+        409, 503, descriptions={409: "Already tracked", 503: "Platform down"}
+    ),
 )
 def add_account(
     body: AccountCreate, request: Request, subject: CurrentSubject, settings: AppSettings
@@ -56,13 +59,13 @@ def add_account(
 
 
 @router.get("/accounts/{account_id}", response_model=AccountRead)
-def read_account(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def read_account(account_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return service.get_account(session, subject, account_id)
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountRead)
 def update_account(
-    account_id: int,
+    account_id: Id,
     body: AccountUpdate,
     session: DbSession,
     subject: CurrentSubject,
@@ -84,7 +87,7 @@ def update_account(
     response_model=JobRead,
     status_code=status.HTTP_202_ACCEPTED,
 )
-def delete_account(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def delete_account(account_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     """Remove the account: it shows as `deleting` at once and nothing new starts for it; a
     background job deletes its data in batches. Follow it at GET /jobs/{id}: its `result`
     counts the rows deleted of the total. Asking again returns the same job."""
@@ -96,14 +99,14 @@ def delete_account(account_id: int, session: DbSession, subject: CurrentSubject)
     response_model=FetchRunRead,
     status_code=status.HTTP_202_ACCEPTED,
 )
-def fetch_account(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def fetch_account(account_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     """Queue a fetch now; follow it with GET /accounts/{id}/fetches."""
     return service.request_fetch(session, subject, account_id)
 
 
 @router.get("/accounts/{account_id}/fetches", response_model=list[FetchRunRead])
 def list_fetches(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from socialpulse.accounts import content
 from socialpulse.accounts.models import ContentMapping, MappingMethod, Post
 from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.errors import error_responses
+from socialpulse.kit.params import Id
 from socialpulse.workspaces.tenancy import Subject, get_scoped
 
-router = APIRouter(prefix="/api/v1", tags=["content"])
+router = APIRouter(prefix="/api/v1", tags=["content"], responses=error_responses(403, 404))
 
 
 class ContentItemCreate(BaseModel):
@@ -61,7 +63,7 @@ class ContentMappingRead(BaseModel):
 
 
 class ManualMapping(BaseModel):
-    post_id: int
+    post_id: Id
 
 
 class AutoMapRead(BaseModel):
@@ -105,24 +107,24 @@ def create_item(body: ContentItemCreate, session: DbSession, subject: CurrentSub
 
 
 @router.get("/content-items/{item_id}", response_model=ContentItemRead)
-def read_item(item_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def read_item(item_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return content.get_content_item(session, subject, item_id)
 
 
 @router.get("/content-items/{item_id}/mappings", response_model=list[ContentMappingRead])
 def list_item_mappings(
-    item_id: int, session: DbSession, subject: CurrentSubject
+    item_id: Id, session: DbSession, subject: CurrentSubject
 ) -> list[ContentMappingRead]:
     return [_read(m, p) for m, p in content.list_mappings(session, subject, item_id)]
 
 
 @router.post("/content-items/{item_id}/auto-map", response_model=AutoMapRead)
 def auto_map(
-    item_id: int,
+    item_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     threshold: Annotated[float, Query(gt=0, le=1)] = content.CAPTION_MATCH_THRESHOLD,
-    account_id: Annotated[int | None, Query(description="Only this account's posts.")] = None,
+    account_id: Annotated[Id | None, Query(description="Only this account's posts.")] = None,
 ) -> AutoMapRead:
     """Map posts to the item by URL id (confidence 1.0) or caption similarity
     (score / 100, at least `threshold`). Confirmed mappings are never changed."""
@@ -144,7 +146,7 @@ def auto_map(
     status_code=status.HTTP_201_CREATED,
 )
 def map_post(
-    item_id: int, body: ManualMapping, session: DbSession, subject: CurrentSubject
+    item_id: Id, body: ManualMapping, session: DbSession, subject: CurrentSubject
 ) -> ContentMappingRead:
     """Map a post by hand (method manual, confidence 1.0, confirmed), replacing any
     automatic mapping of that post to this item."""
@@ -154,12 +156,12 @@ def map_post(
 
 @router.post("/content-mappings/{mapping_id}/confirm", response_model=ContentMappingRead)
 def confirm_mapping(
-    mapping_id: int, session: DbSession, subject: CurrentSubject
+    mapping_id: Id, session: DbSession, subject: CurrentSubject
 ) -> ContentMappingRead:
     mapping = content.confirm_mapping(session, subject, mapping_id)
     return _read_one(session, subject, mapping)
 
 
 @router.delete("/content-mappings/{mapping_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_mapping(mapping_id: int, session: DbSession, subject: CurrentSubject) -> None:
+def delete_mapping(mapping_id: Id, session: DbSession, subject: CurrentSubject) -> None:
     content.delete_mapping(session, subject, mapping_id)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SecretStr, field_validator
 
 from socialpulse.accounts.models import AccountStatus, FetchStatus
+from socialpulse.kit.params import DB_INT_MAX
 
 
 def _credential_value(value: object) -> SecretStr | bool | int | float | None:
@@ -137,5 +138,5 @@ class ApiUsageRead(BaseModel):
 
 
 class BudgetUpdate(BaseModel):
-    daily_units: int = Field(gt=0)
+    daily_units: int = Field(gt=0, le=DB_INT_MAX)
     safety_margin: float = Field(default=0.8, gt=0, le=1)

@@ -79,7 +79,7 @@ def resolve_ref(ref: str, platform: str | None) -> tuple[registry.ProviderInfo, 
         info = registry.get_provider(platform)
     except (registry.UnknownPlatformError, registry.UnsupportedUrlError) as exc:
         raise InvalidInput(str(exc)) from exc
-    parsed = info.parse_profile_url(ref) if "/" in ref else None
+    parsed = registry.profile_handle(info, ref) if "/" in ref else None
     return info, (parsed or ref).lstrip("@")
 
 

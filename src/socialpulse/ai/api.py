@@ -9,10 +9,11 @@ from socialpulse.ai import service
 from socialpulse.ai.analysis import BackendUnavailable
 from socialpulse.config import Settings
 from socialpulse.deps import AppSettings, CurrentSubject, DbSession
-from socialpulse.errors import InvalidInput, PayloadTooLarge
+from socialpulse.errors import InvalidInput, PayloadTooLarge, error_responses
+from socialpulse.kit.params import Id
 from socialpulse.workspaces.tenancy import get_scoped
 
-router = APIRouter(prefix="/api/v1", tags=["ai"])
+router = APIRouter(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
 
 # None (left out): the server's configured backend, SOCIALPULSE_AI_BACKEND.
 Backend = Annotated[
@@ -81,7 +82,9 @@ def analyze_one(
 
 @router.post(
     "/ai/analyze/batch",
-    responses={413: {"description": "More than 1,000 texts, or over the character budget"}},
+    responses=error_responses(
+        413, descriptions={413: "More than 1,000 texts, or over the character budget"}
+    ),
 )
 def analyze_batch(
     body: AnalyzeBatchRequest, subject: CurrentSubject, settings: AppSettings
@@ -103,7 +106,7 @@ def summary(
 
 @router.get("/accounts/{account_id}/ai-profile")
 def account_profile(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     days: Annotated[int, Query(ge=1, le=365)] = 90,
@@ -113,7 +116,7 @@ def account_profile(
 
 
 @router.get("/posts/{post_id}/analysis")
-def post_analysis(post_id: int, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
+def post_analysis(post_id: Id, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
     """The full analysis of a post's caption, with evidence; 404 until it is analysed."""
     from socialpulse.accounts.models import Post
     from socialpulse.errors import NotFound

@@ -26,15 +26,16 @@ from socialpulse.analytics.schemas import (
 )
 from socialpulse.db import utcnow
 from socialpulse.deps import CurrentSubject, DbSession, get_db
-from socialpulse.errors import InvalidInput
+from socialpulse.errors import InvalidInput, error_responses
+from socialpulse.kit.params import DB_INT_MAX, Id
 
-router = APIRouter(prefix="/api/v1", tags=["analytics"])
+router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=error_responses(404))
 
 Days = Annotated[int, Query(ge=1, le=730, description="Window in days, ending now.")]
 
 
 @router.get("/accounts/{account_id}/overview", response_model=Overview)
-def overview(account_id: int, session: DbSession, subject: CurrentSubject) -> Overview:
+def overview(account_id: Id, session: DbSession, subject: CurrentSubject) -> Overview:
     """Counts with 7/30/90-day deltas (null with a reason when history is too short),
     30-day engagement rate with its definition, follower trend, posting volume."""
     return service.overview(session, subject, account_id)
@@ -42,7 +43,7 @@ def overview(account_id: int, session: DbSession, subject: CurrentSubject) -> Ov
 
 @router.get("/accounts/{account_id}/timeseries", response_model=Timeseries)
 def timeseries(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     metric: SeriesMetric = SeriesMetric.followers,
@@ -53,7 +54,7 @@ def timeseries(
 
 @router.get("/accounts/{account_id}/top-posts", response_model=TopPosts)
 def top_posts(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     by: RankBy = RankBy.engagement,
@@ -75,7 +76,7 @@ def top_posts(
 
 @router.get("/accounts/{account_id}/posts/{post_id}/growth", response_model=PostGrowth)
 def post_growth(
-    account_id: int, post_id: int, session: DbSession, subject: CurrentSubject
+    account_id: Id, post_id: Id, session: DbSession, subject: CurrentSubject
 ) -> PostGrowth:
     """A post's daily metric history with the change since the previous snapshot."""
     return service.post_growth(session, subject, account_id, post_id)
@@ -83,7 +84,7 @@ def post_growth(
 
 @router.get("/accounts/{account_id}/growth", response_model=GrowthBetween)
 def growth_between(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     start_day: Annotated[
@@ -101,7 +102,7 @@ def growth_between(
 
 @router.get("/accounts/{account_id}/hashtags", response_model=HashtagPerformance)
 def hashtags(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     days: Days = 90,
@@ -112,7 +113,7 @@ def hashtags(
 
 @router.get("/accounts/{account_id}/best-times", response_model=BestTimes)
 def best_times(
-    account_id: int,
+    account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     days: Days = 90,
@@ -133,7 +134,7 @@ def _filename(platform: str, handle: str) -> str:
     responses={200: {"content": {"text/csv": {}}, "description": "One row per post per day."}},
 )
 def export_csv(
-    account_id: int, request: Request, session: DbSession, subject: CurrentSubject
+    account_id: Id, request: Request, session: DbSession, subject: CurrentSubject
 ) -> StreamingResponse:
     """Every post with every metric snapshot, streamed as CSV."""
     account = get_account(session, subject, account_id)  # 404 before the stream starts
@@ -159,6 +160,8 @@ def _parse_ids(raw: str | None) -> list[int] | None:
         ids = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         raise InvalidInput("account_ids must be comma-separated integers, e.g. 1,2") from None
+    if any(not 1 <= account_id <= DB_INT_MAX for account_id in ids):
+        raise InvalidInput(f"account_ids must be ids between 1 and {DB_INT_MAX}")
     return list(dict.fromkeys(ids))
 
 

@@ -3,12 +3,12 @@ fans and superfans, settings, and polling an account's comments or mentions now.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
 from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.inbox import mentions, moderation, service
 from socialpulse.inbox.models import InteractionStatus
 from socialpulse.inbox.schemas import (
@@ -26,9 +26,10 @@ from socialpulse.inbox.schemas import (
     InteractionUpdate,
     MentionPollQueued,
 )
+from socialpulse.kit.params import DB_INT_MAX, Id, UtcDatetime
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(prefix="/api/v1", tags=["inbox"])
+router = APIRouter(prefix="/api/v1", tags=["inbox"], responses=error_responses(403, 404))
 
 
 @router.get("/inbox/interactions", response_model=InteractionPage)
@@ -36,7 +37,7 @@ def list_interactions(
     session: DbSession,
     subject: CurrentSubject,
     platform: str | None = None,
-    account_id: int | None = None,
+    account_id: Id | None = None,
     status: InteractionStatus | None = None,
     sentiment: Annotated[str | None, Query(pattern="^(positive|neutral|negative)$")] = None,
     intent: str | None = None,
@@ -44,16 +45,20 @@ def list_interactions(
     superfan: bool | None = None,
     assignee: Annotated[
         str | None,
-        Query(description="A user id, or 'none' for unassigned.", pattern=r"^(\d+|none)$"),
+        # At most 10 digits: a user id is an INTEGER (checked against DB_INT_MAX below).
+        Query(description="A user id, or 'none' for unassigned.", pattern=r"^(\d{1,10}|none)$"),
     ] = None,
     label: str | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InteractionPage:
     """Newest first; `next_cursor` gives the next (older) page."""
+    assignee_id = int(assignee) if assignee and assignee != "none" else None
+    if assignee_id is not None and not 1 <= assignee_id <= DB_INT_MAX:
+        raise InvalidInput(f"assignee must be a user id between 1 and {DB_INT_MAX}, or 'none'")
     filters = service.InteractionFilters(
         platform=platform,
         account_id=account_id,
@@ -62,7 +67,7 @@ def list_interactions(
         intent=intent,
         language=language,
         superfan=superfan,
-        assignee_user_id=int(assignee) if assignee and assignee != "none" else None,
+        assignee_user_id=assignee_id,
         unassigned=assignee == "none",
         label=label,
         q=q,
@@ -97,7 +102,7 @@ def _detail(
 
 @router.get("/inbox/interactions/{interaction_id}", response_model=InteractionDetail)
 def read_interaction(
-    interaction_id: int, session: DbSession, subject: CurrentSubject
+    interaction_id: Id, session: DbSession, subject: CurrentSubject
 ) -> InteractionDetail:
     """One interaction with its thread (parent and replies), fan, workflow match and
     suggested reply."""
@@ -106,7 +111,7 @@ def read_interaction(
 
 @router.patch("/inbox/interactions/{interaction_id}", response_model=InteractionDetail)
 def update_interaction(
-    interaction_id: int, body: InteractionUpdate, session: DbSession, subject: CurrentSubject
+    interaction_id: Id, body: InteractionUpdate, session: DbSession, subject: CurrentSubject
 ) -> InteractionDetail:
     extra: dict[str, Any] = {}
     if "assignee_user_id" in body.model_fields_set:
@@ -125,7 +130,7 @@ def update_interaction(
 
 @router.post("/inbox/interactions/{interaction_id}/hide", response_model=InteractionDetail)
 def hide_interaction(
-    interaction_id: int, session: DbSession, subject: CurrentSubject
+    interaction_id: Id, session: DbSession, subject: CurrentSubject
 ) -> InteractionDetail:
     """Hide a comment: in the inbox now, on the platform (YouTube, Instagram) just after
     (editor). Idempotent; `hide_state` tells `hide_pending`, `hidden` or `hide_failed`. 422
@@ -136,7 +141,7 @@ def hide_interaction(
 
 @router.post("/inbox/interactions/{interaction_id}/unhide", response_model=InteractionDetail)
 def unhide_interaction(
-    interaction_id: int, session: DbSession, subject: CurrentSubject
+    interaction_id: Id, session: DbSession, subject: CurrentSubject
 ) -> InteractionDetail:
     """Show a hidden comment again: in the inbox now, on the platform just after if it was
     hidden there (editor). Idempotent; a hide still pending is dropped."""
@@ -166,7 +171,7 @@ def list_fans(
     superfan: bool | None = None,
     platform: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> list[FanRead]:
     """Fans sorted by lifetime value, highest first (`superfan=true`: superfans only)."""
     fans = service.list_fans(
@@ -176,7 +181,7 @@ def list_fans(
 
 
 @router.get("/inbox/fans/{fan_id}", response_model=FanDetail)
-def read_fan(fan_id: int, session: DbSession, subject: CurrentSubject) -> FanDetail:
+def read_fan(fan_id: Id, session: DbSession, subject: CurrentSubject) -> FanDetail:
     """A fan's stats, superfan status and since when, scores (lifetime counts) and recent
     interactions."""
     fan = service.get_fan(session, subject, fan_id)
@@ -207,7 +212,7 @@ def update_settings(
     status_code=status.HTTP_202_ACCEPTED,
 )
 def poll_account_comments(
-    account_id: int, session: DbSession, subject: CurrentSubject
+    account_id: Id, session: DbSession, subject: CurrentSubject
 ) -> CommentPollQueued:
     """Poll the comments of every post of the last 30 days of this account now (editor)."""
     poll_ids = service.request_account_poll(session, subject, account_id)
@@ -220,7 +225,7 @@ def poll_account_comments(
     status_code=status.HTTP_202_ACCEPTED,
 )
 def poll_account_mentions(
-    account_id: int, session: DbSession, subject: CurrentSubject
+    account_id: Id, session: DbSession, subject: CurrentSubject
 ) -> MentionPollQueued:
     """Read this account's new mentions and direct messages now (editor), as a job; its
     result (`GET /api/v1/jobs/{job_id}`) says how many were new. A poll already pending is

@@ -9,17 +9,25 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.errors import error_responses
 from socialpulse.inbox import replies
 from socialpulse.inbox.models import InteractionStatus, ReplyStatus
+from socialpulse.kit.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["reply-queue"])
 
-_ERRORS: dict[int | str, dict[str, str]] = {
-    403: {"description": "Needs the editor role"},
-    404: {"description": "Not in this workspace"},
-    409: {"description": "A reply is already queued, or the item is in the wrong state"},
-    422: {"description": "Empty text, or longer than the platform allows"},
-}
+_ERRORS = error_responses(
+    403,
+    404,
+    409,
+    422,
+    descriptions={
+        403: "Needs the editor role",
+        404: "Not in this workspace",
+        409: "A reply is already queued, or the item is in the wrong state",
+        422: "Empty text, or longer than the platform allows",
+    },
+)
 
 
 class ReplyCreate(BaseModel):
@@ -96,7 +104,7 @@ def _limits_read(
     responses=_ERRORS,
 )
 def reply(
-    interaction_id: int, body: ReplyCreate, session: DbSession, subject: CurrentSubject
+    interaction_id: Id, body: ReplyCreate, session: DbSession, subject: CurrentSubject
 ) -> object:
     """Queue a reply; it is sent at the account's pace (see `scheduled_for`)."""
     return replies.reply_to(session, subject, interaction_id, body.text, priority=body.priority)
@@ -109,7 +117,7 @@ def reply(
     responses=_ERRORS,
 )
 def approve(
-    interaction_id: int,
+    interaction_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     body: ApproveBody | None = None,
@@ -124,7 +132,7 @@ def approve(
     response_model=InteractionDraftRead,
     responses=_ERRORS,
 )
-def reject(interaction_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def reject(interaction_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     """Drop the drafted reply."""
     return replies.reject_suggestion(session, subject, interaction_id)
 
@@ -134,7 +142,7 @@ def queue(
     session: DbSession,
     subject: CurrentSubject,
     status_filter: Annotated[ReplyStatus | None, Query(alias="status")] = None,
-    account_id: int | None = None,
+    account_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> object:
     """Queued, sent and failed replies, by scheduled time."""
@@ -144,24 +152,24 @@ def queue(
 
 
 @router.post("/inbox/queue/{queue_item_id}/retry", response_model=ReplyItemRead, responses=_ERRORS)
-def retry(queue_item_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def retry(queue_item_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return replies.retry_item(session, subject, queue_item_id)
 
 
 @router.post("/inbox/queue/{queue_item_id}/cancel", response_model=ReplyItemRead, responses=_ERRORS)
-def cancel(queue_item_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def cancel(queue_item_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return replies.cancel_item(session, subject, queue_item_id)
 
 
 @router.get("/inbox/reply-limits/{account_id}", response_model=ReplyLimitsRead, responses=_ERRORS)
-def read_limits(account_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def read_limits(account_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     account, limits, custom = replies.get_limits(session, subject, account_id)
     return _limits_read(account.id, account.platform, limits, custom)
 
 
 @router.put("/inbox/reply-limits/{account_id}", response_model=ReplyLimitsRead, responses=_ERRORS)
 def update_limits(
-    account_id: int, body: ReplyLimitsBody, session: DbSession, subject: CurrentSubject
+    account_id: Id, body: ReplyLimitsBody, session: DbSession, subject: CurrentSubject
 ) -> object:
     """Override the platform defaults for this account (admin)."""
     limits = replies.ReplyLimits(**body.model_dump())

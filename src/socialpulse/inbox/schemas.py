@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_f
 
 from socialpulse.inbox.models import InteractionKind, InteractionStatus
 from socialpulse.inbox.moderation import HideState, hide_state
+from socialpulse.kit.params import Id
 
 # Labels are short tags: letters, digits and - _ : . and spaces (they are searched as JSON text).
 Label = Annotated[
@@ -111,7 +112,7 @@ class InteractionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: InteractionStatus | None = None
-    assignee_user_id: int | None = Field(
+    assignee_user_id: Id | None = Field(
         default=None, description="A member of the workspace; null unassigns."
     )
     labels: list[Label] | None = Field(default=None, max_length=20, description="Replaces all.")
@@ -121,11 +122,11 @@ class InteractionUpdate(BaseModel):
 class BulkAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[Id] = Field(min_length=1, max_length=500)
     action: Literal["set_status", "add_label", "assign"]
     status: InteractionStatus | None = None
     label: Label | None = None
-    assignee_user_id: int | None = Field(default=None, description="For assign; null unassigns.")
+    assignee_user_id: Id | None = Field(default=None, description="For assign; null unassigns.")
 
 
 class BulkResult(BaseModel):

@@ -44,6 +44,7 @@ from socialpulse.inbox.models import (
     InteractionStatus,
     Workflow,
 )
+from socialpulse.kit.params import DB_INT_MAX
 from socialpulse.kit.security import SecretBox
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
@@ -980,12 +981,17 @@ def encode_cursor(posted_at: dt.datetime, interaction_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    """The position `encode_cursor` wrote; anything else (edited by hand: a naive time, an id
+    no row can have) is a 422, never a comparison the database cannot make."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at, _, ident = base64.urlsafe_b64decode(padded).decode().partition("|")
-        return dt.datetime.fromisoformat(at), int(ident)
+        posted_at, interaction_id = dt.datetime.fromisoformat(at), int(ident)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidInput(f"malformed cursor {cursor!r}") from exc
+    if posted_at.tzinfo is None or not 0 <= interaction_id <= DB_INT_MAX:
+        raise InvalidInput(f"malformed cursor {cursor!r}")
+    return posted_at, interaction_id
 
 
 def _like_escape(text: str) -> str:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.errors import error_responses
 from socialpulse.inbox import workflows
 from socialpulse.inbox.workflows import (
     DryRunResult,
@@ -17,13 +18,12 @@ from socialpulse.inbox.workflows import (
     WorkflowRead,
     WorkflowUpdate,
 )
+from socialpulse.kit.params import Id
 
 router = APIRouter(prefix="/api/v1", tags=["workflows"])
 
-_DENIED: dict[int | str, dict[str, Any]] = {403: {"description": "Needs the editor role"}}
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such workflow in this workspace"}
-}
+_DENIED = error_responses(403, descriptions={403: "Needs the editor role"})
+_NOT_FOUND = error_responses(404, descriptions={404: "No such workflow in this workspace"})
 
 
 @router.get("/inbox/workflows", response_model=list[WorkflowRead])
@@ -59,7 +59,7 @@ def dry_run_definition(
 
 
 @router.get("/inbox/workflows/{workflow_id}", response_model=WorkflowRead, responses=_NOT_FOUND)
-def read_workflow(workflow_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def read_workflow(workflow_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return workflows.get_workflow(session, subject, workflow_id)
 
 
@@ -69,7 +69,7 @@ def read_workflow(workflow_id: int, session: DbSession, subject: CurrentSubject)
     responses={**_DENIED, **_NOT_FOUND},
 )
 def update_workflow(
-    workflow_id: int, body: WorkflowUpdate, session: DbSession, subject: CurrentSubject
+    workflow_id: Id, body: WorkflowUpdate, session: DbSession, subject: CurrentSubject
 ) -> object:
     """Change any field: pause/resume with `status`, reorder with `priority`."""
     return workflows.update_workflow(session, subject, workflow_id, body)
@@ -80,7 +80,7 @@ def update_workflow(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**_DENIED, **_NOT_FOUND},
 )
-def delete_workflow(workflow_id: int, session: DbSession, subject: CurrentSubject) -> None:
+def delete_workflow(workflow_id: Id, session: DbSession, subject: CurrentSubject) -> None:
     workflows.delete_workflow(session, subject, workflow_id)
 
 
@@ -90,7 +90,7 @@ def delete_workflow(workflow_id: int, session: DbSession, subject: CurrentSubjec
     responses={**_DENIED, **_NOT_FOUND},
 )
 def dry_run_saved(
-    workflow_id: int,
+    workflow_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     limit: Annotated[int, Query(ge=1, le=workflows.DRY_RUN_MAX)] = 100,
@@ -106,7 +106,7 @@ def dry_run_saved(
     responses=_NOT_FOUND,
 )
 def list_matches(
-    workflow_id: int,
+    workflow_id: Id,
     session: DbSession,
     subject: CurrentSubject,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

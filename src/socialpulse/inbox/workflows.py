@@ -71,6 +71,7 @@ from socialpulse.inbox.models import (
     WorkflowStatus,
     WorkflowTrigger,
 )
+from socialpulse.kit.params import Count, Id
 from socialpulse.providers.base import Platform
 from socialpulse.workspaces.models import Membership, Role
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
@@ -122,7 +123,7 @@ class PlatformCondition(_Strict):
 
 class AccountCondition(_Strict):
     type: Literal["account_id"]
-    values: list[int] = Field(min_length=1)
+    values: list[Id] = Field(min_length=1)
 
 
 class SentimentCondition(_Strict):
@@ -187,8 +188,8 @@ class SuperfanCondition(_Strict):
 
 class FanFollowersCondition(_Strict):
     type: Literal["fan_followers"]
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: Count | None = None
+    max: Count | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> FanFollowersCondition:
@@ -295,7 +296,7 @@ class LabelAction(_Strict):
 
 class AssignAction(_Strict):
     type: Literal["assign"]
-    user_id: int
+    user_id: Id
 
 
 class IgnoreAction(_Strict):

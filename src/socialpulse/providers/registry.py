@@ -220,6 +220,15 @@ def get_provider(platform: str) -> ProviderInfo:
     raise UnknownPlatformError(str(platform), sorted(p.value for p in providers))
 
 
+def profile_handle(info: ProviderInfo, text: str) -> str | None:
+    """``info.parse_profile_url(text)``; a malformed URL (``urlsplit`` raises ValueError, e.g.
+    on ``https://[`` an unclosed IPv6 bracket) is simply not one of this platform's."""
+    try:
+        return info.parse_profile_url(text)
+    except ValueError:
+        return None
+
+
 def parse_account_ref(text: str) -> tuple[Platform, str]:
     """``(platform, handle)`` from a profile URL, e.g. ``https://bsky.app/profile/alice.bsky.social``.
 
@@ -235,7 +244,7 @@ def parse_account_ref(text: str) -> tuple[Platform, str]:
         url = candidate if "://" in candidate else f"https://{candidate.lstrip('/')}"
         for info in providers:
             for attempt in (url, candidate) if url != candidate else (url,):
-                handle = info.parse_profile_url(attempt)
+                handle = profile_handle(info, attempt)
                 if handle:
                     return info.platform, handle
     raise UnsupportedUrlError(text, forms)

@@ -6,11 +6,13 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from socialpulse.deps import CurrentSubject, DbSession
+from socialpulse.errors import error_responses
+from socialpulse.kit.params import Id
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.worker.schemas import JobRead
 from socialpulse.workspaces.tenancy import get_scoped, scoped
 
-router = APIRouter(prefix="/api/v1", tags=["jobs"])
+router = APIRouter(prefix="/api/v1", tags=["jobs"], responses=error_responses(404))
 
 
 @router.get("/jobs", response_model=list[JobRead])
@@ -20,7 +22,7 @@ def list_jobs(
     status: JobStatus | None = None,
     kind: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(description="Keyset pagination: ids below this")] = None,
+    before_id: Annotated[Id | None, Query(description="Keyset pagination: ids below this")] = None,
 ) -> object:
     """The workspace's background jobs, newest first."""
     query = scoped(select(Job), subject)
@@ -34,5 +36,5 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobRead)
-def read_job(job_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def read_job(job_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return get_scoped(session, Job, job_id, subject)

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request, status
 
 from socialpulse.config import Settings
 from socialpulse.deps import AppSettings, CurrentSubject, DbSession, get_db
+from socialpulse.errors import error_responses
+from socialpulse.kit.params import Id
 from socialpulse.workspaces import invitations, service
 from socialpulse.workspaces.models import Invitation, Membership, User
 from socialpulse.workspaces.schemas import (
@@ -23,7 +25,7 @@ from socialpulse.workspaces.schemas import (
     WorkspaceUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["workspace"])
+router = APIRouter(prefix="/api/v1", tags=["workspace"], responses=error_responses(403, 404, 409))
 
 _ADMIN: dict[int | str, dict[str, Any]] = {403: {"description": "Needs the admin role"}}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -75,7 +77,7 @@ def add_member_removed() -> None:
 
 @router.patch("/members/{member_id}", response_model=MemberRead)
 def change_member(
-    member_id: int, body: MemberUpdate, session: DbSession, subject: CurrentSubject
+    member_id: Id, body: MemberUpdate, session: DbSession, subject: CurrentSubject
 ) -> MemberRead:
     service.change_member_role(session, subject, member_id, body.role)
     for membership, user in service.list_members(session, subject):
@@ -85,7 +87,7 @@ def change_member(
 
 
 @router.delete("/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_member(member_id: int, session: DbSession, subject: CurrentSubject) -> None:
+def remove_member(member_id: Id, session: DbSession, subject: CurrentSubject) -> None:
     service.remove_member(session, subject, member_id)
 
 
@@ -135,7 +137,7 @@ def create_invitation(
     responses={**_ADMIN, **_NOT_FOUND, **_CONFLICT},
 )
 def resend_invitation(
-    invitation_id: int, request: Request, subject: CurrentSubject, settings: AppSettings
+    invitation_id: Id, request: Request, subject: CurrentSubject, settings: AppSettings
 ) -> InvitationCreated:
     db = get_db(request)
     with db.session() as session:
@@ -158,7 +160,7 @@ def resend_invitation(
     response_model=InvitationRead,
     responses={**_ADMIN, **_NOT_FOUND, 409: {"description": "Already accepted"}},
 )
-def revoke_invitation(invitation_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def revoke_invitation(invitation_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return invitations.revoke_invitation(session, subject, invitation_id)
 
 
@@ -205,5 +207,5 @@ def create_api_key(body: ApiKeyCreate, session: DbSession, subject: CurrentSubje
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
-def revoke_api_key(key_id: int, session: DbSession, subject: CurrentSubject) -> object:
+def revoke_api_key(key_id: Id, session: DbSession, subject: CurrentSubject) -> object:
     return service.revoke_api_key(session, subject, key_id)
