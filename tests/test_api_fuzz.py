@@ -193,7 +193,11 @@ def fuzz_client(
 
     queue = tmp_path_factory.mktemp("fuzz-tasks") / "tasks.db"
     tasks_url = f"sqlite:///{queue}"
-    app = create_app(settings.model_copy(update={"tasks_url": tasks_url}), start_worker=False)
+    # The per-key rate limit has tests of its own; here it would answer most examples 429.
+    fuzz_settings = settings.model_copy(
+        update={"tasks_url": tasks_url, "api_rate_limit": "1000000/minute"}
+    )
+    app = create_app(fuzz_settings, start_worker=False)
     try:
         with get_client(app) as client:
             yield client

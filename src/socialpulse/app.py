@@ -243,11 +243,12 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     _install_middleware(app, settings, secret_key)
 
     for router in _api_routers():
-        # Every API route authenticates and validates its input (text no database can store
-        # included); routes declare their other error statuses. One error body for all.
+        # Every API route authenticates, is rate limited per key, refuses oversized bodies and
+        # validates its input (text no database can store included); routes declare their
+        # other error statuses. One error body for all.
         app.include_router(
             router,
-            responses=error_responses(400, 401, 422),
+            responses=error_responses(400, 401, 413, 422, 429),
             dependencies=[Depends(reject_unstorable_text)],
         )
 
