@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from socialpulse.ai import service
 from socialpulse.ai.analysis import BackendUnavailable
+from socialpulse.ai.schemas import AccountAiProfile, TextAnalysis, WorkspaceAiSummary
 from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.kit.params import Id
@@ -42,7 +43,7 @@ def _run(texts: list[str], backend: str | None) -> list[dict[str, Any]]:
         raise InvalidInput(str(exc)) from exc
 
 
-@router.post("/ai/analyze")
+@router.post("/ai/analyze", response_model=TextAnalysis)
 def analyze_one(body: AnalyzeRequest, subject: CurrentSubject) -> dict[str, Any]:
     """Sentiment, language, intents, topic, toxicity, keywords and entities of one text, each
     label with its evidence."""
@@ -51,6 +52,7 @@ def analyze_one(body: AnalyzeRequest, subject: CurrentSubject) -> dict[str, Any]
 
 @router.post(
     "/ai/analyze/batch",
+    response_model=list[TextAnalysis],
     responses=error_responses(413, descriptions={413: "More than 1,000 texts"}),
 )
 def analyze_batch(body: AnalyzeBatchRequest, subject: CurrentSubject) -> list[dict[str, Any]]:
@@ -58,7 +60,7 @@ def analyze_batch(body: AnalyzeBatchRequest, subject: CurrentSubject) -> list[di
     return _run(body.texts, body.backend)
 
 
-@router.get("/ai/summary")
+@router.get("/ai/summary", response_model=WorkspaceAiSummary)
 def summary(
     session: DbSession, subject: CurrentSubject, days: Annotated[int, Query(ge=1, le=365)] = 30
 ) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def summary(
     return service.workspace_summary(session, subject, days=days)
 
 
-@router.get("/accounts/{account_id}/ai-profile")
+@router.get("/accounts/{account_id}/ai-profile", response_model=AccountAiProfile)
 def account_profile(
     account_id: Id,
     session: DbSession,
@@ -77,7 +79,7 @@ def account_profile(
     return service.account_profile(session, subject, account_id, days=days)
 
 
-@router.get("/posts/{post_id}/analysis")
+@router.get("/posts/{post_id}/analysis", response_model=TextAnalysis)
 def post_analysis(post_id: Id, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
     """The full analysis of a post's caption, with evidence; 404 until it is analysed."""
     from socialpulse.accounts.models import Post
