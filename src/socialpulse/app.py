@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -50,6 +51,21 @@ _STATUS_CODES = {
     422: "invalid_input",
     429: "too_many_requests",
 }
+
+
+class HealthCheck(BaseModel):
+    ok: bool
+    backend: str | None = None
+    latency_ms: float | None = None
+    pending: int | None = Field(default=None, description="Tasks waiting in the queue.")
+    error: str | None = None
+
+
+class HealthReport(BaseModel):
+    version: str
+    status: Literal["ok", "unavailable"]
+    database: HealthCheck
+    queue: HealthCheck
 
 
 def _api_routers() -> list[APIRouter]:
@@ -252,7 +268,11 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             dependencies=[Depends(reject_unstorable_text)],
         )
 
-    @app.get("/api/health", tags=["ops"])
+    @app.get(
+        "/api/health",
+        tags=["ops"],
+        responses={200: {"model": HealthReport}, 503: {"model": HealthReport}},
+    )
     def health() -> JSONResponse:
         """Database and task queue reachability; 503 when either fails."""
         report: dict[str, Any] = {"version": __version__}

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from socialpulse.ai import service
 from socialpulse.ai.analysis import BackendUnavailable
+from socialpulse.ai.schemas import AccountAiProfile, TextAnalysis, WorkspaceAiSummary
 from socialpulse.config import Settings
 from socialpulse.deps import AppSettings, CurrentSubject, DbSession
 from socialpulse.errors import InvalidInput, PayloadTooLarge, error_responses
@@ -70,7 +71,7 @@ def _run(texts: list[str], backend: str | None) -> list[dict[str, Any]]:
         raise InvalidInput(str(exc)) from exc
 
 
-@router.post("/ai/analyze")
+@router.post("/ai/analyze", response_model=TextAnalysis)
 def analyze_one(
     body: AnalyzeRequest, subject: CurrentSubject, settings: AppSettings
 ) -> dict[str, Any]:
@@ -82,6 +83,7 @@ def analyze_one(
 
 @router.post(
     "/ai/analyze/batch",
+    response_model=list[TextAnalysis],
     responses=error_responses(
         413, descriptions={413: "More than 1,000 texts, or over the character budget"}
     ),
@@ -96,7 +98,7 @@ def analyze_batch(
     return _run(body.texts, body.backend)
 
 
-@router.get("/ai/summary")
+@router.get("/ai/summary", response_model=WorkspaceAiSummary)
 def summary(
     session: DbSession, subject: CurrentSubject, days: Annotated[int, Query(ge=1, le=365)] = 30
 ) -> dict[str, Any]:
@@ -104,7 +106,7 @@ def summary(
     return service.workspace_summary(session, subject, days=days)
 
 
-@router.get("/accounts/{account_id}/ai-profile")
+@router.get("/accounts/{account_id}/ai-profile", response_model=AccountAiProfile)
 def account_profile(
     account_id: Id,
     session: DbSession,
@@ -115,7 +117,7 @@ def account_profile(
     return service.account_profile(session, subject, account_id, days=days)
 
 
-@router.get("/posts/{post_id}/analysis")
+@router.get("/posts/{post_id}/analysis", response_model=TextAnalysis)
 def post_analysis(post_id: Id, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
     """The full analysis of a post's caption, with evidence; 404 until it is analysed."""
     from socialpulse.accounts.models import Post

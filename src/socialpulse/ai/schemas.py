@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
 SentimentLabel = Literal["negative", "neutral", "positive"]
 INTENT_LABELS: tuple[str, ...] = (
     "question",
@@ -129,3 +131,33 @@ class TextAnalysis:
             "mentions": self.mentions,
             "emojis": self.emojis,
         }
+
+
+class WorkspaceAiSummary(BaseModel):
+    """`GET /ai/summary`: counts of labels over the workspace's analysed captions."""
+
+    days: int
+    texts_analysed: int
+    texts_pending: int = Field(description="Captions of the period not analysed yet.")
+    model_version: str | None = Field(description="Null when the analyser is unavailable.")
+    sentiment: dict[str, int]
+    intent: dict[str, int]
+    language: dict[str, int]
+    category: dict[str, int]
+
+
+class AccountAiProfile(BaseModel):
+    """`GET /accounts/{id}/ai-profile`: what an account posts about, and how well it lands."""
+
+    account_id: int
+    days: int
+    posts_analysed: int
+    posts_pending: int
+    primary_category: str | None
+    category_distribution: dict[str, float] = Field(description="Shares, summing to 1.")
+    language_distribution: dict[str, float] = Field(description="Shares, summing to 1.")
+    sentiment_mix: dict[str, int]
+    intent_mix: dict[str, int]
+    average_sentiment: float | None = Field(description="Mean sentiment score, -1..1.")
+    content_quality_score: float | None = Field(description="0..100; see the formula.")
+    content_quality_formula: str
