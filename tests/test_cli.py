@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from conftest import make_settings
+from socialpulse.app import create_app
 from socialpulse.cli import app
 from socialpulse.config import get_settings
 from socialpulse.db import Database
+from socialpulse.workspaces import service
+from socialpulse.workspaces.tenancy import Subject
 
 runner = CliRunner()
 
@@ -31,6 +38,8 @@ def test_every_command_has_help() -> None:
         ["create-user"],
         ["create-workspace"],
         ["api-key", "create"],
+        ["user", "deactivate"],
+        ["user", "activate"],
         ["demo"],
     ):
         result = runner.invoke(app, [*args, "--help"])
@@ -51,6 +60,34 @@ def test_create_user_workspace_and_key() -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().startswith("sp_")
     assert len(result.stdout.strip().splitlines()) == 1
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_a_deactivated_user_key_is_refused_until_reactivated(db: Database, tmp_path: Path) -> None:
+    runner.invoke(app, ["create-user", "--email", "ana@example.com", "--password", "s3cret-pass"])
+    runner.invoke(app, ["create-workspace", "ana-brand", "--owner", "ana@example.com"])
+    with db.session() as session:
+        user = service.get_user_by_email(session, "ana@example.com")
+        assert user is not None
+        subject = service.subject_for_user(session, user.id, None)
+        assert isinstance(subject, Subject)
+        _key, secret = service.create_api_key(session, subject, "mine")
+    client = TestClient(create_app(make_settings(tmp_path, db.url), start_worker=False))
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/workspace", headers=headers).status_code == 200
+
+    result = runner.invoke(app, ["user", "deactivate", "--email", "ana@example.com"])
+    assert result.exit_code == 0, result.output
+    assert "deactivated" in result.stdout
+    assert client.get("/api/v1/workspace", headers=headers).status_code == 401
+
+    result = runner.invoke(app, ["user", "activate", "--email", "ana@example.com"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/v1/workspace", headers=headers).status_code == 200
+
+    result = runner.invoke(app, ["user", "deactivate", "--email", "nobody@example.com"])
+    assert result.exit_code == 2
+    assert "no user with email" in result.output
 
 
 @pytest.mark.usefixtures("cli_env")

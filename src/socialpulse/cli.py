@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 api_key_app = typer.Typer(help="Manage workspace API keys.", no_args_is_help=True)
 app.add_typer(api_key_app, name="api-key")
+user_app = typer.Typer(help="Manage user accounts (instance operator).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 err = Console(stderr=True)
 
@@ -118,6 +120,33 @@ def create_user(
             typer.echo(f"created user {user.email} (id {user.id})")
 
     _run(action)
+
+
+def _set_active(email: str, active: bool) -> None:
+    from socialpulse.workspaces import service
+
+    def action() -> None:
+        with _db().session() as session:
+            user = service.get_user_by_email(session, email)
+            if user is None:
+                raise _fail(f"no user with email {email}", 2)
+            service.set_user_active(session, user, active)
+            state = "active" if active else "deactivated: sessions ended, API keys refused"
+            typer.echo(f"user {user.email}: {state}")
+
+    _run(action)
+
+
+@user_app.command("deactivate")
+def user_deactivate(email: Annotated[str, typer.Option(help="Login email.")]) -> None:
+    """Refuse a user everywhere: logins, their dashboard sessions, the API keys they created."""
+    _set_active(email, False)
+
+
+@user_app.command("activate")
+def user_activate(email: Annotated[str, typer.Option(help="Login email.")]) -> None:
+    """Let a deactivated user log in again; their API keys work again, old sessions do not."""
+    _set_active(email, True)
 
 
 @app.command("create-workspace")
