@@ -370,17 +370,7 @@ def invitations_create(
     subject, _ = auth
     settings: Settings = request.app.state.settings
     db = get_db(request)
-    with db.session() as session:
-        invitation, token = invitations.create_invitation(
-            session,
-            subject,
-            email,
-            role,
-            secrets=invitations.InvitationSecrets.from_settings(settings),
-            smtp_configured=settings.smtp_url is not None,
-        )
-        invitation_id = invitation.id
-    invitations.deliver_invitation(db, settings, invitation_id, token)
+    invitation_id, token = invitations.invite_and_send(db, settings, subject, email, role)
     with db.session(readonly=True) as session:
         return _render_new_invite(request, session, auth, invitation_id, token)
 
@@ -394,15 +384,7 @@ def invitations_resend(request: Request, auth: WebAuth, invitation_id: int) -> R
     subject, _ = auth
     settings: Settings = request.app.state.settings
     db = get_db(request)
-    with db.session() as session:
-        _invitation, token = invitations.resend_invitation(
-            session,
-            subject,
-            invitation_id,
-            secrets=invitations.InvitationSecrets.from_settings(settings),
-            smtp_configured=settings.smtp_url is not None,
-        )
-    invitations.deliver_invitation(db, settings, invitation_id, token)
+    token = invitations.resend_and_send(db, settings, subject, invitation_id)
     with db.session(readonly=True) as session:
         return _render_new_invite(request, session, auth, invitation_id, token)
 

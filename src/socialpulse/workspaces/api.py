@@ -114,17 +114,7 @@ def create_invitation(
     body: InvitationCreate, request: Request, subject: CurrentSubject, settings: AppSettings
 ) -> InvitationCreated:
     db = get_db(request)
-    with db.session() as session:
-        invitation, token = invitations.create_invitation(
-            session,
-            subject,
-            body.email,
-            body.role,
-            secrets=invitations.InvitationSecrets.from_settings(settings),
-            smtp_configured=settings.smtp_url is not None,
-        )
-        invitation_id = invitation.id
-    invitations.deliver_invitation(db, settings, invitation_id, token)
+    invitation_id, token = invitations.invite_and_send(db, settings, subject, body.email, body.role)
     with db.session(readonly=True) as session:
         return _created(
             invitations.get_invitation(session, subject, invitation_id), token, settings
@@ -140,15 +130,7 @@ def resend_invitation(
     invitation_id: Id, request: Request, subject: CurrentSubject, settings: AppSettings
 ) -> InvitationCreated:
     db = get_db(request)
-    with db.session() as session:
-        _invitation, token = invitations.resend_invitation(
-            session,
-            subject,
-            invitation_id,
-            secrets=invitations.InvitationSecrets.from_settings(settings),
-            smtp_configured=settings.smtp_url is not None,
-        )
-    invitations.deliver_invitation(db, settings, invitation_id, token)
+    token = invitations.resend_and_send(db, settings, subject, invitation_id)
     with db.session(readonly=True) as session:
         return _created(
             invitations.get_invitation(session, subject, invitation_id), token, settings

@@ -333,6 +333,40 @@ def record_delivery(
     session.flush()
 
 
+def invite_and_send(
+    db: Database, settings: Settings, subject: Subject, email: str, role: Role
+) -> tuple[int, str]:
+    """Invite in a unit of work of its own, then e-mail the link (see deliver_invitation): a
+    rolled-back invitation must never have been mailed. Returns the id and the token, which
+    the caller shows once."""
+    with db.session() as session:
+        invitation, token = create_invitation(
+            session,
+            subject,
+            email,
+            role,
+            secrets=InvitationSecrets.from_settings(settings),
+            smtp_configured=settings.smtp_url is not None,
+        )
+        invitation_id = invitation.id
+    deliver_invitation(db, settings, invitation_id, token)
+    return invitation_id, token
+
+
+def resend_and_send(db: Database, settings: Settings, subject: Subject, invitation_id: int) -> str:
+    """A new link for the invitation (the old one stops working), committed, then mailed."""
+    with db.session() as session:
+        _invitation, token = resend_invitation(
+            session,
+            subject,
+            invitation_id,
+            secrets=InvitationSecrets.from_settings(settings),
+            smtp_configured=settings.smtp_url is not None,
+        )
+    deliver_invitation(db, settings, invitation_id, token)
+    return token
+
+
 def deliver_invitation(db: Database, settings: Settings, invitation_id: int, token: str) -> None:
     """Send the invitation e-mail, after the invitation's own transaction committed, and
     record the outcome in a unit of work of its own: a failed delivery never loses the
