@@ -128,7 +128,7 @@ def test_unknown_platform_exits_2_listing_the_supported_ones(
     result, line = fetch(*args, "--workspace", SLUG)
     assert result.exit_code == 2, result.output
     assert message in line
-    supported = sorted(p.value for p in registry.all_providers())
+    supported = sorted(registry.all_providers())
     assert {"bluesky", "instagram", "mastodon", "tiktok", "youtube"} <= set(supported)
     assert f"supported platforms: {', '.join(supported)}" in line
     assert cli_runs(db, account.id) == []

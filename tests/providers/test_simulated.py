@@ -401,7 +401,13 @@ def test_provider_is_discovered_and_built_from_settings() -> None:
     assert get_provider("simulated") is PROVIDER
     assert PROVIDER.platform is Platform.SIMULATED
     assert not PROVIDER.needs_credentials
-    assert PROVIDER.capabilities == {Capability.PROFILE, Capability.POSTS, Capability.COMMENTS}
+    assert PROVIDER.capabilities == {
+        Capability.PROFILE,
+        Capability.POSTS,
+        Capability.COMMENTS,
+        Capability.REPLY,
+        Capability.HIDE,
+    }
     built = build({"seed": "3", "error_rate": "0"})
     assert isinstance(built, SimulatedPlatform)
     assert built.seed == 3

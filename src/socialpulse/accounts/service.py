@@ -160,7 +160,7 @@ def add_account(
     ``allow_simulated``: the operator's ``simulated_platform`` setting (``None``: read it)."""
     subject.require(Role.editor)
     info, handle = resolve_ref(ref, platform)
-    if pb.Platform(info.platform) is pb.Platform.SIMULATED and not simulated_allowed(
+    if info.name == pb.Platform.SIMULATED and not simulated_allowed(
         db, subject, allow_simulated
     ):
         # Its knobs make the server sleep and fail on request: a tool for the demo, not a
@@ -169,7 +169,7 @@ def add_account(
             "The simulated platform is only available in the demo workspace on this server; "
             "the operator can allow it everywhere with SOCIALPULSE_SIMULATED_PLATFORM=true"
         )
-    if pb.Platform(info.platform) is pb.Platform.MASTODON and "@" not in handle.lstrip("@"):
+    if info.name == pb.Platform.MASTODON and "@" not in handle.lstrip("@"):
         raise InvalidInput("a Mastodon account needs its instance: @name@instance.social")
     plain = reveal_credentials(credentials)  # SecretStr values are unwrapped here only
     observer = BudgetObserver(db, subject.workspace_id)
@@ -184,7 +184,7 @@ def add_account(
     with db.session() as session:
         existing = session.scalar(
             scoped(select(TrackedAccount), subject).where(
-                TrackedAccount.platform == info.platform.value,
+                TrackedAccount.platform == info.name,
                 TrackedAccount.external_id == profile.external_id,
             )
         )
@@ -192,7 +192,7 @@ def add_account(
             raise Conflict(f"{info.display_name} account @{profile.handle} is already tracked")
         account = TrackedAccount(
             workspace_id=subject.workspace_id,
-            platform=info.platform.value,
+            platform=info.name,
             is_own=is_own,
             credentials_encrypted=box.encrypt(json.dumps(plain)) if plain else None,
         )
@@ -203,6 +203,17 @@ def add_account(
         session.expunge(account)
     log.info("accounts.account.added", account_id=account.id, platform=account.platform)
     return account
+
+
+def mark_needs_reconnect(session: Session, account_id: int, message: str) -> None:
+    """The platform rejected the account's credentials: stop using them until the user
+    reconnects, and say why on the account."""
+    session.execute(
+        update(TrackedAccount)
+        .where(TrackedAccount.id == account_id)
+        .values(status=AccountStatus.needs_reconnect, status_message=message[:4000])
+        .execution_options(synchronize_session=False)
+    )
 
 
 def credentials_of(account: TrackedAccount, box: SecretBox) -> dict[str, Any]:

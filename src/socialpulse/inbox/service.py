@@ -789,7 +789,7 @@ def ensure_polls(
     whose platform exposes comments. Only your own accounts are polled on schedule (replying to
     a competitor's audience is not what the inbox is for); `account_id` polls any one account."""
     platforms = [
-        p.value for p, info in registry.all_providers().items() if info.supports("comments")
+        name for name, info in registry.all_providers().items() if info.supports("comments")
     ]
     query = (
         select(Post.id, Post.account_id, Post.workspace_id)

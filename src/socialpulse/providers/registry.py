@@ -33,6 +33,16 @@ last, after every platform with a fixed host has declined.
 ``check_credentials`` (optional) refuses bad settings without building a client, for updates
 of a stored account's credentials; ``build`` must refuse the same.
 
+Every other platform fact lives here too, so no domain keeps a table keyed by platform name:
+``publisher`` (builds the reply/hide client; ``Capability.REPLY``/``HIDE`` say what it can do),
+``reply_limits`` (the human pace the reply queue keeps by default), ``text_limit`` (what the
+platform refuses in a reply), ``daily_quota_units`` and ``quota_timezone`` (the API budget and
+when it resets), ``newest_first_comments`` (comment listings come newest first, so a poll can
+stop at the first comment it already has).
+
+``register_provider`` adds a platform at runtime (a plugin, or a test's fake platform) without
+a subpackage; its ``platform`` may be any lowercase name, not only a ``Platform`` member.
+
 A reference with a scheme other than http or https (``javascript:``, ``file:``, ``data:``...)
 is refused before any platform sees it (``UnsafeUrlError``): no parser has to remember that a
 permissive ``urlsplit`` reads ``javascript://www.tiktok.com/@x`` as a TikTok host.
@@ -52,6 +62,7 @@ from typing import Any, Protocol
 import httpx
 
 from socialpulse.providers.base import CallObserver, Platform
+from socialpulse.providers.publishing import Publisher
 
 __all__ = [
     "Capability",
@@ -63,9 +74,14 @@ __all__ = [
     "UnsupportedUrlError",
     "all_providers",
     "check_url_scheme",
+    "PublisherFactory",
+    "ReplyLimits",
+    "TextLimit",
     "get_provider",
     "parse_account_ref",
+    "register_provider",
     "reload_providers",
+    "unregister_provider",
 ]
 
 
@@ -73,6 +89,12 @@ class Capability(StrEnum):
     PROFILE = "profile"  # ProfileSource
     POSTS = "posts"  # PostSource
     COMMENTS = "comments"  # CommentSource
+    MENTIONS = "mentions"  # MentionSource: posts of others that mention the account
+    DIRECT_MESSAGES = "direct_messages"  # private conversations reach the inbox
+    REPLY = "reply"  # ``publisher`` can reply to a comment or mention
+    HIDE = "hide"  # ``publisher`` can hide and unhide a comment (ModerationPublisher)
+    PUBLISH = "publish"  # ``publisher`` can publish a new post
+    CREATOR_DISCOVERY = "creator_discovery"  # can look up creators beyond tracked accounts
 
 
 class ProviderFactory(Protocol):
@@ -148,11 +170,50 @@ class MissingCredentialsError(ValueError):
         self.missing = missing
 
 
+class PublisherFactory(Protocol):
+    """Builds the object that writes on the platform (replies, hides, posts)."""
+
+    def __call__(
+        self,
+        credentials: Mapping[str, Any],
+        observer: CallObserver | None = None,
+        http_client: httpx.Client | None = None,
+        *,
+        handle: str = "",
+    ) -> Publisher: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLimits:
+    """A human pace: at most ``max_per_hour`` and ``max_per_minute`` replies, at least
+    ``min_interval_s`` apart, plus a random ``jitter_min_s``-``jitter_max_s`` delay."""
+
+    max_per_hour: int
+    max_per_minute: int
+    min_interval_s: float
+    jitter_min_s: float
+    jitter_max_s: float
+
+
+# The pace for a platform that states none: a careful person's.
+FALLBACK_REPLY_LIMITS = ReplyLimits(30, 3, 15.0, 5.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class TextLimit:
+    """What the platform refuses in a reply: over ``max_chars`` characters (grapheme clusters
+    when ``graphemes``, as Bluesky counts), or over ``max_bytes`` UTF-8 bytes."""
+
+    max_chars: int
+    max_bytes: int | None = None
+    graphemes: bool = False
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProviderInfo:
     """What the product needs to know about a platform, and how to build its client."""
 
-    platform: Platform
+    platform: Platform | str
     display_name: str
     needs_credentials: bool
     capabilities: frozenset[Capability]
@@ -162,20 +223,32 @@ class ProviderInfo:
     credential_fields: tuple[str, ...] = ()
     matches_any_host: bool = False
     check_credentials: Callable[[Mapping[str, Any]], None] | None = None
+    publisher: PublisherFactory | None = None
+    reply_limits: ReplyLimits = FALLBACK_REPLY_LIMITS
+    text_limit: TextLimit | None = None
+    daily_quota_units: int | None = None
+    quota_timezone: str = "UTC"
+    newest_first_comments: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The platform as stored in the database (``"youtube"``)."""
+        return str(self.platform)
 
     def supports(self, capability: Capability | str) -> bool:
         return Capability(capability) in self.capabilities
 
 
 _lock = threading.Lock()
-_cache: dict[Platform, ProviderInfo] | None = None
+_cache: dict[str, ProviderInfo] | None = None
+_registered: dict[str, ProviderInfo] = {}
 
 
-def _discover() -> dict[Platform, ProviderInfo]:
+def _discover() -> dict[str, ProviderInfo]:
     import socialpulse.providers as package
 
-    found: dict[Platform, ProviderInfo] = {}
+    found: dict[str, ProviderInfo] = {}
     for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not module_info.ispkg:
             continue
@@ -187,22 +260,22 @@ def _discover() -> dict[Platform, ProviderInfo]:
             raise TypeError(
                 f"{module.__name__}.PROVIDER is a {type(info).__name__}, not a ProviderInfo"
             )
-        if info.platform in found:
-            raise ValueError(f"two provider subpackages claim platform {info.platform.value!r}")
-        found[info.platform] = info
+        if info.name in found:
+            raise ValueError(f"two provider subpackages claim platform {info.name!r}")
+        found[info.name] = info
     return found
 
 
-def all_providers() -> dict[Platform, ProviderInfo]:
-    """Every discovered provider, keyed by platform (discovered once per process)."""
+def all_providers() -> dict[str, ProviderInfo]:
+    """Every provider, keyed by platform name (subpackages discovered once per process)."""
     global _cache
     with _lock:
         if _cache is None:
             _cache = _discover()
-        return dict(_cache)
+        return {**_cache, **_registered}
 
 
-def reload_providers() -> dict[Platform, ProviderInfo]:
+def reload_providers() -> dict[str, ProviderInfo]:
     """Discover again (tests, or after installing a provider at runtime)."""
     global _cache
     with _lock:
@@ -210,14 +283,34 @@ def reload_providers() -> dict[Platform, ProviderInfo]:
     return all_providers()
 
 
+_PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def register_provider(info: ProviderInfo) -> None:
+    """Add a platform that has no subpackage (a plugin, a test's platform); replaces one
+    registered earlier under the same name, never a discovered one."""
+    if not _PLATFORM_NAME.match(info.name):
+        raise ValueError(f"platform names are lowercase letters, digits and _: {info.name!r}")
+    discovered = all_providers()
+    if info.name in discovered and info.name not in _registered:
+        raise ValueError(f"platform {info.name!r} is already provided by a subpackage")
+    with _lock:
+        _registered[info.name] = info
+
+
+def unregister_provider(platform: str) -> None:
+    with _lock:
+        _registered.pop(str(platform), None)
+
+
 def get_provider(platform: str) -> ProviderInfo:
     """The provider of ``platform`` (``"youtube"``, ``Platform.YOUTUBE``...)."""
     providers = all_providers()
     key = str(platform).strip().lower()
-    for candidate, info in providers.items():
-        if candidate.value == key:
-            return info
-    raise UnknownPlatformError(str(platform), sorted(p.value for p in providers))
+    info = providers.get(key)
+    if info is None:
+        raise UnknownPlatformError(str(platform), sorted(providers))
+    return info
 
 
 def profile_handle(info: ProviderInfo, text: str) -> str | None:
@@ -229,14 +322,14 @@ def profile_handle(info: ProviderInfo, text: str) -> str | None:
         return None
 
 
-def parse_account_ref(text: str) -> tuple[Platform, str]:
+def parse_account_ref(text: str) -> tuple[Platform | str, str]:
     """``(platform, handle)`` from a profile URL, e.g. ``https://bsky.app/profile/alice.bsky.social``.
 
     Also accepts a URL without its scheme (``www.tiktok.com/@name``) and Mastodon's
     ``@user@instance`` address. Raises ``UnsupportedUrlError`` naming the supported forms, or
     ``UnsafeUrlError`` for a scheme other than http/https.
     """
-    providers = sorted(all_providers().values(), key=lambda p: (p.matches_any_host, p.platform))
+    providers = sorted(all_providers().values(), key=lambda p: (p.matches_any_host, p.name))
     candidate = text.strip()
     forms = [form for info in providers for form in info.url_forms]
     check_url_scheme(candidate, forms)

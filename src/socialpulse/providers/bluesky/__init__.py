@@ -3,7 +3,8 @@
 from socialpulse.providers.base import Platform
 from socialpulse.providers.bluesky.client import BlueskyClient, build
 from socialpulse.providers.bluesky.parse import parse_profile_url
-from socialpulse.providers.registry import Capability, ProviderInfo
+from socialpulse.providers.bluesky.publish import build_publisher
+from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
 
 __all__ = ["PROVIDER", "BlueskyClient"]
 
@@ -11,8 +12,20 @@ PROVIDER = ProviderInfo(
     platform=Platform.BLUESKY,
     display_name="Bluesky",
     needs_credentials=False,
-    capabilities=frozenset({Capability.PROFILE, Capability.POSTS, Capability.COMMENTS}),
+    capabilities=frozenset(
+        {
+            Capability.PROFILE,
+            Capability.POSTS,
+            Capability.COMMENTS,
+            Capability.REPLY,
+        }
+    ),
     parse_profile_url=parse_profile_url,
     build=build,
     url_forms=("https://bsky.app/profile/alice.bsky.social",),
+    publisher=build_publisher,
+    # createRecord costs 3 of 5,000 points an hour: far above a person's pace, which we keep.
+    reply_limits=ReplyLimits(60, 5, 10.0, 5.0, 20.0),
+    # app.bsky.feed.post: 300 graphemes and 3,000 bytes.
+    text_limit=TextLimit(300, max_bytes=3000, graphemes=True),
 )

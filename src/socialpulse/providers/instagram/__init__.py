@@ -7,7 +7,8 @@ business discovery; see ``client`` for what works for whom, and ``usage`` for ra
 from socialpulse.providers.base import Platform
 from socialpulse.providers.instagram.client import InstagramClient, build
 from socialpulse.providers.instagram.parse import parse_profile_url
-from socialpulse.providers.registry import Capability, ProviderInfo
+from socialpulse.providers.instagram.publish import build_publisher
+from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
 
 __all__ = ["PROVIDER", "InstagramClient"]
 
@@ -15,9 +16,21 @@ PROVIDER = ProviderInfo(
     platform=Platform.INSTAGRAM,
     display_name="Instagram",
     needs_credentials=True,
-    capabilities=frozenset({Capability.PROFILE, Capability.POSTS, Capability.COMMENTS}),
+    capabilities=frozenset(
+        {
+            Capability.PROFILE,
+            Capability.POSTS,
+            Capability.COMMENTS,
+            Capability.REPLY,
+            Capability.HIDE,
+        }
+    ),
     parse_profile_url=parse_profile_url,
     build=build,
     url_forms=("https://www.instagram.com/username/",),
     credential_fields=("access_token", "ig_user_id"),
+    publisher=build_publisher,
+    # What our users specified, "15-45 s" between replies: at least 15 s plus 0-30 s at random.
+    reply_limits=ReplyLimits(30, 3, 15.0, 0.0, 30.0),
+    text_limit=TextLimit(2200),
 )

@@ -140,6 +140,8 @@ def build_publisher(
     credentials: Mapping[str, Any],
     observer: CallObserver | None = None,
     http_client: httpx.Client | None = None,
+    *,
+    handle: str = "",  # unused: replies address the comment by its id
 ) -> InstagramPublisher:
     """Credentials: ``{"access_token": "...", "ig_user_id": "1784..."}``."""
     from socialpulse.providers.registry import MissingCredentialsError

@@ -3,7 +3,8 @@
 from socialpulse.providers.base import Platform
 from socialpulse.providers.mastodon.client import MastodonClient, build
 from socialpulse.providers.mastodon.parse import parse_profile_url
-from socialpulse.providers.registry import Capability, ProviderInfo
+from socialpulse.providers.mastodon.publish import build_publisher
+from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
 
 __all__ = ["PROVIDER", "MastodonClient"]
 
@@ -11,10 +12,22 @@ PROVIDER = ProviderInfo(
     platform=Platform.MASTODON,
     display_name="Mastodon",
     needs_credentials=False,
-    capabilities=frozenset({Capability.PROFILE, Capability.POSTS, Capability.COMMENTS}),
+    capabilities=frozenset(
+        {
+            Capability.PROFILE,
+            Capability.POSTS,
+            Capability.COMMENTS,
+            Capability.MENTIONS,
+            Capability.REPLY,
+        }
+    ),
     parse_profile_url=parse_profile_url,
     build=build,
     url_forms=("https://mastodon.social/@alice", "@alice@mastodon.social"),
     credential_fields=("instance", "access_token"),
     matches_any_host=True,
+    publisher=build_publisher,
+    # 300 statuses per 3 h per account: far above a person's pace, which we keep.
+    reply_limits=ReplyLimits(60, 5, 10.0, 5.0, 20.0),
+    text_limit=TextLimit(500),  # the default instance limit
 )

@@ -15,13 +15,14 @@ from typing import Any
 import httpx
 
 from socialpulse.providers.base import CallObserver, Platform
-from socialpulse.providers.registry import Capability, ProviderInfo
+from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits
 from socialpulse.providers.simulated.client import (
     SimulatedPlatform,
     parse_profile_url,
     profile_url,
 )
 from socialpulse.providers.simulated.model import SimSnapshot
+from socialpulse.providers.simulated.publish import build_publisher
 from socialpulse.providers.simulated.settings import SETTINGS, read_settings
 
 __all__ = ["PROVIDER", "SimSnapshot", "SimulatedPlatform", "build"]
@@ -51,10 +52,20 @@ PROVIDER = ProviderInfo(
     platform=Platform.SIMULATED,
     display_name="Simulated",
     needs_credentials=False,
-    capabilities=frozenset({Capability.PROFILE, Capability.POSTS, Capability.COMMENTS}),
+    capabilities=frozenset(
+        {
+            Capability.PROFILE,
+            Capability.POSTS,
+            Capability.COMMENTS,
+            Capability.REPLY,
+            Capability.HIDE,
+        }
+    ),
     parse_profile_url=parse_profile_url,
     build=build,
     url_forms=(profile_url("demo_account"),),
     check_credentials=check_credentials,
+    publisher=build_publisher,
+    reply_limits=ReplyLimits(120, 10, 2.0, 0.0, 3.0),  # the demo moves quickly
     extra={"settings": SETTINGS},
 )

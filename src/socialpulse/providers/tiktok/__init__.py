@@ -5,7 +5,7 @@ TikTok's public API gives regular apps no comment listing, so the provider claim
 """
 
 from socialpulse.providers.base import Platform
-from socialpulse.providers.registry import Capability, ProviderInfo
+from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits
 from socialpulse.providers.tiktok.client import TikTokClient, build
 from socialpulse.providers.tiktok.parse import parse_profile_url
 
@@ -20,5 +20,7 @@ PROVIDER = ProviderInfo(
     build=build,
     url_forms=("https://www.tiktok.com/@username",),
     credential_fields=("access_token",),
+    # No reply API here; the pace is for planning only.
+    reply_limits=ReplyLimits(30, 3, 15.0, 5.0, 30.0),
     extra={"own_account_only": True},
 )

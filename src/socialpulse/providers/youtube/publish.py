@@ -176,6 +176,8 @@ def build_publisher(
     credentials: Mapping[str, Any],
     observer: CallObserver | None = None,
     http_client: httpx.Client | None = None,
+    *,
+    handle: str = "",  # unused: replies address the comment by its id
 ) -> YouTubePublisher:
     """Credentials: ``{"access_token": "..."}`` (OAuth; an ``api_key`` cannot write)."""
     from socialpulse.providers.registry import MissingCredentialsError
