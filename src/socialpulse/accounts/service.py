@@ -160,9 +160,7 @@ def add_account(
     ``allow_simulated``: the operator's ``simulated_platform`` setting (``None``: read it)."""
     subject.require(Role.editor)
     info, handle = resolve_ref(ref, platform)
-    if info.name == pb.Platform.SIMULATED and not simulated_allowed(
-        db, subject, allow_simulated
-    ):
+    if info.name == pb.Platform.SIMULATED and not simulated_allowed(db, subject, allow_simulated):
         # Its knobs make the server sleep and fail on request: a tool for the demo, not a
         # platform every tenant may point at the server.
         raise PermissionDenied(
