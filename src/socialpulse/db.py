@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from socialpulse.kit.clock import utcnow as utcnow  # re-exported: domains read the clock here
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -194,7 +196,3 @@ def get_database() -> Database:
 
         return init_database(get_settings().effective_database_url)
     return _database
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

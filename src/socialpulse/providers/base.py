@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from socialpulse.kit.clock import utcnow
 
 __all__ = [
     "AccountLike",
@@ -57,13 +60,8 @@ __all__ = [
     "extract_hashtags",
     "extract_mentions",
     "parse_timestamp",
-    "utc_now",
+    "utcnow",
 ]
-
-
-def utc_now() -> datetime:
-    """The current time as a timezone-aware UTC datetime."""
-    return datetime.now(UTC)
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -266,6 +264,21 @@ class ReplySource(Protocol):
 # --------------------------------------------------------------------------- errors
 
 
+class MissingCredentialsError(ValueError):
+    def __init__(self, platform: str, missing: list[str]) -> None:
+        super().__init__(f"{platform} needs credentials: {', '.join(missing)}")
+        self.platform = platform
+        self.missing = missing
+
+
+def require_credentials(platform: str, credentials: Mapping[str, Any], *keys: str) -> list[str]:
+    """The values of ``keys`` as strings, or ``MissingCredentialsError`` naming every empty one."""
+    missing = [key for key in keys if not credentials.get(key)]
+    if missing:
+        raise MissingCredentialsError(str(platform), missing)
+    return [str(credentials[key]) for key in keys]
+
+
 class ProviderError(Exception):
     """Base of every provider failure. ``str(error)`` is the human message."""
 
@@ -361,7 +374,7 @@ class ApiCall:
     latency_ms: float
     quota_cost: int
     error: str | None = None
-    at: datetime = field(default_factory=utc_now)
+    at: datetime = field(default_factory=utcnow)
 
 
 class CallObserver(Protocol):

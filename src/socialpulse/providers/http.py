@@ -55,7 +55,7 @@ from socialpulse.providers.base import (
     PermanentError,
     ProviderError,
     TransientError,
-    utc_now,
+    utcnow,
 )
 from socialpulse.providers.breaker import (
     MAX_IDLE_BREAKERS,
@@ -112,7 +112,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or utc_now())).total_seconds())
+    return max(0.0, (when - (now or utcnow())).total_seconds())
 
 
 class EgressDenied(PermanentError):

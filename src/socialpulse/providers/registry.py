@@ -61,7 +61,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from socialpulse.providers.base import CallObserver, Platform
+from socialpulse.providers.base import CallObserver, MissingCredentialsError, Platform
 from socialpulse.providers.publishing import Publisher
 
 __all__ = [
@@ -161,13 +161,6 @@ def check_url_scheme(text: str, url_forms: list[str] | None = None) -> None:
     if scheme in ("http", "https") or (not rest.startswith("//") and _PORT_RE.match(rest)):
         return
     raise UnsafeUrlError(text, scheme, url_forms)
-
-
-class MissingCredentialsError(ValueError):
-    def __init__(self, platform: str, missing: list[str]) -> None:
-        super().__init__(f"{platform} needs credentials: {', '.join(missing)}")
-        self.platform = platform
-        self.missing = missing
 
 
 class PublisherFactory(Protocol):

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from socialpulse.providers.base import CallObserver, PermanentError, Platform
+from socialpulse.providers.base import CallObserver, PermanentError, Platform, require_credentials
 from socialpulse.providers.bluesky.client import (
     DISPLAY_NAME,
     PUBLIC_APPVIEW,
@@ -199,17 +199,15 @@ def build_publisher(
     handle: str = "",
 ) -> BlueskyPublisher:
     """Credentials: ``{"app_password": "...", "identifier"?: handle, "pds_url"?: ...}``."""
-    from socialpulse.providers.registry import MissingCredentialsError
-
-    identifier = str(credentials.get("identifier") or handle)
-    missing = [k for k, v in (("app_password", credentials.get("app_password")),) if not v]
-    if not identifier:
-        missing.append("identifier")
-    if missing:
-        raise MissingCredentialsError(Platform.BLUESKY.value, missing)
+    app_password, identifier = require_credentials(
+        Platform.BLUESKY,
+        {**credentials, "identifier": credentials.get("identifier") or handle},
+        "app_password",
+        "identifier",
+    )
     return BlueskyPublisher.create(
         identifier,
-        str(credentials["app_password"]),
+        app_password,
         pds_url=str(credentials.get("pds_url") or DEFAULT_PDS),
         appview=configured_appview(credentials),
         observer=observer,

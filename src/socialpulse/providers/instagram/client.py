@@ -56,6 +56,7 @@ from socialpulse.providers.base import (
     ProviderError,
     QuotaExhaustedError,
     TransientError,
+    require_credentials,
 )
 from socialpulse.providers.http import CircuitBreaker, ProviderHttp, clean_message
 from socialpulse.providers.instagram import parse
@@ -328,14 +329,12 @@ def build(
     http_client: httpx.Client | None = None,
 ) -> InstagramClient:
     """Credentials: ``{"access_token": "...", "ig_user_id": "1784..."}``."""
-    from socialpulse.providers.registry import MissingCredentialsError
-
-    missing = [key for key in ("access_token", "ig_user_id") if not credentials.get(key)]
-    if missing:
-        raise MissingCredentialsError(Platform.INSTAGRAM.value, missing)
+    access_token, ig_user_id = require_credentials(
+        Platform.INSTAGRAM, credentials, "access_token", "ig_user_id"
+    )
     return InstagramClient.create(
-        str(credentials["access_token"]),
-        str(credentials["ig_user_id"]),
+        access_token,
+        ig_user_id,
         observer=observer,
         http_client=http_client,
     )

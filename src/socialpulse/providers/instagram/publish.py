@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from socialpulse.providers.base import CallObserver, PermanentError, Platform
+from socialpulse.providers.base import CallObserver, PermanentError, Platform, require_credentials
 from socialpulse.providers.http import CircuitBreaker, ProviderHttp
 from socialpulse.providers.instagram.client import API_BASE, DISPLAY_NAME, instagram_error
 from socialpulse.providers.publishing import (
@@ -144,14 +144,12 @@ def build_publisher(
     handle: str = "",  # unused: replies address the comment by its id
 ) -> InstagramPublisher:
     """Credentials: ``{"access_token": "...", "ig_user_id": "1784..."}``."""
-    from socialpulse.providers.registry import MissingCredentialsError
-
-    missing = [key for key in ("access_token", "ig_user_id") if not credentials.get(key)]
-    if missing:
-        raise MissingCredentialsError(Platform.INSTAGRAM.value, missing)
+    access_token, ig_user_id = require_credentials(
+        Platform.INSTAGRAM, credentials, "access_token", "ig_user_id"
+    )
     return InstagramPublisher.create(
-        str(credentials["access_token"]),
-        str(credentials["ig_user_id"]),
+        access_token,
+        ig_user_id,
         observer=observer,
         http_client=http_client,
     )

@@ -42,7 +42,7 @@ from socialpulse.providers.base import (
     ProviderError,
     TransientError,
     parse_timestamp,
-    utc_now,
+    utcnow,
 )
 from socialpulse.providers.http import (
     CircuitBreaker,
@@ -116,7 +116,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     if not reset:
         return None
     try:
-        return max(0.0, (parse_timestamp(reset) - utc_now()).total_seconds())
+        return max(0.0, (parse_timestamp(reset) - utcnow()).total_seconds())
     except ValueError:
         return None
 

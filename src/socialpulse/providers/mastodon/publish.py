@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from socialpulse.providers.base import CallObserver, PermanentError, Platform
+from socialpulse.providers.base import CallObserver, PermanentError, Platform, require_credentials
 from socialpulse.providers.http import CircuitBreaker, ProviderHttp
 from socialpulse.providers.mastodon.client import DISPLAY_NAME, mastodon_error, normalise_instance
 from socialpulse.providers.publishing import (
@@ -123,11 +123,7 @@ def build_publisher(
     handle: str = "",
 ) -> MastodonPublisher:
     """Credentials: ``{"access_token": "...", "instance"?: "mastodon.social"}``."""
-    from socialpulse.providers.registry import MissingCredentialsError
-
-    token = credentials.get("access_token")
-    if not token:
-        raise MissingCredentialsError(Platform.MASTODON.value, ["access_token"])
+    (token,) = require_credentials(Platform.MASTODON, credentials, "access_token")
     instance = credentials.get("instance") or (handle.split("@")[-1] if "@" in handle else "")
     if not instance:
         raise PermanentError(
@@ -136,5 +132,5 @@ def build_publisher(
             endpoint="mastodon.statuses.create",
         )
     return MastodonPublisher.create(
-        str(instance), str(token), observer=observer, http_client=http_client
+        str(instance), token, observer=observer, http_client=http_client
     )

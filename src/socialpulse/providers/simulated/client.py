@@ -45,7 +45,7 @@ from socialpulse.providers.base import (
     PostMetrics,
     Profile,
     TransientError,
-    utc_now,
+    utcnow,
 )
 from socialpulse.providers.simulated.model import (
     DEFAULT_EPOCH,
@@ -101,7 +101,7 @@ class SimulatedPlatform:
         self,
         seed: int = 0,
         *,
-        now: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime] = utcnow,
         latency_ms: float = 0.0,
         error_rate: float = 0.0,
         sleep: Callable[[float], None] = time.sleep,

@@ -53,6 +53,7 @@ from socialpulse.providers.base import (
     Profile,
     ProviderError,
     TransientError,
+    require_credentials,
 )
 from socialpulse.providers.http import (
     CircuitBreaker,
@@ -268,9 +269,5 @@ def build(
     http_client: httpx.Client | None = None,
 ) -> TikTokClient:
     """Credentials: ``{"access_token": "act.…"}`` (a user access token)."""
-    from socialpulse.providers.registry import MissingCredentialsError
-
-    token = credentials.get("access_token")
-    if not token:
-        raise MissingCredentialsError(Platform.TIKTOK.value, ["access_token"])
-    return TikTokClient.create(str(token), observer=observer, http_client=http_client)
+    (token,) = require_credentials(Platform.TIKTOK, credentials, "access_token")
+    return TikTokClient.create(token, observer=observer, http_client=http_client)

@@ -38,7 +38,8 @@ from socialpulse.providers.base import (
     ProviderError,
     QuotaExhaustedError,
     TransientError,
-    utc_now,
+    require_credentials,
+    utcnow,
 )
 from socialpulse.providers.http import (
     CircuitBreaker,
@@ -102,7 +103,7 @@ class CommentsDisabledError(PermanentError):
 
 def seconds_until_quota_reset(now: datetime | None = None) -> float:
     """YouTube quotas reset at midnight Pacific time."""
-    local = (now or utc_now()).astimezone(_PACIFIC)
+    local = (now or utcnow()).astimezone(_PACIFIC)
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), _PACIFIC)
     return (midnight - local).total_seconds()
 
@@ -328,9 +329,5 @@ def build(
     http_client: httpx.Client | None = None,
 ) -> YouTubeClient:
     """Credentials: ``{"api_key": "..."}`` (a YouTube Data API v3 key)."""
-    from socialpulse.providers.registry import MissingCredentialsError
-
-    api_key = credentials.get("api_key")
-    if not api_key:
-        raise MissingCredentialsError(Platform.YOUTUBE.value, ["api_key"])
-    return YouTubeClient.create(str(api_key), observer=observer, http_client=http_client)
+    (api_key,) = require_credentials(Platform.YOUTUBE, credentials, "api_key")
+    return YouTubeClient.create(api_key, observer=observer, http_client=http_client)

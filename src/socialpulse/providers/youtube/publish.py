@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from socialpulse.providers.base import CallObserver, Platform
+from socialpulse.providers.base import CallObserver, Platform, require_credentials
 from socialpulse.providers.http import CircuitBreaker, ProviderHttp
 from socialpulse.providers.publishing import (
     CannotConfirm,
@@ -180,9 +180,5 @@ def build_publisher(
     handle: str = "",  # unused: replies address the comment by its id
 ) -> YouTubePublisher:
     """Credentials: ``{"access_token": "..."}`` (OAuth; an ``api_key`` cannot write)."""
-    from socialpulse.providers.registry import MissingCredentialsError
-
-    token = credentials.get("access_token")
-    if not token:
-        raise MissingCredentialsError(Platform.YOUTUBE.value, ["access_token"])
-    return YouTubePublisher.create(str(token), observer=observer, http_client=http_client)
+    (token,) = require_credentials(Platform.YOUTUBE, credentials, "access_token")
+    return YouTubePublisher.create(token, observer=observer, http_client=http_client)
