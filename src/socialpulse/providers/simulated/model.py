@@ -41,8 +41,7 @@ import math
 import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import numpy as np
@@ -50,7 +49,18 @@ import numpy.typing as npt
 
 from socialpulse.providers.base import MediaType
 from socialpulse.providers.simulated import text
-from socialpulse.providers.simulated.text import Intent, Sentiment
+from socialpulse.providers.simulated.records import (
+    EMPTY_BLOCK,
+    AccountParams,
+    BlockArrays,
+    FloatArray,
+    SimComment,
+    SimMetrics,
+    SimPost,
+    SimSnapshot,
+    Timeline,
+)
+from socialpulse.providers.simulated.text import Intent
 
 __all__ = [
     "DEFAULT_EPOCH",
@@ -75,7 +85,6 @@ _FOLLOWER_BLOCK_DAYS = 128
 _AUDIENCE_POOL = 4_000
 _SPAM_BOTS = 6
 
-FloatArray = npt.NDArray[np.float64]
 
 _MEDIA: tuple[MediaType, ...] = (
     MediaType.IMAGE,
@@ -151,154 +160,6 @@ def handle_exists(handle: str) -> bool:
     normal = normalize_handle(handle)
     return bool(_HANDLE_RE.fullmatch(normal)) and not normal.startswith(MISSING_PREFIXES)
 
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True, slots=True)
-class AccountParams:
-    handle: str
-    external_id: str
-    display_name: str
-    bio: str
-    topic: str
-    language: str
-    verified: bool
-    created_at: datetime
-    base_followers: float  # at the epoch
-    growth_per_day: float  # drift of log(followers)
-    growth_weekly: tuple[float, ...]  # 7 multipliers of the drift, Monday first, mean 1
-    noise_sigma: float
-    following_base: int
-    following_per_day: float
-    legacy_posts: int
-    posts_per_day: float
-    weekday_weights: tuple[float, ...]  # 7 multipliers of the cadence, Monday first, mean 1
-    peak_hour: float
-    hour_spread: float
-    media_weights: tuple[float, ...]  # over _MEDIA
-    reach_rate: float
-    like_rate: float
-    comment_rate: float
-    share_rate: float
-    save_rate: float
-    viral_probability: float
-    follow_conversion: float
-    fans: tuple[str, ...]
-    fan_languages: tuple[str, ...]
-    fan_comment_probability: tuple[float, ...]
-    spam_share: float
-
-
-@dataclass(frozen=True, slots=True)
-class SimPost:
-    handle: str
-    block: int
-    index: int
-    post_id: str
-    published_at: datetime
-    media_type: MediaType
-    duration_seconds: int | None
-    lifetime_views: float
-    tau_days: float
-    viral: bool
-    like_rate: float
-    comment_rate: float
-    share_rate: float
-    save_rate: float
-    reach_ratio: float
-    lifetime_comments: int
-
-    @property
-    def order_key(self) -> tuple[int, int]:
-        """Posts sort by this exactly as by publication time."""
-        return (self.block, self.index)
-
-
-@dataclass(frozen=True, slots=True)
-class SimMetrics:
-    views: int
-    reach: int
-    likes: int
-    comments: int
-    shares: int
-    saves: int
-
-
-@dataclass(frozen=True, slots=True)
-class SimComment:
-    comment_id: str
-    post_id: str
-    index: int
-    author: str
-    author_id: str
-    text: str
-    created_at: datetime
-    like_count: int
-    language: str
-    intent: Intent
-    sentiment: Sentiment
-    is_fan: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SimSnapshot:
-    """An account's counters at ``at`` (the end of ``date``, or now for today)."""
-
-    date: date
-    at: datetime
-    followers: int
-    following: int
-    posts_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Timeline:
-    """Every post of an account from the epoch to the end of a block, as arrays."""
-
-    published: FloatArray  # seconds since the epoch
-    follow_gain: FloatArray  # lifetime followers gained from the post
-    tau_seconds: FloatArray
-
-
-@dataclass(frozen=True, slots=True)
-class _BlockArrays:
-    """The posts of one block, one array per attribute (the follower model needs only arrays)."""
-
-    published: FloatArray  # seconds since the epoch, ascending
-    views: FloatArray  # lifetime views
-    tau_days: FloatArray
-    viral: npt.NDArray[np.bool_]
-    like_rate: FloatArray
-    comment_rate: FloatArray
-    share_rate: FloatArray
-    save_rate: FloatArray
-    reach_ratio: FloatArray
-    media: npt.NDArray[np.int64]  # index into _MEDIA
-    duration: npt.NDArray[np.int64]
-    comments: npt.NDArray[np.int64]  # lifetime comments
-
-
-def _empty_block() -> _BlockArrays:
-    floats = np.zeros(0, dtype=np.float64)
-    ints = np.zeros(0, dtype=np.int64)
-    return _BlockArrays(
-        published=floats,
-        views=floats,
-        tau_days=floats,
-        viral=np.zeros(0, dtype=np.bool_),
-        like_rate=floats,
-        comment_rate=floats,
-        share_rate=floats,
-        save_rate=floats,
-        reach_ratio=floats,
-        media=ints,
-        duration=ints,
-        comments=ints,
-    )
-
-
-_EMPTY_BLOCK = _empty_block()
 
 # --------------------------------------------------------------------------- the model
 
@@ -432,10 +293,10 @@ class SimulationModel:
         organic: FloatArray = np.exp(start + fraction * (end - start))
         return organic
 
-    def _build_timeline(self, handle: str, last_block: int) -> _Timeline:
+    def _build_timeline(self, handle: str, last_block: int) -> Timeline:
         blocks = [self._block_arrays(handle, b) for b in range(last_block + 1)]
         acct = self.account(handle)
-        return _Timeline(
+        return Timeline(
             published=np.concatenate([b.published for b in blocks]),
             follow_gain=np.concatenate([b.views for b in blocks]) * acct.follow_conversion,
             tau_seconds=np.concatenate([b.tau_days for b in blocks]) * _DAY,
@@ -502,10 +363,10 @@ class SimulationModel:
 
     # -- posts ----------------------------------------------------------------------------
 
-    def _build_block_arrays(self, handle: str, block: int) -> _BlockArrays:
+    def _build_block_arrays(self, handle: str, block: int) -> BlockArrays:
         """The posts of one 84-day block as arrays, in publication order (none before the epoch)."""
         if block < 0:
-            return _EMPTY_BLOCK
+            return EMPTY_BLOCK
         acct = self.account(handle)
         rng = _np_rng(self.seed, handle, "posts", block)
         first_day = block * _POST_BLOCK_DAYS
@@ -515,7 +376,7 @@ class SimulationModel:
         post_days = np.repeat(days, per_day)
         n = len(post_days)
         if n == 0:
-            return _EMPTY_BLOCK
+            return EMPTY_BLOCK
         hours = np.where(
             rng.random(n) < 0.8,
             np.mod(acct.peak_hour + acct.hour_spread * rng.standard_normal(n), 24.0),
@@ -527,7 +388,7 @@ class SimulationModel:
         multiplier = np.where(viral, rng.uniform(10.0, 50.0, n), 1.0)
         views = organic * acct.reach_rate * rng.lognormal(0.0, 0.45, n) * multiplier
         comment_rate = acct.comment_rate * rng.lognormal(0.0, 0.4, n)
-        return _BlockArrays(
+        return BlockArrays(
             published=seconds,
             views=views,
             tau_days=rng.lognormal(0.0, 0.35, n) * np.where(viral, 2.5, 1.0),
