@@ -29,6 +29,14 @@ app.add_typer(user_app, name="user")
 err = Console(stderr=True)
 
 
+@app.callback()
+def _start() -> None:
+    """Runs before every command: the jobs commands may queue must be known first."""
+    from socialpulse.worker.schedule import load_tasks
+
+    load_tasks()
+
+
 def _db() -> Database:
     return init_database(get_settings().effective_database_url)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import worker_handlers  # noqa: F401  (registers the test job kinds)
+import worker_handlers
 from conftest import REDIS_URL, make_settings, require
 from factories import make_workspace
 from socialpulse.config import Settings
@@ -23,6 +23,8 @@ from socialpulse.worker import jobs
 from socialpulse.worker.consumer import start_embedded, stop_embedded
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.worker.queue import configure_tasks, enqueue_after_commit, huey
+
+jobs.register_handlers(worker_handlers)  # the test job kinds, beside the product's
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,6 +52,7 @@ def _worker_process(db: Database, job_id: int, worker_id: str) -> subprocess.Pop
         "import worker_handlers\n"
         "from socialpulse.db import init_database\n"
         "from socialpulse.worker import jobs\n"
+        "jobs.register_handlers(worker_handlers)\n"
         f"jobs.run_job(init_database({db.url!r}), {job_id}, {worker_id!r})\n"
     )
     env = os.environ | {"PYTHONPATH": f"{ROOT / 'tests'}{os.pathsep}{ROOT / 'src'}"}
@@ -247,6 +250,9 @@ def _asks_to_wait(ctx: jobs.JobContext) -> None:
     at = utcnow() + dt.timedelta(seconds=float(ctx.payload["wait_s"]))
     counts = bool(ctx.payload.get("counts", True))
     raise jobs.RetryAt("the platform asked us to wait", at=at, counts_attempt=counts)
+
+
+jobs.register_handler(_asks_to_wait)
 
 
 def _job(db: Database, job_id: int) -> Job:

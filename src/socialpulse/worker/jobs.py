@@ -25,6 +25,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import structlog
@@ -176,18 +177,45 @@ class HandlerSpec:
 
 
 _handlers: dict[str, HandlerSpec] = {}
+_SPEC_ATTRIBUTE = "__job_spec__"
 
 
 def job_handler(
     kind: str, *, lease_s: int | None = None, max_attempts: int = 5
 ) -> Callable[[JobHandler], JobHandler]:
-    """Register the function that performs jobs of `kind` (named `domain.verb_object`)."""
+    """Mark the function that performs jobs of `kind` (named `domain.verb_object`).
+
+    Marking registers nothing: `register_handlers` does, for the task modules `load_tasks()`
+    names, so which jobs exist never depends on which modules happen to be imported.
+    """
 
     def decorator(fn: JobHandler) -> JobHandler:
-        _handlers[kind] = HandlerSpec(kind, fn, lease_s, max_attempts)
+        setattr(fn, _SPEC_ATTRIBUTE, HandlerSpec(kind, fn, lease_s, max_attempts))
         return fn
 
     return decorator
+
+
+def register_handler(fn: JobHandler) -> str:
+    """Register one function marked by `job_handler`; returns its kind."""
+    spec = getattr(fn, _SPEC_ATTRIBUTE, None)
+    if not isinstance(spec, HandlerSpec):
+        raise TypeError(f"{fn!r} is not marked with @job_handler")
+    registered = _handlers.get(spec.kind)
+    if registered is not None and registered.fn is not spec.fn:
+        raise ValueError(f"two handlers claim job kind {spec.kind!r}")
+    _handlers[spec.kind] = spec
+    return spec.kind
+
+
+def register_handlers(module: ModuleType) -> list[str]:
+    """Register every handler marked in `module`; returns their kinds."""
+    return sorted(
+        register_handler(value)
+        for value in vars(module).values()
+        if isinstance(getattr(value, _SPEC_ATTRIBUTE, None), HandlerSpec)
+        and getattr(value, _SPEC_ATTRIBUTE).fn is value
+    )
 
 
 def registered_kinds() -> list[str]:

@@ -1,4 +1,8 @@
-"""Every periodic task, registered in one place.
+"""Every task module and periodic task, registered in one place by `load_tasks()`.
+
+`load_tasks()` runs at app start, CLI start, worker start and in the tests' conftest: it
+imports each module of `TASK_MODULES` and registers its durable job handlers, then registers
+the periodic tasks. No module registers anything by being imported.
 
 Which process runs them: in the embedded default, the web process's consumer; with Redis,
 only the `socialpulse worker --scheduler` process (run exactly one). Each periodic task also
@@ -14,9 +18,10 @@ from typing import Any
 
 from huey import crontab
 
+from socialpulse.worker.jobs import register_handlers
 from socialpulse.worker.queue import huey
 
-# Modules whose import registers Huey tasks and durable job handlers.
+# Every domain's `tasks.py`: its durable job handlers (and, for the worker, its Huey tasks).
 TASK_MODULES = [
     "socialpulse.worker.tasks",
     "socialpulse.accounts.tasks",
@@ -24,7 +29,7 @@ TASK_MODULES = [
     "socialpulse.inbox.tasks",
     "socialpulse.inbox.moderation",
     "socialpulse.inbox.mentions",
-    "socialpulse.worker.retention",
+    "socialpulse.retention.tasks",
 ]
 
 
@@ -81,7 +86,7 @@ PERIODIC: list[Periodic] = [
     Periodic(
         "worker.schedule_retention",
         crontab(minute="*/15"),
-        "socialpulse.worker.retention:schedule_retention_jobs",
+        "socialpulse.retention.tasks:schedule_retention_jobs",
     ),
     Periodic(
         "inbox.nightly_superfans",
@@ -105,7 +110,7 @@ def load_tasks() -> None:
     if _loaded:
         return
     for module in TASK_MODULES:
-        importlib.import_module(module)
+        register_handlers(importlib.import_module(module))
     for periodic in PERIODIC:
         fn = _resolve(periodic.target)
 

@@ -24,7 +24,8 @@ from socialpulse.inbox.models import (
     Workflow,
     WorkflowMatch,
 )
-from socialpulse.worker import jobs, retention
+from socialpulse.retention import service as retention
+from socialpulse.worker import jobs
 from socialpulse.worker import tasks as worker_tasks
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.worker.schedule import PERIODIC
@@ -258,5 +259,5 @@ def test_an_age_of_zero_keeps_that_kind_for_ever(db: Database) -> None:
 def test_the_pass_is_a_registered_periodic_task() -> None:
     names = {periodic.name: periodic.target for periodic in PERIODIC}
     assert names["worker.schedule_retention"] == (
-        "socialpulse.worker.retention:schedule_retention_jobs"
+        "socialpulse.retention.tasks:schedule_retention_jobs"
     )

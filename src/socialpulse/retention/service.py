@@ -34,8 +34,8 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import FetchRun, FetchStatus
-from socialpulse.config import Settings, get_settings
-from socialpulse.db import Base, Database, get_database, utcnow
+from socialpulse.config import Settings
+from socialpulse.db import Base, Database, utcnow
 from socialpulse.inbox.models import (
     Interaction,
     InteractionStatus,
@@ -43,7 +43,7 @@ from socialpulse.inbox.models import (
     ReplyStatus,
     WorkflowMatch,
 )
-from socialpulse.worker.jobs import JobContext, enqueue_job, job_handler
+from socialpulse.worker.jobs import enqueue_job
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces.models import Workspace
 
@@ -198,13 +198,6 @@ def prune(
     return deleted
 
 
-@job_handler(RETENTION_JOB_KIND, lease_s=300, max_attempts=3)
-def apply_retention(ctx: JobContext) -> dict[str, Any]:
-    policy = RetentionPolicy.from_settings(get_settings())
-    workspace_id = ctx.payload.get("workspace_id")
-    return prune(ctx.db, workspace_id, policy, report=ctx.report_progress)
-
-
 def schedule_retention(
     db: Database, now: dt.datetime | None = None, at: dt.time = dt.time(2)
 ) -> int:
@@ -244,8 +237,3 @@ def schedule_retention(
     if queued:
         log.info("worker.retention.scheduled", queued=queued)
     return queued
-
-
-def schedule_retention_jobs() -> dict[str, int]:
-    """Periodic (every 15 minutes): queue each workspace's daily retention pass."""
-    return {"queued": schedule_retention(get_database(), at=get_settings().retention_time)}

@@ -1,0 +1,1 @@
+"""Retention: the daily pass that prunes finished work of every domain (see ``service``)."""
