@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from socialpulse import __version__
+from socialpulse import models as _all_models  # noqa: F401  (every table before a flush)
 from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError, TooManyRequests, error_body, error_responses
@@ -37,6 +38,7 @@ from socialpulse.kit.asgi import (
 from socialpulse.kit.logging import configure_logging
 from socialpulse.kit.params import INPUT_POLICY, reject_unstorable_text
 from socialpulse.kit.ratelimit import RateLimiter, storage_uri
+from socialpulse.startup import check_settings
 from socialpulse.worker.queue import configure_tasks, huey
 
 _STATUS_CODES = {
@@ -217,8 +219,10 @@ def _metrics_refusal(request: Request, settings: Settings) -> Response | None:
 
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
-    # First: a missing or weak key stops the start before any file or database is touched.
+    # First: a missing or weak key, or a bad setting, stops the start before any file or
+    # database is touched.
     secret_key = settings.resolved_secret_key()
+    check_settings(settings)
     configure_logging(settings.log_level, settings.log_json)
     db = init_database(settings.effective_database_url)
     configure_tasks(settings)

@@ -10,6 +10,7 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 
+from socialpulse import models as _all_models  # noqa: F401  (every table before a flush)
 from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError
@@ -31,9 +32,11 @@ err = Console(stderr=True)
 
 @app.callback()
 def _start() -> None:
-    """Runs before every command: the jobs commands may queue must be known first."""
+    """Runs before every command: settings checked, the jobs commands may queue known."""
+    from socialpulse.startup import check_settings
     from socialpulse.worker.schedule import load_tasks
 
+    check_settings(get_settings())
     load_tasks()
 
 

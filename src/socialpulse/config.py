@@ -159,14 +159,6 @@ class Settings(BaseSettings):
         "without it only the demo workspaces may add simulated accounts.",
     )
 
-    @field_validator("egress_allow")
-    @classmethod
-    def _egress_allow_parses(cls, value: str) -> str:
-        from socialpulse.kit.egress import parse_allow
-
-        parse_allow(value)  # a typo must stop the start, not silently allow nothing
-        return value
-
     @field_validator("data_dir", "media_root")
     @classmethod
     def _expand(cls, value: Path) -> Path:

@@ -131,11 +131,6 @@ class Database:
     """One engine and its session factory; the app and the worker each hold one."""
 
     def __init__(self, url: str) -> None:
-        # Mappers resolve foreign keys across domains, so every model module must be loaded
-        # before the first flush, whichever entry point (web, worker, CLI) came first.
-        from socialpulse.migrations.runner import import_all_models
-
-        import_all_models()
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

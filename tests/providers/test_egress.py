@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 
-from socialpulse.config import Settings
+from socialpulse.app import create_app
+from socialpulse.config import ConfigError, Settings
 from socialpulse.kit import egress
 from socialpulse.providers.base import (
     PermanentError,
@@ -154,8 +155,9 @@ def test_allow_list_takes_cidrs_addresses_hosts_and_suffixes() -> None:
 
 @pytest.mark.parametrize("spec", ["10.0.0.0/33", "not a host!", "http://mastodon.lan"])
 def test_a_bad_allow_setting_stops_the_start(spec: str) -> None:
-    with pytest.raises(ValueError, match="SOCIALPULSE_EGRESS_ALLOW"):
-        Settings(_env_file=None, egress_allow=spec)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, egress_allow=spec)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError, match="SOCIALPULSE_EGRESS_ALLOW"):
+        create_app(settings)
 
 
 # --------------------------------------------------------------------------- at connect time

@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialpulse.db import Base, str_enum, utcnow
+from socialpulse.worker import models as _worker_models  # noqa: F401  (jobs.id)
+from socialpulse.workspaces import models as _workspace_models  # noqa: F401  (workspaces.id)
 
 
 class AccountStatus(enum.StrEnum):

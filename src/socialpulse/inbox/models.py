@@ -16,7 +16,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from socialpulse.accounts import models as _account_models  # noqa: F401  (accounts.id, posts.id)
 from socialpulse.db import Base, str_enum, utcnow
+from socialpulse.workspaces import models as _workspace_models  # noqa: F401  (users.id)
 
 
 class InteractionKind(enum.StrEnum):

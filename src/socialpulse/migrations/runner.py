@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData
 
-from socialpulse.db import Base, Database
+from socialpulse.db import Database
 
 MIGRATIONS_DIR = Path(__file__).parent
 
-# Every module that defines tables; env.py imports them so autogenerate sees all of them.
-MODEL_MODULES = [
-    "socialpulse.workspaces.models",
-    "socialpulse.worker.models",
-    "socialpulse.accounts.models",
-    "socialpulse.inbox.models",
-]
-
 
 def import_all_models() -> MetaData:
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
-    return Base.metadata
+    """Every table of every domain (env.py: autogenerate must see all of them)."""
+    from socialpulse import models
+
+    return models.metadata
 
 
 def alembic_config(url: str) -> Config:

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from socialpulse.db import Base, utcnow
+from socialpulse.workspaces import models as _workspace_models  # noqa: F401  (workspaces.id)
 
 
 class JobStatus(enum.StrEnum):
