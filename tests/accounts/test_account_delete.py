@@ -48,7 +48,6 @@ from socialpulse.inbox.models import (
     WorkflowMatch,
 )
 from socialpulse.worker import jobs
-from socialpulse.worker import tasks as worker_tasks
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces.models import Role
 
@@ -261,7 +260,7 @@ def world(db: Database) -> World:
 def no_nudges(monkeypatch: pytest.MonkeyPatch) -> None:
     """Jobs wait for a worker (tests run memory:// Huey inline otherwise): the state between
     the request and the job is what users see meanwhile."""
-    monkeypatch.setattr(worker_tasks, "nudge_job", lambda *_args: None)
+    monkeypatch.setattr(jobs, "nudge_job", lambda *_args: None)
 
 
 def _job(db: Database, job_id: int) -> Job:

@@ -26,7 +26,6 @@ from socialpulse.inbox.models import (
 )
 from socialpulse.retention import service as retention
 from socialpulse.worker import jobs
-from socialpulse.worker import tasks as worker_tasks
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.worker.schedule import PERIODIC
 from socialpulse.workspaces.models import Workspace
@@ -40,7 +39,7 @@ _serial = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _jobs_wait_for_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     # memory:// Huey would run each job inline at commit; these tests run them by hand.
-    monkeypatch.setattr(worker_tasks, "nudge_job", lambda *_args: None)
+    monkeypatch.setattr(jobs, "nudge_job", lambda *_args: None)
 
 
 def _workspace(db: Database, slug: str, zone: str) -> int:

@@ -33,8 +33,9 @@ from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from socialpulse.db import Database, utcnow
+from socialpulse.db import Database, get_database, utcnow
 from socialpulse.worker.models import Job, JobStatus
+from socialpulse.worker.queue import enqueue_after_commit, huey
 
 log = structlog.get_logger(__name__)
 
@@ -252,15 +253,24 @@ def enqueue_job(
     )
     session.add(job)
     session.flush()
-    from socialpulse.worker import tasks
-
     delay = None
     if run_after is not None:
         delay = max(0.0, (run_after - utcnow()).total_seconds())
-    from socialpulse.worker.queue import enqueue_after_commit
-
-    enqueue_after_commit(session, tasks.nudge_job, job.id, delay)
+    enqueue_after_commit(session, nudge_job, job.id, delay)
     return job
+
+
+@huey.task(name="worker.run_job")
+def run_job_task(job_id: int) -> None:
+    run_job(get_database(), job_id)
+
+
+def nudge_job(job_id: int, delay: float | None = None) -> None:
+    """Ask a worker to run job `job_id` now (or after `delay` seconds)."""
+    if delay:
+        run_job_task.schedule((job_id,), delay=delay)
+    else:
+        run_job_task(job_id)
 
 
 def claim_job(db: Database, job_id: int, worker_id: str, lease_s: int) -> bool:

@@ -1,4 +1,5 @@
-"""Huey tasks of the job engine itself: run one durable job, reap leases, dispatch due rows."""
+"""Periodic task of the job engine: reap expired leases, dispatch due rows (the Huey task
+that runs one durable job lives beside the engine, in ``jobs``)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,8 @@ import structlog
 
 from socialpulse.db import get_database
 from socialpulse.worker import jobs
-from socialpulse.worker.queue import huey
 
 log = structlog.get_logger(__name__)
-
-
-@huey.task(name="worker.run_job")
-def run_job_task(job_id: int) -> None:
-    jobs.run_job(get_database(), job_id)
-
-
-def nudge_job(job_id: int, delay: float | None = None) -> None:
-    """Ask a worker to run job `job_id` now (or after `delay` seconds)."""
-    if delay:
-        run_job_task.schedule((job_id,), delay=delay)
-    else:
-        run_job_task(job_id)
 
 
 def reap_and_dispatch() -> dict[str, int]:
@@ -34,5 +21,5 @@ def reap_and_dispatch() -> dict[str, int]:
     reaped = jobs.reap_expired_leases(db)
     due = jobs.due_job_ids(db)
     for job_id in due:
-        run_job_task(job_id)
+        jobs.run_job_task(job_id)
     return {**reaped, "dispatched": len(due)}
