@@ -16,7 +16,7 @@ from socialpulse.db import Database, utcnow
 from socialpulse.workspaces.models import Role
 
 if TYPE_CHECKING:
-    from analytics.conftest import Builder
+    from factories import Builder
 
 ACCOUNT_ROUTES = [
     "/api/v1/accounts/{account_id}/overview",

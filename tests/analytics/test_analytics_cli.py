@@ -15,7 +15,7 @@ from socialpulse.config import get_settings
 from socialpulse.db import Database, utcnow
 
 if TYPE_CHECKING:
-    from analytics.conftest import Builder
+    from factories import Builder
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ from socialpulse.errors import InvalidInput, NotFound
 from socialpulse.providers.simulated import SimulatedPlatform
 
 if TYPE_CHECKING:
-    from analytics.conftest import Builder
+    from factories import Builder
 
 LATEST = dt.date(2026, 3, 31)
 NOW = dt.datetime(2026, 3, 31, 12, 0, tzinfo=dt.UTC)

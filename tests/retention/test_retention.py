@@ -5,14 +5,13 @@ still needed stays."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from factories import make_workspace
+from factories import make, make_workspace
 from socialpulse.accounts.models import FetchRun, FetchStatus, TrackedAccount
 from socialpulse.db import Base, Database
 from socialpulse.inbox.models import (
@@ -33,7 +32,6 @@ from socialpulse.workspaces.models import Workspace
 # 02:00 in New York (UTC-5 in January) is 07:00 UTC.
 NY_TWO_AM = dt.datetime(2027, 1, 15, 7, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
-_serial = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
@@ -51,11 +49,9 @@ def _workspace(db: Database, slug: str, zone: str) -> int:
     return ws.workspace_id
 
 
-def _add(db: Database, row: Base) -> int:
+def _add(db: Database, model: type[Base], **fields: Any) -> int:
     with db.session() as session:
-        session.add(row)
-        session.flush()
-        return int(row.id)  # type: ignore[attr-defined]
+        return int(make(session, model, **fields).id)  # type: ignore[attr-defined]
 
 
 def _job(
@@ -64,14 +60,13 @@ def _job(
     at = NY_TWO_AM - (age or DAY)
     return _add(
         db,
-        Job(
-            kind="accounts.fetch_account",
-            workspace_id=workspace_id,
-            status=status,
-            created_at=at,
-            run_after=at,
-            finished_at=at if status in (JobStatus.completed, JobStatus.failed) else None,
-        ),
+        Job,
+        kind="accounts.fetch_account",
+        workspace_id=workspace_id,
+        status=status,
+        created_at=at,
+        run_after=at,
+        finished_at=at if status in (JobStatus.completed, JobStatus.failed) else None,
     )
 
 
@@ -82,44 +77,40 @@ def _run(
     finished = None if status in (FetchStatus.pending, FetchStatus.running) else at
     return _add(
         db,
-        FetchRun(
-            workspace_id=ws,
-            account_id=account,
-            status=status,
-            job_id=job,
-            created_at=at,
-            finished_at=finished,
-        ),
+        FetchRun,
+        workspace_id=ws,
+        account_id=account,
+        status=status,
+        job_id=job,
+        created_at=at,
+        finished_at=finished,
     )
 
 
 def _interaction(db: Database, ws: int, account: int, status: InteractionStatus) -> int:
     return _add(
         db,
-        Interaction(
-            workspace_id=ws,
-            account_id=account,
-            platform="simulated",
-            kind=InteractionKind.comment,
-            external_id=f"c{next(_serial)}",
-            author_external_id="fan",
-            author_handle="fan",
-            posted_at=NY_TWO_AM - 300 * DAY,
-            status=status,
-        ),
+        Interaction,
+        workspace_id=ws,
+        account_id=account,
+        platform="simulated",
+        kind=InteractionKind.comment,
+        author_external_id="fan",
+        author_handle="fan",
+        posted_at=NY_TWO_AM - 300 * DAY,
+        status=status,
     )
 
 
 def _match(db: Database, ws: int, workflow: int, interaction: int, age: dt.timedelta) -> int:
     return _add(
         db,
-        WorkflowMatch(
-            workspace_id=ws,
-            workflow_id=workflow,
-            interaction_id=interaction,
-            reason="matched",
-            matched_at=NY_TWO_AM - age,
-        ),
+        WorkflowMatch,
+        workspace_id=ws,
+        workflow_id=workflow,
+        interaction_id=interaction,
+        reason="matched",
+        matched_at=NY_TWO_AM - age,
     )
 
 
@@ -129,18 +120,16 @@ def _reply(
     at = NY_TWO_AM - age
     return _add(
         db,
-        ReplyQueueItem(
-            workspace_id=ws,
-            account_id=account,
-            interaction_id=interaction,
-            platform="simulated",
-            text="thanks!",
-            status=status,
-            scheduled_for=at,
-            created_at=at,
-            sent_at=at if status == ReplyStatus.sent else None,
-            idempotency_key=f"k{next(_serial)}",
-        ),
+        ReplyQueueItem,
+        workspace_id=ws,
+        account_id=account,
+        interaction_id=interaction,
+        platform="simulated",
+        text="thanks!",
+        status=status,
+        scheduled_for=at,
+        created_at=at,
+        sent_at=at if status == ReplyStatus.sent else None,
     )
 
 
@@ -153,10 +142,8 @@ def _exists(db: Database, table: type[Base], ids: list[int]) -> list[bool]:
 def test_the_daily_pass_deletes_old_finished_rows_and_keeps_live_work(db: Database) -> None:
     ny = _workspace(db, "new-york-co", "America/New_York")
     tokyo = _workspace(db, "tokyo-co", "Asia/Tokyo")
-    account = _add(
-        db, TrackedAccount(workspace_id=ny, platform="simulated", external_id="a", handle="a")
-    )
-    workflow = _add(db, Workflow(workspace_id=ny, name="thanks"))
+    account = _add(db, TrackedAccount, workspace_id=ny)
+    workflow = _add(db, Workflow, workspace_id=ny, name="thanks")
 
     old_done = _job(db, ny, JobStatus.completed, 40 * DAY)
     old_failed = _job(db, ny, JobStatus.failed, 31 * DAY)
