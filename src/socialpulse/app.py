@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from socialpulse import __version__
+from socialpulse.ai import backends as ai_backends
 from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError, TooManyRequests, error_body, error_responses
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     settings = settings or get_settings()
     # First: a missing or weak key stops the start before any file or database is touched.
     secret_key = settings.resolved_secret_key()
+    ai_backends.check_settings(settings)
     configure_logging(settings.log_level, settings.log_json)
     db = init_database(settings.effective_database_url)
     configure_tasks(settings)

@@ -10,6 +10,7 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 
+from socialpulse.ai import backends as ai_backends
 from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError
@@ -27,6 +28,12 @@ user_app = typer.Typer(help="Manage user accounts (instance operator).", no_args
 app.add_typer(user_app, name="user")
 
 err = Console(stderr=True)
+
+
+@app.callback()
+def _start() -> None:
+    # Settings the app would refuse at start (a bad AI model directory) stop every command too.
+    ai_backends.check_settings(get_settings())
 
 
 def _db() -> Database:

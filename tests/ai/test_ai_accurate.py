@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import require
-from socialpulse.ai.analysis import get_analyzer
+from socialpulse.ai.backends import get_analyzer
 
 
 @pytest.fixture(autouse=True)

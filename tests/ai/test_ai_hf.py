@@ -29,10 +29,12 @@ from sqlalchemy import select
 from conftest import make_settings, require
 from factories import make_workspace
 from socialpulse.accounts.models import Post, PostAnalysis
-from socialpulse.ai import analysis
-from socialpulse.ai.analysis import BackendUnavailable, clear_analyzers, get_analyzer
+from socialpulse.ai import backends
+from socialpulse.ai.backends import check_settings, clear_analyzers, get_analyzer
+from socialpulse.ai.base import BackendUnavailable
 from socialpulse.ai.hf import HFAnalyzer, HFClassifier, HFModelError, check_model_dir, label_columns
-from socialpulse.config import get_settings
+from socialpulse.app import create_app
+from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database
 from socialpulse.worker.models import Job, JobStatus
 
@@ -458,10 +460,30 @@ def test_settings_refuse_hf_without_a_model_dir(tmp_path: Path) -> None:
         make_settings(tmp_path, "sqlite://", ai_backend="hf")
 
 
-def test_settings_refuse_a_dir_that_is_not_a_model(tmp_path: Path) -> None:
+def test_the_start_refuses_a_dir_that_is_not_a_model(tmp_path: Path) -> None:
     directory = config_only(tmp_path / "half")
-    with pytest.raises(ValidationError, match=r"SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors"):
-        make_settings(tmp_path, "sqlite://", ai_hf_model_dir=directory)
+    settings = make_settings(tmp_path, "sqlite://", ai_hf_model_dir=directory)
+    with pytest.raises(ConfigError, match=r"SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors"):
+        check_settings(settings)
+    with pytest.raises(ConfigError, match=r"SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors"):
+        create_app(settings, start_worker=False)
+
+
+def test_every_command_refuses_a_dir_that_is_not_a_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from socialpulse.cli import app as cli_app
+
+    monkeypatch.setenv("SOCIALPULSE_AI_HF_MODEL_DIR", str(config_only(tmp_path / "half")))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_app, ["migrate"])
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(result.exception, ConfigError)
+    assert "SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors" in str(result.exception)
 
 
 def test_settings_normalise_and_check_the_language_list(tmp_path: Path) -> None:
@@ -631,4 +653,4 @@ def test_an_unavailable_configured_backend_fails_the_job_and_keeps_posts_pending
         versions = set(session.scalars(select(Post.ai_model_version)))
     # Nothing was overwritten, nothing fell back to another backend.
     assert versions == {default_version}
-    assert analysis.get_analyzer("default").model_version == default_version
+    assert backends.get_analyzer("default").model_version == default_version

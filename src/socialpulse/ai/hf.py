@@ -55,15 +55,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from socialpulse.ai.analysis import (
-    SENTIMENT_LABELS,
-    BackendUnavailable,
-    DefaultAnalyzer,
-    ModelBundle,
-)
+from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle
+from socialpulse.ai.base import SENTIMENT_LABELS, BackendUnavailable, Evidence
 from socialpulse.ai.features import F32, FeatureBatch, clean
 from socialpulse.ai.minilm import _gelu, _layer_norm, read_safetensors
-from socialpulse.ai.schemas import Evidence
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
