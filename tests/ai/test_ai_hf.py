@@ -4,7 +4,7 @@ Each test builds its own tiny model directory (2 layers, hidden size 8, 2 heads,
 vocabulary of a few dozen words saved as tokenizer.json, random weights from a fixed seed
 written as safetensors by hand), for BERT and for RoBERTa. The batched, padded implementation is
 checked against `reference_probabilities`, a plain per-text float64 transcription of the
-transformers forward pass written here. Needs the ``tokenizers`` package (`make accurate`):
+transformers forward pass written here. Needs the ``tokenizers`` and ``safetensors`` packages (`make accurate`):
 without it the tests that load a model skip locally and fail under CI=true.
 """
 
@@ -59,10 +59,10 @@ CARDIFF_LABELS = {"0": "LABEL_0", "1": "LABEL_1", "2": "LABEL_2"}
 NAMED_LABELS = {"0": "Negative", "1": "Neutral", "2": "Positive"}
 
 
-def tokenizers_installed() -> None:
+def libraries_installed() -> None:
     require(
-        importlib.util.find_spec("tokenizers") is not None,
-        "the tokenizers package is not installed (make accurate)",
+        all(importlib.util.find_spec(name) is not None for name in ("tokenizers", "safetensors")),
+        "the tokenizers and safetensors packages are not installed (make accurate)",
     )
 
 
@@ -312,7 +312,7 @@ def hf_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
 
 @pytest.fixture
 def roberta_dir(tmp_path: Path) -> Path:
-    tokenizers_installed()
+    libraries_installed()
     directory = tmp_path / "tiny-twitter-roberta"
     build_model(directory, "roberta", CARDIFF_LABELS)
     return directory
@@ -332,7 +332,7 @@ def roberta_dir(tmp_path: Path) -> Path:
 def test_batched_padded_model_matches_the_per_text_reference(
     tmp_path: Path, kind: str, model_type: str, id2label: dict[str, str]
 ) -> None:
-    tokenizers_installed()
+    libraries_installed()
     weights = build_model(tmp_path / "model", kind, id2label, model_type=model_type)
     classifier = HFClassifier(tmp_path / "model")
     # Sorted by length into padded batches of 4: every batch holds texts of different lengths.
@@ -353,7 +353,7 @@ def test_tokens_are_the_reference_ones_with_truncation_at_the_positions(roberta_
 
 
 def test_sharded_weights_load_like_a_single_file(tmp_path: Path) -> None:
-    tokenizers_installed()
+    libraries_installed()
     directory = tmp_path / "sharded"
     weights = build_model(directory, "bert", NAMED_LABELS)
     single = HFClassifier(directory).probabilities(TEXTS)
