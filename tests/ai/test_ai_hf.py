@@ -4,8 +4,8 @@ Each test builds its own tiny model directory (2 layers, hidden size 8, 2 heads,
 vocabulary of a few dozen words saved as tokenizer.json, random weights from a fixed seed
 written as safetensors by hand), for BERT and for RoBERTa. The batched, padded implementation is
 checked against `reference_probabilities`, a plain per-text float64 transcription of the
-transformers forward pass written here. Needs the ``tokenizers`` and ``safetensors`` packages (`make accurate`):
-without it the tests that load a model skip locally and fail under CI=true.
+transformers forward pass written here. Needs the ``tokenizers`` and ``safetensors`` packages
+(`make accurate`): without them the tests that load a model skip locally and fail under CI=true.
 """
 
 from __future__ import annotations
