@@ -15,7 +15,8 @@ import random
 import time
 from pathlib import Path
 
-from socialpulse.ai.analysis import BackendUnavailable, get_analyzer
+from socialpulse.ai.backends import get_analyzer
+from socialpulse.ai.base import BackendUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 WORDS = (

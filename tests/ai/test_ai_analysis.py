@@ -5,8 +5,7 @@ import json
 import pytest
 
 from socialpulse.ai import TextAnalysis, analyze
-from socialpulse.ai.analysis import Analyzer
-from socialpulse.ai.schemas import INTENT_LABELS
+from socialpulse.ai.base import INTENT_LABELS, Analyzer
 
 
 def one(analyzer: Analyzer, text: str) -> TextAnalysis:

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from socialpulse.ai.base import RECORD_KEYS
 from socialpulse.ai.cli import app
-from socialpulse.ai.schemas import RECORD_KEYS
 
 runner = CliRunner()
 
@@ -72,7 +72,7 @@ def test_missing_input_file_is_an_error(tmp_path: Path) -> None:
 
 def test_accurate_backend_not_installed_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     from socialpulse.ai import minilm
-    from socialpulse.ai.analysis import clear_analyzers
+    from socialpulse.ai.backends import clear_analyzers
 
     monkeypatch.setattr(minilm, "PACKAGE", "socialpulse_no_such_minilm_package")
     clear_analyzers()

@@ -4,8 +4,8 @@ Each test builds its own tiny model directory (2 layers, hidden size 8, 2 heads,
 vocabulary of a few dozen words saved as tokenizer.json, random weights from a fixed seed
 written as safetensors by hand), for BERT and for RoBERTa. The batched, padded implementation is
 checked against `reference_probabilities`, a plain per-text float64 transcription of the
-transformers forward pass written here. Needs the ``tokenizers`` package (`make accurate`):
-without it the tests that load a model skip locally and fail under CI=true.
+transformers forward pass written here. Needs the ``tokenizers`` and ``safetensors`` packages
+(`make accurate`): without them the tests that load a model skip locally and fail under CI=true.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ from sqlalchemy import select
 from conftest import make_settings, require
 from factories import make_workspace
 from socialpulse.accounts.models import Post, PostAnalysis
-from socialpulse.ai import analysis
-from socialpulse.ai.analysis import BackendUnavailable, clear_analyzers, get_analyzer
+from socialpulse.ai import backends
+from socialpulse.ai.backends import check_settings, clear_analyzers, get_analyzer
+from socialpulse.ai.base import BackendUnavailable
 from socialpulse.ai.hf import HFAnalyzer, HFClassifier, HFModelError, check_model_dir, label_columns
-from socialpulse.config import get_settings
+from socialpulse.app import create_app
+from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database
 from socialpulse.worker.models import Job, JobStatus
 
@@ -57,10 +59,10 @@ CARDIFF_LABELS = {"0": "LABEL_0", "1": "LABEL_1", "2": "LABEL_2"}
 NAMED_LABELS = {"0": "Negative", "1": "Neutral", "2": "Positive"}
 
 
-def tokenizers_installed() -> None:
+def libraries_installed() -> None:
     require(
-        importlib.util.find_spec("tokenizers") is not None,
-        "the tokenizers package is not installed (make accurate)",
+        all(importlib.util.find_spec(name) is not None for name in ("tokenizers", "safetensors")),
+        "the tokenizers and safetensors packages are not installed (make accurate)",
     )
 
 
@@ -310,7 +312,7 @@ def hf_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
 
 @pytest.fixture
 def roberta_dir(tmp_path: Path) -> Path:
-    tokenizers_installed()
+    libraries_installed()
     directory = tmp_path / "tiny-twitter-roberta"
     build_model(directory, "roberta", CARDIFF_LABELS)
     return directory
@@ -330,7 +332,7 @@ def roberta_dir(tmp_path: Path) -> Path:
 def test_batched_padded_model_matches_the_per_text_reference(
     tmp_path: Path, kind: str, model_type: str, id2label: dict[str, str]
 ) -> None:
-    tokenizers_installed()
+    libraries_installed()
     weights = build_model(tmp_path / "model", kind, id2label, model_type=model_type)
     classifier = HFClassifier(tmp_path / "model")
     # Sorted by length into padded batches of 4: every batch holds texts of different lengths.
@@ -351,7 +353,7 @@ def test_tokens_are_the_reference_ones_with_truncation_at_the_positions(roberta_
 
 
 def test_sharded_weights_load_like_a_single_file(tmp_path: Path) -> None:
-    tokenizers_installed()
+    libraries_installed()
     directory = tmp_path / "sharded"
     weights = build_model(directory, "bert", NAMED_LABELS)
     single = HFClassifier(directory).probabilities(TEXTS)
@@ -458,10 +460,30 @@ def test_settings_refuse_hf_without_a_model_dir(tmp_path: Path) -> None:
         make_settings(tmp_path, "sqlite://", ai_backend="hf")
 
 
-def test_settings_refuse_a_dir_that_is_not_a_model(tmp_path: Path) -> None:
+def test_the_start_refuses_a_dir_that_is_not_a_model(tmp_path: Path) -> None:
     directory = config_only(tmp_path / "half")
-    with pytest.raises(ValidationError, match=r"SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors"):
-        make_settings(tmp_path, "sqlite://", ai_hf_model_dir=directory)
+    settings = make_settings(tmp_path, "sqlite://", ai_hf_model_dir=directory)
+    with pytest.raises(ConfigError, match=r"SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors"):
+        check_settings(settings)
+    with pytest.raises(ConfigError, match=r"SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors"):
+        create_app(settings, start_worker=False)
+
+
+def test_every_command_refuses_a_dir_that_is_not_a_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from socialpulse.cli import app as cli_app
+
+    monkeypatch.setenv("SOCIALPULSE_AI_HF_MODEL_DIR", str(config_only(tmp_path / "half")))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_app, ["migrate"])
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(result.exception, ConfigError)
+    assert "SOCIALPULSE_AI_HF_MODEL_DIR: no model.safetensors" in str(result.exception)
 
 
 def test_settings_normalise_and_check_the_language_list(tmp_path: Path) -> None:
@@ -631,4 +653,4 @@ def test_an_unavailable_configured_backend_fails_the_job_and_keeps_posts_pending
         versions = set(session.scalars(select(Post.ai_model_version)))
     # Nothing was overwritten, nothing fell back to another backend.
     assert versions == {default_version}
-    assert analysis.get_analyzer("default").model_version == default_version
+    assert backends.get_analyzer("default").model_version == default_version

@@ -5,20 +5,21 @@ from pathlib import Path
 
 import numpy as np
 
-from socialpulse.ai.analysis import MODELS_DIR, ModelBundle
+from socialpulse.ai.analysis import ModelBundle
+from socialpulse.ai.base import WEIGHTS_DIR
 
 MAX_TOTAL_BYTES = 25_000_000
 
 
 def test_no_pickled_models_ship() -> None:
-    files = [p for p in MODELS_DIR.rglob("*") if p.is_file()]
+    files = [p for p in WEIGHTS_DIR.rglob("*") if p.is_file()]
     assert files
     assert not [p for p in files if p.suffix in {".pkl", ".pickle", ".joblib"}]
     assert {p.suffix for p in files} <= {".npz", ".json", ".md"}
 
 
 def test_shipped_arrays_load_without_pickle() -> None:
-    for path in MODELS_DIR.glob("*.npz"):
+    for path in WEIGHTS_DIR.glob("*.npz"):
         with np.load(path, allow_pickle=False) as arrays:
             assert set(arrays.files) == {"weights", "bias", "idf"}
             assert arrays["weights"].dtype == np.float16
@@ -27,7 +28,7 @@ def test_shipped_arrays_load_without_pickle() -> None:
 
 
 def test_every_shipped_array_file_is_pickle_free() -> None:
-    for path in MODELS_DIR.rglob("*.npz"):
+    for path in WEIGHTS_DIR.rglob("*.npz"):
         with np.load(path, allow_pickle=False) as arrays:
             assert arrays.files
             # Numbers, and the encoder delta's base digest as a plain unicode array.
@@ -35,22 +36,22 @@ def test_every_shipped_array_file_is_pickle_free() -> None:
 
 
 def test_shipped_models_stay_small() -> None:
-    total = sum(p.stat().st_size for p in MODELS_DIR.rglob("*") if p.is_file())
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.rglob("*") if p.is_file())
     assert total < MAX_TOTAL_BYTES
 
 
 def test_metadata_names_every_model_and_a_version() -> None:
-    metadata = json.loads((MODELS_DIR / "metadata.json").read_text(encoding="utf-8"))
+    metadata = json.loads((WEIGHTS_DIR / "metadata.json").read_text(encoding="utf-8"))
     assert metadata["model_version"].startswith("sp-linear-")
     for name in ("sentiment", "complaint", "spam"):
-        assert (MODELS_DIR / metadata["models"][name]["file"]).is_file()
-    bundle = ModelBundle.load(MODELS_DIR)
+        assert (WEIGHTS_DIR / metadata["models"][name]["file"]).is_file()
+    bundle = ModelBundle.load(WEIGHTS_DIR)
     assert bundle.sentiment.labels == ["negative", "neutral", "positive"]
     assert bundle.sentiment.weights.shape == (bundle.spec.n_features, 3)
 
 
 def test_model_card_documents_data_scores_and_format() -> None:
-    card = (MODELS_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     for needle in (
         "Twitter",
         "Complaints on Twitter",
@@ -60,8 +61,8 @@ def test_model_card_documents_data_scores_and_format() -> None:
         "texts/s",
     ):
         assert needle in card
-    assert json.loads((MODELS_DIR / "metadata.json").read_text())["model_version"] in card
+    assert json.loads((WEIGHTS_DIR / "metadata.json").read_text())["model_version"] in card
 
 
-def test_models_dir_is_inside_the_package() -> None:
-    assert Path(MODELS_DIR).parent.name == "ai"
+def test_weights_dir_is_inside_the_package() -> None:
+    assert Path(WEIGHTS_DIR).parent.name == "ai"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from socialpulse.ai import polarity
-from socialpulse.ai.analysis import Analyzer
+from socialpulse.ai.base import Analyzer
 
 
 def test_esr_scores_follow_the_published_formula() -> None:

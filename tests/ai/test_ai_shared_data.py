@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from socialpulse.ai.analysis import Analyzer, DefaultAnalyzer, get_analyzer
-from socialpulse.ai.evaluate import evaluate_language, evaluate_sentiment
+from socialpulse.ai.analysis import DefaultAnalyzer
+from socialpulse.ai.backends import get_analyzer
+from socialpulse.ai.base import Analyzer
+from socialpulse.ai.evaluate import evaluate_sentiment
+from socialpulse.ai.training.metrics import evaluate_language
 
 
 def test_sentiment_macro_recall_on_val(analyzer: Analyzer, shared_data: Path) -> None:

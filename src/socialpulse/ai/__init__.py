@@ -1,10 +1,10 @@
 """Text intelligence: sentiment, language, intents, topic, toxicity and keywords, offline.
 
 ``analyze(texts)`` returns one `TextAnalysis` per text; see `analysis` for how the labels
-are made and `models/MODEL_CARD.md` for the trained models and their measured scores.
+are made and `weights/MODEL_CARD.md` for the trained models and their measured scores.
 """
 
-from socialpulse.ai.analysis import BackendUnavailable, analyze, get_analyzer
-from socialpulse.ai.schemas import TextAnalysis
+from socialpulse.ai.backends import analyze, get_analyzer
+from socialpulse.ai.base import BackendUnavailable, TextAnalysis
 
 __all__ = ["BackendUnavailable", "TextAnalysis", "analyze", "get_analyzer"]

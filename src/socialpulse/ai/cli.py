@@ -10,7 +10,10 @@ from typing import Annotated, TextIO
 
 import typer
 
-from socialpulse.ai.analysis import BATCH_SIZE, Analyzer, BackendUnavailable, get_analyzer
+from socialpulse.ai.analysis import BATCH_SIZE
+from socialpulse.ai.backends import check_settings, get_analyzer
+from socialpulse.ai.base import Analyzer, BackendUnavailable
+from socialpulse.config import ConfigError, get_settings
 
 app = typer.Typer(
     help="Text intelligence: sentiment, language, intents, topics.", no_args_is_help=True
@@ -50,10 +53,12 @@ def parse_line(line: str, number: int) -> str:
 
 def resolve_analyzer(backend: str | None) -> Analyzer:
     """The analyser, or exit 2 saying why not: an unknown name, a backend that is not
-    installed, or invalid AI settings (pydantic's ValidationError is a ValueError)."""
+    installed, or invalid AI settings (pydantic's ValidationError is a ValueError; a model
+    directory the hf backend cannot run is the ConfigError the start of the CLI raises)."""
     try:
+        check_settings(get_settings())
         return get_analyzer(backend)
-    except (BackendUnavailable, ValueError) as exc:
+    except (BackendUnavailable, ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
 

@@ -9,79 +9,32 @@
 * spam: leave-one-video-out cross-validation on ``intent/youtube-spam-*.csv`` (F1 of spam);
 * throughput of the full analysis, in batches and one text at a time.
 
-The cross-validations retrain with `socialpulse.ai.train` and so need scikit-learn.
+The cross-validations retrain with `socialpulse.ai.training.fit` and so need scikit-learn.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from socialpulse.ai import language
-from socialpulse.ai.analysis import Analyzer, DefaultAnalyzer, get_analyzer
-
-
-def measure_throughput(
-    analyzer: Analyzer, texts: Sequence[str], single: int = 500
-) -> dict[str, float | int]:
-    texts = list(texts)
-    analyzer.analyze(texts[:64])  # warm caches
-    started = time.perf_counter()
-    analyzer.analyze(texts)
-    batch_rate = len(texts) / (time.perf_counter() - started)
-    sample = texts[:single]
-    started = time.perf_counter()
-    for text in sample:
-        analyzer.analyze([text])
-    single_rate = len(sample) / (time.perf_counter() - started)
-    return {
-        "texts": len(texts),
-        "batch_texts_per_s": round(batch_rate),
-        "single_texts_per_s": round(single_rate),
-    }
-
-
-def read_lingua(path: Path) -> list[tuple[str, str, str]]:
-    rows: list[tuple[str, str, str]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle):
-            parts = line.rstrip("\n").split("\t", 2)
-            if number == 0 and parts[0] == "lang" or len(parts) != 3:
-                continue
-            rows.append((parts[0], parts[1], parts[2]))
-    return rows
-
-
-def evaluate_language(path: Path) -> dict[str, dict[str, float]]:
-    rows = read_lingua(path)
-    report: dict[str, dict[str, float]] = {}
-    for kind in ("sentences", "word-pairs", "single-words"):
-        subset = [row for row in rows if row[1] == kind]
-        if not subset:
-            continue
-        started = time.perf_counter()
-        guesses = language.detect([row[2] for row in subset])
-        elapsed = time.perf_counter() - started
-        gold = np.asarray([row[0] for row in subset])
-        predicted = np.asarray([guess.code for guess in guesses])
-        recalls = [float(np.mean(predicted[gold == code] == code)) for code in np.unique(gold)]
-        report[kind] = {
-            "n": len(subset),
-            "accuracy": round(float(np.mean(predicted == gold)), 4),
-            "macro_recall": round(float(np.mean(recalls)), 4),
-            "und_rate": round(float(np.mean(predicted == "und")), 4),
-            "texts_per_s": round(len(subset) / elapsed),
-        }
-    return report
+from socialpulse.ai.analysis import DefaultAnalyzer
+from socialpulse.ai.backends import get_analyzer
+from socialpulse.ai.base import Analyzer
+from socialpulse.ai.features import FeatureSpec
+from socialpulse.ai.training.datasets import (
+    group_folds,
+    kfold_indices,
+    read_complaints,
+    read_sentiment,
+    read_spam,
+)
+from socialpulse.ai.training.fit import cross_validate
+from socialpulse.ai.training.metrics import evaluate_language, macro_recall, measure_throughput
 
 
 def evaluate_sentiment(analyzer: Analyzer, path: Path) -> dict[str, float]:
-    from socialpulse.ai.train import macro_recall, read_sentiment
-
     data = read_sentiment(path)
     if isinstance(analyzer, DefaultAnalyzer):
         probabilities = analyzer.sentiment_probabilities(data.texts)
@@ -103,15 +56,6 @@ def evaluate_sentiment(analyzer: Analyzer, path: Path) -> dict[str, float]:
 
 
 def evaluate_intents(data_dir: Path, model_meta: dict[str, Any]) -> dict[str, Any]:
-    from socialpulse.ai.features import FeatureSpec
-    from socialpulse.ai.train import (
-        cross_validate,
-        group_folds,
-        kfold_indices,
-        read_complaints,
-        read_spam,
-    )
-
     spec = FeatureSpec.from_json(model_meta["feature_spec"])
     metrics = model_meta["metrics"]
     complaints = read_complaints(data_dir / "intent" / "complaints-train.csv")
@@ -137,8 +81,6 @@ def evaluate(data_dir: Path | str, backend: str = "default", echo: bool = True) 
     report["language"] = evaluate_language(data / "language" / "lingua-sample.tsv")
     if isinstance(analyzer, DefaultAnalyzer):
         report["intents"] = evaluate_intents(data, analyzer.bundle.metadata)
-    from socialpulse.ai.train import read_sentiment
-
     report["throughput"] = measure_throughput(analyzer, read_sentiment(sentiment_path).texts)
     if echo:
         print(format_report(report))

