@@ -125,7 +125,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and _wants_html(request):
-            from socialpulse.web.views import render_error
+            from socialpulse.web.pages import render_error
 
             return render_error(request, 404, "Page not found")
         code = _STATUS_CODES.get(exc.status_code, "error")

@@ -27,8 +27,8 @@ from socialpulse.deps import DbSession, get_db
 from socialpulse.errors import InvalidInput
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
+from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
-from socialpulse.web.views import _layout, flash, render
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import scoped
@@ -54,7 +54,7 @@ def accounts_page(request: Request, session: DbSession, auth: WebAuth) -> Respon
     subject, _ = auth
     comparison = analytics.compare(session, subject)
     accounts = {a.id: a for a in accounts_service.list_accounts(session, subject)}
-    context = _layout(session, auth, "accounts") | {
+    context = layout(session, auth, "accounts") | {
         "rows": [(row, accounts[row.account.id]) for row in comparison.rows],
         "definition": comparison.engagement_definition,
         "platforms": _platforms(),
@@ -210,7 +210,7 @@ def account_page(
     ai_profile = ai_service.account_profile(session, subject, account_id)
     best = analytics.best_times(session, subject, account_id, days=180)
     hashtags = analytics.hashtag_performance(session, subject, account_id, days=90)
-    context = _layout(session, auth, "accounts") | {
+    context = layout(session, auth, "accounts") | {
         "account": account,
         "platform_name": accounts_service.platform_name(account.platform),
         "overview": overview,
@@ -310,7 +310,7 @@ def usage_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
         .order_by(FetchRun.id.desc())
         .limit(50)
     ).all()
-    context = _layout(session, auth, "usage") | {
+    context = layout(session, auth, "usage") | {
         "bars": bars,
         "history": history,
         "waiting": waiting,
