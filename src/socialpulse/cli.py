@@ -343,7 +343,10 @@ def demo() -> None:
 
 def _mount_domain_apps() -> None:
     from socialpulse.accounts.cli import app as accounts_app
+    from socialpulse.analytics.cli import report as analytics_report
 
+    # The report is analytics' command; users find it next to the accounts it reports on.
+    accounts_app.command("report")(analytics_report)
     app.add_typer(accounts_app, name="accounts", help="Tracked accounts: list, report.")
     from socialpulse.inbox.cli import app as inbox_app
 
