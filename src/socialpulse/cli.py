@@ -13,6 +13,7 @@ from rich.console import Console
 from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError
+from socialpulse.hooks import install_hooks
 
 T = TypeVar("T")
 
@@ -359,6 +360,7 @@ def _mount_domain_apps() -> None:
 
 
 _mount_domain_apps()
+install_hooks()
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from factories import WorkspaceFixture, make_workspace
-from socialpulse.accounts.models import Post, PostMetricSnapshot, TrackedAccount
 from socialpulse.accounts.ingest import ingest_posts, write_account_snapshot
+from socialpulse.accounts.models import Post, PostMetricSnapshot, TrackedAccount
 from socialpulse.analytics import service
 from socialpulse.analytics.schemas import ENGAGEMENT_DEFINITION, Baseline, RankBy, SeriesMetric
 from socialpulse.db import Database

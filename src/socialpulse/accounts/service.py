@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from socialpulse.accounts import deletion
 from socialpulse.accounts.budget import BudgetObserver
 
-# Re-exported for other domains (inbox, demo, the CLI, the dashboard), which import `service`
-# only: "x as x" marks each one as meant.
+# Re-exported for other domains and the wiring above them (inbox, demo, the CLI, the
+# dashboard), which import `service` only: "x as x" marks each one as meant.
+from socialpulse.accounts.deletion import DeletionHook as DeletionHook
+from socialpulse.accounts.deletion import register_deletion_hook as register_deletion_hook
 from socialpulse.accounts.fetching import SourceFactory as SourceFactory
 from socialpulse.accounts.fetching import build_source as build_source
 from socialpulse.accounts.fetching import credentials_of as credentials_of

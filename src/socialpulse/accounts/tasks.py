@@ -65,5 +65,5 @@ def delete_account(ctx: JobContext) -> dict[str, Any]:
             report=ctx.report_progress,
             progress=previous,
         )
-    except deletion.ReplyInFlight as exc:
+    except deletion.WorkInFlight as exc:
         raise RetryAt(str(exc), at=exc.until, counts_attempt=False) from exc
