@@ -29,6 +29,7 @@ from socialpulse import models as _all_models  # noqa: F401  (every table before
 from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError, TooManyRequests, error_body, error_responses
+from socialpulse.hooks import install_hooks
 from socialpulse.kit.asgi import (
     CONTENT_SECURITY_POLICY,
     BodySizeLimitMiddleware,
@@ -127,7 +128,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404 and _wants_html(request):
-            from socialpulse.web.views import render_error
+            from socialpulse.web.pages import render_error
 
             return render_error(request, 404, "Page not found")
         code = _STATUS_CODES.get(exc.status_code, "error")
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     configure_logging(settings.log_level, settings.log_json)
     db = init_database(settings.effective_database_url)
     configure_tasks(settings)
+    install_hooks()
     run_embedded = settings.runs_embedded_worker
     if start_worker is not None:
         run_embedded = start_worker

@@ -14,6 +14,7 @@ from socialpulse import models as _all_models  # noqa: F401  (every table before
 from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError
+from socialpulse.hooks import install_hooks
 
 T = TypeVar("T")
 
@@ -354,7 +355,10 @@ def demo() -> None:
 
 def _mount_domain_apps() -> None:
     from socialpulse.accounts.cli import app as accounts_app
+    from socialpulse.analytics.cli import report as analytics_report
 
+    # The report is analytics' command; users find it next to the accounts it reports on.
+    accounts_app.command("report")(analytics_report)
     app.add_typer(accounts_app, name="accounts", help="Tracked accounts: list, report.")
     from socialpulse.inbox.cli import app as inbox_app
 
@@ -367,6 +371,7 @@ def _mount_domain_apps() -> None:
 
 
 _mount_domain_apps()
+install_hooks()
 
 
 def main() -> None:

@@ -25,8 +25,8 @@ from socialpulse.workspaces.models import ApiKey, Role
 from socialpulse.workspaces.tenancy import Subject
 
 DEMO_EMAIL = "demo@socialpulse.local"
-DEMO_SLUG = "demo"
-DEMO_SECOND_SLUG = "demo-agency"
+# The accounts domain lets these workspaces use the simulated platform.
+DEMO_SLUG, DEMO_SECOND_SLUG = accounts_service.SIMULATED_WORKSPACE_SLUGS
 DEMO_KEY_NAME = "Demo key (make run)"
 DEMO_SEED = 42
 DEMO_HISTORY_DAYS = 180

@@ -1,4 +1,5 @@
-"""`socialpulse accounts list|report`: readable output, clean failures with exit code 2."""
+"""`socialpulse accounts list|report` (the report is analytics', mounted under accounts):
+readable output, clean failures with exit code 2."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from factories import WorkspaceFixture, make_workspace
-from socialpulse.accounts.cli import app
+from socialpulse.cli import app
 from socialpulse.config import get_settings
 from socialpulse.db import Database, utcnow
 
@@ -38,14 +39,14 @@ def ws(db: Database, cli_env: None) -> WorkspaceFixture:
 
 def test_every_command_has_help() -> None:
     for args in ([], ["list"], ["report"]):
-        result = runner.invoke(app, [*args, "--help"])
+        result = runner.invoke(app, ["accounts", *args, "--help"])
         assert result.exit_code == 0, (args, result.output)
         assert "Usage" in result.output
 
 
 def test_list_shows_the_workspaces_accounts(build: Builder, ws: WorkspaceFixture) -> None:
     build.account(ws.workspace_id, "garden_lab", followers=12_345)
-    result = runner.invoke(app, ["list", "--workspace", "report-co"])
+    result = runner.invoke(app, ["accounts", "list", "--workspace", "report-co"])
     assert result.exit_code == 0, result.output
     assert "@garden_lab" in result.output
     assert "12,345" in result.output
@@ -68,7 +69,7 @@ def test_report_prints_deltas_engagement_top_posts_hashtags_and_best_times(
             hashtags=["tomatoes"],
             caption=f"Tomato harvest {week}",
         )
-    result = runner.invoke(app, ["report", "@garden_lab", "--workspace", "report-co"])
+    result = runner.invoke(app, ["accounts", "report", "@garden_lab", "--workspace", "report-co"])
     assert result.exit_code == 0, result.output
     output = result.output
     assert "+200 (+25.0 %)" in output  # 7-day follower delta
@@ -93,7 +94,7 @@ def test_report_prints_deltas_engagement_top_posts_hashtags_and_best_times(
 def test_unknown_handle_or_workspace_exits_2_without_traceback(
     args: list[str], message: str
 ) -> None:
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, ["accounts", *args])
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output

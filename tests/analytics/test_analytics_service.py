@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from factories import WorkspaceFixture, make_workspace
+from socialpulse.accounts.ingest import ingest_posts, write_account_snapshot
 from socialpulse.accounts.models import Post, PostMetricSnapshot, TrackedAccount
-from socialpulse.accounts.service import ingest_posts, write_account_snapshot
-from socialpulse.analytics import service
+from socialpulse.analytics import export, service
+from socialpulse.analytics import growth as growth_service
 from socialpulse.analytics.schemas import ENGAGEMENT_DEFINITION, Baseline, RankBy, SeriesMetric
 from socialpulse.db import Database
 from socialpulse.errors import InvalidInput, NotFound
@@ -257,7 +258,7 @@ def test_post_growth_has_day_over_day_changes(
     build.post(account, "p", posted, day=days_ago(4), views=250, likes=12)
     build.post(account, "p", posted, day=days_ago(2), views=300, likes=15)
     with db.session() as session:
-        growth = service.post_growth(session, ws.subject, account, post)
+        growth = growth_service.post_growth(session, ws.subject, account, post)
     assert [p.day for p in growth.points] == [days_ago(5), days_ago(4), days_ago(2)]
     first, second, third = growth.points
     assert first.change is None
@@ -280,7 +281,7 @@ def test_post_growth_rejects_a_post_of_another_account(
     other = build.account(ws.workspace_id, "other")
     post = build.post(other, "p", at(1))
     with db.session() as session, pytest.raises(NotFound):
-        service.post_growth(session, ws.subject, mine, post)
+        growth_service.post_growth(session, ws.subject, mine, post)
 
 
 def test_growth_between_ranks_gainers_and_starts_new_posts_at_zero(
@@ -295,7 +296,7 @@ def test_growth_between_ranks_gainers_and_starts_new_posts_at_zero(
     build.post(account, "flat", at(30), day=days_ago(30), views=50)  # no capture in the period
     build.post(account, "unknown", at(20), day=days_ago(5), views=70)  # no baseline
     with db.session() as session:
-        result = service.growth_between(session, ws.subject, account, start, end)
+        result = growth_service.growth_between(session, ws.subject, account, start, end)
     assert [(g.post.external_id, g.change.views) for g in result.posts] == [
         ("new", 800),
         ("steady", 300),
@@ -313,7 +314,7 @@ def test_growth_between_ranks_gainers_and_starts_new_posts_at_zero(
     )
     assert result.posts_without_baseline == 1
     with db.session() as session, pytest.raises(InvalidInput):
-        service.growth_between(session, ws.subject, account, end, start)
+        growth_service.growth_between(session, ws.subject, account, end, start)
 
 
 def test_growth_between_defaults_to_the_last_7_days(
@@ -323,7 +324,7 @@ def test_growth_between_defaults_to_the_last_7_days(
     build.post(account, "p", at(20), day=days_ago(9), views=100)
     build.post(account, "p", at(20), day=days_ago(1), views=160)
     with db.session() as session:
-        result = service.growth_between(session, ws.subject, account, now=NOW)
+        result = growth_service.growth_between(session, ws.subject, account, now=NOW)
     assert (result.start_day, result.end_day) == (days_ago(7), LATEST)
     assert [(g.start_day, g.end_day, g.change.views) for g in result.posts] == [
         (days_ago(9), days_ago(1), 60)
@@ -453,7 +454,7 @@ def test_csv_has_one_row_per_post_snapshot_and_escapes_formulas(
     build.post(account, "p1", at(3), day=days_ago(1), views=35, caption=evil)
     build.post(account, "p2", at(1), day=days_ago(1), views=None, caption="+1 @you -ok")
     with db.session() as session:
-        text = "".join(service.export_posts_csv(session, ws.subject, account))
+        text = "".join(export.export_posts_csv(session, ws.subject, account))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["external_id"], r["day"], r["views"]) for r in rows] == [
         ("p1", days_ago(3).isoformat(), "10"),
@@ -463,7 +464,7 @@ def test_csv_has_one_row_per_post_snapshot_and_escapes_formulas(
     ]
     assert rows[0]["caption"] == "'" + evil
     assert rows[3]["caption"] == "'+1 @you -ok"
-    assert list(rows[0]) == list(service.CSV_COLUMNS)
+    assert list(rows[0]) == list(export.CSV_COLUMNS)
 
 
 @pytest.mark.parametrize(
@@ -471,7 +472,7 @@ def test_csv_has_one_row_per_post_snapshot_and_escapes_formulas(
     [("=1+1", "'=1+1"), ("+1", "'+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("ok", "ok")],
 )
 def test_csv_safe_prefixes_formula_cells(cell: str, expected: str) -> None:
-    assert service.csv_safe(cell) == expected
+    assert export.csv_safe(cell) == expected
 
 
 def test_csv_export_checks_the_account_before_streaming(
@@ -480,7 +481,7 @@ def test_csv_export_checks_the_account_before_streaming(
     other = make_workspace(db, "rival-co")
     theirs = build.account(other.workspace_id, "theirs")
     with db.session() as session, pytest.raises(NotFound):
-        service.export_posts_csv(session, ws.subject, theirs)
+        export.export_posts_csv(session, ws.subject, theirs)
 
 
 # --- realistic data from the simulated platform ------------------------------------------------
@@ -528,7 +529,7 @@ def test_simulated_history_gives_consistent_overview_and_export(
         )
         rows = list(
             csv.DictReader(
-                io.StringIO("".join(service.export_posts_csv(session, ws.subject, account_id)))
+                io.StringIO("".join(export.export_posts_csv(session, ws.subject, account_id)))
             )
         )
     assert snapshots

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
 from factories import PASSWORD, WorkspaceFixture, make_workspace
-from socialpulse.db import Database
+from socialpulse.db import Database, utcnow
+from socialpulse.worker.models import Job
 from socialpulse.workspaces import service
-from socialpulse.workspaces.models import Role, User
+from socialpulse.workspaces.models import Role, User, Workspace
 
 
 def _csrf(html: str) -> str:
@@ -173,3 +177,29 @@ def test_logout_ends_the_session(client: TestClient, acme: WorkspaceFixture) -> 
     token = _csrf(client.get("/").text)
     client.post("/logout", data={"csrf_token": token})
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_overview_jobs_chart_counts_days_in_the_workspace_time_zone(
+    client: TestClient, acme: WorkspaceFixture, db: Database
+) -> None:
+    """The chart's days are the workspace's local days, as analytics counts them: a job made
+    at 23:30 in Honolulu (09:30 UTC the next day) counts on the Honolulu day."""
+    zone = ZoneInfo("Pacific/Honolulu")
+    today = utcnow().astimezone(zone).date()
+    late_yesterday = dt.datetime.combine(
+        today - dt.timedelta(days=1), dt.time(23, 30), tzinfo=zone
+    ).astimezone(dt.UTC)
+    with db.session() as session:
+        session.get(Workspace, acme.workspace_id).timezone = zone.key  # type: ignore[union-attr]
+        session.add(
+            Job(workspace_id=acme.workspace_id, kind="test.noop", created_at=late_yesterday)
+        )
+    _login(client, acme.owner_email)
+    page = client.get("/")
+    match = re.search(
+        r'<script type="application/json" id="jobs-chart-data">(.*?)</script>', page.text
+    )
+    assert match, page.text
+    chart = json.loads(match.group(1))
+    assert chart["labels"][-2:] == [(today - dt.timedelta(days=1)).isoformat(), today.isoformat()]
+    assert chart["values"][-2:] == [1, 0]

@@ -344,7 +344,7 @@ def test_analytics_page_has_cards_bars_and_timeline_data(seeded: Seeded) -> None
     ],
 )
 def test_response_times_read_as_people_say_them(minutes: float | None, shown: str) -> None:
-    from socialpulse.web.views import human_minutes
+    from socialpulse.web.pages import human_minutes
 
     assert human_minutes(minutes) == shown
 

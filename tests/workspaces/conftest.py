@@ -1,8 +1,11 @@
-"""Fixtures of the invitation tests: a real SMTP server on loopback, and dashboard helpers."""
+"""Fixtures of the workspace tests: two workspaces with a row of every kind a route takes by
+id (the tenancy tables), a real SMTP server on loopback, and dashboard helpers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import secrets
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +17,20 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from factories import WorkspaceFixture, make_workspace
+from socialpulse.accounts.models import (
+    ContentItem,
+    ContentMapping,
+    MappingMethod,
+    Post,
+    TrackedAccount,
+)
+from socialpulse.db import Database, utcnow
+from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
+from socialpulse.worker.models import Job
+from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role, UserSession
 
 SMTP_USER = "mailer@example.test"
 SMTP_PASSWORD = "p@ss:word"  # needs percent-encoding in the URL
@@ -106,3 +123,109 @@ def web_login() -> Callable[..., Any]:
         )
 
     return login
+
+
+@pytest.fixture
+def two(db: Database) -> tuple[WorkspaceFixture, WorkspaceFixture]:
+    return make_workspace(db, "alpha-co"), make_workspace(db, "beta-co")
+
+
+def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, int]:
+    """One row of every kind that a route takes by id, in `other`: {path parameter: id}."""
+    with db.session() as session:
+        account = TrackedAccount(
+            workspace_id=other.workspace_id, platform="simulated", external_id="x", handle="x"
+        )
+        session.add(account)
+        session.flush()
+        post = Post(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            external_id="p",
+            posted_at=utcnow(),
+        )
+        item = ContentItem(workspace_id=other.workspace_id, title="Theirs")
+        session.add_all([post, item])
+        session.flush()
+        mapping = ContentMapping(
+            workspace_id=other.workspace_id,
+            content_item_id=item.id,
+            post_id=post.id,
+            confidence=1.0,
+            method=MappingMethod.manual,
+            confirmed=True,
+        )
+        session.add(mapping)
+        session.flush()
+        member = session.scalar(
+            select(Membership.id).where(Membership.workspace_id == other.workspace_id)
+        )
+        key = session.scalar(select(ApiKey.id).where(ApiKey.workspace_id == other.workspace_id))
+        job = Job(workspace_id=other.workspace_id, kind="test.noop", payload={})
+        fan = Fan(
+            workspace_id=other.workspace_id, platform="simulated", external_id="f", handle="fan"
+        )
+        workflow = Workflow(workspace_id=other.workspace_id, name="Theirs")
+        invitation = Invitation(
+            workspace_id=other.workspace_id,
+            email="theirs@x.test",
+            role=Role.viewer,
+            token_hash="0" * 64,
+            expires_at=utcnow() + dt.timedelta(days=1),
+        )
+        user_session = UserSession(
+            user_id=other.owner_id,
+            token_hash=secrets.token_hex(32),
+            expires_at=utcnow() + dt.timedelta(days=1),
+        )
+        session.add_all([job, fan, workflow, invitation, user_session])
+        session.flush()
+        interaction = Interaction(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            post_id=post.id,
+            fan_id=fan.id,
+            platform="simulated",
+            kind=InteractionKind.comment,
+            external_id="c",
+            author_external_id="f",
+            author_handle="fan",
+            text="hello",
+            posted_at=utcnow(),
+        )
+        session.add(interaction)
+        session.flush()
+        item = ReplyQueueItem(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            interaction_id=interaction.id,
+            platform="simulated",
+            text="hi",
+            scheduled_for=utcnow(),
+            idempotency_key="k-" + str(interaction.id),
+        )
+        session.add(item)
+        session.flush()
+        assert member
+        assert key
+        return {
+            "member_id": member,
+            "key_id": key,
+            "job_id": job.id,
+            "account_id": account.id,
+            "post_id": post.id,
+            "item_id": item.id,
+            "mapping_id": mapping.id,
+            "fan_id": fan.id,
+            "workflow_id": workflow.id,
+            "interaction_id": interaction.id,
+            "queue_item_id": item.id,
+            "invitation_id": invitation.id,
+            "session_id": user_session.id,
+        }
+
+
+@pytest.fixture
+def other_ids(db: Database) -> Callable[[WorkspaceFixture], dict[str, int]]:
+    """Rows of every kind a route takes by id, made in the given workspace."""
+    return lambda workspace: _rows_of(db, workspace)

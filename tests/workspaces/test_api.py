@@ -1,128 +1,19 @@
-"""Tenancy and authorisation of every /api/v1 endpoint."""
+"""Tenancy and authorisation of every /api/v1 endpoint (the dashboard's id routes: in
+test_tenancy_dashboard.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from factories import WorkspaceFixture, make_workspace
-from socialpulse.accounts.models import (
-    ContentItem,
-    ContentMapping,
-    MappingMethod,
-    Post,
-    TrackedAccount,
-)
-from socialpulse.db import Database, utcnow
-from socialpulse.inbox.models import (
-    Fan,
-    Interaction,
-    InteractionKind,
-    ReplyQueueItem,
-    Workflow,
-)
-from socialpulse.worker.models import Job
+from factories import WorkspaceFixture
+from socialpulse.db import Database
 from socialpulse.workspaces import service
-from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role
-
-
-@pytest.fixture
-def two(db: Database) -> tuple[WorkspaceFixture, WorkspaceFixture]:
-    return make_workspace(db, "alpha-co"), make_workspace(db, "beta-co")
-
-
-def _other_ids(db: Database, other: WorkspaceFixture) -> dict[str, int]:
-    with db.session() as session:
-        account = TrackedAccount(
-            workspace_id=other.workspace_id, platform="simulated", external_id="x", handle="x"
-        )
-        session.add(account)
-        session.flush()
-        post = Post(
-            workspace_id=other.workspace_id,
-            account_id=account.id,
-            external_id="p",
-            posted_at=utcnow(),
-        )
-        item = ContentItem(workspace_id=other.workspace_id, title="Theirs")
-        session.add_all([post, item])
-        session.flush()
-        mapping = ContentMapping(
-            workspace_id=other.workspace_id,
-            content_item_id=item.id,
-            post_id=post.id,
-            confidence=1.0,
-            method=MappingMethod.manual,
-            confirmed=True,
-        )
-        session.add(mapping)
-        session.flush()
-        member = session.scalar(
-            select(Membership.id).where(Membership.workspace_id == other.workspace_id)
-        )
-        key = session.scalar(select(ApiKey.id).where(ApiKey.workspace_id == other.workspace_id))
-        job = Job(workspace_id=other.workspace_id, kind="test.noop", payload={})
-        fan = Fan(
-            workspace_id=other.workspace_id, platform="simulated", external_id="f", handle="fan"
-        )
-        workflow = Workflow(workspace_id=other.workspace_id, name="Theirs")
-        invitation = Invitation(
-            workspace_id=other.workspace_id,
-            email="theirs@x.test",
-            role=Role.viewer,
-            token_hash="0" * 64,
-            expires_at=utcnow() + dt.timedelta(days=1),
-        )
-        session.add_all([job, fan, workflow, invitation])
-        session.flush()
-        interaction = Interaction(
-            workspace_id=other.workspace_id,
-            account_id=account.id,
-            post_id=post.id,
-            fan_id=fan.id,
-            platform="simulated",
-            kind=InteractionKind.comment,
-            external_id="c",
-            author_external_id="f",
-            author_handle="fan",
-            text="hello",
-            posted_at=utcnow(),
-        )
-        session.add(interaction)
-        session.flush()
-        item = ReplyQueueItem(
-            workspace_id=other.workspace_id,
-            account_id=account.id,
-            interaction_id=interaction.id,
-            platform="simulated",
-            text="hi",
-            scheduled_for=utcnow(),
-            idempotency_key="k-" + str(interaction.id),
-        )
-        session.add(item)
-        session.flush()
-        assert member
-        assert key
-        return {
-            "member_id": member,
-            "key_id": key,
-            "job_id": job.id,
-            "account_id": account.id,
-            "post_id": post.id,
-            "item_id": item.id,
-            "mapping_id": mapping.id,
-            "fan_id": fan.id,
-            "workflow_id": workflow.id,
-            "interaction_id": interaction.id,
-            "queue_item_id": item.id,
-            "invitation_id": invitation.id,
-        }
-
+from socialpulse.workspaces.models import ApiKey, Role
 
 # Every route with an id in its path, and a valid request body for it.
 ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -246,22 +137,26 @@ def test_other_workspace_ids_give_404(
     client: TestClient,
     db: Database,
     two: tuple[WorkspaceFixture, WorkspaceFixture],
+    other_ids: Callable[[WorkspaceFixture], dict[str, int]],
     method: str,
     path: str,
     body: dict[str, Any] | None,
 ) -> None:
     mine, other = two
-    url = path.format(**_other_ids(db, other))
+    url = path.format(**other_ids(other))
     response = client.request(method, url, json=body, headers=mine.headers())
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
 
 def test_list_endpoints_show_only_own_workspace(
-    client: TestClient, db: Database, two: tuple[WorkspaceFixture, WorkspaceFixture]
+    client: TestClient,
+    db: Database,
+    two: tuple[WorkspaceFixture, WorkspaceFixture],
+    other_ids: Callable[[WorkspaceFixture], dict[str, int]],
 ) -> None:
     mine, other = two
-    _other_ids(db, other)
+    other_ids(other)
     members = client.get("/api/v1/members", headers=mine.headers()).json()
     assert {m["email"] for m in members} == {mine.owner_email}
     keys = client.get("/api/v1/api-keys", headers=mine.headers()).json()
@@ -275,12 +170,13 @@ def test_viewer_mutation_gives_403(
     client: TestClient,
     db: Database,
     two: tuple[WorkspaceFixture, WorkspaceFixture],
+    other_ids: Callable[[WorkspaceFixture], dict[str, int]],
     method: str,
     path: str,
     body: dict[str, Any] | None,
 ) -> None:
     mine, _ = two
-    url = path.format(**_other_ids(db, mine))
+    url = path.format(**other_ids(mine))
     response = client.request(method, url, json=body, headers=mine.headers(Role.viewer))
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "permission_denied"
@@ -304,12 +200,13 @@ def test_missing_or_revoked_key_gives_401(
     client: TestClient,
     db: Database,
     two: tuple[WorkspaceFixture, WorkspaceFixture],
+    other_ids: Callable[[WorkspaceFixture], dict[str, int]],
     method: str,
     path: str,
     auth: str,
 ) -> None:
     mine, _ = two
-    ids = _other_ids(db, mine)
+    ids = other_ids(mine)
     headers: dict[str, str] = {}
     if auth == "malformed":
         headers = {"Authorization": "Bearer not-a-key"}

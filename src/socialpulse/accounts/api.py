@@ -3,10 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from sqlalchemy import select
 
 from socialpulse.accounts import budget, service
-from socialpulse.accounts.models import ApiUsage
 from socialpulse.accounts.schemas import (
     AccountCreate,
     AccountRead,
@@ -22,7 +20,6 @@ from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
 from socialpulse.worker.schemas import JobRead
 from socialpulse.workspaces.models import Role
-from socialpulse.workspaces.tenancy import scoped
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=error_responses(403, 404))
 
@@ -121,30 +118,21 @@ def api_usage(
     days: Annotated[int, Query(ge=1, le=90)] = 7,
 ) -> list[ApiUsageRead]:
     """API calls per platform and quota day, with each platform's daily budget."""
-    rows = session.scalars(
-        scoped(select(ApiUsage), subject).order_by(ApiUsage.day.desc(), ApiUsage.platform)
-    ).all()
-    days_seen = sorted({row.day for row in rows}, reverse=True)[:days]
-    result = []
-    for row in rows:
-        if row.day not in days_seen:
-            continue
-        limit = budget.budget_for(session, subject.workspace_id, row.platform)
-        result.append(
-            ApiUsageRead(
-                platform=row.platform,
-                day=row.day,
-                requests=row.requests,
-                successes=row.successes,
-                failures=row.failures,
-                average_latency_ms=round(row.average_latency_ms, 1),
-                quota_units=row.quota_units,
-                deferred=row.deferred,
-                daily_units=limit.daily_units if limit else None,
-                usable_units=limit.usable_units if limit else None,
-            )
+    return [
+        ApiUsageRead(
+            platform=line.platform,
+            day=line.day,
+            requests=line.requests,
+            successes=line.successes,
+            failures=line.failures,
+            average_latency_ms=line.average_latency_ms or 0.0,
+            quota_units=line.quota_units,
+            deferred=line.deferred,
+            daily_units=line.budget.daily_units if line.budget else None,
+            usable_units=line.budget.usable_units if line.budget else None,
         )
-    return result
+        for line in budget.usage_report(session, subject, days=days).days
+    ]
 
 
 @router.put("/usage/budgets/{platform}", response_model=BudgetUpdate)

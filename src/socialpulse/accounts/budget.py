@@ -1,9 +1,9 @@
 """API usage per workspace, platform and quota day, and the daily budget guard.
 
 Work that would take a platform past `safety_margin` (80 %) of its daily budget is deferred to
-the next window before any request is sent. Quota days follow the platform's own reset: the
-YouTube Data API resets at midnight Pacific time
-(https://developers.google.com/youtube/v3/getting-started#quota).
+the next window before any request is sent. Quota days follow the platform's own reset, and the
+default daily quota is the platform's documented one: both are facts of the provider registry
+(``ProviderInfo.quota_timezone`` and ``.daily_quota_units``).
 """
 
 from __future__ import annotations
@@ -16,25 +16,41 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from socialpulse.accounts.models import ApiBudget, ApiUsage
+from socialpulse.accounts.models import ApiBudget, ApiUsage, TrackedAccount
 from socialpulse.db import Database, utcnow
 from socialpulse.kit.upsert import upsert
+from socialpulse.providers import registry
 from socialpulse.providers.base import ApiCall, BudgetDeferredError
+from socialpulse.workspaces.tenancy import Subject, scoped
 
-# Documented default quotas, in the platform's own units per day.
-DEFAULT_DAILY_UNITS: dict[str, int] = {"youtube": 10_000}
 DEFAULT_SAFETY_MARGIN = 0.8
-QUOTA_TIMEZONE: dict[str, str] = {"youtube": "America/Los_Angeles"}
+
+
+def default_daily_units(platform: str) -> int | None:
+    """The platform's documented daily quota in its own units; None: it has no unit budget
+    (an unknown platform has none either)."""
+    try:
+        return registry.get_provider(platform).daily_quota_units
+    except registry.UnknownPlatformError:
+        return None
+
+
+def quota_timezone(platform: str) -> str:
+    """The zone whose midnight starts the platform's quota day (UTC when it states none)."""
+    try:
+        return registry.get_provider(platform).quota_timezone
+    except registry.UnknownPlatformError:
+        return "UTC"
 
 
 def quota_day(platform: str, at: dt.datetime | None = None) -> dt.date:
     at = at or utcnow()
-    return at.astimezone(ZoneInfo(QUOTA_TIMEZONE.get(platform, "UTC"))).date()
+    return at.astimezone(ZoneInfo(quota_timezone(platform))).date()
 
 
 def seconds_until_next_quota_day(platform: str, at: dt.datetime | None = None) -> float:
     at = at or utcnow()
-    zone = ZoneInfo(QUOTA_TIMEZONE.get(platform, "UTC"))
+    zone = ZoneInfo(quota_timezone(platform))
     local = at.astimezone(zone)
     next_midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
     return max(1.0, (next_midnight - local).total_seconds())
@@ -58,8 +74,9 @@ def budget_for(session: Session, workspace_id: int, platform: str) -> Budget | N
     )
     if row is not None:
         return Budget(row.daily_units, row.safety_margin)
-    if platform in DEFAULT_DAILY_UNITS:
-        return Budget(DEFAULT_DAILY_UNITS[platform], DEFAULT_SAFETY_MARGIN)
+    default = default_daily_units(platform)
+    if default is not None:
+        return Budget(default, DEFAULT_SAFETY_MARGIN)
     return None
 
 
@@ -91,6 +108,84 @@ def units_used(session: Session, workspace_id: int, platform: str, day: dt.date)
         )
         or 0
     )
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    """One platform's API use on one quota day, with the budget that applies to it."""
+
+    platform: str
+    day: dt.date
+    timezone: str  # where the quota day starts at midnight
+    requests: int
+    successes: int
+    failures: int
+    average_latency_ms: float | None  # None: no request that day
+    quota_units: int
+    deferred: int
+    budget: Budget | None  # None: the platform has no unit budget
+
+    @property
+    def percent(self) -> float | None:
+        """Share of the daily budget used, capped at 100."""
+        if self.budget is None:
+            return None
+        return min(100.0, 100 * self.quota_units / self.budget.daily_units)
+
+    @property
+    def margin_percent(self) -> float | None:
+        return None if self.budget is None else 100 * self.budget.safety_margin
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    today: list[UsageLine]  # every platform the workspace tracks or that has a unit budget
+    days: list[UsageLine]  # what was recorded on the last quota days, newest first
+
+
+def _line(
+    session: Session, workspace_id: int, platform: str, day: dt.date, row: ApiUsage | None
+) -> UsageLine:
+    return UsageLine(
+        platform=platform,
+        day=day,
+        timezone=quota_timezone(platform),
+        requests=row.requests if row else 0,
+        successes=row.successes if row else 0,
+        failures=row.failures if row else 0,
+        average_latency_ms=round(row.average_latency_ms, 1) if row else None,
+        quota_units=row.quota_units if row else 0,
+        deferred=row.deferred if row else 0,
+        budget=budget_for(session, workspace_id, platform),
+    )
+
+
+def usage_report(session: Session, subject: Subject, *, days: int = 7) -> UsageReport:
+    """API use per platform: today's quota day of each platform, and the last ``days`` quota
+    days on which anything was recorded. The API and the dashboard both show this."""
+    rows = list(
+        session.scalars(
+            scoped(select(ApiUsage), subject).order_by(ApiUsage.day.desc(), ApiUsage.platform)
+        )
+    )
+    tracked = set(session.scalars(scoped(select(TrackedAccount.platform), subject).distinct()))
+    budgeted = {
+        name
+        for name, info in registry.all_providers().items()
+        if info.daily_quota_units is not None
+    }
+    today = []
+    for platform in sorted(tracked | budgeted):
+        day = quota_day(platform)
+        row = next((r for r in rows if r.platform == platform and r.day == day), None)
+        today.append(_line(session, subject.workspace_id, platform, day, row))
+    days_seen = set(sorted({row.day for row in rows}, reverse=True)[:days])
+    recent = [
+        _line(session, subject.workspace_id, row.platform, row.day, row)
+        for row in rows
+        if row.day in days_seen
+    ]
+    return UsageReport(today=today, days=recent)
 
 
 @dataclass

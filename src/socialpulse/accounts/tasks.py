@@ -1,24 +1,28 @@
-"""Durable jobs and periodic tasks of the accounts domain (thin: the logic is in service)."""
+"""Durable jobs and periodic tasks of the accounts domain (thin: the logic is in `fetching`
+and `deletion`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from socialpulse.accounts import deletion, service
+from socialpulse.accounts import deletion, fetching
 from socialpulse.config import get_settings
 from socialpulse.db import get_database
 from socialpulse.kit.security import SecretBox
-from socialpulse.worker.jobs import JobContext, RetryAt, job_handler
+from socialpulse.worker.jobs import JobContext, RetryAt, enqueue_job, job_handler
 from socialpulse.worker.models import Job
 
 FETCH_MAX_ATTEMPTS = 4
+# The AI domain's handler for new posts, named rather than imported: accounts sits below ai.
+ANALYZE_POSTS_JOB = "ai.analyze_posts"
 
 
 @job_handler("accounts.fetch_account", lease_s=600, max_attempts=FETCH_MAX_ATTEMPTS)
 def fetch_account(ctx: JobContext) -> dict[str, Any]:
-    run = service.run_fetch(
+    run = fetching.run_fetch(
         ctx.db,
         int(ctx.payload["fetch_run_id"]),
         box=SecretBox(get_settings().resolved_secret_key()),
@@ -27,16 +31,26 @@ def fetch_account(ctx: JobContext) -> dict[str, Any]:
         heartbeat=ctx.heartbeat,
     )
     if run.posts_seen:
-        from socialpulse.ai.tasks import queue_analysis
-
         with ctx.db.session() as session:
-            queue_analysis(session, run.workspace_id)
+            queue_post_analysis(session, run.workspace_id)
     return {"status": run.status.value, "posts_seen": run.posts_seen, "error": run.error}
+
+
+def queue_post_analysis(session: Session, workspace_id: int) -> None:
+    """Ask the AI domain to analyse the new posts, by job kind: one pending job per workspace at
+    a time (later fetches join it), the same row ``ai.tasks.queue_analysis`` makes."""
+    enqueue_job(
+        session,
+        ANALYZE_POSTS_JOB,
+        {"workspace_id": workspace_id},
+        workspace_id=workspace_id,
+        dedupe_key=f"ai-posts:{workspace_id}",
+    )
 
 
 def schedule_daily_fetches() -> dict[str, int]:
     at = get_settings().daily_fetch_time
-    return {"queued": service.schedule_daily_fetches(get_database(), at=at)}
+    return {"queued": fetching.schedule_daily_fetches(get_database(), at=at)}
 
 
 @job_handler(deletion.DELETE_JOB_KIND, lease_s=300, max_attempts=5)
@@ -51,5 +65,5 @@ def delete_account(ctx: JobContext) -> dict[str, Any]:
             report=ctx.report_progress,
             progress=previous,
         )
-    except deletion.ReplyInFlight as exc:
+    except deletion.WorkInFlight as exc:
         raise RetryAt(str(exc), at=exc.until, counts_attempt=False) from exc

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from socialpulse.accounts.service import get_account
-from socialpulse.analytics import service
+from socialpulse.analytics import export, growth, service
 from socialpulse.analytics.schemas import (
     BestTimes,
     Comparison,
@@ -79,7 +79,7 @@ def post_growth(
     account_id: Id, post_id: Id, session: DbSession, subject: CurrentSubject
 ) -> PostGrowth:
     """A post's daily metric history with the change since the previous snapshot."""
-    return service.post_growth(session, subject, account_id, post_id)
+    return growth.post_growth(session, subject, account_id, post_id)
 
 
 @router.get("/accounts/{account_id}/growth", response_model=GrowthBetween)
@@ -95,7 +95,7 @@ def growth_between(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> GrowthBetween:
     """Top gainers: per post, the metrics gained between two snapshot days."""
-    return service.growth_between(
+    return growth.growth_between(
         session, subject, account_id, start_day, end_day, by=by, limit=limit
     )
 
@@ -144,7 +144,7 @@ def export_csv(
     def chunks() -> Iterator[str]:
         # Its own read-only unit of work: the request's session ends before the body streams.
         with db.session(readonly=True) as stream_session:
-            yield from service.export_posts_csv(stream_session, subject, account_id)
+            yield from export.export_posts_csv(stream_session, subject, account_id)
 
     return StreamingResponse(
         chunks(),

@@ -6,33 +6,32 @@ Rules that keep the numbers honest:
 * A delta compares two real snapshots. When no snapshot is old enough, the delta is null and
   says why; nothing is interpolated or extrapolated.
 * Engagement rate is ``(likes + comments + shares) / followers`` per post (followers when the
-  metrics were captured, see ``accounts.service.engagement_rate``), averaged over posts. Posts
+  metrics were captured, see ``accounts.ingest.engagement_rate``), averaged over posts. Posts
   without a rate (no follower count) are counted separately, never as zero.
 * Days and weekday/hour buckets are in the workspace's time zone, like the snapshot days.
 
 Every query goes through ``scoped()``: snapshots have no workspace of their own, so they are
 always read joined to their (scoped) account or post. Bucketing by day, weekday and hour
 happens in Python on narrow columns, so the SQL stays portable (SQLite and PostgreSQL).
+
+A post's growth is in `analytics.growth`, the CSV export in `analytics.export`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, and_, func, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from socialpulse.accounts.models import AccountSnapshot, Post, PostMetricSnapshot, TrackedAccount
+from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
 from socialpulse.accounts.service import get_account, list_accounts
 from socialpulse.analytics.schemas import (
     AccountBrief,
-    Baseline,
     BestTimes,
     CompareRow,
     Comparison,
@@ -40,14 +39,9 @@ from socialpulse.analytics.schemas import (
     Delta,
     EngagementSummary,
     FollowerTrend,
-    GrowthBetween,
-    GrowthPoint,
     HashtagPerformance,
     HashtagStats,
-    MetricValues,
     Overview,
-    PostGain,
-    PostGrowth,
     PostRow,
     RankBy,
     SeriesMetric,
@@ -57,9 +51,9 @@ from socialpulse.analytics.schemas import (
     TopPosts,
 )
 from socialpulse.db import utcnow
-from socialpulse.errors import InvalidInput, NotFound
+from socialpulse.errors import InvalidInput
 from socialpulse.workspaces import service as workspace_service
-from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
+from socialpulse.workspaces.tenancy import Subject, scoped
 
 DELTA_WINDOWS = (7, 30, 90)
 ENGAGEMENT_WINDOW_DAYS = 30
@@ -434,170 +428,6 @@ def top_posts(
     )
 
 
-def _account_post(session: Session, subject: Subject, account_id: int, post_id: int) -> Post:
-    get_account(session, subject, account_id)
-    post = get_scoped(session, Post, post_id, subject)
-    if post.account_id != account_id:
-        raise NotFound(f"Post {post_id} not found")
-    return post
-
-
-def _metric_values(row: Any) -> MetricValues:
-    return MetricValues(**{name: getattr(row, name) for name in METRICS})
-
-
-def _change(new: MetricValues, old: MetricValues) -> MetricValues:
-    values: dict[str, int | None] = {}
-    for name in METRICS:
-        a, b = getattr(new, name), getattr(old, name)
-        values[name] = None if a is None or b is None else a - b
-    return MetricValues(**values)
-
-
-def _post_snapshot_columns() -> tuple[Any, ...]:
-    return (
-        PostMetricSnapshot.day,
-        PostMetricSnapshot.views,
-        PostMetricSnapshot.likes,
-        PostMetricSnapshot.comments,
-        PostMetricSnapshot.shares,
-        PostMetricSnapshot.saves,
-    )
-
-
-def post_growth(session: Session, subject: Subject, account_id: int, post_id: int) -> PostGrowth:
-    """A post's metric history, one point per snapshot day, each with its change since the
-    previous snapshot (which may be more than a day earlier: see days_since_previous)."""
-    post = _account_post(session, subject, account_id, post_id)
-    rows = session.execute(
-        scoped(
-            select(Post.id, *_post_snapshot_columns())
-            .join(PostMetricSnapshot, PostMetricSnapshot.post_id == Post.id)
-            .where(Post.id == post_id),
-            subject,
-        ).order_by(PostMetricSnapshot.day)
-    ).all()
-    points: list[GrowthPoint] = []
-    previous: GrowthPoint | None = None
-    for row in rows:
-        metrics = _metric_values(row)
-        point = GrowthPoint(
-            day=row.day,
-            metrics=metrics,
-            previous_day=previous.day if previous else None,
-            days_since_previous=(row.day - previous.day).days if previous else None,
-            change=_change(metrics, previous.metrics) if previous else None,
-        )
-        points.append(point)
-        previous = point
-    return PostGrowth(post=_post_row(post), points=points)
-
-
-def _snapshots_as_of(
-    session: Session, subject: Subject, account_id: int, day: dt.date
-) -> dict[int, Row[Any]]:
-    """Each post's latest metric snapshot on or before `day`."""
-    latest = scoped(
-        select(Post.id.label("post_id"), func.max(PostMetricSnapshot.day).label("day"))
-        .join(PostMetricSnapshot, PostMetricSnapshot.post_id == Post.id)
-        .where(Post.account_id == account_id, PostMetricSnapshot.day <= day)
-        .group_by(Post.id),
-        subject,
-    ).subquery()
-    rows = session.execute(
-        select(PostMetricSnapshot.post_id, *_post_snapshot_columns()).join(
-            latest,
-            and_(
-                PostMetricSnapshot.post_id == latest.c.post_id,
-                PostMetricSnapshot.day == latest.c.day,
-            ),
-        )
-    ).all()
-    return {row.post_id: row for row in rows}
-
-
-def _gain_key(change: MetricValues, by: RankBy) -> int | None:
-    if by == RankBy.engagement:
-        parts = [change.likes, change.comments, change.shares]
-        known = [part for part in parts if part is not None]
-        return sum(known) if known else None
-    value: int | None = getattr(change, by.value)
-    return value
-
-
-def growth_between(
-    session: Session,
-    subject: Subject,
-    account_id: int,
-    start_day: dt.date | None = None,
-    end_day: dt.date | None = None,
-    *,
-    by: RankBy = RankBy.views,
-    limit: int = 20,
-    now: dt.datetime | None = None,
-) -> GrowthBetween:
-    """Top gainers between two days: per post, metrics at its latest snapshot on or before
-    `end_day` (which must be after `start_day`) minus those at its latest snapshot on or before
-    `start_day`. A post published after `start_day` starts from zero. `by=engagement` ranks by
-    the gain in likes + comments + shares. Defaults: `end_day` today (workspace time zone),
-    `start_day` 7 days before `end_day`."""
-    get_account(session, subject, account_id)
-    zone = workspace_zone(session, subject)
-    end_day = end_day or (now or utcnow()).astimezone(zone).date()
-    start_day = start_day or end_day - dt.timedelta(days=7)
-    if end_day <= start_day:
-        raise InvalidInput("end_day must be after start_day")
-    starts = _snapshots_as_of(session, subject, account_id, start_day)
-    ends = {
-        post_id: row
-        for post_id, row in _snapshots_as_of(session, subject, account_id, end_day).items()
-        if row.day > start_day
-    }
-    posts = {
-        post.id: post
-        for post in session.scalars(
-            scoped(select(Post), subject).where(
-                Post.account_id == account_id, Post.id.in_(list(ends))
-            )
-        )
-    }
-    gains: list[PostGain] = []
-    without_baseline = 0
-    for post_id, end_row in ends.items():
-        post = posts[post_id]
-        end = _metric_values(end_row)
-        start_row = starts.get(post_id)
-        if start_row is not None:
-            baseline, start, start_on = Baseline.snapshot, _metric_values(start_row), start_row.day
-        elif post.posted_at.astimezone(zone).date() > start_day:
-            zeros = {name: 0 for name in METRICS if getattr(end, name) is not None}
-            baseline, start, start_on = Baseline.published_after_start, MetricValues(**zeros), None
-        else:
-            without_baseline += 1
-            continue
-        gains.append(
-            PostGain(
-                post=_post_row(post),
-                baseline=baseline,
-                start_day=start_on,
-                end_day=end_row.day,
-                start=start,
-                end=end,
-                change=_change(end, start),
-            )
-        )
-    ranked = [gain for gain in gains if _gain_key(gain.change, by) is not None]
-    ranked.sort(key=lambda gain: (-(_gain_key(gain.change, by) or 0), -gain.post.id))
-    return GrowthBetween(
-        account_id=account_id,
-        start_day=start_day,
-        end_day=end_day,
-        by=by,
-        posts=ranked[:limit],
-        posts_without_baseline=without_baseline,
-    )
-
-
 def hashtag_performance(
     session: Session,
     subject: Subject,
@@ -757,81 +587,3 @@ def compare(
             )
         )
     return Comparison(days=days, rows=rows)
-
-
-# --- CSV export --------------------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "post_id",
-    "external_id",
-    "platform",
-    "account_handle",
-    "url",
-    "posted_at",
-    "media_type",
-    "caption",
-    "hashtags",
-    "day",
-    *METRICS,
-)
-CSV_BATCH_ROWS = 500
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    """Neutralise a text cell a spreadsheet would run as a formula by prefixing a quote."""
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-
-
-def export_posts_csv(session: Session, subject: Subject, account_id: int) -> Iterator[str]:
-    """The account's posts with every metric snapshot, one CSV row per post per snapshot day,
-    as chunks of CSV text (header first). The account is checked now, so a 404 comes before
-    the first chunk; rows are read lazily while the chunks are consumed."""
-    account = get_account(session, subject, account_id)
-    return _csv_chunks(session, subject, account)
-
-
-def _csv_chunks(session: Session, subject: Subject, account: TrackedAccount) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    stmt = scoped(
-        select(
-            Post.id,
-            Post.external_id,
-            Post.url,
-            Post.posted_at,
-            Post.media_type,
-            Post.caption,
-            Post.hashtags,
-            *_post_snapshot_columns(),
-        )
-        .join(PostMetricSnapshot, PostMetricSnapshot.post_id == Post.id)
-        .where(Post.account_id == account.id)
-        .order_by(Post.posted_at, Post.id, PostMetricSnapshot.day),
-        subject,
-    ).execution_options(yield_per=CSV_BATCH_ROWS)
-    written = 0
-    for row in session.execute(stmt):
-        writer.writerow(
-            [
-                row.id,
-                csv_safe(row.external_id),
-                csv_safe(account.platform),
-                csv_safe(account.handle),
-                csv_safe(row.url or ""),
-                row.posted_at.isoformat(),
-                csv_safe(row.media_type),
-                csv_safe(row.caption),
-                csv_safe(" ".join(f"#{tag}" for tag in row.hashtags or [])),
-                row.day.isoformat(),
-                *("" if getattr(row, name) is None else getattr(row, name) for name in METRICS),
-            ]
-        )
-        written += 1
-        if written % CSV_BATCH_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()

@@ -7,18 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from socialpulse.accounts import budget as budget_service
 from socialpulse.accounts import service as accounts_service
-from socialpulse.accounts.models import (
-    ApiUsage,
-    FetchRun,
-    FetchStatus,
-    Post,
-    PostAnalysis,
-    TrackedAccount,
-)
 from socialpulse.ai import service as ai_service
 from socialpulse.analytics import service as analytics
 from socialpulse.analytics.schemas import RankBy, SeriesMetric
@@ -27,11 +18,9 @@ from socialpulse.deps import DbSession, get_db
 from socialpulse.errors import InvalidInput
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
+from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
-from socialpulse.web.views import _layout, flash, render
-from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import Role
-from socialpulse.workspaces.tenancy import scoped
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,7 +43,7 @@ def accounts_page(request: Request, session: DbSession, auth: WebAuth) -> Respon
     subject, _ = auth
     comparison = analytics.compare(session, subject)
     accounts = {a.id: a for a in accounts_service.list_accounts(session, subject)}
-    context = _layout(session, auth, "accounts") | {
+    context = layout(session, auth, "accounts") | {
         "rows": [(row, accounts[row.account.id]) for row in comparison.rows],
         "definition": comparison.engagement_definition,
         "platforms": _platforms(),
@@ -193,24 +182,12 @@ def account_page(
     engagement = analytics.timeseries(session, subject, account_id, SeriesMetric.engagement, 90)
     since = utcnow() - dt.timedelta(days=30)
     top = analytics.top_posts(session, subject, account_id, by=rank, since=since, limit=10)
-    thumbs = dict(
-        session.execute(
-            scoped(select(Post.id, Post.thumbnail_url), subject).where(
-                Post.id.in_([p.id for p in top.posts])
-            )
-        ).all()
-    )
-    analyses: dict[int, dict[str, Any]] = dict(
-        session.execute(
-            select(PostAnalysis.post_id, PostAnalysis.analysis).where(
-                PostAnalysis.post_id.in_(list(thumbs))
-            )
-        ).all()
-    )
+    thumbs = accounts_service.post_thumbnails(session, subject, [p.id for p in top.posts])
+    analyses = accounts_service.post_analyses(session, subject, list(thumbs))
     ai_profile = ai_service.account_profile(session, subject, account_id)
     best = analytics.best_times(session, subject, account_id, days=180)
     hashtags = analytics.hashtag_performance(session, subject, account_id, days=90)
-    context = _layout(session, auth, "accounts") | {
+    context = layout(session, auth, "accounts") | {
         "account": account,
         "platform_name": accounts_service.platform_name(account.platform),
         "overview": overview,
@@ -269,50 +246,13 @@ def account_delete(
 @router.get("/usage", response_class=HTMLResponse)
 def usage_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
     subject, _ = auth
-    platforms = sorted(
-        {a.platform for a in accounts_service.list_accounts(session, subject)}
-        | set(budget_service.DEFAULT_DAILY_UNITS)
-    )
-    bars = []
-    for platform in platforms:
-        day = budget_service.quota_day(platform)
-        usage = session.scalar(
-            scoped(select(ApiUsage), subject).where(
-                ApiUsage.platform == platform, ApiUsage.day == day
-            )
-        )
-        limit = budget_service.budget_for(session, subject.workspace_id, platform)
-        used = usage.quota_units if usage else 0
-        bars.append(
-            {
-                "platform": platform,
-                "name": accounts_service.platform_name(platform),
-                "day": day,
-                "timezone": budget_service.QUOTA_TIMEZONE.get(platform, "UTC"),
-                "used": used,
-                "requests": usage.requests if usage else 0,
-                "failures": usage.failures if usage else 0,
-                "latency": round(usage.average_latency_ms, 1) if usage else None,
-                "deferred": usage.deferred if usage else 0,
-                "budget": limit,
-                "percent": min(100.0, 100 * used / limit.daily_units) if limit else None,
-                "margin_percent": 100 * limit.safety_margin if limit else None,
-            }
-        )
-    history = session.scalars(
-        scoped(select(ApiUsage), subject).order_by(ApiUsage.day.desc(), ApiUsage.platform).limit(60)
-    ).all()
-    waiting = session.execute(
-        scoped(select(FetchRun, TrackedAccount.handle, Job.run_after), subject)
-        .join(TrackedAccount, TrackedAccount.id == FetchRun.account_id)
-        .outerjoin(Job, Job.id == FetchRun.job_id)
-        .where(FetchRun.status.in_([FetchStatus.deferred, FetchStatus.pending]))
-        .order_by(FetchRun.id.desc())
-        .limit(50)
-    ).all()
-    context = _layout(session, auth, "usage") | {
-        "bars": bars,
-        "history": history,
-        "waiting": waiting,
+    report = budget_service.usage_report(session, subject)
+    context = layout(session, auth, "usage") | {
+        "bars": report.today,
+        "names": {
+            line.platform: accounts_service.platform_name(line.platform) for line in report.today
+        },
+        "history": report.days,
+        "waiting": accounts_service.waiting_fetches(session, subject),
     }
     return render(request, "usage.html", context)

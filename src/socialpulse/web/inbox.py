@@ -30,8 +30,8 @@ from socialpulse.inbox.models import (
     WorkflowStatus,
     WorkflowTrigger,
 )
+from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
-from socialpulse.web.views import _layout, flash, render
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject, scoped
 
@@ -190,7 +190,7 @@ def inbox_page(
         "account": account,
     }
     hide_states = {i.id: moderation.hide_state(i.hidden, i.labels) for i in items}
-    context = _layout(session, auth, "inbox") | {
+    context = layout(session, auth, "inbox") | {
         "items": items,
         "fans": fans,
         "queued": queued,
@@ -369,7 +369,7 @@ def _workflows_context(
     subject, _ = auth
     activity = {a.id: a for a in inbox_analytics.workflow_activity(session, subject, 30)}
     return (
-        _layout(session, auth, "inbox")
+        layout(session, auth, "inbox")
         | {
             "workflows": workflow_service.list_workflows(session, subject),
             "activity": activity,
@@ -540,7 +540,7 @@ def queue_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
             ).all()
         )
 
-    context = _layout(session, auth, "inbox") | {
+    context = layout(session, auth, "inbox") | {
         "waiting": items(ReplyStatus.pending, ReplyStatus.processing),
         "failed": items(ReplyStatus.failed, newest=True),
         "sent": items(ReplyStatus.sent, newest=True)[:20],
@@ -599,7 +599,7 @@ def analytics_page(request: Request, session: DbSession, auth: WebAuth, days: in
             )
         ],
     }
-    context = _layout(session, auth, "inbox") | {
+    context = layout(session, auth, "inbox") | {
         "days": days,
         "choices": ANALYTICS_DAYS,
         "overview": overview,
@@ -629,7 +629,7 @@ def fan_page(request: Request, session: DbSession, auth: WebAuth, fan_id: int) -
     fan = inbox_service.get_fan(session, subject, fan_id)
     recent = inbox_service.recent_interactions_of(session, subject, fan_id, 20)
     positive_share = fan.positive_count / fan.interactions_count if fan.interactions_count else None
-    context = _layout(session, auth, "inbox") | {
+    context = layout(session, auth, "inbox") | {
         "fan": fan,
         "recent": recent,
         "chips": {i.id: _chips(i) for i in recent},

@@ -43,7 +43,7 @@ class DashboardRateLimitMiddleware:
         if retry_after is None:
             await self.app(scope, receive, send)
             return
-        from socialpulse.web.views import render_error
+        from socialpulse.web.pages import render_error
 
         request = Request(scope, receive)
         response = render_error(

@@ -2,92 +2,36 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
-from socialpulse import __version__
 from socialpulse.config import Settings
-from socialpulse.db import utcnow
 from socialpulse.deps import DbSession, get_db, session_token
 from socialpulse.errors import AppError, InvalidInput, PermissionDenied
+from socialpulse.web.pages import WEB_DIR, flash, layout, render, render_error
 from socialpulse.web.security import (
     CsrfChecked,
     LoginRequired,
     LoginThrottle,
     WebAuth,
     client_address,
-    csrf_token,
     current_session_id,
     login,
     web_subject,
 )
 from socialpulse.web.security import logout as end_login
-from socialpulse.worker.models import Job, JobStatus
+from socialpulse.worker import service as worker_service
 from socialpulse.workspaces import invitations, seats
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import Role, User
-from socialpulse.workspaces.tenancy import Subject, scoped
-
-WEB_DIR = Path(__file__).parent
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))  # autoescape is on for .html
-
-
-def human_minutes(minutes: float | None) -> str:
-    """A duration as people say it: "45 min", "3 h 20 min", "28 d 5 h" ("n/a" for none)."""
-    if minutes is None:
-        return "n/a"
-    total = round(minutes)
-    if total < 60:
-        return f"{total} min"
-    hours, mins = divmod(total, 60)
-    if hours < 24:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
-
-
-templates.env.filters["human_minutes"] = human_minutes
+from socialpulse.workspaces.tenancy import Subject
 
 router = APIRouter(include_in_schema=False)
-
-# Navigation grows with each domain; an entry is (label, path, section key).
-NAV: list[tuple[str, str, str]] = [
-    ("Overview", "/", "overview"),
-    ("Accounts", "/accounts", "accounts"),
-    ("Inbox", "/inbox", "inbox"),
-    ("API usage", "/usage", "usage"),
-]
-
-
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    request.session.setdefault("flash", []).append({"kind": kind, "message": message})
-
-
-def render(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    base: dict[str, Any] = {
-        "csrf_token": csrf_token(request),
-        "nav": NAV,
-        "version": __version__,
-        "flashes": request.session.pop("flash", []),
-    }
-    return templates.TemplateResponse(request, template, base | context, status_code=status_code)
-
-
-def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
-    return render(
-        request, "error.html", {"status": status_code, "message": message}, status_code=status_code
-    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -100,20 +44,6 @@ def _safe_next(target: str | None) -> str:
     ):
         return "/"
     return target
-
-
-def _layout(session: DbSession, auth: tuple[Any, Any], section: str) -> dict[str, Any]:
-    subject, user = auth
-    memberships = workspace_service.workspaces_for_user(session, user.id)
-    current = next(ws for ws, _role in memberships if ws.id == subject.workspace_id)
-    return {
-        "user": user,
-        "subject": subject,
-        "workspace": current,
-        "memberships": memberships,
-        "section": section,
-        "can_admin": subject.role.at_least(Role.admin),
-    }
 
 
 # --- auth ---------------------------------------------------------------------------------
@@ -187,26 +117,16 @@ def switch_workspace(
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, session: DbSession, auth: WebAuth) -> Response:
     subject, _user = auth
-    since = utcnow() - dt.timedelta(days=14)
-    by_status: dict[JobStatus, int] = {
-        status: count
-        for status, count in session.execute(
-            scoped(select(Job.status, func.count()), subject).group_by(Job.status)
-        ).all()
-    }
-    created = session.scalars(
-        scoped(select(Job.created_at), subject).where(Job.created_at >= since)
-    ).all()
-    days = [(since + dt.timedelta(days=i + 1)).date() for i in range(14)]
-    per_day = {day: 0 for day in days}
-    for created_at in created:
-        if created_at.date() in per_day:
-            per_day[created_at.date()] += 1
+    by_status = worker_service.count_by_status(session, subject)
+    per_day = worker_service.jobs_per_day(session, subject)
     members = len(workspace_service.list_members(session, subject))
     keys = [k for k in workspace_service.list_api_keys(session, subject) if k.revoked_at is None]
-    context = _layout(session, auth, "overview") | {
-        "job_counts": {status.value: by_status.get(status, 0) for status in JobStatus},
-        "chart": {"labels": [d.isoformat() for d in days], "values": list(per_day.values())},
+    context = layout(session, auth, "overview") | {
+        "job_counts": {status.value: count for status, count in by_status.items()},
+        "chart": {
+            "labels": [d.day.isoformat() for d in per_day],
+            "values": [d.jobs for d in per_day],
+        },
         "member_count": members,
         "key_count": len(keys),
     }
@@ -218,7 +138,7 @@ def overview(request: Request, session: DbSession, auth: WebAuth) -> Response:
 
 @router.get("/settings/workspace", response_class=HTMLResponse)
 def workspace_settings(request: Request, session: DbSession, auth: WebAuth) -> Response:
-    return render(request, "settings_workspace.html", _layout(session, auth, "settings"))
+    return render(request, "settings_workspace.html", layout(session, auth, "settings"))
 
 
 @router.post("/settings/workspace", dependencies=[CsrfChecked])
@@ -241,7 +161,7 @@ def workspace_settings_submit(
 @router.get("/settings/account", response_class=HTMLResponse)
 def account_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
     _subject, user = auth
-    context = _layout(session, auth, "settings") | {
+    context = layout(session, auth, "settings") | {
         "sessions": workspace_service.list_sessions(session, user.id),
         "current_session_id": current_session_id(request),
     }
@@ -319,7 +239,7 @@ def _members_context(
         if can_admin
         else []
     )
-    return _layout(session, auth, "settings") | {
+    return layout(session, auth, "settings") | {
         "members": workspace_service.list_members(session, subject),
         "roles": list(Role),
         "invite_roles": [r for r in Role if r != Role.owner or subject.role == Role.owner],
@@ -519,7 +439,7 @@ def invite_accept(
 @router.get("/settings/api-keys", response_class=HTMLResponse)
 def api_keys_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
     subject, _ = auth
-    context = _layout(session, auth, "settings") | {
+    context = layout(session, auth, "settings") | {
         "keys": workspace_service.list_api_keys(session, subject),
         "roles": [r for r in Role if subject.role.at_least(r)],
         "new_key": None,
@@ -538,7 +458,7 @@ def api_keys_create(
     subject, _ = auth
     api_key, plaintext = workspace_service.create_api_key(session, subject, name, role)
     # Rendered directly (not redirected) so the secret never lands in the session cookie.
-    context = _layout(session, auth, "settings") | {
+    context = layout(session, auth, "settings") | {
         "keys": workspace_service.list_api_keys(session, subject),
         "roles": [r for r in Role if subject.role.at_least(r)],
         "new_key": {"name": api_key.name, "key": plaintext},

@@ -3,14 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
-from socialpulse.worker.models import Job, JobStatus
+from socialpulse.worker import service
+from socialpulse.worker.models import JobStatus
 from socialpulse.worker.schemas import JobRead
-from socialpulse.workspaces.tenancy import get_scoped, scoped
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"], responses=error_responses(404))
 
@@ -25,16 +24,11 @@ def list_jobs(
     before_id: Annotated[Id | None, Query(description="Keyset pagination: ids below this")] = None,
 ) -> object:
     """The workspace's background jobs, newest first."""
-    query = scoped(select(Job), subject)
-    if status is not None:
-        query = query.where(Job.status == status)
-    if kind is not None:
-        query = query.where(Job.kind == kind)
-    if before_id is not None:
-        query = query.where(Job.id < before_id)
-    return list(session.scalars(query.order_by(Job.id.desc()).limit(limit)))
+    return service.list_jobs(
+        session, subject, status=status, kind=kind, limit=limit, before_id=before_id
+    )
 
 
 @router.get("/jobs/{job_id}", response_model=JobRead)
 def read_job(job_id: Id, session: DbSession, subject: CurrentSubject) -> object:
-    return get_scoped(session, Job, job_id, subject)
+    return service.get_job(session, subject, job_id)

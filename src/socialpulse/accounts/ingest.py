@@ -1,0 +1,163 @@
+"""Storing what a fetch read: the account's profile and daily snapshot, posts with their
+metrics and a metric snapshot per post and day (upserts, so a re-read changes nothing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from socialpulse.accounts.models import AccountSnapshot, Post, PostMetricSnapshot, TrackedAccount
+from socialpulse.db import utcnow
+from socialpulse.kit.upsert import upsert
+from socialpulse.providers import base as pb
+from socialpulse.workspaces.models import Workspace
+
+
+def apply_profile(account: TrackedAccount, profile: pb.Profile) -> None:
+    account.external_id = profile.external_id
+    account.handle = profile.handle
+    account.display_name = profile.display_name or profile.handle
+    account.bio = profile.bio
+    account.avatar_url = profile.avatar_url
+    account.profile_url = profile.profile_url
+    account.followers_count = profile.followers_count
+    account.following_count = profile.following_count
+    account.posts_count = profile.posts_count
+    account.verified = profile.verified
+
+
+def local_day(session: Session, workspace_id: int, at: dt.datetime | None = None) -> dt.date:
+    zone = session.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id)) or "UTC"
+    return (at or utcnow()).astimezone(ZoneInfo(zone)).date()
+
+
+def write_account_snapshot(session: Session, account: TrackedAccount, day: dt.date) -> None:
+    upsert(
+        session,
+        AccountSnapshot.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "account_id": account.id,
+                "day": day,
+                "followers_count": account.followers_count,
+                "following_count": account.following_count,
+                "posts_count": account.posts_count,
+                "captured_at": utcnow(),
+            }
+        ],
+        conflict=["account_id", "day"],
+        update=["followers_count", "following_count", "posts_count", "captured_at"],
+    )
+
+
+def engagement_rate(metrics: pb.PostMetrics, followers: int | None) -> float | None:
+    """(likes + comments + shares) / followers, per post. None without a follower count."""
+    if not followers:
+        return None
+    return ((metrics.likes or 0) + (metrics.comments or 0) + (metrics.shares or 0)) / followers
+
+
+@dataclass
+class IngestStats:
+    posts_seen: int = 0
+    posts_new: int = 0
+    snapshots_written: int = 0
+
+
+_POST_UPDATE = [
+    "url",
+    "caption",
+    "hashtags",
+    "mentions",
+    "media_type",
+    "duration_seconds",
+    "thumbnail_url",
+    "views",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "engagement_rate",
+    "metrics_updated_at",
+]
+_METRICS = ["views", "likes", "comments", "shares", "saves"]
+
+
+def ingest_posts(
+    session: Session,
+    account: TrackedAccount,
+    posts: Sequence[pb.Post],
+    *,
+    day: dt.date,
+    captured_at: dt.datetime | None = None,
+) -> IngestStats:
+    """Upsert posts (unique per account and platform id) and their metrics snapshot for `day`."""
+    stats = IngestStats(posts_seen=len(posts))
+    if not posts:
+        return stats
+    captured_at = captured_at or utcnow()
+    unique = {post.external_id: post for post in posts}
+    existing = set(
+        session.scalars(
+            select(Post.external_id).where(
+                Post.account_id == account.id, Post.external_id.in_(list(unique))
+            )
+        )
+    )
+    stats.posts_new = len(unique.keys() - existing)
+    rows = [
+        {
+            "workspace_id": account.workspace_id,
+            "account_id": account.id,
+            "external_id": post.external_id,
+            "url": post.url,
+            "caption": post.caption,
+            "hashtags": list(post.hashtags),
+            "mentions": list(post.mentions),
+            "media_type": str(post.media_type),
+            "duration_seconds": post.duration_seconds,
+            "posted_at": post.posted_at,
+            "thumbnail_url": post.thumbnail_url,
+            **{name: getattr(post.metrics, name) for name in _METRICS},
+            "engagement_rate": engagement_rate(post.metrics, account.followers_count),
+            "first_seen_at": captured_at,
+            "metrics_updated_at": captured_at,
+        }
+        for post in unique.values()
+    ]
+    upsert(
+        session,
+        Post.__table__,  # type: ignore[arg-type]
+        rows,
+        conflict=["account_id", "external_id"],
+        update=_POST_UPDATE,
+    )
+    ids = dict(
+        session.execute(
+            select(Post.external_id, Post.id).where(
+                Post.account_id == account.id, Post.external_id.in_(list(unique))
+            )
+        ).all()
+    )
+    snapshots = [
+        {
+            "post_id": ids[post.external_id],
+            "day": day,
+            **{name: getattr(post.metrics, name) for name in _METRICS},
+            "captured_at": captured_at,
+        }
+        for post in unique.values()
+    ]
+    stats.snapshots_written = upsert(
+        session,
+        PostMetricSnapshot.__table__,  # type: ignore[arg-type]
+        snapshots,
+        conflict=["post_id", "day"],
+        update=[*_METRICS, "captured_at"],
+    )
+    return stats
