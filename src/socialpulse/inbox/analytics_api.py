@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.inbox import analytics
-from socialpulse.inbox.analytics import (
+from socialpulse.inbox.schemas import (
     InboxOverview,
     ResponseQueue,
     Timeline,

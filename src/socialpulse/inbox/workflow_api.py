@@ -1,5 +1,5 @@
 """Inbox automation routes: workflows CRUD, dry runs and recent matches (thin; logic in
-`inbox.workflows`)."""
+`inbox.workflows.service`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, status
 
 from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import error_responses
-from socialpulse.inbox import workflows
-from socialpulse.inbox.workflows import (
+from socialpulse.inbox.workflows import service as workflows
+from socialpulse.inbox.workflows.schemas import (
     DryRunResult,
     WorkflowCreate,
     WorkflowDefinition,

@@ -22,8 +22,6 @@ TASK_MODULES = [
     "socialpulse.accounts.tasks",
     "socialpulse.ai.tasks",
     "socialpulse.inbox.tasks",
-    "socialpulse.inbox.moderation",
-    "socialpulse.inbox.mentions",
     "socialpulse.worker.retention",
 ]
 
@@ -63,18 +61,18 @@ PERIODIC: list[Periodic] = [
     Periodic(
         "inbox.workflow_time_triggers",
         crontab(minute="*/5"),
-        "socialpulse.inbox.workflows:run_workflow_time_triggers",
+        "socialpulse.inbox.tasks:run_workflow_time_triggers",
     ),
     Periodic(
         "inbox.poll_mentions",
         crontab(minute="*/5"),
-        "socialpulse.inbox.mentions:poll_mentions",
+        "socialpulse.inbox.tasks:poll_mentions",
     ),
     # The reply queue: due replies go out at their planned, human-paced second.
     Periodic(
         "inbox.reply_queue_tick",
         crontab(minute="*"),
-        "socialpulse.inbox.replies:reply_queue_tick",
+        "socialpulse.inbox.tasks:reply_queue_tick",
     ),
     # Every 15 minutes: queues each workspace's retention pass once per local day, from 02:00
     # workspace time (SOCIALPULSE_RETENTION_TIME); old finished rows go in small batches.
