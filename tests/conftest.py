@@ -22,6 +22,7 @@ from socialpulse.db import Base, Database, init_database
 from socialpulse.kit import egress, security
 from socialpulse.kit.logging import configure_logging
 from socialpulse.migrations import runner
+from socialpulse.worker.schedule import load_tasks
 
 # Logs go to stderr as in production (the app and the CLI configure the same), never to
 # stdout where commands print their results: tests of a command's output read stdout alone.
@@ -38,6 +39,10 @@ os.environ.setdefault("SOCIALPULSE_DATA_DIR", tempfile.mkdtemp(prefix="socialpul
 os.environ.setdefault("SOCIALPULSE_TASKS_URL", "memory://")
 # The suite adds simulated accounts in every workspace; tests of the demo-only default turn it off.
 os.environ.setdefault("SOCIALPULSE_SIMULATED_PLATFORM", "true")
+
+# Job handlers are registered by one call at start-up (as the app and the CLI do), never as a
+# side effect of importing a service: tests that enqueue jobs without an app need them too.
+load_tasks()
 
 BACKEND = os.environ.get("SOCIALPULSE_TEST_BACKEND", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -1,41 +1,20 @@
-"""Inbox fixtures: an app with the inbox router mounted, accounts and posts built directly,
-and a scripted comment source for polls."""
+"""Inbox fixtures: accounts and posts built directly, and a scripted comment source for
+polls. The API is the real app's (`client` from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import Post, TrackedAccount
-from socialpulse.app import create_app
-from socialpulse.config import Settings
 from socialpulse.db import Database, utcnow
-from socialpulse.inbox.api import router as inbox_router
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
-
-
-@pytest.fixture(scope="session")
-def inbox_app(settings: Settings, migrated_db: Database) -> FastAPI:
-    app = create_app(settings, start_worker=False)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/v1/inbox/interactions" not in paths:  # until the lead mounts the router in app.py
-        app.include_router(inbox_router)
-    return app
-
-
-@pytest.fixture
-def inbox_client(inbox_app: FastAPI, db: Database) -> Iterator[TestClient]:
-    inbox_app.state.login_throttle.storage.reset()
-    with TestClient(inbox_app) as test_client:
-        yield test_client
 
 
 @pytest.fixture

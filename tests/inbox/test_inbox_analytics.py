@@ -16,10 +16,7 @@ from sqlalchemy.orm import Session
 
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
-from socialpulse.app import create_app
-from socialpulse.config import Settings
 from socialpulse.db import Database
-from socialpulse.inbox.analytics_api import router
 from socialpulse.inbox.models import (
     Interaction,
     InteractionKind,
@@ -36,17 +33,9 @@ NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 _ids = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def analytics_app(settings: Settings, migrated_db: Database) -> FastAPI:
-    app = create_app(settings, start_worker=False)
-    if not any(getattr(r, "path", "") == "/api/v1/inbox/analytics/overview" for r in app.routes):
-        app.include_router(router)
-    return app
-
-
 @pytest.fixture
-def api(analytics_app: FastAPI, db: Database) -> Iterator[TestClient]:
-    with time_machine.travel(NOW, tick=False), TestClient(analytics_app) as client:
+def api(app: FastAPI, db: Database) -> Iterator[TestClient]:
+    with time_machine.travel(NOW, tick=False), TestClient(app) as client:
         yield client
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,8 +10,6 @@ from fastapi.testclient import TestClient
 
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
-from socialpulse.app import create_app
-from socialpulse.config import Settings
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import (
     Interaction,
@@ -21,21 +18,12 @@ from socialpulse.inbox.models import (
     ReplyQueueItem,
     ReplyStatus,
 )
-from socialpulse.inbox.reply_api import router
 from socialpulse.workspaces.models import Role
 
 
-@pytest.fixture(scope="module")
-def reply_app(settings: Settings, migrated_db: Database) -> Any:
-    app = create_app(settings, start_worker=False)
-    app.include_router(router)
-    return app
-
-
 @pytest.fixture
-def api(reply_app: Any, db: Database) -> Iterator[TestClient]:
-    with TestClient(reply_app) as test_client:
-        yield test_client
+def api(client: TestClient) -> TestClient:
+    return client
 
 
 @pytest.fixture
