@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from factories import WorkspaceFixture, make_workspace
-from socialpulse.accounts.models import Post, TrackedAccount
+from factories import WorkspaceFixture, add_account, add_post, make_workspace
 from socialpulse.db import Database, utcnow
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
@@ -20,44 +19,6 @@ from socialpulse.providers import registry
 @pytest.fixture
 def ws(db: Database) -> WorkspaceFixture:
     return make_workspace(db, "inbox-co")
-
-
-def add_account(
-    db: Database, workspace_id: int, platform: str = "simulated", handle: str = "brand"
-) -> int:
-    with db.session() as session:
-        account = TrackedAccount(
-            workspace_id=workspace_id,
-            platform=platform,
-            external_id=f"{platform}-{handle}",
-            handle=handle,
-            display_name=handle.title(),
-        )
-        session.add(account)
-        session.flush()
-        return account.id
-
-
-def add_post(
-    db: Database,
-    account_id: int,
-    external_id: str,
-    *,
-    posted_at: dt.datetime | None = None,
-) -> int:
-    with db.session() as session:
-        account = session.get(TrackedAccount, account_id)
-        assert account is not None
-        post = Post(
-            workspace_id=account.workspace_id,
-            account_id=account_id,
-            external_id=external_id,
-            caption=f"post {external_id}",
-            posted_at=posted_at or utcnow() - dt.timedelta(hours=2),
-        )
-        session.add(post)
-        session.flush()
-        return post.id
 
 
 def comment(

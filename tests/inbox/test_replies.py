@@ -17,7 +17,7 @@ import pytest
 import respx
 from sqlalchemy import select
 
-from factories import WorkspaceFixture, make_workspace
+from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
 from socialpulse.accounts.budget import quota_day
 from socialpulse.accounts.models import AccountStatus, ApiUsage, TrackedAccount
 from socialpulse.db import Database, utcnow
@@ -25,7 +25,6 @@ from socialpulse.errors import Conflict, InvalidInput
 from socialpulse.inbox.models import (
     InboxSettings,
     Interaction,
-    InteractionKind,
     InteractionStatus,
     ReplyLimit,
     ReplyQueueItem,
@@ -56,37 +55,21 @@ def ws(db: Database) -> WorkspaceFixture:
 
 
 def make_account(db: Database, ws: WorkspaceFixture, platform: str = "youtube", **kw: Any) -> int:
-    with db.session() as session:
-        account = TrackedAccount(
-            workspace_id=ws.workspace_id,
-            platform=platform,
-            external_id=kw.pop("external_id", f"{platform}-own"),
-            handle=kw.pop("handle", "ourbrand"),
-            **kw,
-        )
-        session.add(account)
-        session.flush()
-        return account.id
+    kw.setdefault("handle", "ourbrand")
+    kw.setdefault("external_id", f"{platform}-own")
+    return add_account(db, ws.workspace_id, platform, **kw)
 
 
 def make_interaction(db: Database, ws: WorkspaceFixture, account_id: int, n: int = 1) -> int:
-    with db.session() as session:
-        platform = session.get(TrackedAccount, account_id).platform  # type: ignore[union-attr]
-        row = Interaction(
-            workspace_id=ws.workspace_id,
-            account_id=account_id,
-            platform=platform,
-            kind=InteractionKind.comment,
-            external_id=f"comment-{account_id}-{n}",
-            author_external_id=f"fan-{n}",
-            author_handle=f"fan{n}",
-            text="Love this video! When is part two?",
-            posted_at=NOW - dt.timedelta(hours=1),
-            status=InteractionStatus.unread,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+    return add_interaction(
+        db,
+        account_id,
+        external_id=f"comment-{account_id}-{n}",
+        author_external_id=f"fan-{n}",
+        author_handle=f"fan{n}",
+        text="Love this video! When is part two?",
+        posted_at=NOW - dt.timedelta(hours=1),
+    )
 
 
 def enqueue(db: Database, interaction_id: int, text: str = "Thanks! Soon.", **kw: Any) -> int:
