@@ -3,7 +3,7 @@ registry).
 
 The tick (every minute)
 -----------------------
-Due items are claimed under a lease (compare-and-set, like ``worker.jobs.claim_job``), at most
+Due items are claimed under a lease (compare-and-set through ``kit.leases``, as jobs are), at most
 ``InboxSettings.max_replies_per_tick`` per account. Never a double send:
 
 1. ``publish_started_at`` is committed (with ``attempts + 1``) BEFORE the platform call;
@@ -59,6 +59,7 @@ from socialpulse.inbox.models import (
     ReplyStatus,
 )
 from socialpulse.inbox.replies.pacing import ReplyLimits, limits_for, pacing_wait
+from socialpulse.kit import leases
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
@@ -145,13 +146,20 @@ class TickResult:
         }
 
 
+REPLY_LEASE = leases.LeaseColumns(
+    ReplyQueueItem,
+    ReplyQueueItem.id,
+    ReplyQueueItem.status,
+    ReplyQueueItem.locked_by,
+    ReplyQueueItem.lease_expires_at,
+    ReplyStatus.processing,
+)
+
+
 def _claimable(now: dt.datetime, horizon: dt.datetime) -> Any:
     return or_(
         and_(ReplyQueueItem.status == ReplyStatus.pending, ReplyQueueItem.scheduled_for <= horizon),
-        and_(
-            ReplyQueueItem.status == ReplyStatus.processing,
-            ReplyQueueItem.lease_expires_at < now,
-        ),
+        leases.expired(REPLY_LEASE, now),
     )
 
 
@@ -198,15 +206,8 @@ def _claim(
             cap = max_per_account or caps.get(row.workspace_id, DEFAULT_MAX_PER_TICK)
             if len(per_account[row.account_id]) >= cap:
                 continue
-            result = session.execute(
-                update(ReplyQueueItem)
-                .where(ReplyQueueItem.id == row.id, _claimable(now, horizon))
-                .values(
-                    status=ReplyStatus.processing, locked_by=worker_id, lease_expires_at=lease_until
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimable = and_(ReplyQueueItem.id == row.id, _claimable(now, horizon))
+            if leases.claim(session, REPLY_LEASE, claimable, owner=worker_id, until=lease_until):
                 per_account[row.account_id].append(row.id)
     return {account: ids for account, ids in per_account.items() if ids}
 
@@ -227,14 +228,6 @@ class _Run:
         return self.now + dt.timedelta(seconds=time.monotonic() - self.started)
 
 
-def _mine(item_id: int, worker_id: str) -> Any:
-    return and_(
-        ReplyQueueItem.id == item_id,
-        ReplyQueueItem.locked_by == worker_id,
-        ReplyQueueItem.status == ReplyStatus.processing,
-    )
-
-
 def _settle(
     run: _Run, item_id: int, outcome: str, interaction_answered: bool = False, **values: Any
 ) -> None:
@@ -242,13 +235,7 @@ def _settle(
     values.setdefault("locked_by", None)
     values.setdefault("lease_expires_at", None)
     with run.db.session() as session:
-        result = session.execute(
-            update(ReplyQueueItem)
-            .where(_mine(item_id, run.worker_id))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not leases.release(session, REPLY_LEASE, item_id, run.worker_id, **values):
             run.result.add("skipped")
             return
         if interaction_answered:
@@ -364,17 +351,16 @@ def _process(
     # 1. Record that we are about to call the platform, with a fresh lease, BEFORE the call.
     begin = run.current()
     with run.db.session() as session:
-        result = session.execute(
-            update(ReplyQueueItem)
-            .where(_mine(item_id, run.worker_id))
-            .values(
-                publish_started_at=begin,
-                attempts=ReplyQueueItem.attempts + 1,
-                lease_expires_at=begin + dt.timedelta(seconds=run.lease_s),
-            )
-            .execution_options(synchronize_session=False)
+        renewed = leases.renew(
+            session,
+            REPLY_LEASE,
+            item_id,
+            run.worker_id,
+            until=begin + dt.timedelta(seconds=run.lease_s),
+            publish_started_at=begin,
+            attempts=ReplyQueueItem.attempts + 1,
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not renewed:
             run.result.add("skipped")
             return
     attempts += 1
