@@ -7,7 +7,7 @@ VENDOR := src/socialpulse/web/static/vendor
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run install accurate fine-tune dev-install assets migrate demo serve worker test lint typecheck pytest bench clean lock
+.PHONY: help run install accurate fine-tune dev-install assets migrate demo serve worker test lint typecheck architecture pytest bench clean lock
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ lint: dev-install ## ruff lint + format check
 typecheck: dev-install ## mypy (strict on untyped defs)
 	$(BIN)/mypy
 
+architecture: dev-install ## import-linter contracts: layers, domain boundaries, no import cycles
+	$(BIN)/lint-imports
+
 pytest: dev-install assets ## Run the test suite on SQLite, then on PostgreSQL + Redis when configured
 	$(BIN)/pytest
 	@if [ -n "$$SOCIALPULSE_TEST_POSTGRES_URL" ]; then \
@@ -83,7 +86,7 @@ pytest: dev-install assets ## Run the test suite on SQLite, then on PostgreSQL +
 		SOCIALPULSE_TEST_BACKEND=postgres $(BIN)/pytest; \
 	else echo "(SOCIALPULSE_TEST_POSTGRES_URL unset: PostgreSQL run skipped; .ci/run sets it)"; fi
 
-test: lint typecheck pytest ## Install test dependencies, run ruff, mypy and pytest
+test: lint typecheck architecture pytest ## Install test dependencies, run ruff, mypy and pytest
 
 bench: dev-install ## Run every benchmark in benchmarks/
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

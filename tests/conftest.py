@@ -19,7 +19,6 @@ from sqlalchemy import text
 from socialpulse.app import create_app
 from socialpulse.config import Settings
 from socialpulse.db import Base, Database, init_database
-from socialpulse.hooks import install_hooks
 from socialpulse.kit import egress, security
 from socialpulse.kit.logging import configure_logging
 from socialpulse.migrations import runner
@@ -28,9 +27,6 @@ from socialpulse.worker.schedule import load_tasks
 # Logs go to stderr as in production (the app and the CLI configure the same), never to
 # stdout where commands print their results: tests of a command's output read stdout alone.
 configure_logging("INFO", json_logs=False)
-
-# What the app and the CLI install at start-up: tests call services without either.
-install_hooks()
 
 # Production keeps argon2's RFC 9106 defaults; tests hash hundreds of passwords.
 security.set_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))

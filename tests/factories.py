@@ -1,5 +1,7 @@
-"""Test data builders: a workspace with an owner and keys of each role (`make_workspace`),
-and a flushed row of any model with plausible defaults and its parents (`make`)."""
+"""Test data builders: a workspace with an owner and keys of each role (`make_workspace`), a
+flushed row of any model with plausible defaults and its parents (`make`), shorthands for
+accounts, posts and interactions (`make_*` in the caller's session, `add_*` in their own), and
+data written the way ingestion writes it (`Builder`)."""
 
 from __future__ import annotations
 
@@ -210,6 +212,83 @@ def _workspace_of_parents(
         if workspace_id is not None:
             return int(workspace_id)
     return None
+
+
+# --------------------------------------------------------------------------- shorthands
+
+
+def make_account(
+    session: Session,
+    workspace_id: int,
+    platform: str = "simulated",
+    *,
+    handle: str = "brand",
+    **fields: Any,
+) -> TrackedAccount:
+    """A tracked account (own, active), built directly: no platform is asked."""
+    fields.setdefault("external_id", f"{platform}-{handle}")
+    fields.setdefault("display_name", handle.title())
+    return make(
+        session,
+        TrackedAccount,
+        workspace_id=workspace_id,
+        platform=platform,
+        handle=handle,
+        **fields,
+    )
+
+
+def make_post(
+    session: Session,
+    account: TrackedAccount,
+    external_id: str,
+    *,
+    posted_at: dt.datetime | None = None,
+    **fields: Any,
+) -> Post:
+    fields.setdefault("caption", f"post {external_id}")
+    return make(
+        session,
+        Post,
+        workspace_id=account.workspace_id,
+        account_id=account.id,
+        external_id=external_id,
+        posted_at=posted_at or utcnow() - dt.timedelta(hours=2),
+        **fields,
+    )
+
+
+def make_interaction(session: Session, account: TrackedAccount, **fields: Any) -> Interaction:
+    """An unread comment on ``account`` from a fan; any column can be given."""
+    values: dict[str, Any] = {
+        "workspace_id": account.workspace_id,
+        "account_id": account.id,
+        "platform": account.platform,
+        "text": "hello",
+        "posted_at": utcnow() - dt.timedelta(hours=1),
+        "status": InteractionStatus.unread,
+    }
+    return make(session, Interaction, **{**values, **fields})
+
+
+def add_account(db: Database, workspace_id: int, platform: str = "simulated", **fields: Any) -> int:
+    """`make_account` in its own transaction; returns the id."""
+    with db.session() as session:
+        return make_account(session, workspace_id, platform, **fields).id
+
+
+def add_post(db: Database, account_id: int, external_id: str, **fields: Any) -> int:
+    with db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        return make_post(session, account, external_id, **fields).id
+
+
+def add_interaction(db: Database, account_id: int, **fields: Any) -> int:
+    with db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        return make_interaction(session, account, **fields).id
 
 
 # --------------------------------------------------------------------------- ingested data

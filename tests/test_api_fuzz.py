@@ -51,9 +51,11 @@ from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
 from socialpulse.ai.service import analyze_pending_posts
 from socialpulse.config import Settings
 from socialpulse.db import Database, utcnow
-from socialpulse.inbox import fans, replies, workflows
-from socialpulse.inbox import service as inbox_service
+from socialpulse.inbox import fans, ingest
 from socialpulse.inbox.models import Interaction
+from socialpulse.inbox.replies import service as replies
+from socialpulse.inbox.workflows import schemas as workflow_schemas
+from socialpulse.inbox.workflows import service as workflows
 from socialpulse.providers.simulated import SimulatedPlatform
 from socialpulse.worker.queue import configure_tasks
 from socialpulse.workspaces.models import Role
@@ -157,7 +159,7 @@ def _seed_inbox(db: Database, ws: WorkspaceFixture, account_id: int) -> None:
         workflows.create_workflow(
             session,
             subject,
-            workflows.WorkflowCreate.model_validate(
+            workflow_schemas.WorkflowCreate.model_validate(
                 {
                     "name": "Flag complaints",
                     "conditions": [{"type": "intent", "values": ["complaint"]}],
@@ -172,7 +174,7 @@ def _seed_inbox(db: Database, ws: WorkspaceFixture, account_id: int) -> None:
         ).all()[:3]
         for post in posts:
             page = sim.list_comments(post.external_id)
-            inbox_service.ingest_comments(session, account, page.items[:8], post_id=post.id)
+            ingest.ingest_interactions(session, account, page.items[:8], post_id=post.id)
         first = session.scalars(
             select(Interaction.id).where(Interaction.workspace_id == ws.workspace_id).limit(1)
         ).first()

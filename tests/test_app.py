@@ -25,7 +25,7 @@ from factories import make_workspace
 from socialpulse.app import create_app
 from socialpulse.config import ConfigError, Settings
 from socialpulse.db import Database
-from socialpulse.deps import DbSession
+from socialpulse.workspaces.deps import DbSession
 
 
 def test_health_reports_database_and_queue(client: TestClient) -> None:

@@ -29,7 +29,6 @@ from socialpulse import models as _all_models  # noqa: F401  (every table before
 from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError, TooManyRequests, error_body, error_responses
-from socialpulse.hooks import install_hooks
 from socialpulse.kit.asgi import (
     CONTENT_SECURITY_POLICY,
     BodySizeLimitMiddleware,
@@ -227,7 +226,6 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     configure_logging(settings.log_level, settings.log_json)
     db = init_database(settings.effective_database_url)
     configure_tasks(settings)
-    install_hooks()
     run_embedded = settings.runs_embedded_worker
     if start_worker is not None:
         run_embedded = start_worker

@@ -14,7 +14,6 @@ from socialpulse import models as _all_models  # noqa: F401  (every table before
 from socialpulse.config import ConfigError, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError
-from socialpulse.hooks import install_hooks
 
 T = TypeVar("T")
 
@@ -371,7 +370,6 @@ def _mount_domain_apps() -> None:
 
 
 _mount_domain_apps()
-install_hooks()
 
 
 def main() -> None:

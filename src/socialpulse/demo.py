@@ -223,9 +223,10 @@ DEMO_WORKFLOWS: list[dict[str, object]] = [
 def seed_demo_inbox(db: Database, settings: Settings, workspace_id: int, owner_id: int) -> int:
     """Once: three example workflows, then the own accounts' recent comments pulled through
     the real pipeline (analysis, workflows, fans, paced replies on the dry-run publisher)."""
-    from socialpulse.inbox import fans, workflows
-    from socialpulse.inbox import service as inbox_service
+    from socialpulse.inbox import fans, polling
     from socialpulse.inbox.models import CommentPoll, Workflow
+    from socialpulse.inbox.workflows import schemas as workflow_schemas
+    from socialpulse.inbox.workflows import service as workflows
 
     with db.session(readonly=True) as session:
         if session.scalar(select(func.count()).where(Workflow.workspace_id == workspace_id)):
@@ -234,9 +235,9 @@ def seed_demo_inbox(db: Database, settings: Settings, workspace_id: int, owner_i
     with db.session() as session:
         for definition in DEMO_WORKFLOWS:
             workflows.create_workflow(
-                session, subject, workflows.WorkflowCreate.model_validate(definition)
+                session, subject, workflow_schemas.WorkflowCreate.model_validate(definition)
             )
-        inbox_service.ensure_polls(session, utcnow())
+        polling.ensure_polls(session, utcnow())
         poll_ids = list(
             session.scalars(
                 select(CommentPoll.id)
@@ -247,6 +248,6 @@ def seed_demo_inbox(db: Database, settings: Settings, workspace_id: int, owner_i
     box = SecretBox(settings.resolved_secret_key())
     stored = 0
     for poll_id in poll_ids:
-        stored += inbox_service.poll_post_comments(db, poll_id, box=box).interactions_new
+        stored += polling.poll_post_comments(db, poll_id, box=box).interactions_new
     fans.evaluate_all(db, workspace_id=workspace_id)
     return stored

@@ -33,8 +33,7 @@ from socialpulse.accounts.models import (
     TrackedAccount,
 )
 from socialpulse.db import Base, Database, utcnow
-from socialpulse.inbox import replies
-from socialpulse.inbox import service as inbox_service
+from socialpulse.inbox import polling
 from socialpulse.inbox.models import (
     CommentPoll,
     Interaction,
@@ -47,6 +46,7 @@ from socialpulse.inbox.models import (
     Workflow,
     WorkflowMatch,
 )
+from socialpulse.inbox.replies import sender
 from socialpulse.worker import jobs
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces.models import Role
@@ -412,7 +412,7 @@ def test_work_queued_before_the_removal_starts_nothing(
 
     run = accounts_service.run_fetch(db, run_id, box=None, source_factory=no_platform)  # type: ignore[arg-type]
     assert (run.status, run.error) == (FetchStatus.failed, "the account was removed")
-    outcome = replies.tick(db, now=NOW, publisher_factory=no_platform, sleep=lambda _s: None)
+    outcome = sender.tick(db, now=NOW, publisher_factory=no_platform, sleep=lambda _s: None)
     with db.session(readonly=True) as session:
         statuses = set(
             session.scalars(
@@ -423,7 +423,7 @@ def test_work_queued_before_the_removal_starts_nothing(
         assert account is not None and account.status == AccountStatus.deleting
     assert statuses == {ReplyStatus.pending}, outcome
     later = utcnow() + dt.timedelta(hours=1)
-    assert inbox_service.schedule_polls(db, now=later) == _kept_polls(db, world)
+    assert polling.schedule_polls(db, now=later) == _kept_polls(db, world)
 
 
 def _kept_polls(db: Database, world: World) -> int:

@@ -1,84 +1,24 @@
-"""Inbox fixtures: an app with the inbox router mounted, accounts and posts built directly,
-and a scripted comment source for polls."""
+"""Inbox fixtures: accounts and posts built directly, and a scripted comment source for
+polls. The API is the real app's (`client` from tests/conftest.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from factories import WorkspaceFixture, make_workspace
-from socialpulse.accounts.models import Post, TrackedAccount
-from socialpulse.app import create_app
-from socialpulse.config import Settings
+from factories import WorkspaceFixture, add_account, add_post, make_workspace
 from socialpulse.db import Database, utcnow
-from socialpulse.inbox.api import router as inbox_router
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
-
-
-@pytest.fixture(scope="session")
-def inbox_app(settings: Settings, migrated_db: Database) -> FastAPI:
-    app = create_app(settings, start_worker=False)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/v1/inbox/interactions" not in paths:  # until the lead mounts the router in app.py
-        app.include_router(inbox_router)
-    return app
-
-
-@pytest.fixture
-def inbox_client(inbox_app: FastAPI, db: Database) -> Iterator[TestClient]:
-    inbox_app.state.login_throttle.storage.reset()
-    with TestClient(inbox_app) as test_client:
-        yield test_client
 
 
 @pytest.fixture
 def ws(db: Database) -> WorkspaceFixture:
     return make_workspace(db, "inbox-co")
-
-
-def add_account(
-    db: Database, workspace_id: int, platform: str = "simulated", handle: str = "brand"
-) -> int:
-    with db.session() as session:
-        account = TrackedAccount(
-            workspace_id=workspace_id,
-            platform=platform,
-            external_id=f"{platform}-{handle}",
-            handle=handle,
-            display_name=handle.title(),
-        )
-        session.add(account)
-        session.flush()
-        return account.id
-
-
-def add_post(
-    db: Database,
-    account_id: int,
-    external_id: str,
-    *,
-    posted_at: dt.datetime | None = None,
-) -> int:
-    with db.session() as session:
-        account = session.get(TrackedAccount, account_id)
-        assert account is not None
-        post = Post(
-            workspace_id=account.workspace_id,
-            account_id=account_id,
-            external_id=external_id,
-            caption=f"post {external_id}",
-            posted_at=posted_at or utcnow() - dt.timedelta(hours=2),
-        )
-        session.add(post)
-        session.flush()
-        return post.id
 
 
 def comment(

@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 from conftest import TEST_SECRET_KEY
 from factories import WorkspaceFixture
 from socialpulse.db import Database, utcnow
-from socialpulse.inbox import service as inbox_service
+from socialpulse.inbox import polling
 from socialpulse.inbox.models import CommentPoll, Fan, Interaction
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers.bluesky.client import PUBLIC_APPVIEW
@@ -63,13 +63,13 @@ def _poll(db: Database, ws: WorkspaceFixture, make_account: Callable[..., int], 
             )
         )
         session.flush()
-        inbox_service.ensure_polls(session, utcnow(), account_id=account_id)
+        polling.ensure_polls(session, utcnow(), account_id=account_id)
         poll_id = session.scalar(select(CommentPoll.id))
     respx.get(f"{PUBLIC_APPVIEW}app.bsky.feed.getPostThread").mock(
         return_value=httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
     )
     assert poll_id is not None
-    return inbox_service.poll_post_comments(db, poll_id, box=SecretBox(TEST_SECRET_KEY))
+    return polling.poll_post_comments(db, poll_id, box=SecretBox(TEST_SECRET_KEY))
 
 
 def _stored(db: Database) -> dict[str, Interaction]:

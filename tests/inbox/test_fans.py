@@ -13,7 +13,7 @@ from sqlalchemy import select
 from factories import WorkspaceFixture
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import Database
-from socialpulse.inbox import fans, service
+from socialpulse.inbox import fans, ingest, service
 from socialpulse.inbox.models import Fan, InboxSettings, Interaction
 from socialpulse.providers import base as pb
 
@@ -39,14 +39,14 @@ def _ingest(
     texts: list[str],
     *,
     prefix: str,
-) -> service.IngestOutcome:
+) -> ingest.IngestOutcome:
     with db.session() as session:
         account = session.get(TrackedAccount, account_id)
         assert account is not None
         comments = [
             make_comment(f"{prefix}-{index}", author, text) for index, text in enumerate(texts)
         ]
-        return service.ingest_comments(session, account, comments)
+        return ingest.ingest_interactions(session, account, comments)
 
 
 def _fan(db: Database, handle: str) -> Fan:

@@ -26,7 +26,8 @@ from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts import service as account_service
 from socialpulse.accounts.models import Post, TrackedAccount
 from socialpulse.db import Database
-from socialpulse.inbox import analytics, replies, workflows
+from socialpulse.inbox import analytics
+from socialpulse.inbox import ingest as inbox_ingest
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import (
     Interaction,
@@ -34,6 +35,10 @@ from socialpulse.inbox.models import (
     InteractionKind,
     InteractionStatus,
 )
+from socialpulse.inbox.replies import sender
+from socialpulse.inbox.replies import service as replies
+from socialpulse.inbox.workflows import schemas as workflow_schemas
+from socialpulse.inbox.workflows import service as workflows
 from socialpulse.migrations import runner
 from socialpulse.providers import base as pb
 from socialpulse.workspaces.models import Workspace
@@ -174,7 +179,7 @@ def ingest(env: Env, *comments: pb.Comment) -> list[int]:
     with env.db.session() as session:
         account = session.get(TrackedAccount, env.accounts["simulated"])
         assert account is not None
-        outcome = inbox_service.ingest_comments(
+        outcome = inbox_ingest.ingest_interactions(
             session, account, list(comments), post_id=env.post_id, now=NOW
         )
         return outcome.new_ids
@@ -246,7 +251,7 @@ def test_a_duplicate_that_loses_the_insert_race_is_not_counted(env: Env) -> None
             for column in Interaction.__table__.columns
             if column.key != "id"
         }
-        stored = inbox_service.store_interaction_rows(
+        stored = inbox_ingest.store_interaction_rows(
             session, env.ws.workspace_id, "simulated", [row], [existing.external_id], NOW
         )
     assert stored == {}
@@ -259,7 +264,7 @@ def test_status_changes_through_the_inbox_services_move_the_counts(env: Env) -> 
         workflows.create_workflow(
             session,
             subject,
-            workflows.WorkflowCreate.model_validate(
+            workflow_schemas.WorkflowCreate.model_validate(
                 {
                     "name": "Flag refunds",
                     "conditions": [{"type": "keywords", "words": ["refund"]}],
@@ -299,7 +304,7 @@ def test_status_changes_through_the_inbox_services_move_the_counts(env: Env) -> 
         interaction = session.get(Interaction, fourth)
         assert interaction is not None
         replies.enqueue_reply(session, interaction, "Thanks!", created_by="user:1", now=NOW)
-    assert replies.tick(env.db, now=NOW + dt.timedelta(minutes=5)).sent == 1
+    assert sender.tick(env.db, now=NOW + dt.timedelta(minutes=5)).sent == 1
     assert by_status(assert_rollup_exact(env.db), ws) == {"ignored": 2, "answered": 2}
 
 

@@ -14,15 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from factories import WorkspaceFixture, make_workspace
+from factories import WorkspaceFixture, make_account, make_interaction, make_workspace
 from socialpulse.accounts.models import TrackedAccount
-from socialpulse.app import create_app
-from socialpulse.config import Settings
 from socialpulse.db import Database
-from socialpulse.inbox.analytics_api import router
 from socialpulse.inbox.models import (
     Interaction,
-    InteractionKind,
     InteractionStatus,
     ReplyQueueItem,
     ReplyStatus,
@@ -36,17 +32,9 @@ NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 _ids = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def analytics_app(settings: Settings, migrated_db: Database) -> FastAPI:
-    app = create_app(settings, start_worker=False)
-    if not any(getattr(r, "path", "") == "/api/v1/inbox/analytics/overview" for r in app.routes):
-        app.include_router(router)
-    return app
-
-
 @pytest.fixture
-def api(analytics_app: FastAPI, db: Database) -> Iterator[TestClient]:
-    with time_machine.travel(NOW, tick=False), TestClient(analytics_app) as client:
+def api(app: FastAPI, db: Database) -> Iterator[TestClient]:
+    with time_machine.travel(NOW, tick=False), TestClient(app) as client:
         yield client
 
 
@@ -57,12 +45,7 @@ def ws(db: Database) -> WorkspaceFixture:
 
 def _account(session: Session, workspace_id: int, platform: str = "simulated") -> int:
     n = next(_ids)
-    account = TrackedAccount(
-        workspace_id=workspace_id, platform=platform, external_id=f"acc{n}", handle=f"acc{n}"
-    )
-    session.add(account)
-    session.flush()
-    return account.id
+    return make_account(session, workspace_id, platform, handle=f"acc{n}").id
 
 
 def _interaction(
@@ -76,24 +59,17 @@ def _interaction(
     sentiment: str | None = None,
     answered_after: dt.timedelta | None = None,
 ) -> Interaction:
-    n = next(_ids)
-    row = Interaction(
-        workspace_id=workspace_id,
-        account_id=account_id,
+    account = session.get(TrackedAccount, account_id)
+    assert account is not None and account.workspace_id == workspace_id
+    return make_interaction(
+        session,
+        account,
         platform=platform,
-        kind=InteractionKind.comment,
-        external_id=f"c{n}",
-        author_external_id=f"a{n}",
-        author_handle=f"fan{n}",
-        text="hello",
         posted_at=posted_at,
         status=status,
         ai_sentiment=sentiment,
         answered_at=posted_at + answered_after if answered_after is not None else None,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def _seed_overview(db: Database, ws: WorkspaceFixture) -> None:

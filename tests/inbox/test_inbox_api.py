@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import Database, utcnow
-from socialpulse.inbox import service
+from socialpulse.inbox import ingest
 from socialpulse.inbox.models import Fan, Interaction
 from socialpulse.providers import base as pb
 from socialpulse.workspaces.models import Role
@@ -68,7 +68,7 @@ def seeded(
         for account_id, comments in ((sim, sim_comments), (tube, yt)):
             account = session.get(TrackedAccount, account_id)
             assert account is not None
-            service.ingest_comments(session, account, comments)
+            ingest.ingest_interactions(session, account, comments)
         ids = dict(session.execute(select(Interaction.external_id, Interaction.id)).all())
         fan_ids = dict(session.execute(select(Fan.handle, Fan.id)).all())
     return {"sim": sim, "tube": tube, "ids": ids, "fans": fan_ids}
@@ -81,23 +81,23 @@ def _list(client: TestClient, ws: WorkspaceFixture, **params: Any) -> list[str]:
 
 
 def test_poll_a_simulated_account_end_to_end(
-    inbox_client: TestClient, ws: WorkspaceFixture, db: Database
+    client: TestClient, ws: WorkspaceFixture, db: Database
 ) -> None:
-    added = inbox_client.post(
+    added = client.post(
         "/api/v1/accounts",
         json={"ref": "https://simulated.invalid/@garden_lab"},
         headers=ws.headers(),
     )
     assert added.status_code == 201, added.text
     account_id = added.json()["id"]
-    fetched = inbox_client.post(f"/api/v1/accounts/{account_id}/fetch", headers=ws.headers())
+    fetched = client.post(f"/api/v1/accounts/{account_id}/fetch", headers=ws.headers())
     assert fetched.status_code == 202
-    polled = inbox_client.post(
+    polled = client.post(
         f"/api/v1/accounts/{account_id}/comments/poll", headers=ws.headers(Role.editor)
     )
     assert polled.status_code == 202, polled.text
     assert polled.json()["polls_queued"] > 0
-    page = inbox_client.get(
+    page = client.get(
         "/api/v1/inbox/interactions", params={"limit": 200}, headers=ws.headers()
     ).json()
     items = page["items"]
@@ -110,7 +110,7 @@ def test_poll_a_simulated_account_end_to_end(
     with db.session() as session:
         stored = session.scalar(select(func.count()).select_from(Interaction))
     # Polling again finds nothing new: the same comments are not stored twice.
-    inbox_client.post(f"/api/v1/accounts/{account_id}/comments/poll", headers=ws.headers())
+    client.post(f"/api/v1/accounts/{account_id}/comments/poll", headers=ws.headers())
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Interaction)) == stored
 
@@ -128,24 +128,24 @@ def test_poll_a_simulated_account_end_to_end(
     ],
 )
 def test_interaction_filters(
-    inbox_client: TestClient,
+    client: TestClient,
     ws: WorkspaceFixture,
     seeded: dict[str, Any],
     params: dict[str, Any],
     expected: list[str],
 ) -> None:
-    assert _list(inbox_client, ws, **params) == expected
+    assert _list(client, ws, **params) == expected
 
 
 def test_filters_by_account_superfan_and_time(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
-    assert _list(inbox_client, ws, account_id=seeded["tube"]) == ["y1"]
-    superfan = _list(inbox_client, ws, superfan="true", limit=200)
+    assert _list(client, ws, account_id=seeded["tube"]) == ["y1"]
+    superfan = _list(client, ws, superfan="true", limit=200)
     assert sorted(superfan) == sorted(f"ann{i}" for i in range(10))
-    assert "ann0" not in _list(inbox_client, ws, superfan="false", limit=200)
+    assert "ann0" not in _list(client, ws, superfan="false", limit=200)
     window = _list(
-        inbox_client,
+        client,
         ws,
         since=(NOW - dt.timedelta(hours=3, minutes=1)).isoformat(),
         until=(NOW - dt.timedelta(hours=1, minutes=1)).isoformat(),
@@ -154,7 +154,7 @@ def test_filters_by_account_superfan_and_time(
 
 
 def test_keyset_pagination_walks_every_interaction_once_newest_first(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
     seen: list[str] = []
     cursor = None
@@ -162,23 +162,19 @@ def test_keyset_pagination_walks_every_interaction_once_newest_first(
         params: dict[str, Any] = {"limit": 4}
         if cursor:
             params["cursor"] = cursor
-        page = inbox_client.get(
-            "/api/v1/inbox/interactions", params=params, headers=ws.headers()
-        ).json()
+        page = client.get("/api/v1/inbox/interactions", params=params, headers=ws.headers()).json()
         seen.extend(item["external_id"] for item in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert len(seen) == len(set(seen)) == len(seeded["ids"])
     assert seen[:3] == ["y1", "es1", "r1"]
-    bad = inbox_client.get(
-        "/api/v1/inbox/interactions", params={"cursor": "!!"}, headers=ws.headers()
-    )
+    bad = client.get("/api/v1/inbox/interactions", params={"cursor": "!!"}, headers=ws.headers())
     assert bad.status_code == 422
 
 
 def test_detail_shows_thread_fan_and_workflow_reason(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any], db: Database
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any], db: Database
 ) -> None:
     ids = seeded["ids"]
     with db.session() as session:
@@ -186,7 +182,7 @@ def test_detail_shows_thread_fan_and_workflow_reason(
         assert item is not None
         item.matched_reason = "intent is complaint"
         item.suggested_reply = "Sorry to hear that!"
-    parent = inbox_client.get(f"/api/v1/inbox/interactions/{ids['c1']}", headers=ws.headers())
+    parent = client.get(f"/api/v1/inbox/interactions/{ids['c1']}", headers=ws.headers())
     assert parent.status_code == 200
     body = parent.json()
     assert [r["external_id"] for r in body["replies"]] == ["r1"]
@@ -195,15 +191,15 @@ def test_detail_shows_thread_fan_and_workflow_reason(
     assert body["matched_reason"] == "intent is complaint"
     assert body["suggested_reply"] == "Sorry to hear that!"
     assert body["ai_evidence"]["intents"]["complaint"]["fired"] is True
-    reply = inbox_client.get(f"/api/v1/inbox/interactions/{ids['r1']}", headers=ws.headers())
+    reply = client.get(f"/api/v1/inbox/interactions/{ids['r1']}", headers=ws.headers())
     assert reply.json()["parent"]["external_id"] == "c1"
 
 
 def test_patch_triages_an_interaction(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
     url = f"/api/v1/inbox/interactions/{seeded['ids']['c1']}"
-    response = inbox_client.patch(
+    response = client.patch(
         url,
         json={
             "status": "answered",
@@ -218,62 +214,59 @@ def test_patch_triages_an_interaction(
     assert (body["status"], body["assignee_user_id"]) == ("answered", ws.owner_id)
     assert (body["labels"], body["priority"]) == (["refund", "vip"], 95)
     assert body["answered_at"] is not None
-    assert _list(inbox_client, ws, label="vip") == ["c1"]
-    assert _list(inbox_client, ws, label="vi") == []
-    assert _list(inbox_client, ws, assignee=str(ws.owner_id)) == ["c1"]
-    assert "c1" not in _list(inbox_client, ws, assignee="none", limit=200)
-    unassigned = inbox_client.patch(url, json={"assignee_user_id": None}, headers=ws.headers())
+    assert _list(client, ws, label="vip") == ["c1"]
+    assert _list(client, ws, label="vi") == []
+    assert _list(client, ws, assignee=str(ws.owner_id)) == ["c1"]
+    assert "c1" not in _list(client, ws, assignee="none", limit=200)
+    unassigned = client.patch(url, json={"assignee_user_id": None}, headers=ws.headers())
     assert unassigned.json()["assignee_user_id"] is None
     assert unassigned.json()["labels"] == ["refund", "vip"]  # untouched fields stay
 
 
 def test_patch_rejects_a_non_member_assignee_and_bad_values(
-    inbox_client: TestClient, ws: WorkspaceFixture, other: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, other: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
     url = f"/api/v1/inbox/interactions/{seeded['ids']['c1']}"
-    stranger = inbox_client.patch(
-        url, json={"assignee_user_id": other.owner_id}, headers=ws.headers()
-    )
+    stranger = client.patch(url, json={"assignee_user_id": other.owner_id}, headers=ws.headers())
     assert stranger.status_code == 422
     assert "not a member" in stranger.json()["error"]["message"]
-    assert inbox_client.patch(url, json={"priority": 101}, headers=ws.headers()).status_code == 422
+    assert client.patch(url, json={"priority": 101}, headers=ws.headers()).status_code == 422
     assert (
-        inbox_client.patch(url, json={"labels": ['bad"label']}, headers=ws.headers()).status_code
-        == 422
+        client.patch(url, json={"labels": ['bad"label']}, headers=ws.headers()).status_code == 422
     )
 
 
 def test_bulk_actions_apply_to_every_id(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
     ids = [seeded["ids"]["c1"], seeded["ids"]["r1"]]
     url = "/api/v1/inbox/interactions/bulk"
-    done = inbox_client.post(
+    done = client.post(
         url, json={"ids": ids, "action": "set_status", "status": "flagged"}, headers=ws.headers()
     )
     assert done.json() == {"updated": 2}
-    inbox_client.post(
+    client.post(
         url, json={"ids": ids, "action": "add_label", "label": "escalate"}, headers=ws.headers()
     )
-    inbox_client.post(
+    client.post(
         url,
         json={"ids": ids, "action": "assign", "assignee_user_id": ws.owner_id},
         headers=ws.headers(),
     )
-    flagged = inbox_client.get(
+    flagged = client.get(
         "/api/v1/inbox/interactions", params={"status": "flagged"}, headers=ws.headers()
     ).json()["items"]
     assert sorted(i["external_id"] for i in flagged) == ["c1", "r1"]
     assert all(i["labels"] == ["escalate"] for i in flagged)
     assert all(i["assignee_user_id"] == ws.owner_id for i in flagged)
-    missing_status = inbox_client.post(
+    missing_status = client.post(
         url, json={"ids": ids, "action": "set_status"}, headers=ws.headers()
     )
     assert missing_status.status_code == 422
 
 
 def test_bulk_with_a_foreign_id_is_404_and_changes_nothing(
-    inbox_client: TestClient,
+    client: TestClient,
     ws: WorkspaceFixture,
     other: WorkspaceFixture,
     seeded: dict[str, Any],
@@ -284,30 +277,30 @@ def test_bulk_with_a_foreign_id_is_404_and_changes_nothing(
     with db.session() as session:
         account = session.get(TrackedAccount, make_account(db, other.workspace_id, handle="x"))
         assert account is not None
-        foreign = service.ingest_comments(session, account, [make_comment("f1", "zed", "hi")])
+        foreign = ingest.ingest_interactions(session, account, [make_comment("f1", "zed", "hi")])
     ids = [seeded["ids"]["c1"], foreign.new_ids[0]]
-    response = inbox_client.post(
+    response = client.post(
         "/api/v1/inbox/interactions/bulk",
         json={"ids": ids, "action": "set_status", "status": "ignored"},
         headers=ws.headers(),
     )
     assert response.status_code == 404
-    assert _list(inbox_client, ws, status="ignored") == []
+    assert _list(client, ws, status="ignored") == []
 
 
 def test_superfans_listed_by_lifetime_value_with_detail(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
-    listed = inbox_client.get(
+    listed = client.get(
         "/api/v1/inbox/fans", params={"superfan": "true"}, headers=ws.headers()
     ).json()
     assert [f["handle"] for f in listed] == ["ann"]
     assert listed[0]["is_superfan"] is True and listed[0]["superfan_since"] is not None
-    everyone = inbox_client.get("/api/v1/inbox/fans", headers=ws.headers()).json()
+    everyone = client.get("/api/v1/inbox/fans", headers=ws.headers()).json()
     values = [f["lifetime_value_score"] for f in everyone]
     assert values == sorted(values, reverse=True)
     assert everyone[0]["handle"] == "ann"
-    detail = inbox_client.get(f"/api/v1/inbox/fans/{seeded['fans']['ann']}", headers=ws.headers())
+    detail = client.get(f"/api/v1/inbox/fans/{seeded['fans']['ann']}", headers=ws.headers())
     body = detail.json()
     assert body["interactions_count"] == 10
     assert body["lifetime_value_score"] == 100.0  # min(100, 20 + 5 x positive + avg priority)
@@ -316,91 +309,89 @@ def test_superfans_listed_by_lifetime_value_with_detail(
 
 
 def test_settings_defaults_validation_and_admin_only(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
     url = "/api/v1/inbox/settings"
-    defaults = inbox_client.get(url, headers=ws.headers(Role.viewer)).json()
+    defaults = client.get(url, headers=ws.headers(Role.viewer)).json()
     assert defaults["superfan_window_days"] == 90
     assert defaults["superfan_min_interactions"] == 10
     assert defaults["superfan_min_positive_ratio"] == 0.7
     assert (
-        inbox_client.put(
+        client.put(
             url, json={"superfan_min_interactions": 3}, headers=ws.headers(Role.editor)
         ).status_code
         == 403
     )
     assert (
-        inbox_client.put(
-            url, json={"superfan_min_positive_ratio": 1.5}, headers=ws.headers()
-        ).status_code
+        client.put(url, json={"superfan_min_positive_ratio": 1.5}, headers=ws.headers()).status_code
         == 422
     )
-    changed = inbox_client.put(
+    changed = client.put(
         url, json={"superfan_min_interactions": 20}, headers=ws.headers(Role.admin)
     )
     assert changed.status_code == 200
     assert changed.json()["superfan_min_interactions"] == 20
     assert changed.json()["superfan_window_days"] == 90
     # New thresholds apply at once: ann's 10 interactions no longer make a superfan.
-    superfans = inbox_client.get(
+    superfans = client.get(
         "/api/v1/inbox/fans", params={"superfan": "true"}, headers=ws.headers()
     ).json()
     assert superfans == []
 
 
 def test_viewers_read_but_cannot_change(
-    inbox_client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
     viewer = ws.headers(Role.viewer)
     c1 = seeded["ids"]["c1"]
-    assert inbox_client.get("/api/v1/inbox/interactions", headers=viewer).status_code == 200
-    assert inbox_client.get(f"/api/v1/inbox/interactions/{c1}", headers=viewer).status_code == 200
-    assert inbox_client.get("/api/v1/inbox/fans", headers=viewer).status_code == 200
+    assert client.get("/api/v1/inbox/interactions", headers=viewer).status_code == 200
+    assert client.get(f"/api/v1/inbox/interactions/{c1}", headers=viewer).status_code == 200
+    assert client.get("/api/v1/inbox/fans", headers=viewer).status_code == 200
     forbidden = [
-        inbox_client.patch(
+        client.patch(
             f"/api/v1/inbox/interactions/{c1}", json={"status": "ignored"}, headers=viewer
         ),
-        inbox_client.post(
+        client.post(
             "/api/v1/inbox/interactions/bulk",
             json={"ids": [c1], "action": "add_label", "label": "x"},
             headers=viewer,
         ),
-        inbox_client.put("/api/v1/inbox/settings", json={}, headers=viewer),
-        inbox_client.post(f"/api/v1/accounts/{seeded['sim']}/comments/poll", headers=viewer),
+        client.put("/api/v1/inbox/settings", json={}, headers=viewer),
+        client.post(f"/api/v1/accounts/{seeded['sim']}/comments/poll", headers=viewer),
     ]
     assert [r.status_code for r in forbidden] == [403, 403, 403, 403]
-    assert inbox_client.get("/api/v1/inbox/interactions").status_code == 401
+    assert client.get("/api/v1/inbox/interactions").status_code == 401
 
 
 def test_other_workspaces_ids_are_not_found(
-    inbox_client: TestClient, ws: WorkspaceFixture, other: WorkspaceFixture, seeded: dict[str, Any]
+    client: TestClient, ws: WorkspaceFixture, other: WorkspaceFixture, seeded: dict[str, Any]
 ) -> None:
     theirs = other.headers()
     c1, ann, sim = seeded["ids"]["c1"], seeded["fans"]["ann"], seeded["sim"]
     responses = [
-        inbox_client.get(f"/api/v1/inbox/interactions/{c1}", headers=theirs),
-        inbox_client.patch(
+        client.get(f"/api/v1/inbox/interactions/{c1}", headers=theirs),
+        client.patch(
             f"/api/v1/inbox/interactions/{c1}", json={"status": "ignored"}, headers=theirs
         ),
-        inbox_client.post(
+        client.post(
             "/api/v1/inbox/interactions/bulk",
             json={"ids": [c1], "action": "set_status", "status": "ignored"},
             headers=theirs,
         ),
-        inbox_client.get(f"/api/v1/inbox/fans/{ann}", headers=theirs),
-        inbox_client.post(f"/api/v1/accounts/{sim}/comments/poll", headers=theirs),
+        client.get(f"/api/v1/inbox/fans/{ann}", headers=theirs),
+        client.post(f"/api/v1/accounts/{sim}/comments/poll", headers=theirs),
     ]
     assert [r.status_code for r in responses] == [404] * 5
     assert all(r.json()["error"]["code"] == "not_found" for r in responses)
-    assert _list(inbox_client, other) == []
-    assert inbox_client.get("/api/v1/inbox/fans", headers=theirs).json() == []
-    assert inbox_client.get("/api/v1/inbox/settings", headers=theirs).status_code == 200
+    assert _list(client, other) == []
+    assert client.get("/api/v1/inbox/fans", headers=theirs).json() == []
+    assert client.get("/api/v1/inbox/settings", headers=theirs).status_code == 200
 
 
 def test_polling_an_account_without_comments_api_is_refused(
-    inbox_client: TestClient, ws: WorkspaceFixture, db: Database, make_account: Callable[..., int]
+    client: TestClient, ws: WorkspaceFixture, db: Database, make_account: Callable[..., int]
 ) -> None:
     tiktok = make_account(db, ws.workspace_id, platform="tiktok", handle="dancer")
-    response = inbox_client.post(f"/api/v1/accounts/{tiktok}/comments/poll", headers=ws.headers())
+    response = client.post(f"/api/v1/accounts/{tiktok}/comments/poll", headers=ws.headers())
     assert response.status_code == 422
     assert "TikTok" in response.json()["error"]["message"]

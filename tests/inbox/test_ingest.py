@@ -15,7 +15,7 @@ from factories import WorkspaceFixture
 from socialpulse.accounts import budget
 from socialpulse.accounts.models import AccountStatus, ApiUsage, Post, TrackedAccount
 from socialpulse.db import Database, utcnow
-from socialpulse.inbox import service
+from socialpulse.inbox import ingest, polling
 from socialpulse.inbox.models import CommentPoll, Fan, Interaction, InteractionKind
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
@@ -28,7 +28,7 @@ def _poll_for(db: Database, post_id: int) -> int:
     with db.session() as session:
         poll = session.scalar(select(CommentPoll).where(CommentPoll.post_id == post_id))
         if poll is None:
-            service.ensure_polls(session, utcnow(), account_id=_account_of(session, post_id))
+            polling.ensure_polls(session, utcnow(), account_id=_account_of(session, post_id))
             poll = session.scalar(select(CommentPoll).where(CommentPoll.post_id == post_id))
         assert poll is not None
         return poll.id
@@ -62,7 +62,7 @@ def test_repolled_comments_are_stored_once_and_likes_refresh(
     db: Database, post_poll: int, scripted: Any, make_comment: Callable[..., pb.Comment]
 ) -> None:
     scripted.set_pages([make_comment("c1", "ann", "Great video!", likes=1)])
-    first = service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    first = polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     assert (first.status, first.interactions_new) == ("completed", 1)
     scripted.set_pages(
         [
@@ -70,7 +70,7 @@ def test_repolled_comments_are_stored_once_and_likes_refresh(
             make_comment("c2", "bob", "Where can I buy the lamp?"),
         ]
     )
-    second = service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    second = polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     assert (second.comments_seen, second.interactions_new) == (2, 1)
     stored = _interactions(db)
     assert sorted(stored) == ["c1", "c2"]
@@ -87,7 +87,7 @@ def test_reply_arriving_before_its_parent_is_threaded_when_the_parent_comes(
     db: Database, post_poll: int, scripted: Any, make_comment: Callable[..., pb.Comment]
 ) -> None:
     scripted.set_pages([make_comment("r1", "bob", "Agreed!", parent="c1")])
-    service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     reply = _interactions(db)["r1"]
     assert reply.kind == InteractionKind.reply
     assert reply.parent_id is None
@@ -97,7 +97,7 @@ def test_reply_arriving_before_its_parent_is_threaded_when_the_parent_comes(
             make_comment("r2", "cid", "Same here", parent="c1"),
         ]
     )
-    service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     stored = _interactions(db)
     assert stored["c1"].kind == InteractionKind.comment
     assert stored["r1"].parent_id == stored["c1"].id
@@ -120,7 +120,7 @@ def test_one_fan_per_author_updated_with_the_latest_profile(
     scripted.set_pages(
         [make_comment("c1", "ann", "Love it", display_name="Ann", followers=10, at=earlier)]
     )
-    service.poll_post_comments(db, poll_1, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, poll_1, box=BOX, source_factory=scripted.factory())
     scripted.set_pages(
         [
             make_comment(
@@ -129,7 +129,7 @@ def test_one_fan_per_author_updated_with_the_latest_profile(
             make_comment("c3", "bob", "Nice", post="p2"),
         ]
     )
-    service.poll_post_comments(db, poll_2, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, poll_2, box=BOX, source_factory=scripted.factory())
     with db.session() as session:
         fans = {f.external_id: f for f in session.scalars(select(Fan))}
         session.expunge_all()
@@ -157,7 +157,7 @@ def test_comments_by_the_account_itself_are_answered_and_have_no_fan(
         posted_at=utcnow() - dt.timedelta(minutes=5),
     )
     scripted.set_pages([own])
-    service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     stored = _interactions(db)["own1"]
     assert stored.fan_id is None
     assert stored.status.value == "answered"
@@ -177,13 +177,13 @@ def test_new_interactions_carry_the_text_analysis(
             make_comment("spanish", "cid", "¿Dónde puedo comprar esta camiseta? Me encanta"),
         ]
     )
-    service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     stored = _interactions(db)
     happy, angry, spanish = stored["happy"], stored["angry"], stored["spanish"]
     assert happy.ai_sentiment == "positive"
     assert angry.ai_sentiment == "negative"
     assert angry.ai_intent == "complaint"
-    assert angry.priority == service.INTENT_PRIORITY["complaint"] > happy.priority
+    assert angry.priority == ingest.INTENT_PRIORITY["complaint"] > happy.priority
     assert spanish.ai_language == "es"
     for item in (happy, angry, spanish):
         assert item.ai_model_version
@@ -204,11 +204,11 @@ def test_oldest_first_platforms_resume_from_the_last_page(
         [make_comment("b", "bob", "second")],
         [make_comment("c", "cid", "third")],
     )
-    result = service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    result = polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     assert result.interactions_new == 3
     assert scripted.calls == [None, "1", "2"]
     scripted.calls.clear()
-    service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     assert scripted.calls == ["2"]  # only the last page again, not the whole history
 
 
@@ -225,11 +225,11 @@ def test_newest_first_platforms_stop_at_the_first_page_without_news(
     yt = pb.Platform.YOUTUBE
     older = [make_comment(f"o{i}", f"user{i}", "nice", post="v1", platform=yt) for i in range(3)]
     scripted.set_pages(older[:2], older[2:])
-    service.poll_post_comments(db, poll_id, box=BOX, source_factory=scripted.factory())
+    polling.poll_post_comments(db, poll_id, box=BOX, source_factory=scripted.factory())
     newest = make_comment("n1", "zed", "new one", post="v1", platform=yt)
     scripted.set_pages([newest, older[0]], older[1:2], older[2:])
     scripted.calls.clear()
-    result = service.poll_post_comments(db, poll_id, box=BOX, source_factory=scripted.factory())
+    result = polling.poll_post_comments(db, poll_id, box=BOX, source_factory=scripted.factory())
     assert result.interactions_new == 1
     assert scripted.calls == [None, "1"]  # page 2 was all known: page 3 never requested
     with db.session() as session:
@@ -251,7 +251,7 @@ def test_budget_exhausted_defers_the_poll_to_the_next_quota_day(
             )
         )
     before = utcnow()
-    result = service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    result = polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     assert result.status == "deferred"
     assert scripted.calls == []  # nothing was sent
     assert result.next_poll_at is not None
@@ -269,7 +269,7 @@ def test_rejected_credentials_mark_the_account_needs_reconnect(
     db: Database, post_poll: int, scripted: Any
 ) -> None:
     scripted.error = pb.AuthError("token expired", platform="simulated", endpoint="comments")
-    result = service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    result = polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     assert result.status == "failed"
     with db.session() as session:
         account = session.scalars(select(TrackedAccount)).one()
@@ -287,7 +287,7 @@ def test_platform_down_retries_later_and_keeps_the_poll(
         "503 from upstream", platform="simulated", endpoint="comments", retry_after=1800
     )
     before = utcnow()
-    result = service.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
+    result = polling.poll_post_comments(db, post_poll, box=BOX, source_factory=scripted.factory())
     assert result.status == "retry"
     assert result.next_poll_at is not None
     assert (result.next_poll_at - before).total_seconds() == pytest.approx(1800, abs=5)
@@ -310,12 +310,12 @@ def test_platform_without_comments_is_skipped_with_a_reason(
     post_id = make_post(db, account_id, "t1")
     with db.session() as session:
         # No poll is ever created for TikTok on schedule; one made by hand is skipped.
-        assert service.ensure_polls(session, utcnow()) == 0
+        assert polling.ensure_polls(session, utcnow()) == 0
         poll = CommentPoll(workspace_id=ws.workspace_id, account_id=account_id, post_id=post_id)
         session.add(poll)
         session.flush()
         poll_id = poll.id
-    result = service.poll_post_comments(db, poll_id, box=BOX, source_factory=scripted.factory())
+    result = polling.poll_post_comments(db, poll_id, box=BOX, source_factory=scripted.factory())
     assert result.status == "skipped"
     assert result.error is not None and "TikTok does not let applications read comments" in (
         result.error
@@ -341,31 +341,31 @@ def test_platform_without_comments_is_skipped_with_a_reason(
 def test_poll_interval_grows_with_post_age_and_quiet(
     age_hours: float, active: bool, minutes: float
 ) -> None:
-    assert service.poll_interval_s(age_hours * 3600, active) == minutes * 60
+    assert polling.poll_interval_s(age_hours * 3600, active) == minutes * 60
 
 
 def test_budget_plan_keeps_wanted_intervals_when_they_fit() -> None:
-    demands = [service.PollDemand(i, 15 * 60, 100 - i) for i in range(10)]
-    plans = service.fit_polls_to_budget(demands, remaining_units=8000, horizon_s=86_400)
+    demands = [polling.PollDemand(i, 15 * 60, 100 - i) for i in range(10)]
+    plans = polling.fit_polls_to_budget(demands, remaining_units=8000, horizon_s=86_400)
     assert [p.interval_s for p in plans] == [15 * 60] * 10
     assert sum(p.units for p in plans) == 10 * 96
 
 
 def test_budget_plan_stretches_intervals_to_fit_the_remaining_units() -> None:
     # 100 videos every 15 minutes for a day is 9,600 units: more than the 8,000 usable of 10,000.
-    demands = [service.PollDemand(i, 15 * 60, 1.0) for i in range(100)]
-    plans = service.fit_polls_to_budget(demands, remaining_units=8000, horizon_s=86_400)
+    demands = [polling.PollDemand(i, 15 * 60, 1.0) for i in range(100)]
+    plans = polling.fit_polls_to_budget(demands, remaining_units=8000, horizon_s=86_400)
     assert all(p.interval_s is not None and p.interval_s > 15 * 60 for p in plans)
     assert sum(p.units for p in plans) <= 8000
     assert sum(p.units for p in plans) >= 7000  # the budget is used, not wasted
 
 
 def test_budget_plan_skips_lowest_priority_polls_when_even_daily_polls_do_not_fit() -> None:
-    demands = [service.PollDemand(i, 3600, float(i)) for i in range(10)]
-    plans = service.fit_polls_to_budget(demands, remaining_units=3, horizon_s=86_400)
+    demands = [polling.PollDemand(i, 3600, float(i)) for i in range(10)]
+    plans = polling.fit_polls_to_budget(demands, remaining_units=3, horizon_s=86_400)
     kept = [p.poll_id for p in plans if p.interval_s is not None]
     assert kept == [9, 8, 7]
-    assert all(p.interval_s == service.MAX_INTERVAL_S for p in plans if p.interval_s)
+    assert all(p.interval_s == polling.MAX_INTERVAL_S for p in plans if p.interval_s)
 
 
 def test_schedule_creates_polls_for_recent_own_posts_and_queues_due_ones(
@@ -384,7 +384,7 @@ def test_schedule_creates_polls_for_recent_own_posts_and_queues_due_ones(
     fresh = make_post(db, own, "fresh", posted_at=now - dt.timedelta(hours=3))
     make_post(db, own, "ancient", posted_at=now - dt.timedelta(days=45))
     make_post(db, rival, "theirs", posted_at=now - dt.timedelta(hours=3))
-    assert service.schedule_polls(db, now) == 1
+    assert polling.schedule_polls(db, now) == 1
     with db.session() as session:
         polls = session.scalars(select(CommentPoll)).all()
         jobs = session.scalars(select(Job).where(Job.kind == "inbox.poll_comments")).all()
@@ -397,7 +397,7 @@ def test_schedule_creates_polls_for_recent_own_posts_and_queues_due_ones(
         poll.next_poll_at = now
     with db.session() as session:
         session.execute(delete(Job))
-    assert service.schedule_polls(db, now) == 0
+    assert polling.schedule_polls(db, now) == 0
 
 
 def test_schedule_never_queues_more_polls_than_the_budget_left(
@@ -420,7 +420,7 @@ def test_schedule_never_queues_more_polls_than_the_budget_left(
                 quota_units=7,
             )
         )
-    queued = service.schedule_polls(db, now)
+    queued = polling.schedule_polls(db, now)
     assert queued == 3
     with db.session() as session:
         polls = session.scalars(select(CommentPoll)).all()

@@ -21,7 +21,7 @@ from conftest import TEST_SECRET_KEY
 from factories import WorkspaceFixture
 from socialpulse.accounts.models import AccountStatus, TrackedAccount
 from socialpulse.db import Database
-from socialpulse.inbox import mentions
+from socialpulse.inbox import ingest, polling
 from socialpulse.inbox.cli import app as inbox_cli
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, InteractionStatus, Workflow
 from socialpulse.kit.security import SecretBox
@@ -93,8 +93,8 @@ def mock_api(
     return notes, convs
 
 
-def poll(db: Database, account_id: int) -> mentions.MentionPollResult:
-    return mentions.poll_account_mentions(db, account_id, box=BOX, now=NOW)
+def poll(db: Database, account_id: int) -> polling.MentionPollResult:
+    return polling.poll_account_mentions(db, account_id, box=BOX, now=NOW)
 
 
 def stored(db: Database) -> dict[str, Interaction]:
@@ -232,7 +232,7 @@ def test_a_repoll_stops_at_the_page_holding_the_newest_stored_mention(
     )
     respx.get(f"{API}/conversations").mock(return_value=httpx.Response(200, json=[]))
     with db.session() as session:
-        assert mentions.newest_stored_id(session, account_id) is None
+        assert ingest.newest_stored_id(session, account_id) is None
 
     poll(db, account_id)  # first poll: the first page has news, so the older page is read too
     calls_after_first = notes.call_count
@@ -242,7 +242,7 @@ def test_a_repoll_stops_at_the_page_holding_the_newest_stored_mention(
     assert notes.calls[1].request.url.params["max_id"] == "34975861"
     assert notes.call_count == 3  # the re-poll reads one page: it reaches the cursor
     with db.session() as session:
-        assert mentions.newest_stored_id(session, account_id) == "113550000000000013"
+        assert ingest.newest_stored_id(session, account_id) == "113550000000000013"
 
 
 @respx.mock
@@ -263,7 +263,7 @@ def test_rejected_token_marks_the_account_for_reconnecting(db: Database, account
         assert account.status == AccountStatus.needs_reconnect
         assert "The access token is invalid" in (account.status_message or "")
     # The periodic poll leaves it alone until it is reconnected.
-    counts = mentions.poll_all_mentions(db, box=BOX, now=NOW)
+    counts = polling.poll_all_mentions(db, box=BOX, now=NOW)
     assert counts["accounts"] == 0
 
 
@@ -297,7 +297,7 @@ def test_periodic_poll_counts_polled_and_skipped_accounts(
         session.add(other)
     mock_api()
 
-    counts = mentions.poll_all_mentions(db, box=BOX, now=NOW)
+    counts = polling.poll_all_mentions(db, box=BOX, now=NOW)
 
     assert counts == {"accounts": 2, "new": 4, "completed": 1, "skipped": 1, "failed": 0}
 
@@ -340,11 +340,11 @@ def add_simulated_account(db: Database, workspace_id: int) -> int:
 
 @respx.mock
 def test_polling_mentions_now_queues_a_job_that_stores_them(
-    db: Database, ws: WorkspaceFixture, account_id: int, inbox_client: TestClient
+    db: Database, ws: WorkspaceFixture, account_id: int, client: TestClient
 ) -> None:
     mock_api()
 
-    response = inbox_client.post(
+    response = client.post(
         f"/api/v1/accounts/{account_id}/mentions/poll", headers=ws.headers(Role.editor)
     )
 
@@ -352,7 +352,7 @@ def test_polling_mentions_now_queues_a_job_that_stores_them(
     body = response.json()
     assert body["account_id"] == account_id
     # The job ran once the request committed; its result says what came in.
-    job = inbox_client.get(f"/api/v1/jobs/{body['job_id']}", headers=ws.headers()).json()
+    job = client.get(f"/api/v1/jobs/{body['job_id']}", headers=ws.headers()).json()
     assert job["kind"] == "inbox.poll_account_mentions"
     assert job["status"] == "completed"
     assert job["result"] == {
@@ -369,8 +369,8 @@ def test_a_pending_mention_poll_is_reused(
     db: Database, ws: WorkspaceFixture, account_id: int
 ) -> None:
     with db.session() as session:
-        first = mentions.request_mention_poll(session, ws.subject, account_id)
-        again = mentions.request_mention_poll(session, ws.subject, account_id)
+        first = polling.request_mention_poll(session, ws.subject, account_id)
+        again = polling.request_mention_poll(session, ws.subject, account_id)
         session.info.clear()  # no nudges: this test only checks the rows
     assert first == again
     with db.session() as session:
@@ -380,13 +380,11 @@ def test_a_pending_mention_poll_is_reused(
 
 
 def test_polling_mentions_where_the_platform_has_none_is_refused(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+    db: Database, ws: WorkspaceFixture, client: TestClient
 ) -> None:
     simulated = add_simulated_account(db, ws.workspace_id)
 
-    response = inbox_client.post(
-        f"/api/v1/accounts/{simulated}/mentions/poll", headers=ws.headers()
-    )
+    response = client.post(f"/api/v1/accounts/{simulated}/mentions/poll", headers=ws.headers())
 
     assert response.status_code == 422
     assert response.json()["error"]["message"] == (
@@ -397,11 +395,11 @@ def test_polling_mentions_where_the_platform_has_none_is_refused(
 
 
 def test_polling_mentions_of_an_account_without_a_token_is_refused(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+    db: Database, ws: WorkspaceFixture, client: TestClient
 ) -> None:
     no_token = add_mastodon_account(db, ws.workspace_id, None)
 
-    response = inbox_client.post(f"/api/v1/accounts/{no_token}/mentions/poll", headers=ws.headers())
+    response = client.post(f"/api/v1/accounts/{no_token}/mentions/poll", headers=ws.headers())
 
     assert response.status_code == 422
     assert "access token" in response.json()["error"]["message"]

@@ -24,6 +24,9 @@ from socialpulse.accounts.models import AccountStatus, TrackedAccount
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox import moderation
 from socialpulse.inbox.models import Interaction, InteractionKind, InteractionStatus
+from socialpulse.inbox.workflows import engine
+from socialpulse.inbox.workflows import schemas as workflow_schemas
+from socialpulse.inbox.workflows import service as workflows
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
 from socialpulse.providers.http import reset_breakers
@@ -35,6 +38,8 @@ from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
 
 BOX = SecretBox(TEST_SECRET_KEY)
+# The simulated platform's publisher, patched where its provider looks it up.
+DRY_RUN = "socialpulse.providers.simulated.publish.dry_run_publisher"
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 YT_MODERATE = "https://www.googleapis.com/youtube/v3/comments/setModerationStatus"
 PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "payloads"
@@ -229,7 +234,9 @@ def test_the_job_hides_on_the_simulated_platform_and_completes(
     db: Database, ws: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     publisher = DryRunPublisher(tmp_path / "dry_run_replies.jsonl")
-    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+    monkeypatch.setattr(
+        "socialpulse.providers.simulated.publish.dry_run_publisher", lambda: publisher
+    )
     account_id = make_account(db, ws, platform="simulated")
     interaction_id = make_hidden(db, ws, account_id)
     with db.session() as session:
@@ -277,11 +284,13 @@ def test_a_job_of_another_workspace_cannot_hide_the_interaction(
 def test_a_workflow_hide_action_hides_the_comment_on_the_platform(
     db: Database, ws: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from socialpulse.inbox import workflows
+
     from socialpulse.workspaces.models import Role
 
     publisher = DryRunPublisher(tmp_path / "dry_run_replies.jsonl")
-    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+    monkeypatch.setattr(
+        "socialpulse.providers.simulated.publish.dry_run_publisher", lambda: publisher
+    )
     account_id = make_account(db, ws, platform="simulated")
     interaction_id = make_hidden(db, ws, account_id, hidden=False)
     subject = Subject(workspace_id=ws.workspace_id, role=Role.owner, user_id=ws.owner_id)
@@ -289,7 +298,7 @@ def test_a_workflow_hide_action_hides_the_comment_on_the_platform(
         workflows.create_workflow(
             session,
             subject,
-            workflows.WorkflowCreate.model_validate(
+            workflow_schemas.WorkflowCreate.model_validate(
                 {
                     "name": "Hide spam links",
                     "conditions": [{"type": "keywords", "words": ["spam.example"]}],
@@ -298,7 +307,7 @@ def test_a_workflow_hide_action_hides_the_comment_on_the_platform(
             ),
         )
     with db.session() as session:
-        workflows.apply_new_interaction_workflows(session, [interaction_id])
+        engine.apply_new_interaction_workflows(session, [interaction_id])
     # The hide job runs once the workflow's transaction has committed.
     assert publisher.hidden == [{"account": "simulated-own", "comment": "UgzTroll01"}]
     assert labels(db, interaction_id) == ["spam", moderation.HIDDEN_LABEL]
@@ -515,7 +524,9 @@ def test_a_hide_still_pending_when_the_user_unhides_never_hides(
     db: Database, ws: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     publisher = DryRunPublisher(tmp_path / "dry_run_replies.jsonl")
-    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+    monkeypatch.setattr(
+        "socialpulse.providers.simulated.publish.dry_run_publisher", lambda: publisher
+    )
     account_id = make_account(db, ws, platform="simulated")
     interaction_id = make_hidden(db, ws, account_id, hidden=False)
     with db.session() as session:
@@ -550,7 +561,9 @@ def test_unhiding_while_the_hide_is_on_its_way_shows_the_comment_again(
                 moderation.request_unhide(session, ws.subject, interaction_id)
 
     publisher = UserUnhidesMeanwhile(tmp_path / "dry_run_replies.jsonl")
-    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+    monkeypatch.setattr(
+        "socialpulse.providers.simulated.publish.dry_run_publisher", lambda: publisher
+    )
 
     result = moderation.hide_on_platform(db, interaction_id, box=BOX)
 
@@ -568,12 +581,14 @@ def test_unhiding_while_the_hide_is_on_its_way_shows_the_comment_again(
 @pytest.fixture
 def dry_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> DryRunPublisher:
     publisher = DryRunPublisher(tmp_path / "dry_run_replies.jsonl")
-    monkeypatch.setattr("socialpulse.inbox.replies.dry_run_publisher", lambda: publisher)
+    monkeypatch.setattr(
+        "socialpulse.providers.simulated.publish.dry_run_publisher", lambda: publisher
+    )
     return publisher
 
 
 def test_hide_and_unhide_through_the_api_reach_the_platform_once_each(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient, dry_run: DryRunPublisher
+    db: Database, ws: WorkspaceFixture, client: TestClient, dry_run: DryRunPublisher
 ) -> None:
     account_id = make_account(db, ws, platform="simulated")
     interaction_id = make_hidden(db, ws, account_id, hidden=False)
@@ -581,33 +596,33 @@ def test_hide_and_unhide_through_the_api_reach_the_platform_once_each(
     editor = ws.headers(Role.editor)
     comment = {"account": "simulated-own", "comment": "UgzTroll01"}
 
-    hidden = inbox_client.post(f"{url}/hide", headers=editor)
+    hidden = client.post(f"{url}/hide", headers=editor)
     assert hidden.status_code == 200, hidden.text
     assert (hidden.json()["hidden"], hidden.json()["hide_state"]) == (True, "hide_pending")
     # The job ran once the request committed.
-    after = inbox_client.get(url, headers=editor).json()
+    after = client.get(url, headers=editor).json()
     assert after["hide_state"] == "hidden"
     assert after["labels"] == ["spam", moderation.HIDDEN_LABEL]
-    assert inbox_client.post(f"{url}/hide", headers=editor).json()["hide_state"] == "hidden"
+    assert client.post(f"{url}/hide", headers=editor).json()["hide_state"] == "hidden"
     assert dry_run.hidden == [comment]
 
-    shown = inbox_client.post(f"{url}/unhide", headers=editor)
+    shown = client.post(f"{url}/unhide", headers=editor)
     assert shown.status_code == 200, shown.text
     assert (shown.json()["hidden"], shown.json()["hide_state"]) == (False, "unhide_pending")
-    after = inbox_client.get(url, headers=editor).json()
+    after = client.get(url, headers=editor).json()
     assert (after["hide_state"], after["labels"]) == (None, ["spam"])
-    assert inbox_client.post(f"{url}/unhide", headers=editor).status_code == 200
+    assert client.post(f"{url}/unhide", headers=editor).status_code == 200
     assert dry_run.hidden == []
     assert dry_run.unhidden == [comment]
 
 
 def test_hiding_on_a_platform_without_a_hide_api_is_refused(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+    db: Database, ws: WorkspaceFixture, client: TestClient
 ) -> None:
     account_id = make_account(db, ws, platform="tiktok")
     interaction_id = make_hidden(db, ws, account_id, hidden=False)
 
-    response = inbox_client.post(
+    response = client.post(
         f"/api/v1/inbox/interactions/{interaction_id}/hide", headers=ws.headers()
     )
 
@@ -619,12 +634,12 @@ def test_hiding_on_a_platform_without_a_hide_api_is_refused(
 
 
 def test_a_viewer_cannot_hide(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient, dry_run: DryRunPublisher
+    db: Database, ws: WorkspaceFixture, client: TestClient, dry_run: DryRunPublisher
 ) -> None:
     account_id = make_account(db, ws, platform="simulated")
     interaction_id = make_hidden(db, ws, account_id, hidden=False)
 
-    response = inbox_client.post(
+    response = client.post(
         f"/api/v1/inbox/interactions/{interaction_id}/hide", headers=ws.headers(Role.viewer)
     )
 
@@ -633,15 +648,15 @@ def test_a_viewer_cannot_hide(
 
 
 def test_a_failed_hide_says_why_in_the_api(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+    db: Database, ws: WorkspaceFixture, client: TestClient
 ) -> None:
     account_id = make_account(db, ws, credentials=None)  # YouTube, never connected
     interaction_id = make_hidden(db, ws, account_id, hidden=False)
     url = f"/api/v1/inbox/interactions/{interaction_id}"
 
-    inbox_client.post(f"{url}/hide", headers=ws.headers())
+    client.post(f"{url}/hide", headers=ws.headers())
 
-    detail = inbox_client.get(url, headers=ws.headers()).json()
+    detail = client.get(url, headers=ws.headers()).json()
     assert detail["hide_state"] == "hide_failed"
     assert "access_token" in detail["hide_failure"]
 
@@ -667,49 +682,49 @@ def _login(client: TestClient, ws: WorkspaceFixture) -> str:
 
 
 def test_the_inbox_page_hides_and_unhides_with_its_buttons(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient, dry_run: DryRunPublisher
+    db: Database, ws: WorkspaceFixture, client: TestClient, dry_run: DryRunPublisher
 ) -> None:
     account_id = make_account(db, ws, platform="simulated")
     interaction_id = make_hidden(db, ws, account_id, hidden=False)
-    token = _login(inbox_client, ws)
+    token = _login(client, ws)
     hide = f'action="/inbox/interactions/{interaction_id}/hide"'
     unhide = f'action="/inbox/interactions/{interaction_id}/unhide"'
-    assert hide in inbox_client.get("/inbox").text
+    assert hide in client.get("/inbox").text
 
-    forged = inbox_client.post(f"/inbox/interactions/{interaction_id}/hide", data={})
+    forged = client.post(f"/inbox/interactions/{interaction_id}/hide", data={})
     assert "did not come from this site" in forged.text
     assert dry_run.hidden == []
 
-    response = inbox_client.post(
+    response = client.post(
         f"/inbox/interactions/{interaction_id}/hide",
         data={"csrf_token": token, "back": "/inbox"},
         follow_redirects=False,
     )
     assert response.status_code == 303
-    page = inbox_client.get("/inbox").text
+    page = client.get("/inbox").text
     assert "hidden on Simulated" in page
     assert unhide in page and hide not in page
     assert "hidden-on-platform" not in page  # the state is said in words, not as a label
 
-    inbox_client.post(
+    client.post(
         f"/inbox/interactions/{interaction_id}/unhide", data={"csrf_token": token, "back": "/inbox"}
     )
-    page = inbox_client.get("/inbox").text
+    page = client.get("/inbox").text
     assert "hidden on Simulated" not in page and hide in page
     assert dry_run.hidden == []
     assert len(dry_run.unhidden) == 1
 
 
 def test_the_inbox_page_shows_a_pending_hide_and_why_a_hide_failed(
-    db: Database, ws: WorkspaceFixture, inbox_client: TestClient
+    db: Database, ws: WorkspaceFixture, client: TestClient
 ) -> None:
     account_id = make_account(db, ws, credentials=None)  # YouTube, never connected
     failed_id = make_hidden(db, ws, account_id)
     enqueue(db, failed_id)
     make_hidden(db, ws, account_id, external_id="UgzTroll02")  # its job has not run yet
-    _login(inbox_client, ws)
+    _login(client, ws)
 
-    page = inbox_client.get("/inbox").text
+    page = client.get("/inbox").text
 
     assert re.search(r"hide failed: [^<]*access_token", page)
     assert "hide pending" in page

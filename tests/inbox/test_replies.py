@@ -17,24 +17,25 @@ import pytest
 import respx
 from sqlalchemy import select
 
-from factories import WorkspaceFixture, make_workspace
+from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
 from socialpulse.accounts.budget import quota_day
 from socialpulse.accounts.models import AccountStatus, ApiUsage, TrackedAccount
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import Conflict, InvalidInput
-from socialpulse.inbox import replies
 from socialpulse.inbox.models import (
     InboxSettings,
     Interaction,
-    InteractionKind,
     InteractionStatus,
     ReplyLimit,
     ReplyQueueItem,
     ReplyStatus,
 )
+from socialpulse.inbox.replies import sender
+from socialpulse.inbox.replies import service as replies
 from socialpulse.providers import base as pb
 from socialpulse.providers.http import reset_breakers
 from socialpulse.providers.publishing import CannotConfirm, DryRunPublisher, PublishedReply
+from socialpulse.providers.simulated import publish as simulated_publish
 from socialpulse.providers.youtube.publish import YouTubePublisher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,37 +55,21 @@ def ws(db: Database) -> WorkspaceFixture:
 
 
 def make_account(db: Database, ws: WorkspaceFixture, platform: str = "youtube", **kw: Any) -> int:
-    with db.session() as session:
-        account = TrackedAccount(
-            workspace_id=ws.workspace_id,
-            platform=platform,
-            external_id=kw.pop("external_id", f"{platform}-own"),
-            handle=kw.pop("handle", "ourbrand"),
-            **kw,
-        )
-        session.add(account)
-        session.flush()
-        return account.id
+    kw.setdefault("handle", "ourbrand")
+    kw.setdefault("external_id", f"{platform}-own")
+    return add_account(db, ws.workspace_id, platform, **kw)
 
 
 def make_interaction(db: Database, ws: WorkspaceFixture, account_id: int, n: int = 1) -> int:
-    with db.session() as session:
-        platform = session.get(TrackedAccount, account_id).platform  # type: ignore[union-attr]
-        row = Interaction(
-            workspace_id=ws.workspace_id,
-            account_id=account_id,
-            platform=platform,
-            kind=InteractionKind.comment,
-            external_id=f"comment-{account_id}-{n}",
-            author_external_id=f"fan-{n}",
-            author_handle=f"fan{n}",
-            text="Love this video! When is part two?",
-            posted_at=NOW - dt.timedelta(hours=1),
-            status=InteractionStatus.unread,
-        )
-        session.add(row)
-        session.flush()
-        return row.id
+    return add_interaction(
+        db,
+        account_id,
+        external_id=f"comment-{account_id}-{n}",
+        author_external_id=f"fan-{n}",
+        author_handle=f"fan{n}",
+        text="Love this video! When is part two?",
+        posted_at=NOW - dt.timedelta(hours=1),
+    )
 
 
 def enqueue(db: Database, interaction_id: int, text: str = "Thanks! Soon.", **kw: Any) -> int:
@@ -225,13 +210,13 @@ def test_tick_sends_due_replies_and_marks_interactions_answered(
     interactions = [make_interaction(db, ws, account, n) for n in range(2)]
     ids = [enqueue(db, i, f"Thanks {n}") for n, i in enumerate(interactions)]
     publisher = FakePublisher()
-    early = replies.tick(db, now=NOW, publisher_factory=factory(publisher))
+    early = sender.tick(db, now=NOW, publisher_factory=factory(publisher))
     assert early.sent == 0 and publisher.calls == []  # nothing due yet
     later = NOW + dt.timedelta(minutes=5)
-    assert replies.tick(db, now=later, publisher_factory=factory(publisher)).sent == 1
+    assert sender.tick(db, now=later, publisher_factory=factory(publisher)).sent == 1
     # The second was due too, but not 10 s after the first: it leaves on the next tick.
     later += dt.timedelta(minutes=1)
-    assert replies.tick(db, now=later, publisher_factory=factory(publisher)).sent == 1
+    assert sender.tick(db, now=later, publisher_factory=factory(publisher)).sent == 1
     assert publisher.calls == ["Thanks 0", "Thanks 1"]
     for item_id, interaction_id in zip(ids, interactions, strict=True):
         row = item(db, item_id)
@@ -258,7 +243,7 @@ def test_tick_sends_at_most_the_per_tick_limit_per_account(
         enqueue(db, make_interaction(db, ws, account, n))
     publisher = FakePublisher()
     later = NOW + dt.timedelta(hours=1)
-    assert replies.tick(db, now=later, publisher_factory=factory(publisher)).claimed == 2
+    assert sender.tick(db, now=later, publisher_factory=factory(publisher)).claimed == 2
     assert len(publisher.calls) <= 2
 
 
@@ -270,7 +255,7 @@ def test_actual_recent_sends_hold_back_a_due_reply(db: Database, ws: WorkspaceFi
         for row in session.scalars(select(ReplyQueueItem)):
             row.scheduled_for = NOW
     publisher = FakePublisher()
-    result = replies.tick(db, now=NOW, publisher_factory=factory(publisher))
+    result = sender.tick(db, now=NOW, publisher_factory=factory(publisher))
     assert (result.sent, result.deferred) == (1, 1)
     held = item(db, second)
     assert held.status == ReplyStatus.pending
@@ -295,7 +280,7 @@ def test_transient_failures_back_off_then_fail_with_the_platform_message(
     at = NOW + dt.timedelta(minutes=1)
     delays = []
     for _ in range(3):
-        replies.tick(db, now=at, publisher_factory=factory(publisher))
+        sender.tick(db, now=at, publisher_factory=factory(publisher))
         row = item(db, item_id)
         if row.status != ReplyStatus.pending:
             break
@@ -312,7 +297,7 @@ def test_auth_error_fails_at_once_and_asks_to_reconnect(db: Database, ws: Worksp
     account = make_account(db, ws)
     item_id = enqueue(db, make_interaction(db, ws, account))
     publisher = FakePublisher([pb.AuthError("Token expired", platform="youtube", endpoint="x")])
-    replies.tick(db, now=NOW + dt.timedelta(minutes=1), publisher_factory=factory(publisher))
+    sender.tick(db, now=NOW + dt.timedelta(minutes=1), publisher_factory=factory(publisher))
     row = item(db, item_id)
     assert row.status == ReplyStatus.failed and "reconnect" in (row.last_error or "")
     assert row.attempts == 1
@@ -326,7 +311,7 @@ def test_platform_without_a_reply_api_fails_the_item_with_a_clear_message(
     db: Database, ws: WorkspaceFixture
 ) -> None:
     item_id = enqueue(db, make_interaction(db, ws, make_account(db, ws, "tiktok")))
-    replies.tick(db, now=NOW + dt.timedelta(minutes=1))
+    sender.tick(db, now=NOW + dt.timedelta(minutes=1))
     row = item(db, item_id)
     assert row.status == ReplyStatus.failed
     assert "cannot reply on tiktok" in (row.last_error or "")
@@ -336,9 +321,9 @@ def test_simulated_platform_replies_through_the_dry_run_publisher(
     db: Database, ws: WorkspaceFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dry = DryRunPublisher(tmp_path / "dry.jsonl")
-    monkeypatch.setattr(replies, "dry_run_publisher", lambda path=None: dry)
+    monkeypatch.setattr(simulated_publish, "dry_run_publisher", lambda path=None: dry)
     item_id = enqueue(db, make_interaction(db, ws, make_account(db, ws, "simulated")), "Hi!")
-    assert replies.tick(db, now=NOW + dt.timedelta(minutes=1)).sent == 1
+    assert sender.tick(db, now=NOW + dt.timedelta(minutes=1)).sent == 1
     assert [r["text"] for r in dry.sent] == ["Hi!"]
     assert item(db, item_id).external_reply_id == dry.sent[0]["external_id"]
 
@@ -361,7 +346,7 @@ def test_youtube_reply_over_the_daily_budget_waits_for_the_next_quota_day(
                 quota_units=7_990,
             )
         )
-    result = replies.tick(
+    result = sender.tick(
         db,
         now=utcnow() + dt.timedelta(minutes=1),
         publisher_factory=lambda acc, obs: YouTubePublisher.create("token", observer=obs),
@@ -400,12 +385,12 @@ def test_crashed_send_that_reached_the_platform_is_marked_sent_not_resent(
         "yt1"
     )
     assert (
-        replies.tick(
+        sender.tick(
             db, now=NOW + dt.timedelta(seconds=30), publisher_factory=factory(publisher)
         ).claimed
         == 0
     )  # lease still held
-    result = replies.tick(
+    result = sender.tick(
         db, now=NOW + dt.timedelta(minutes=5), publisher_factory=factory(publisher)
     )
     assert result.recovered == 1 and publisher.calls == []
@@ -419,8 +404,8 @@ def test_crashed_send_that_never_reached_the_platform_is_sent_once(
     item_id = enqueue(db, make_interaction(db, ws, make_account(db, ws)), "Thanks!")
     _crashed_mid_send(db, item_id)
     publisher = FakePublisher()
-    replies.tick(db, now=NOW + dt.timedelta(minutes=5), publisher_factory=factory(publisher))
-    replies.tick(db, now=NOW + dt.timedelta(minutes=10), publisher_factory=factory(publisher))
+    sender.tick(db, now=NOW + dt.timedelta(minutes=5), publisher_factory=factory(publisher))
+    sender.tick(db, now=NOW + dt.timedelta(minutes=10), publisher_factory=factory(publisher))
     assert publisher.calls == ["Thanks!"]
     assert item(db, item_id).status == ReplyStatus.sent
 
@@ -432,10 +417,10 @@ def test_crashed_send_that_cannot_be_checked_fails_instead_of_sending_twice(
     _crashed_mid_send(db, item_id)
     publisher = FakePublisher()
     publisher.cannot_confirm = True
-    replies.tick(db, now=NOW + dt.timedelta(minutes=5), publisher_factory=factory(publisher))
+    sender.tick(db, now=NOW + dt.timedelta(minutes=5), publisher_factory=factory(publisher))
     row = item(db, item_id)
     assert row.status == ReplyStatus.failed and publisher.calls == []
-    assert replies.CANNOT_CONFIRM in (row.last_error or "")
+    assert sender.CANNOT_CONFIRM in (row.last_error or "")
 
 
 def test_timeout_during_the_call_is_checked_before_the_retry(
@@ -449,9 +434,9 @@ def test_timeout_during_the_call_is_checked_before_the_retry(
             raise pb.TransientError("read timeout", platform="youtube", endpoint="x")
 
     publisher = TimesOutAfterPosting()
-    replies.tick(db, now=NOW + dt.timedelta(minutes=1), publisher_factory=factory(publisher))
+    sender.tick(db, now=NOW + dt.timedelta(minutes=1), publisher_factory=factory(publisher))
     assert item(db, item_id).status == ReplyStatus.pending
-    replies.tick(db, now=NOW + dt.timedelta(minutes=3), publisher_factory=factory(publisher))
+    sender.tick(db, now=NOW + dt.timedelta(minutes=3), publisher_factory=factory(publisher))
     assert len(publisher.calls) == 1
     assert item(db, item_id).status == ReplyStatus.sent
 
@@ -462,7 +447,7 @@ _KILLABLE_TICK = """
 import datetime as dt, json, os, time
 from pathlib import Path
 from socialpulse.db import init_database
-from socialpulse.inbox import replies
+from socialpulse.inbox.replies import sender
 from socialpulse.providers.publishing import PublishedReply
 
 state = Path({state!r})
@@ -482,7 +467,7 @@ class FilePlatform:
     def find_existing(self, account, interaction, text):
         raise AssertionError("the first tick has nothing to check")
 
-replies.tick(init_database({url!r}), publisher_factory=lambda a, o: FilePlatform(),
+sender.tick(init_database({url!r}), publisher_factory=lambda a, o: FilePlatform(),
              now=dt.datetime.fromisoformat({now!r}), lease_s=1)
 """
 
@@ -541,12 +526,12 @@ def test_worker_killed_after_the_platform_call_never_sends_twice(
 
     platform = FilePlatform(tmp_path)
     later = now + dt.timedelta(minutes=2)  # the dead worker's lease has expired
-    result = replies.tick(db, now=later, publisher_factory=factory(platform))
+    result = sender.tick(db, now=later, publisher_factory=factory(platform))
     assert result.recovered == 1
     assert _calls(tmp_path) == ["Thank you!"]  # no second call
     row = item(db, item_id)
     assert (row.status, row.external_reply_id) == (ReplyStatus.sent, "first-send")
-    replies.tick(db, now=later + dt.timedelta(minutes=5), publisher_factory=factory(platform))
+    sender.tick(db, now=later + dt.timedelta(minutes=5), publisher_factory=factory(platform))
     assert _calls(tmp_path) == ["Thank you!"]
 
 
@@ -564,8 +549,8 @@ def test_worker_killed_before_the_platform_call_sends_exactly_once(
 
     platform = FilePlatform(tmp_path)
     later = now + dt.timedelta(minutes=2)
-    assert replies.tick(db, now=later, publisher_factory=factory(platform)).sent == 1
-    replies.tick(db, now=later + dt.timedelta(minutes=5), publisher_factory=factory(platform))
+    assert sender.tick(db, now=later, publisher_factory=factory(platform)).sent == 1
+    sender.tick(db, now=later + dt.timedelta(minutes=5), publisher_factory=factory(platform))
     assert _calls(tmp_path) == ["Thank you!"]
     row = item(db, item_id)
     assert (row.status, row.external_reply_id) == (ReplyStatus.sent, "second-send")

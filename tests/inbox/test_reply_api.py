@@ -3,39 +3,43 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from factories import WorkspaceFixture, make_workspace
-from socialpulse.accounts.models import TrackedAccount
-from socialpulse.app import create_app
-from socialpulse.config import Settings
+from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import (
-    Interaction,
-    InteractionKind,
     InteractionStatus,
     ReplyQueueItem,
     ReplyStatus,
 )
-from socialpulse.inbox.reply_api import router
 from socialpulse.workspaces.models import Role
 
 
-@pytest.fixture(scope="module")
-def reply_app(settings: Settings, migrated_db: Database) -> Any:
-    app = create_app(settings, start_worker=False)
-    app.include_router(router)
-    return app
-
-
 @pytest.fixture
-def api(reply_app: Any, db: Database) -> Iterator[TestClient]:
-    with TestClient(reply_app) as test_client:
-        yield test_client
+def api(client: TestClient) -> TestClient:
+    return client
+
+
+def _awaiting_approval(
+    db: Database, ws: WorkspaceFixture, platform: str = "youtube"
+) -> tuple[int, int]:
+    """(account id, interaction id): a fan's question with a drafted reply awaiting approval."""
+    account_id = add_account(db, ws.workspace_id, platform, handle="own", external_id="UCown")
+    interaction_id = add_interaction(
+        db,
+        account_id,
+        external_id="c1",
+        author_external_id="fan",
+        author_handle="fan",
+        text="Where can I buy this?",
+        status=InteractionStatus.awaiting_approval,
+        suggested_reply="Link is in the description!",
+        suggested_reply_source="intent:purchase",
+    )
+    return account_id, interaction_id
 
 
 @pytest.fixture
@@ -48,36 +52,10 @@ def other(db: Database) -> WorkspaceFixture:
     return make_workspace(db, "someone-else")
 
 
-def seed(db: Database, ws: WorkspaceFixture, platform: str = "youtube") -> tuple[int, int]:
-    with db.session() as session:
-        account = TrackedAccount(
-            workspace_id=ws.workspace_id, platform=platform, external_id="UCown", handle="own"
-        )
-        session.add(account)
-        session.flush()
-        interaction = Interaction(
-            workspace_id=ws.workspace_id,
-            account_id=account.id,
-            platform=platform,
-            kind=InteractionKind.comment,
-            external_id="c1",
-            author_external_id="fan",
-            author_handle="fan",
-            text="Where can I buy this?",
-            posted_at=utcnow() - dt.timedelta(hours=1),
-            status=InteractionStatus.awaiting_approval,
-            suggested_reply="Link is in the description!",
-            suggested_reply_source="intent:purchase",
-        )
-        session.add(interaction)
-        session.flush()
-        return account.id, interaction.id
-
-
 def test_reply_queues_the_text_with_its_scheduled_time(
     api: TestClient, db: Database, ws: WorkspaceFixture
 ) -> None:
-    _, interaction = seed(db, ws)
+    _, interaction = _awaiting_approval(db, ws)
     before = utcnow()
     response = api.post(
         f"/api/v1/inbox/interactions/{interaction}/reply",
@@ -102,7 +80,7 @@ def test_reply_queues_the_text_with_its_scheduled_time(
 def test_reply_longer_than_the_platform_allows_is_a_422(
     api: TestClient, db: Database, ws: WorkspaceFixture
 ) -> None:
-    _, interaction = seed(db, ws, "mastodon")
+    _, interaction = _awaiting_approval(db, ws, "mastodon")
     response = api.post(
         f"/api/v1/inbox/interactions/{interaction}/reply",
         json={"text": "x" * 501},
@@ -115,7 +93,7 @@ def test_reply_longer_than_the_platform_allows_is_a_422(
 def test_approve_queues_the_edited_draft_and_reject_drops_it(
     api: TestClient, db: Database, ws: WorkspaceFixture
 ) -> None:
-    _, interaction = seed(db, ws)
+    _, interaction = _awaiting_approval(db, ws)
     approved = api.post(
         f"/api/v1/inbox/interactions/{interaction}/approve",
         json={"text": "Link in the description, enjoy!"},
@@ -133,7 +111,7 @@ def test_approve_queues_the_edited_draft_and_reject_drops_it(
 def test_approve_without_text_queues_the_draft(
     api: TestClient, db: Database, ws: WorkspaceFixture
 ) -> None:
-    _, interaction = seed(db, ws)
+    _, interaction = _awaiting_approval(db, ws)
     response = api.post(
         f"/api/v1/inbox/interactions/{interaction}/approve", headers=ws.headers(Role.editor)
     )
@@ -142,7 +120,7 @@ def test_approve_without_text_queues_the_draft(
 
 
 def test_cancel_then_retry_a_reply(api: TestClient, db: Database, ws: WorkspaceFixture) -> None:
-    _, interaction = seed(db, ws)
+    _, interaction = _awaiting_approval(db, ws)
     item = api.post(
         f"/api/v1/inbox/interactions/{interaction}/reply",
         json={"text": "Hi"},
@@ -165,7 +143,7 @@ def test_cancel_then_retry_a_reply(api: TestClient, db: Database, ws: WorkspaceF
 def test_reply_limits_show_defaults_and_admins_override_them(
     api: TestClient, db: Database, ws: WorkspaceFixture
 ) -> None:
-    account, _ = seed(db, ws)
+    account, _ = _awaiting_approval(db, ws)
     shown = api.get(f"/api/v1/inbox/reply-limits/{account}", headers=ws.headers(Role.viewer))
     assert shown.json() | {} == {
         "account_id": account,
@@ -240,7 +218,7 @@ def _queued(api: TestClient, ws: WorkspaceFixture, interaction: int) -> int:
 def test_viewers_cannot_change_anything(
     api: TestClient, db: Database, ws: WorkspaceFixture
 ) -> None:
-    account, interaction = seed(db, ws)
+    account, interaction = _awaiting_approval(db, ws)
     item = _queued(api, ws, interaction)
     for method, path, body in _routes(interaction, item, account):
         response = api.request(method, path, json=body, headers=ws.headers(Role.viewer))
@@ -250,7 +228,7 @@ def test_viewers_cannot_change_anything(
 def test_other_workspaces_ids_are_not_found(
     api: TestClient, db: Database, ws: WorkspaceFixture, other: WorkspaceFixture
 ) -> None:
-    account, interaction = seed(db, ws)
+    account, interaction = _awaiting_approval(db, ws)
     item = _queued(api, ws, interaction)
     for method, path, body in _routes(interaction, item, account):
         response = api.request(method, path, json=body, headers=other.headers())

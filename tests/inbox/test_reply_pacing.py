@@ -10,7 +10,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialpulse.inbox.replies import PLATFORM_LIMITS, ReplyLimits, plan_send_times
+from socialpulse.inbox.replies.pacing import ReplyLimits, default_limits, plan_send_times
 
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -65,7 +65,7 @@ def test_planned_times_never_exceed_any_rolling_window(
 
 
 def test_each_reply_waits_the_minimum_interval_plus_a_random_delay() -> None:
-    limits = PLATFORM_LIMITS["youtube"]
+    limits = default_limits("youtube")
     planned = plan_send_times(limits, [], 4, START, random.Random(1))
     assert 5 <= (planned[0] - START).total_seconds() <= 30
     gaps = [(b - a).total_seconds() for a, b in zip(planned, planned[1:], strict=False)]
@@ -74,7 +74,7 @@ def test_each_reply_waits_the_minimum_interval_plus_a_random_delay() -> None:
 
 
 def test_hourly_limit_pushes_the_61st_youtube_reply_into_the_next_hour() -> None:
-    limits = PLATFORM_LIMITS["youtube"]
+    limits = default_limits("youtube")
     planned = plan_send_times(limits, [], 61, START, random.Random(7))
     assert planned[60] - planned[0] >= dt.timedelta(hours=1)
     per_minute = max(
@@ -97,14 +97,14 @@ def test_already_scheduled_sends_count_against_the_limits() -> None:
 
 
 def test_same_seed_gives_the_same_plan() -> None:
-    limits = PLATFORM_LIMITS["instagram"]
+    limits = default_limits("instagram")
     first = plan_send_times(limits, [], 20, START, random.Random(42))
     assert first == plan_send_times(limits, [], 20, START, random.Random(42))
 
 
 def test_planning_ten_thousand_replies_takes_under_a_second() -> None:
     began = time.perf_counter()
-    planned = plan_send_times(PLATFORM_LIMITS["youtube"], [], 10_000, START, random.Random(3))
+    planned = plan_send_times(default_limits("youtube"), [], 10_000, START, random.Random(3))
     assert time.perf_counter() - began < 1.0
     assert len(planned) == 10_000
 

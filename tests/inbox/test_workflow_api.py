@@ -5,18 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
-from socialpulse.app import create_app
-from socialpulse.config import Settings
 from socialpulse.db import Database
 from socialpulse.inbox.models import (
     Interaction,
@@ -25,8 +21,7 @@ from socialpulse.inbox.models import (
     Workflow,
     WorkflowMatch,
 )
-from socialpulse.inbox.workflow_api import router
-from socialpulse.inbox.workflows import apply_new_interaction_workflows
+from socialpulse.inbox.workflows.engine import apply_new_interaction_workflows
 from socialpulse.workspaces.models import Role
 
 URL = "/api/v1/inbox/workflows"
@@ -39,18 +34,9 @@ FLAG_COMPLAINTS: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="module")
-def workflow_app(settings: Settings, migrated_db: Database) -> FastAPI:
-    app = create_app(settings, start_worker=False)
-    # Until app.py mounts it, the router is added here; a second mount would be harmless.
-    app.include_router(router)
-    return app
-
-
 @pytest.fixture
-def api(workflow_app: FastAPI, db: Database) -> Iterator[TestClient]:
-    with TestClient(workflow_app) as test_client:
-        yield test_client
+def api(client: TestClient) -> TestClient:
+    return client
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import Post, TrackedAccount
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import InvalidInput, PermissionDenied
-from socialpulse.inbox import replies, workflows
+from socialpulse.inbox import tasks
 from socialpulse.inbox.models import (
     Fan,
     InboxSettings,
@@ -36,7 +36,11 @@ from socialpulse.inbox.models import (
     Workflow,
     WorkflowMatch,
 )
-from socialpulse.inbox.workflows import WorkflowCreate, WorkflowDefinition, WorkflowUpdate
+from socialpulse.inbox.replies import service as replies
+from socialpulse.inbox.workflows import engine
+from socialpulse.inbox.workflows import schemas as workflow_schemas
+from socialpulse.inbox.workflows import service as workflows
+from socialpulse.inbox.workflows.schemas import WorkflowCreate, WorkflowDefinition, WorkflowUpdate
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
@@ -138,7 +142,7 @@ def add_workflow(
 
 def apply(env: Env, *ids: int) -> None:
     with env.db.session() as session:
-        workflows.apply_new_interaction_workflows(session, list(ids))
+        engine.apply_new_interaction_workflows(session, list(ids))
 
 
 def load(env: Env, interaction_id: int) -> Interaction:
@@ -582,11 +586,11 @@ def test_unanswered_for_fires_once_after_the_wait(env: Env, fake_replies: ReplyC
     apply(env, waiting)
     assert load(env, waiting).labels == []
     with time_machine.travel(T0 + dt.timedelta(hours=3, minutes=59), tick=False):
-        assert workflows.run_time_triggers(env.db)["matched"] == 0
+        assert engine.run_time_triggers(env.db)["matched"] == 0
     with time_machine.travel(T0 + dt.timedelta(hours=4, minutes=1), tick=False):
-        assert workflows.run_time_triggers(env.db)["matched"] == 1
+        assert engine.run_time_triggers(env.db)["matched"] == 1
     with time_machine.travel(T0 + dt.timedelta(hours=9), tick=False):
-        assert workflows.run_time_triggers(env.db)["matched"] == 0
+        assert engine.run_time_triggers(env.db)["matched"] == 0
     interaction = load(env, waiting)
     assert (interaction.priority, interaction.labels) == (90, ["overdue"])
     assert interaction.matched_reason == "intent question (0.90)"
@@ -599,7 +603,7 @@ def test_periodic_time_trigger_function_uses_the_app_database(env: Env) -> None:
     add_workflow(env, [], [{"type": "flag"}], trigger="unanswered_for", trigger_hours=1)
     interaction_id = add_interaction(env)
     with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
-        stats = workflows.run_workflow_time_triggers()
+        stats = tasks.run_workflow_time_triggers()
     assert stats == {"workflows": 1, "checked": 1, "matched": 1}
     assert load(env, interaction_id).status == InteractionStatus.flagged
 
@@ -667,13 +671,15 @@ def test_patterns_re2_runs_are_accepted_and_match(env: Env, pattern: str, text: 
 
 CATASTROPHIC_CHECK = """
 import time
-from socialpulse.inbox import workflows
-from socialpulse.inbox.models import Interaction
 
-condition = workflows.RegexCondition(type="regex", pattern="(.|.)*~")
-ctx = workflows._Context(Interaction(text="a" * 100_000), None, "")
+from socialpulse.inbox.models import Interaction
+from socialpulse.inbox.workflows import engine
+from socialpulse.inbox.workflows import schemas as workflow_schemas
+
+condition = workflow_schemas.RegexCondition(type="regex", pattern="(.|.)*~")
+ctx = engine._Context(Interaction(text="a" * 100_000), None, "")
 started = time.perf_counter()
-matched, _reason = workflows.evaluate_condition(condition, ctx)
+matched, _reason = engine.evaluate_condition(condition, ctx)
 print(matched, time.perf_counter() - started)
 """
 
@@ -716,15 +722,15 @@ CASED = "aAbBkKKſsSßẞσςΣéÉøØǅǄǆΩΩµμΜçÇ .~"
 @given(needle=st.text(alphabet=CASED, min_size=1, max_size=4), text=st.text(CASED, max_size=12))
 def test_ignore_case_matches_what_re_ignorecase_matched(needle: str, text: str) -> None:
     before = re.search(re.escape(needle), text, re.IGNORECASE) is not None
-    condition = workflows.RegexCondition(type="regex", pattern=re.escape(needle))
-    ctx = workflows._Context(Interaction(text=text), None, "")
-    assert workflows.evaluate_condition(condition, ctx)[0] is before
+    condition = workflow_schemas.RegexCondition(type="regex", pattern=re.escape(needle))
+    ctx = engine._Context(Interaction(text=text), None, "")
+    assert engine.evaluate_condition(condition, ctx)[0] is before
 
 
 def test_case_sensitive_regex_stays_case_sensitive() -> None:
-    condition = workflows.RegexCondition(type="regex", pattern="Café", ignore_case=False)
-    assert workflows.evaluate_condition(condition, _ctx("un café"))[0] is False
-    assert workflows.evaluate_condition(condition, _ctx("un Café"))[0] is True
+    condition = workflow_schemas.RegexCondition(type="regex", pattern="Café", ignore_case=False)
+    assert engine.evaluate_condition(condition, _ctx("un café"))[0] is False
+    assert engine.evaluate_condition(condition, _ctx("un Café"))[0] is True
 
 
 WORDY = "ab é_1-$+ \n日"
@@ -745,15 +751,15 @@ def test_keywords_match_as_whole_words_like_the_lookaround_regex_did(
     cleaned = [w.strip() for w in words]
     alternatives = "|".join(re.escape(w) for w in sorted(cleaned, key=len, reverse=True))
     old = re.search(rf"(?<!\w)(?:{alternatives})(?!\w)", text, re.IGNORECASE)
-    condition = workflows.KeywordsCondition(type="keywords", words=words)
-    ok, reason = workflows.evaluate_condition(condition, _ctx(text))
+    condition = workflow_schemas.KeywordsCondition(type="keywords", words=words)
+    ok, reason = engine.evaluate_condition(condition, _ctx(text))
     assert ok is (old is not None)
     if old is not None:
         assert reason == f'keyword "{old.group(0)}"'
 
 
 def _ctx(text: str) -> Any:
-    return workflows._Context(Interaction(text=text), None, "")
+    return engine._Context(Interaction(text=text), None, "")
 
 
 def test_a_stored_pattern_re2_cannot_run_is_skipped_and_its_dry_run_says_why(env: Env) -> None:

@@ -29,7 +29,7 @@ from factories import WorkspaceFixture
 from socialpulse.accounts import budget
 from socialpulse.accounts.models import ApiUsage, Post, TrackedAccount
 from socialpulse.db import Database, utcnow
-from socialpulse.inbox import service
+from socialpulse.inbox import polling, reading
 from socialpulse.inbox.models import CommentPoll, Interaction, InteractionKind
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers.http import reset_breakers
@@ -227,8 +227,8 @@ def poll_id(db: Database, ws: WorkspaceFixture) -> int:
         return poll.id
 
 
-def poll(db: Database, poll_id: int) -> service.PollResult:
-    return service.poll_post_comments(db, poll_id, box=BOX)
+def poll(db: Database, poll_id: int) -> polling.PollResult:
+    return polling.poll_post_comments(db, poll_id, box=BOX)
 
 
 def stored(db: Database) -> dict[str, Interaction]:
@@ -330,7 +330,7 @@ def test_quota_error_while_reading_replies_keeps_what_was_read_and_waits_for_the
     assert result.error is not None and "quotaExceeded" in result.error
     assert result.next_poll_at is not None
     wait = (result.next_poll_at - before).total_seconds()
-    expected = max(service.TRANSIENT_RETRY_S, seconds_until_quota_reset(before))
+    expected = max(polling.TRANSIENT_RETRY_S, seconds_until_quota_reset(before))
     assert wait == pytest.approx(expected, abs=60)
     rows = stored(db)
     # The thread, its 5 inline replies (the oldest) and the 100 newest replies of page 1.
@@ -371,7 +371,7 @@ def test_local_budget_running_out_during_reply_paging_defers_the_poll(
 def test_threads_beyond_the_per_poll_limit_are_read_by_the_next_poll(
     db: Database, poll_id: int, youtube: FakeYouTube, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "POLL_MAX_REPLY_THREADS", 1)
+    monkeypatch.setattr(reading, "POLL_MAX_REPLY_THREADS", 1)
     youtube.add_thread(BUSY, 8)
     youtube.add_thread(QUIET, 7)
     first = poll(db, poll_id)

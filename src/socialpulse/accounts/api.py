@@ -13,12 +13,12 @@ from socialpulse.accounts.schemas import (
     BudgetUpdate,
     FetchRunRead,
 )
-from socialpulse.deps import AppSettings, CurrentSubject, DbSession, get_db
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.kit.params import Id
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
 from socialpulse.worker.schemas import JobRead
+from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=error_responses(403, 404))

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts import content
 from socialpulse.accounts.models import ContentMapping, MappingMethod, Post
-from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.workspaces.deps import CurrentSubject, DbSession
 from socialpulse.workspaces.tenancy import Subject, get_scoped
 
 router = APIRouter(prefix="/api/v1", tags=["content"], responses=error_responses(403, 404))

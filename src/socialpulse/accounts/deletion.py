@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session
 from socialpulse.accounts.models import AccountStatus, TrackedAccount
 from socialpulse.db import Base, Database, utcnow
 from socialpulse.errors import Conflict
+from socialpulse.worker.jobs import enqueue_job
 from socialpulse.worker.models import Job
 
 log = structlog.get_logger(__name__)
@@ -100,9 +101,6 @@ def refuse_if_deleting(account: TrackedAccount) -> None:
 def request_deletion(session: Session, account: TrackedAccount) -> Job:
     """Mark `account` as being deleted and queue the job that deletes it (idempotent: asking
     again while it runs returns the same job; after a failed job, a new one)."""
-    import socialpulse.accounts.tasks  # noqa: F401  (registers the job handler)
-    from socialpulse.worker.jobs import enqueue_job
-
     job = enqueue_job(
         session,
         DELETE_JOB_KIND,

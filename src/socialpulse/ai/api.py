@@ -16,9 +16,9 @@ from socialpulse.ai.schemas import (
     WorkspaceAiSummary,
 )
 from socialpulse.config import Settings
-from socialpulse.deps import AppSettings, CurrentSubject, DbSession
 from socialpulse.errors import InvalidInput, NotFound, PayloadTooLarge, error_responses
 from socialpulse.kit.params import Id
+from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
 

@@ -25,9 +25,9 @@ from socialpulse.analytics.schemas import (
     TopPosts,
 )
 from socialpulse.db import utcnow
-from socialpulse.deps import CurrentSubject, DbSession, get_db
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.kit.params import DB_INT_MAX, Id
+from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=error_responses(404))
 

@@ -44,7 +44,6 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
 from sqlalchemy import Integer, Subquery, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
@@ -58,83 +57,24 @@ from socialpulse.inbox.models import (
     ReplyStatus,
     Workflow,
     WorkflowMatch,
-    WorkflowStatus,
+)
+from socialpulse.inbox.schemas import (
+    MEDIAN_SAMPLE,
+    InboxOverview,
+    Period,
+    QueueCounts,
+    ResponseQueue,
+    Timeline,
+    TimelineDay,
+    WorkflowActivity,
 )
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.tenancy import Subject, scoped
 
 MIN_DAYS = 1
 MAX_DAYS = 365
-MEDIAN_SAMPLE = 2000
 SENTIMENTS = ("positive", "neutral", "negative")
 UNANALYSED = "unanalysed"  # no AI analysis yet (ai_sentiment is null)
-RESPONSE_RATE_DEFINITION = (
-    "interactions answered / all interactions posted in the period (any status)"
-)
-MEDIAN_DEFINITION = (
-    "median of answered_at - posted_at over the answered interactions of the period "
-    f"(at most the {MEDIAN_SAMPLE:,} most recently posted)"
-)
-
-
-# --- response shapes ---------------------------------------------------------------------------
-
-
-class Period(BaseModel):
-    days: int
-    timezone: str
-    start: dt.datetime = Field(description="first instant of the period (UTC)")
-    end: dt.datetime = Field(description="the moment the figures were computed (UTC)")
-
-
-class InboxOverview(BaseModel):
-    period: Period
-    total_interactions: int
-    by_status: dict[str, int]
-    by_platform: dict[str, int]
-    by_sentiment: dict[str, int]
-    answered: int
-    response_rate: float | None = Field(description=RESPONSE_RATE_DEFINITION)
-    response_rate_definition: str = RESPONSE_RATE_DEFINITION
-    median_first_response_minutes: float | None = Field(description=MEDIAN_DEFINITION)
-    median_sample_size: int
-    median_definition: str = MEDIAN_DEFINITION
-
-
-class WorkflowActivity(BaseModel):
-    id: int
-    name: str
-    status: WorkflowStatus
-    priority: int
-    triggered_count: int
-    auto_responded_count: int
-    flagged_count: int
-
-
-class QueueCounts(BaseModel):
-    total: int = 0
-    pending: int = 0
-    processing: int = 0
-    sent: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    next_scheduled: dt.datetime | None = None
-
-
-class ResponseQueue(BaseModel):
-    overall: QueueCounts
-    by_platform: dict[str, QueueCounts]
-
-
-class TimelineDay(BaseModel):
-    date: dt.date
-    total: int
-    by_sentiment: dict[str, int] | None = None
-
-
-class Timeline(BaseModel):
-    period: Period
-    days: list[TimelineDay]
 
 
 # --- the period --------------------------------------------------------------------------------

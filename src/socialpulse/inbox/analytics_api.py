@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.inbox import analytics
-from socialpulse.inbox.analytics import (
+from socialpulse.inbox.schemas import (
     InboxOverview,
     ResponseQueue,
     Timeline,
     WorkflowActivity,
 )
+from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["inbox analytics"])
 

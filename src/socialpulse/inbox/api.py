@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import InvalidInput, error_responses
-from socialpulse.inbox import mentions, moderation, service
+from socialpulse.inbox import fans as fan_service
+from socialpulse.inbox import moderation, polling, service
 from socialpulse.inbox.models import InteractionStatus
 from socialpulse.inbox.schemas import (
     BulkAction,
@@ -27,6 +27,7 @@ from socialpulse.inbox.schemas import (
     MentionPollQueued,
 )
 from socialpulse.kit.params import DB_INT_MAX, Id, UtcDatetime
+from socialpulse.workspaces.deps import CurrentSubject, DbSession
 from socialpulse.workspaces.tenancy import Subject
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"], responses=error_responses(403, 404))
@@ -174,7 +175,7 @@ def list_fans(
     offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> list[FanRead]:
     """Fans sorted by lifetime value, highest first (`superfan=true`: superfans only)."""
-    fans = service.list_fans(
+    fans = fan_service.list_fans(
         session, subject, superfan=superfan, platform=platform, limit=limit, offset=offset
     )
     return [FanRead.model_validate(fan) for fan in fans]
@@ -184,8 +185,8 @@ def list_fans(
 def read_fan(fan_id: Id, session: DbSession, subject: CurrentSubject) -> FanDetail:
     """A fan's stats, superfan status and since when, scores (lifetime counts) and recent
     interactions."""
-    fan = service.get_fan(session, subject, fan_id)
-    recent = service.recent_interactions_of(session, subject, fan.id)
+    fan = fan_service.get_fan(session, subject, fan_id)
+    recent = fan_service.recent_interactions_of(session, subject, fan.id)
     return FanDetail(
         **FanRead.model_validate(fan).model_dump(),
         recent_interactions=[InteractionRead.model_validate(i) for i in recent],
@@ -194,7 +195,7 @@ def read_fan(fan_id: Id, session: DbSession, subject: CurrentSubject) -> FanDeta
 
 @router.get("/inbox/settings", response_model=InboxSettingsRead)
 def read_settings(session: DbSession, subject: CurrentSubject) -> object:
-    return service.get_settings(session, subject)
+    return service.get_inbox_settings(session, subject)
 
 
 @router.put("/inbox/settings", response_model=InboxSettingsRead)
@@ -215,7 +216,7 @@ def poll_account_comments(
     account_id: Id, session: DbSession, subject: CurrentSubject
 ) -> CommentPollQueued:
     """Poll the comments of every post of the last 30 days of this account now (editor)."""
-    poll_ids = service.request_account_poll(session, subject, account_id)
+    poll_ids = polling.request_account_poll(session, subject, account_id)
     return CommentPollQueued(account_id=account_id, polls_queued=len(poll_ids), poll_ids=poll_ids)
 
 
@@ -230,5 +231,5 @@ def poll_account_mentions(
     """Read this account's new mentions and direct messages now (editor), as a job; its
     result (`GET /api/v1/jobs/{job_id}`) says how many were new. A poll already pending is
     reused. 422 on a platform whose mentions socialpulse cannot read (only Mastodon's)."""
-    job_id = mentions.request_mention_poll(session, subject, account_id)
+    job_id = polling.request_mention_poll(session, subject, account_id)
     return MentionPollQueued(account_id=account_id, job_id=job_id)

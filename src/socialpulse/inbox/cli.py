@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from socialpulse.db import utcnow
-from socialpulse.inbox import replies
+from socialpulse.inbox.replies import pacing
+from socialpulse.providers import registry
 
 app = typer.Typer(help="The engagement inbox and its reply queue.", no_args_is_help=True)
 
@@ -48,15 +49,15 @@ def queue_plan(
             if platform and platform != account.platform:
                 typer.echo(f"error: account {account_id} is on {account.platform}", err=True)
                 raise typer.Exit(2)
-            limits, _ = replies.limits_for(session, account)
-            occupied = replies._occupied_times(session, account.id, now)
+            limits, _ = pacing.limits_for(session, account)
+            occupied = pacing.occupied_times(session, account.id, now)
     else:
-        if platform not in replies.PLATFORM_LIMITS:
-            supported = ", ".join(sorted(replies.PLATFORM_LIMITS))
+        if platform not in registry.all_providers():
+            supported = ", ".join(sorted(registry.all_providers()))
             typer.echo(f"error: unknown platform {platform!r}; supported: {supported}", err=True)
             raise typer.Exit(2)
-        limits, occupied = replies.default_limits(platform), []
-    planned = replies.plan_send_times(limits, occupied, count, now, rng)
+        limits, occupied = pacing.default_limits(platform), []
+    planned = pacing.plan_send_times(limits, occupied, count, now, rng)
     if as_json:
         typer.echo(json.dumps([t.isoformat() for t in planned]))
     else:
@@ -75,7 +76,7 @@ def poll_mentions(
     from socialpulse.accounts.models import TrackedAccount
     from socialpulse.config import get_settings
     from socialpulse.db import get_database
-    from socialpulse.inbox import mentions
+    from socialpulse.inbox import polling
     from socialpulse.kit.security import SecretBox
 
     settings = get_settings()
@@ -86,11 +87,11 @@ def poll_mentions(
     if row is None:
         typer.echo(f"error: no account {account}", err=True)
         raise typer.Exit(2)
-    reason = mentions.unsupported_reason(platform)
+    reason = polling.unsupported_reason(platform)
     if reason is not None:
         typer.echo(f"error: {reason}", err=True)
         raise typer.Exit(2)
-    result = mentions.poll_account_mentions(
+    result = polling.poll_account_mentions(
         db, account, box=SecretBox(settings.resolved_secret_key())
     )
     if as_json:

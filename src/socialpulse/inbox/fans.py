@@ -30,6 +30,7 @@ from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, InboxSettings, Interaction
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
+from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
 log = structlog.get_logger(__name__)
 
@@ -282,3 +283,54 @@ def evaluate_all(
         total.add(counts)
         log.info("inbox.superfans.evaluated", workspace_id=ws_id, **counts.as_dict())
     return total.as_dict()
+
+
+# --- reading fans ------------------------------------------------------------------------------
+
+
+def get_fan(session: Session, subject: Subject, fan_id: int) -> Fan:
+    return get_scoped(session, Fan, fan_id, subject)
+
+
+def recent_interactions_of(
+    session: Session, subject: Subject, fan_id: int, limit: int = 20
+) -> list[Interaction]:
+    return list(
+        session.scalars(
+            scoped(select(Interaction), subject)
+            .where(Interaction.fan_id == fan_id)
+            .order_by(Interaction.posted_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def list_fans(
+    session: Session,
+    subject: Subject,
+    *,
+    superfan: bool | None = None,
+    platform: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Fan]:
+    """Fans by lifetime value, highest first."""
+    query = scoped(select(Fan), subject)
+    if superfan is not None:
+        query = query.where(Fan.is_superfan.is_(superfan))
+    if platform:
+        query = query.where(Fan.platform == platform)
+    return list(
+        session.scalars(
+            query.order_by(Fan.lifetime_value_score.desc(), Fan.id).limit(limit).offset(offset)
+        )
+    )
+
+
+def fans_by_id(session: Session, subject: Subject, fan_ids: Iterable[int]) -> dict[int, Fan]:
+    """The workspace's fans among ``fan_ids``, by id."""
+    wanted = sorted(set(fan_ids))
+    if not wanted:
+        return {}
+    fans = session.scalars(scoped(select(Fan), subject).where(Fan.id.in_(wanted)))
+    return {fan.id: fan for fan in fans}

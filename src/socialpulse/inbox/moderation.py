@@ -1,5 +1,5 @@
-"""Hiding and unhiding comments on the platform: the durable jobs behind the workflow action
-``hide`` and the inbox's Hide / Unhide buttons.
+"""Hiding and unhiding comments on the platform: what the durable jobs behind the workflow action
+``hide`` and the inbox's Hide / Unhide buttons do (their handlers are in ``inbox.tasks``).
 
 The inbox flag ``Interaction.hidden`` is what the user wants and changes at once; the jobs
 ``inbox.hide_interaction`` and ``inbox.unhide_interaction`` then make the platform agree (YouTube:
@@ -35,19 +35,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.budget import BudgetObserver, seconds_until_next_quota_day
-from socialpulse.accounts.models import AccountStatus, TrackedAccount
+from socialpulse.accounts.models import TrackedAccount
+from socialpulse.accounts.service import mark_needs_reconnect
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox.models import Interaction, InteractionKind
+from socialpulse.inbox.replies.sender import NoPublisher, publisher_for
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
+from socialpulse.providers import registry
 from socialpulse.providers.publishing import CommentHider, Publisher
 from socialpulse.providers.registry import MissingCredentialsError
-from socialpulse.worker.jobs import JobContext, RetryAt, job_handler, retry_refusal
+from socialpulse.worker.jobs import RetryAt, enqueue_job, retry_refusal
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
@@ -58,6 +61,7 @@ __all__ = [
     "HIDE_JOB",
     "UNHIDE_FAILED_LABEL",
     "UNHIDE_JOB",
+    "can_hide",
     "HideResult",
     "HideState",
     "enqueue_hide",
@@ -107,6 +111,14 @@ class HideResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": self.status, "detail": self.detail}
+
+
+def can_hide(platform: str) -> bool:
+    """Whether the platform lets an account hide a comment under its own post."""
+    try:
+        return registry.get_provider(platform).supports(registry.Capability.HIDE)
+    except registry.UnknownPlatformError:
+        return False
 
 
 # --- the state shown to the user ---------------------------------------------------------------
@@ -166,8 +178,6 @@ def failure_details(
 
 
 def _enqueue(session: Session, kind: str, interaction: Interaction) -> None:
-    from socialpulse.worker.jobs import enqueue_job
-
     if interaction.id is None:  # a comment being ingested in this very transaction
         session.flush()
     prefix = "hide" if kind == HIDE_JOB else "unhide"
@@ -199,11 +209,9 @@ def request_hide(session: Session, subject: Subject, interaction_id: int) -> Int
 
     Idempotent: an interaction hidden on the platform, or with a hide pending, stays as it is;
     one whose hide failed is tried again."""
-    from socialpulse.inbox.workflows import HIDE_PLATFORMS
-
     subject.require(Role.editor)
     it = get_scoped(session, Interaction, interaction_id, subject)
-    if it.platform not in HIDE_PLATFORMS:
+    if not can_hide(it.platform):
         raise InvalidInput(f"{it.platform} does not let accounts hide comments")
     if it.kind not in HIDEABLE_KINDS:
         raise InvalidInput(f"only comments can be hidden, not a {it.kind.value.replace('_', ' ')}")
@@ -265,12 +273,7 @@ def _load(
 
 def _needs_reconnect(db: Database, account_id: int, message: str) -> None:
     with db.session() as session:
-        session.execute(
-            update(TrackedAccount)
-            .where(TrackedAccount.id == account_id)
-            .values(status=AccountStatus.needs_reconnect, status_message=message[:4000])
-            .execution_options(synchronize_session=False)
-        )
+        mark_needs_reconnect(session, account_id, message)
 
 
 def _record(
@@ -362,8 +365,6 @@ def _on_platform(
     if isinstance(loaded, HideResult):
         return record(loaded)
     it, account = loaded
-    from socialpulse.inbox.replies import NoPublisher, publisher_for  # lazy: imports the inbox
-
     observer = BudgetObserver(db, account.workspace_id)
     try:
         if publisher_factory is not None:
@@ -458,35 +459,3 @@ def unhide_on_platform(
         finish=finish,
         queued_at=queued_at,
     )
-
-
-@job_handler(HIDE_JOB, lease_s=120, max_attempts=MAX_ATTEMPTS)
-def hide_interaction(ctx: JobContext) -> dict[str, Any]:
-    from socialpulse.config import get_settings
-
-    result = hide_on_platform(
-        ctx.db,
-        int(ctx.payload["interaction_id"]),
-        box=SecretBox(get_settings().resolved_secret_key()),
-        workspace_id=ctx.workspace_id,
-        attempt=ctx.attempt,
-        finish=lambda session, outcome: ctx.finish(session, outcome),
-        queued_at=ctx.queued_at,
-    )
-    return result.as_dict()
-
-
-@job_handler(UNHIDE_JOB, lease_s=120, max_attempts=MAX_ATTEMPTS)
-def unhide_interaction(ctx: JobContext) -> dict[str, Any]:
-    from socialpulse.config import get_settings
-
-    result = unhide_on_platform(
-        ctx.db,
-        int(ctx.payload["interaction_id"]),
-        box=SecretBox(get_settings().resolved_secret_key()),
-        workspace_id=ctx.workspace_id,
-        attempt=ctx.attempt,
-        finish=lambda session, outcome: ctx.finish(session, outcome),
-        queued_at=ctx.queued_at,
-    )
-    return result.as_dict()

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 
-from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import error_responses
-from socialpulse.inbox import replies
-from socialpulse.inbox.models import InteractionStatus, ReplyStatus
+from socialpulse.inbox.models import ReplyStatus
+from socialpulse.inbox.replies import pacing
+from socialpulse.inbox.replies import service as replies
+from socialpulse.inbox.schemas import (
+    ApproveBody,
+    InteractionDraftRead,
+    ReplyCreate,
+    ReplyItemRead,
+    ReplyLimitsBody,
+    ReplyLimitsRead,
+)
 from socialpulse.kit.params import Id
+from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["reply-queue"])
 
@@ -30,60 +37,8 @@ _ERRORS = error_responses(
 )
 
 
-class ReplyCreate(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000)
-    priority: int = Field(default=50, ge=0, le=100)
-
-
-class ApproveBody(BaseModel):
-    text: str | None = Field(default=None, max_length=10_000, description="Edited text")
-
-
-class ReplyItemRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    account_id: int
-    interaction_id: int
-    platform: str
-    text: str
-    status: ReplyStatus
-    priority: int
-    batch_id: str | None
-    scheduled_for: dt.datetime
-    attempts: int
-    max_attempts: int
-    external_reply_id: str | None
-    last_error: str | None
-    created_by: str
-    created_at: dt.datetime
-    sent_at: dt.datetime | None
-
-
-class InteractionDraftRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    status: InteractionStatus
-    suggested_reply: str | None
-
-
-class ReplyLimitsBody(BaseModel):
-    max_per_hour: int = Field(ge=1, le=10_000)
-    max_per_minute: int = Field(ge=1, le=1_000)
-    min_interval_s: float = Field(ge=0, le=86_400)
-    jitter_min_s: float = Field(ge=0, le=86_400)
-    jitter_max_s: float = Field(ge=0, le=86_400)
-
-
-class ReplyLimitsRead(ReplyLimitsBody):
-    account_id: int
-    platform: str
-    custom: bool = Field(description="False: the platform defaults apply")
-
-
 def _limits_read(
-    account_id: int, platform: str, limits: replies.ReplyLimits, custom: bool
+    account_id: int, platform: str, limits: pacing.ReplyLimits, custom: bool
 ) -> ReplyLimitsRead:
     return ReplyLimitsRead(
         account_id=account_id,
@@ -172,6 +127,6 @@ def update_limits(
     account_id: Id, body: ReplyLimitsBody, session: DbSession, subject: CurrentSubject
 ) -> object:
     """Override the platform defaults for this account (admin)."""
-    limits = replies.ReplyLimits(**body.model_dump())
+    limits = pacing.ReplyLimits(**body.model_dump())
     account, limits, custom = replies.set_limits(session, subject, account_id, limits)
     return _limits_read(account.id, account.platform, limits, custom)

@@ -1,3 +1,6 @@
+"""Every request and response schema of the inbox API (workflow definitions are in
+`inbox.workflows.schemas`)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -5,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
-from socialpulse.inbox.models import InteractionKind, InteractionStatus
+from socialpulse.inbox.models import InteractionKind, InteractionStatus, ReplyStatus, WorkflowStatus
 from socialpulse.inbox.moderation import HideState, hide_state
 from socialpulse.kit.params import Id
 
@@ -175,3 +178,127 @@ class CommentPollQueued(BaseModel):
 class MentionPollQueued(BaseModel):
     account_id: int
     job_id: int = Field(description="The durable job: GET /api/v1/jobs/{job_id} for its result.")
+
+
+# --- inbox analytics -------------------------------------------------------------------------
+
+MEDIAN_SAMPLE = 2000
+RESPONSE_RATE_DEFINITION = (
+    "interactions answered / all interactions posted in the period (any status)"
+)
+MEDIAN_DEFINITION = (
+    "median of answered_at - posted_at over the answered interactions of the period "
+    f"(at most the {MEDIAN_SAMPLE:,} most recently posted)"
+)
+
+
+class Period(BaseModel):
+    days: int
+    timezone: str
+    start: dt.datetime = Field(description="first instant of the period (UTC)")
+    end: dt.datetime = Field(description="the moment the figures were computed (UTC)")
+
+
+class InboxOverview(BaseModel):
+    period: Period
+    total_interactions: int
+    by_status: dict[str, int]
+    by_platform: dict[str, int]
+    by_sentiment: dict[str, int]
+    answered: int
+    response_rate: float | None = Field(description=RESPONSE_RATE_DEFINITION)
+    response_rate_definition: str = RESPONSE_RATE_DEFINITION
+    median_first_response_minutes: float | None = Field(description=MEDIAN_DEFINITION)
+    median_sample_size: int
+    median_definition: str = MEDIAN_DEFINITION
+
+
+class WorkflowActivity(BaseModel):
+    id: int
+    name: str
+    status: WorkflowStatus
+    priority: int
+    triggered_count: int
+    auto_responded_count: int
+    flagged_count: int
+
+
+class QueueCounts(BaseModel):
+    total: int = 0
+    pending: int = 0
+    processing: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    next_scheduled: dt.datetime | None = None
+
+
+class ResponseQueue(BaseModel):
+    overall: QueueCounts
+    by_platform: dict[str, QueueCounts]
+
+
+class TimelineDay(BaseModel):
+    date: dt.date
+    total: int
+    by_sentiment: dict[str, int] | None = None
+
+
+class Timeline(BaseModel):
+    period: Period
+    days: list[TimelineDay]
+
+
+# --- the reply queue ---------------------------------------------------------------------------
+
+
+class ReplyCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000)
+    priority: int = Field(default=50, ge=0, le=100)
+
+
+class ApproveBody(BaseModel):
+    text: str | None = Field(default=None, max_length=10_000, description="Edited text")
+
+
+class ReplyItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    interaction_id: int
+    platform: str
+    text: str
+    status: ReplyStatus
+    priority: int
+    batch_id: str | None
+    scheduled_for: dt.datetime
+    attempts: int
+    max_attempts: int
+    external_reply_id: str | None
+    last_error: str | None
+    created_by: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class InteractionDraftRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    status: InteractionStatus
+    suggested_reply: str | None
+
+
+class ReplyLimitsBody(BaseModel):
+    max_per_hour: int = Field(ge=1, le=10_000)
+    max_per_minute: int = Field(ge=1, le=1_000)
+    min_interval_s: float = Field(ge=0, le=86_400)
+    jitter_min_s: float = Field(ge=0, le=86_400)
+    jitter_max_s: float = Field(ge=0, le=86_400)
+
+
+class ReplyLimitsRead(ReplyLimitsBody):
+    account_id: int
+    platform: str
+    custom: bool = Field(description="False: the platform defaults apply")

@@ -1,5 +1,5 @@
 """Inbox automation routes: workflows CRUD, dry runs and recent matches (thin; logic in
-`inbox.workflows`)."""
+`inbox.workflows.service`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import error_responses
-from socialpulse.inbox import workflows
-from socialpulse.inbox.workflows import (
+from socialpulse.inbox.workflows import service as workflows
+from socialpulse.inbox.workflows.schemas import (
     DryRunResult,
     WorkflowCreate,
     WorkflowDefinition,
@@ -19,6 +18,7 @@ from socialpulse.inbox.workflows import (
     WorkflowUpdate,
 )
 from socialpulse.kit.params import Id
+from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["workflows"])
 

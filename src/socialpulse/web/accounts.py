@@ -14,12 +14,12 @@ from socialpulse.ai import service as ai_service
 from socialpulse.analytics import service as analytics
 from socialpulse.analytics.schemas import RankBy, SeriesMetric
 from socialpulse.db import utcnow
-from socialpulse.deps import DbSession, get_db
 from socialpulse.errors import InvalidInput
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
+from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(include_in_schema=False)

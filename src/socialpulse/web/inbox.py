@@ -9,19 +9,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from socialpulse.accounts import service as accounts_service
 from socialpulse.db import utcnow
-from socialpulse.deps import DbSession
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox import analytics as inbox_analytics
+from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox import moderation
-from socialpulse.inbox import replies as reply_service
 from socialpulse.inbox import service as inbox_service
-from socialpulse.inbox import workflows as workflow_service
 from socialpulse.inbox.models import (
-    Fan,
     Interaction,
     InteractionStatus,
     ReplyQueueItem,
@@ -30,10 +26,13 @@ from socialpulse.inbox.models import (
     WorkflowStatus,
     WorkflowTrigger,
 )
+from socialpulse.inbox.replies import service as reply_service
+from socialpulse.inbox.workflows import schemas as workflow_schemas
+from socialpulse.inbox.workflows import service as workflow_service
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
+from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
-from socialpulse.workspaces.tenancy import Subject, scoped
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,17 +103,8 @@ def _moderation_buttons(item: Interaction, state: str | None) -> list[tuple[str,
         return [("unhide", "Retry unhide"), ("hide", "Keep hidden")]
     if item.hidden:
         return [("unhide", "Unhide")]
-    hideable = (
-        item.platform in workflow_service.HIDE_PLATFORMS and item.kind in moderation.HIDEABLE_KINDS
-    )
+    hideable = moderation.can_hide(item.platform) and item.kind in moderation.HIDEABLE_KINDS
     return [("hide", "Hide")] if hideable else []
-
-
-def _fans_by_id(session: DbSession, subject: Subject, fan_ids: set[int]) -> dict[int, Fan]:
-    if not fan_ids:
-        return {}
-    fans = session.scalars(scoped(select(Fan), subject).where(Fan.id.in_(fan_ids)))
-    return {fan.id: fan for fan in fans}
 
 
 # --- the inbox ---------------------------------------------------------------------------------
@@ -157,30 +147,15 @@ def inbox_page(
     items, next_cursor = inbox_service.list_interactions(
         session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None
     )
-    fans = _fans_by_id(session, subject, {i.fan_id for i in items if i.fan_id is not None})
-    replies: dict[int, set[ReplyStatus]] = {}
-    for interaction_id, reply_status in session.execute(
-        scoped(select(ReplyQueueItem.interaction_id, ReplyQueueItem.status), subject)
-        .where(
-            ReplyQueueItem.interaction_id.in_([i.id for i in items]),
-            ReplyQueueItem.status != ReplyStatus.cancelled,
-        )
-        .distinct()
-    ).all():
-        replies.setdefault(interaction_id, set()).add(reply_status)
+    fans = fan_service.fans_by_id(
+        session, subject, {i.fan_id for i in items if i.fan_id is not None}
+    )
+    replies = reply_service.reply_statuses(session, subject, [i.id for i in items])
     waiting = {ReplyStatus.pending, ReplyStatus.processing}
     # A suggestion is offered until a reply to the interaction is queued or sent.
     queued = {i: bool(statuses & waiting) for i, statuses in replies.items()}
     accounts = accounts_service.list_accounts(session, subject)
-    intents = sorted(
-        i
-        for i in session.scalars(
-            scoped(select(Interaction.ai_intent).distinct(), subject).where(
-                Interaction.ai_intent.is_not(None)
-            )
-        )
-        if i
-    )
+    intents = inbox_service.known_intents(session, subject)
     current = {
         "platform": platform,
         "status": status,
@@ -484,13 +459,13 @@ def workflows_submit(
             context = _workflows_context(session, auth, form, errors=["name: give it a name"])
             return render(request, "inbox_workflows.html", context, status_code=422)
         if existing_id is not None:
-            update = workflow_service.WorkflowUpdate.model_validate(
+            update = workflow_schemas.WorkflowUpdate.model_validate(
                 definition.model_dump(mode="json", exclude_none=False)
                 | {"trigger_hours": definition.trigger_hours}
             )
             saved = workflow_service.update_workflow(session, subject, existing_id, update)
         else:
-            create = workflow_service.WorkflowCreate.model_validate(
+            create = workflow_schemas.WorkflowCreate.model_validate(
                 definition.model_dump(mode="json")
             )
             saved = workflow_service.create_workflow(session, subject, create)
@@ -515,7 +490,7 @@ def workflows_toggle(
     paused = workflow.status == WorkflowStatus.paused
     target = WorkflowStatus.active if paused else WorkflowStatus.paused
     workflow_service.update_workflow(
-        session, subject, workflow_id, workflow_service.WorkflowUpdate(status=target)
+        session, subject, workflow_id, workflow_schemas.WorkflowUpdate(status=target)
     )
     flash(request, f"Workflow {workflow.name!r} {'resumed' if paused else 'paused'}.", "success")
     return RedirectResponse("/inbox/workflows", status_code=303)
@@ -528,17 +503,10 @@ def workflows_toggle(
 def queue_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
     subject, _ = auth
 
-    def items(*statuses: ReplyStatus, newest: bool = False) -> list[Any]:
-        order = ReplyQueueItem.scheduled_for.desc() if newest else ReplyQueueItem.scheduled_for
-        return list(
-            session.execute(
-                scoped(select(ReplyQueueItem, Interaction), subject)
-                .join(Interaction, Interaction.id == ReplyQueueItem.interaction_id)
-                .where(ReplyQueueItem.status.in_(statuses))
-                .order_by(order, ReplyQueueItem.id)
-                .limit(200)
-            ).all()
-        )
+    def items(
+        *statuses: ReplyStatus, newest: bool = False
+    ) -> list[tuple[ReplyQueueItem, Interaction]]:
+        return reply_service.queue_with_interactions(session, subject, statuses, newest=newest)
 
     context = layout(session, auth, "inbox") | {
         "waiting": items(ReplyStatus.pending, ReplyStatus.processing),
@@ -626,8 +594,8 @@ def analytics_page(request: Request, session: DbSession, auth: WebAuth, days: in
 @router.get("/inbox/fans/{fan_id}", response_class=HTMLResponse)
 def fan_page(request: Request, session: DbSession, auth: WebAuth, fan_id: int) -> Response:
     subject, _ = auth
-    fan = inbox_service.get_fan(session, subject, fan_id)
-    recent = inbox_service.recent_interactions_of(session, subject, fan_id, 20)
+    fan = fan_service.get_fan(session, subject, fan_id)
+    recent = fan_service.recent_interactions_of(session, subject, fan_id, 20)
     positive_share = fan.positive_count / fan.interactions_count if fan.interactions_count else None
     context = layout(session, auth, "inbox") | {
         "fan": fan,

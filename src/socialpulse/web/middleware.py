@@ -15,9 +15,9 @@ import anyio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from socialpulse.deps import SESSION_TOKEN_KEY
 from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.kit.security import sha256_hex
+from socialpulse.workspaces.deps import SESSION_TOKEN_KEY
 
 _NOT_COUNTED = ("/api", "/static", "/docs", "/metrics")
 

@@ -20,15 +20,15 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
 from socialpulse.config import Settings
-from socialpulse.deps import (
+from socialpulse.errors import AppError, PermissionDenied, TooManyRequests
+from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.deps import (
     SESSION_TOKEN_KEY,
     active_session,
     get_db,
     session_token,
     touch_if_stale,
 )
-from socialpulse.errors import AppError, PermissionDenied, TooManyRequests
-from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import User
 from socialpulse.workspaces.tenancy import Subject
 

@@ -11,7 +11,6 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 
 from socialpulse.config import Settings
-from socialpulse.deps import DbSession, get_db, session_token
 from socialpulse.errors import AppError, InvalidInput, PermissionDenied
 from socialpulse.web.pages import WEB_DIR, flash, layout, render, render_error
 from socialpulse.web.security import (
@@ -28,6 +27,7 @@ from socialpulse.web.security import logout as end_login
 from socialpulse.worker import service as worker_service
 from socialpulse.workspaces import invitations, seats
 from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.deps import DbSession, get_db, session_token
 from socialpulse.workspaces.models import Role, User
 from socialpulse.workspaces.tenancy import Subject
 

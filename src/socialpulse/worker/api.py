@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from socialpulse.deps import CurrentSubject, DbSession
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
 from socialpulse.worker import service
 from socialpulse.worker.models import JobStatus
 from socialpulse.worker.schemas import JobRead
+from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"], responses=error_responses(404))
 

@@ -30,10 +30,11 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from socialpulse.db import Database, get_database, utcnow
+from socialpulse.kit import leases
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.worker.queue import enqueue_after_commit, huey
 
@@ -54,6 +55,11 @@ MAX_RETRY_WAIT = dt.timedelta(hours=26)
 # a job still waiting a week after it was queued fails and says why, instead of showing
 # "pending" to its user indefinitely.
 MAX_DEFERRED_AGE = dt.timedelta(days=7)
+
+
+JOB_LEASE = leases.LeaseColumns(
+    Job, Job.id, Job.status, Job.locked_by, Job.lease_expires_at, JobStatus.running
+)
 
 
 class LeaseLost(Exception):
@@ -128,16 +134,8 @@ class JobContext:
     def heartbeat(self) -> None:
         """Extend the lease during long work; raises LeaseLost if another worker took over."""
         with self.db.session() as session:
-            result = session.execute(
-                update(Job)
-                .where(
-                    Job.id == self.job_id,
-                    Job.locked_by == self.worker_id,
-                    Job.status == JobStatus.running,
-                )
-                .values(lease_expires_at=utcnow() + dt.timedelta(seconds=self.lease_s))
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            until = utcnow() + dt.timedelta(seconds=self.lease_s)
+            if not leases.renew(session, JOB_LEASE, self.job_id, self.worker_id, until=until):
                 raise LeaseLost(f"job {self.job_id} was reclaimed")
 
     def report_progress(self, session: Session, progress: dict[str, Any]) -> None:
@@ -145,19 +143,10 @@ class JobContext:
         in the caller's transaction, so the figures commit together with the work they count;
         extends the lease like `heartbeat`. Raises LeaseLost if another worker took over,
         which rolls the caller's work back."""
-        result = session.execute(
-            update(Job)
-            .where(
-                Job.id == self.job_id,
-                Job.locked_by == self.worker_id,
-                Job.status == JobStatus.running,
-            )
-            .values(
-                result=progress,
-                lease_expires_at=utcnow() + dt.timedelta(seconds=self.lease_s),
-            )
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        until = utcnow() + dt.timedelta(seconds=self.lease_s)
+        if not leases.renew(
+            session, JOB_LEASE, self.job_id, self.worker_id, until=until, result=progress
+        ):
             raise LeaseLost(f"job {self.job_id} was reclaimed")
 
     def finish(self, session: Session, result: dict[str, Any] | None = None) -> None:
@@ -277,18 +266,16 @@ def claim_job(db: Database, job_id: int, worker_id: str, lease_s: int) -> bool:
     """Compare-and-set one due pending row to running; True if this worker got it."""
     now = utcnow()
     with db.session() as session:
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.pending, Job.run_after <= now)
-            .values(
-                status=JobStatus.running,
-                locked_by=worker_id,
-                lease_expires_at=now + dt.timedelta(seconds=lease_s),
-                attempts=Job.attempts + 1,
-                started_at=now,
-            )
+        claimed = leases.claim(
+            session,
+            JOB_LEASE,
+            and_(Job.id == job_id, Job.status == JobStatus.pending, Job.run_after <= now),
+            owner=worker_id,
+            until=now + dt.timedelta(seconds=lease_s),
+            attempts=Job.attempts + 1,
+            started_at=now,
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return claimed == 1
 
 
 def claim_due_jobs(db: Database, worker_id: str, lease_s: int, limit: int = 20) -> list[int]:
@@ -307,34 +294,32 @@ def claim_due_jobs(db: Database, worker_id: str, lease_s: int, limit: int = 20) 
         )
         if not ids:
             return []
-        session.execute(
-            update(Job)
-            .where(Job.id.in_(ids), Job.status == JobStatus.pending)
-            .values(
-                status=JobStatus.running,
-                locked_by=worker_id,
-                lease_expires_at=now + dt.timedelta(seconds=lease_s),
-                attempts=Job.attempts + 1,
-                started_at=now,
-            )
+        leases.claim(
+            session,
+            JOB_LEASE,
+            and_(Job.id.in_(ids), Job.status == JobStatus.pending),
+            owner=worker_id,
+            until=now + dt.timedelta(seconds=lease_s),
+            attempts=Job.attempts + 1,
+            started_at=now,
         )
         return ids
 
 
 def _complete(session: Session, job_id: int, worker_id: str, result: dict[str, Any] | None) -> None:
-    outcome = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.running)
-        .values(
-            status=JobStatus.completed,
-            result=result,
-            finished_at=utcnow(),
-            lease_expires_at=None,
-            dedupe_key=None,
-            last_error=None,
-        )
+    completed = leases.release(
+        session,
+        JOB_LEASE,
+        job_id,
+        worker_id,
+        status=JobStatus.completed,
+        result=result,
+        finished_at=utcnow(),
+        lease_expires_at=None,
+        dedupe_key=None,
+        last_error=None,
     )
-    if outcome.rowcount != 1:  # type: ignore[attr-defined]
+    if not completed:
         raise LeaseLost(f"job {job_id} was reclaimed before it could complete")
 
 
@@ -461,11 +446,7 @@ def _fail(
         if give_back_attempt:  # the claim counted one; nothing was really tried
             values["attempts"] = Job.attempts - 1
     with db.session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == JobStatus.running)
-            .values(**values)
-        )
+        leases.release(session, JOB_LEASE, job_id, worker_id, **values)
 
 
 def reap_expired_leases(db: Database, now: dt.datetime | None = None) -> dict[str, int]:
@@ -474,7 +455,7 @@ def reap_expired_leases(db: Database, now: dt.datetime | None = None) -> dict[st
     with db.session() as session:
         expired = session.execute(
             select(Job.id, Job.attempts, Job.max_attempts)
-            .where(Job.status == JobStatus.running, Job.lease_expires_at < now)
+            .where(leases.expired(JOB_LEASE, now))
             .with_for_update(skip_locked=True)
         ).all()
         requeued = failed = 0

@@ -1,8 +1,9 @@
 """Every task module and periodic task, registered in one place by `load_tasks()`.
 
 `load_tasks()` runs at app start, CLI start, worker start and in the tests' conftest: it
-imports each module of `TASK_MODULES` and registers its durable job handlers, then registers
-the periodic tasks. No module registers anything by being imported.
+imports each module of `TASK_MODULES`, registers its durable job handlers and runs its
+`on_load()` if it has one (a domain's reactions to another's events), then registers the
+periodic tasks. No module registers anything by being imported.
 
 Which process runs them: in the embedded default, the web process's consumer; with Redis,
 only the `socialpulse worker --scheduler` process (run exactly one). Each periodic task also
@@ -27,8 +28,6 @@ TASK_MODULES = [
     "socialpulse.accounts.tasks",
     "socialpulse.ai.tasks",
     "socialpulse.inbox.tasks",
-    "socialpulse.inbox.moderation",
-    "socialpulse.inbox.mentions",
     "socialpulse.retention.tasks",
 ]
 
@@ -68,18 +67,18 @@ PERIODIC: list[Periodic] = [
     Periodic(
         "inbox.workflow_time_triggers",
         crontab(minute="*/5"),
-        "socialpulse.inbox.workflows:run_workflow_time_triggers",
+        "socialpulse.inbox.tasks:run_workflow_time_triggers",
     ),
     Periodic(
         "inbox.poll_mentions",
         crontab(minute="*/5"),
-        "socialpulse.inbox.mentions:poll_mentions",
+        "socialpulse.inbox.tasks:poll_mentions",
     ),
     # The reply queue: due replies go out at their planned, human-paced second.
     Periodic(
         "inbox.reply_queue_tick",
         crontab(minute="*"),
-        "socialpulse.inbox.replies:reply_queue_tick",
+        "socialpulse.inbox.tasks:reply_queue_tick",
     ),
     # Every 15 minutes: queues each workspace's retention pass once per local day, from 02:00
     # workspace time (SOCIALPULSE_RETENTION_TIME); old finished rows go in small batches.
@@ -109,8 +108,14 @@ def load_tasks() -> None:
     global _loaded
     if _loaded:
         return
-    for module in TASK_MODULES:
-        register_handlers(importlib.import_module(module))
+    for name in TASK_MODULES:
+        module = importlib.import_module(name)
+        register_handlers(module)
+        # A domain's reactions to a lower domain's events (the inbox cancels the replies of an
+        # account being removed) are installed here too, never by an import.
+        on_load: Callable[[], None] | None = getattr(module, "on_load", None)
+        if on_load is not None:
+            on_load()
     for periodic in PERIODIC:
         fn = _resolve(periodic.target)
 

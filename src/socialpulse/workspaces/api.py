@@ -5,10 +5,10 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 
 from socialpulse.config import Settings
-from socialpulse.deps import AppSettings, CurrentSubject, DbSession, get_db
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
 from socialpulse.workspaces import invitations, service
+from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Invitation, Membership, User
 from socialpulse.workspaces.schemas import (
     ApiKeyCreate,

@@ -1,10 +1,8 @@
-"""Reactions between domains that the lower domain may not import, installed at start-up: the
-app, the CLI and the tests' conftest call `install_hooks()` (idempotent).
+"""Removing an account stops its reply queue: the inbox's reaction to the accounts domain.
 
-Removing an account (accounts) must stop the inbox's reply queue for it: waiting replies are
-cancelled when the removal is asked for, and the deletion waits for a reply being sent right
-now. The inbox's side belongs in the inbox domain; it is written here until the inbox registers
-its own hook at start-up.
+Waiting replies are cancelled when the removal is asked for (they would otherwise go out from an
+account the user has removed), and the deletion waits for a reply being sent right now.
+``inbox.tasks.on_load`` registers ``REPLY_QUEUE_HOOK`` with the accounts domain at start-up.
 """
 
 from __future__ import annotations
@@ -56,7 +54,3 @@ REPLY_QUEUE_HOOK = accounts_service.DeletionHook(
     busy_until=_reply_being_sent,
     busy_reason="a reply of this account is being sent",
 )
-
-
-def install_hooks() -> None:
-    accounts_service.register_deletion_hook(REPLY_QUEUE_HOOK)

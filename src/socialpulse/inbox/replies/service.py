@@ -1,0 +1,305 @@
+"""Reply use-cases: queueing a reply at the account's pace (by hand, from an approved draft or a
+workflow), drafts, the queue listing, retry and cancel, and per-account limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from socialpulse.accounts.models import TrackedAccount
+from socialpulse.db import utcnow
+from socialpulse.errors import Conflict, InvalidInput, NotFound
+from socialpulse.inbox.models import (
+    Interaction,
+    InteractionStatus,
+    ReplyLimit,
+    ReplyQueueItem,
+    ReplyStatus,
+)
+from socialpulse.inbox.replies.pacing import (
+    ReplyLimits,
+    limits_for,
+    plan_one,
+    validate_limits,
+    validate_text,
+)
+from socialpulse.workspaces.models import Role
+from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
+
+log = structlog.get_logger(__name__)
+
+# --- enqueueing --------------------------------------------------------------------------------
+
+
+def enqueue_reply(
+    session: Session,
+    interaction: Interaction,
+    text: str,
+    *,
+    created_by: str,
+    priority: int = 50,
+    batch_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> ReplyQueueItem:
+    """Queue a reply to `interaction` at the account's pace (the caller commits)."""
+    now = now or utcnow()
+    account = session.get(TrackedAccount, interaction.account_id)
+    if account is None or account.workspace_id != interaction.workspace_id:
+        raise NotFound(f"account {interaction.account_id} not found")
+    if not account.is_own:
+        raise InvalidInput("replies go out from your own connected accounts only")
+    cleaned = validate_text(account.platform, text)
+    if not 0 <= priority <= 100:
+        raise InvalidInput("priority must be between 0 and 100")
+    active = session.scalar(
+        select(ReplyQueueItem.id).where(
+            ReplyQueueItem.interaction_id == interaction.id,
+            ReplyQueueItem.status.in_([ReplyStatus.pending, ReplyStatus.processing]),
+        )
+    )
+    if active is not None:
+        raise Conflict(
+            f"a reply to this interaction is already queued (item {active}); cancel it first"
+        )
+    scheduled = plan_one(session, account, now)
+    item = ReplyQueueItem(
+        workspace_id=interaction.workspace_id,
+        account_id=account.id,
+        interaction_id=interaction.id,
+        platform=account.platform,
+        text=cleaned,
+        priority=priority,
+        batch_id=batch_id,
+        scheduled_for=scheduled,
+        idempotency_key=uuid.uuid4().hex,
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(item)
+    _give_priority(session, item, now)
+    session.flush()
+    log.info(
+        "inbox.queue.enqueued",
+        item_id=item.id,
+        account_id=account.id,
+        scheduled_for=item.scheduled_for.isoformat(),
+    )
+    return item
+
+
+def _give_priority(session: Session, item: ReplyQueueItem, now: dt.datetime) -> None:
+    """Let `item` jump ahead of pending lower-priority replies by rotating their slots."""
+    lower = list(
+        session.scalars(
+            select(ReplyQueueItem)
+            .where(
+                ReplyQueueItem.account_id == item.account_id,
+                ReplyQueueItem.status == ReplyStatus.pending,
+                ReplyQueueItem.publish_started_at.is_(None),
+                ReplyQueueItem.priority < item.priority,
+                ReplyQueueItem.scheduled_for > now,
+                ReplyQueueItem.scheduled_for < item.scheduled_for,
+            )
+            .order_by(ReplyQueueItem.scheduled_for, ReplyQueueItem.id)
+        )
+    )
+    if not lower:
+        return
+    slots = [row.scheduled_for for row in lower] + [item.scheduled_for]
+    item.scheduled_for = slots[0]
+    for row, slot in zip(lower, slots[1:], strict=True):
+        row.scheduled_for = slot
+
+
+def _interaction(session: Session, subject: Subject, interaction_id: int) -> Interaction:
+    return get_scoped(session, Interaction, interaction_id, subject)
+
+
+def reply_to(
+    session: Session,
+    subject: Subject,
+    interaction_id: int,
+    text: str,
+    *,
+    priority: int = 50,
+    now: dt.datetime | None = None,
+) -> ReplyQueueItem:
+    subject.require(Role.editor)
+    interaction = _interaction(session, subject, interaction_id)
+    return enqueue_reply(
+        session, interaction, text, created_by=subject.actor, priority=priority, now=now
+    )
+
+
+def approve_suggestion(
+    session: Session,
+    subject: Subject,
+    interaction_id: int,
+    text: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> ReplyQueueItem:
+    """Queue the drafted reply (or the edited text the human approved)."""
+    subject.require(Role.editor)
+    interaction = _interaction(session, subject, interaction_id)
+    final = text if text is not None else interaction.suggested_reply
+    if not final:
+        raise InvalidInput("this interaction has no drafted reply to approve; send a text")
+    item = enqueue_reply(
+        session,
+        interaction,
+        final,
+        created_by=subject.actor,
+        priority=interaction.priority,
+        now=now,
+    )
+    interaction.suggested_reply = item.text
+    if interaction.status == InteractionStatus.awaiting_approval:
+        interaction.status = InteractionStatus.unread
+    session.flush()
+    return item
+
+
+def reject_suggestion(session: Session, subject: Subject, interaction_id: int) -> Interaction:
+    subject.require(Role.editor)
+    interaction = _interaction(session, subject, interaction_id)
+    if not interaction.suggested_reply:
+        raise InvalidInput("this interaction has no drafted reply")
+    interaction.suggested_reply = None
+    interaction.suggested_reply_source = None
+    if interaction.status == InteractionStatus.awaiting_approval:
+        interaction.status = InteractionStatus.unread
+    session.flush()
+    return interaction
+
+
+def list_queue(
+    session: Session,
+    subject: Subject,
+    *,
+    status: ReplyStatus | None = None,
+    account_id: int | None = None,
+    limit: int = 200,
+) -> list[ReplyQueueItem]:
+    query = scoped(select(ReplyQueueItem), subject).order_by(
+        ReplyQueueItem.scheduled_for, ReplyQueueItem.id
+    )
+    if status is not None:
+        query = query.where(ReplyQueueItem.status == status)
+    if account_id is not None:
+        query = query.where(ReplyQueueItem.account_id == account_id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def retry_item(
+    session: Session, subject: Subject, item_id: int, *, now: dt.datetime | None = None
+) -> ReplyQueueItem:
+    """Queue a failed or cancelled reply again, at the account's pace, with fresh attempts.
+
+    After "could not confirm", the user has checked the platform: retrying sends anew."""
+    subject.require(Role.editor)
+    now = now or utcnow()
+    item = get_scoped(session, ReplyQueueItem, item_id, subject)
+    if item.status not in (ReplyStatus.failed, ReplyStatus.cancelled):
+        raise Conflict(
+            f"only failed or cancelled replies can be retried; this one is {item.status}"
+        )
+    account = session.get(TrackedAccount, item.account_id)
+    assert account is not None
+    item.scheduled_for = plan_one(session, account, now)
+    item.status = ReplyStatus.pending
+    item.attempts = 0
+    item.publish_started_at = None
+    item.locked_by = None
+    item.lease_expires_at = None
+    item.last_error = None
+    session.flush()
+    return item
+
+
+def cancel_item(session: Session, subject: Subject, item_id: int) -> ReplyQueueItem:
+    subject.require(Role.editor)
+    item = get_scoped(session, ReplyQueueItem, item_id, subject)
+    if item.status != ReplyStatus.pending or item.publish_started_at is not None:
+        raise Conflict(f"only replies still waiting can be cancelled; this one is {item.status}")
+    result = session.execute(
+        update(ReplyQueueItem)
+        .where(ReplyQueueItem.id == item.id, ReplyQueueItem.status == ReplyStatus.pending)
+        .values(status=ReplyStatus.cancelled, locked_by=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("the reply is being sent right now; it can no longer be cancelled")
+    session.refresh(item)
+    return item
+
+
+def get_limits(
+    session: Session, subject: Subject, account_id: int
+) -> tuple[TrackedAccount, ReplyLimits, bool]:
+    account = get_scoped(session, TrackedAccount, account_id, subject)
+    limits, custom = limits_for(session, account)
+    return account, limits, custom
+
+
+def set_limits(
+    session: Session, subject: Subject, account_id: int, limits: ReplyLimits
+) -> tuple[TrackedAccount, ReplyLimits, bool]:
+    subject.require(Role.admin)
+    account = get_scoped(session, TrackedAccount, account_id, subject)
+    validate_limits(limits)
+    row = session.scalar(
+        scoped(select(ReplyLimit), subject).where(ReplyLimit.account_id == account.id)
+    )
+    if row is None:
+        row = ReplyLimit(workspace_id=account.workspace_id, account_id=account.id, **asdict(limits))
+        session.add(row)
+    else:
+        for key, value in asdict(limits).items():
+            setattr(row, key, value)
+    session.flush()
+    return account, limits, True
+
+
+def reply_statuses(
+    session: Session, subject: Subject, interaction_ids: Sequence[int]
+) -> dict[int, set[ReplyStatus]]:
+    """Interaction id -> the statuses of its replies that were not cancelled."""
+    found: dict[int, set[ReplyStatus]] = {}
+    for interaction_id, reply_status in session.execute(
+        scoped(select(ReplyQueueItem.interaction_id, ReplyQueueItem.status), subject)
+        .where(
+            ReplyQueueItem.interaction_id.in_(list(interaction_ids)),
+            ReplyQueueItem.status != ReplyStatus.cancelled,
+        )
+        .distinct()
+    ).all():
+        found.setdefault(interaction_id, set()).add(reply_status)
+    return found
+
+
+def queue_with_interactions(
+    session: Session,
+    subject: Subject,
+    statuses: Sequence[ReplyStatus],
+    *,
+    newest: bool = False,
+    limit: int = 200,
+) -> list[tuple[ReplyQueueItem, Interaction]]:
+    """Queue items in these statuses with the interaction each answers, by planned time
+    (latest first with ``newest``)."""
+    order = ReplyQueueItem.scheduled_for.desc() if newest else ReplyQueueItem.scheduled_for
+    rows = session.execute(
+        scoped(select(ReplyQueueItem, Interaction), subject)
+        .join(Interaction, Interaction.id == ReplyQueueItem.interaction_id)
+        .where(ReplyQueueItem.status.in_(list(statuses)))
+        .order_by(order, ReplyQueueItem.id)
+        .limit(limit)
+    ).all()
+    return [(item, interaction) for item, interaction in rows]
