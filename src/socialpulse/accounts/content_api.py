@@ -2,78 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts import content
-from socialpulse.accounts.models import ContentMapping, MappingMethod, Post
+from socialpulse.accounts.models import ContentMapping, Post
+from socialpulse.accounts.schemas import (
+    AutoMapRead,
+    ContentItemCreate,
+    ContentItemRead,
+    ContentMappingRead,
+    ManualMapping,
+    MappedPost,
+)
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 from socialpulse.workspaces.tenancy import Subject, get_scoped
 
 router = APIRouter(prefix="/api/v1", tags=["content"], responses=error_responses(403, 404))
-
-
-class ContentItemCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=500)
-    url: str | None = Field(
-        default=None,
-        max_length=1024,
-        description="Where the content lives, e.g. a YouTube video or an article.",
-        examples=["https://youtu.be/dQw4w9WgXcQ"],
-    )
-    body: str = Field(default="", max_length=200_000, description="Text, description, script.")
-
-
-class ContentItemRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    title: str
-    url: str | None
-    body: str
-    created_at: dt.datetime
-
-
-class MappedPost(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    account_id: int
-    url: str | None
-    caption: str
-    posted_at: dt.datetime
-
-
-class ContentMappingRead(BaseModel):
-    id: int
-    content_item_id: int
-    post_id: int
-    method: MappingMethod
-    confidence: float
-    confirmed: bool
-    details: dict[str, Any] = Field(description="The evidence: URL key, or fuzzy scores.")
-    created_at: dt.datetime
-    post: MappedPost
-
-
-class ManualMapping(BaseModel):
-    post_id: Id
-
-
-class AutoMapRead(BaseModel):
-    threshold: float = Field(description="Minimum caption-match confidence that was applied.")
-    created: int
-    updated: int
-    removed: int = Field(description="Unconfirmed automatic mappings that no longer match.")
-    kept_confirmed: int
-    skipped_confirmed_elsewhere: int
-    mappings: list[ContentMappingRead] = Field(description="All of the item's mappings now.")
 
 
 def _read(mapping: ContentMapping, post: Post) -> ContentMappingRead:

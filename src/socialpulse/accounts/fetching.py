@@ -282,9 +282,15 @@ def _finish_run(
 # --- the daily schedule ------------------------------------------------------------------------
 
 DAILY_FETCH_HOUR = 3
-# Between two fetches of one platform: enough to keep bursts well under provider rate limits.
-FETCH_SPACING_S = {"youtube": 5.0, "instagram": 20.0, "tiktok": 10.0}
+# Between two fetches of an unknown platform (a known one states its own fetch_spacing_s).
 DEFAULT_SPACING_S = 3.0
+
+
+def _fetch_spacing_s(platform: str) -> float:
+    try:
+        return registry.get_provider(platform).fetch_spacing_s
+    except registry.UnknownPlatformError:
+        return DEFAULT_SPACING_S
 
 
 def schedule_daily_fetches(
@@ -324,7 +330,7 @@ def schedule_daily_fetches(
                 if account.id in already:
                     continue
                 slot = next_slot.get(account.platform, now)
-                spacing = FETCH_SPACING_S.get(account.platform, DEFAULT_SPACING_S)
+                spacing = _fetch_spacing_s(account.platform)
                 next_slot[account.platform] = slot + dt.timedelta(seconds=spacing)
                 queue_fetch(session, account, "schedule", run_after=slot, dedupe_key=key)
                 queued += 1

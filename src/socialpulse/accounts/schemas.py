@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, SecretStr, field_validator
 
-from socialpulse.accounts.models import AccountStatus, FetchStatus
-from socialpulse.kit.params import DB_INT_MAX
+from socialpulse.accounts.models import AccountStatus, FetchStatus, MappingMethod
+from socialpulse.kit.params import DB_INT_MAX, Id
 
 
 def _credential_value(value: object) -> SecretStr | bool | int | float | None:
@@ -140,3 +140,63 @@ class ApiUsageRead(BaseModel):
 class BudgetUpdate(BaseModel):
     daily_units: int = Field(gt=0, le=DB_INT_MAX)
     safety_margin: float = Field(default=0.8, gt=0, le=1)
+
+
+# --- content mapping ---------------------------------------------------------------------------
+
+
+class ContentItemCreate(BaseModel):
+    title: str = Field(min_length=1, max_length=500)
+    url: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Where the content lives, e.g. a YouTube video or an article.",
+        examples=["https://youtu.be/dQw4w9WgXcQ"],
+    )
+    body: str = Field(default="", max_length=200_000, description="Text, description, script.")
+
+
+class ContentItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    url: str | None
+    body: str
+    created_at: dt.datetime
+
+
+class MappedPost(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    url: str | None
+    caption: str
+    posted_at: dt.datetime
+
+
+class ContentMappingRead(BaseModel):
+    id: int
+    content_item_id: int
+    post_id: int
+    method: MappingMethod
+    confidence: float
+    confirmed: bool
+    details: dict[str, Any] = Field(description="The evidence: URL key, or fuzzy scores.")
+    created_at: dt.datetime
+    post: MappedPost
+
+
+class ManualMapping(BaseModel):
+    post_id: Id
+
+
+class AutoMapRead(BaseModel):
+    threshold: float = Field(description="Minimum caption-match confidence that was applied.")
+    created: int
+    updated: int
+    removed: int = Field(description="Unconfirmed automatic mappings that no longer match.")
+    kept_confirmed: int
+    skipped_confirmed_elsewhere: int
+    mappings: list[ContentMappingRead] = Field(description="All of the item's mappings now.")

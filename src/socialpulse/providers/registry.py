@@ -38,7 +38,8 @@ Every other platform fact lives here too, so no domain keeps a table keyed by pl
 ``reply_limits`` (the human pace the reply queue keeps by default), ``text_limit`` (what the
 platform refuses in a reply), ``daily_quota_units`` and ``quota_timezone`` (the API budget and
 when it resets), ``newest_first_comments`` (comment listings come newest first, so a poll can
-stop at the first comment it already has).
+stop at the first comment it already has), ``fetch_spacing_s`` (seconds between two scheduled
+fetches of the platform, to keep bursts well under its rate limits).
 
 ``register_provider`` adds a platform at runtime (a plugin, or a test's fake platform) without
 a subpackage; its ``platform`` may be any lowercase name, not only a ``Platform`` member.
@@ -222,6 +223,7 @@ class ProviderInfo:
     daily_quota_units: int | None = None
     quota_timezone: str = "UTC"
     newest_first_comments: bool = False
+    fetch_spacing_s: float = 3.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

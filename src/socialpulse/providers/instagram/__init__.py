@@ -33,4 +33,5 @@ PROVIDER = ProviderInfo(
     # What our users specified, "15-45 s" between replies: at least 15 s plus 0-30 s at random.
     reply_limits=ReplyLimits(30, 3, 15.0, 0.0, 30.0),
     text_limit=TextLimit(2200),
+    fetch_spacing_s=20.0,  # between two scheduled fetches: bursts stay under rate limits
 )

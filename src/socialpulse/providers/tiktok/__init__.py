@@ -23,4 +23,5 @@ PROVIDER = ProviderInfo(
     # No reply API here; the pace is for planning only.
     reply_limits=ReplyLimits(30, 3, 15.0, 5.0, 30.0),
     extra={"own_account_only": True},
+    fetch_spacing_s=10.0,  # between two scheduled fetches: bursts stay under rate limits
 )

@@ -38,4 +38,5 @@ PROVIDER = ProviderInfo(
     quota_timezone="America/Los_Angeles",
     # commentThreads.list order=time: a poll can stop at the first comment it already has.
     newest_first_comments=True,
+    fetch_spacing_s=5.0,  # between two scheduled fetches: bursts stay under rate limits
 )
