@@ -125,6 +125,24 @@ def _one_of(values: Sequence[object]) -> str:
     return items[0] if len(items) == 1 else "one of " + ", ".join(items)
 
 
+def _ai_label(
+    name: str,
+    label: str | None,
+    confidence: float | None,
+    values: Sequence[str],
+    minimum: float | None,
+    verb: str,
+) -> tuple[bool, str]:
+    """A condition on an AI label: analysed, one of `values`, confident enough."""
+    if label is None:
+        return False, f"{name} is not analysed yet"
+    if label not in values:
+        return False, f"{name} is {label}, not {_one_of(values)}"
+    if minimum is not None and (confidence is None or confidence < minimum):
+        return False, f"{name} {label} confidence {_fmt(confidence)} is below {minimum:.2f}"
+    return True, f"{name} {verb}{label} ({_fmt(confidence)})"
+
+
 def evaluate_condition(condition: Condition, ctx: _Context) -> tuple[bool, str]:
     """Whether one condition holds, and the words that say why (or why not)."""
     it = ctx.interaction
@@ -136,23 +154,11 @@ def evaluate_condition(condition: Condition, ctx: _Context) -> tuple[bool, str]:
             ok = it.account_id in ids
             return ok, f"account {it.account_id}" + ("" if ok else f" is not {_one_of(ids)}")
         case SentimentCondition(values=values, min_confidence=minimum):
-            label, conf = it.ai_sentiment, it.ai_sentiment_confidence
-            if label is None:
-                return False, "sentiment is not analysed yet"
-            if label not in values:
-                return False, f"sentiment is {label}, not {_one_of(values)}"
-            if minimum is not None and (conf is None or conf < minimum):
-                return False, f"sentiment {label} confidence {_fmt(conf)} is below {minimum:.2f}"
-            return True, f"sentiment is {label} ({_fmt(conf)})"
+            return _ai_label(
+                "sentiment", it.ai_sentiment, it.ai_sentiment_confidence, values, minimum, "is "
+            )
         case IntentCondition(values=values, min_confidence=minimum):
-            intent, conf = it.ai_intent, it.ai_intent_confidence
-            if intent is None:
-                return False, "intent is not analysed yet"
-            if intent not in values:
-                return False, f"intent is {intent}, not {_one_of(values)}"
-            if minimum is not None and (conf is None or conf < minimum):
-                return False, f"intent {intent} confidence {_fmt(conf)} is below {minimum:.2f}"
-            return True, f"intent {intent} ({_fmt(conf)})"
+            return _ai_label("intent", it.ai_intent, it.ai_intent_confidence, values, minimum, "")
         case LanguageCondition(values=values):
             lang = it.ai_language
             if lang is None:
