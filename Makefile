@@ -79,11 +79,15 @@ typecheck: dev-install ## mypy (strict on untyped defs)
 architecture: dev-install ## import-linter contracts: layers, domain boundaries, no import cycles
 	$(BIN)/lint-imports
 
+# Parallel test processes (pytest-xdist); each gets its own database. 1 runs them in-process.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS := $(if $(filter 1,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+
 pytest: dev-install assets ## Run the test suite on SQLite, then on PostgreSQL + Redis when configured
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS) --durations=5
 	@if [ -n "$$SOCIALPULSE_TEST_POSTGRES_URL" ]; then \
 		echo "== again on PostgreSQL ($$SOCIALPULSE_TEST_POSTGRES_URL) with Redis tasks =="; \
-		SOCIALPULSE_TEST_BACKEND=postgres $(BIN)/pytest; \
+		SOCIALPULSE_TEST_BACKEND=postgres $(BIN)/pytest $(PYTEST_ARGS) --durations=5; \
 	else echo "(SOCIALPULSE_TEST_POSTGRES_URL unset: PostgreSQL run skipped; .ci/run sets it)"; fi
 
 test: lint typecheck architecture pytest ## Install test dependencies, run ruff, mypy and pytest

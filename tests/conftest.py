@@ -9,12 +9,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from socialpulse.app import create_app
 from socialpulse.config import Settings
@@ -45,7 +46,19 @@ load_tasks()
 
 BACKEND = os.environ.get("SOCIALPULSE_TEST_BACKEND", "sqlite")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-REDIS_URL = os.environ.get("SOCIALPULSE_TEST_REDIS_URL", "")
+# Under `pytest -n N` each worker process gets its own PostgreSQL database and Redis database
+# (gw0, gw1...), so parallel workers never truncate or consume each other's rows and tasks.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _per_worker_redis(url: str) -> str:
+    if not url or not XDIST_WORKER:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{int(XDIST_WORKER.removeprefix('gw')) + 1}"))
+
+
+REDIS_URL = _per_worker_redis(os.environ.get("SOCIALPULSE_TEST_REDIS_URL", ""))
 
 
 def require(condition: bool, reason: str) -> None:
@@ -64,12 +77,28 @@ def shared_data_dir() -> Path:
     return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def _per_worker_database(url: str) -> str:
+    if not XDIST_WORKER:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if BACKEND == "postgres":
         url = os.environ.get("SOCIALPULSE_TEST_POSTGRES_URL", "")
         require(bool(url), "SOCIALPULSE_TEST_POSTGRES_URL is not set")
-        return url
+        return _per_worker_database(url)
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
@@ -185,3 +214,11 @@ def csp_violations(page: Any) -> list[str]:
     )
     page.on("pageerror", lambda error: found.append(f"page error: {error}"))
     return found
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under `pytest -n N --dist loadgroup`, tests that drive Chromium or spawn and kill
+    # processes share one worker: on a two-core machine two of them at once race their timeouts.
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.xdist_group("serial"))

@@ -82,7 +82,7 @@ class TestNetClient:
 
 
 @dataclass
-class TestNetPublisher:
+class NetPublisher:
     """Replies and hides, remembered in memory."""
 
     observer: pb.CallObserver | None = None
@@ -109,8 +109,8 @@ class TestNetPublisher:
 
 
 @pytest.fixture
-def testnet() -> Iterator[TestNetPublisher]:
-    publisher = TestNetPublisher()
+def testnet() -> Iterator[NetPublisher]:
+    publisher = NetPublisher()
 
     def build(
         credentials: Mapping[str, Any],
@@ -125,7 +125,7 @@ def testnet() -> Iterator[TestNetPublisher]:
         http_client: Any = None,
         *,
         handle: str = "",
-    ) -> TestNetPublisher:
+    ) -> NetPublisher:
         publisher.observer = observer
         return publisher
 
@@ -201,7 +201,7 @@ def _poll(db: Database, account_id: int) -> int:
 
 
 def test_a_registered_platform_is_polled_replied_on_and_hidden(
-    db: Database, ws: WorkspaceFixture, testnet: TestNetPublisher
+    db: Database, ws: WorkspaceFixture, testnet: NetPublisher
 ) -> None:
     account_id, _ = _account_with_post(db, ws.workspace_id)
     interaction_id = _poll(db, account_id)
@@ -235,7 +235,7 @@ def test_a_registered_platform_is_polled_replied_on_and_hidden(
 
 
 def test_a_registered_platform_s_quota_is_its_default_budget(
-    db: Database, ws: WorkspaceFixture, testnet: TestNetPublisher
+    db: Database, ws: WorkspaceFixture, testnet: NetPublisher
 ) -> None:
     with db.session(readonly=True) as session:
         limit = budget.budget_for(session, ws.workspace_id, PLATFORM)
