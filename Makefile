@@ -92,8 +92,8 @@ pytest: dev-install assets ## Run the test suite on SQLite, then on PostgreSQL +
 
 test: lint typecheck architecture pytest ## Install test dependencies, run ruff, mypy and pytest
 
-bench: dev-install ## Run every benchmark in benchmarks/
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: dev-install ## Run every benchmark in benchmarks/ (http_load.py needs wrk: apt-get install wrk)
+	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lock: ## Regenerate requirements/*.lock from a clean resolve of pyproject.toml
 	rm -rf /tmp/sp-lock && $(PYTHON) -m venv /tmp/sp-lock

@@ -2,7 +2,7 @@
 
 Databases are built with the real Alembic migrations; PostgreSQL comes from
 SOCIALPULSE_BENCH_POSTGRES_URL (or SOCIALPULSE_TEST_POSTGRES_URL) and has its public schema
-dropped and recreated, as `http_load.py` does.
+dropped and recreated.
 """
 
 from __future__ import annotations
@@ -285,7 +285,3 @@ def ratio(value: float, target: float, *, lower_is_better: bool = False) -> str:
     x = target / value if lower_is_better else value / target
     verdict = "ok" if x >= 1 else "MISSED"
     return f"{x:.2f}x {verdict}"
-
-
-if __name__ == "__main__":  # `make bench` runs every benchmarks/*.py, this one included
-    print("benchmarks/_dataset.py: helpers for ingest.py and analytics_latency.py, nothing to run")
