@@ -483,7 +483,7 @@ def main() -> int:
                     )
                     measure(mode, base_url, hello_url, chosen, key, cookie, args, results)
     print_table(results, modes, chosen)
-    print(f"\nload average at end: {load()} (1, 5, 15 min)")
+    print(f"\nload average at end: {load()} (1, 5, 15 min); {time.monotonic() - began:.0f}s in all")
     return 0
 
 
