@@ -82,9 +82,13 @@ class Interaction(Base):
             "platform",
             "ai_sentiment",
         ),
-        # answered_at makes the median first response an index-only read.
+        # first_response_us makes the median first response an index-only read.
         Index(
-            "ix_interactions_ws_status_posted", "workspace_id", "status", "posted_at", "answered_at"
+            "ix_interactions_ws_status_posted",
+            "workspace_id",
+            "status",
+            "posted_at",
+            "first_response_us",
         ),
         Index("ix_interactions_fan_posted", "fan_id", "posted_at"),
         Index("ix_interactions_post", "post_id"),
@@ -130,6 +134,9 @@ class Interaction(Base):
     priority: Mapped[int] = mapped_column(default=50)  # 0..100, higher first
     hidden: Mapped[bool] = mapped_column(default=False)
     answered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # answered_at - posted_at in microseconds, NULL while unanswered. Never written by
+    # application code: database triggers keep it (migration 0011), whatever writes answered_at.
+    first_response_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # Text analysis (socialpulse.ai), redone when the model version changes.
     ai_model_version: Mapped[str | None] = mapped_column(String(64), default=None)
     ai_sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
