@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, defer, mapped_column
 
 from socialpulse.accounts import models as _account_models  # noqa: F401  (accounts.id, posts.id)
 from socialpulse.db import Base, str_enum, utcnow
@@ -155,6 +155,16 @@ class Interaction(Base):
     # A reply drafted for a human to approve (suggested by intent, or by a workflow template).
     suggested_reply: Mapped[str | None] = mapped_column(Text, default=None)
     suggested_reply_source: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+# Columns no list shows (the API's InteractionRead, the dashboard's inbox and queue rows leave
+# them out): decoding every row's evidence JSON was a third of an inbox page. Lists load with
+# these options; one interaction shown on its own loads them, and a list that touches them
+# raises instead of lazy-loading row by row.
+NOT_IN_LISTS = (
+    defer(Interaction.ai_evidence, raiseload=True),
+    defer(Interaction.matched_reason, raiseload=True),
+)
 
 
 class InteractionHourlyCount(Base):
