@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.ingest import ingest_posts, write_account_snapshot
@@ -174,6 +176,42 @@ def test_follower_trend_needs_two_snapshots(
         trend = service.overview(session, ws.subject, account).follower_trend
     assert (trend.slope_per_day, trend.n) == (None, 1)
     assert trend.reason is not None
+
+
+def _statements_of(read: Callable[[], object]) -> list[str]:
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):  # not queries
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        read()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return seen
+
+
+@pytest.mark.parametrize(("history_days", "statements"), [(200, 5), (40, 5)])
+def test_overview_reads_the_snapshots_in_two_statements(
+    db: Database, ws: WorkspaceFixture, build: Builder, history_days: int, statements: int
+) -> None:
+    """The account, the workspace's zone, the latest snapshot, the snapshots of the last 90
+    days and the recent posts: where the latest snapshot was read six times and every delta's
+    base by itself (14 statements)."""
+    account = build.account(ws.workspace_id)
+    build.snapshots(account, [(days_ago(n), 2000 - n) for n in range(history_days)])
+    with db.session(readonly=True) as session:
+        seen = _statements_of(lambda: service.overview(session, ws.subject, account, now=NOW))
+        result = service.overview(session, ws.subject, account, now=NOW)
+    assert len(seen) <= statements, seen
+    assert [delta.absolute for delta in result.followers.deltas] == [
+        7 if history_days > 7 else None,
+        30,
+        90 if history_days > 90 else None,
+    ]
+    assert result.follower_trend.slope_per_day == pytest.approx(1.0)
 
 
 # --- timeseries --------------------------------------------------------------------------------

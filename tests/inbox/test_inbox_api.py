@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
@@ -171,6 +172,28 @@ def test_keyset_pagination_walks_every_interaction_once_newest_first(
     assert seen[:3] == ["y1", "es1", "r1"]
     bad = client.get("/api/v1/inbox/interactions", params={"cursor": "!!"}, headers=ws.headers())
     assert bad.status_code == 422
+
+
+def test_list_leaves_the_evidence_in_the_database(
+    client: TestClient, db: Database, ws: WorkspaceFixture, seeded: dict[str, Any]
+) -> None:
+    """Lists never select ai_evidence (a third of a page's time went to decoding it); the
+    detail of one interaction still shows it."""
+    selected: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        selected.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        items = _list(client, ws, limit=50)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert len(items) == 14
+    listing = [sql for sql in selected if "FROM interactions" in sql]
+    assert listing and not any("ai_evidence" in sql for sql in listing)
+    detail = client.get(f"/api/v1/inbox/interactions/{seeded['ids']['c1']}", headers=ws.headers())
+    assert detail.json()["ai_evidence"]["intents"]["complaint"]["fired"] is True
 
 
 def test_detail_shows_thread_fan_and_workflow_reason(

@@ -58,10 +58,10 @@ def ws(db: Database) -> WorkspaceFixture:
 def _found(db: Database, ws: WorkspaceFixture, **filters: str) -> set[str]:
     by_text = {text: key for key, (text, _labels) in TEXTS.items()}
     with db.session(readonly=True) as session:
-        rows, _ = service.list_interactions(
+        page = service.list_interactions(
             session, ws.subject, service.InteractionFilters(**filters), limit=50
         )
-        return {by_text[row.text or ""] for row in rows}
+        return {by_text[row.text or ""] for row in page.items}
 
 
 @pytest.mark.parametrize(

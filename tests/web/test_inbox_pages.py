@@ -30,6 +30,7 @@ from socialpulse.inbox.models import (
     ReplyStatus,
     Workflow,
 )
+from socialpulse.web import inbox as web_inbox
 from socialpulse.web.inbox import router as inbox_router
 
 XSS = "<script>alert('pwned')</script> love it"
@@ -165,6 +166,64 @@ def test_inbox_filters_by_status_and_superfan(seeded: Seeded) -> None:
     fans = seeded.client.get("/inbox?superfan=yes").text
     assert f'data-testid="interaction-{seeded.evil_id}"' in fans
     assert f'data-testid="interaction-{seeded.plain_id}"' not in fans
+
+
+def _ids_on(page: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-testid="interaction-(\d+)"', page)]
+
+
+def _link(page: str, rel: str) -> str:
+    match = re.search(rf'<a class="button" rel="{rel}" href="([^"]+)"', page)
+    assert match, f"no {rel} link"
+    return html.unescape(match.group(1))
+
+
+def test_inbox_pages_go_older_and_back_newer_keeping_the_filters(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web_inbox, "PAGE_SIZE", 1)
+    first = seeded.client.get("/inbox?superfan=no").text
+    assert _ids_on(first) == [seeded.suggested_id]
+    assert 'aria-label="Inbox pages"' in first and 'rel="prev"' not in first
+    older = _link(first, "next")
+    assert "superfan=no" in older
+    second = seeded.client.get(older).text
+    assert _ids_on(second) == [seeded.plain_id]
+    assert 'rel="next"' not in second
+    back = seeded.client.get(_link(second, "prev")).text
+    assert _ids_on(back) == [seeded.suggested_id]
+    assert 'rel="prev"' not in back
+
+
+def test_queue_sections_page_separately(
+    seeded: Seeded, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web_inbox, "PAGE_SIZE", 2)
+    start = utcnow()
+    with db.session() as s:
+        ids = (seeded.evil_id, seeded.suggested_id, seeded.plain_id)
+        for n, interaction in enumerate(s.get_one(Interaction, i) for i in ids):
+            s.add(
+                ReplyQueueItem(
+                    workspace_id=seeded.ws.workspace_id,
+                    account_id=interaction.account_id,
+                    interaction_id=interaction.id,
+                    platform="simulated",
+                    text=f"failed reply {n}",
+                    status=ReplyStatus.failed,
+                    scheduled_for=start + dt.timedelta(minutes=n),
+                    idempotency_key=f"paged-{n}",
+                )
+            )
+    first = seeded.client.get("/inbox/queue").text
+    assert "failed reply 2" in first and "failed reply 1" in first
+    assert "failed reply 0" not in first
+    assert 'aria-label="Pages of failed replies"' in first
+    assert 'aria-label="Pages of replies waiting"' not in first  # one page: no links
+    second = seeded.client.get(_link(first, "next")).text
+    assert "failed reply 0" in second and "failed reply 1" not in second
+    assert _link(second, "prev") == "/inbox/queue"
+    assert seeded.client.get("/inbox/queue?failed_page=0").status_code == 422
 
 
 def test_inline_reply_is_queued_and_needs_the_csrf_token(seeded: Seeded, db: Database) -> None:

@@ -22,10 +22,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
@@ -117,17 +118,18 @@ def _snapshot_select(subject: Subject, account_id: int, *columns: Any) -> Any:
     return scoped(stmt, subject)
 
 
+_SNAPSHOT_COLUMNS = (
+    AccountSnapshot.day,
+    AccountSnapshot.followers_count,
+    AccountSnapshot.following_count,
+    AccountSnapshot.posts_count,
+)
+
+
 def _latest_snapshot(
     session: Session, subject: Subject, account_id: int, on_or_before: dt.date | None = None
 ) -> Row[Any] | None:
-    stmt = _snapshot_select(
-        subject,
-        account_id,
-        AccountSnapshot.day,
-        AccountSnapshot.followers_count,
-        AccountSnapshot.following_count,
-        AccountSnapshot.posts_count,
-    )
+    stmt = _snapshot_select(subject, account_id, *_SNAPSHOT_COLUMNS)
     if on_or_before is not None:
         stmt = stmt.where(AccountSnapshot.day <= on_or_before)
     row: Row[Any] | None = session.execute(
@@ -136,10 +138,55 @@ def _latest_snapshot(
     return row
 
 
-def _first_snapshot_day(session: Session, subject: Subject, account_id: int) -> dt.date | None:
-    stmt = _snapshot_select(subject, account_id, AccountSnapshot.day)
-    row = session.execute(stmt.order_by(AccountSnapshot.day).limit(1)).first()
-    return None if row is None else row.day
+@dataclass(frozen=True)
+class _History:
+    """The snapshots an overview reads, fetched once: the latest, every snapshot of the
+    ``reach`` days up to it, and each window's base (the latest snapshot on or before the
+    latest day - N days, or None)."""
+
+    latest: Row[Any]
+    recent: list[Row[Any]]  # by day, the latest included
+    bases: dict[int, Row[Any] | None]
+    first_day: dt.date
+
+
+def _history(
+    session: Session, subject: Subject, account_id: int, windows: Sequence[int], reach: int = 0
+) -> _History | None:
+    """Two statements (three when a base lies before a gap in the history) where the
+    overview used to ask for the latest snapshot six times and for each base by itself."""
+    latest = _latest_snapshot(session, subject, account_id)
+    if latest is None:
+        return None
+    since = latest.day - dt.timedelta(days=max(reach, *windows))
+    # Uncorrelated on purpose: the outer query reads the same tables.
+    first_day = (
+        _snapshot_select(subject, account_id)
+        .with_only_columns(func.min(AccountSnapshot.day))
+        .scalar_subquery()
+        .correlate(None)
+    )
+    rows = list(
+        session.execute(
+            _snapshot_select(subject, account_id, *_SNAPSHOT_COLUMNS, first_day.label("first_day"))
+            .where(AccountSnapshot.day >= since, AccountSnapshot.day <= latest.day)
+            .order_by(AccountSnapshot.day)
+        ).all()
+    )
+    first: dt.date = rows[0].first_day
+    bases: dict[int, Row[Any] | None] = {}
+    for days in windows:
+        found = [row for row in rows if row.day <= latest.day - dt.timedelta(days=days)]
+        if found:
+            bases[days] = found[-1]
+    if len(bases) < len(windows):
+        # Nothing between `since` and the target: the base is the last snapshot before
+        # `since`, the same for every such window, if the history reaches back that far.
+        before = None
+        if first < rows[0].day:
+            before = _latest_snapshot(session, subject, account_id, since - dt.timedelta(days=1))
+        bases = {days: bases.get(days, before) for days in windows}
+    return _History(latest=latest, recent=rows, bases=bases, first_day=first)
 
 
 def _value(row: Row[Any], metric: str) -> int | None:
@@ -204,6 +251,23 @@ def _delta(
     )
 
 
+def _deltas(
+    history: _History | None, metrics: Sequence[str], windows: Sequence[int]
+) -> dict[str, list[Delta]]:
+    if history is None:
+        return {
+            metric: [_delta(metric, days, None, None, None) for days in windows]
+            for metric in metrics
+        }
+    return {
+        metric: [
+            _delta(metric, days, history.latest, history.bases[days], history.first_day)
+            for days in windows
+        ]
+        for metric in metrics
+    }
+
+
 def count_deltas(
     session: Session,
     subject: Subject,
@@ -213,37 +277,19 @@ def count_deltas(
 ) -> dict[str, list[Delta]]:
     """For each metric, the deltas between the latest snapshot and the latest snapshot on or
     before (latest day - N), for every N in `windows`."""
-    latest = _latest_snapshot(session, subject, account_id)
-    bases: dict[int, Row[Any] | None] = {}
-    first_day: dt.date | None = None
-    if latest is not None:
-        first_day = _first_snapshot_day(session, subject, account_id)
-        for days in windows:
-            bases[days] = _latest_snapshot(
-                session, subject, account_id, latest.day - dt.timedelta(days=days)
-            )
-    return {
-        metric: [_delta(metric, days, latest, bases.get(days), first_day) for days in windows]
-        for metric in metrics
-    }
+    return _deltas(_history(session, subject, account_id, windows), metrics, windows)
 
 
-def follower_trend(
-    session: Session, subject: Subject, account_id: int, window_days: int = TREND_WINDOW_DAYS
-) -> FollowerTrend:
+def _follower_trend(history: _History | None, window_days: int) -> FollowerTrend:
     """Least-squares slope (followers per day) of the snapshots from latest day - window to the
     latest day. Needs two snapshots with a follower count."""
-    latest = _latest_snapshot(session, subject, account_id)
-    if latest is None:
+    if history is None:
         return FollowerTrend(
             slope_per_day=None, n=0, since_day=None, until_day=None, reason="no snapshots yet"
         )
+    latest = history.latest
     since = latest.day - dt.timedelta(days=window_days)
-    rows = session.execute(
-        _snapshot_select(subject, account_id, AccountSnapshot.day, AccountSnapshot.followers_count)
-        .where(AccountSnapshot.day >= since, AccountSnapshot.followers_count.is_not(None))
-        .order_by(AccountSnapshot.day)
-    ).all()
+    rows = [row for row in history.recent if row.day >= since and row.followers_count is not None]
     if len(rows) < 2:
         return FollowerTrend(
             slope_per_day=None,
@@ -308,8 +354,8 @@ def overview(
     account = get_account(session, subject, account_id)
     now = now or utcnow()
     zone = workspace_zone(session, subject)
-    deltas = count_deltas(session, subject, account_id)
-    latest = _latest_snapshot(session, subject, account_id)
+    history = _history(session, subject, account_id, DELTA_WINDOWS, TREND_WINDOW_DAYS)
+    deltas = _deltas(history, ("followers", "following", "posts"), DELTA_WINDOWS)
     posts = _recent_posts(
         session,
         subject,
@@ -322,12 +368,12 @@ def overview(
     return Overview(
         account=_brief(account),
         timezone=zone.key,
-        as_of=latest.day if latest is not None else None,
+        as_of=history.latest.day if history is not None else None,
         followers=CountOverview(current=account.followers_count, deltas=deltas["followers"]),
         following=CountOverview(current=account.following_count, deltas=deltas["following"]),
         posts=CountOverview(current=account.posts_count, deltas=deltas["posts"]),
         engagement=_engagement([row.engagement_rate for row in posts], ENGAGEMENT_WINDOW_DAYS),
-        follower_trend=follower_trend(session, subject, account_id),
+        follower_trend=_follower_trend(history, TREND_WINDOW_DAYS),
         posts_last_7_days=sum(1 for row in posts if row.posted_at >= week_ago),
         posts_last_30_days=len(posts),
     )

@@ -75,11 +75,10 @@ def list_interactions(
         since=since,
         until=until,
     )
-    items, next_cursor = service.list_interactions(
-        session, subject, filters, limit=limit, cursor=cursor
-    )
+    page = service.list_interactions(session, subject, filters, limit=limit, cursor=cursor)
     return InteractionPage(
-        items=[InteractionRead.model_validate(item) for item in items], next_cursor=next_cursor
+        items=[InteractionRead.model_validate(item) for item in page.items],
+        next_cursor=page.next_cursor,
     )
 
 

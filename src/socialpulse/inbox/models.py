@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, defer, mapped_column
 
 from socialpulse.accounts import models as _account_models  # noqa: F401  (accounts.id, posts.id)
 from socialpulse.db import Base, str_enum, utcnow
@@ -82,9 +82,13 @@ class Interaction(Base):
             "platform",
             "ai_sentiment",
         ),
-        # answered_at makes the median first response an index-only read.
+        # first_response_us makes the median first response an index-only read.
         Index(
-            "ix_interactions_ws_status_posted", "workspace_id", "status", "posted_at", "answered_at"
+            "ix_interactions_ws_status_posted",
+            "workspace_id",
+            "status",
+            "posted_at",
+            "first_response_us",
         ),
         Index("ix_interactions_fan_posted", "fan_id", "posted_at"),
         Index("ix_interactions_post", "post_id"),
@@ -130,6 +134,9 @@ class Interaction(Base):
     priority: Mapped[int] = mapped_column(default=50)  # 0..100, higher first
     hidden: Mapped[bool] = mapped_column(default=False)
     answered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # answered_at - posted_at in microseconds, NULL while unanswered. Never written by
+    # application code: database triggers keep it (migration 0011), whatever writes answered_at.
+    first_response_us: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # Text analysis (socialpulse.ai), redone when the model version changes.
     ai_model_version: Mapped[str | None] = mapped_column(String(64), default=None)
     ai_sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
@@ -148,6 +155,16 @@ class Interaction(Base):
     # A reply drafted for a human to approve (suggested by intent, or by a workflow template).
     suggested_reply: Mapped[str | None] = mapped_column(Text, default=None)
     suggested_reply_source: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+# Columns no list shows (the API's InteractionRead, the dashboard's inbox and queue rows leave
+# them out): decoding every row's evidence JSON was a third of an inbox page. Lists load with
+# these options; one interaction shown on its own loads them, and a list that touches them
+# raises instead of lazy-loading row by row.
+NOT_IN_LISTS = (
+    defer(Interaction.ai_evidence, raiseload=True),
+    defer(Interaction.matched_reason, raiseload=True),
+)
 
 
 class InteractionHourlyCount(Base):

@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from socialpulse.ai import schemas as ai_schemas
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput, NotFound
 from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox.models import (
+    NOT_IN_LISTS,
     Fan,
     InboxSettings,
     Interaction,
@@ -73,17 +75,18 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_interactions(
-    session: Session,
-    subject: Subject,
-    filters: InteractionFilters,
-    *,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[Interaction], str | None]:
-    """Newest first (posted_at, then id), keyset-paginated: pass `next_cursor` back."""
-    query = scoped(select(Interaction), subject)
-    f = filters
+@dataclass(frozen=True)
+class InteractionSlice:
+    """One page of a list: `next_cursor` continues to older items, `prev_cursor` (passed as
+    `before`) goes back to newer ones; each is None at its end."""
+
+    items: list[Interaction]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def _filtered(subject: Subject, f: InteractionFilters) -> Any:
+    query = scoped(select(Interaction), subject).options(*NOT_IN_LISTS)
     equal = {
         Interaction.platform: f.platform,
         Interaction.account_id: f.account_id,
@@ -123,6 +126,38 @@ def list_interactions(
         query = query.where(Interaction.posted_at >= f.since)
     if f.until is not None:
         query = query.where(Interaction.posted_at < f.until)
+    return query
+
+
+def list_interactions(
+    session: Session,
+    subject: Subject,
+    filters: InteractionFilters,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    before: str | None = None,
+) -> InteractionSlice:
+    """Newest first (posted_at, then id), keyset-paginated: pass `next_cursor` back as
+    `cursor` for older items, `prev_cursor` as `before` for newer ones."""
+    query = _filtered(subject, filters)
+    newest_first = (Interaction.posted_at.desc(), Interaction.id.desc())
+    if before:
+        at, ident = decode_cursor(before)
+        newer = query.where(
+            or_(
+                Interaction.posted_at > at,
+                and_(Interaction.posted_at == at, Interaction.id > ident),
+            )
+        )
+        rows = list(
+            session.scalars(newer.order_by(Interaction.posted_at, Interaction.id).limit(limit + 1))
+        )
+        if len(rows) > limit:
+            rows = rows[:limit][::-1]
+            return InteractionSlice(rows, _cursor_of(rows[-1]), _cursor_of(rows[0]))
+        # Back at the top: the first page itself, so pages keep their boundaries.
+        cursor = None
     if cursor:
         at, ident = decode_cursor(cursor)
         query = query.where(
@@ -131,33 +166,54 @@ def list_interactions(
                 and_(Interaction.posted_at == at, Interaction.id < ident),
             )
         )
-    rows = list(
-        session.scalars(
-            query.order_by(Interaction.posted_at.desc(), Interaction.id.desc()).limit(limit + 1)
-        )
-    )
+    rows = list(session.scalars(query.order_by(*newest_first).limit(limit + 1)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].posted_at, rows[-1].id)
-    return rows, next_cursor
+        next_cursor = _cursor_of(rows[-1])
+    prev_cursor = None
+    if cursor:
+        prev_cursor = _cursor_of(rows[0]) if rows else cursor
+    return InteractionSlice(rows, next_cursor, prev_cursor)
+
+
+def _cursor_of(item: Interaction) -> str:
+    return encode_cursor(item.posted_at, item.id)
+
+
+# The parts of the evidence a list's chips explain themselves with (the language evidence and
+# anything else stays in the database).
+CHIP_EVIDENCE = ("sentiment", "intents", "toxicity")
+
+
+def chip_evidence(
+    session: Session, subject: Subject, interaction_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """By interaction id, the `CHIP_EVIDENCE` parts of its AI evidence (absent ones left out),
+    cut out by the database so a list never decodes whole evidence documents."""
+    if not interaction_ids:
+        return {}
+    parts = [Interaction.ai_evidence[key] for key in CHIP_EVIDENCE]
+    rows = session.execute(
+        scoped(select(Interaction.id, *parts), subject).where(
+            Interaction.id.in_(list(interaction_ids)), Interaction.ai_evidence.is_not(None)
+        )
+    )
+    return {
+        row[0]: {key: value for key, value in zip(CHIP_EVIDENCE, row[1:], strict=True) if value}
+        for row in rows
+    }
 
 
 def get_interaction(session: Session, subject: Subject, interaction_id: int) -> Interaction:
     return get_scoped(session, Interaction, interaction_id, subject)
 
 
-def known_intents(session: Session, subject: Subject) -> list[str]:
-    """The intents the workspace's interactions were classified with (for filter menus)."""
-    return sorted(
-        intent
-        for intent in session.scalars(
-            scoped(select(Interaction.ai_intent).distinct(), subject).where(
-                Interaction.ai_intent.is_not(None)
-            )
-        )
-        if intent
-    )
+def known_intents() -> list[str]:
+    """The intents an interaction can be classified with (for filter menus): the AI's label
+    set, which every backend maps to. It used to be a DISTINCT over all the workspace's
+    interactions on every inbox page; a label added to the AI shows up with that release."""
+    return sorted(ai_schemas.INTENT_LABELS)
 
 
 @dataclass

@@ -61,9 +61,8 @@ def _why(items: list[dict[str, Any]] | None, limit: int = 4) -> str:
     return ", ".join(words)
 
 
-def _chips(item: Interaction) -> list[dict[str, str]]:
+def _chips(item: Interaction, evidence: dict[str, Any]) -> list[dict[str, str]]:
     """Sentiment / intent / toxicity / language chips with the evidence shown on hover."""
-    evidence = item.ai_evidence or {}
     chips: list[dict[str, str]] = []
     if item.ai_sentiment:
         confidence = item.ai_sentiment_confidence
@@ -141,12 +140,15 @@ def inbox_page(
     superfan: str = "",
     account: str = "",
     cursor: str = "",
+    before: str = "",
 ) -> Response:
     subject, _ = auth
     filters = _filters(platform, status, sentiment, intent, superfan, account)
-    items, next_cursor = inbox_service.list_interactions(
-        session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None
+    page = inbox_service.list_interactions(
+        session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None, before=before or None
     )
+    items = page.items
+    evidence = inbox_service.chip_evidence(session, subject, [i.id for i in items])
     fans = fan_service.fans_by_id(
         session, subject, {i.fan_id for i in items if i.fan_id is not None}
     )
@@ -155,7 +157,7 @@ def inbox_page(
     # A suggestion is offered until a reply to the interaction is queued or sent.
     queued = {i: bool(statuses & waiting) for i, statuses in replies.items()}
     accounts = accounts_service.list_accounts(session, subject)
-    intents = inbox_service.known_intents(session, subject)
+    intents = inbox_service.known_intents()
     current = {
         "platform": platform,
         "status": status,
@@ -180,20 +182,30 @@ def inbox_page(
         "platform_names": {
             p: accounts_service.platform_name(p) for p in {i.platform for i in items}
         },
-        "chips": {i.id: _chips(i) for i in items},
+        "chips": {i.id: _chips(i, evidence.get(i.id, {})) for i in items},
         "accounts": accounts,
         "platforms": sorted({a.platform for a in accounts}),
         "statuses": [s.value for s in InteractionStatus],
         "sentiments": SENTIMENTS,
         "intents": intents,
         "current": current,
-        "next_cursor": next_cursor,
-        "next_query": {k: v for k, v in current.items() if v} | {"cursor": next_cursor},
+        "pages": {
+            "first": _page_query(current) if page.prev_cursor else None,
+            "prev": _page_query(current, before=page.prev_cursor),
+            "next": _page_query(current, cursor=page.next_cursor),
+        },
         "bulk_actions": BULK_ACTIONS,
         "can_edit": subject.role.at_least(Role.editor),
         "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "inbox.html", context)
+
+
+def _page_query(current: dict[str, str], **cursor: str | None) -> dict[str, str] | None:
+    """The page's query: the filters and its cursor; None where that page does not exist."""
+    if any(value is None for value in cursor.values()):
+        return None
+    return {k: v for k, v in current.items() if v} | {k: v for k, v in cursor.items() if v}
 
 
 def _back(target: str) -> str:
@@ -499,19 +511,64 @@ def workflows_toggle(
 # --- the reply queue ---------------------------------------------------------------------------
 
 
+MAX_PAGE = 1_000_000  # keeps the offset far inside the databases' integers
+
+
+def _page_number(value: str, name: str) -> int:
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_PAGE):
+        raise InvalidInput(f"{name} must be a page number from 1 to {MAX_PAGE:,}, got {value!r}")
+    return int(value)
+
+
 @router.get("/inbox/queue", response_class=HTMLResponse)
-def queue_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
+def queue_page(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    waiting_page: str = "1",
+    failed_page: str = "1",
+) -> Response:
     subject, _ = auth
+    numbers = {
+        "waiting_page": _page_number(waiting_page, "waiting_page"),
+        "failed_page": _page_number(failed_page, "failed_page"),
+    }
 
-    def items(
-        *statuses: ReplyStatus, newest: bool = False
-    ) -> list[tuple[ReplyQueueItem, Interaction]]:
-        return reply_service.queue_with_interactions(session, subject, statuses, newest=newest)
+    def section(
+        key: str, *statuses: ReplyStatus, newest: bool = False
+    ) -> tuple[list[tuple[ReplyQueueItem, Interaction]], dict[str, dict[str, str] | None]]:
+        """One page of a section (one row more tells whether a next page exists), with the
+        queries of its neighbour pages; the other section keeps its page."""
+        number = numbers[key]
+        rows = reply_service.queue_with_interactions(
+            session,
+            subject,
+            statuses,
+            newest=newest,
+            limit=PAGE_SIZE + 1,
+            offset=(number - 1) * PAGE_SIZE,
+        )
 
+        def at(page: int) -> dict[str, str]:
+            return {k: str(v) for k, v in (numbers | {key: page}).items() if v != 1}
+
+        pages = {
+            "first": at(1) if number > 2 else None,
+            "prev": at(number - 1) if number > 1 else None,
+            "next": at(number + 1) if len(rows) > PAGE_SIZE else None,
+        }
+        return rows[:PAGE_SIZE], pages
+
+    waiting, waiting_pages = section("waiting_page", ReplyStatus.pending, ReplyStatus.processing)
+    failed, failed_pages = section("failed_page", ReplyStatus.failed, newest=True)
     context = layout(session, auth, "inbox") | {
-        "waiting": items(ReplyStatus.pending, ReplyStatus.processing),
-        "failed": items(ReplyStatus.failed, newest=True),
-        "sent": items(ReplyStatus.sent, newest=True)[:20],
+        "waiting": waiting,
+        "waiting_pages": waiting_pages,
+        "failed": failed,
+        "failed_pages": failed_pages,
+        "sent": reply_service.queue_with_interactions(
+            session, subject, (ReplyStatus.sent,), newest=True, limit=20
+        ),
         "stats": inbox_analytics.response_queue(session, subject),
         "can_edit": subject.role.at_least(Role.editor),
         "now": utcnow(),
@@ -600,7 +657,7 @@ def fan_page(request: Request, session: DbSession, auth: WebAuth, fan_id: int) -
     context = layout(session, auth, "inbox") | {
         "fan": fan,
         "recent": recent,
-        "chips": {i.id: _chips(i) for i in recent},
+        "chips": {i.id: _chips(i, i.ai_evidence or {}) for i in recent},
         "positive_share": positive_share,
         "platform_name": accounts_service.platform_name(fan.platform),
         "since_days": (utcnow() - fan.superfan_since).days if fan.superfan_since else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -18,7 +19,17 @@ from socialpulse.workspaces.models import Role, User
 from socialpulse.workspaces.tenancy import Subject
 
 WEB_DIR = Path(__file__).parent
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))  # autoescape is on for .html
+# Templates are compiled once per process and never checked for changes again (auto_reload
+# would stat every template, base and includes, on each render); the bytecode cache spares each
+# new process the parse. Editing a template therefore needs a restart, as editing code does.
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=jinja2.select_autoescape(),  # on for .html
+        auto_reload=False,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
+    )
+)
 
 # Navigation grows with each domain; an entry is (label, path, section key).
 NAV: list[tuple[str, str, str]] = [

@@ -16,6 +16,7 @@ from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import utcnow
 from socialpulse.errors import Conflict, InvalidInput, NotFound
 from socialpulse.inbox.models import (
+    NOT_IN_LISTS,
     Interaction,
     InteractionStatus,
     ReplyLimit,
@@ -291,6 +292,7 @@ def queue_with_interactions(
     *,
     newest: bool = False,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[tuple[ReplyQueueItem, Interaction]]:
     """Queue items in these statuses with the interaction each answers, by planned time
     (latest first with ``newest``)."""
@@ -298,8 +300,10 @@ def queue_with_interactions(
     rows = session.execute(
         scoped(select(ReplyQueueItem, Interaction), subject)
         .join(Interaction, Interaction.id == ReplyQueueItem.interaction_id)
+        .options(*NOT_IN_LISTS)
         .where(ReplyQueueItem.status.in_(list(statuses)))
         .order_by(order, ReplyQueueItem.id)
+        .offset(offset)
         .limit(limit)
     ).all()
     return [(item, interaction) for item, interaction in rows]
