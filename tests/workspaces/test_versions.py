@@ -136,7 +136,7 @@ def test_core_update_and_delete_by_other_columns_find_their_workspaces(
         session.execute(
             update(Interaction)
             .where(Interaction.id == interaction)
-            .values(status=InteractionStatus.archived)
+            .values(status=InteractionStatus.ignored)
         )
     assert (_version(db, mine), _version(db, theirs)) == (before + 1, other)
     with db.session() as session:

@@ -41,13 +41,18 @@ from sqlalchemy import (
     Table,
     event,
     false,
-    operators,
     or_,
     select,
     update,
 )
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
-from sqlalchemy.orm import object_mapper as orm_object_mapper
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+    object_mapper,
+)
+from sqlalchemy.sql import operators
 
 from socialpulse.workspaces.models import Workspace
 
@@ -118,7 +123,7 @@ def _note(session: Session, route: _Route, values: Iterable[Any]) -> None:
 
 def _note_objects(session: Session, objects: Iterable[Any]) -> None:
     for obj in objects:
-        mapper = orm_object_mapper(obj)
+        mapper = object_mapper(obj)
         table = mapper.local_table
         route = _route(table) if isinstance(table, Table) else None
         if route is None:
