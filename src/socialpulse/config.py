@@ -159,6 +159,28 @@ class Settings(BaseSettings):
         "without it only the demo workspaces may add simulated accounts.",
     )
 
+    # Response cache (issue #12): report reads keyed by the workspace's data version.
+    response_cache: bool = Field(
+        default=True,
+        description="Cache report and analytics responses (off: every read is computed, no "
+        "ETag; for measuring cold reads).",
+    )
+    cache_url: str = Field(
+        default="",
+        description="Where cached responses are shared: redis://... for every web process; "
+        "memory:// for each process alone; empty: SOCIALPULSE_TASKS_URL when it is Redis, "
+        "else memory://.",
+    )
+    response_cache_mb: int = Field(
+        default=64, ge=1, description="In-process cache size per web process, in MiB."
+    )
+    response_cache_clock_s: int = Field(
+        default=60,
+        ge=1,
+        description='How far a cached report\'s "now" (windows ending now) may lag the clock; '
+        "writes are never late, they change the data version.",
+    )
+
     @field_validator("data_dir", "media_root")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -168,6 +190,15 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_model_dir(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @field_validator("cache_url")
+    @classmethod
+    def _cache_url(cls, value: str) -> str:
+        if value and not value.startswith(("memory://", "redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"SOCIALPULSE_CACHE_URL must be memory:// or redis://host:port/db; got {value!r}"
+            )
+        return value
 
     @field_validator("ai_hf_languages")
     @classmethod
@@ -214,6 +245,12 @@ class Settings(BaseSettings):
         if self.tasks_url == "memory://":
             return "memory"
         return "sqlite"
+
+    @property
+    def effective_cache_url(self) -> str:
+        if self.cache_url:
+            return self.cache_url
+        return self.tasks_url if self.tasks_backend == "redis" else "memory://"
 
     @property
     def runs_embedded_worker(self) -> bool:

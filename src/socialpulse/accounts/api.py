@@ -18,7 +18,13 @@ from socialpulse.kit.params import Id
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
 from socialpulse.worker.schemas import JobRead
-from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession, get_db
+from socialpulse.workspaces.deps import (
+    AppSettings,
+    CachedReads,
+    CurrentSubject,
+    DbSession,
+    get_db,
+)
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=error_responses(403, 404))
@@ -26,9 +32,11 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=error_response
 
 @router.get("/accounts", response_model=list[AccountRead])
 def list_accounts(
-    session: DbSession, subject: CurrentSubject, platform: str | None = None
+    session: DbSession, subject: CurrentSubject, cache: CachedReads, platform: str | None = None
 ) -> object:
-    return service.list_accounts(session, subject, platform)
+    return cache.respond(
+        list[AccountRead], lambda: service.list_accounts(session, subject, platform)
+    )
 
 
 @router.post(

@@ -18,7 +18,7 @@ from socialpulse.ai.schemas import (
 from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput, NotFound, PayloadTooLarge, error_responses
 from socialpulse.kit.params import Id
-from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession
+from socialpulse.workspaces.deps import AppSettings, CachedReads, CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
 
@@ -88,10 +88,15 @@ def analyze_batch(
 
 @router.get("/ai/summary", response_model=WorkspaceAiSummary)
 def summary(
-    session: DbSession, subject: CurrentSubject, days: Annotated[int, Query(ge=1, le=365)] = 30
-) -> WorkspaceAiSummary:
+    session: DbSession,
+    subject: CurrentSubject,
+    cache: CachedReads,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> object:
     """Sentiment and intent mix (and languages, topics) of the workspace's content."""
-    return service.workspace_summary(session, subject, days=days)
+    return cache.respond(
+        WorkspaceAiSummary, lambda: service.workspace_summary(session, subject, days=days)
+    )
 
 
 @router.get("/accounts/{account_id}/ai-profile", response_model=AccountAiProfile)
@@ -99,11 +104,15 @@ def account_profile(
     account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     days: Annotated[int, Query(ge=1, le=365)] = 90,
-) -> AccountAiProfile:
+) -> object:
     """Primary topic, topic and language distributions, tone, and a content quality score."""
-    return AccountAiProfile.model_validate(
-        service.account_profile(session, subject, account_id, days=days)
+    return cache.respond(
+        AccountAiProfile,
+        lambda: AccountAiProfile.model_validate(
+            service.account_profile(session, subject, account_id, days=days)
+        ),
     )
 
 

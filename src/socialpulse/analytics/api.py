@@ -27,7 +27,7 @@ from socialpulse.analytics.schemas import (
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.kit.params import DB_INT_MAX, Id
-from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
+from socialpulse.workspaces.deps import CachedReads, CurrentSubject, DbSession, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=error_responses(404))
 
@@ -35,10 +35,12 @@ Days = Annotated[int, Query(ge=1, le=730, description="Window in days, ending no
 
 
 @router.get("/accounts/{account_id}/overview", response_model=Overview)
-def overview(account_id: Id, session: DbSession, subject: CurrentSubject) -> Overview:
+def overview(
+    account_id: Id, session: DbSession, subject: CurrentSubject, cache: CachedReads
+) -> object:
     """Counts with 7/30/90-day deltas (null with a reason when history is too short),
     30-day engagement rate with its definition, follower trend, posting volume."""
-    return service.overview(session, subject, account_id)
+    return cache.respond(Overview, lambda: service.overview(session, subject, account_id))
 
 
 @router.get("/accounts/{account_id}/timeseries", response_model=Timeseries)
@@ -46,10 +48,13 @@ def timeseries(
     account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     metric: SeriesMetric = SeriesMetric.followers,
     days: Days = 30,
-) -> Timeseries:
-    return service.timeseries(session, subject, account_id, metric, days)
+) -> object:
+    return cache.respond(
+        Timeseries, lambda: service.timeseries(session, subject, account_id, metric, days)
+    )
 
 
 @router.get("/accounts/{account_id}/top-posts", response_model=TopPosts)
@@ -57,29 +62,36 @@ def top_posts(
     account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     by: RankBy = RankBy.engagement,
     days: Days = 30,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> TopPosts:
+) -> object:
     """Posts published in the last `days` days, best first."""
-    now = utcnow()
-    return service.top_posts(
-        session,
-        subject,
-        account_id,
-        by=by,
-        since=now - dt.timedelta(days=days),
-        until=now,
-        limit=limit,
-    )
+
+    def compute() -> TopPosts:
+        now = utcnow()
+        return service.top_posts(
+            session,
+            subject,
+            account_id,
+            by=by,
+            since=now - dt.timedelta(days=days),
+            until=now,
+            limit=limit,
+        )
+
+    return cache.respond(TopPosts, compute)
 
 
 @router.get("/accounts/{account_id}/posts/{post_id}/growth", response_model=PostGrowth)
 def post_growth(
-    account_id: Id, post_id: Id, session: DbSession, subject: CurrentSubject
-) -> PostGrowth:
+    account_id: Id, post_id: Id, session: DbSession, subject: CurrentSubject, cache: CachedReads
+) -> object:
     """A post's daily metric history with the change since the previous snapshot."""
-    return growth.post_growth(session, subject, account_id, post_id)
+    return cache.respond(
+        PostGrowth, lambda: growth.post_growth(session, subject, account_id, post_id)
+    )
 
 
 @router.get("/accounts/{account_id}/growth", response_model=GrowthBetween)
@@ -87,16 +99,20 @@ def growth_between(
     account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     start_day: Annotated[
         dt.date | None, Query(description="Default: 7 days before end_day.")
     ] = None,
     end_day: Annotated[dt.date | None, Query(description="Default: today.")] = None,
     by: RankBy = RankBy.views,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> GrowthBetween:
+) -> object:
     """Top gainers: per post, the metrics gained between two snapshot days."""
-    return growth.growth_between(
-        session, subject, account_id, start_day, end_day, by=by, limit=limit
+    return cache.respond(
+        GrowthBetween,
+        lambda: growth.growth_between(
+            session, subject, account_id, start_day, end_day, by=by, limit=limit
+        ),
     )
 
 
@@ -105,10 +121,16 @@ def hashtags(
     account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     days: Days = 90,
     min_posts: Annotated[int, Query(ge=1, le=1000)] = 3,
-) -> HashtagPerformance:
-    return service.hashtag_performance(session, subject, account_id, days=days, min_posts=min_posts)
+) -> object:
+    return cache.respond(
+        HashtagPerformance,
+        lambda: service.hashtag_performance(
+            session, subject, account_id, days=days, min_posts=min_posts
+        ),
+    )
 
 
 @router.get("/accounts/{account_id}/best-times", response_model=BestTimes)
@@ -116,11 +138,17 @@ def best_times(
     account_id: Id,
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     days: Days = 90,
     min_samples: Annotated[int, Query(ge=1, le=1000)] = 3,
-) -> BestTimes:
+) -> object:
     """Weekday x hour heatmap in the workspace's time zone."""
-    return service.best_times(session, subject, account_id, days=days, min_samples=min_samples)
+    return cache.respond(
+        BestTimes,
+        lambda: service.best_times(
+            session, subject, account_id, days=days, min_samples=min_samples
+        ),
+    )
 
 
 def _filename(platform: str, handle: str) -> str:
@@ -169,9 +197,11 @@ def _parse_ids(raw: str | None) -> list[int] | None:
 def compare(
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     account_ids: Annotated[
         str | None, Query(description="Comma-separated account ids; all accounts if omitted.")
     ] = None,
-) -> Comparison:
+) -> object:
     """Accounts side by side: followers, 30-day growth, posts, engagement, views."""
-    return service.compare(session, subject, _parse_ids(account_ids))
+    ids = _parse_ids(account_ids)  # 422 for a malformed list, before any cache lookup
+    return cache.respond(Comparison, lambda: service.compare(session, subject, ids))

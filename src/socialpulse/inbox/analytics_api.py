@@ -13,7 +13,7 @@ from socialpulse.inbox.schemas import (
     Timeline,
     WorkflowActivity,
 )
-from socialpulse.workspaces.deps import CurrentSubject, DbSession
+from socialpulse.workspaces.deps import CachedReads, CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["inbox analytics"])
 
@@ -28,33 +28,40 @@ Days = Annotated[
 
 
 @router.get("/inbox/analytics/overview", response_model=InboxOverview)
-def inbox_overview(session: DbSession, subject: CurrentSubject, days: Days = 30) -> InboxOverview:
+def inbox_overview(
+    session: DbSession, subject: CurrentSubject, cache: CachedReads, days: Days = 30
+) -> object:
     """Volume by status, platform and sentiment; response rate (answered / all interactions of
     the period) and median first response time (answered_at - posted_at, minutes)."""
-    return analytics.overview(session, subject, days)
+    return cache.respond(InboxOverview, lambda: analytics.overview(session, subject, days))
 
 
 @router.get("/inbox/analytics/workflows", response_model=list[WorkflowActivity])
 def inbox_workflows(
-    session: DbSession, subject: CurrentSubject, days: Days = 30
-) -> list[WorkflowActivity]:
+    session: DbSession, subject: CurrentSubject, cache: CachedReads, days: Days = 30
+) -> object:
     """Every workflow with the matches it made in the period (triggered, auto-responded,
     flagged), counted from its match history."""
-    return analytics.workflow_activity(session, subject, days)
+    return cache.respond(
+        list[WorkflowActivity], lambda: analytics.workflow_activity(session, subject, days)
+    )
 
 
 @router.get("/inbox/analytics/response-queue", response_model=ResponseQueue)
-def inbox_response_queue(session: DbSession, subject: CurrentSubject) -> ResponseQueue:
+def inbox_response_queue(session: DbSession, subject: CurrentSubject, cache: CachedReads) -> object:
     """The reply queue by status, overall and per platform, with the next pending send."""
-    return analytics.response_queue(session, subject)
+    return cache.respond(ResponseQueue, lambda: analytics.response_queue(session, subject))
 
 
 @router.get("/inbox/analytics/timeline", response_model=Timeline)
 def inbox_timeline(
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     days: Days = 30,
     by_sentiment: bool = False,
-) -> Timeline:
+) -> object:
     """Interactions per day of the period, every day present (zero when none)."""
-    return analytics.timeline(session, subject, days, by_sentiment=by_sentiment)
+    return cache.respond(
+        Timeline, lambda: analytics.timeline(session, subject, days, by_sentiment=by_sentiment)
+    )

@@ -24,6 +24,7 @@ from socialpulse.worker.queue import huey
 
 # Every domain's `tasks.py`: its durable job handlers (and, for the worker, its Huey tasks).
 TASK_MODULES = [
+    "socialpulse.workspaces.tasks",  # first: the data-version hook sees every later write
     "socialpulse.worker.tasks",
     "socialpulse.accounts.tasks",
     "socialpulse.ai.tasks",

@@ -14,6 +14,7 @@ from socialpulse.db import Database
 from socialpulse.errors import NotAuthenticated, TooManyRequests
 from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.report_cache import ReportCache
 from socialpulse.workspaces.tenancy import Subject
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -120,3 +121,11 @@ def current_subject(
 
 
 CurrentSubject = Annotated[Subject, Depends(current_subject)]
+
+
+def report_cache(request: Request, session: DbSession, subject: CurrentSubject) -> ReportCache:
+    return ReportCache(request, session, subject.workspace_id)
+
+
+# Report routes answer through it: `return cache.respond(Model, lambda: service.report(...))`.
+CachedReads = Annotated[ReportCache, Depends(report_cache)]

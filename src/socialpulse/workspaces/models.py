@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, Enum, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialpulse.db import Base, str_enum, utcnow
@@ -23,6 +24,12 @@ class Role(enum.StrEnum):
 
     def at_least(self, other: Role) -> bool:
         return self.rank >= other.rank
+
+
+def _first_version() -> int:
+    # Random, not 0: a workspace created under the id of a deleted one (SQLite reuses the
+    # highest id) must not meet the deleted one's cached reports under the same version.
+    return secrets.randbits(48)
 
 
 def _role_enum() -> Enum:
@@ -56,6 +63,12 @@ class Workspace(Base):
     # Members plus pending invitations may not exceed it; None is unlimited. Set by the
     # instance operator (CLI), never by the workspace's own admins.
     seat_limit: Mapped[int | None] = mapped_column(default=None)
+    # Bumped in the transaction of every write to the workspace's data (workspaces.versions);
+    # cached reports are keyed by it. Read and written with Core only: the ORM attribute of a
+    # loaded Workspace is not refreshed by the bump.
+    data_version: Mapped[int] = mapped_column(
+        BigInteger, default=_first_version, server_default="0"
+    )
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="workspace", lazy="raise", cascade="all, delete-orphan"

@@ -1,0 +1,113 @@
+"""Cached report responses, keyed by (workspace, path, query, data version, clock bucket).
+
+A route asks ``ReportCache.respond(Model, compute)``: the workspace's data version is read first
+(one primary-key SELECT in the route's own transaction), then the response comes from the cache,
+or ``compute()`` runs and its result is serialised as FastAPI would (the route's response model,
+by alias, JSON) and stored. A write bumps the version (``versions``), so the next read has a new
+key: a cached response is never older than the data it was read after.
+
+Reports whose window ends "now" also depend on the clock: the key holds the current
+``response_cache_clock_s`` bucket, so such a window lags the clock by at most that long.
+
+The ETag is the key's HMAC: ``If-None-Match`` with it answers 304 without computing anything.
+The workspace id leads every key, so no other workspace's request can reach the entry.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fastapi import Request, Response
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
+
+from socialpulse import __version__
+from socialpulse.config import Settings
+from socialpulse.kit import cache as kit_cache
+from socialpulse.workspaces import versions
+
+CACHE_CONTROL = "private, no-cache"  # browsers keep it but ask (If-None-Match) every time
+_opening = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Store:
+    cache: kit_cache.BytesCache
+    secret: bytes
+    clock_s: int
+
+
+def _store(request: Request) -> _Store | None:
+    """The app's cache, opened on first use (None when SOCIALPULSE_RESPONSE_CACHE is off)."""
+    state = request.app.state
+    store: _Store | None = getattr(state, "response_cache", None)
+    if store is not None:
+        return store
+    settings: Settings = state.settings
+    if not settings.response_cache:
+        return None
+    with _opening:
+        store = getattr(state, "response_cache", None)
+        if store is None:
+            store = state.response_cache = _Store(
+                kit_cache.open_cache(
+                    settings.effective_cache_url,
+                    max_bytes=settings.response_cache_mb * 1024 * 1024,
+                    # The code version too: a new release may shape the same report differently.
+                    namespace=f"socialpulse:responses:{__version__}",
+                    # A key lives one clock bucket; keep it a little longer for slow readers.
+                    ttl_s=2 * settings.response_cache_clock_s,
+                ),
+                settings.resolved_secret_key().encode(),
+                settings.response_cache_clock_s,
+            )
+    return store
+
+
+@cache
+def _adapter(response_model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(response_model)
+
+
+def render(response_model: Any, value: object) -> bytes:
+    """``value`` as FastAPI sends it for a route with this response model (validated from
+    attributes, then dumped to JSON by alias: FastAPI's own fast path, byte for byte)."""
+    adapter = _adapter(response_model)
+    return adapter.dump_json(adapter.validate_python(value, from_attributes=True), by_alias=True)
+
+
+class ReportCache:
+    """One request's access to the cache, for the subject's workspace."""
+
+    def __init__(self, request: Request, session: Session, workspace_id: int) -> None:
+        self.request = request
+        self.session = session
+        self.workspace_id = workspace_id
+
+    def respond(self, response_model: Any, compute: Callable[[], object]) -> object:
+        store = _store(self.request)
+        if store is None:
+            return compute()  # FastAPI serialises it, exactly as without the cache
+        version = versions.current(self.session, self.workspace_id)
+        url = self.request.url
+        key = kit_cache.make_key(
+            store.secret,
+            f"w{self.workspace_id}",
+            version,
+            int(time.time() // store.clock_s),
+            url.path,
+            sorted(self.request.query_params.multi_items()),
+        )
+        headers = {"ETag": key.etag, "Cache-Control": CACHE_CONTROL}
+        if kit_cache.etag_matches(self.request.headers.get("if-none-match"), key.etag):
+            return Response(status_code=304, headers=headers)
+        body = store.cache.get(key.storage)
+        if body is None:
+            body = render(response_model, compute())
+            store.cache.set(key.storage, body)
+        return Response(body, media_type="application/json", headers=headers)

@@ -1,0 +1,283 @@
+"""The workspace data version: one counter per workspace, bumped by every write to its data in
+the same transaction. Cached report responses are keyed by it, so none outlives a write.
+
+Every write path goes through one of two session events installed by ``install()`` (from
+``load_tasks()``, at app, CLI, worker and test start):
+
+* ORM flushes (``after_flush``): each new, changed or deleted row names its workspace through
+  its ``workspace_id`` or, for the few tables without one (snapshots, post analyses), through
+  the foreign key to a parent that has one.
+* Core INSERT/UPDATE/DELETE run through ``Session.execute`` (``do_orm_execute``): bulk upserts
+  name their workspaces in their parameter rows; an UPDATE or DELETE filtered by
+  ``workspace_id = x`` names it in its WHERE clause; any other is asked which workspaces its
+  WHERE clause matches, before it runs (a DELETE's rows are gone after). A statement whose
+  workspaces cannot be known bumps every workspace: too fresh, never stale.
+
+The workspaces touched are collected per transaction and bumped by one UPDATE just before it
+commits, so a transaction holds the workspace rows' locks only for its last moment (PostgreSQL
+writers of one workspace would otherwise queue behind each other's whole transactions).
+
+Readers take the version first, then the data, in one transaction: under READ COMMITTED the data
+may be newer than the version read, never older, so a cache entry is never older than its key.
+
+Not versioned (``UNVERSIONED``): rows no cached report reads. Jobs (queue bookkeeping changes
+on every run; the jobs list is not cached, it is the live view of the queue) and API keys (their
+``last_used_at`` is touched by use). Users and dashboard sessions belong to no workspace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import (
+    BinaryExpression,
+    BindParameter,
+    BooleanClauseList,
+    Column,
+    ColumnElement,
+    Table,
+    event,
+    false,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+    object_mapper,
+)
+from sqlalchemy.sql import operators
+
+from socialpulse.workspaces.models import Workspace
+
+UNVERSIONED = frozenset({"jobs", "api_keys"})
+WORKSPACE_COLUMN = "workspace_id"
+_PENDING = "socialpulse.workspaces.versions.pending"
+
+workspaces: Table = Workspace.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class _Pending:
+    """Workspaces touched by the transaction so far, bumped together at commit."""
+
+    ids: set[int] = field(default_factory=set)
+    # parent table -> primary keys in it: resolved to workspaces by the bump itself, after the
+    # flushes that may have inserted those parents.
+    via: dict[Table, set[Any]] = field(default_factory=dict)
+    every: bool = False
+
+
+@dataclass(frozen=True)
+class _Route:
+    """How a table's rows name their workspace: ``column`` holds a workspace id when
+    ``parent`` is None, else a primary key of ``parent`` (which has a ``workspace_id``)."""
+
+    column: str
+    parent: Table | None = None
+
+
+@cache
+def _route(table: Table) -> _Route | None:
+    if table.name in UNVERSIONED:
+        return None
+    if table is workspaces:
+        return _Route("id")
+    if WORKSPACE_COLUMN in table.c:
+        return _Route(WORKSPACE_COLUMN)
+    for key in sorted(table.foreign_keys, key=lambda fk: fk.parent.name):
+        parent = key.column.table
+        if isinstance(parent, Table) and WORKSPACE_COLUMN in parent.c and key.column.primary_key:
+            return _Route(key.parent.name, parent)
+    return None  # not a workspace's data (users, their sessions)
+
+
+def versioned_tables(tables: Iterable[Table]) -> dict[str, _Route | None]:
+    """Each table's route to its workspace (None: not versioned), for tests and diagnostics."""
+    return {table.name: _route(table) for table in tables}
+
+
+def _pending(session: Session) -> _Pending:
+    found: _Pending | None = session.info.get(_PENDING)
+    if found is None:
+        found = session.info[_PENDING] = _Pending()
+    return found
+
+
+def _note(session: Session, route: _Route, values: Iterable[Any]) -> None:
+    present = {value for value in values if value is not None}
+    if not present:
+        return
+    pending = _pending(session)
+    if route.parent is None:
+        pending.ids.update(present)
+    else:
+        pending.via.setdefault(route.parent, set()).update(present)
+
+
+def _note_objects(session: Session, objects: Iterable[Any]) -> None:
+    for obj in objects:
+        mapper = object_mapper(obj)
+        table = mapper.local_table
+        route = _route(table) if isinstance(table, Table) else None
+        if route is None:
+            continue
+        attribute = mapper.get_property_by_column(table.c[route.column]).key
+        _note(session, route, [getattr(obj, attribute)])
+
+
+def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    # Deleted rows are read now, while they can still be loaded if expired.
+    _note_objects(session, list(session.deleted))
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    # New rows are read after the flush: a workspace_id set through a relationship is only
+    # copied into the column by the flush itself.
+    changed = [obj for obj in session.dirty if session.is_modified(obj)]
+    _note_objects(session, [*session.new, *changed])
+
+
+def _equals(where: ColumnElement[Any] | None, column: Column[Any]) -> Any | None:
+    """The value of a top-level ``column = value`` condition of ``where``, if there is one."""
+    terms: Sequence[Any]
+    if isinstance(where, BooleanClauseList) and where.operator is operators.and_:
+        terms = where.clauses
+    else:
+        terms = [where]
+    for term in terms:
+        if (
+            isinstance(term, BinaryExpression)
+            and term.operator is operators.eq
+            and isinstance(term.right, BindParameter)
+            and isinstance(term.left, Column)
+            and term.left.table is column.table
+            and term.left.name == column.name
+        ):
+            return term.right.effective_value
+    return None
+
+
+def _rows(parameters: object) -> list[Mapping[str, Any]] | None:
+    if parameters is None:
+        return []
+    if isinstance(parameters, Mapping):
+        return [parameters] if parameters else []
+    if isinstance(parameters, Sequence) and all(isinstance(row, Mapping) for row in parameters):
+        return list(parameters)
+    return None
+
+
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    statement: Any = state.statement
+    table = statement.table
+    session = state.session
+    if not isinstance(table, Table):
+        _pending(session).every = True
+        return
+    route = _route(table)
+    if route is None:
+        return  # not a workspace's data
+    rows = _rows(state.parameters)
+    if rows is None:
+        _pending(session).every = True
+    elif state.is_insert:
+        _note_insert(session, route, rows)
+    elif statement.whereclause is None and rows:
+        _note_bulk_update(session, table, route, rows)
+    elif statement.whereclause is None or rows:
+        _pending(session).every = True
+    else:
+        _note_where(session, table, route, statement.whereclause)
+
+
+def _note_insert(session: Session, route: _Route, rows: list[Mapping[str, Any]]) -> None:
+    values = [row.get(route.column) for row in rows]
+    if rows and None not in values:
+        _note(session, route, values)
+    else:  # INSERT ... SELECT, or values inside the statement: not worth parsing
+        _pending(session).every = True
+
+
+def _note_bulk_update(
+    session: Session, table: Table, route: _Route, rows: list[Mapping[str, Any]]
+) -> None:
+    """update(Model) with a list of rows, by primary key: the rows stay, so the bump finds
+    their workspaces through them at commit."""
+    key = next(iter(table.primary_key.columns)).name
+    if route.parent is not None:
+        _pending(session).every = True  # no such statement on a table without workspace_id
+        return
+    _note(session, _Route(key, table), [row.get(key) for row in rows])
+
+
+def _note_where(session: Session, table: Table, route: _Route, where: ColumnElement[Any]) -> None:
+    value = _equals(where, table.c[route.column])
+    if value is not None:
+        _note(session, route, [value])
+        return
+    # Asked before the statement runs: a DELETE's rows are gone after it. The session's
+    # connection, so this SELECT neither flushes nor comes back through this hook.
+    matched = session.connection().execute(select(table.c[route.column]).where(where).distinct())
+    _note(session, route, matched.scalars())
+
+
+def _before_commit(session: Session) -> None:
+    session.flush()  # the last changes are collected by the flush that commit would run next
+    pending: _Pending | None = session.info.pop(_PENDING, None)
+    if pending is None or not (pending.every or pending.ids or pending.via):
+        return
+    bump(session, pending)
+
+
+def bump(session: Session, pending: _Pending) -> None:
+    """Add one to the version of every workspace in ``pending`` (all of them if ``every``)."""
+    statement = update(workspaces).values(data_version=workspaces.c.data_version + 1)
+    if not pending.every:
+        conditions: list[ColumnElement[bool]] = []
+        if pending.ids:
+            conditions.append(workspaces.c.id.in_(sorted(pending.ids)))
+        for parent, keys in pending.via.items():
+            key = next(iter(parent.primary_key.columns))
+            conditions.append(
+                workspaces.c.id.in_(
+                    select(parent.c[WORKSPACE_COLUMN]).where(key.in_(sorted(keys, key=str)))
+                )
+            )
+        statement = statement.where(or_(false(), *conditions))
+    # The session's connection, not session.execute: this UPDATE must not be collected itself.
+    session.connection().execute(statement)
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # a rolled-back transaction bumps nothing
+        session.info.pop(_PENDING, None)
+
+
+def install() -> None:
+    """Listen to every Session (idempotent): called by ``load_tasks()``."""
+    for name, listener in (
+        ("before_flush", _before_flush),
+        ("after_flush", _after_flush),
+        ("do_orm_execute", _do_orm_execute),
+        ("before_commit", _before_commit),
+        ("after_transaction_end", _after_transaction_end),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def current(session: Session, workspace_id: int) -> int:
+    """The workspace's data version, read in the caller's transaction (a primary-key lookup)."""
+    version = session.execute(
+        select(workspaces.c.data_version).where(workspaces.c.id == workspace_id)
+    ).scalar_one_or_none()
+    return int(version or 0)

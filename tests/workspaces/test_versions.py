@@ -1,0 +1,185 @@
+"""Every kind of write bumps its workspace's data version once per transaction, and only its
+own: ORM flushes, Core upserts, UPDATE and DELETE statements, rows reached through a parent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete, update
+
+from factories import make, make_account, make_post, make_workspace
+from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
+from socialpulse.db import Base, Database, utcnow
+from socialpulse.inbox.models import Interaction, InteractionStatus
+from socialpulse.kit.upsert import upsert
+from socialpulse.worker.models import Job
+from socialpulse.workspaces import versions
+from socialpulse.workspaces.models import Workspace
+
+# Tables that hold no workspace's report data: a new table lands here only on purpose.
+NOT_VERSIONED = {"users", "user_sessions", "jobs", "api_keys"}
+
+
+def _version(db: Database, workspace_id: int) -> int:
+    with db.session(readonly=True) as session:
+        return versions.current(session, workspace_id)
+
+
+@pytest.fixture
+def two(db: Database) -> tuple[int, int]:
+    return make_workspace(db, "mine").workspace_id, make_workspace(db, "theirs").workspace_id
+
+
+@pytest.fixture
+def account(db: Database, two: tuple[int, int]) -> int:
+    with db.session() as session:
+        return make_account(session, two[0]).id
+
+
+def test_every_table_reaches_its_workspace_or_is_declared_outside_any() -> None:
+    routes = versions.versioned_tables(Base.metadata.sorted_tables)
+    assert {name for name, route in routes.items() if route is None} == NOT_VERSIONED
+    assert routes["account_snapshots"] is not None
+    assert routes["account_snapshots"].parent is not None
+    assert routes["account_snapshots"].parent.name == "accounts"
+
+
+def test_a_new_workspace_starts_at_an_unpredictable_version(db: Database) -> None:
+    # A workspace created under a deleted one's id must not meet its cached reports.
+    first = make_workspace(db, "first").workspace_id
+    second = make_workspace(db, "second").workspace_id
+    assert _version(db, first) != _version(db, second)
+
+
+def test_orm_writes_bump_their_workspace_once_per_transaction(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    mine, theirs = two
+    before, other = _version(db, mine), _version(db, theirs)
+    with db.session() as session:
+        row = session.get(TrackedAccount, account)
+        assert row is not None
+        for n in range(3):
+            make_post(session, row, f"p{n}")
+        row.display_name = "Renamed"
+    assert _version(db, mine) == before + 1
+    assert _version(db, theirs) == other
+
+
+def test_orm_delete_bumps(db: Database, two: tuple[int, int], account: int) -> None:
+    before = _version(db, two[0])
+    with db.session() as session:
+        row = session.get(TrackedAccount, account)
+        post = make_post(session, row, "gone")  # type: ignore[arg-type]
+    with db.session() as session:
+        session.delete(session.get(Post, post.id))
+    assert _version(db, two[0]) == before + 2
+
+
+def test_a_setting_on_the_workspace_row_bumps_it(db: Database, two: tuple[int, int]) -> None:
+    before = _version(db, two[0])
+    with db.session() as session:
+        workspace = session.get(Workspace, two[0])
+        assert workspace is not None
+        workspace.timezone = "Europe/Paris"
+    assert _version(db, two[0]) == before + 1
+
+
+def test_core_upsert_of_rows_without_workspace_id_bumps_through_their_parent(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    before, other = _version(db, two[0]), _version(db, two[1])
+    with db.session() as session:
+        upsert(
+            session,
+            AccountSnapshot.__table__,  # type: ignore[arg-type]
+            [{"account_id": account, "day": dt.date(2026, 11, 1), "followers_count": 5}],
+            conflict=["account_id", "day"],
+            update=["followers_count"],
+        )
+    assert _version(db, two[0]) == before + 1
+    assert _version(db, two[1]) == other
+
+
+def test_core_update_filtered_by_workspace_bumps_only_it(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    mine, theirs = two
+    before, other = _version(db, mine), _version(db, theirs)
+    with db.session() as session:
+        session.execute(
+            update(TrackedAccount)
+            .where(TrackedAccount.workspace_id == mine, TrackedAccount.id == account)
+            .values(display_name="x")
+        )
+    assert (_version(db, mine), _version(db, theirs)) == (before + 1, other)
+
+
+def test_core_update_and_delete_by_other_columns_find_their_workspaces(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    mine, theirs = two
+    with db.session() as session:
+        interaction = make(
+            session,
+            Interaction,
+            workspace_id=mine,
+            account_id=account,
+            platform="simulated",
+            text="hi",
+            posted_at=utcnow(),
+            status=InteractionStatus.unread,
+        ).id
+    before, other = _version(db, mine), _version(db, theirs)
+    with db.session() as session:
+        session.execute(
+            update(Interaction)
+            .where(Interaction.id == interaction)
+            .values(status=InteractionStatus.ignored)
+        )
+    assert (_version(db, mine), _version(db, theirs)) == (before + 1, other)
+    with db.session() as session:
+        session.execute(delete(Interaction).where(Interaction.id == interaction))
+    assert (_version(db, mine), _version(db, theirs)) == (before + 2, other)
+
+
+def test_a_statement_that_matches_nothing_bumps_nothing(db: Database, two: tuple[int, int]) -> None:
+    before = _version(db, two[0])
+    with db.session() as session:
+        session.execute(delete(Interaction).where(Interaction.id == -1))
+    assert _version(db, two[0]) == before
+
+
+def test_a_rolled_back_write_bumps_nothing(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    before = _version(db, two[0])
+
+    def write_then_fail() -> None:
+        with db.session() as session:
+            make_post(session, session.get(TrackedAccount, account), "never")  # type: ignore[arg-type]
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+    assert _version(db, two[0]) == before
+
+
+def test_job_bookkeeping_does_not_bump(db: Database, two: tuple[int, int]) -> None:
+    before = _version(db, two[0])
+    with db.session() as session:
+        job = make(session, Job, kind="test.noop", workspace_id=two[0])
+        session.execute(update(Job).where(Job.id == job.id).values(attempts=2))
+    assert _version(db, two[0]) == before
+
+
+def test_a_bulk_update_by_primary_key_bumps_the_rows_workspace(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    with db.session() as session:
+        post = make_post(session, session.get(TrackedAccount, account), "bulk")  # type: ignore[arg-type]
+    before = _version(db, two[0])
+    with db.session() as session:
+        session.execute(update(Post), [{"id": post.id, "caption": "new caption"}])
+    assert _version(db, two[0]) == before + 1
