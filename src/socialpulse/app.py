@@ -363,13 +363,24 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
 
 def get_app() -> FastAPI:
-    """Entry point for `uvicorn --factory socialpulse.app:get_app`."""
+    """Entry point for `uvicorn --factory socialpulse.app:get_app`: with the embedded default,
+    the task consumer runs as threads of this process."""
+    return _app_or_exit(start_worker=None)
+
+
+def get_web_app() -> FastAPI:
+    """Entry point of `socialpulse serve`'s web processes: the task consumer runs in a process
+    of its own (serve's child, or `socialpulse worker`)."""
+    return _app_or_exit(start_worker=False)
+
+
+def _app_or_exit(start_worker: bool | None) -> FastAPI:
     try:
-        return create_app()
+        return create_app(start_worker=start_worker)
     except ConfigError as exc:
         # One line and a non-zero exit, not a traceback out of the ASGI server.
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
-__all__ = ["Database", "create_app", "get_app"]
+__all__ = ["Database", "create_app", "get_app", "get_web_app"]
