@@ -3,6 +3,7 @@ and no INFO log line; an API read authenticated in the route's own transaction."
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from sqlalchemy import event
 from factories import make_workspace
 from socialpulse.app import QUEUE_DEPTH_TTL_S
 from socialpulse.db import Database
+from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.worker.queue import huey
 
 
@@ -126,3 +128,28 @@ def test_health_is_still_the_documented_route_and_other_methods_reach_it(
     response = client.post("/api/health")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_in_memory_rate_limits_are_moving_windows_without_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("socialpulse.kit.ratelimit.time.monotonic", lambda: now[0])
+    threads = threading.active_count()
+    limiter = RateLimiter("3/minute", "memory://", "test")
+    for _ in range(3):
+        assert limiter.hit("key:1") is None
+        now[0] += 10
+    # The oldest of the three hits leaves the window 60 s after it came: 30 s from now.
+    assert limiter.hit("key:1") == 30
+    assert limiter.hit("key:2") is None
+    now[0] += 30
+    assert limiter.hit("key:1") is None
+    assert limiter.hit("key:1") is not None
+    assert threading.active_count() == threads
+    # Keys whose window emptied are forgotten.
+    windows = limiter.memory
+    assert windows is not None
+    now[0] += 120
+    windows._prune(now[0])
+    assert windows._events == {}
