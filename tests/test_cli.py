@@ -140,17 +140,16 @@ def test_demo_is_idempotent_and_prints_working_credentials(db: Database) -> None
 @pytest.mark.parametrize(
     ("db_url", "tasks_url"),
     [
-        (None, ""),  # the embedded default: SQLite and its queue
+        ("sqlite:///unused.db", ""),  # the embedded default: SQLite and its queue
         ("postgresql+psycopg://sp@127.0.0.1:1/sp", ""),  # PostgreSQL, but the SQLite queue
-        (None, "redis://127.0.0.1:1/0"),  # Redis, but the SQLite database
+        ("sqlite:///unused.db", "redis://127.0.0.1:1/0"),  # Redis, but the SQLite database
     ],
     ids=["sqlite", "postgres-without-redis", "redis-without-postgres"],
 )
 def test_serve_refuses_several_web_processes_without_postgres_and_redis(
-    monkeypatch: pytest.MonkeyPatch, db_url: str | None, tasks_url: str
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tasks_url: str
 ) -> None:
-    if db_url is not None:
-        monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db_url)
+    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db_url)
     monkeypatch.setenv("SOCIALPULSE_TASKS_URL", tasks_url)
     get_settings.cache_clear()
     result = runner.invoke(app, ["serve", "--workers", "2"])
