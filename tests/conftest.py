@@ -162,6 +162,8 @@ def app(session_app: FastAPI, db: Database) -> FastAPI:
     session_app.state.login_throttle.storage.reset()
     session_app.state.api_rate_limiter.reset()
     session_app.state.web_rate_limiter.reset()
+    # The queue depth in /api/health is read at most once a second, per app.
+    session_app.state.queue_check.clear()
     return session_app
 
 

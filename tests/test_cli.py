@@ -134,3 +134,26 @@ def test_demo_is_idempotent_and_prints_working_credentials(db: Database) -> None
         subject, _stale = service.subject_for_api_key(session, key)
         workspaces = service.workspaces_for_user(session, subject.user_id or 1)
         assert {ws.slug for ws, _ in workspaces} == {"demo", "demo-agency"}
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize(
+    ("db_url", "tasks_url"),
+    [
+        ("sqlite:///unused.db", ""),  # the embedded default: SQLite and its queue
+        ("postgresql+psycopg://sp@127.0.0.1:1/sp", ""),  # PostgreSQL, but the SQLite queue
+        ("sqlite:///unused.db", "redis://127.0.0.1:1/0"),  # Redis, but the SQLite database
+    ],
+    ids=["sqlite", "postgres-without-redis", "redis-without-postgres"],
+)
+def test_serve_refuses_several_web_processes_without_postgres_and_redis(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tasks_url: str
+) -> None:
+    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db_url)
+    monkeypatch.setenv("SOCIALPULSE_TASKS_URL", tasks_url)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "--workers 2 needs PostgreSQL and Redis" in result.output
+    assert "one process" in result.output
+    assert "Traceback" not in result.output

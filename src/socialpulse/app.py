@@ -9,7 +9,7 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -18,6 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -33,11 +34,13 @@ from socialpulse.kit.asgi import (
     CONTENT_SECURITY_POLICY,
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
+    RouteShortcut,
     SecurityHeadersMiddleware,
 )
 from socialpulse.kit.logging import configure_logging
 from socialpulse.kit.params import INPUT_POLICY, reject_unstorable_text
 from socialpulse.kit.ratelimit import RateLimiter, storage_uri
+from socialpulse.kit.ttl import Throttled
 from socialpulse.startup import check_settings
 from socialpulse.worker.queue import configure_tasks, huey
 
@@ -53,6 +56,10 @@ _STATUS_CODES = {
     422: "invalid_input",
     429: "too_many_requests",
 }
+HEALTH_PATH = "/api/health"
+# How stale the queue depth in /api/health may be: reading it per request cost a round trip
+# to Huey's storage (on SQLite, its shared connection) for every probe.
+QUEUE_DEPTH_TTL_S = 1.0
 
 
 class HealthCheck(BaseModel):
@@ -141,10 +148,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     # which logs it off the event loop, once, without locals.
 
 
-def _install_middleware(app: FastAPI, settings: Settings, secret_key: str) -> None:
+def _install_middleware(
+    app: FastAPI,
+    settings: Settings,
+    secret_key: str,
+    health: tuple[APIRoute, Callable[[], Response]],
+) -> None:
     """Pure ASGI middleware, outermost last: headers on every response (500s and 413s too),
-    then request id, timing and crash handling, then the body limit before anything reads a
-    body, then the session, then the per-user dashboard limit that needs the session."""
+    then request id, timing and crash handling, then /api/health answered at once, then the
+    body limit before anything reads a body, then the session, then the per-user dashboard
+    limit that needs the session."""
     from socialpulse.web.middleware import DashboardRateLimitMiddleware
 
     app.add_middleware(DashboardRateLimitMiddleware, limiter=lambda: app.state.web_rate_limiter)
@@ -158,7 +171,8 @@ def _install_middleware(app: FastAPI, settings: Settings, secret_key: str) -> No
     )
     # Read from app.state.settings on each request, so a test may lower it.
     app.add_middleware(BodySizeLimitMiddleware, limit=lambda: app.state.settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RouteShortcut, route=health[0], endpoint=health[1])
+    app.add_middleware(RequestContextMiddleware, quiet_paths=frozenset({HEALTH_PATH}))
     app.add_middleware(SecurityHeadersMiddleware)
 
 
@@ -217,6 +231,65 @@ def _metrics_refusal(request: Request, settings: Settings) -> Response | None:
     )
 
 
+def _queue_check(settings: Settings) -> dict[str, Any]:
+    try:
+        pending = huey.pending_count()
+    except Exception as exc:  # health must report, not raise
+        return {
+            "ok": False,
+            "backend": settings.tasks_backend,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+    return {"ok": True, "backend": settings.tasks_backend, "pending": pending}
+
+
+def _health_endpoint(db: Database, queue: Throttled[dict[str, Any]]) -> Callable[[], Response]:
+    # The read engine: on SQLite the write engine's BEGIN IMMEDIATE made every probe queue
+    # behind (and block) the writers.
+    engine = db.read_engine if db.read_engine is not None else db.engine
+
+    def health() -> Response:
+        """Database and task queue reachability; 503 when either fails."""
+        report: dict[str, Any] = {"version": __version__}
+        started = time.perf_counter()
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            report["database"] = {
+                "ok": True,
+                "backend": db.dialect,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+        except Exception as exc:  # health must report, not raise
+            report["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        report["queue"] = queue.get()
+        healthy = report["database"]["ok"] and report["queue"]["ok"]
+        report["status"] = "ok" if healthy else "unavailable"
+        return JSONResponse(report, status_code=200 if healthy else 503)
+
+    return health
+
+
+def _add_health(
+    app: FastAPI, settings: Settings, db: Database
+) -> tuple[APIRoute, Callable[[], Response]]:
+    """The documented /api/health route, first in the router; RouteShortcut answers its GETs
+    before the router and the inner middleware are reached."""
+    app.state.queue_check = Throttled(lambda: _queue_check(settings), QUEUE_DEPTH_TTL_S)
+    endpoint = _health_endpoint(db, app.state.queue_check)
+    app.add_api_route(
+        HEALTH_PATH,
+        endpoint,
+        methods=["GET"],
+        tags=["ops"],
+        responses={200: {"model": HealthReport}, 503: {"model": HealthReport}},
+    )
+    route = app.router.routes.pop()
+    assert isinstance(route, APIRoute)
+    app.router.routes.insert(0, route)
+    return route, endpoint
+
+
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
     # First: a missing or weak key, or a bad setting, stops the start before any file or
@@ -260,7 +333,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     app.state.web_rate_limiter = RateLimiter(settings.web_rate_limit, uri, "web-user")
 
     _install_error_handlers(app)
-    _install_middleware(app, settings, secret_key)
+    _install_middleware(app, settings, secret_key, _add_health(app, settings, db))
 
     for router in _api_routers():
         # Every API route authenticates, is rate limited per key, refuses oversized bodies and
@@ -271,40 +344,6 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             responses=error_responses(400, 401, 413, 422, 429),
             dependencies=[Depends(reject_unstorable_text)],
         )
-
-    @app.get(
-        "/api/health",
-        tags=["ops"],
-        responses={200: {"model": HealthReport}, 503: {"model": HealthReport}},
-    )
-    def health() -> JSONResponse:
-        """Database and task queue reachability; 503 when either fails."""
-        report: dict[str, Any] = {"version": __version__}
-        healthy = True
-        started = time.perf_counter()
-        try:
-            with db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            report["database"] = {
-                "ok": True,
-                "backend": db.dialect,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            }
-        except Exception as exc:  # health must report, not raise
-            healthy = False
-            report["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        try:
-            pending = huey.pending_count()
-            report["queue"] = {"ok": True, "backend": settings.tasks_backend, "pending": pending}
-        except Exception as exc:
-            healthy = False
-            report["queue"] = {
-                "ok": False,
-                "backend": settings.tasks_backend,
-                "error": f"{type(exc).__name__}: {exc}",
-            }
-        report["status"] = "ok" if healthy else "unavailable"
-        return JSONResponse(report, status_code=200 if healthy else 503)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
@@ -324,13 +363,24 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
 
 
 def get_app() -> FastAPI:
-    """Entry point for `uvicorn --factory socialpulse.app:get_app`."""
+    """Entry point for `uvicorn --factory socialpulse.app:get_app`: with the embedded default,
+    the task consumer runs as threads of this process."""
+    return _app_or_exit(start_worker=None)
+
+
+def get_web_app() -> FastAPI:
+    """Entry point of `socialpulse serve`'s web processes: the task consumer runs in a process
+    of its own (serve's child, or `socialpulse worker`)."""
+    return _app_or_exit(start_worker=False)
+
+
+def _app_or_exit(start_worker: bool | None) -> FastAPI:
     try:
-        return create_app()
+        return create_app(start_worker=start_worker)
     except ConfigError as exc:
         # One line and a non-zero exit, not a traceback out of the ASGI server.
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
-__all__ = ["Database", "create_app", "get_app"]
+__all__ = ["Database", "create_app", "get_app", "get_web_app"]

@@ -9,9 +9,10 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import SecretStr
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from socialpulse import models as _all_models  # noqa: F401  (every table before a flush)
-from socialpulse.config import ConfigError, get_settings
+from socialpulse.config import ConfigError, Settings, get_settings
 from socialpulse.db import Database, init_database
 from socialpulse.errors import AppError
 
@@ -69,25 +70,86 @@ def migrate() -> None:
     err.print(f"database at revision {runner.current_revision(db)}")
 
 
+def _multiprocess_problem(settings: Settings, workers: int) -> str | None:
+    """Why `serve --workers N` cannot run N web processes with these settings, if it cannot."""
+    if workers == 1:
+        return None
+    on_postgres = make_url(settings.effective_database_url).get_backend_name() == "postgresql"
+    if on_postgres and settings.tasks_backend == "redis":
+        return None
+    return (
+        f"--workers {workers} needs PostgreSQL and Redis (SOCIALPULSE_DATABASE_URL="
+        "postgresql+psycopg://... and SOCIALPULSE_TASKS_URL=redis://...): the embedded SQLite "
+        'database and task queue are served by one process. See README, "Scaling out".'
+    )
+
+
+class _Terminated(Exception):
+    """SIGTERM reached `serve`: raised so the worker process is stopped on the way out."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Web processes. More than one needs PostgreSQL and Redis; the task worker "
+            "then runs separately (`socialpulse worker`).",
+        ),
+    ] = 1,
 ) -> None:
-    """Start the web app (and, in the embedded default, its background worker)."""
+    """Start the web app (and, in the embedded default, its background worker process)."""
+    import signal
+
     import uvicorn
 
+    from socialpulse.kit.logging import configure_logging
+    from socialpulse.worker.child import WorkerProcess
+
     settings = get_settings()
-    uvicorn.run(
-        "socialpulse.app:get_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        reload=reload,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-    )
+    problem = _multiprocess_problem(settings, workers)
+    if problem is not None:
+        raise _fail(problem, 2)
+    if reload and workers > 1:
+        raise _fail("--reload runs one web process; leave out --workers", 2)
+    configure_logging(settings.log_level, settings.log_json)
+    child = WorkerProcess(settings.worker_threads) if settings.runs_embedded_worker else None
+    # uvicorn answers SIGTERM by shutting down, then raises it again: with the default handler
+    # that would end this process before the worker process is stopped.
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    terminated = False
+    try:
+        if child is not None:
+            child.start()
+        uvicorn.run(
+            # The web processes never run the consumer: it is the child above, or elsewhere.
+            "socialpulse.app:get_web_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            reload=reload,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
+    except _Terminated:
+        terminated = True
+    finally:
+        # A second SIGTERM while the worker finishes its tasks ends this process at once (and,
+        # through the kernel, the worker).
+        signal.signal(signal.SIGTERM, previous)
+        if child is not None:
+            child.stop()
+    if terminated:
+        signal.raise_signal(signal.SIGTERM)
 
 
 @app.command()

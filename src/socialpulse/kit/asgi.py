@@ -15,9 +15,11 @@ from collections.abc import Callable, Mapping
 
 import anyio
 import structlog
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from socialpulse.errors import error_body
@@ -84,10 +86,14 @@ class RequestContextMiddleware:
     The exception is logged once, here, from a worker thread: formatting a traceback reads
     source files, and on the event loop three crashing requests stalled every other one
     (`/api/health` waited 84 s). Nothing is re-raised to the server when the 500 was sent,
-    so it is not logged a second time."""
+    so it is not logged a second time.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Requests to `quiet_paths` (probes a load balancer sends every second) are logged at DEBUG
+    only: at INFO their lines drowned the others and cost more than answering them."""
+
+    def __init__(self, app: ASGIApp, quiet_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.quiet_paths = quiet_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,13 +134,36 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             template = getattr(scope.get("route"), "path", "unmatched")
             HTTP_LATENCY.labels(scope["method"], template, str(status)).observe(elapsed)
-            log.info(
+            emit = log.debug if scope["path"] in self.quiet_paths else log.info
+            emit(
                 "http.request",
                 method=scope["method"],
                 path=_loggable_path(scope),
                 status=status,
                 ms=round(elapsed * 1000, 2),
             )
+
+
+class RouteShortcut:
+    """Answers GET `route.path` with `endpoint` (run in a thread) before the middleware inside
+    this one and before the router: a probe of one fixed path needs no session cookie, body
+    limit or walk past every other route. Other methods fall through to the app's own route,
+    which documents the path and answers them as before. Sets `scope["route"]` as the router
+    would, for the middleware outside (latency by route template, logs)."""
+
+    def __init__(self, app: ASGIApp, route: Route, endpoint: Callable[[], Response]) -> None:
+        self.app = app
+        self.route = route
+        self.path = route.path
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path and scope["method"] == "GET":
+            scope["route"] = self.route
+            response = await run_in_threadpool(self.endpoint)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _loggable_path(scope: Scope) -> str:

@@ -23,7 +23,9 @@ from socialpulse.config import Settings
 from socialpulse.errors import AppError, PermissionDenied, TooManyRequests
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.deps import (
+    SAFE_METHODS,
     SESSION_TOKEN_KEY,
+    DbSession,
     active_session,
     get_db,
     session_token,
@@ -63,26 +65,40 @@ async def verify_csrf(request: Request) -> None:
         raise PermissionDenied("the form expired or did not come from this site; reload the page")
 
 
-def web_subject(request: Request) -> tuple[Subject, User]:
-    """The logged-in user and their current workspace, looked up in a short read-only unit of
-    work of its own so a page's transaction starts only at its first query."""
+def web_subject(request: Request, page_session: Session | None = None) -> tuple[Subject, User]:
+    """The logged-in user and their current workspace. A page (GET) given its own read session
+    looks them up in it: one transaction and one thread hop for both. Otherwise (a form post,
+    or no session given) in a short read-only unit of work of their own, so a post's write
+    transaction starts only at its first query."""
     token = session_token(request)
     if token is None:
         raise LoginRequired("log in to continue")
-    with get_db(request).session(readonly=True) as session:
-        found = active_session(request, session, token)
-        if found is None:
-            request.session.clear()
-            raise LoginRequired("your session ended; log in again")
-        user = found.user
-        subject = workspace_service.subject_for_user(
-            session, user.id, request.session.get("wid")
-        ) or workspace_service.subject_for_user(session, user.id, None)
+    if page_session is not None and request.method in SAFE_METHODS:
+        found, subject = _web_member(request, page_session, token)
+    else:
+        with get_db(request).session(readonly=True) as session:
+            found, subject = _web_member(request, session, token)
+    # The page's read transaction does not see this touch; the page may show the session's
+    # previous "last seen" once, and its `user` stays loaded (never expired under it).
     touch_if_stale(request, found)
     if subject is None:
         raise PermissionDenied("your account is not a member of any workspace")
     request.session["wid"] = subject.workspace_id
-    return subject, user
+    return subject, found.user
+
+
+def _web_member(
+    request: Request, session: Session, token: str
+) -> tuple[workspace_service.ActiveSession, Subject | None]:
+    found = active_session(request, session, token)
+    if found is None:
+        request.session.clear()
+        raise LoginRequired("your session ended; log in again")
+    user_id = found.user.id
+    subject = workspace_service.subject_for_user(
+        session, user_id, request.session.get("wid")
+    ) or workspace_service.subject_for_user(session, user_id, None)
+    return found, subject
 
 
 def current_session_id(request: Request) -> int:
@@ -91,7 +107,11 @@ def current_session_id(request: Request) -> int:
     return session_id
 
 
-WebAuth = Annotated[tuple[Subject, User], Depends(web_subject)]
+def _web_auth(request: Request, route_session: DbSession) -> tuple[Subject, User]:
+    return web_subject(request, route_session)
+
+
+WebAuth = Annotated[tuple[Subject, User], Depends(_web_auth)]
 CsrfChecked = Depends(verify_csrf)
 
 

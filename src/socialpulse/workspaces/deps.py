@@ -1,10 +1,16 @@
-"""Request-scoped dependencies: the unit of work and the authenticated subject."""
+"""Request-scoped dependencies: the unit of work and the authenticated subject.
+
+Every dependency here that does no I/O is `async def`: FastAPI runs a plain `def` dependency
+in the thread pool, a hop that costs more than the work of most of them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
+from anyio import CancelScope, CapacityLimiter
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -24,7 +30,7 @@ SESSION_TOKEN_KEY = "sid"
 _bearer = HTTPBearer(auto_error=False, description="A workspace API key: sp_<prefix>_<secret>")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -34,10 +40,30 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
-    with get_db(request).session(readonly=request.method in SAFE_METHODS) as session:
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back on error.
+
+    Opening the unit of work only builds a Session (no connection until the first query), so
+    it happens on the event loop; only its end, which talks to the database, takes a thread.
+    That end runs shielded from cancellation and outside the thread pool's limit, as FastAPI
+    does for `def` generators: a request whose client left still gives its connection back,
+    and a full pool of routes waiting for connections cannot block the ones returning them."""
+    unit = get_db(request).session(readonly=request.method in SAFE_METHODS)
+    session = unit.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            suppressed = await anyio.to_thread.run_sync(
+                unit.__exit__, type(exc), exc, exc.__traceback__, limiter=CapacityLimiter(1)
+            )
+        if not suppressed:
+            raise
+    else:
+        with CancelScope(shield=True):
+            await anyio.to_thread.run_sync(
+                unit.__exit__, None, None, None, limiter=CapacityLimiter(1)
+            )
 
 
 # scope="function": the transaction commits when the route returns, before the response is
@@ -66,58 +92,88 @@ def active_session(
     return found
 
 
-def touch_if_stale(request: Request, found: workspace_service.ActiveSession) -> None:
-    # A write of its own after the read, at most every few minutes per session.
-    if found.stale:
-        with get_db(request).session() as session:
-            workspace_service.touch_session(session, found.id)
+def touch_if_stale(request: Request, found: workspace_service.ActiveSession) -> bool:
+    """Records the session's use, at most every few minutes per session, in a write of its own
+    (a read transaction cannot write on SQLite). Says whether it wrote."""
+    if not found.stale:
+        return False
+    with get_db(request).session() as session:
+        workspace_service.touch_session(session, found.id)
+    return True
+
+
+def _see_own_touch(session: Session) -> None:
+    # The route's read transaction began (and, on SQLite, took its snapshot) before the touch
+    # committed in another: end it, so the route reads the touch. It has read, never written.
+    session.rollback()
+
+
+def _authenticate_key(
+    request: Request, session: Session, credentials: HTTPAuthorizationCredentials
+) -> Subject:
+    subject, stale = workspace_service.subject_for_api_key(session, credentials.credentials)
+    if stale and subject.api_key_id is not None:
+        with get_db(request).session() as writer:
+            workspace_service.touch_api_key(writer, subject.api_key_id)
+        _see_own_touch(session)
+    # Counted after the key is verified: a wrong secret must not spend a real key's budget.
+    limiter: RateLimiter = request.app.state.api_rate_limiter
+    retry_after = limiter.hit(f"key:{subject.api_key_id}")
+    if retry_after is not None:
+        raise TooManyRequests(
+            f"rate limit of this API key reached; try again in {retry_after} seconds",
+            retry_after=retry_after,
+        )
+    return subject
+
+
+def _authenticate_cookie(request: Request, session: Session, token: str) -> Subject | None:
+    found = active_session(request, session, token)
+    if found is None:
+        # Logged out, expired, or the user was deactivated: the copy of the cookie is dead.
+        raise NotAuthenticated("your dashboard session ended; log in again or send an API key")
+    member = workspace_service.subject_for_user(session, found.user.id, request.session.get("wid"))
+    if touch_if_stale(request, found):
+        _see_own_touch(session)
+    return member
 
 
 def current_subject(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    route_session: DbSession,
 ) -> Subject:
     """API callers authenticate with a bearer key. A logged-in dashboard session may also read
     (safe methods only: mutations through cookies would need CSRF tokens the API does not use).
 
-    The lookup runs in its own short read-only unit of work: a route's transaction begins only
-    at its first query, so routes that call a platform first hold no lock meanwhile."""
-    db = get_db(request)
-    if credentials is not None:
-        with db.session(readonly=True) as session:
-            subject, stale = workspace_service.subject_for_api_key(session, credentials.credentials)
-        if stale and subject.api_key_id is not None:
-            with db.session() as session:
-                workspace_service.touch_api_key(session, subject.api_key_id)
-        # Counted after the key is verified: a wrong secret must not spend a real key's budget.
-        limiter: RateLimiter = request.app.state.api_rate_limiter
-        retry_after = limiter.hit(f"key:{subject.api_key_id}")
-        if retry_after is not None:
-            raise TooManyRequests(
-                f"rate limit of this API key reached; try again in {retry_after} seconds",
-                retry_after=retry_after,
-            )
-        return subject
-    if request.headers.get("authorization"):
+    A read authenticates in the route's own read transaction: one transaction and one thread
+    hop for both. A write authenticates in a short read-only unit of work of its own: the
+    route's write transaction (on SQLite, the database's one write lock) begins only at its
+    first query, so routes that call a platform first hold no lock meanwhile."""
+    if credentials is None and request.headers.get("authorization"):
         raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")
-    token = session_token(request)
-    if token is not None and request.method in SAFE_METHODS:
-        with db.session(readonly=True) as session:
-            found = active_session(request, session, token)
-            member = (
-                workspace_service.subject_for_user(
-                    session, found.user.id, request.session.get("wid")
-                )
-                if found is not None
-                else None
-            )
-        if found is None:
-            # Logged out, expired, or the user was deactivated: the copy of the cookie is dead.
-            raise NotAuthenticated("your dashboard session ended; log in again or send an API key")
-        touch_if_stale(request, found)
-        if member is not None:
-            return member
-    raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")
+    token = session_token(request) if credentials is None else None
+    if credentials is None and (token is None or request.method not in SAFE_METHODS):
+        raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")
+    if request.method in SAFE_METHODS:
+        return _resolve(request, route_session, credentials, token)
+    with get_db(request).session(readonly=True) as session:
+        return _resolve(request, session, credentials, token)
+
+
+def _resolve(
+    request: Request,
+    session: Session,
+    credentials: HTTPAuthorizationCredentials | None,
+    token: str | None,
+) -> Subject:
+    if credentials is not None:
+        return _authenticate_key(request, session, credentials)
+    assert token is not None
+    member = _authenticate_cookie(request, session, token)
+    if member is None:
+        raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")
+    return member
 
 
 CurrentSubject = Annotated[Subject, Depends(current_subject)]

@@ -1,0 +1,155 @@
+"""What every request costs: health answered on the read engine with a throttled queue probe
+and no INFO log line; an API read authenticated in the route's own transaction."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from factories import make_workspace
+from socialpulse.app import QUEUE_DEPTH_TTL_S
+from socialpulse.db import Database
+from socialpulse.kit.ratelimit import RateLimiter
+from socialpulse.worker.queue import huey
+
+
+@pytest.fixture
+def begins(db: Database) -> Iterator[list[str]]:
+    """The transactions begun on the app's engines (write and, on SQLite, read)."""
+    found: list[str] = []
+    engines = [("write", db.engine)]
+    if db.read_engine is not None:
+        engines.append(("read", db.read_engine))
+    listeners = []
+    for name, engine in engines:
+
+        def on_begin(conn: object, name: str = name) -> None:
+            found.append(name)
+
+        event.listen(engine, "begin", on_begin)
+        listeners.append((engine, on_begin))
+    yield found
+    for engine, listener in listeners:
+        event.remove(engine, "begin", listener)
+
+
+def test_an_api_read_is_one_transaction_authentication_included(
+    client: TestClient, db: Database, begins: list[str]
+) -> None:
+    ws = make_workspace(db, "acme")
+    # The first use of a key records it (a write of its own); later reads are one transaction.
+    assert client.get("/api/v1/accounts", headers=ws.headers()).status_code == 200
+    begins.clear()
+    response = client.get("/api/v1/accounts", headers=ws.headers())
+    assert response.status_code == 200
+    assert begins == ["read" if db.read_engine is not None else "write"]
+
+
+def test_the_first_read_with_a_key_records_its_use_and_sees_it(
+    client: TestClient, db: Database
+) -> None:
+    ws = make_workspace(db, "acme")
+    keys = client.get("/api/v1/api-keys", headers=ws.headers()).json()
+    mine = [k for k in keys if k["name"] == "owner key"]
+    # Recorded in the same request that used the key, and visible to that request's read.
+    assert mine[0]["last_used_at"] is not None
+
+
+def test_a_write_authenticates_before_its_own_write_transaction(
+    client: TestClient, db: Database, begins: list[str]
+) -> None:
+    ws = make_workspace(db, "acme")
+    client.get("/api/v1/workspace", headers=ws.headers())
+    begins.clear()
+    response = client.post("/api/v1/api-keys", json={"name": "ci"}, headers=ws.headers())
+    assert response.status_code == 201
+    # Authentication read apart (on SQLite: not under the write lock), then the route's write.
+    assert begins == (["read", "write"] if db.read_engine is not None else ["write", "write"])
+
+
+def test_health_reads_the_queue_depth_at_most_once_a_second(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[float] = []
+
+    def counting() -> int:
+        calls.append(time.monotonic())
+        return 7
+
+    monkeypatch.setattr(huey, "pending_count", counting)
+    with TestClient(app) as client:
+        for _ in range(5):
+            body = client.get("/api/health").json()
+            assert body["queue"]["pending"] == 7
+        assert len(calls) == 1
+        time.sleep(QUEUE_DEPTH_TTL_S + 0.05)
+        assert client.get("/api/health").status_code == 200
+    assert len(calls) == 2
+
+
+def test_health_answers_while_a_writer_holds_the_sqlite_write_lock(
+    client: TestClient, db: Database
+) -> None:
+    if db.read_engine is None:
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    with db.engine.connect() as writer:
+        writer.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the write lock is held
+        started = time.monotonic()
+        response = client.get("/api/health")
+        elapsed = time.monotonic() - started
+        writer.rollback()
+    assert response.status_code == 200
+    # The write engine would have waited out the 15 s busy timeout, then failed.
+    assert elapsed < 5
+
+
+def test_health_is_not_logged_at_info_but_other_requests_are(
+    client: TestClient, db: Database
+) -> None:
+    ws = make_workspace(db, "acme")
+    with structlog.testing.capture_logs() as logs:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/v1/workspace", headers=ws.headers()).status_code == 200
+    paths = [entry["path"] for entry in logs if entry["event"] == "http.request"]
+    assert paths == ["/api/v1/workspace"]
+
+
+def test_health_is_still_the_documented_route_and_other_methods_reach_it(
+    client: TestClient,
+) -> None:
+    assert "get" in client.get("/api/openapi.json").json()["paths"]["/api/health"]
+    response = client.post("/api/health")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_in_memory_rate_limits_are_moving_windows_without_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("socialpulse.kit.ratelimit.time.monotonic", lambda: now[0])
+    threads = threading.active_count()
+    limiter = RateLimiter("3/minute", "memory://", "test")
+    for _ in range(3):
+        assert limiter.hit("key:1") is None
+        now[0] += 10
+    # The oldest of the three hits leaves the window 60 s after it came: 30 s from now.
+    assert limiter.hit("key:1") == 30
+    assert limiter.hit("key:2") is None
+    now[0] += 30
+    assert limiter.hit("key:1") is None
+    assert limiter.hit("key:1") is not None
+    assert threading.active_count() == threads
+    # Keys whose window emptied are forgotten.
+    windows = limiter.memory
+    assert windows is not None
+    now[0] += 120
+    windows._prune(now[0])
+    assert windows._events == {}
