@@ -162,8 +162,10 @@ def app(session_app: FastAPI, db: Database) -> FastAPI:
     session_app.state.login_throttle.storage.reset()
     session_app.state.api_rate_limiter.reset()
     session_app.state.web_rate_limiter.reset()
-    # The queue depth in /api/health is read at most once a second, per app.
+    # /api/health reads the database and the queue depth at most once a second, per app.
     session_app.state.queue_check.clear()
+    session_app.state.database_check.clear()
+    session_app.state.fast_reads.clear()
     return session_app
 
 

@@ -11,10 +11,11 @@ import pytest
 import structlog
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import TextClause, event, text
+from sqlalchemy.exc import OperationalError
 
 from factories import make_workspace
-from socialpulse.app import QUEUE_DEPTH_TTL_S
+from socialpulse.app import HEALTH_CHECK_TTL_S
 from socialpulse.db import Database
 from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.worker.queue import huey
@@ -89,9 +90,32 @@ def test_health_reads_the_queue_depth_at_most_once_a_second(
             body = client.get("/api/health").json()
             assert body["queue"]["pending"] == 7
         assert len(calls) == 1
-        time.sleep(QUEUE_DEPTH_TTL_S + 0.05)
+        time.sleep(HEALTH_CHECK_TTL_S + 0.05)
         assert client.get("/api/health").status_code == 200
     assert len(calls) == 2
+
+
+def test_health_checks_the_database_at_most_once_a_second_and_reports_a_failure(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+
+    def counting(statement: str) -> TextClause:
+        checks.append(statement)
+        if len(checks) > 1:
+            raise OperationalError(statement, {}, Exception("database is gone"))
+        return text(statement)
+
+    monkeypatch.setattr("socialpulse.app.text", counting)
+    with TestClient(app) as client:
+        answers = [client.get("/api/health") for _ in range(5)]
+        assert [a.status_code for a in answers] == [200] * 5
+        assert len(checks) == 1
+        time.sleep(HEALTH_CHECK_TTL_S + 0.05)
+        down = client.get("/api/health")
+    assert down.status_code == 503
+    assert down.json()["status"] == "unavailable"
+    assert "database is gone" in down.json()["database"]["error"]
 
 
 def test_health_answers_while_a_writer_holds_the_sqlite_write_lock(

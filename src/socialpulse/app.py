@@ -9,7 +9,7 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -43,6 +44,7 @@ from socialpulse.kit.ratelimit import RateLimiter, storage_uri
 from socialpulse.kit.ttl import Throttled
 from socialpulse.startup import check_settings
 from socialpulse.worker.queue import configure_tasks, huey
+from socialpulse.workspaces.fast_reads import FastReads, ShortcutTable
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -57,9 +59,10 @@ _STATUS_CODES = {
     429: "too_many_requests",
 }
 HEALTH_PATH = "/api/health"
-# How stale the queue depth in /api/health may be: reading it per request cost a round trip
-# to Huey's storage (on SQLite, its shared connection) for every probe.
-QUEUE_DEPTH_TTL_S = 1.0
+# How stale /api/health's readings may be: reading the database and the queue depth per request
+# cost a thread hop, a pooled connection and a round trip to Huey's storage (on SQLite, its
+# shared connection) for every probe; a load balancer probing each second still sees each change.
+HEALTH_CHECK_TTL_S = 1.0
 
 
 class HealthCheck(BaseModel):
@@ -152,12 +155,13 @@ def _install_middleware(
     app: FastAPI,
     settings: Settings,
     secret_key: str,
-    health: tuple[APIRoute, Callable[[], Response]],
+    health: tuple[APIRoute, Callable[[], Awaitable[Response]]],
 ) -> None:
     """Pure ASGI middleware, outermost last: headers on every response (500s and 413s too),
-    then request id, timing and crash handling, then /api/health answered at once, then the
-    body limit before anything reads a body, then the session, then the per-user dashboard
-    limit that needs the session."""
+    then request id, timing and crash handling, then /api/health answered at once, then cached
+    report reads the database has not moved past (workspaces.fast_reads), then the body limit
+    before anything reads a body, then the session, then the per-user dashboard limit that
+    needs the session."""
     from socialpulse.web.middleware import DashboardRateLimitMiddleware
 
     app.add_middleware(DashboardRateLimitMiddleware, limiter=lambda: app.state.web_rate_limiter)
@@ -171,6 +175,7 @@ def _install_middleware(
     )
     # Read from app.state.settings on each request, so a test may lower it.
     app.add_middleware(BodySizeLimitMiddleware, limit=lambda: app.state.settings.max_body_bytes)
+    app.add_middleware(FastReads, state=app.state)
     app.add_middleware(RouteShortcut, route=health[0], endpoint=health[1])
     app.add_middleware(RequestContextMiddleware, quiet_paths=frozenset({HEALTH_PATH}))
     app.add_middleware(SecurityHeadersMiddleware)
@@ -243,28 +248,46 @@ def _queue_check(settings: Settings) -> dict[str, Any]:
     return {"ok": True, "backend": settings.tasks_backend, "pending": pending}
 
 
-def _health_endpoint(db: Database, queue: Throttled[dict[str, Any]]) -> Callable[[], Response]:
+def _database_check(db: Database) -> dict[str, Any]:
     # The read engine: on SQLite the write engine's BEGIN IMMEDIATE made every probe queue
     # behind (and block) the writers.
     engine = db.read_engine if db.read_engine is not None else db.engine
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # health must report, not raise
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "ok": True,
+        "backend": db.dialect,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
 
-    def health() -> Response:
+
+def _health_endpoint(
+    database: Throttled[dict[str, Any]], queue: Throttled[dict[str, Any]]
+) -> Callable[[], Awaitable[Response]]:
+    """Both checks are read at most once per second each, in a thread; in between the probe is
+    answered on the event loop from the last readings (a failure shows within a second)."""
+
+    def read_both() -> tuple[dict[str, Any], dict[str, Any]]:
+        return database.get(), queue.get()
+
+    async def health() -> Response:
         """Database and task queue reachability; 503 when either fails."""
-        report: dict[str, Any] = {"version": __version__}
-        started = time.perf_counter()
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            report["database"] = {
-                "ok": True,
-                "backend": db.dialect,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            }
-        except Exception as exc:  # health must report, not raise
-            report["database"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        report["queue"] = queue.get()
-        healthy = report["database"]["ok"] and report["queue"]["ok"]
-        report["status"] = "ok" if healthy else "unavailable"
+        fresh_db, fresh_queue = database.fresh(), queue.fresh()
+        if fresh_db is None or fresh_queue is None:
+            db_state, queue_state = await run_in_threadpool(read_both)
+        else:
+            db_state, queue_state = fresh_db, fresh_queue
+        healthy = db_state["ok"] and queue_state["ok"]
+        report = {
+            "version": __version__,
+            "database": db_state,
+            "queue": queue_state,
+            "status": "ok" if healthy else "unavailable",
+        }
         return JSONResponse(report, status_code=200 if healthy else 503)
 
     return health
@@ -272,11 +295,12 @@ def _health_endpoint(db: Database, queue: Throttled[dict[str, Any]]) -> Callable
 
 def _add_health(
     app: FastAPI, settings: Settings, db: Database
-) -> tuple[APIRoute, Callable[[], Response]]:
+) -> tuple[APIRoute, Callable[[], Awaitable[Response]]]:
     """The documented /api/health route, first in the router; RouteShortcut answers its GETs
     before the router and the inner middleware are reached."""
-    app.state.queue_check = Throttled(lambda: _queue_check(settings), QUEUE_DEPTH_TTL_S)
-    endpoint = _health_endpoint(db, app.state.queue_check)
+    app.state.queue_check = Throttled(lambda: _queue_check(settings), HEALTH_CHECK_TTL_S)
+    app.state.database_check = Throttled(lambda: _database_check(db), HEALTH_CHECK_TTL_S)
+    endpoint = _health_endpoint(app.state.database_check, app.state.queue_check)
     app.add_api_route(
         HEALTH_PATH,
         endpoint,
@@ -331,6 +355,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
     uri = storage_uri(settings)
     app.state.api_rate_limiter = RateLimiter(settings.api_rate_limit, uri, "api-key")
     app.state.web_rate_limiter = RateLimiter(settings.web_rate_limit, uri, "web-user")
+    app.state.fast_reads = ShortcutTable(settings.response_cache_mb * 1024 * 1024)
 
     _install_error_handlers(app)
     _install_middleware(app, settings, secret_key, _add_health(app, settings, db))

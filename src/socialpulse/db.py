@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,6 +129,47 @@ def make_engine(url: str, *, pool_size: int = 10, sqlite_write: bool = True) -> 
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
 
+class ChangeCounter:
+    """SQLite's ``PRAGMA data_version`` on a connection of its own, which never writes: the
+    number changes whenever any other connection, of this process or another (the worker),
+    commits. Equal numbers mean the database file holds exactly what it held before, which is
+    what a cache may trust without asking anything else (keys, users, reports)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def read(self) -> int:
+        with self._lock:
+            if self._connection is None or self._pid != os.getpid():
+                # A forked child must not share its parent's connection.
+                self._connection = sqlite3.connect(
+                    self._path, check_same_thread=False, isolation_level=None, timeout=15
+                )
+                self._pid = os.getpid()
+            row = self._connection.execute("PRAGMA data_version").fetchone()
+            return int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+def change_counter_for(url: str) -> ChangeCounter | None:
+    """A counter for a SQLite file; None for other databases (and in-memory SQLite), which
+    offer no such cheap, whole-database change number."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    return ChangeCounter(parsed.database)
+
+
 class Database:
     """One engine and its session factory; the app and the worker each hold one."""
 
@@ -144,6 +187,7 @@ class Database:
             if self.read_engine is not None
             else self.sessionmaker
         )
+        self.change_counter = change_counter_for(url)
 
     @property
     def dialect(self) -> str:
@@ -167,6 +211,8 @@ class Database:
             session.close()
 
     def dispose(self) -> None:
+        if self.change_counter is not None:
+            self.change_counter.close()
         self.engine.dispose()
         if self.read_engine is not None:
             self.read_engine.dispose()

@@ -11,11 +11,10 @@ import functools
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 import structlog
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
@@ -145,13 +144,16 @@ class RequestContextMiddleware:
 
 
 class RouteShortcut:
-    """Answers GET `route.path` with `endpoint` (run in a thread) before the middleware inside
-    this one and before the router: a probe of one fixed path needs no session cookie, body
-    limit or walk past every other route. Other methods fall through to the app's own route,
-    which documents the path and answers them as before. Sets `scope["route"]` as the router
-    would, for the middleware outside (latency by route template, logs)."""
+    """Answers GET `route.path` with `endpoint` (a coroutine: it must not block) before the
+    middleware inside this one and before the router: a probe of one fixed path needs no
+    session cookie, body limit or walk past every other route. Other methods fall through to
+    the app's own route, which documents the path and answers them as before. Sets
+    `scope["route"]` as the router would, for the middleware outside (latency by route
+    template, logs)."""
 
-    def __init__(self, app: ASGIApp, route: Route, endpoint: Callable[[], Response]) -> None:
+    def __init__(
+        self, app: ASGIApp, route: Route, endpoint: Callable[[], Awaitable[Response]]
+    ) -> None:
         self.app = app
         self.route = route
         self.path = route.path
@@ -160,7 +162,7 @@ class RouteShortcut:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path and scope["method"] == "GET":
             scope["route"] = self.route
-            response = await run_in_threadpool(self.endpoint)
+            response = await self.endpoint()
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -21,6 +21,14 @@ class Throttled(Generic[T]):
         self._ttl_s = ttl_s
         self._cached: tuple[float, T] | None = None
 
+    def fresh(self) -> T | None:
+        """The value while it is fresh, else None: for callers that must not block on a read
+        (the event loop) and take a thread only when one is due."""
+        cached = self._cached
+        if cached is not None and time.monotonic() < cached[0]:
+            return cached[1]
+        return None
+
     def get(self) -> T:
         cached = self._cached
         now = time.monotonic()

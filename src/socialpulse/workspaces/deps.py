@@ -180,7 +180,7 @@ CurrentSubject = Annotated[Subject, Depends(current_subject)]
 
 
 def report_cache(request: Request, session: DbSession, subject: CurrentSubject) -> ReportCache:
-    return ReportCache(request, session, subject.workspace_id)
+    return ReportCache(request, session, subject.workspace_id, subject.api_key_id)
 
 
 # Report routes answer through it: `return cache.respond(Model, lambda: service.report(...))`.

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from socialpulse import __version__
 from socialpulse.config import Settings
 from socialpulse.kit import cache as kit_cache
-from socialpulse.workspaces import versions
+from socialpulse.workspaces import fast_reads, versions
 
 CACHE_CONTROL = "private, no-cache"  # browsers keep it but ask (If-None-Match) every time
 _opening = threading.Lock()
@@ -84,10 +84,13 @@ def render(response_model: Any, value: object) -> bytes:
 class ReportCache:
     """One request's access to the cache, for the subject's workspace."""
 
-    def __init__(self, request: Request, session: Session, workspace_id: int) -> None:
+    def __init__(
+        self, request: Request, session: Session, workspace_id: int, api_key_id: int | None = None
+    ) -> None:
         self.request = request
         self.session = session
         self.workspace_id = workspace_id
+        self.api_key_id = api_key_id
 
     def respond(self, response_model: Any, compute: Callable[[], object]) -> object:
         store = _store(self.request)
@@ -110,4 +113,12 @@ class ReportCache:
         if body is None:
             body = render(response_model, compute())
             store.cache.set(key.storage, body)
+        fast_reads.file_response(
+            self.request.scope,
+            api_key_id=self.api_key_id,
+            body=body,
+            etag=key.etag,
+            cache_control=CACHE_CONTROL,
+            clock_s=store.clock_s,
+        )
         return Response(body, media_type="application/json", headers=headers)

@@ -1,0 +1,186 @@
+"""Cached report reads answered before the app, while the database is provably unchanged.
+
+A cached report read through the app still costs routing, dependency resolution, a session, the
+API key's lookup and the workspace version's: more than the report's bytes are worth. On SQLite
+there is a cheaper proof that nothing changed: ``PRAGMA data_version`` (``db.ChangeCounter``)
+moves whenever any connection of any process commits anything. So:
+
+1. ``FastReads`` (pure ASGI, ahead of the session and the router) reads the counter when a GET
+   under ``/api/v1/`` carries a bearer key, and hands the request a ``Ticket``: a digest of
+   (Authorization header, path, query string) and the counter read *before* the app's own
+   transaction began.
+2. ``ReportCache.respond`` answers as before (version-keyed cache) and files the response under
+   the ticket with that counter reading: the response reflects a database at least as new.
+3. The next request with the same header, path and query, while the counter still reads the
+   same and the clock bucket is the same, is answered from the table: same body, ETag and
+   headers, 304 for a matching ``If-None-Match``, and the same per-key rate limit. Any write
+   anywhere (a revoked key, a deactivated user, new data) changes the counter, and the request
+   goes through the app again.
+
+Only API keys are served here (dashboard pages carry a session cookie the app must re-sign), and
+only where the rate limiter counts in this process (the embedded default): a shared limiter is
+a network round trip the event loop must not wait for. PostgreSQL has no such counter; there the
+app's own cache answers (one version read per request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cachetools import LRUCache
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from socialpulse.kit import cache as kit_cache
+
+TICKET = "socialpulse.fast_read"
+API_PREFIX = "/api/v1/"
+_ENTRY_OVERHEAD = 256  # bytes an entry costs beyond its body, for the table's size bound
+
+
+@dataclass(frozen=True)
+class Ticket:
+    lookup: bytes
+    generation: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    generation: int
+    clock_bucket: int
+    api_key_id: int
+    body: bytes
+    etag: str
+    cache_control: str
+    route: Any  # the matched route, for the latency metric and logs outside
+
+
+def clock_bucket(clock_s: int) -> int:
+    return int(time.time() // clock_s)
+
+
+class ShortcutTable:
+    """Entries by ticket lookup, bounded by the size of their bodies (LRU)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._entries: LRUCache[bytes, Entry] = LRUCache(
+            maxsize=max_bytes, getsizeof=lambda entry: len(entry.body) + _ENTRY_OVERHEAD
+        )
+        self._lock = threading.Lock()  # filed from the thread pool, read on the event loop
+
+    def get(self, lookup: bytes) -> Entry | None:
+        with self._lock:
+            return self._entries.get(lookup)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def file(self, lookup: bytes, entry: Entry) -> None:
+        if len(entry.body) + _ENTRY_OVERHEAD > self._entries.maxsize:
+            return
+        with self._lock:
+            self._entries[lookup] = entry
+
+
+def file_response(
+    scope: Scope,
+    *,
+    api_key_id: int | None,
+    body: bytes,
+    etag: str,
+    cache_control: str,
+    clock_s: int,
+) -> None:
+    """Called by the app's cache with a 200 it just sent for a request ``FastReads`` ticketed."""
+    ticket: Ticket | None = scope.get(TICKET)
+    table: ShortcutTable | None = getattr(scope["app"].state, "fast_reads", None)
+    if ticket is None or table is None or api_key_id is None:
+        return
+    table.file(
+        ticket.lookup,
+        Entry(
+            ticket.generation,
+            clock_bucket(clock_s),
+            api_key_id,
+            body,
+            etag,
+            cache_control,
+            scope.get("route"),
+        ),
+    )
+
+
+def _headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
+    authorization = if_none_match = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value
+        elif name == b"if-none-match":
+            if_none_match = value
+    return authorization, if_none_match
+
+
+class FastReads:
+    """The ASGI side: tickets requests, answers the ones the table can prove fresh."""
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(API_PREFIX)
+        ):
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        counter = state.db.change_counter
+        limiter = state.api_rate_limiter
+        if counter is None or limiter.memory is None or not state.settings.response_cache:
+            await self.app(scope, receive, send)
+            return
+        authorization, if_none_match = _headers(scope)
+        if authorization is None or not authorization.startswith(b"Bearer "):
+            await self.app(scope, receive, send)
+            return
+        lookup = hashlib.blake2b(
+            b"\x1f".join((authorization, scope["path"].encode(), scope["query_string"])),
+            digest_size=20,
+        ).digest()
+        generation = counter.read()
+        entry: Entry | None = state.fast_reads.get(lookup)
+        if (
+            entry is not None
+            and entry.generation == generation
+            and entry.clock_bucket == clock_bucket(state.settings.response_cache_clock_s)
+            # Over the limit: the app answers (429 with Retry-After, in the error shape).
+            and limiter.hit(f"key:{entry.api_key_id}") is None
+        ):
+            scope["route"] = entry.route
+            await self._answer(entry, if_none_match, send)
+            return
+        scope[TICKET] = Ticket(lookup, generation)
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(entry: Entry, if_none_match: bytes | None, send: Send) -> None:
+        headers = [(b"etag", entry.etag.encode()), (b"cache-control", entry.cache_control.encode())]
+        if kit_cache.etag_matches(
+            if_none_match.decode("latin-1") if if_none_match else None, entry.etag
+        ):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers += [
+            (b"content-length", str(len(entry.body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": entry.body})

@@ -1,0 +1,175 @@
+"""Cached report reads answered ahead of the app (SQLite's change counter proves the database
+unchanged): the second read runs no SQL yet answers the same bytes and headers, and every kind
+of change (a write by any connection, a revoked key, the clock bucket, the rate limit) sends
+the request back through the app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+import time_machine
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
+from socialpulse.db import Database
+
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
+REPORT = "/api/v1/inbox/analytics/overview"
+
+
+@pytest.fixture(autouse=True)
+def sqlite_only(db: Database) -> None:
+    if db.change_counter is None:
+        pytest.skip("the shortcut needs SQLite's change counter; PostgreSQL reads the version")
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[list[str]]:
+    """SQL the app runs, on both engines."""
+    seen: list[str] = []
+
+    def note(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    engines = [db.engine] + ([db.read_engine] if db.read_engine is not None else [])
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+@pytest.fixture
+def ws(db: Database) -> WorkspaceFixture:
+    return make_workspace(db, "fast-co")
+
+
+def _interaction(db: Database, ws: WorkspaceFixture, text: str) -> None:
+    account_id = add_account(db, ws.workspace_id, "youtube", handle="own", external_id="UCown")
+    add_interaction(db, account_id, author_external_id="fan", author_handle="fan", text=text)
+
+
+def test_a_repeated_read_runs_no_sql_and_answers_the_same_bytes_and_headers(
+    client: TestClient, ws: WorkspaceFixture, statements: list[str]
+) -> None:
+    # A key's first use records its last use: a write, which the next read must see past.
+    client.get(REPORT, headers=ws.headers())
+    statements.clear()
+    first = client.get(REPORT, headers=ws.headers())
+    assert first.status_code == 200
+    assert statements, "the first read goes through the app"
+    statements.clear()
+    second = client.get(REPORT, headers=ws.headers())
+    assert statements == []
+    assert second.status_code == 200
+    assert second.content == first.content
+    for header in ("etag", "cache-control", "content-type", "content-length"):
+        assert second.headers[header] == first.headers[header], header
+    # The outer middleware still run: security headers and a request id on the shortcut too.
+    assert second.headers["x-request-id"]
+    assert second.headers["content-security-policy"]
+    statements.clear()
+    not_modified = client.get(
+        REPORT, headers=ws.headers() | {"If-None-Match": first.headers["etag"]}
+    )
+    assert not_modified.status_code == 304
+    assert not_modified.headers["etag"] == first.headers["etag"]
+    assert statements == []
+
+
+def test_a_write_by_another_connection_makes_the_next_read_fresh(
+    client: TestClient, ws: WorkspaceFixture, db: Database, statements: list[str]
+) -> None:
+    before = client.get(REPORT, headers=ws.headers()).json()
+    assert client.get(REPORT, headers=ws.headers()).json() == before
+    _interaction(db, ws, "Thanks, love it!")
+    after = client.get(REPORT, headers=ws.headers()).json()
+    assert after != before
+    # Another process's commit (the worker's), to any table, moves the counter as well.
+    client.get(REPORT, headers=ws.headers())
+    statements.clear()
+    client.get(REPORT, headers=ws.headers())
+    assert statements == []
+    path = make_url(db.url).database
+    assert path is not None
+    with sqlite3.connect(path) as other:
+        other.execute("UPDATE workspaces SET name = 'Renamed' WHERE id = ?", (ws.workspace_id,))
+    assert client.get(REPORT, headers=ws.headers()).json() == after
+    assert statements, "the read after another connection's commit went through the app"
+
+
+def test_a_revoked_key_is_refused_even_with_its_report_in_the_shortcut(
+    client: TestClient, ws: WorkspaceFixture
+) -> None:
+    created = client.post("/api/v1/api-keys", json={"name": "ci"}, headers=ws.headers())
+    key_id, key = created.json()["id"], created.json()["key"]
+    reader = {"Authorization": f"Bearer {key}"}
+    assert client.get(REPORT, headers=reader).status_code == 200
+    assert client.get(REPORT, headers=reader).status_code == 200
+    assert client.delete(f"/api/v1/api-keys/{key_id}", headers=ws.headers()).status_code == 200
+    refused = client.get(REPORT, headers=reader)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["error"]["message"]
+
+
+def test_another_key_or_query_never_gets_an_entry_it_did_not_earn(
+    client: TestClient, ws: WorkspaceFixture, db: Database
+) -> None:
+    other = make_workspace(db, "other-co")
+    _interaction(db, ws, "Only in fast-co")
+    mine = client.get(REPORT, headers=ws.headers()).json()
+    client.get(REPORT, headers=ws.headers())
+    theirs = client.get(REPORT, headers=other.headers()).json()
+    assert theirs != mine
+    assert client.get(REPORT, headers={"Authorization": "Bearer sp_nope_nope"}).status_code == 401
+    assert client.get(REPORT + "?days=7", headers=ws.headers()).status_code == 200
+    assert client.get(REPORT + "?days=0", headers=ws.headers()).status_code == 422
+
+
+def test_the_rate_limit_counts_reads_the_shortcut_answers(
+    app: FastAPI, client: TestClient, ws: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from limits import parse_many
+
+    monkeypatch.setattr(app.state.api_rate_limiter, "limits", parse_many("3/minute"))
+    answers = [client.get(REPORT, headers=ws.headers()).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_the_next_clock_bucket_recomputes(
+    client: TestClient,
+    ws: WorkspaceFixture,
+    statements: list[str],
+    frozen: time_machine.Coordinates,
+) -> None:
+    client.get(REPORT, headers=ws.headers())
+    client.get(REPORT, headers=ws.headers())
+    frozen.shift(dt.timedelta(minutes=2))
+    statements.clear()
+    assert client.get(REPORT, headers=ws.headers()).status_code == 200
+    assert statements, "a report whose window ends now is recomputed in the next clock bucket"
+
+
+def test_with_the_cache_off_every_read_goes_through_the_app(
+    app: FastAPI, client: TestClient, ws: WorkspaceFixture, statements: list[str]
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"response_cache": False})
+    try:
+        client.get(REPORT, headers=ws.headers())
+        statements.clear()
+        client.get(REPORT, headers=ws.headers())
+        assert statements
+    finally:
+        app.state.settings = app.state.settings.model_copy(update={"response_cache": True})
