@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, Post, PostAnalysis, TrackedAccount
 from socialpulse.accounts.service import ingest_posts
+from socialpulse.creators.models import Creator, CreatorComment, CreatorPost
 from socialpulse.db import Base, Database, utcnow
 from socialpulse.inbox.models import (
     Fan,
@@ -98,6 +99,18 @@ MODEL_DEFAULTS: dict[type[Base], Callable[[int], dict[str, Any]]] = {
         "external_id": f"post-{n}",
         "caption": f"Post number {n}",
         "posted_at": _now() - dt.timedelta(hours=n),
+    },
+    Creator: lambda n: {"platform": "simulated", "handle": f"creator-{n}"},
+    CreatorPost: lambda n: {
+        "external_id": f"cpost-{n}",
+        "caption": f"Creator post {n}",
+        "posted_at": _now() - dt.timedelta(hours=n),
+    },
+    CreatorComment: lambda n: {
+        "external_id": f"ccomment-{n}",
+        "author_external_id": f"fan-{n}",
+        "text": f"Comment {n}",
+        "posted_at": _now() - dt.timedelta(minutes=n),
     },
     Interaction: lambda n: {
         "platform": "simulated",

@@ -12,12 +12,14 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from socialpulse.accounts import models as accounts
+from socialpulse.creators import models as creators
 from socialpulse.db import Base
 from socialpulse.inbox import models as inbox
+from socialpulse.media import models as media
 from socialpulse.worker import models as worker
 from socialpulse.workspaces import models as workspaces
 
 __all__ = ["DOMAIN_MODELS", "metadata"]
 
-DOMAIN_MODELS = (workspaces, worker, accounts, inbox)
+DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators)
 metadata: MetaData = Base.metadata

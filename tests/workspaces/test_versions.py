@@ -18,7 +18,19 @@ from socialpulse.workspaces import versions
 from socialpulse.workspaces.models import Workspace
 
 # Tables that hold no workspace's report data: a new table lands here only on purpose.
-NOT_VERSIONED = {"users", "user_sessions", "jobs", "api_keys"}
+# Public data shared by the instance (creators and their images) belongs to no workspace.
+NOT_VERSIONED = {
+    "users",
+    "user_sessions",
+    "jobs",
+    "api_keys",
+    "creators",
+    "creator_posts",
+    "creator_comments",
+    "creator_reports",
+    "related_profiles",
+    "media_objects",
+}
 
 
 def _version(db: Database, workspace_id: int) -> int:

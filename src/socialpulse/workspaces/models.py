@@ -4,7 +4,7 @@ import datetime as dt
 import enum
 import secrets
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, Enum, ForeignKey, String, UniqueConstraint, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from socialpulse.db import Base, str_enum, utcnow
@@ -44,6 +44,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # An instance administrator (granted by the CLI only): repairs and crawl settings that
+    # concern the whole instance, not any one workspace.
+    is_instance_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_login_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 

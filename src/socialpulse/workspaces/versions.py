@@ -57,6 +57,9 @@ from sqlalchemy.sql import operators
 from socialpulse.workspaces.models import Workspace
 
 UNVERSIONED = frozenset({"jobs", "api_keys"})
+# A table's info key for public data the instance shares (creators, their images): it belongs
+# to no workspace, and caches of it carry versions of their own.
+SHARED_BY_INSTANCE = "shared_by_instance"
 WORKSPACE_COLUMN = "workspace_id"
 _PENDING = "socialpulse.workspaces.versions.pending"
 
@@ -85,7 +88,7 @@ class _Route:
 
 @cache
 def _route(table: Table) -> _Route | None:
-    if table.name in UNVERSIONED:
+    if table.name in UNVERSIONED or table.info.get(SHARED_BY_INSTANCE):
         return None
     if table is workspaces:
         return _Route("id")

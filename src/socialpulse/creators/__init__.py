@@ -1,0 +1,1 @@
+"""Creator intelligence: public creator data shared by the instance, reports, the crawl."""

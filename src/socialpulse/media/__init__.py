@@ -1,0 +1,1 @@
+"""Images: download through the egress policy, decode safely, resize, store content-addressed."""
