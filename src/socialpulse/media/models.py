@@ -8,7 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from socialpulse.db import Base, str_enum, utcnow
 
-
 # Table options of public data shared by the instance: no workspace's data version covers it
 # (workspaces.versions reads the key by name, not by import: it sits below this domain).
 SHARED = {"info": {"shared_by_instance": True}}
