@@ -15,12 +15,14 @@ from typing import Any
 import httpx
 
 from socialpulse.providers.base import CallObserver, Platform
+from socialpulse.providers.creators import CREATOR_SOURCE
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits
 from socialpulse.providers.simulated.client import (
     SimulatedPlatform,
     parse_profile_url,
     profile_url,
 )
+from socialpulse.providers.simulated.creators import build_creator_source
 from socialpulse.providers.simulated.model import SimSnapshot
 from socialpulse.providers.simulated.publish import build_publisher
 from socialpulse.providers.simulated.settings import SETTINGS, read_settings
@@ -59,6 +61,7 @@ PROVIDER = ProviderInfo(
             Capability.COMMENTS,
             Capability.REPLY,
             Capability.HIDE,
+            Capability.CREATOR_DISCOVERY,
         }
     ),
     parse_profile_url=parse_profile_url,
@@ -67,5 +70,5 @@ PROVIDER = ProviderInfo(
     check_credentials=check_credentials,
     publisher=build_publisher,
     reply_limits=ReplyLimits(120, 10, 2.0, 0.0, 3.0),  # the demo moves quickly
-    extra={"settings": SETTINGS},
+    extra={"settings": SETTINGS, CREATOR_SOURCE: build_creator_source},
 )

@@ -1,0 +1,85 @@
+"""What a platform offers for creator reports: any public account, not only a tracked one.
+
+A platform with ``Capability.CREATOR_DISCOVERY`` sets ``ProviderInfo.extra["creator_source"]``
+to a ``CreatorSourceFactory``; ``creator_source()`` builds one from the credentials the caller
+found (an instance key, the requesting workspace's connected account, or none), or raises
+``CreatorSourceUnavailable`` with a message a user can act on (TikTok without Research API
+access, Instagram without a connected professional account).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from socialpulse.providers.base import CallObserver, Comment, Post, Profile
+from socialpulse.providers.registry import Capability, get_provider
+
+CREATOR_SOURCE = "creator_source"
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedHandle:
+    """A profile a creator's page points at. ``relation``: mention, collaborator, featured,
+    follows or neighbour; ``followers_hint`` when the platform showed a count with it."""
+
+    platform: str
+    handle: str
+    relation: str
+    followers_hint: int | None = None
+
+
+class CreatorSource(Protocol):
+    def creator_profile(self, handle: str) -> Profile:
+        """The public profile; ``NotFoundError`` for no such account, ``PermanentError`` with
+        a clear message for a private one."""
+        ...
+
+    def creator_posts(self, profile: Profile, limit: int) -> list[Post]:
+        """Up to ``limit`` most recent posts with their metrics, newest first."""
+        ...
+
+    def creator_comments(self, post: Post, limit: int) -> list[Comment]:
+        """Up to ``limit`` public comments (and visible replies) of one post."""
+        ...
+
+    def related_handles(self, profile: Profile, posts: Sequence[Post]) -> list[RelatedHandle]:
+        """Profiles this creator's page shows (mentions, collaborators, featured, follows)."""
+        ...
+
+
+class CreatorSourceFactory(Protocol):
+    def __call__(
+        self,
+        credentials: Mapping[str, Any],
+        observer: CallObserver | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> CreatorSource: ...
+
+
+class CreatorSourceUnavailable(Exception):
+    """This platform cannot build creator reports with what this instance has; the message
+    says what would make it possible."""
+
+    def __init__(self, platform: str, message: str) -> None:
+        super().__init__(message)
+        self.platform = platform
+
+
+def creator_source(
+    platform: str,
+    credentials: Mapping[str, Any],
+    observer: CallObserver | None = None,
+    http_client: httpx.Client | None = None,
+) -> CreatorSource:
+    """The platform's creator source; ``UnknownPlatformError`` for an unknown platform."""
+    info = get_provider(platform)
+    factory: CreatorSourceFactory | None = info.extra.get(CREATOR_SOURCE)
+    if not info.supports(Capability.CREATOR_DISCOVERY) or factory is None:
+        raise CreatorSourceUnavailable(
+            info.name, f"creator reports are not available for {info.display_name}"
+        )
+    return factory(credentials, observer, http_client)
