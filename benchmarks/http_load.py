@@ -16,6 +16,22 @@ jobs the start queued. The dashboard pages use a session cookie from the real lo
 
     python benchmarks/http_load.py [--duration 5] [--rounds 3] [--connections 16]
         [--modes cold,cached] [--only health,inbox]
+
+On PostgreSQL + Redis (`--backend postgres`) the same demo setup runs in a scratch database
+`sp_http_load_<random>` created on the given server and dropped at the end (no existing
+database is touched), with SOCIALPULSE_DATABASE_URL, SOCIALPULSE_TASKS_URL and
+SOCIALPULSE_CACHE_URL pointing at it and at Redis, and `socialpulse serve --workers N` once per
+N of --processes (each cold and cached). Serve starts no task worker with Redis, so the
+benchmark runs one `socialpulse worker --scheduler` beside it, as README "Scaling out" says.
+The Redis database must be empty (pick a spare number: /15); it is flushed at the end. The
+hello baseline stays one process, measured in the same rounds as each server, so the rows of
+1 and 2 processes share the denominator:
+
+    python benchmarks/http_load.py --backend postgres --processes 1,2 \
+        --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
+        --redis-url redis://127.0.0.1:6379/15
+
+(or SOCIALPULSE_BENCH_POSTGRES_URL / SOCIALPULSE_BENCH_REDIS_URL instead of the two URLs).
 """
 
 from __future__ import annotations
@@ -23,6 +39,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -30,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +60,8 @@ NO_RATE_LIMIT = "1000000/second"
 CACHE_SETTING = "SOCIALPULSE_RESPONSE_CACHE"
 MODES = {"cold": {CACHE_SETTING: "off"}, "cached": {}}
 SESSION_COOKIE = "socialpulse_session"
+# As `serve` runs its worker on the embedded default (settings.worker_threads).
+WORKER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -86,23 +105,51 @@ class Round:
     errors: int  # non-2xx/3xx answers plus socket errors (timeouts included)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One server start: a cache mode and how many web processes serve it."""
+
+    mode: str
+    processes: int = 1
+
+    def describe(self, with_processes: bool) -> str:
+        if not with_processes:
+            return self.mode
+        return f"{self.mode}, {self.processes} web process{'es' if self.processes > 1 else ''}"
+
+
 @dataclass
 class Results:
-    rounds: dict[tuple[str, str], list[Round]] = field(default_factory=dict)
+    rounds: dict[tuple[Run, str], list[Round]] = field(default_factory=dict)
 
-    def add(self, mode: str, target: str, result: Round) -> None:
-        self.rounds.setdefault((mode, target), []).append(result)
+    def add(self, run: Run, target: str, result: Round) -> None:
+        self.rounds.setdefault((run, target), []).append(result)
 
-    def spread(self, mode: str, target: str) -> float:
+    def spread(self, run: Run, target: str) -> float:
         """(max - min) / median of the rounds' req/s: how much the machine moved under us."""
-        rates = [r.rps for r in self.rounds[(mode, target)]]
-        middle = self.median(mode, target).rps
+        rates = [r.rps for r in self.rounds[(run, target)]]
+        middle = self.median(run, target).rps
         return (max(rates) - min(rates)) / middle if middle else 0.0
 
-    def median(self, mode: str, target: str) -> Round:
+    def median(self, run: Run, target: str) -> Round:
         """The round whose req/s is the median one (its own p50 and p99 come with it)."""
-        ordered = sorted(self.rounds[(mode, target)], key=lambda r: r.rps)
+        ordered = sorted(self.rounds[(run, target)], key=lambda r: r.rps)
         return ordered[(len(ordered) - 1) // 2]
+
+
+def parse_processes(text: str) -> list[int]:
+    """`--processes 1,2` as [1, 2]: positive, in the order given, each once."""
+    counts: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"--processes takes positive whole numbers, got {part!r}")
+        if int(part) not in counts:
+            counts.append(int(part))
+    if not counts:
+        raise ValueError("--processes needs at least one number")
+    return counts
 
 
 # --- wrk -------------------------------------------------------------------------------------
@@ -194,6 +241,25 @@ def cli(env: dict[str, str], cwd: Path, *arguments: str) -> str:
 
 
 @contextmanager
+def running(
+    command: list[str], env: dict[str, str], cwd: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` in the background, its output in `log`; stopped (SIGTERM, then SIGKILL) on
+    the way out."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
 def serving(
     command: list[str], env: dict[str, str], cwd: Path, ready_path: str, log: Path
 ) -> Iterator[str]:
@@ -201,15 +267,8 @@ def serving(
     `ready_path` answers 200."""
     port = free_port()
     base_url = f"http://{HOST}:{port}"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [part.replace("{port}", str(port)) for part in command],
-            env=env,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    command = [part.replace("{port}", str(port)) for part in command]
+    with running(command, env, cwd, log) as process:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
@@ -223,13 +282,6 @@ def serving(
                 raise RuntimeError(f"server not ready within 60 s:\n{log.read_text()}")
             time.sleep(0.2)
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def serve_hello(port: int) -> None:
@@ -245,6 +297,81 @@ def serve_hello(port: int) -> None:
 
     # As `socialpulse serve` runs uvicorn at the default log level INFO.
     uvicorn.run(app, host=HOST, port=port, log_level="info", access_log=False)
+
+
+# --- PostgreSQL + Redis ----------------------------------------------------------------------
+
+
+class SetupError(Exception):
+    """The PostgreSQL or Redis the caller named cannot be used: said, then exit 2."""
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new database on the server of `server_url` (which names the one to connect to for
+    CREATE DATABASE): its URL, then dropped. A name taken already fails CREATE, so no existing
+    database is ever used or dropped."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    server = make_url(server_url)
+    if server.get_backend_name() != "postgresql":
+        raise SetupError(f"--postgres-url must be postgresql+psycopg://...; got {server_url!r}")
+    name = f"sp_http_load_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError as exc:
+        admin.dispose()
+        raise SetupError(f"cannot create a scratch database on {server_url}: {exc}") from exc
+    print(f"scratch database {name} created on {server.render_as_string()}", flush=True)
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        # FORCE: a server killed mid-run may leave a connection behind.
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        print(f"scratch database {name} dropped", flush=True)
+
+
+@contextmanager
+def empty_redis(url: str) -> Iterator[str]:
+    """`url` if its Redis database holds no key, flushed again at the end: the task queue and
+    the response cache have fixed key names, so another run's keys would be served or run."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = client.dbsize()
+    except redis.RedisError as exc:
+        client.close()
+        raise SetupError(f"cannot reach Redis at {url}: {exc}") from exc
+    if keys:
+        client.close()
+        raise SetupError(
+            f"the Redis database {url} holds {keys} keys; give an empty one (e.g. .../15): "
+            "the benchmark flushes it at the end"
+        )
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def postgres_settings(stack: ExitStack, postgres_url: str, redis_url: str) -> dict[str, str]:
+    """Settings for every process of the run; the database and Redis are cleaned up by
+    `stack`."""
+    tasks_url = stack.enter_context(empty_redis(redis_url))
+    return {
+        "SOCIALPULSE_DATABASE_URL": stack.enter_context(scratch_database(postgres_url)),
+        "SOCIALPULSE_TASKS_URL": tasks_url,
+        "SOCIALPULSE_CACHE_URL": tasks_url,
+    }
 
 
 # --- the product: login, settle, check -------------------------------------------------------
@@ -329,7 +456,7 @@ def check_ok(base_url: str, target: Target, headers: list[str]) -> None:
 
 
 def measure(
-    mode: str,
+    run: Run,
     base_url: str,
     hello_url: str,
     chosen: list[Target],
@@ -350,28 +477,36 @@ def measure(
     for number in range(1, args.rounds + 1):
         for target, url, headers in plan:
             result = run_wrk(url + target.path, headers, args, args.duration)
-            results.add(mode, target.name, result)
-        print(f"  {mode}: round {number}/{args.rounds} done, load {load()}", flush=True)
+            results.add(run, target.name, result)
+        label = run.describe(args.backend == "postgres")
+        print(f"  {label}: round {number}/{args.rounds} done, load {load()}", flush=True)
 
 
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def print_table(results: Results, modes: list[str], chosen: list[Target]) -> None:
+def print_table(
+    results: Results, runs: list[Run], chosen: list[Target], with_processes: bool = False
+) -> None:
     """A fixed-width table, then the same figures as Markdown. A round in which no request
-    finished (every one slower than the round) has no latency: shown as "-"."""
-    rows: list[tuple[Target, str, Round, Round, float]] = [
+    finished (every one slower than the round) has no latency: shown as "-". With
+    `with_processes`, a column says how many web processes served the row (hello: always one,
+    measured in the same rounds)."""
+    rows: list[tuple[Target, Run, Round, Round, float]] = [
         (
             target,
-            mode,
-            results.median(mode, target.name),
-            results.median(mode, HELLO.name),
-            results.spread(mode, target.name),
+            run,
+            results.median(run, target.name),
+            results.median(run, HELLO.name),
+            results.spread(run, target.name),
         )
-        for mode in modes
+        for run in runs
         for target in [HELLO, *chosen]
     ]
+
+    def procs(run: Run) -> str:
+        return f" {run.processes:>5}" if with_processes else ""
 
     def figures(row: Round, hello: Round) -> tuple[str, str, str, str, str]:
         if not row.requests:
@@ -385,25 +520,30 @@ def print_table(results: Results, modes: list[str], chosen: list[Target]) -> Non
         )
 
     print()
+    procs_header = f" {'procs':>5}" if with_processes else ""
     print(
-        f"{'endpoint':<16} {'mode':<7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'endpoint':<16} {'mode':<7}{procs_header} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'req/s vs hello':>14} {'p99 vs hello':>12} {'n':>7} {'errors':>6} {'spread':>6}"
     )
-    for target, mode, row, hello, spread in rows:
+    for target, run, row, hello, spread in rows:
         rps, p50, p99, ratio, p99_ratio = figures(row, hello)
         print(
-            f"{target.name:<16} {mode:<7} {rps:>8} {p50:>8} {p99:>8} {ratio:>14} {p99_ratio:>12} "
-            f"{row.requests:>7} {row.errors:>6} {spread:>6.0%}"
+            f"{target.name:<16} {run.mode:<7}{procs(run)} {rps:>8} {p50:>8} {p99:>8} "
+            f"{ratio:>14} {p99_ratio:>12} {row.requests:>7} {row.errors:>6} {spread:>6.0%}"
         )
     print(
         "n: requests in the median round; errors: non-2xx/3xx answers and socket errors in it; "
         "spread: (max - min) / median req/s over the rounds"
     )
+    if with_processes:
+        print("procs: web processes of `socialpulse serve --workers N` (hello: always one)")
     print()
-    print("| endpoint | mode | req/s | p50 ms | p99 ms | req/s vs hello | p99 vs hello |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for target, mode, row, hello, _spread in rows:
-        print(f"| {target.label} | {mode} | " + " | ".join(figures(row, hello)) + " |")
+    columns = "mode | processes" if with_processes else "mode"
+    print(f"| endpoint | {columns} | req/s | p50 ms | p99 ms | req/s vs hello | p99 vs hello |")
+    print("|---|---|" + ("---:|" if with_processes else "") + "---:|---:|---:|---:|---:|")
+    for target, run, row, hello, _spread in rows:
+        shown = f"{run.mode} | {run.processes}" if with_processes else run.mode
+        print(f"| {target.label} | {shown} | " + " | ".join(figures(row, hello)) + " |")
 
 
 def cache_setting_known(env: dict[str, str]) -> bool:
@@ -427,6 +567,29 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=60.0, help="max wait for start-up jobs")
     parser.add_argument("--modes", default="cold,cached", help="cold, cached or both")
     parser.add_argument("--only", default="", help="comma-separated endpoint names")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="sqlite: the embedded default; postgres: PostgreSQL + Redis (scratch database)",
+    )
+    parser.add_argument(
+        "--processes",
+        default="1",
+        help="comma-separated web process counts, e.g. 1,2 (`serve --workers N`); more than "
+        "one needs --backend postgres",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("SOCIALPULSE_BENCH_POSTGRES_URL", ""),
+        help="PostgreSQL server to create the scratch database on (the URL's database is only "
+        "connected to); default $SOCIALPULSE_BENCH_POSTGRES_URL",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("SOCIALPULSE_BENCH_REDIS_URL", ""),
+        help="an empty Redis database, flushed at the end; default $SOCIALPULSE_BENCH_REDIS_URL",
+    )
     parser.add_argument("--hello-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hello_server:
@@ -437,18 +600,46 @@ def main() -> int:
         parser.error(f"--modes takes {', '.join(MODES)}")
     if args.rounds < 1 or args.duration <= 0 or args.connections < 1:
         parser.error("--rounds, --duration and --connections must be positive")
+    try:
+        processes = parse_processes(args.processes)
+    except ValueError as exc:
+        parser.error(str(exc))
+    on_postgres = args.backend == "postgres"
+    if not on_postgres and processes != [1]:
+        parser.error("more than one web process needs --backend postgres (SQLite is served by one)")
+    if on_postgres and not (args.postgres_url and args.redis_url):
+        parser.error(
+            "--backend postgres needs --postgres-url and --redis-url (or "
+            "SOCIALPULSE_BENCH_POSTGRES_URL and SOCIALPULSE_BENCH_REDIS_URL)"
+        )
+    runs = [Run(mode, count) for mode in modes for count in processes]
     require_wrk()
 
+    shape = "one uvicorn process per server"
+    if on_postgres:
+        counts = " and ".join(str(n) for n in processes)
+        shape = (
+            f"PostgreSQL + Redis, `socialpulse serve --workers {counts}` plus one "
+            "`socialpulse worker --scheduler`, hello one uvicorn process"
+        )
     print(
         f"socialpulse HTTP load: wrk, {args.connections} connections, {args.threads} wrk "
         f"thread(s), {args.rounds} x {args.duration:g} s rounds per endpoint (median round "
-        f"shown), one uvicorn process per server, {os.cpu_count()} CPUs shared with the client"
+        f"shown), {shape}, {os.cpu_count()} CPUs shared with the client"
     )
     print(f"load average at start: {load()} (1, 5, 15 min)", flush=True)
     results = Results()
-    with tempfile.TemporaryDirectory(prefix="sp-http-load-") as tmp:
+    # The stack closes before the directory goes: the worker stops, then the scratch database
+    # is dropped and Redis flushed.
+    with tempfile.TemporaryDirectory(prefix="sp-http-load-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         env = product_env(work / "data")
+        if on_postgres:
+            try:
+                env |= postgres_settings(stack, args.postgres_url, args.redis_url)
+            except SetupError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
         began = time.monotonic()
         cli(env, work, "migrate")
         email, password = demo_login(cli(env, work, "demo"))
@@ -459,15 +650,29 @@ def main() -> int:
                 f"note: {CACHE_SETTING} is not a setting of this build: the cold and cached "
                 "runs serve the same way"
             )
+        worker = None
+        if on_postgres:
+            # With Redis, `serve` starts no worker (README "Scaling out"): the demo's jobs and
+            # the periodic ones need this one, as in production.
+            worker_cmd = [sys.executable, "-m", "socialpulse", "worker", "--scheduler"]
+            worker_cmd += ["--threads", str(WORKER_THREADS)]
+            worker = stack.enter_context(running(worker_cmd, env, work, work / "worker.log"))
         hello_cmd = [sys.executable, str(Path(__file__).resolve()), "--hello-server", "{port}"]
         serve_cmd = [sys.executable, "-m", "socialpulse", "serve", "--port", "{port}"]
         chosen: list[Target] = []
         with serving(hello_cmd, env, work, "/", work / "hello.log") as hello_url:
-            for mode in modes:
+            for run in runs:
+                mode = run.mode
                 mode_env = env | MODES[mode]
-                log = work / f"serve-{mode}.log"
-                with serving(serve_cmd, mode_env, work, "/api/health", log) as base_url:
+                command, log = serve_cmd, work / f"serve-{mode}.log"
+                if on_postgres:
+                    command = [*serve_cmd, "--workers", str(run.processes)]
+                    log = work / f"serve-{mode}-{run.processes}.log"
+                with serving(command, mode_env, work, "/api/health", log) as base_url:
                     waited = settle(base_url, key, args.settle)
+                    if worker is not None and worker.poll() is not None:
+                        output = (work / "worker.log").read_text()
+                        raise RuntimeError(f"the worker exited ({worker.returncode}):\n{output}")
                     cookie = login_cookie(base_url, email, password)
                     wanted = {n.strip() for n in args.only.split(",") if n.strip()}
                     everything = targets(first_account_id(base_url, key))
@@ -476,13 +681,13 @@ def main() -> int:
                         names = ", ".join(t.name for t in everything)
                         parser.error(f"--only matched nothing; endpoints: {names}")
                     print(
-                        f"{mode}: server up ({CACHE_SETTING}="
+                        f"{run.describe(on_postgres)}: server up ({CACHE_SETTING}="
                         f"{mode_env.get(CACHE_SETTING, 'default')}), start-up jobs settled in "
                         f"{waited:.1f}s, logged in through the form",
                         flush=True,
                     )
-                    measure(mode, base_url, hello_url, chosen, key, cookie, args, results)
-    print_table(results, modes, chosen)
+                    measure(run, base_url, hello_url, chosen, key, cookie, args, results)
+    print_table(results, runs, chosen, with_processes=on_postgres)
     print(f"\nload average at end: {load()} (1, 5, 15 min); {time.monotonic() - began:.0f}s in all")
     return 0
 
