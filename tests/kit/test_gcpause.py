@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from socialpulse.kit.gcpause import paused_gc
+
+
+def test_the_collector_is_off_inside_and_back_after_nested_blocks() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block still runs
+    assert gc.isenabled()
+
+
+def test_an_exception_still_restores_the_collector() -> None:
+    with pytest.raises(RuntimeError), paused_gc():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_a_collector_turned_off_before_stays_off() -> None:
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
