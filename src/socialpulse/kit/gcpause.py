@@ -25,7 +25,8 @@ def paused_gc() -> Iterator[None]:
 
     Nesting and threads are counted: the collector comes back when the last block that paused
     it ends, and only if it was on when the first one began (a process that turned it off
-    keeps it off). Cycles made meanwhile are collected after, so memory is only held longer.
+    keeps it off). Cycles made meanwhile are collected after, so memory is only held longer;
+    a block that ends while another is still open collects the youngest generation itself.
     """
     global _depth, _was_enabled
     with _lock:
@@ -38,5 +39,10 @@ def paused_gc() -> Iterator[None]:
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0 and _was_enabled:
-                gc.enable()
+            if _depth == 0:
+                if _was_enabled:
+                    gc.enable()
+            elif _was_enabled:
+                # Another thread's block still runs: collect the young objects now, so that
+                # blocks of several threads that keep overlapping cannot hold off collection.
+                gc.collect(0)
