@@ -1,6 +1,8 @@
 """Ingest throughput of the whole fetch path, against a raw bulk insert of the same rows.
 
-The fetch path is what the worker does for new accounts, timed as a whole:
+The fetch path is what the worker does for new accounts, timed as a whole, with what the worker
+installs at start (`load_tasks()`: among it the session hooks that bump each workspace's data
+version in every writing transaction):
 
 * `accounts.fetching.run_fetch` once per account (its own transactions, as the
   `accounts.fetch_account` job runs it): profile and posts read from the simulated platform at

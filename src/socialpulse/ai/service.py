@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import Post, PostAnalysis, TrackedAccount
@@ -76,7 +76,9 @@ def _flat(result: TextAnalysis) -> dict[str, Any]:
     }
 
 
-def _analyze_and_store(db: Database, analyzer: Analyzer, batch: Sequence[Row[Any]]) -> None:
+def _analyze_and_store(
+    db: Database, analyzer: Analyzer, batch: Sequence[tuple[int, str | None]]
+) -> None:
     """Analyse one batch of (post id, caption) and write both forms in one transaction: the
     flat columns by primary key (an ORM bulk UPDATE, which the workspace data version follows
     to the posts' workspaces), the full analyses with one upsert."""
@@ -129,7 +131,7 @@ def analyze_pending_posts(
         if not batch:
             return done
         with paused_gc():
-            _analyze_and_store(db, analyzer, batch)
+            _analyze_and_store(db, analyzer, [(post_id, caption) for post_id, caption in batch])
         done += len(batch)
         heartbeat()
         log.info("ai.posts.analysed", count=len(batch), total=done, model_version=version)
