@@ -1,6 +1,8 @@
 """Ingest throughput of the whole fetch path, against a raw bulk insert of the same rows.
 
-The fetch path is what the worker does for new accounts, timed as a whole:
+The fetch path is what the worker does for new accounts, timed as a whole, with what the worker
+installs at start (`load_tasks()`: among it the session hooks that bump each workspace's data
+version in every writing transaction):
 
 * `accounts.fetching.run_fetch` once per account (its own transactions, as the
   `accounts.fetch_account` job runs it): profile and posts read from the simulated platform at
@@ -55,6 +57,7 @@ from socialpulse.kit.logging import configure_logging
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
+from socialpulse.worker.schedule import load_tasks
 
 SECRET = "ingest-benchmark-secret-0123456789abcdef"
 POSTS: Table = Post.__table__  # type: ignore[assignment]
@@ -253,6 +256,9 @@ def main() -> int:
         parser.error("--accounts must be at least 1")
     # Warnings only: the per-fetch INFO line would interleave with the figures.
     configure_logging("WARNING")
+    # As the worker starts: among what this installs are the session hooks that bump each
+    # workspace's data version in every writing transaction, which the fetch path pays for.
+    load_tasks()
     print(
         f"socialpulse ingest: {args.accounts} new simulated accounts (latency 0) through "
         "run_fetch + caption analysis, vs a raw Core insert of the same rows"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -171,6 +172,19 @@ def test_results_keep_input_order_and_serialise_to_json(analyzer: Analyzer) -> N
     payload = json.loads(json.dumps(results[0].to_dict()))
     assert payload["model_version"] == results[0].model_version
     assert payload["sentiment"]["label"] in {"negative", "neutral", "positive"}
+
+
+def test_to_dict_is_what_asdict_gives(analyzer: Analyzer) -> None:
+    texts = [
+        "",
+        "Where can I buy this?? https://shop.example.com 😍🔥 #style @brand",
+        "worst service ever, still no refund you idiot",
+        "C'est magnifique, merci beaucoup pour cette recette !",
+        "collab? dm me for promo, check my channel sub4sub",
+    ]
+    for result in analyzer.analyze(texts):
+        # Compared as JSON text: key order at every level counts too.
+        assert json.dumps(result.to_dict()) == json.dumps(dataclasses.asdict(result))
 
 
 def test_a_single_string_is_rejected() -> None:

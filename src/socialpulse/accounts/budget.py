@@ -211,11 +211,19 @@ class BudgetObserver:
         self.pending: dict[tuple[str, dt.date], _Pending] = defaultdict(_Pending)
         self.calls = 0
         self.units = 0
+        # Each platform's budget, read on its first call: an observer lives for one fetch or
+        # send (seconds), and a platform without a budget then costs no query per call. What
+        # is used is still read per call: other fetches of the workspace add to it meanwhile.
+        self._budgets: dict[str, Budget | None] = {}
 
     def before_call(self, platform: str, endpoint: str, quota_cost: int) -> None:
         day = quota_day(platform)
+        if platform in self._budgets and self._budgets[platform] is None:
+            return
         with self.db.session(readonly=True) as session:
-            budget = budget_for(session, self.workspace_id, platform)
+            if platform not in self._budgets:
+                self._budgets[platform] = budget_for(session, self.workspace_id, platform)
+            budget = self._budgets[platform]
             if budget is None:
                 return
             used = units_used(session, self.workspace_id, platform, day)

@@ -9,7 +9,7 @@ The API's typed form of the same is `socialpulse.ai.schemas.TextAnalysisRead`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -118,7 +118,58 @@ class TextAnalysis:
     backend: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What `dataclasses.asdict` gives (same keys, order and values, fresh containers),
+        written out: asdict's generic recursion and deep copies cost more than the analysis
+        itself on a batch of captions."""
+        sentiment, lang, category, toxicity = (
+            self.sentiment,
+            self.language,
+            self.category,
+            self.toxicity,
+        )
+        return {
+            "text": self.text,
+            "sentiment": {
+                "label": sentiment.label,
+                "score": sentiment.score,
+                "confidence": sentiment.confidence,
+                "probabilities": dict(sentiment.probabilities),
+                "evidence": _evidence(sentiment.evidence),
+            },
+            "language": {
+                "code": lang.code,
+                "confidence": lang.confidence,
+                "evidence": _evidence(lang.evidence),
+            },
+            "intent": self.intent,
+            "intents": {
+                key: {
+                    "label": item.label,
+                    "score": item.score,
+                    "fired": item.fired,
+                    "evidence": _evidence(item.evidence),
+                }
+                for key, item in self.intents.items()
+            },
+            "category": {
+                "label": category.label,
+                "confidence": category.confidence,
+                "scores": dict(category.scores),
+                "evidence": _evidence(category.evidence),
+            },
+            "toxicity": {
+                "toxic": toxicity.toxic,
+                "score": toxicity.score,
+                "evidence": _evidence(toxicity.evidence),
+            },
+            "keywords": list(self.keywords),
+            "hashtags": list(self.hashtags),
+            "mentions": list(self.mentions),
+            "emojis": list(self.emojis),
+            "urls": list(self.urls),
+            "model_version": self.model_version,
+            "backend": self.backend,
+        }
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -138,6 +189,10 @@ class TextAnalysis:
             "mentions": self.mentions,
             "emojis": self.emojis,
         }
+
+
+def _evidence(items: list[Evidence]) -> list[dict[str, Any]]:
+    return [{"source": e.source, "value": e.value, "weight": e.weight} for e in items]
 
 
 SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")

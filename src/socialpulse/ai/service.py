@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import Post, PostAnalysis, TrackedAccount
 from socialpulse.ai.backends import get_analyzer
-from socialpulse.ai.base import BackendUnavailable, TextAnalysis
+from socialpulse.ai.base import Analyzer, BackendUnavailable, TextAnalysis
 from socialpulse.ai.schemas import TextAnalysisRead, WorkspaceAiSummary
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import PayloadTooLarge
+from socialpulse.kit.gcpause import paused_gc
 from socialpulse.kit.upsert import upsert
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
@@ -75,6 +76,37 @@ def _flat(result: TextAnalysis) -> dict[str, Any]:
     }
 
 
+def _analyze_and_store(
+    db: Database, analyzer: Analyzer, batch: Sequence[tuple[int, str | None]]
+) -> None:
+    """Analyse one batch of (post id, caption) and write both forms in one transaction: the
+    flat columns by primary key (an ORM bulk UPDATE, which the workspace data version follows
+    to the posts' workspaces), the full analyses with one upsert."""
+    results = analyzer.analyze([caption or "" for _, caption in batch])
+    now = utcnow()
+    flat = []
+    full = []
+    for (post_id, _), result in zip(batch, results, strict=True):
+        flat.append({"id": post_id, "ai_analysed_at": now, **_flat(result)})
+        full.append(
+            {
+                "post_id": post_id,
+                "model_version": result.model_version,
+                "analysis": result.to_dict(),
+                "analysed_at": now,
+            }
+        )
+    with db.session() as session:
+        session.execute(update(Post), flat)
+        upsert(
+            session,
+            PostAnalysis.__table__,  # type: ignore[arg-type]
+            full,
+            conflict=["post_id"],
+            update=["model_version", "analysis", "analysed_at"],
+        )
+
+
 def analyze_pending_posts(
     db: Database,
     *,
@@ -98,31 +130,8 @@ def analyze_pending_posts(
             batch = session.execute(query.order_by(Post.id).limit(batch_size)).all()
         if not batch:
             return done
-        results = analyzer.analyze([caption or "" for _, caption in batch])
-        now = utcnow()
-        with db.session() as session:
-            session.execute(
-                update(Post),
-                [
-                    {"id": post_id, "ai_analysed_at": now, **_flat(result)}
-                    for (post_id, _), result in zip(batch, results, strict=True)
-                ],
-            )
-            upsert(
-                session,
-                PostAnalysis.__table__,  # type: ignore[arg-type]
-                [
-                    {
-                        "post_id": post_id,
-                        "model_version": result.model_version,
-                        "analysis": result.to_dict(),
-                        "analysed_at": now,
-                    }
-                    for (post_id, _), result in zip(batch, results, strict=True)
-                ],
-                conflict=["post_id"],
-                update=["model_version", "analysis", "analysed_at"],
-            )
+        with paused_gc():
+            _analyze_and_store(db, analyzer, [(post_id, caption) for post_id, caption in batch])
         done += len(batch)
         heartbeat()
         log.info("ai.posts.analysed", count=len(batch), total=done, model_version=version)
