@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mock_routes import Routes
 
+from mock_routes import Routes
 from socialpulse.providers.base import RecordingObserver
 from socialpulse.providers.http import CircuitBreaker, reset_breakers
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from mock_routes import Routes
 
+from mock_routes import Routes
 from socialpulse.providers.base import (
     MediaType,
     NotFoundError,

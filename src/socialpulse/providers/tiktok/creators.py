@@ -151,8 +151,8 @@ def _next_page(data: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, A
 
 
 def _research_comment(item: Any, video_id: str) -> Comment:
-    comment_id = str(parse_required(item, "id"))
-    created = parse_required(item, "create_time")
+    comment_id = str(_required(item, "id"))
+    created = _required(item, "create_time")
     if not isinstance(created, int | float) or isinstance(created, bool):
         raise MalformedPayloadError(f"TikTok returned comment {comment_id} without a time")
     parent = item.get("parent_comment_id")
@@ -174,7 +174,7 @@ def _research_comment(item: Any, video_id: str) -> Comment:
     )
 
 
-def parse_required(item: Any, key: str) -> Any:
+def _required(item: Any, key: str) -> Any:
     if not isinstance(item, dict) or item.get(key) in (None, ""):
         raise MalformedPayloadError(f"TikTok returned a comment without '{key}'")
     return item[key]
