@@ -15,7 +15,15 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from socialpulse.providers.base import CallObserver, Comment, Page, Post, Profile
+from socialpulse.providers.base import (
+    CallObserver,
+    Comment,
+    Page,
+    Post,
+    PostSource,
+    Profile,
+    extract_mentions,
+)
 from socialpulse.providers.registry import Capability, get_provider
 
 CREATOR_SOURCE = "creator_source"
@@ -132,10 +140,22 @@ def merge_related(own_handle: str, *groups: Iterable[RelatedHandle]) -> list[Rel
     return merged
 
 
+def recent_posts(client: PostSource, profile: Profile, limit: int) -> list[Post]:
+    """``limit`` posts of ``profile`` from a ``PostSource``, newest first."""
+    posts = collect_pages(
+        lambda cursor, wanted: client.list_posts(profile, cursor, limit=wanted), limit
+    )
+    return newest_posts(posts, limit)
+
+
 def mentioned(
-    platform: str, texts: Iterable[str], normalise: Callable[[str], str | None]
+    platform: str,
+    profile: Profile,
+    posts: Sequence[Post],
+    normalise: Callable[[str], str | None],
 ) -> list[RelatedHandle]:
-    """``RelatedHandle``s (relation ``mention``) for the mentions ``normalise`` accepts;
-    ``texts`` are mentions as parsed (without ``@``)."""
+    """Relation ``mention``: the handles mentioned in the posts, then in the bio, that
+    ``normalise`` turns into a handle of the platform (mentions come without ``@``)."""
+    texts = [*(m for post in posts for m in post.mentions), *extract_mentions(profile.bio)]
     handles = (normalise(text) for text in texts)
     return [RelatedHandle(platform, handle, "mention") for handle in handles if handle]

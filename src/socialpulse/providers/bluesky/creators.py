@@ -25,15 +25,13 @@ from socialpulse.providers.base import (
     Platform,
     Post,
     Profile,
-    extract_mentions,
 )
 from socialpulse.providers.bluesky.client import BlueskyClient, configured_appview
 from socialpulse.providers.creators import (
     RelatedHandle,
-    collect_pages,
     mentioned,
     merge_related,
-    newest_posts,
+    recent_posts,
 )
 from socialpulse.providers.items import parse_each, scrub
 
@@ -84,10 +82,7 @@ class BlueskyCreatorSource:
         return profile
 
     def creator_posts(self, profile: Profile, limit: int) -> list[Post]:
-        posts = collect_pages(
-            lambda cursor, wanted: self.client.list_posts(profile, cursor, limit=wanted), limit
-        )
-        return newest_posts(posts, limit)
+        return recent_posts(self.client, profile, limit)
 
     def creator_comments(self, post: Post, limit: int) -> list[Comment]:
         return list(self.client.list_comments(post.external_id).items[: max(0, limit)])
@@ -101,9 +96,10 @@ class BlueskyCreatorSource:
         )
         with self.client.http.parsing(endpoint):
             follows = parse_follows(scrub(data))
-        texts = [*extract_mentions(profile.bio), *(m for post in posts for m in post.mentions)]
-        own = {profile.external_id.lower()}
-        mentions = [r for r in mentioned(_PLATFORM, texts, mention_handle) if r.handle not in own]
+        own = profile.external_id.lower()
+        mentions = [
+            r for r in mentioned(_PLATFORM, profile, posts, mention_handle) if r.handle != own
+        ]
         return merge_related(profile.handle, follows, mentions)
 
 

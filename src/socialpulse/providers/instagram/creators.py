@@ -29,15 +29,13 @@ from socialpulse.providers.base import (
     Platform,
     Post,
     Profile,
-    extract_mentions,
 )
 from socialpulse.providers.creators import (
     CreatorSourceUnavailable,
     RelatedHandle,
-    collect_pages,
     mentioned,
     merge_related,
-    newest_posts,
+    recent_posts,
 )
 from socialpulse.providers.instagram import parse
 from socialpulse.providers.instagram.client import InstagramClient
@@ -78,18 +76,14 @@ class InstagramCreatorSource:
             ) from exc
 
     def creator_posts(self, profile: Profile, limit: int) -> list[Post]:
-        posts = collect_pages(
-            lambda cursor, wanted: self.client.list_posts(profile, cursor, limit=wanted), limit
-        )
-        return newest_posts(posts, limit)
+        return recent_posts(self.client, profile, limit)
 
     def creator_comments(self, post: Post, limit: int) -> list[Comment]:
         """Always ``[]``: Business Discovery gives comment counts, never comment text."""
         return []
 
     def related_handles(self, profile: Profile, posts: Sequence[Post]) -> list[RelatedHandle]:
-        texts = [*(m for post in posts for m in post.mentions), *extract_mentions(profile.bio)]
-        return merge_related(profile.handle, mentioned(_PLATFORM, texts, mention_handle))
+        return merge_related(profile.handle, mentioned(_PLATFORM, profile, posts, mention_handle))
 
 
 def build_creator_source(

@@ -30,7 +30,6 @@ from socialpulse.providers.base import (
     Platform,
     Post,
     Profile,
-    extract_mentions,
 )
 from socialpulse.providers.creators import (
     RelatedHandle,
@@ -110,8 +109,7 @@ class MastodonCreatorSource:
             host = host or home
             return f"{user.lower()}@{host}" if user and host else None
 
-        texts = [*(m for post in posts for m in post.mentions), *extract_mentions(profile.bio)]
-        return merge_related(profile.handle, mentioned(_PLATFORM, texts, full_handle))
+        return merge_related(profile.handle, mentioned(_PLATFORM, profile, posts, full_handle))
 
 
 def build_creator_source(

@@ -45,7 +45,6 @@ from socialpulse.providers.base import (
     Post,
     Profile,
     extract_hashtags,
-    extract_mentions,
     utcnow,
 )
 from socialpulse.providers.creators import (
@@ -346,8 +345,7 @@ class TikTokResearchSource:
         return comments[: max(0, limit)]
 
     def related_handles(self, profile: Profile, posts: Sequence[Post]) -> list[RelatedHandle]:
-        texts = [*(m for post in posts for m in post.mentions), *extract_mentions(profile.bio)]
-        return merge_related(profile.handle, mentioned(_PLATFORM, texts, mention_handle))
+        return merge_related(profile.handle, mentioned(_PLATFORM, profile, posts, mention_handle))
 
 
 def build_creator_source(

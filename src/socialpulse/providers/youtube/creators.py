@@ -29,7 +29,6 @@ from socialpulse.providers.base import (
     Platform,
     Post,
     Profile,
-    extract_mentions,
     require_credentials,
 )
 from socialpulse.providers.creators import (
@@ -38,7 +37,7 @@ from socialpulse.providers.creators import (
     collect_pages,
     mentioned,
     merge_related,
-    newest_posts,
+    recent_posts,
 )
 from socialpulse.providers.items import parse_each
 from socialpulse.providers.youtube import parse
@@ -89,10 +88,7 @@ class YouTubeCreatorSource:
         return profile
 
     def creator_posts(self, profile: Profile, limit: int) -> list[Post]:
-        posts = collect_pages(
-            lambda cursor, wanted: self.client.list_posts(profile, cursor, limit=wanted), limit
-        )
-        return newest_posts(posts, limit)
+        return recent_posts(self.client, profile, limit)
 
     def creator_comments(self, post: Post, limit: int) -> list[Comment]:
         return collect_pages(
@@ -101,8 +97,8 @@ class YouTubeCreatorSource:
 
     def related_handles(self, profile: Profile, posts: Sequence[Post]) -> list[RelatedHandle]:
         featured = self._featured(profile)
-        texts = [*extract_mentions(profile.bio), *(m for post in posts for m in post.mentions)]
-        return merge_related(profile.handle, featured, mentioned(_PLATFORM, texts, mention_handle))
+        mentions = mentioned(_PLATFORM, profile, posts, mention_handle)
+        return merge_related(profile.handle, featured, mentions)
 
     def _featured(self, profile: Profile) -> list[RelatedHandle]:
         endpoint = "youtube.channelSections.list"
