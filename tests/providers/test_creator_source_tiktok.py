@@ -68,7 +68,7 @@ def test_without_research_access_reports_are_not_available(credentials: dict[str
 
 
 def test_profile_with_a_client_token_fetched_once(
-    source: TikTokResearchSource, routes: Routes
+    source: TikTokResearchSource, routes: Routes, observer: RecordingObserver
 ) -> None:
     profile = source.creator_profile("@GardenLab")
     source.creator_profile("gardenlab")
@@ -86,6 +86,11 @@ def test_profile_with_a_client_token_fetched_once(
     assert info.headers["authorization"] == "Bearer clt.research-token-1"
     assert json.loads(info.content) == {"username": "gardenlab"}
     assert "follower_count" in info.url.params["fields"]
+    assert [(c.endpoint, c.quota_cost) for c in observer.calls] == [
+        ("tiktok.oauth.token", 0),
+        ("tiktok.research.user.info", 1),
+        ("tiktok.research.user.info", 1),
+    ]
 
 
 def test_an_expired_token_is_fetched_again(source: TikTokResearchSource, routes: Routes) -> None:

@@ -54,7 +54,7 @@ from socialpulse.providers.creators import (
     merge_related,
     newest_posts,
 )
-from socialpulse.providers.http import CircuitBreaker, ProviderHttp
+from socialpulse.providers.http import CircuitBreaker, ProviderHttp, clean_message
 from socialpulse.providers.items import fit, parse_each, scrub
 from socialpulse.providers.tiktok import parse
 from socialpulse.providers.tiktok.client import API_BASE, DISPLAY_NAME, envelope_body, tiktok_error
@@ -229,7 +229,10 @@ class TikTokResearchSource:
             "client_secret": self.client_secret,
             "grant_type": "client_credentials",
         }
-        data = self.http.request_json("POST", endpoint, "oauth/token/", form=form).data
+        # Fetching a token is not one of the Research API's daily requests.
+        data = self.http.request_json(
+            "POST", endpoint, "oauth/token/", form=form, quota_cost=0
+        ).data
         token = data.get("access_token") if isinstance(data, dict) else None
         if not token:
             detail = (
@@ -238,7 +241,8 @@ class TikTokResearchSource:
                 else None
             )
             raise AuthError(
-                f"TikTok refused the Research API client credentials: {detail or 'no token'}",
+                "TikTok refused the Research API client credentials: "
+                + clean_message(detail or "no token"),
                 platform=_PLATFORM,
                 endpoint=endpoint,
             )
