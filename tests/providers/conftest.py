@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mock_routes import Routes
 from socialpulse.providers.base import RecordingObserver
 from socialpulse.providers.http import CircuitBreaker, reset_breakers
 
@@ -63,3 +64,8 @@ def breaker(clock: FakeClock) -> CircuitBreaker:
 @pytest.fixture
 def observer() -> RecordingObserver:
     return RecordingObserver()
+
+
+@pytest.fixture
+def routes() -> Routes:
+    return Routes()

@@ -331,7 +331,12 @@ def test_observer_records_failed_calls(
 
 def test_provider_claims_no_comments() -> None:
     assert get_provider("tiktok") is PROVIDER
-    assert PROVIDER.capabilities == {Capability.PROFILE, Capability.POSTS}
+    # Creator reports read other accounts through the Research API, not through this client.
+    assert PROVIDER.capabilities == {
+        Capability.PROFILE,
+        Capability.POSTS,
+        Capability.CREATOR_DISCOVERY,
+    }
     client = build({"access_token": TOKEN})
     assert isinstance(client, ProfileSource)
     assert isinstance(client, PostSource)

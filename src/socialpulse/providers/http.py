@@ -290,8 +290,10 @@ class ProviderHttp:
         json_body: Any = None,
         quota_cost: int = 1,
         headers: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
     ) -> JsonResponse:
-        """One logical call: budget check, then up to ``max_attempts`` attempts."""
+        """One logical call: budget check, then up to ``max_attempts`` attempts. ``form`` is
+        sent form-encoded instead of ``json_body`` (OAuth token endpoints want it so)."""
         self.observer.before_call(self.platform, endpoint, quota_cost)
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
@@ -313,6 +315,7 @@ class ProviderHttp:
             json_body,
             quota_cost,
             {**self._extra_headers, **dict(headers or {})},
+            dict(form) if form is not None else None,
         )
         return result
 
@@ -395,6 +398,7 @@ class ProviderHttp:
         json_body: Any,
         quota_cost: int,
         headers: dict[str, str],
+        form: dict[str, str] | None = None,
     ) -> JsonResponse:
         url = self._url(path)
         breaker = self.breaker_for(url)
@@ -404,7 +408,7 @@ class ProviderHttp:
         try:
             try:
                 response = self._client.request(
-                    method, url, params=params, json=json_body, headers=headers
+                    method, url, params=params, json=json_body, data=form, headers=headers
                 )
             except egress.EgressRefused as exc:
                 raise EgressDenied(

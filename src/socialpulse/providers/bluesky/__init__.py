@@ -2,8 +2,10 @@
 
 from socialpulse.providers.base import Platform
 from socialpulse.providers.bluesky.client import BlueskyClient, build
+from socialpulse.providers.bluesky.creators import build_creator_source
 from socialpulse.providers.bluesky.parse import parse_profile_url
 from socialpulse.providers.bluesky.publish import build_publisher
+from socialpulse.providers.creators import CREATOR_SOURCE
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
 
 __all__ = ["PROVIDER", "BlueskyClient"]
@@ -18,6 +20,7 @@ PROVIDER = ProviderInfo(
             Capability.POSTS,
             Capability.COMMENTS,
             Capability.REPLY,
+            Capability.CREATOR_DISCOVERY,
         }
     ),
     parse_profile_url=parse_profile_url,
@@ -28,4 +31,5 @@ PROVIDER = ProviderInfo(
     reply_limits=ReplyLimits(60, 5, 10.0, 5.0, 20.0),
     # app.bsky.feed.post: 300 graphemes and 3,000 bytes.
     text_limit=TextLimit(300, max_bytes=3000, graphemes=True),
+    extra={CREATOR_SOURCE: build_creator_source},
 )

@@ -5,7 +5,9 @@ business discovery; see ``client`` for what works for whom, and ``usage`` for ra
 """
 
 from socialpulse.providers.base import Platform
+from socialpulse.providers.creators import CREATOR_SOURCE
 from socialpulse.providers.instagram.client import InstagramClient, build
+from socialpulse.providers.instagram.creators import build_creator_source
 from socialpulse.providers.instagram.parse import parse_profile_url
 from socialpulse.providers.instagram.publish import build_publisher
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
@@ -23,6 +25,7 @@ PROVIDER = ProviderInfo(
             Capability.COMMENTS,
             Capability.REPLY,
             Capability.HIDE,
+            Capability.CREATOR_DISCOVERY,
         }
     ),
     parse_profile_url=parse_profile_url,
@@ -34,4 +37,5 @@ PROVIDER = ProviderInfo(
     reply_limits=ReplyLimits(30, 3, 15.0, 0.0, 30.0),
     text_limit=TextLimit(2200),
     fetch_spacing_s=20.0,  # between two scheduled fetches: bursts stay under rate limits
+    extra={CREATOR_SOURCE: build_creator_source},
 )

@@ -1,7 +1,9 @@
 """Mastodon provider: any instance, public reads, optional bearer token."""
 
 from socialpulse.providers.base import Platform
+from socialpulse.providers.creators import CREATOR_SOURCE
 from socialpulse.providers.mastodon.client import MastodonClient, build
+from socialpulse.providers.mastodon.creators import build_creator_source
 from socialpulse.providers.mastodon.parse import parse_profile_url
 from socialpulse.providers.mastodon.publish import build_publisher
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
@@ -19,6 +21,7 @@ PROVIDER = ProviderInfo(
             Capability.COMMENTS,
             Capability.MENTIONS,
             Capability.REPLY,
+            Capability.CREATOR_DISCOVERY,
         }
     ),
     parse_profile_url=parse_profile_url,
@@ -30,4 +33,5 @@ PROVIDER = ProviderInfo(
     # 300 statuses per 3 h per account: far above a person's pace, which we keep.
     reply_limits=ReplyLimits(60, 5, 10.0, 5.0, 20.0),
     text_limit=TextLimit(500),  # the default instance limit
+    extra={CREATOR_SOURCE: build_creator_source},
 )

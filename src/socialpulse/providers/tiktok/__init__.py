@@ -5,8 +5,10 @@ TikTok's public API gives regular apps no comment listing, so the provider claim
 """
 
 from socialpulse.providers.base import Platform
+from socialpulse.providers.creators import CREATOR_SOURCE
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits
 from socialpulse.providers.tiktok.client import TikTokClient, build
+from socialpulse.providers.tiktok.creators import build_creator_source
 from socialpulse.providers.tiktok.parse import parse_profile_url
 
 __all__ = ["PROVIDER", "TikTokClient"]
@@ -15,13 +17,13 @@ PROVIDER = ProviderInfo(
     platform=Platform.TIKTOK,
     display_name="TikTok",
     needs_credentials=True,
-    capabilities=frozenset({Capability.PROFILE, Capability.POSTS}),
+    capabilities=frozenset({Capability.PROFILE, Capability.POSTS, Capability.CREATOR_DISCOVERY}),
     parse_profile_url=parse_profile_url,
     build=build,
     url_forms=("https://www.tiktok.com/@username",),
     credential_fields=("access_token",),
     # No reply API here; the pace is for planning only.
     reply_limits=ReplyLimits(30, 3, 15.0, 5.0, 30.0),
-    extra={"own_account_only": True},
+    extra={"own_account_only": True, CREATOR_SOURCE: build_creator_source},
     fetch_spacing_s=10.0,  # between two scheduled fetches: bursts stay under rate limits
 )

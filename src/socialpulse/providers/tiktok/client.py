@@ -57,6 +57,7 @@ from socialpulse.providers.base import (
 )
 from socialpulse.providers.http import (
     CircuitBreaker,
+    JsonResponse,
     ProviderHttp,
     clean_message,
     parse_retry_after,
@@ -71,6 +72,7 @@ __all__ = [
     "VIDEO_FIELDS",
     "TikTokClient",
     "build",
+    "envelope_body",
     "tiktok_error",
 ]
 
@@ -115,6 +117,17 @@ def _error_for(
     if error.code in _TRANSIENT_CODES:
         return TransientError(text, **kwargs)
     return PermanentError(text, **kwargs)
+
+
+def envelope_body(response: JsonResponse, endpoint: str) -> Any:
+    """The body of a TikTok answer; its envelope's error raised as a typed error, since TikTok
+    may report a failure inside an HTTP 200."""
+    error = parse.envelope_error(response.data)
+    if error is not None:
+        raise _error_for(
+            error, endpoint=endpoint, status_code=response.status_code, headers=response.headers
+        )
+    return response.data
 
 
 def tiktok_error(response: httpx.Response, endpoint: str) -> ProviderError | None:
@@ -169,15 +182,7 @@ class TikTokClient:
         response = self.http.request_json(
             method, endpoint, path, params={"fields": fields}, json_body=json_body
         )
-        error = parse.envelope_error(response.data)
-        if error is not None:  # TikTok may report a failure inside an HTTP 200
-            raise _error_for(
-                error,
-                endpoint=endpoint,
-                status_code=response.status_code,
-                headers=response.headers,
-            )
-        return response.data
+        return envelope_body(response, endpoint)
 
     # -- profile --------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """YouTube provider: Data API v3 with an API key."""
 
 from socialpulse.providers.base import Platform
+from socialpulse.providers.creators import CREATOR_SOURCE
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
 from socialpulse.providers.youtube.client import YouTubeClient, build
+from socialpulse.providers.youtube.creators import build_creator_source
 from socialpulse.providers.youtube.parse import parse_profile_url
 from socialpulse.providers.youtube.publish import build_publisher
 
@@ -19,6 +21,7 @@ PROVIDER = ProviderInfo(
             Capability.COMMENTS,
             Capability.REPLY,
             Capability.HIDE,
+            Capability.CREATOR_DISCOVERY,
         }
     ),
     parse_profile_url=parse_profile_url,
@@ -39,4 +42,5 @@ PROVIDER = ProviderInfo(
     # commentThreads.list order=time: a poll can stop at the first comment it already has.
     newest_first_comments=True,
     fetch_spacing_s=5.0,  # between two scheduled fetches: bursts stay under rate limits
+    extra={CREATOR_SOURCE: build_creator_source},
 )

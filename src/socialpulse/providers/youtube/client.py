@@ -67,6 +67,7 @@ QUOTA_COST: dict[str, int] = {
     "videos.list": 1,
     "commentThreads.list": 1,
     "comments.list": 1,
+    "channelSections.list": 1,
     "search.list": 100,
     "comments.insert": 50,
 }
@@ -188,11 +189,12 @@ class YouTubeClient:
     def _get(self, method: str, path: str, params: Mapping[str, Any]) -> Any:
         return self.http.get_json(f"youtube.{method}", path, params, quota_cost=QUOTA_COST[method])
 
-    def get_profile(self, handle: str) -> Profile:
-        """``@handle``, ``handle`` or a ``UC…`` channel id."""
+    def get_profile(self, handle: str, parts: str = "snippet,statistics,contentDetails") -> Profile:
+        """``@handle``, ``handle`` or a ``UC…`` channel id. ``parts`` adds resource parts
+        (``status``, ``brandingSettings``) to ``Profile.raw`` at no extra quota cost."""
         endpoint = "youtube.channels.list"
         value = handle.strip()
-        params: dict[str, Any] = {"part": "snippet,statistics,contentDetails"}
+        params: dict[str, Any] = {"part": parts}
         if parse.is_channel_id(value):
             params["id"] = value
             label = value

@@ -52,6 +52,7 @@ __all__ = [
     "SHORTS_MAX_SECONDS",
     "channel_items",
     "is_channel_id",
+    "is_handle",
     "parse_channel",
     "parse_comment",
     "parse_comment_list",
@@ -80,6 +81,11 @@ _AVATAR_ORDER = ("high", "medium", "default")
 
 def is_channel_id(value: str) -> bool:
     return bool(_CHANNEL_ID_RE.match(value))
+
+
+def is_handle(value: str) -> bool:
+    """``@name`` as YouTube allows handles (3-30 characters)."""
+    return bool(_HANDLE_RE.match(value))
 
 
 def video_url(video_id: str) -> str:
