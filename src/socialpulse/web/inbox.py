@@ -144,20 +144,12 @@ def inbox_page(
 ) -> Response:
     subject, _ = auth
     filters = _filters(platform, status, sentiment, intent, superfan, account)
-    page = inbox_service.list_interactions(
+    page = inbox_service.list_inbox(
         session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None, before=before or None
     )
-    items = page.items
-    evidence = inbox_service.chip_evidence(session, subject, [i.id for i in items])
-    fans = fan_service.fans_by_id(
-        session, subject, {i.fan_id for i in items if i.fan_id is not None}
-    )
-    replies = reply_service.reply_statuses(session, subject, [i.id for i in items])
-    waiting = {ReplyStatus.pending, ReplyStatus.processing}
-    # A suggestion is offered until a reply to the interaction is queued or sent.
-    queued = {i: bool(statuses & waiting) for i, statuses in replies.items()}
+    entries = page.entries
+    items = [entry.item for entry in entries]
     accounts = accounts_service.list_accounts(session, subject)
-    intents = inbox_service.known_intents()
     current = {
         "platform": platform,
         "status": status,
@@ -168,9 +160,7 @@ def inbox_page(
     }
     hide_states = {i.id: moderation.hide_state(i.hidden, i.labels) for i in items}
     context = layout(session, auth, "inbox") | {
-        "items": items,
-        "fans": fans,
-        "queued": queued,
+        "entries": entries,
         "hide_states": hide_states,
         "hide_failures": moderation.failure_details(session, subject, items),
         "moderation_buttons": {i.id: _moderation_buttons(i, hide_states[i.id]) for i in items},
@@ -182,12 +172,12 @@ def inbox_page(
         "platform_names": {
             p: accounts_service.platform_name(p) for p in {i.platform for i in items}
         },
-        "chips": {i.id: _chips(i, evidence.get(i.id, {})) for i in items},
+        "chips": {e.item.id: _chips(e.item, e.evidence) for e in entries},
         "accounts": accounts,
         "platforms": sorted({a.platform for a in accounts}),
         "statuses": [s.value for s in InteractionStatus],
         "sentiments": SENTIMENTS,
-        "intents": intents,
+        "intents": inbox_service.known_intents(),
         "current": current,
         "pages": {
             "first": _page_query(current) if page.prev_cursor else None,
