@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -61,36 +62,43 @@ def _why(items: list[dict[str, Any]] | None, limit: int = 4) -> str:
     return ", ".join(words)
 
 
-def _chips(item: Interaction, evidence: dict[str, Any]) -> list[dict[str, str]]:
+class Chip(NamedTuple):
+    """A sentiment / intent / toxicity / language chip and the evidence shown on hover. (A tuple,
+    not a dict: Jinja reads `chip.kind` as an attribute first, a caught exception on a dict.)"""
+
+    kind: str
+    text: str
+    why: str
+
+
+def _chips(item: Interaction, evidence: dict[str, Any]) -> list[Chip]:
     """Sentiment / intent / toxicity / language chips with the evidence shown on hover."""
-    chips: list[dict[str, str]] = []
+    chips: list[Chip] = []
     if item.ai_sentiment:
         confidence = item.ai_sentiment_confidence
         why = f"confidence {confidence:.0%}; " if confidence is not None else ""
         chips.append(
-            {
-                "kind": f"sentiment-{item.ai_sentiment}",
-                "text": item.ai_sentiment,
-                "why": why + (_why(evidence.get("sentiment")) or "no strong words"),
-            }
+            Chip(
+                f"sentiment-{item.ai_sentiment}",
+                item.ai_sentiment,
+                why + (_why(evidence.get("sentiment")) or "no strong words"),
+            )
         )
     if item.ai_intent and item.ai_intent != "other":
         detail = (evidence.get("intents") or {}).get(item.ai_intent) or {}
         score = item.ai_intent_confidence
         chips.append(
-            {
-                "kind": "intent",
-                "text": item.ai_intent.replace("_", " "),
-                "why": (f"score {score:.2f}; " if score is not None else "")
+            Chip(
+                "intent",
+                item.ai_intent.replace("_", " "),
+                (f"score {score:.2f}; " if score is not None else "")
                 + (_why(detail.get("evidence")) or "no evidence recorded"),
-            }
+            )
         )
     if item.ai_toxic:
-        chips.append(
-            {"kind": "toxic", "text": "toxic", "why": _why(evidence.get("toxicity")) or "toxic"}
-        )
+        chips.append(Chip("toxic", "toxic", _why(evidence.get("toxicity")) or "toxic"))
     if item.ai_language:
-        chips.append({"kind": "lang", "text": item.ai_language, "why": "detected language"})
+        chips.append(Chip("lang", item.ai_language, "detected language"))
     return chips
 
 
@@ -107,6 +115,63 @@ def _moderation_buttons(item: Interaction, state: str | None) -> list[tuple[str,
 
 
 # --- the inbox ---------------------------------------------------------------------------------
+
+MODERATION_LABELS = frozenset(
+    {moderation.HIDDEN_LABEL, moderation.FAILED_LABEL, moderation.UNHIDE_FAILED_LABEL}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """What one row of the inbox shows, worked out once here: each attribute chain, method call
+    and filter in a template costs several times what it costs in Python, fifty rows a page."""
+
+    item: Interaction
+    fan_id: int | None
+    superfan_since: str | None  # "YYYY-MM-DD" ("?" unknown) for a superfan; None for others
+    meta: str  # platform · kind · posted
+    status: str
+    status_text: str
+    reply_waiting: bool
+    chips: list[Chip]
+    labels: list[str]  # the labels people gave it (moderation's own are shown as its state)
+    hide_state: str | None
+    hide_failure: str
+    buttons: list[tuple[str, str]]  # moderation (action, text) offered to an editor
+    suggestion: bool  # a suggested reply is offered to an editor
+
+
+def _inbox_rows(
+    entries: list[inbox_service.InboxEntry], failures: dict[int, str], can_edit: bool
+) -> list[InboxRow]:
+    rows = []
+    for entry in entries:
+        item = entry.item
+        state = moderation.hide_state(item.hidden, item.labels)
+        superfan_since = None
+        if entry.is_superfan:
+            since = entry.superfan_since
+            superfan_since = since.strftime("%Y-%m-%d") if since else "?"
+        status = item.status.value
+        rows.append(
+            InboxRow(
+                item=item,
+                fan_id=entry.fan_id,
+                superfan_since=superfan_since,
+                meta=f"{item.platform} · {item.kind.value.replace('_', ' ')} · "
+                f"{item.posted_at.strftime('%Y-%m-%d %H:%M')} UTC",
+                status=status,
+                status_text=status.replace("_", " "),
+                reply_waiting=entry.reply_waiting,
+                chips=_chips(item, entry.evidence),
+                labels=[label for label in item.labels if label not in MODERATION_LABELS],
+                hide_state=state,
+                hide_failure=failures.get(item.id, "no reason recorded"),
+                buttons=_moderation_buttons(item, state) if can_edit else [],
+                suggestion=can_edit and bool(item.suggested_reply) and not entry.replied,
+            )
+        )
+    return rows
 
 
 def _filters(
@@ -147,8 +212,7 @@ def inbox_page(
     page = inbox_service.list_inbox(
         session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None, before=before or None
     )
-    entries = page.entries
-    items = [entry.item for entry in entries]
+    items = [entry.item for entry in page.entries]
     accounts = accounts_service.list_accounts(session, subject)
     current = {
         "platform": platform,
@@ -158,21 +222,13 @@ def inbox_page(
         "superfan": superfan,
         "account": account,
     }
-    hide_states = {i.id: moderation.hide_state(i.hidden, i.labels) for i in items}
+    can_edit = subject.role.at_least(Role.editor)
+    failures = moderation.failure_details(session, subject, items)
     context = layout(session, auth, "inbox") | {
-        "entries": entries,
-        "hide_states": hide_states,
-        "hide_failures": moderation.failure_details(session, subject, items),
-        "moderation_buttons": {i.id: _moderation_buttons(i, hide_states[i.id]) for i in items},
-        "moderation_labels": {
-            moderation.HIDDEN_LABEL,
-            moderation.FAILED_LABEL,
-            moderation.UNHIDE_FAILED_LABEL,
-        },
+        "rows": _inbox_rows(page.entries, failures, can_edit),
         "platform_names": {
             p: accounts_service.platform_name(p) for p in {i.platform for i in items}
         },
-        "chips": {e.item.id: _chips(e.item, e.evidence) for e in entries},
         "accounts": accounts,
         "platforms": sorted({a.platform for a in accounts}),
         "statuses": [s.value for s in InteractionStatus],
@@ -185,7 +241,7 @@ def inbox_page(
             "next": _page_query(current, cursor=page.next_cursor),
         },
         "bulk_actions": BULK_ACTIONS,
-        "can_edit": subject.role.at_least(Role.editor),
+        "can_edit": can_edit,
         "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "inbox.html", context)
