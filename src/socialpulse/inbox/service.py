@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -245,7 +246,8 @@ def list_inbox(
     query = (
         _filtered(subject, filters)
         .add_columns(
-            *(Interaction.ai_evidence[key] for key in CHIP_EVIDENCE),
+            # As JSON text, decoded here: the JSON type's own result processing costs more.
+            *(Interaction.ai_evidence[key].as_string() for key in CHIP_EVIDENCE),
             Fan.id,
             Fan.is_superfan,
             Fan.superfan_since,
@@ -261,22 +263,22 @@ def list_inbox(
         session, query, limit=limit, cursor=cursor, before=before
     )
     parts = len(CHIP_EVIDENCE)
-    entries = [
-        InboxEntry(
-            item=row[0],
-            evidence={
-                key: value
-                for key, value in zip(CHIP_EVIDENCE, row[1 : parts + 1], strict=True)
-                if value
-            },
-            fan_id=row[parts + 1],
-            is_superfan=bool(row[parts + 2]),
-            superfan_since=row[parts + 3],
-            replied=bool(row[parts + 4]),
-            reply_waiting=bool(row[parts + 5]),
+    entries = []
+    for row in rows:
+        decoded = (json.loads(text) if text else None for text in row[1 : parts + 1])
+        entries.append(
+            InboxEntry(
+                item=row[0],
+                evidence={
+                    key: value for key, value in zip(CHIP_EVIDENCE, decoded, strict=True) if value
+                },
+                fan_id=row[parts + 1],
+                is_superfan=bool(row[parts + 2]),
+                superfan_since=row[parts + 3],
+                replied=bool(row[parts + 4]),
+                reply_waiting=bool(row[parts + 5]),
+            )
         )
-        for row in rows
-    ]
     return InboxSlice(entries, next_cursor, prev_cursor)
 
 
