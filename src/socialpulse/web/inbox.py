@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,6 +29,7 @@ from socialpulse.inbox.models import (
 from socialpulse.inbox.replies import service as reply_service
 from socialpulse.inbox.workflows import schemas as workflow_schemas
 from socialpulse.inbox.workflows import service as workflow_service
+from socialpulse.web.inbox_rows import chips, inbox_rows
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
@@ -51,127 +51,7 @@ EXAMPLE_CONDITIONS = '[\n  {"type": "intent", "values": ["purchase_intent"]}\n]'
 EXAMPLE_ACTIONS = '[\n  {"type": "label", "name": "sales"}\n]'
 
 
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def _why(items: list[dict[str, Any]] | None, limit: int = 4) -> str:
-    words = [
-        f"{item.get('value')} ({float(item.get('weight', 0)):+.2f})"
-        for item in (items or [])[:limit]
-    ]
-    return ", ".join(words)
-
-
-class Chip(NamedTuple):
-    """A sentiment / intent / toxicity / language chip and the evidence shown on hover. (A tuple,
-    not a dict: Jinja reads `chip.kind` as an attribute first, a caught exception on a dict.)"""
-
-    kind: str
-    text: str
-    why: str
-
-
-def _chips(item: Interaction, evidence: dict[str, Any]) -> list[Chip]:
-    """Sentiment / intent / toxicity / language chips with the evidence shown on hover."""
-    chips: list[Chip] = []
-    if item.ai_sentiment:
-        confidence = item.ai_sentiment_confidence
-        why = f"confidence {confidence:.0%}; " if confidence is not None else ""
-        chips.append(
-            Chip(
-                f"sentiment-{item.ai_sentiment}",
-                item.ai_sentiment,
-                why + (_why(evidence.get("sentiment")) or "no strong words"),
-            )
-        )
-    if item.ai_intent and item.ai_intent != "other":
-        detail = (evidence.get("intents") or {}).get(item.ai_intent) or {}
-        score = item.ai_intent_confidence
-        chips.append(
-            Chip(
-                "intent",
-                item.ai_intent.replace("_", " "),
-                (f"score {score:.2f}; " if score is not None else "")
-                + (_why(detail.get("evidence")) or "no evidence recorded"),
-            )
-        )
-    if item.ai_toxic:
-        chips.append(Chip("toxic", "toxic", _why(evidence.get("toxicity")) or "toxic"))
-    if item.ai_language:
-        chips.append(Chip("lang", item.ai_language, "detected language"))
-    return chips
-
-
-def _moderation_buttons(item: Interaction, state: str | None) -> list[tuple[str, str]]:
-    """(action, button text) offered on an interaction: undo what is asked, retry a failure."""
-    if state == "hide_failed":
-        return [("hide", "Retry hide"), ("unhide", "Unhide")]
-    if state == "unhide_failed":
-        return [("unhide", "Retry unhide"), ("hide", "Keep hidden")]
-    if item.hidden:
-        return [("unhide", "Unhide")]
-    hideable = moderation.can_hide(item.platform) and item.kind in moderation.HIDEABLE_KINDS
-    return [("hide", "Hide")] if hideable else []
-
-
 # --- the inbox ---------------------------------------------------------------------------------
-
-MODERATION_LABELS = frozenset(
-    {moderation.HIDDEN_LABEL, moderation.FAILED_LABEL, moderation.UNHIDE_FAILED_LABEL}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class InboxRow:
-    """What one row of the inbox shows, worked out once here: each attribute chain, method call
-    and filter in a template costs several times what it costs in Python, fifty rows a page."""
-
-    item: Interaction
-    fan_id: int | None
-    superfan_since: str | None  # "YYYY-MM-DD" ("?" unknown) for a superfan; None for others
-    meta: str  # platform · kind · posted
-    status: str
-    status_text: str
-    reply_waiting: bool
-    chips: list[Chip]
-    labels: list[str]  # the labels people gave it (moderation's own are shown as its state)
-    hide_state: str | None
-    hide_failure: str
-    buttons: list[tuple[str, str]]  # moderation (action, text) offered to an editor
-    suggestion: bool  # a suggested reply is offered to an editor
-
-
-def _inbox_rows(
-    entries: list[inbox_service.InboxEntry], failures: dict[int, str], can_edit: bool
-) -> list[InboxRow]:
-    rows = []
-    for entry in entries:
-        item = entry.item
-        state = moderation.hide_state(item.hidden, item.labels)
-        superfan_since = None
-        if entry.is_superfan:
-            since = entry.superfan_since
-            superfan_since = since.strftime("%Y-%m-%d") if since else "?"
-        status = item.status.value
-        rows.append(
-            InboxRow(
-                item=item,
-                fan_id=entry.fan_id,
-                superfan_since=superfan_since,
-                meta=f"{item.platform} · {item.kind.value.replace('_', ' ')} · "
-                f"{item.posted_at.strftime('%Y-%m-%d %H:%M')} UTC",
-                status=status,
-                status_text=status.replace("_", " "),
-                reply_waiting=entry.reply_waiting,
-                chips=_chips(item, entry.evidence),
-                labels=[label for label in item.labels if label not in MODERATION_LABELS],
-                hide_state=state,
-                hide_failure=failures.get(item.id, "no reason recorded"),
-                buttons=_moderation_buttons(item, state) if can_edit else [],
-                suggestion=can_edit and bool(item.suggested_reply) and not entry.replied,
-            )
-        )
-    return rows
 
 
 def _filters(
@@ -225,7 +105,7 @@ def inbox_page(
     can_edit = subject.role.at_least(Role.editor)
     failures = moderation.failure_details(session, subject, items)
     context = layout(session, auth, "inbox") | {
-        "rows": _inbox_rows(page.entries, failures, can_edit),
+        "rows": inbox_rows(page.entries, failures, can_edit),
         "platform_names": {
             p: accounts_service.platform_name(p) for p in {i.platform for i in items}
         },
@@ -703,7 +583,7 @@ def fan_page(request: Request, session: DbSession, auth: WebAuth, fan_id: int) -
     context = layout(session, auth, "inbox") | {
         "fan": fan,
         "recent": recent,
-        "chips": {i.id: _chips(i, i.ai_evidence or {}) for i in recent},
+        "chips": {i.id: chips(i, i.ai_evidence or {}) for i in recent},
         "positive_share": positive_share,
         "platform_name": accounts_service.platform_name(fan.platform),
         "since_days": (utcnow() - fan.superfan_since).days if fan.superfan_since else None,
