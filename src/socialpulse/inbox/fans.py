@@ -325,12 +325,3 @@ def list_fans(
             query.order_by(Fan.lifetime_value_score.desc(), Fan.id).limit(limit).offset(offset)
         )
     )
-
-
-def fans_by_id(session: Session, subject: Subject, fan_ids: Iterable[int]) -> dict[int, Fan]:
-    """The workspace's fans among ``fan_ids``, by id."""
-    wanted = sorted(set(fan_ids))
-    if not wanted:
-        return {}
-    fans = session.scalars(scoped(select(Fan), subject).where(Fan.id.in_(wanted)))
-    return {fan.id: fan for fan in fans}

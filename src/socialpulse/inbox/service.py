@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, func, or_, select
+from sqlalchemy import Row, Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from socialpulse.ai import schemas as ai_schemas
@@ -26,6 +27,8 @@ from socialpulse.inbox.models import (
     InboxSettings,
     Interaction,
     InteractionStatus,
+    ReplyQueueItem,
+    ReplyStatus,
     Workflow,
 )
 from socialpulse.kit.params import DB_INT_MAX
@@ -140,7 +143,17 @@ def list_interactions(
 ) -> InteractionSlice:
     """Newest first (posted_at, then id), keyset-paginated: pass `next_cursor` back as
     `cursor` for older items, `prev_cursor` as `before` for newer ones."""
-    query = _filtered(subject, filters)
+    rows, next_cursor, prev_cursor = _keyset_page(
+        session, _filtered(subject, filters), limit=limit, cursor=cursor, before=before
+    )
+    return InteractionSlice([row[0] for row in rows], next_cursor, prev_cursor)
+
+
+def _keyset_page(
+    session: Session, query: Any, *, limit: int, cursor: str | None, before: str | None
+) -> tuple[list[Row[Any]], str | None, str | None]:
+    """One page of `query` (whose first column is the Interaction) in `list_interactions`'
+    order, with the cursors of its neighbour pages."""
     newest_first = (Interaction.posted_at.desc(), Interaction.id.desc())
     if before:
         at, ident = decode_cursor(before)
@@ -151,11 +164,13 @@ def list_interactions(
             )
         )
         rows = list(
-            session.scalars(newer.order_by(Interaction.posted_at, Interaction.id).limit(limit + 1))
+            session.execute(
+                newer.order_by(Interaction.posted_at, Interaction.id).limit(limit + 1)
+            ).all()
         )
         if len(rows) > limit:
             rows = rows[:limit][::-1]
-            return InteractionSlice(rows, _cursor_of(rows[-1]), _cursor_of(rows[0]))
+            return rows, _cursor_of(rows[-1][0]), _cursor_of(rows[0][0])
         # Back at the top: the first page itself, so pages keep their boundaries.
         cursor = None
     if cursor:
@@ -166,15 +181,15 @@ def list_interactions(
                 and_(Interaction.posted_at == at, Interaction.id < ident),
             )
         )
-    rows = list(session.scalars(query.order_by(*newest_first).limit(limit + 1)))
+    rows = list(session.execute(query.order_by(*newest_first).limit(limit + 1)).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = _cursor_of(rows[-1])
+        next_cursor = _cursor_of(rows[-1][0])
     prev_cursor = None
     if cursor:
-        prev_cursor = _cursor_of(rows[0]) if rows else cursor
-    return InteractionSlice(rows, next_cursor, prev_cursor)
+        prev_cursor = _cursor_of(rows[0][0]) if rows else cursor
+    return rows, next_cursor, prev_cursor
 
 
 def _cursor_of(item: Interaction) -> str:
@@ -186,23 +201,85 @@ def _cursor_of(item: Interaction) -> str:
 CHIP_EVIDENCE = ("sentiment", "intents", "toxicity")
 
 
-def chip_evidence(
-    session: Session, subject: Subject, interaction_ids: Sequence[int]
-) -> dict[int, dict[str, Any]]:
-    """By interaction id, the `CHIP_EVIDENCE` parts of its AI evidence (absent ones left out),
-    cut out by the database so a list never decodes whole evidence documents."""
-    if not interaction_ids:
-        return {}
-    parts = [Interaction.ai_evidence[key] for key in CHIP_EVIDENCE]
-    rows = session.execute(
-        scoped(select(Interaction.id, *parts), subject).where(
-            Interaction.id.in_(list(interaction_ids)), Interaction.ai_evidence.is_not(None)
+@dataclass(frozen=True)
+class InboxEntry:
+    """An interaction as the inbox page shows it, with what its row needs from elsewhere."""
+
+    item: Interaction
+    evidence: dict[str, Any]  # the `CHIP_EVIDENCE` parts of its AI evidence (absent ones left out)
+    fan_id: int | None  # its fan in this workspace, if any
+    is_superfan: bool
+    superfan_since: dt.datetime | None
+    replied: bool  # a reply to it is queued, being sent or sent (a cancelled one does not count)
+    reply_waiting: bool  # a reply to it is queued or being sent
+
+
+@dataclass(frozen=True)
+class InboxSlice:
+    entries: list[InboxEntry]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def list_inbox(
+    session: Session,
+    subject: Subject,
+    filters: InteractionFilters,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+    before: str | None = None,
+) -> InboxSlice:
+    """`list_interactions` with what the inbox page shows beside each interaction, in the same
+    statement: the evidence its chips explain themselves with (cut out by the database, so a
+    page never decodes whole evidence documents), its fan's superfan standing and whether a
+    reply to it is waiting or was sent. One statement rather than one per kind: on SQLite a
+    lookup of the page's ids by `IN` walks the workspace's index instead of the primary key."""
+    replies = select(ReplyQueueItem.id).where(
+        ReplyQueueItem.interaction_id == Interaction.id,
+        ReplyQueueItem.workspace_id == Interaction.workspace_id,
+        ReplyQueueItem.status != ReplyStatus.cancelled,
+    )
+    waiting = replies.where(
+        ReplyQueueItem.status.in_([ReplyStatus.pending, ReplyStatus.processing])
+    )
+    query = (
+        _filtered(subject, filters)
+        .add_columns(
+            # As JSON text, decoded here: the JSON type's own result processing costs more.
+            *(Interaction.ai_evidence[key].as_string() for key in CHIP_EVIDENCE),
+            Fan.id,
+            Fan.is_superfan,
+            Fan.superfan_since,
+            replies.exists(),
+            waiting.exists(),
+        )
+        # The fan's workspace in the join itself (`scoped` would filter out rows without one).
+        .outerjoin(
+            Fan, and_(Fan.id == Interaction.fan_id, Fan.workspace_id == Interaction.workspace_id)
         )
     )
-    return {
-        row[0]: {key: value for key, value in zip(CHIP_EVIDENCE, row[1:], strict=True) if value}
-        for row in rows
-    }
+    rows, next_cursor, prev_cursor = _keyset_page(
+        session, query, limit=limit, cursor=cursor, before=before
+    )
+    parts = len(CHIP_EVIDENCE)
+    entries = []
+    for row in rows:
+        decoded = (json.loads(text) if text else None for text in row[1 : parts + 1])
+        entries.append(
+            InboxEntry(
+                item=row[0],
+                evidence={
+                    key: value for key, value in zip(CHIP_EVIDENCE, decoded, strict=True) if value
+                },
+                fan_id=row[parts + 1],
+                is_superfan=bool(row[parts + 2]),
+                superfan_since=row[parts + 3],
+                replied=bool(row[parts + 4]),
+                reply_waiting=bool(row[parts + 5]),
+            )
+        )
+    return InboxSlice(entries, next_cursor, prev_cursor)
 
 
 def get_interaction(session: Session, subject: Subject, interaction_id: int) -> Interaction:

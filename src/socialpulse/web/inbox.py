@@ -29,6 +29,7 @@ from socialpulse.inbox.models import (
 from socialpulse.inbox.replies import service as reply_service
 from socialpulse.inbox.workflows import schemas as workflow_schemas
 from socialpulse.inbox.workflows import service as workflow_service
+from socialpulse.web.inbox_rows import chips, inbox_rows
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
@@ -48,62 +49,6 @@ BULK_ACTIONS = {
 }
 EXAMPLE_CONDITIONS = '[\n  {"type": "intent", "values": ["purchase_intent"]}\n]'
 EXAMPLE_ACTIONS = '[\n  {"type": "label", "name": "sales"}\n]'
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def _why(items: list[dict[str, Any]] | None, limit: int = 4) -> str:
-    words = [
-        f"{item.get('value')} ({float(item.get('weight', 0)):+.2f})"
-        for item in (items or [])[:limit]
-    ]
-    return ", ".join(words)
-
-
-def _chips(item: Interaction, evidence: dict[str, Any]) -> list[dict[str, str]]:
-    """Sentiment / intent / toxicity / language chips with the evidence shown on hover."""
-    chips: list[dict[str, str]] = []
-    if item.ai_sentiment:
-        confidence = item.ai_sentiment_confidence
-        why = f"confidence {confidence:.0%}; " if confidence is not None else ""
-        chips.append(
-            {
-                "kind": f"sentiment-{item.ai_sentiment}",
-                "text": item.ai_sentiment,
-                "why": why + (_why(evidence.get("sentiment")) or "no strong words"),
-            }
-        )
-    if item.ai_intent and item.ai_intent != "other":
-        detail = (evidence.get("intents") or {}).get(item.ai_intent) or {}
-        score = item.ai_intent_confidence
-        chips.append(
-            {
-                "kind": "intent",
-                "text": item.ai_intent.replace("_", " "),
-                "why": (f"score {score:.2f}; " if score is not None else "")
-                + (_why(detail.get("evidence")) or "no evidence recorded"),
-            }
-        )
-    if item.ai_toxic:
-        chips.append(
-            {"kind": "toxic", "text": "toxic", "why": _why(evidence.get("toxicity")) or "toxic"}
-        )
-    if item.ai_language:
-        chips.append({"kind": "lang", "text": item.ai_language, "why": "detected language"})
-    return chips
-
-
-def _moderation_buttons(item: Interaction, state: str | None) -> list[tuple[str, str]]:
-    """(action, button text) offered on an interaction: undo what is asked, retry a failure."""
-    if state == "hide_failed":
-        return [("hide", "Retry hide"), ("unhide", "Unhide")]
-    if state == "unhide_failed":
-        return [("unhide", "Retry unhide"), ("hide", "Keep hidden")]
-    if item.hidden:
-        return [("unhide", "Unhide")]
-    hideable = moderation.can_hide(item.platform) and item.kind in moderation.HIDEABLE_KINDS
-    return [("hide", "Hide")] if hideable else []
 
 
 # --- the inbox ---------------------------------------------------------------------------------
@@ -144,20 +89,11 @@ def inbox_page(
 ) -> Response:
     subject, _ = auth
     filters = _filters(platform, status, sentiment, intent, superfan, account)
-    page = inbox_service.list_interactions(
+    page = inbox_service.list_inbox(
         session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None, before=before or None
     )
-    items = page.items
-    evidence = inbox_service.chip_evidence(session, subject, [i.id for i in items])
-    fans = fan_service.fans_by_id(
-        session, subject, {i.fan_id for i in items if i.fan_id is not None}
-    )
-    replies = reply_service.reply_statuses(session, subject, [i.id for i in items])
-    waiting = {ReplyStatus.pending, ReplyStatus.processing}
-    # A suggestion is offered until a reply to the interaction is queued or sent.
-    queued = {i: bool(statuses & waiting) for i, statuses in replies.items()}
+    items = [entry.item for entry in page.entries]
     accounts = accounts_service.list_accounts(session, subject)
-    intents = inbox_service.known_intents()
     current = {
         "platform": platform,
         "status": status,
@@ -166,28 +102,18 @@ def inbox_page(
         "superfan": superfan,
         "account": account,
     }
-    hide_states = {i.id: moderation.hide_state(i.hidden, i.labels) for i in items}
+    can_edit = subject.role.at_least(Role.editor)
+    failures = moderation.failure_details(session, subject, items)
     context = layout(session, auth, "inbox") | {
-        "items": items,
-        "fans": fans,
-        "queued": queued,
-        "hide_states": hide_states,
-        "hide_failures": moderation.failure_details(session, subject, items),
-        "moderation_buttons": {i.id: _moderation_buttons(i, hide_states[i.id]) for i in items},
-        "moderation_labels": {
-            moderation.HIDDEN_LABEL,
-            moderation.FAILED_LABEL,
-            moderation.UNHIDE_FAILED_LABEL,
-        },
+        "rows": inbox_rows(page.entries, failures, can_edit),
         "platform_names": {
             p: accounts_service.platform_name(p) for p in {i.platform for i in items}
         },
-        "chips": {i.id: _chips(i, evidence.get(i.id, {})) for i in items},
         "accounts": accounts,
         "platforms": sorted({a.platform for a in accounts}),
         "statuses": [s.value for s in InteractionStatus],
         "sentiments": SENTIMENTS,
-        "intents": intents,
+        "intents": inbox_service.known_intents(),
         "current": current,
         "pages": {
             "first": _page_query(current) if page.prev_cursor else None,
@@ -195,7 +121,7 @@ def inbox_page(
             "next": _page_query(current, cursor=page.next_cursor),
         },
         "bulk_actions": BULK_ACTIONS,
-        "can_edit": subject.role.at_least(Role.editor),
+        "can_edit": can_edit,
         "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "inbox.html", context)
@@ -657,7 +583,7 @@ def fan_page(request: Request, session: DbSession, auth: WebAuth, fan_id: int) -
     context = layout(session, auth, "inbox") | {
         "fan": fan,
         "recent": recent,
-        "chips": {i.id: _chips(i, i.ai_evidence or {}) for i in recent},
+        "chips": {i.id: chips(i, i.ai_evidence or {}) for i in recent},
         "positive_share": positive_share,
         "platform_name": accounts_service.platform_name(fan.platform),
         "since_days": (utcnow() - fan.superfan_since).days if fan.superfan_since else None,

@@ -117,11 +117,13 @@ def switch_workspace(
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, session: DbSession, auth: WebAuth) -> Response:
     subject, _user = auth
+    # The layout first: it loads the workspace, which the chart's days then find in the session.
+    context = layout(session, auth, "overview")
     by_status = worker_service.count_by_status(session, subject)
     per_day = worker_service.jobs_per_day(session, subject)
     members = len(workspace_service.list_members(session, subject))
     keys = [k for k in workspace_service.list_api_keys(session, subject) if k.revoked_at is None]
-    context = layout(session, auth, "overview") | {
+    context |= {
         "job_counts": {status.value: count for status, count in by_status.items()},
         "chart": {
             "labels": [d.day.isoformat() for d in per_day],

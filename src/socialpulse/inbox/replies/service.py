@@ -268,23 +268,6 @@ def set_limits(
     return account, limits, True
 
 
-def reply_statuses(
-    session: Session, subject: Subject, interaction_ids: Sequence[int]
-) -> dict[int, set[ReplyStatus]]:
-    """Interaction id -> the statuses of its replies that were not cancelled."""
-    found: dict[int, set[ReplyStatus]] = {}
-    for interaction_id, reply_status in session.execute(
-        scoped(select(ReplyQueueItem.interaction_id, ReplyQueueItem.status), subject)
-        .where(
-            ReplyQueueItem.interaction_id.in_(list(interaction_ids)),
-            ReplyQueueItem.status != ReplyStatus.cancelled,
-        )
-        .distinct()
-    ).all():
-        found.setdefault(interaction_id, set()).add(reply_status)
-    return found
-
-
 def queue_with_interactions(
     session: Session,
     subject: Subject,
