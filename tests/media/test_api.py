@@ -58,4 +58,3 @@ def test_the_placeholder_is_a_static_file(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/svg+xml")
     assert "<title" in response.text  # named for screen readers
-
