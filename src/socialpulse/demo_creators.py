@@ -12,10 +12,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from socialpulse.db import Database
 from socialpulse.providers.simulated.model import SimulationModel
 from socialpulse.providers.simulated.text import TOPICS
 
 DEMO_CREATORS_PER_TOPIC = 6
+# The simulated creator source's seed when no credentials set one (providers.simulated.settings).
+DEMO_CREATOR_SEED = 0
 # Follower tiers (lower bound, name) and how many creators of each a topic gets: the long tail
 # is where most accounts are, a few large ones make the comparisons interesting.
 TIERS: tuple[tuple[int, str], ...] = (
@@ -75,3 +78,31 @@ def pick_demo_creators(seed: int) -> tuple[DemoCreator, ...]:
             shortfall = max(0, wanted - len(found[tier]))
         picked.extend(sorted(chosen, key=lambda c: c.followers))
     return tuple(picked)
+
+
+def seed_demo_creators(db: Database, workspace_id: int, user_id: int, seed: int) -> int:
+    """Request every demo creator's report for the demo workspace (access and search history
+    included) and build the missing ones in this process, through the build job itself: the
+    same steps as a user's search, with the simulated platform at zero latency. Idempotent: a
+    creator with a report is only granted access again. Returns how many were built."""
+    from socialpulse.creators import service as creators_service
+    from socialpulse.worker import jobs
+
+    queued: list[int] = []
+    with db.session() as session:
+        for demo in pick_demo_creators(seed):
+            creator = creators_service.request_report(
+                session,
+                platform="simulated",
+                handle=demo.handle,
+                workspace_id=workspace_id,
+                user_id=user_id,
+                origin="demo",
+            )
+            if creator.build_job_id is not None and not creators_service.has_report(
+                session, creator.id
+            ):
+                queued.append(creator.build_job_id)
+    for job_id in queued:
+        jobs.run_job(db, job_id)
+    return len(queued)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from socialpulse.creators import directory
 from socialpulse.creators import service as creators_service
 from socialpulse.creators.models import BuildStep, CreatorStatus
 from socialpulse.creators.schemas import CreatorReportRead, ReportSections, Share, TimeSlot
@@ -62,7 +63,11 @@ def _search_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    subject, _ = auth
+    known, total = directory.workspace_creators(session, subject.workspace_id)
     context = layout(session, auth, "creators") | {
+        "known": known,
+        "known_total": total,
         "platforms": creator_platforms(),
         "query": query,
         "platform": platform,
@@ -228,22 +233,11 @@ def creator_status(
 def creator_refresh(
     request: Request, session: DbSession, auth: WebAuth, creator_id: int
 ) -> Response:
-    subject, user = auth
+    subject, _ = auth
     if not subject.role.at_least(Role.editor):
         flash(request, "Refreshing a report needs the editor role.", "error")
         return RedirectResponse(f"/creators/{creator_id}", status_code=303)
-    report = creators_service.report_for(session, creator_id, subject.workspace_id)
-    creator = creators_service.request_report(
-        session,
-        platform=report.creator.platform,
-        handle=report.creator.handle,
-        workspace_id=subject.workspace_id,
-        user_id=user.id,
-        origin="refresh",
-    )
-    job = creators_service.queue_build(
-        session, creator, origin="refresh", workspace_id=subject.workspace_id
-    )
+    job = creators_service.refresh(session, creator_id, subject.workspace_id)
     message = (
         "Refresh queued: the report updates when the new data is analysed."
         if job is not None
