@@ -97,6 +97,10 @@ def ensure_demo(db: Database, settings: Settings) -> DemoCredentials:
 
     analyze_pending_posts(db, workspace_id=workspace_id)
     seed_demo_inbox(db, settings, workspace_id, owner_id)
+    # Creator intelligence (#13): 60 creators with complete reports and related profiles.
+    from socialpulse.demo_creators import DEMO_CREATOR_SEED, seed_demo_creators
+
+    seed_demo_creators(db, workspace_id, owner_id, DEMO_CREATOR_SEED)
     return DemoCredentials(DEMO_EMAIL, password, plaintext, DEMO_SLUG)
 
 

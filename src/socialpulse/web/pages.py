@@ -36,6 +36,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Overview", "/", "overview"),
     ("Accounts", "/accounts", "accounts"),
     ("Inbox", "/inbox", "inbox"),
+    ("Creators", "/creators", "creators"),
     ("API usage", "/usage", "usage"),
 ]
 

@@ -484,11 +484,13 @@ def mount_dashboard(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle(settings)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     from socialpulse.web.accounts import router as accounts_router
+    from socialpulse.web.creators import router as creators_router
     from socialpulse.web.inbox import router as inbox_router
 
     app.include_router(router)
     app.include_router(accounts_router)
     app.include_router(inbox_router)
+    app.include_router(creators_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

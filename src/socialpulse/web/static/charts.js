@@ -8,7 +8,7 @@ function spChart(canvasId, dataId, type, label) {
     return null;
   }
   var data = JSON.parse(source.textContent);
-  var palette = ["#10b981", "#9ca3af", "#ef4444", "#4f46e5", "#f59e0b"];
+  var palette = ["#10b981", "#9ca3af", "#ef4444", "#4f46e5", "#f59e0b", "#0ea5e9", "#db2777", "#65a30d"];
   var fill = type === "doughnut" ? palette.slice(0, data.values.length) : "rgba(79,70,229,0.35)";
   var datasets = data.datasets || [{ label: label, data: data.values, borderColor: type === "doughnut" ? "#fff" : "#4f46e5", backgroundColor: fill, tension: 0.25, pointRadius: 0 }];
   return new Chart(canvas, {
