@@ -354,8 +354,15 @@ def step_profile(build: Build) -> None:
         build.save(session, creator, BuildStep.posts)
 
 
+def _sample(build: Build, key: str, configured: int) -> int:
+    """The job's own sample size when it names one (the demo builds smaller samples), never more
+    than the instance's setting."""
+    wanted = build.ctx.payload.get(key)
+    return min(int(wanted), configured) if isinstance(wanted, int) and wanted > 0 else configured
+
+
 def step_posts(build: Build) -> None:
-    limit = get_settings().creator_posts
+    limit = _sample(build, "posts", get_settings().creator_posts)
     with build.db.session() as session:
         creator = _creator(session, build)
         profile = _profile_from(build.progress["profile"])
@@ -396,7 +403,7 @@ def step_posts(build: Build) -> None:
 
 
 def step_comments(build: Build) -> None:
-    limit = get_settings().creator_comments_per_post
+    limit = _sample(build, "comments_per_post", get_settings().creator_comments_per_post)
     started = build.started_at
     with build.db.session(readonly=True) as session:
         post_ids = list(

@@ -13,6 +13,8 @@ Issue #13 grants one to a workspace that requests the report (reason ``requested
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import datetime as dt
 import re
 from typing import Any, Literal
@@ -180,6 +182,7 @@ def request_report(
     workspace_id: int | None,
     user_id: int | None,
     origin: str = "search",
+    sample: Mapping[str, int] | None = None,
 ) -> Creator:
     """Find or create the shared creator, record the workspace's search and access, and queue
     a build when there is no report or it is older than the refresh age."""
@@ -208,7 +211,7 @@ def request_report(
         )
         grant_access(session, workspace_id, creator.id, user_id=user_id)
     if _needs_build(session, creator):
-        queue_build(session, creator, origin=origin, workspace_id=workspace_id)
+        queue_build(session, creator, origin=origin, workspace_id=workspace_id, sample=sample)
     session.flush()
     return creator
 
@@ -237,16 +240,22 @@ def _dedupe_key(creator_id: int) -> str:
 
 
 def queue_build(
-    session: Session, creator: Creator, *, origin: str, workspace_id: int | None = None
+    session: Session,
+    creator: Creator,
+    *,
+    origin: str,
+    workspace_id: int | None = None,
+    sample: Mapping[str, int] | None = None,
 ) -> Job | None:
     """Queue the durable build (one per creator at a time); None when one is already queued or
-    running. ``workspace_id``: whose platform credentials and API budget the build uses."""
+    running. ``workspace_id``: whose platform credentials and API budget the build uses.
+    ``sample``: smaller ``posts`` / ``comments_per_post`` than the settings (the demo's)."""
     if running_build(session, creator.id) is not None:
         return None
     job = enqueue_job(
         session,
         BUILD_JOB,
-        {"creator_id": creator.id},
+        {"creator_id": creator.id, **(sample or {})},
         workspace_id=workspace_id,
         dedupe_key=_dedupe_key(creator.id),
     )
