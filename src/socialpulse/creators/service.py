@@ -13,10 +13,9 @@ Issue #13 grants one to a workspace that requests the report (reason ``requested
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from sqlalchemy import func, or_, select
