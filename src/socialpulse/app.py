@@ -85,6 +85,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.accounts.content_api import router as content_router
     from socialpulse.ai.api import router as ai_router
     from socialpulse.analytics.api import router as analytics_router
+    from socialpulse.creators.admin_api import router as creators_admin_router
     from socialpulse.inbox.analytics_api import router as inbox_analytics_router
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
@@ -103,6 +104,7 @@ def _api_routers() -> list[APIRouter]:
         workflows_router,
         reply_queue_router,
         inbox_analytics_router,
+        creators_admin_router,
     ]
 
 
