@@ -86,6 +86,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.ai.api import router as ai_router
     from socialpulse.analytics.api import router as analytics_router
     from socialpulse.creators.admin_api import router as creators_admin_router
+    from socialpulse.creators.api import router as creators_router
     from socialpulse.inbox.analytics_api import router as inbox_analytics_router
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
@@ -104,6 +105,7 @@ def _api_routers() -> list[APIRouter]:
         workflows_router,
         reply_queue_router,
         inbox_analytics_router,
+        creators_router,
         creators_admin_router,
     ]
 

@@ -181,6 +181,22 @@ class Settings(BaseSettings):
         "writes are never late, they change the data version.",
     )
 
+    # Creator intelligence (#13): core (report pipeline, refresh age, platform keys).
+    creator_posts: int = Field(
+        default=50, ge=12, le=200, description="Recent posts a creator report reads (12 at least)."
+    )
+    creator_comments_per_post: int = Field(
+        default=50, ge=0, le=500, description="Public comments sampled per post of a report."
+    )
+    creator_refresh_days: float = Field(
+        default=7, gt=0, description="A report older than this is served and refreshed."
+    )
+    youtube_api_key: SecretStr | None = Field(
+        default=None,
+        description="YouTube Data API key for creator reports on any public channel (else the "
+        "requesting workspace's connected YouTube account is used).",
+    )
+
     # Creator intelligence (#13): the related-profiles crawl (admin). Builds the crawl queues
     # for profiles other reports pointed at; counted in the database, so the limits hold
     # whatever the number of workers.

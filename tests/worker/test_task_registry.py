@@ -18,6 +18,7 @@ PRODUCT_JOB_KINDS = {
     "accounts.delete_account",
     "accounts.fetch_account",
     "ai.analyze_posts",
+    "creators.build_report",
     "inbox.hide_interaction",
     "inbox.poll_account_mentions",
     "inbox.poll_comments",

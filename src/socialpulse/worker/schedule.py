@@ -30,6 +30,7 @@ TASK_MODULES = [
     "socialpulse.ai.tasks",
     "socialpulse.inbox.tasks",
     "socialpulse.retention.tasks",
+    "socialpulse.creators.tasks",
     "socialpulse.creators.crawl_tasks",
 ]
 

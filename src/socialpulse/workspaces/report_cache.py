@@ -97,10 +97,31 @@ class ReportCache:
         if store is None:
             return compute()  # FastAPI serialises it, exactly as without the cache
         version = versions.current(self.session, self.workspace_id)
+        return self._respond(store, response_model, compute, f"w{self.workspace_id}", version)
+
+    def respond_shared(
+        self, response_model: Any, compute: Callable[[], object], *, scope: str, version: int
+    ) -> object:
+        """For data the instance shares (creator reports): keyed by the caller's ``scope`` (what
+        it may see of the data, e.g. ``creator7:full``) and the data's own ``version`` instead
+        of the workspace's. The caller reads ``version`` before the data, in one transaction."""
+        store = _store(self.request)
+        if store is None:
+            return compute()
+        return self._respond(store, response_model, compute, f"s:{scope}", version)
+
+    def _respond(
+        self,
+        store: _Store,
+        response_model: Any,
+        compute: Callable[[], object],
+        scope: str,
+        version: int,
+    ) -> object:
         url = self.request.url
         key = kit_cache.make_key(
             store.secret,
-            f"w{self.workspace_id}",
+            scope,
             version,
             int(time.time() // store.clock_s),
             url.path,
