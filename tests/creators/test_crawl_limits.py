@@ -26,6 +26,8 @@ from socialpulse.db import Database
 from socialpulse.db import utcnow as now
 from socialpulse.worker.models import Job
 
+# Queued builds stay pending (tests/creators/conftest.py): the crawl's tests end them.
+pytestmark = pytest.mark.usefixtures("manual_jobs")
 START = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 
 

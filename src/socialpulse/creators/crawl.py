@@ -314,8 +314,8 @@ def _reconcile(
             if session.scalar(select(Job.status).where(Job.id == creator.build_job_id)) in _ACTIVE:
                 continue
         outcomes[creator_id] = _outcome(creator)
-    for creator_id, (outcome, message) in outcomes.items():
-        _settle(session, limits, now, creator_id, outcome, message, result)
+    for creator_id, (kind, message) in outcomes.items():
+        _settle(session, limits, now, creator_id, kind, message, result)
     return deferred
 
 
@@ -334,9 +334,10 @@ def _settle(
     )
     if outcome != "retry":
         status = RelatedStatus.done if outcome == "done" else RelatedStatus.skipped
-        count = session.execute(
+        changed = session.execute(
             update(RelatedProfile).where(queued).values(status=status, status_message=message)
-        ).rowcount
+        )
+        count = int(getattr(changed, "rowcount", 0) or 0)
         if outcome == "done":
             result.done += count
         else:
