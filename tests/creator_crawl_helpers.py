@@ -4,10 +4,13 @@ each build ends (a report, a failure, no such account) without running the pipel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, insert, select, update
 
+from socialpulse.config import get_settings
 from socialpulse.creators.models import (
     CrawlLaunch,
     Creator,
@@ -123,3 +126,14 @@ def build_jobs_total(db: Database) -> int:
         return (
             session.scalar(select(func.count()).select_from(Job).where(Job.kind == BUILD_KIND)) or 0
         )
+
+
+@pytest.fixture
+def cli_env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The CLI's settings point at the test database (import it into a test module)."""
+    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db.url)
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SOCIALPULSE_TASKS_URL", "memory://")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

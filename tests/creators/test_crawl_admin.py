@@ -4,18 +4,15 @@ periodic tick's job."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from creator_crawl_helpers import finish_builds, open_builds, seed_related
+from creator_crawl_helpers import cli_env, finish_builds, open_builds, seed_related  # noqa: F401
 from factories import make_workspace
 from socialpulse.cli import app as cli_app
-from socialpulse.config import get_settings
 from socialpulse.creators import crawl_tasks
 from socialpulse.db import Database
 from socialpulse.worker.jobs import run_job
@@ -27,16 +24,6 @@ runner = CliRunner()
 # Queued builds stay pending (tests/creators/conftest.py): the crawl's tests end them.
 pytestmark = pytest.mark.usefixtures("manual_jobs")
 BASE = "/api/v1/admin/repair/discovery"
-
-
-@pytest.fixture
-def cli_env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db.url)
-    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SOCIALPULSE_TASKS_URL", "memory://")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.mark.usefixtures("cli_env")

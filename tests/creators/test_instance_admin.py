@@ -3,16 +3,13 @@ key acts for the user who created it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from creator_crawl_helpers import cli_env  # noqa: F401
 from factories import make_workspace
 from socialpulse.cli import app as cli_app
-from socialpulse.config import get_settings
 from socialpulse.db import Database
 from socialpulse.workspaces import service
 from socialpulse.workspaces.models import Role
@@ -29,16 +26,6 @@ ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/repair/discovery/queue-status", None),
     ("POST", "/api/v1/admin/repair/discovery/manual-trigger/nobody?platform=simulated", None),
 ]
-
-
-@pytest.fixture
-def cli_env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db.url)
-    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SOCIALPULSE_TASKS_URL", "memory://")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def _call(client: TestClient, method: str, path: str, body: object, key: str) -> int:

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from creator_crawl_helpers import cli_env  # noqa: F401
 from factories import make_workspace
 from socialpulse.cli import app as cli_app
-from socialpulse.config import get_settings
 from socialpulse.creators import completeness_repair
 from socialpulse.creators.models import Creator, CreatorPost, CreatorStatus
 from socialpulse.db import Database
@@ -28,16 +26,6 @@ runner = CliRunner()
 # Queued builds stay pending (tests/creators/conftest.py): the crawl's tests end them.
 pytestmark = pytest.mark.usefixtures("manual_jobs")
 POSTED = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def cli_env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", db.url)
-    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SOCIALPULSE_TASKS_URL", "memory://")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def add_creator(
