@@ -374,6 +374,11 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
             dependencies=[Depends(reject_unstorable_text)],
         )
 
+    from socialpulse.media.api import router as media_router
+
+    # Stored images are public data: no login, no API dependencies, not in the schema.
+    app.include_router(media_router)
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
         return _docs_page()

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         default="",
         description="Empty: embedded Huey on SQLite (<data_dir>/tasks.db). redis://...: workers.",
     )
-    media_root: Path = Field(default=Path("data/media"), description="Local media storage.")
+    media_root: Path = Field(
+        default=Path("data/media"), description="Local media storage (default <data_dir>/media)."
+    )
     secret_key: SecretStr | None = Field(default=None, description="Signs sessions, keys creds.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=False, description="One JSON object per log line.")
@@ -221,6 +223,64 @@ class Settings(BaseSettings):
     discovery_retry_backoff_s: int = Field(
         default=600, ge=1, description="Wait before the first retry; doubled for each next one."
     )
+
+    # Creator intelligence (#13): media. Thumbnails and profile pictures, stored in two WebP sizes.
+    media_storage: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where stored images live: local (under SOCIALPULSE_MEDIA_ROOT, served by "
+        "the app at /media/) or s3 (an S3-compatible bucket).",
+    )
+    media_public_url: str = Field(
+        default="",
+        description="Base URL images are shown from (a CDN in front of the storage), e.g. "
+        "https://cdn.example.com/media; empty: the app's own /media/ route.",
+    )
+    media_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1, description="Largest image download; larger ones fail."
+    )
+    media_max_pixels: int = Field(
+        default=25_000_000,
+        ge=1,
+        description="Largest image (width x height) decoded; more is treated as a "
+        "decompression bomb and fails.",
+    )
+    media_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest one image download may take, in seconds."
+    )
+    media_s3_bucket: str = Field(default="", description="Bucket of SOCIALPULSE_MEDIA_STORAGE=s3.")
+    media_s3_endpoint_url: str = Field(
+        default="", description="S3-compatible endpoint (MinIO, R2...); empty: AWS."
+    )
+    media_s3_region: str = Field(default="", description="Region of the bucket; empty: boto3's.")
+    media_s3_access_key_id: SecretStr | None = Field(
+        default=None, description="Access key id; unset: boto3's usual credential chain."
+    )
+    media_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret access key, with SOCIALPULSE_MEDIA_S3_ACCESS_KEY_ID."
+    )
+
+    @field_validator("media_public_url")
+    @classmethod
+    def _media_public_url(cls, value: str) -> str:
+        # img-src allows 'self' and https: only (kit.asgi's policy); a plain http CDN would
+        # show broken images on every page.
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "/")):
+            raise ValueError(
+                "SOCIALPULSE_MEDIA_PUBLIC_URL must start with https:// (or / for a path on this "
+                f"site); got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _media_settings(self) -> Settings:
+        # Images belong with the rest of the instance's state: a data directory set alone
+        # must not leave them in ./data/media of whatever directory the process started in.
+        if "media_root" not in self.model_fields_set:
+            self.media_root = self.data_dir / "media"
+        if self.media_storage == "s3" and not self.media_s3_bucket:
+            raise ValueError("SOCIALPULSE_MEDIA_STORAGE=s3 needs SOCIALPULSE_MEDIA_S3_BUCKET")
+        return self
 
     @field_validator("data_dir", "media_root")
     @classmethod

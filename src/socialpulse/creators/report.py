@@ -182,6 +182,22 @@ def post_row(post: Any, thumbnail: str) -> PostRow:
     )
 
 
+def comment_rows(session: Session, *where: Any) -> list[CommentRow]:
+    """The comments matching ``where`` as the report reads them."""
+    columns = (
+        CreatorComment.post_id,
+        CreatorComment.external_id,
+        CreatorComment.parent_external_id,
+        CreatorComment.author_external_id,
+        CreatorComment.by_creator,
+        CreatorComment.quality,
+        CreatorComment.ai_sentiment,
+        CreatorComment.ai_sentiment_score,
+        CreatorComment.ai_language,
+    )
+    return [CommentRow(*row) for row in session.execute(select(*columns).where(*where))]
+
+
 def load_inputs(session: Session, creator: Creator, image_url: ImageUrl) -> ReportInputs:
     """What the report reads, in column-only SELECTs (no ORM objects for 2,500 comments).
     ``image_url(media_id)`` gives a stored image's URL (the placeholder for None)."""
@@ -193,22 +209,7 @@ def load_inputs(session: Session, creator: Creator, image_url: ImageUrl) -> Repo
             .order_by(CreatorPost.posted_at.desc(), CreatorPost.id.desc())
         )
     ]
-    comments = [
-        CommentRow(*row)
-        for row in session.execute(
-            select(
-                CreatorComment.post_id,
-                CreatorComment.external_id,
-                CreatorComment.parent_external_id,
-                CreatorComment.author_external_id,
-                CreatorComment.by_creator,
-                CreatorComment.quality,
-                CreatorComment.ai_sentiment,
-                CreatorComment.ai_sentiment_score,
-                CreatorComment.ai_language,
-            ).where(CreatorComment.creator_id == creator.id)
-        )
-    ]
+    comments = comment_rows(session, CreatorComment.creator_id == creator.id)
     _, low, high = tier_of(creator.followers_count)
     peers = select(Creator.engagement_rate).where(
         Creator.id != creator.id,

@@ -431,21 +431,10 @@ def report_for(session: Session, creator_id: int, workspace_id: int) -> CreatorR
 def _post_items(session: Session, creator: Creator, posts: list[CreatorPost]) -> list[PostItem]:
     ids = [post.id for post in posts]
     comments: dict[int, list[report.CommentRow]] = {post_id: [] for post_id in ids}
-    rows = session.execute(
-        select(
-            CreatorComment.post_id,
-            CreatorComment.external_id,
-            CreatorComment.parent_external_id,
-            CreatorComment.author_external_id,
-            CreatorComment.by_creator,
-            CreatorComment.quality,
-            CreatorComment.ai_sentiment,
-            CreatorComment.ai_sentiment_score,
-            CreatorComment.ai_language,
-        ).where(CreatorComment.post_id.in_(ids), CreatorComment.by_creator.is_(False))
-    )
-    for row in rows:
-        comments[row.post_id].append(report.CommentRow(*row))
+    for row in report.comment_rows(
+        session, CreatorComment.post_id.in_(ids), CreatorComment.by_creator.is_(False)
+    ):
+        comments[row.post_id].append(row)
     return [
         report.post_item(
             report.post_row(post, image_url(session, post.thumbnail_media_id)),

@@ -3,7 +3,8 @@
 Pure ASGI, inside SessionMiddleware. It counts per login session (the signed cookie's session
 token, hashed so the counter key never holds a credential) rather than per user: finding the
 user would cost a query before the limit, and new logins are themselves throttled. The API limits
-per key in `deps.current_subject`; static files, the docs and /metrics are not counted.
+per key in `deps.current_subject`; static files, stored images, the docs and /metrics are not
+counted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.kit.security import sha256_hex
 from socialpulse.workspaces.deps import SESSION_TOKEN_KEY
 
-_NOT_COUNTED = ("/api", "/static", "/docs", "/metrics")
+# A report page loads dozens of /media/ images: counting them would spend the limit on pictures.
+_NOT_COUNTED = ("/api", "/static", "/media/", "/docs", "/metrics")
 
 
 class DashboardRateLimitMiddleware:

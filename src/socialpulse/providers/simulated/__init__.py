@@ -16,13 +16,16 @@ import httpx
 
 from socialpulse.providers.base import CallObserver, Platform
 from socialpulse.providers.creators import CREATOR_SOURCE
+from socialpulse.providers.images import LOCAL_IMAGES
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits
 from socialpulse.providers.simulated.client import (
+    SIMULATED_HOST,
     SimulatedPlatform,
     parse_profile_url,
     profile_url,
 )
 from socialpulse.providers.simulated.creators import build_creator_source
+from socialpulse.providers.simulated.images import render_image
 from socialpulse.providers.simulated.model import SimSnapshot
 from socialpulse.providers.simulated.publish import build_publisher
 from socialpulse.providers.simulated.settings import SETTINGS, read_settings
@@ -70,5 +73,9 @@ PROVIDER = ProviderInfo(
     check_credentials=check_credentials,
     publisher=build_publisher,
     reply_limits=ReplyLimits(120, 10, 2.0, 0.0, 3.0),  # the demo moves quickly
-    extra={"settings": SETTINGS, CREATOR_SOURCE: build_creator_source},
+    extra={
+        "settings": SETTINGS,
+        CREATOR_SOURCE: build_creator_source,
+        LOCAL_IMAGES: {SIMULATED_HOST: render_image},
+    },
 )
