@@ -27,6 +27,11 @@ api_key_app = typer.Typer(help="Manage workspace API keys.", no_args_is_help=Tru
 app.add_typer(api_key_app, name="api-key")
 user_app = typer.Typer(help="Manage user accounts (instance operator).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+admin_app = typer.Typer(
+    help="Instance administrators: repairs and the crawl of the whole instance.",
+    no_args_is_help=True,
+)
+app.add_typer(admin_app, name="admin")
 
 err = Console(stderr=True)
 
@@ -220,6 +225,40 @@ def user_deactivate(email: Annotated[str, typer.Option(help="Login email.")]) ->
 def user_activate(email: Annotated[str, typer.Option(help="Login email.")]) -> None:
     """Let a deactivated user log in again; their API keys work again, old sessions do not."""
     _set_active(email, True)
+
+
+def _set_instance_admin(email: str, admin: bool) -> None:
+    from socialpulse.workspaces import service
+
+    def action() -> None:
+        with _db().session() as session:
+            user = service.set_instance_admin(session, email, admin)
+            state = "is an instance administrator" if admin else "is no instance administrator"
+            typer.echo(f"user {user.email} {state}")
+
+    _run(action)
+
+
+@admin_app.command("grant")
+def admin_grant(email: Annotated[str, typer.Argument(help="Login email.")]) -> None:
+    """Make a user an instance administrator (completeness repair, the crawl's admin API)."""
+    _set_instance_admin(email, True)
+
+
+@admin_app.command("revoke")
+def admin_revoke(email: Annotated[str, typer.Argument(help="Login email.")]) -> None:
+    """Take the instance administrator role back; the user's workspace roles stay."""
+    _set_instance_admin(email, False)
+
+
+@admin_app.command("list")
+def admin_list() -> None:
+    """Print the instance administrators' emails, one a line."""
+    from socialpulse.workspaces import service
+
+    with _db().session(readonly=True) as session:
+        for user in service.list_instance_admins(session):
+            typer.echo(user.email)
 
 
 @app.command("create-workspace")
@@ -429,6 +468,9 @@ def _mount_domain_apps() -> None:
     from socialpulse.ai.cli import app as ai_app
 
     app.add_typer(ai_app, name="ai", help="Offline text analysis: analyze, train, eval.")
+    from socialpulse.creators.cli import app as creators_app
+
+    app.add_typer(creators_app, name="creators", help="Creator reports: repair, the crawl.")
 
 
 _mount_domain_apps()

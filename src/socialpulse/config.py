@@ -199,6 +199,31 @@ class Settings(BaseSettings):
         "requesting workspace's connected YouTube account is used).",
     )
 
+    # Creator intelligence (#13): the related-profiles crawl (admin). Builds the crawl queues
+    # for profiles other reports pointed at; counted in the database, so the limits hold
+    # whatever the number of workers.
+    discovery_enabled: bool = Field(
+        default=True, description="Queue related profiles for full reports in the background."
+    )
+    discovery_max_concurrent: int = Field(
+        default=3, ge=0, description="Crawl builds queued or running at once."
+    )
+    discovery_per_hour: int = Field(
+        default=100, ge=0, description="Crawl builds queued in any rolling hour."
+    )
+    discovery_per_day: int = Field(
+        default=1000, ge=0, description="Crawl builds queued in any rolling 24 hours."
+    )
+    discovery_min_followers: int = Field(
+        default=1000, ge=0, description="Related profiles with fewer followers are skipped."
+    )
+    discovery_max_retries: int = Field(
+        default=3, ge=0, description="Retries of a failed crawl build before it is failed."
+    )
+    discovery_retry_backoff_s: int = Field(
+        default=600, ge=1, description="Wait before the first retry; doubled for each next one."
+    )
+
     # Creator intelligence (#13): media. Thumbnails and profile pictures, stored in two WebP sizes.
     media_storage: Literal["local", "s3"] = Field(
         default="local",

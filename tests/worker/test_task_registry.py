@@ -19,6 +19,7 @@ PRODUCT_JOB_KINDS = {
     "accounts.fetch_account",
     "ai.analyze_posts",
     "creators.build_report",
+    "creators.crawl_tick",
     "inbox.hide_interaction",
     "inbox.poll_account_mentions",
     "inbox.poll_comments",

@@ -29,6 +29,7 @@ NOT_VERSIONED = {
     "creator_comments",
     "creator_reports",
     "related_profiles",
+    "crawl_launches",
     "media_objects",
 }
 

@@ -276,3 +276,28 @@ class CreatorSearch(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )
+
+
+class CrawlLaunch(Base):
+    """One build the related-profiles crawl queued: the ledger its limits are counted from
+    (in flight: ``finished_at`` unset; per hour and per day: ``queued_at``). Rows older than
+    two days are pruned by the crawl itself."""
+
+    __tablename__ = "crawl_launches"
+    __table_args__ = (
+        Index("ix_crawl_launches_open", "finished_at"),
+        SHARED,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    creator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("creators.id", ondelete="SET NULL"), default=None, index=True
+    )
+    platform: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None, index=True
+    )
+    queued_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # done, skipped or retry (see crawl.py); None while in flight.
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)

@@ -31,6 +31,7 @@ TASK_MODULES = [
     "socialpulse.inbox.tasks",
     "socialpulse.retention.tasks",
     "socialpulse.creators.tasks",
+    "socialpulse.creators.crawl_tasks",
 ]
 
 
@@ -88,6 +89,12 @@ PERIODIC: list[Periodic] = [
         "worker.schedule_retention",
         crontab(minute="*/15"),
         "socialpulse.retention.tasks:schedule_retention_jobs",
+    ),
+    # The related-profiles crawl: each minute a tick queues builds within its limits.
+    Periodic(
+        "creators.schedule_crawl_tick",
+        crontab(minute="*"),
+        "socialpulse.creators.crawl_tasks:schedule_crawl_tick",
     ),
     Periodic(
         "inbox.nightly_superfans",

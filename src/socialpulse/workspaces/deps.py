@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from socialpulse.config import Settings
 from socialpulse.db import Database
-from socialpulse.errors import NotAuthenticated, TooManyRequests
+from socialpulse.errors import NotAuthenticated, PermissionDenied, TooManyRequests
 from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.report_cache import ReportCache
@@ -177,6 +177,29 @@ def _resolve(
 
 
 CurrentSubject = Annotated[Subject, Depends(current_subject)]
+
+
+def instance_admin(request: Request, route_session: DbSession, subject: CurrentSubject) -> Subject:
+    """The caller, if its user is an instance administrator; 403 otherwise (a workspace
+    owner included: the role is the instance's, granted by `socialpulse admin grant`).
+
+    Like `current_subject`, a write checks in a short read-only unit of work of its own, so
+    the route's write transaction (SQLite's write lock) is not taken by the check."""
+    if request.method in SAFE_METHODS:
+        admin = workspace_service.instance_admin_user_id(route_session, subject)
+    else:
+        with get_db(request).session(readonly=True) as session:
+            admin = workspace_service.instance_admin_user_id(session, subject)
+    if admin is None:
+        raise PermissionDenied(
+            "this action needs an instance administrator (granted with `socialpulse admin "
+            "grant EMAIL`); a workspace role is not enough"
+        )
+    return subject
+
+
+# Instance-wide repairs and crawl settings: `_: InstanceAdmin` in the route's parameters.
+InstanceAdmin = Annotated[Subject, Depends(instance_admin)]
 
 
 def report_cache(request: Request, session: DbSession, subject: CurrentSubject) -> ReportCache:

@@ -99,6 +99,44 @@ def set_user_active(session: Session, user: User, active: bool) -> None:
     session.flush()
 
 
+# --- instance administrators ------------------------------------------------------------------
+
+
+def instance_admin_user_id(session: Session, subject: Subject) -> int | None:
+    """The user acting for `subject` if that user is an instance administrator, else None.
+    An API key acts for the user who created it (a key made by the CLI acts for nobody); the
+    subject's workspace role plays no part: owning a workspace is not administering the
+    instance."""
+    if subject.user_id is not None:
+        user_id: int | None = subject.user_id
+    elif subject.api_key_id is not None:
+        user_id = session.scalar(
+            select(ApiKey.created_by_user_id).where(ApiKey.id == subject.api_key_id)
+        )
+    else:
+        user_id = None
+    if user_id is None:
+        return None
+    admin = session.scalar(
+        select(User.id).where(User.id == user_id, User.is_instance_admin, User.is_active)
+    )
+    return admin
+
+
+def set_instance_admin(session: Session, email: str, admin: bool) -> User:
+    """Grant or revoke the instance administrator role (the CLI's `admin grant/revoke`)."""
+    user = get_user_by_email(session, email)
+    if user is None:
+        raise NotFound(f"no user with email {normalize_email(email)}")
+    user.is_instance_admin = admin
+    session.flush()
+    return user
+
+
+def list_instance_admins(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.is_instance_admin).order_by(User.email)))
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user for these credentials, or None. Unknown emails cost a full hash too."""
     try:
