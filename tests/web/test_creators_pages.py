@@ -144,3 +144,29 @@ def test_bad_input_is_shown_on_the_form(client: TestClient, owner: WorkspaceFixt
     text = response.text
     assert 'data-testid="search-error"' in text
     assert 'value="https://example.com/not-a-platform"' in text
+
+
+def test_another_workspace_sees_the_preview_until_it_requests_the_report(
+    client: TestClient, owner: WorkspaceFixture, db: Database
+) -> None:
+    location = _search(client, "garden_lab").headers["location"]
+    jobs.drain(db)
+    client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
+    other = make_workspace(db, "other-desk")
+    page = client.get("/login")
+    login = {"email": other.owner_email, "password": PASSWORD, "csrf_token": _csrf(page.text)}
+    assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+
+    preview = client.get(location)
+    assert preview.status_code == 200
+    assert "no access to the full report" in preview.text
+    assert 'data-testid="section-posts"' not in preview.text
+    assert client.get(f"{location}/export.json").status_code == 403
+
+    requested = client.post(
+        "/creators",
+        data={"query": "garden_lab", "platform": "simulated", "csrf_token": _csrf(preview.text)},
+        follow_redirects=False,
+    )
+    assert requested.headers["location"] == location
+    assert 'data-testid="section-posts"' in client.get(location).text

@@ -250,8 +250,12 @@ def creator_refresh(
 def _full_report(session: DbSession, auth: WebAuth, creator_id: int) -> CreatorReportRead:
     subject, _ = auth
     report = creators_service.report_for(session, creator_id, subject.workspace_id)
+    if report.access == "preview":
+        raise creators_service.CreatorAccessRequired(
+            "this workspace has no access to this creator's full report: request it first"
+        )
     if report.sections is None:
-        raise Conflict("this creator's report is not ready yet (or needs access)")
+        raise Conflict("this creator's report is not ready yet")
     return report
 
 
