@@ -141,6 +141,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         secret_key=TEST_SECRET_KEY,
         login_rate_limit="5/minute",
         simulated_platform=True,
+        request_log_sample=1,  # tests read the request log line of each request
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -177,3 +177,21 @@ def test_in_memory_rate_limits_are_moving_windows_without_threads(
     now[0] += 120
     windows._prune(now[0])
     assert windows._events == {}
+
+
+def test_routine_reads_are_sampled_in_the_log_but_errors_and_writes_never(
+    app: FastAPI, client: TestClient, db: Database
+) -> None:
+    ws = make_workspace(db, "acme")
+    app.state.settings = app.state.settings.model_copy(update={"request_log_sample": 3})
+    try:
+        with structlog.testing.capture_logs() as logs:
+            for _ in range(6):
+                assert client.get("/api/v1/workspace", headers=ws.headers()).status_code == 200
+            assert client.get("/api/v1/workspace").status_code == 401
+            assert client.post("/api/v1/api-keys", json={"name": "x"}, headers=ws.headers())
+    finally:
+        app.state.settings = app.state.settings.model_copy(update={"request_log_sample": 1})
+    lines = [e for e in logs if e["event"] == "http.request"]
+    info = [(e["method"], e["status"]) for e in lines if e["log_level"] == "info"]
+    assert info == [("GET", 200), ("GET", 200), ("GET", 401), ("POST", 201)]

@@ -182,7 +182,11 @@ def _install_middleware(
     app.add_middleware(BodySizeLimitMiddleware, limit=lambda: app.state.settings.max_body_bytes)
     app.add_middleware(FastReads, state=app.state)
     app.add_middleware(RouteShortcut, route=health[0], endpoint=health[1])
-    app.add_middleware(RequestContextMiddleware, quiet_paths=frozenset({HEALTH_PATH}))
+    app.add_middleware(
+        RequestContextMiddleware,
+        quiet_paths=frozenset({HEALTH_PATH}),
+        sample=lambda: app.state.settings.request_log_sample,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
 
 
@@ -356,6 +360,9 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         f"\n\n{INPUT_POLICY}",
         lifespan=lifespan,
         docs_url=None,  # served below from vendored assets: no CDN request
+        # No OpenTelemetry here (Prometheus at /metrics): FastAPI's check for a configured
+        # provider otherwise runs on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         openapi_url="/api/openapi.json",
     )
     app.state.settings = settings

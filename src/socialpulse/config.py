@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(default=None, description="Signs sessions, keys creds.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=False, description="One JSON object per log line.")
+    request_log_sample: int = Field(
+        default=10,
+        ge=1,
+        description="At INFO, log 1 in N successful, fast GET requests (every error, slow "
+        "request and write is logged; /metrics counts every request). 1 logs them all.",
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000", description="Public URL, used in printed links."
     )
