@@ -173,3 +173,41 @@ def test_with_the_cache_off_every_read_goes_through_the_app(
         assert statements
     finally:
         app.state.settings = app.state.settings.model_copy(update={"response_cache": True})
+
+
+def test_after_a_commit_one_request_refreshes_and_the_others_wait_for_it(
+    app: FastAPI, client: TestClient, ws: WorkspaceFixture, db: Database
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from socialpulse.workspaces.report_cache import ReportCache
+
+    client.get(REPORT, headers=ws.headers())
+    first = client.get(REPORT, headers=ws.headers())
+    _interaction(db, ws, "A new comment: every entry is stale now")
+    passes: list[str] = []
+    real = ReportCache._respond
+
+    def counted(self: ReportCache, *args: object, **kwargs: object) -> object:
+        passes.append(self.request.url.path)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return list(
+                await asyncio.gather(*(http.get(REPORT, headers=ws.headers()) for _ in range(8)))
+            )
+
+    original = ReportCache._respond
+    ReportCache._respond = counted  # type: ignore[method-assign]
+    try:
+        answers = asyncio.run(burst())
+    finally:
+        ReportCache._respond = original  # type: ignore[method-assign]
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.content for a in answers}) == 1
+    assert answers[0].content != first.content
+    assert len(passes) == 1, "one request went through the app; the others waited for it"

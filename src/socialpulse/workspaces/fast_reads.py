@@ -25,6 +25,8 @@ app's own cache answers (one version read per request).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import threading
 import time
@@ -35,9 +37,12 @@ from cachetools import LRUCache
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from socialpulse.db import ChangeCounter
 from socialpulse.kit import cache as kit_cache
 
 TICKET = "socialpulse.fast_read"
+# How long a request waits for another's refresh of the same entry before going itself.
+FOLLOW_TIMEOUT_S = 5.0
 API_PREFIX = "/api/v1/"
 _ENTRY_OVERHEAD = 256  # bytes an entry costs beyond its body, for the table's size bound
 
@@ -131,6 +136,8 @@ class FastReads:
     def __init__(self, app: ASGIApp, state: State) -> None:
         self.app = app
         self.state = state
+        # Lookups whose stale entry one request is refreshing through the app right now.
+        self._refreshing: dict[bytes, asyncio.Event] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -154,20 +161,51 @@ class FastReads:
             b"\x1f".join((authorization, scope["path"].encode(), scope["query_string"])),
             digest_size=20,
         ).digest()
-        generation = counter.read()
+        if await self._answered(lookup, counter, if_none_match, scope, send):
+            return
+        leader = self._refreshing.get(lookup)
+        if leader is not None:
+            # Another request is already refreshing this entry: a commit anywhere made all of
+            # them miss at once, and each going through the app queued them behind each other
+            # (the p99). Wait for its answer instead, then serve it if still provably fresh.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(leader.wait(), FOLLOW_TIMEOUT_S)
+            if await self._answered(lookup, counter, if_none_match, scope, send):
+                return
+        scope[TICKET] = Ticket(lookup, counter.read())
+        if leader is not None or state.fast_reads.get(lookup) is None:
+            # Never filed (a route the cache does not serve) or the leader's answer did not
+            # hold: no one to wait for, no one waiting.
+            await self.app(scope, receive, send)
+            return
+        done = self._refreshing[lookup] = asyncio.Event()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            del self._refreshing[lookup]
+            done.set()
+
+    async def _answered(
+        self,
+        lookup: bytes,
+        counter: ChangeCounter,
+        if_none_match: bytes | None,
+        scope: Scope,
+        send: Send,
+    ) -> bool:
+        state = self.state
         entry: Entry | None = state.fast_reads.get(lookup)
         if (
-            entry is not None
-            and entry.generation == generation
-            and entry.clock_bucket == clock_bucket(state.settings.response_cache_clock_s)
+            entry is None
+            or entry.generation != counter.read()
+            or entry.clock_bucket != clock_bucket(state.settings.response_cache_clock_s)
             # Over the limit: the app answers (429 with Retry-After, in the error shape).
-            and limiter.hit(f"key:{entry.api_key_id}") is None
+            or state.api_rate_limiter.hit(f"key:{entry.api_key_id}") is not None
         ):
-            scope["route"] = entry.route
-            await self._answer(entry, if_none_match, send)
-            return
-        scope[TICKET] = Ticket(lookup, generation)
-        await self.app(scope, receive, send)
+            return False
+        scope["route"] = entry.route
+        await self._answer(entry, if_none_match, send)
+        return True
 
     @staticmethod
     async def _answer(entry: Entry, if_none_match: bytes | None, send: Send) -> None:
