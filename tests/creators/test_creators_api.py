@@ -42,6 +42,24 @@ def test_search_builds_and_returns_the_full_report(
     assert body["age_seconds"] is not None and body["stale"] is False
 
 
+def test_a_repeated_search_is_one_search_in_the_history_and_writes_nothing(
+    client: TestClient, ws: WorkspaceFixture, db: Database
+) -> None:
+    first = _search(client, ws, "grace")
+    assert first["status"] == "ready"
+    counter = db.change_counter
+    before = counter.read() if counter is not None else None
+    again = [_search(client, ws, "grace") for _ in range(3)]
+    assert all(body["sections"] == first["sections"] for body in again)
+    with db.session() as session:
+        searches = session.scalars(
+            select(CreatorSearch).where(CreatorSearch.workspace_id == ws.workspace_id)
+        ).all()
+    assert len(searches) == 1
+    if counter is not None:
+        assert counter.read() == before, "a repeated search committed nothing"
+
+
 def test_search_by_profile_url(client: TestClient, ws: WorkspaceFixture) -> None:
     response = client.get(
         "/api/v1/search/creator/https://simulated.invalid/@heidi", headers=ws.headers()

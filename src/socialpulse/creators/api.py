@@ -100,15 +100,19 @@ def search_creator(
         db, subject, settings.simulated_platform
     ):
         raise InvalidInput("the simulated platform is only available in the demo workspaces")
-    with db.session() as writer:
-        creator_id = service.request_report(
-            writer,
-            platform=name,
-            handle=handle,
-            workspace_id=subject.workspace_id,
-            user_id=subject.user_id,
-        ).id
-    _see_writes(session)
+    creator_id = service.repeated_request(
+        session, platform=name, handle=handle, workspace_id=subject.workspace_id
+    )
+    if creator_id is None:
+        with db.session() as writer:
+            creator_id = service.request_report(
+                writer,
+                platform=name,
+                handle=handle,
+                workspace_id=subject.workspace_id,
+                user_id=subject.user_id,
+            ).id
+        _see_writes(session)
     return _serve(session, cache, subject, creator_id)
 
 

@@ -173,6 +173,34 @@ def has_access(session: Session, workspace_id: int, creator_id: int) -> bool:
     return found is not None
 
 
+# A workspace's repeated search of one creator within this window is one search in its history:
+# the same request polled (the API's 202 loop, a dashboard reload) must not write each time.
+SEARCH_REPEAT_WINDOW = dt.timedelta(hours=1)
+
+
+def repeated_request(
+    session: Session, *, platform: str, handle: str, workspace_id: int
+) -> int | None:
+    """The creator's id when requesting it again would write nothing: the workspace searched it
+    within SEARCH_REPEAT_WINDOW, still has access, and no build is due. A read, so the request
+    can be answered without the write lock (and from the cache)."""
+    creator = find_creator(session, platform, normalise_handle(platform, handle))
+    if creator is None or not has_access(session, workspace_id, creator.id):
+        return None
+    recent = session.scalar(
+        select(CreatorSearch.id)
+        .where(
+            CreatorSearch.workspace_id == workspace_id,
+            CreatorSearch.creator_id == creator.id,
+            CreatorSearch.searched_at > utcnow() - SEARCH_REPEAT_WINDOW,
+        )
+        .limit(1)
+    )
+    if recent is None or _needs_build(session, creator):
+        return None
+    return creator.id
+
+
 def request_report(
     session: Session,
     *,
