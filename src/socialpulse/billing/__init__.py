@@ -1,0 +1,1 @@
+"""Billing: plans, credits, the ledger, and payments through a provider."""
