@@ -1,1 +1,1 @@
-"""Billing: plans, credits, the ledger, and payments through a provider."""
+"""Credits and billing: plans, pricing rules, one wallet per workspace, the append-only ledger."""
