@@ -88,6 +88,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.analytics.api import router as analytics_router
     from socialpulse.creators.admin_api import router as creators_admin_router
     from socialpulse.creators.api import router as creators_router
+    from socialpulse.creators.discovery_api import router as discovery_router
     from socialpulse.inbox.analytics_api import router as inbox_analytics_router
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
@@ -108,6 +109,7 @@ def _api_routers() -> list[APIRouter]:
         inbox_analytics_router,
         creators_router,
         creators_admin_router,
+        discovery_router,
     ]
 
 
