@@ -56,6 +56,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # bm25() weights, in column order: handle, display_name, bio, captions, hashtags.
 _SQLITE_WEIGHTS = "10.0, 8.0, 3.0, 1.0, 4.0"
 
+
 def is_index_table(name: str | None) -> bool:
     """The index's tables (FTS5 adds ``creator_fts_data``, ``_idx``...): not ORM models."""
     return bool(name) and (name == TABLE or str(name).startswith(f"{TABLE}_"))
