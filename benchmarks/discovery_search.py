@@ -129,9 +129,13 @@ def seed(db: Database, count: int, *, batch: int = 5_000) -> int:
                 for cid in rng.sample(range(1, count + 1), k=min(500, count))
             ],
         )
-        if db.dialect == "postgresql":
-            session.execute(text("ANALYZE"))
-        return workspace.id
+        workspace_id = workspace.id
+    # The planner's statistics, as a maintained database has them (autovacuum on PostgreSQL,
+    # `PRAGMA optimize` / ANALYZE on SQLite).
+    with db.engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    return workspace_id
 
 
 MIX: tuple[tuple[str, DiscoveryCriteria, int], ...] = (
