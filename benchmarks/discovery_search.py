@@ -130,11 +130,10 @@ def seed(db: Database, count: int, *, batch: int = 5_000) -> int:
             ],
         )
         workspace_id = workspace.id
-    # The planner's statistics, as a maintained database has them (autovacuum on PostgreSQL,
-    # `PRAGMA optimize` / ANALYZE on SQLite).
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    # Statistics and the visibility map, as a maintained database has them (autovacuum on
+    # PostgreSQL: index-only scans need the map; `PRAGMA optimize` / ANALYZE on SQLite).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if db.dialect == "postgresql" else "ANALYZE"))
     return workspace_id
 
 
