@@ -91,6 +91,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.billing.payments_api import router as payments_router
     from socialpulse.creators.admin_api import router as creators_admin_router
     from socialpulse.creators.api import router as creators_router
+    from socialpulse.creators.discovery_api import router as discovery_router
     from socialpulse.inbox.analytics_api import router as inbox_analytics_router
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
@@ -114,6 +115,7 @@ def _api_routers() -> list[APIRouter]:
         credits_router,
         billing_admin_router,
         payments_router,
+        discovery_router,
     ]
 
 
