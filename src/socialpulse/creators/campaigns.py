@@ -111,11 +111,13 @@ def _check_posts(session: Session, post_ids: Sequence[int], members: set[int]) -
     """The post ids once each; 404 for posts that do not exist, 422 for a post whose creator
     is not in the campaign (add the creator first)."""
     wanted = list(dict.fromkeys(post_ids))
-    owners = dict(
-        session.execute(
+    # A Result has keys() (its column names): dict(result) would misread it as a mapping.
+    owners = {
+        post_id: creator_id
+        for post_id, creator_id in session.execute(
             select(CreatorPost.id, CreatorPost.creator_id).where(CreatorPost.id.in_(wanted))
-        ).tuples()
-    )
+        )
+    }
     missing = [post_id for post_id in wanted if post_id not in owners]
     if missing:
         raise NotFound(
@@ -209,7 +211,7 @@ def read_campaign(session: Session, workspace_id: int, campaign_id: int) -> Camp
         .join(Creator, Creator.id == CampaignCreator.creator_id)
         .where(CampaignCreator.campaign_id == row.id)
         .order_by(CampaignCreator.added_at, CampaignCreator.id)
-    ).tuples()
+    )
     costs = session.scalars(
         select(CampaignCost)
         .where(CampaignCost.campaign_id == row.id)
@@ -631,7 +633,7 @@ def analysis(
             .join(Creator, Creator.id == CampaignCreator.creator_id)
             .where(CampaignCreator.campaign_id == row.id)
             .order_by(CampaignCreator.added_at, CampaignCreator.id)
-        ).tuples()
+        )
     )
     followers = {creator.id: creator.followers_count for _, creator in members}
     fan_comments = (

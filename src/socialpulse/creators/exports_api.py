@@ -16,7 +16,9 @@ from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["exports"], responses=error_responses(403, 404))
 
-_DOWNLOAD: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}, "application/json": {}}}}
+_DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, "application/json": {}}}
+}
 
 
 def _download(export: exports.Export, fmt: Literal["csv", "json"]) -> Response:
