@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from factories import WorkspaceFixture, make
+from socialpulse.billing import service as billing
+from socialpulse.billing.models import LedgerEntry, Reservation
 from socialpulse.creators import campaigns
 from socialpulse.creators.models import (
     Campaign,
@@ -457,3 +459,79 @@ def test_another_workspaces_campaign_is_a_404_on_every_route(
     mine = client.get(base, headers=ws.headers()).json()
     assert mine["name"] == "Spring launch" and mine["total_cost_cents"] == 1
     assert mine["attached_post_ids"] == [post]
+
+
+# --------------------------------------------------------------------------- charging
+
+
+def _grant(db: Database, ws: WorkspaceFixture, credits: int) -> None:
+    with db.session() as session:
+        billing.grant_credits(session, ws.workspace_id, credits, reason="test")
+
+
+def _balance(db: Database, ws: WorkspaceFixture) -> int:
+    with db.session(readonly=True) as session:
+        return billing.balance(session, ws.workspace_id).balance
+
+
+def _charges(db: Database, ws: WorkspaceFixture) -> list[tuple[str | None, int, str]]:
+    with db.session(readonly=True) as session:
+        rows = session.execute(
+            select(LedgerEntry.action, LedgerEntry.amount, LedgerEntry.reference)
+            .where(LedgerEntry.workspace_id == ws.workspace_id, LedgerEntry.kind == "charge")
+            .order_by(LedgerEntry.id)
+        )
+        return [(action, amount, reference) for action, amount, reference in rows]
+
+
+def _figures(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key != "computed_at"}
+
+
+def test_the_analysis_is_charged_once_per_idempotency_key(
+    client: TestClient, ws: WorkspaceFixture, db: Database, hand_made: dict[str, int]
+) -> None:
+    _grant(db, ws, 25)
+    path = f"/api/v1/campaigns/{hand_made['campaign']}/analysis"
+    headers = {**ws.headers(), "Idempotency-Key": "analysis-1"}
+    first = client.get(path, headers=headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["engagement"]["total"] == 270
+    assert _balance(db, ws) == 15
+    retried = client.get(path, headers=headers)
+    assert retried.status_code == 200
+    assert _figures(retried.json()) == _figures(first.json())
+    assert _balance(db, ws) == 15, "a retried request is not charged again"
+    assert (
+        client.get(path, headers={**ws.headers(), "Idempotency-Key": "analysis-2"}).status_code
+        == 200
+    )
+    assert _balance(db, ws) == 5
+    reference = f"campaign:{hand_made['campaign']}"
+    assert _charges(db, ws) == [("campaign_analysis", -10, reference)] * 2
+
+
+def test_an_analysis_without_enough_credits_is_a_402_and_charges_nothing(
+    client: TestClient, ws: WorkspaceFixture, db: Database, hand_made: dict[str, int]
+) -> None:
+    _grant(db, ws, 9)
+    response = client.get(
+        f"/api/v1/campaigns/{hand_made['campaign']}/analysis", headers=ws.headers()
+    )
+    assert response.status_code == 402
+    error = response.json()["error"]
+    assert error["code"] == "insufficient_credits"
+    assert error["details"]["price"] == 10 and error["details"]["balance"] == 9
+    assert error["details"]["topups"], "the error offers the top-ups"
+    assert _balance(db, ws) == 9 and _charges(db, ws) == []
+
+
+def test_an_unknown_campaigns_analysis_is_a_404_that_reserves_nothing(
+    client: TestClient, ws: WorkspaceFixture, db: Database
+) -> None:
+    _grant(db, ws, 100)
+    response = client.get("/api/v1/campaigns/424242/analysis", headers=ws.headers())
+    assert response.status_code == 404
+    with db.session(readonly=True) as session:
+        held = session.scalar(select(func.count()).select_from(Reservation))
+    assert held == 0 and _balance(db, ws) == 100
