@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from factories import WorkspaceFixture, make
 from socialpulse.billing import service as billing
@@ -22,6 +22,7 @@ from socialpulse.creators.models import (
     CampaignPost,
     Creator,
     CreatorComment,
+    CreatorList,
     CreatorPost,
 )
 from socialpulse.db import Database
@@ -535,3 +536,24 @@ def test_an_unknown_campaigns_analysis_is_a_404_that_reserves_nothing(
     with db.session(readonly=True) as session:
         held = session.scalar(select(func.count()).select_from(Reservation))
     assert held == 0 and _balance(db, ws) == 100
+
+
+def test_deleting_a_workspace_deletes_its_campaigns_and_lists(
+    client: TestClient, ws: WorkspaceFixture, other_ws: WorkspaceFixture, db: Database
+) -> None:
+    ada = _creators(db, ("ada", 1000))[0]
+    with db.session() as session:
+        post = make(session, CreatorPost, creator_id=ada).id
+    for owner in (ws, other_ws):
+        _create(
+            client,
+            owner,
+            creators=[{"creator_id": ada, "fee_cents": 5}],
+            post_ids=[post],
+            costs=[{"label": "Ads", "amount_cents": 1}],
+        )
+        client.post("/api/v1/lists", json={"name": "Shortlist"}, headers=owner.headers())
+    with db.session() as session:
+        session.execute(delete(Workspace).where(Workspace.id == ws.workspace_id))
+    assert _count(db, *ALL, CreatorList) == [1, 1, 1, 1, 1]
+    assert _count(db, Creator, CreatorPost) == [1, 1], "shared creator data stays"

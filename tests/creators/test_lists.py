@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from factories import WorkspaceFixture, make
+from socialpulse.creators import lists
 from socialpulse.creators.models import Creator, CreatorAccess, CreatorList, CreatorListItem
 from socialpulse.db import Database, utcnow
 from socialpulse.workspaces.models import Role
@@ -228,3 +229,16 @@ def test_another_workspaces_list_is_a_404_on_every_route(
     assert client.get("/api/v1/lists", headers=other_ws.headers()).json()["total"] == 0
     mine = client.get(f"/api/v1/lists/{list_id}", headers=ws.headers()).json()
     assert mine["name"] == "Shortlist" and mine["creators_count"] == 1
+
+
+def test_a_list_named_meanwhile_by_another_request_is_a_409_not_a_500(
+    client: TestClient, ws: WorkspaceFixture, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two requests both pass the name check before either commits: the unique constraint
+    # decides, and the loser gets the same 409 as a sequential duplicate.
+    _new_list(client, ws, "Shortlist")
+    monkeypatch.setattr(lists, "_name_free", lambda *_args, **_kwargs: None)
+    raced = client.post("/api/v1/lists", json={"name": "Shortlist"}, headers=ws.headers())
+    assert raced.status_code == 409
+    assert raced.json()["error"]["code"] == "list_name_taken"
+    assert _count(db, CreatorList) == 1

@@ -96,7 +96,11 @@ def _name_free(session: Session, workspace_id: int, name: str, but: int | None =
     if but is not None:
         query = query.where(Campaign.id != but)
     if session.scalar(query) is not None:
-        raise CampaignNameTaken(f"this workspace already has a campaign named {name!r}")
+        raise _taken(name)
+
+
+def _taken(name: str) -> CampaignNameTaken:
+    return CampaignNameTaken(f"this workspace already has a campaign named {name!r}")
 
 
 def _member_ids(session: Session, campaign_id: int) -> set[int]:
@@ -300,7 +304,7 @@ def create_campaign(
         created_by_user_id=user_id,
     )
     session.add(row)
-    session.flush()
+    lists.flush_unique(session, _taken(body.name))
     session.add_all(
         CampaignCreator(campaign_id=row.id, creator_id=m.creator_id, fee_cents=m.fee_cents)
         for m in body.creators
@@ -333,7 +337,7 @@ def update_campaign(
     if body.status is not None:
         row.status = body.status
     row.updated_at = utcnow()
-    session.flush()
+    lists.flush_unique(session, _taken(row.name))
     return read_campaign(session, workspace_id, row.id)
 
 
@@ -363,7 +367,7 @@ def add_creator(
         CampaignCreator(campaign_id=row.id, creator_id=body.creator_id, fee_cents=body.fee_cents)
     )
     _touch(row)
-    session.flush()
+    lists.flush_unique(session, Conflict(f"creator {body.creator_id} is in this campaign already"))
     return read_campaign(session, workspace_id, row.id)
 
 
