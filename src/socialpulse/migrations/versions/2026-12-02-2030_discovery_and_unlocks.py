@@ -1,7 +1,7 @@
 """discovery and unlocks
 
 Revision ID: 0016
-Revises: 0014 (0015 once payments is merged: the integrator re-chains)
+Revises: 0015
 Create Date: 2026-12-02 20:30:00.000000
 
 * ``creator_fts``: the full-text index of analysed creators (SQLite FTS5 virtual table with a
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """creator lists and campaigns
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-02 20:30:00.000000
 
 Issue #14 part D, per workspace: ``creator_lists`` and ``creator_list_items`` (saved lists of
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
