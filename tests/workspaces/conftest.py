@@ -27,6 +27,7 @@ from socialpulse.accounts.models import (
     Post,
     TrackedAccount,
 )
+from socialpulse.billing.payments_models import PaymentEvent, PaymentEventStatus
 from socialpulse.creators.models import (
     Campaign,
     CampaignCost,
@@ -190,7 +191,14 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
         saved_search = SavedSearch(
             workspace_id=other.workspace_id, name="Theirs", criteria={"query": "travel"}
         )
-        session.add_all([job, fan, workflow, invitation, user_session, saved_search])
+        payment = PaymentEvent(
+            provider="stripe",
+            event_id=f"evt_other_{other.workspace_id}",
+            type="checkout.session.completed",
+            workspace_id=other.workspace_id,
+            status=PaymentEventStatus.fulfilled,
+        )
+        session.add_all([job, fan, workflow, invitation, user_session, saved_search, payment])
         session.flush()
         interaction = Interaction(
             workspace_id=other.workspace_id,
@@ -260,6 +268,7 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             "invitation_id": invitation.id,
             "session_id": user_session.id,
             "search_id": saved_search.id,
+            "event_id": payment.id,
         }
 
 

@@ -74,6 +74,7 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/content-mappings/{mapping_id}/confirm", None),
     ("DELETE", "/api/v1/content-mappings/{mapping_id}", None),
     ("GET", "/api/v1/discovery/saved-searches/{search_id}", None),
+    ("GET", "/api/v1/billing/payments/{event_id}", None),
     ("DELETE", "/api/v1/discovery/saved-searches/{search_id}", None),
     ("POST", "/api/v1/discovery/saved-searches/{search_id}/run", None),
     *[
