@@ -3,8 +3,11 @@ the service (``creators.discovery.search``: the page's query, its count and its 
 
     python benchmarks/discovery_search.py [--creators 100000] [--rounds 30]
     python benchmarks/discovery_search.py --database-url postgresql+psycopg://.../scratch
+    python benchmarks/discovery_search.py --database-url sqlite:////tmp/d.db --reuse
 
-The database at ``--database-url`` is a scratch one: its schema is dropped and migrated again.
+The database at ``--database-url`` is a scratch one: its schema is dropped and migrated again,
+unless ``--reuse`` finds it seeded by an earlier run with as many creators (then it is only
+migrated to the newest revision and analysed: seeding takes minutes, a rerun seconds).
 Creators are seeded with bulk inserts (creators, their full-text documents, a workspace's 500
 unlocks), captions and bios drawn from a fixed vocabulary so common and rare words both occur.
 Prints p50 / p99 per query of a fixed mix and over all of them (aim: p99 <= 50 ms).
@@ -70,6 +73,32 @@ def fresh_database(url: str) -> Database:
     return db
 
 
+def seeded_workspace(url: str, count: int) -> tuple[Database, int] | None:
+    """The database of an earlier run with ``count`` creators, migrated to the newest revision,
+    and its benchmark workspace; None when there is none to reuse."""
+    db = init_database(url)
+    try:
+        with db.engine.connect() as conn:
+            creators = conn.scalar(text("SELECT count(*) FROM creators"))
+            workspace_id = conn.scalar(text("SELECT id FROM workspaces WHERE slug = 'bench'"))
+    except Exception:  # no schema yet: nothing to reuse
+        db.dispose()
+        return None
+    if creators != count or workspace_id is None:
+        db.dispose()
+        return None
+    runner.upgrade(db)
+    _analyse(db)
+    return db, int(workspace_id)
+
+
+def _analyse(db: Database) -> None:
+    # Statistics and the visibility map, as a maintained database has them (autovacuum on
+    # PostgreSQL: index-only scans need the map; `PRAGMA optimize` / ANALYZE on SQLite).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if db.dialect == "postgresql" else "ANALYZE"))
+
+
 def seed(db: Database, count: int, *, batch: int = 5_000) -> int:
     """``count`` analysed creators with documents; returns the benchmark workspace's id."""
     rng = random.Random(14)
@@ -130,10 +159,7 @@ def seed(db: Database, count: int, *, batch: int = 5_000) -> int:
             ],
         )
         workspace_id = workspace.id
-    # Statistics and the visibility map, as a maintained database has them (autovacuum on
-    # PostgreSQL: index-only scans need the map; `PRAGMA optimize` / ANALYZE on SQLite).
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE" if db.dialect == "postgresql" else "ANALYZE"))
+    _analyse(db)
     return workspace_id
 
 
@@ -202,16 +228,24 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="a scratch database (dropped)")
     parser.add_argument("--creators", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a database an earlier run seeded alike"
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(_DATA) / 'discovery.db'}"
-    db = fresh_database(url)
-    began = time.perf_counter()
-    workspace_id = seed(db, args.creators)
-    seeded = time.perf_counter() - began
-    print(
-        f"database: {db.dialect}; {args.creators:,} analysed creators seeded in {seeded:.1f} s "
-        f"({args.creators / seeded:,.0f}/s, with their full-text documents)"
-    )
+    reused = seeded_workspace(url, args.creators) if args.reuse else None
+    if reused is not None:
+        db, workspace_id = reused
+        print(f"database: {db.dialect}; reusing {args.creators:,} seeded creators")
+    else:
+        db = fresh_database(url)
+        began = time.perf_counter()
+        workspace_id = seed(db, args.creators)
+        seeded = time.perf_counter() - began
+        print(
+            f"database: {db.dialect}; {args.creators:,} analysed creators seeded in "
+            f"{seeded:.1f} s ({args.creators / seeded:,.0f}/s, with their full-text documents)"
+        )
     measure(db, workspace_id, args.rounds)
     db.dispose()
 

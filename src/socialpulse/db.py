@@ -237,3 +237,14 @@ def get_database() -> Database:
 
         return init_database(get_settings().effective_database_url)
     return _database
+
+
+def created_on(item: object, dialect: str) -> bool:
+    """Whether ``create_all`` makes this schema item on ``dialect``: an index or constraint
+    declared with ``.ddl_if(dialect=...)`` exists on that database only. Alembic's comparison
+    does not know ``ddl_if``; its ``include_object`` hook asks here."""
+    condition = getattr(item, "_ddl_if", None)
+    if condition is None or condition.dialect is None:
+        return True
+    wanted = condition.dialect
+    return dialect == wanted if isinstance(wanted, str) else dialect in wanted

@@ -363,3 +363,33 @@ def test_the_migration_backfills_the_index_from_stored_creators(tmp_path: Path) 
                 ]
     finally:
         db.dispose()
+
+
+def test_a_total_beyond_the_cap_says_so_and_later_pages_still_read(
+    client: TestClient,
+    ws: WorkspaceFixture,
+    catalogue: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Four analysed creators against a cap of 3: the count stops, the page says "3+".
+    monkeypatch.setattr(discovery, "TOTAL_CAP", 3)
+    body = _browse(client, ws, page_size=2)
+    assert body["total"] == 3 and body["total_capped"] is True and body["pages"] == 2
+    assert _handles(body) == ["travel_dan", "lift_ben"]
+    monkeypatch.setattr(discovery, "TOTAL_CAP", 4)
+    body = _browse(client, ws, page_size=2)
+    assert body["total"] == 4 and body["total_capped"] is False
+
+
+def test_verified_filter_finds_verified_and_unverified_creators(
+    db: Database, catalogue: dict[str, int]
+) -> None:
+    with db.session() as session:
+        creator = creators_service.get_creator(session, catalogue["lift_ben"])
+        creator.verified = True
+    with db.session() as session:
+        verified = discovery.search(session, 1, DiscoveryCriteria(verified=True))
+        unverified = discovery.search(session, 1, DiscoveryCriteria(verified=False))
+    assert [item.creator.handle for item in verified.items] == ["lift_ben"]
+    assert "lift_ben" not in [item.creator.handle for item in unverified.items]
+    assert verified.total + unverified.total == 4

@@ -49,6 +49,9 @@ from socialpulse.db import utcnow
 from socialpulse.errors import Conflict, InvalidInput, NotFound
 
 SIMILAR_LIMIT = 12
+# A page's total is counted up to here: beyond it nobody pages through, and counting every one
+# of 100,000 matches costs more than the page itself. The page says the count stopped.
+TOTAL_CAP = 10_000
 # Lookalike candidates read per signal before scoring (content, category + tier).
 _CANDIDATES = 200
 _DETAIL_HASHTAGS = 5
@@ -99,7 +102,8 @@ def _filters(workspace_id: int, criteria: DiscoveryCriteria) -> list[ColumnEleme
     if criteria.audience_quality_max is not None:
         where.append(Creator.audience_quality <= criteria.audience_quality_max)
     if criteria.verified is not None:
-        where.append(Creator.verified.is_(criteria.verified))
+        # "= true", not "IS true": PostgreSQL uses an index for the one, never the other.
+        where.append(Creator.verified == criteria.verified)
     if criteria.has_contact_email is not None:
         has_email = Creator.contact_email.is_not(None) & (Creator.contact_email != "")
         where.append(has_email if criteria.has_contact_email else ~has_email)
@@ -150,7 +154,7 @@ def search(
     text = _text_of(criteria)
     rank: ColumnElement[Any] | None = None
     query = select(Creator.id)
-    counted = select(func.count()).select_from(Creator)
+    counted = select(Creator.id)
     if search_index.terms(text):
         by_relevance = (criteria.sort_by or "relevance") == "relevance"
         # Materialised: the index is searched once, then joined by primary key. Inlined, a
@@ -173,7 +177,15 @@ def search(
         raise InvalidInput("the search has no words to look for")
     # Two queries, not a window count: each can walk a covering index (the count) or stop
     # after the page (a sort the index gives), where a window count reads every match.
-    total = session.scalar(counted.where(*where)) or 0
+    # The count stops after TOTAL_CAP + 1 rows (a LIMIT under the count), so that a broad
+    # browse or a common word reads a bounded number of index entries.
+    found = (
+        session.scalar(
+            select(func.count()).select_from(counted.where(*where).limit(TOTAL_CAP + 1).subquery())
+        )
+        or 0
+    )
+    total = min(found, TOTAL_CAP)
     rows = session.execute(
         _ordered(query.where(*where), criteria, rank)
         .offset((page - 1) * page_size)
@@ -184,6 +196,7 @@ def search(
     return DiscoveryPage(
         items=items_for(session, workspace_id, ids, relevance),
         total=total,
+        total_capped=found > TOTAL_CAP,
         page=page,
         page_size=page_size,
         pages=math.ceil(total / page_size) if total else 0,

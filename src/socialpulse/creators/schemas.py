@@ -352,7 +352,12 @@ class ChargeInfo(BaseModel):
 
 class DiscoveryPage(BaseModel):
     items: list[DiscoveryItem]
-    total: int
+    total: int = Field(description="Matches, counted up to 10,000 (see total_capped).")
+    total_capped: bool = Field(
+        default=False,
+        description="True when more than 10,000 creators match: total (and pages) stop at "
+        "10,000, shown as '10,000+'; later pages can still be read.",
+    )
     page: int
     page_size: int
     pages: int

@@ -5,6 +5,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from socialpulse.db import created_on
 from socialpulse.migrations.runner import import_all_models
 
 config = context.config
@@ -52,6 +53,11 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (type_ == "table" and (name or "").startswith(_HAND_MADE_TABLES))
 
 
+def include_object(item: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+    # An index the models create on one database only (ddl_if) is not missing on the other.
+    return created_on(item, context.get_bind().dialect.name)
+
+
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
@@ -61,6 +67,7 @@ def _run(connection: object) -> None:
         compare_type=True,
         render_item=_render_item,
         include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
