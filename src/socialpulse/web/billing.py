@@ -1,0 +1,279 @@
+"""The billing page: the workspace's plan, its allowances this cycle, the credit balance, the
+ledger (filters, pages), top-up buttons that go to the payment provider's checkout, and the
+spending of the last months as a chart. Every figure comes from ``billing.service`` (the
+ledger is the counter); what is computed here is only the shape the template and Chart.js
+want."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from socialpulse.billing import payments
+from socialpulse.billing import service as billing_service
+from socialpulse.billing.models import LedgerKind
+from socialpulse.billing.schemas import LedgerEntryRead, TopupRead, WalletSummary
+from socialpulse.errors import AppError, InvalidInput
+from socialpulse.web.pages import flash, layout, render
+from socialpulse.web.security import CsrfChecked, WebAuth
+from socialpulse.workspaces import service as workspace_service
+from socialpulse.workspaces.deps import DbSession
+from socialpulse.workspaces.models import Role
+
+router = APIRouter(include_in_schema=False)
+
+LEDGER_PAGE_SIZE = 25
+SPENDING_MONTHS = 6
+# What each plan allowance pays for, as the page names it.
+ALLOWANCE_LABELS = {
+    "profiles": "Profile unlocks",
+    "emails": "Contact e-mail unlocks",
+    "posts": "Post analytics",
+}
+
+
+def money(cents: int | None, currency: str = "USD") -> str:
+    """Cents as a person reads an amount: "$1,250.00", "€40.00", "12.50 GBP"."""
+    if cents is None:
+        return "–"
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency.upper())
+    amount = f"{cents / 100:,.2f}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
+
+
+def _date(value: str, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be a date such as 2026-12-01, not {value!r}") from exc
+
+
+def _ledger_filters(
+    kind: str, action: str, date_from: str, date_to: str, page: str, actions: list[str]
+) -> dict[str, Any]:
+    """The ledger's filters from the query string, each refused with a sentence naming it."""
+    if kind and kind not in {k.value for k in LedgerKind}:
+        known = ", ".join(k.value for k in LedgerKind)
+        raise InvalidInput(f"unknown kind {kind!r}; known: {known}")
+    if action and action not in actions:
+        raise InvalidInput(f"unknown action {action!r}; known: {', '.join(actions)}")
+    start, end = _date(date_from, "from"), _date(date_to, "to")
+    if start and end and start > end:
+        raise InvalidInput("the 'from' date is after the 'to' date")
+    if page and (not page.isdigit() or not 1 <= int(page) <= 100_000):
+        raise InvalidInput(f"page must be a whole number from 1, not {page!r}")
+    return {
+        "kind": LedgerKind(kind) if kind else None,
+        "action": action or None,
+        "date_from": start,
+        "date_to": end,
+        "page": int(page) if page else 1,
+    }
+
+
+def _allowance_bars(summary: WalletSummary) -> list[dict[str, Any]]:
+    bars = []
+    for usage in summary.allowances.allowances:
+        used = usage.used + usage.held
+        limit = usage.included
+        bars.append(
+            {
+                "key": usage.allowance.value,
+                "label": ALLOWANCE_LABELS.get(usage.allowance.value, usage.allowance.value),
+                "used": used,
+                "limit": limit,
+                "remaining": usage.remaining,
+                "percent": min(100.0, round(100 * used / limit, 1)) if limit else 0.0,
+            }
+        )
+    return bars
+
+
+def _topups(topups: list[TopupRead]) -> list[dict[str, Any]]:
+    shown = []
+    for t in topups:
+        pays = t.discounted_price_cents if t.discounted_price_cents is not None else t.price_cents
+        shown.append(
+            {
+                "code": t.code,
+                "credits": t.credits,
+                "price": money(pays),
+                "list_price": money(t.price_cents) if pays != t.price_cents else None,
+            }
+        )
+    return shown
+
+
+def _ledger_rows(
+    entries: list[LedgerEntryRead], names: dict[int, str], zone: ZoneInfo
+) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        local = e.created_at.astimezone(zone)
+        if e.actor_user_id is None:
+            actor = "instance operator" if e.kind in (LedgerKind.grant, LedgerKind.plan_change) else None
+        else:
+            actor = names.get(e.actor_user_id, "former member")
+        rows.append(
+            {
+                "created": local.strftime("%Y-%m-%d %H:%M"),
+                "created_iso": e.created_at.isoformat(),
+                "kind": e.kind.value.replace("_", " "),
+                "action": e.action.replace("_", " ") if e.action else None,
+                "funding": e.funding.value if e.funding.value != "none" else "–",
+                "amount": e.amount,
+                "balance_after": e.balance_after,
+                "actor": actor,
+                "description": e.description,
+                "reference": e.reference,
+            }
+        )
+    return rows
+
+
+def _page_query(current: dict[str, str], page: int) -> dict[str, str]:
+    return {k: v for k, v in current.items() if v} | ({"page": str(page)} if page > 1 else {})
+
+
+def _billing_page(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    *,
+    current: dict[str, str],
+    topup_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    subject, _ = auth
+    context = layout(session, auth, "billing")
+    workspace_id = subject.workspace_id
+    summary = billing_service.wallet_summary(session, workspace_id)
+    actions = sorted(rule.action for rule in billing_service.list_rules(session))
+    ledger_error = None
+    try:
+        filters = _ledger_filters(
+            current["kind"], current["action"], current["from"], current["to"], current["page"],
+            actions,
+        )
+    except InvalidInput as exc:
+        ledger_error, status_code = exc.message, exc.status_code
+        filters = _ledger_filters("", "", "", "", "", actions)
+    ledger = billing_service.list_ledger(
+        session, workspace_id, page_size=LEDGER_PAGE_SIZE, **filters
+    )
+    spending = billing_service.spending(session, workspace_id, months=SPENDING_MONTHS)
+    zone = ZoneInfo(summary.allowances.timezone)
+    names = {user.id: user.email for _m, user in workspace_service.list_members(session, subject)}
+    plan = summary.plan
+    months = [
+        {
+            "label": dt.date.fromisoformat(f"{m.month}-01").strftime("%b %Y"),
+            "credits": m.credits_spent,
+            "added": m.credits_added,
+            "units": m.units,
+        }
+        for m in spending.months
+    ]
+    last_page = max(1, -(-ledger.total // ledger.page_size))
+    shown = {k: v for k, v in current.items() if k != "page"} if ledger_error is None else {}
+    context |= {
+        "plan": {
+            "name": plan.name,
+            "price": money(plan.price_cents),
+            "seats": summary.seats,
+            "discount": plan.topup_discount_pct,
+        },
+        "balance": summary.balance.balance,
+        "cycle": {
+            "start": summary.allowances.cycle_start.astimezone(zone).strftime("%Y-%m-%d"),
+            "end": summary.allowances.cycle_end.astimezone(zone).strftime("%Y-%m-%d"),
+        },
+        "allowances": _allowance_bars(summary),
+        "topups": _topups(summary.topups),
+        "topup_error": topup_error,
+        "can_buy": subject.role.at_least(Role.admin),
+        "spending_months": SPENDING_MONTHS,
+        "spending": months,
+        "spending_chart": {
+            "labels": [m["label"] for m in months],
+            "datasets": [
+                {
+                    "label": "credits spent",
+                    "data": [m["credits"] for m in months],
+                    "backgroundColor": "rgba(79,70,229,0.55)",
+                },
+                {
+                    "label": "credits added",
+                    "data": [m["added"] for m in months],
+                    "backgroundColor": "rgba(16,185,129,0.55)",
+                },
+            ],
+        },
+        "spending_summary": "Credits spent per month: "
+        + ", ".join(f"{m['label']} {m['credits']}" for m in months),
+        "kinds": [k.value for k in LedgerKind],
+        "actions": actions,
+        "lf": current,
+        "filtered": any(current[k] for k in ("kind", "action", "from", "to")),
+        "ledger": _ledger_rows(ledger.items, names, zone),
+        "ledger_error": ledger_error,
+        "pages": {
+            "first": _page_query(shown, 1) if ledger.page > 2 else None,
+            "prev": _page_query(shown, ledger.page - 1) if ledger.page > 1 else None,
+            "next": _page_query(shown, ledger.page + 1) if ledger.page < last_page else None,
+        },
+    }
+    return render(request, "billing/index.html", context, status_code=status_code)
+
+
+@router.get("/billing", response_class=HTMLResponse)
+def billing_page(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    kind: str = "",
+    action: str = "",
+    date_from: Annotated[str, Query(alias="from")] = "",
+    to: str = "",
+    page: str = "",
+    checkout: str = "",
+) -> Response:
+    if checkout == "success":
+        # The provider's redirect comes back before or after its webhook: the balance shown
+        # is the ledger's, which the webhook alone changes.
+        flash(request, "Payment received: the credits appear as soon as the payment is confirmed.", "success")
+    elif checkout == "cancelled":
+        flash(request, "Checkout cancelled: nothing was charged.", "info")
+    current = {"kind": kind, "action": action, "from": date_from, "to": to, "page": page}
+    return _billing_page(request, session, auth, current=current)
+
+
+@router.post("/billing/topup", dependencies=[CsrfChecked])
+def billing_topup(
+    request: Request, session: DbSession, auth: WebAuth, code: Annotated[str, Form()]
+) -> Response:
+    subject, user = auth
+    base = str(request.base_url).rstrip("/")
+    try:
+        checkout = payments.start_checkout(
+            session,
+            workspace_id=subject.workspace_id,
+            actor_user_id=user.id,
+            topup=code,
+            success_url=f"{base}/billing?checkout=success",
+            cancel_url=f"{base}/billing?checkout=cancelled",
+        )
+    except AppError as exc:
+        session.rollback()
+        empty = {"kind": "", "action": "", "from": "", "to": "", "page": ""}
+        return _billing_page(
+            request, session, auth, current=empty, topup_error=exc.message,
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(checkout.url, status_code=303)
