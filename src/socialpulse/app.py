@@ -88,6 +88,9 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.analytics.api import router as analytics_router
     from socialpulse.creators.admin_api import router as creators_admin_router
     from socialpulse.creators.api import router as creators_router
+    from socialpulse.creators.campaigns_api import router as campaigns_router
+    from socialpulse.creators.exports_api import router as exports_router
+    from socialpulse.creators.lists_api import router as lists_router
     from socialpulse.inbox.analytics_api import router as inbox_analytics_router
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
@@ -108,6 +111,9 @@ def _api_routers() -> list[APIRouter]:
         inbox_analytics_router,
         creators_router,
         creators_admin_router,
+        lists_router,
+        campaigns_router,
+        exports_router,
     ]
 
 

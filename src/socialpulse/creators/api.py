@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts import service as accounts_service
 from socialpulse.creators import service
+from socialpulse.creators.exports import csv_cell as _csv_cell
 from socialpulse.creators.schemas import (
     BuildStatus,
     CreatorReportRead,
@@ -47,8 +48,6 @@ router = APIRouter(prefix="/api/v1", tags=["creators"], responses=error_response
 _BUILDING: dict[int | str, dict[str, Any]] = {
     202: {"model": BuildStatus, "description": "Being built; poll again."}
 }
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _building(session: Session, creator_id: int) -> JSONResponse:
@@ -178,13 +177,6 @@ def refresh_creator(creator_id: Id, session: DbSession, subject: CurrentSubject)
     subject.require(Role.editor)
     service.refresh(session, creator_id, subject.workspace_id)
     return service.build_status(session, service.get_creator(session, creator_id))
-
-
-def _csv_cell(value: str | int | float | bool) -> str | int | float | bool:
-    """Text a spreadsheet would run as a formula gets a leading quote; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 @router.get(

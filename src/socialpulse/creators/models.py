@@ -3,7 +3,8 @@ platform + account, refreshed in place), and what each workspace did with it (pr
 
 Shared: ``creators``, ``creator_posts``, ``creator_comments``, ``creator_reports``,
 ``related_profiles``. Private to a workspace: ``creator_access`` (which full reports it may
-read, and until when) and ``creator_searches`` (what it looked up)."""
+read, and until when), ``creator_searches`` (what it looked up), its saved creator lists and
+its campaigns (at the end of this module)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -301,3 +304,131 @@ class CrawlLaunch(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # done, skipped or retry (see crawl.py); None while in flight.
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+# =========================================================================== lists and campaigns
+# Issue #14 part D: a workspace's saved creator lists and its campaigns (creators, their posts,
+# fees and other costs). Private to the workspace: the parents carry ``workspace_id`` (deleted
+# with it); the children reach it through their parent's primary key.
+
+
+class CreatorList(Base):
+    """A saved list of creators (a shortlist, a roster), named uniquely in its workspace."""
+
+    __tablename__ = "creator_lists"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CreatorListItem(Base):
+    """A creator on a list (once per list), with the team's note."""
+
+    __tablename__ = "creator_list_items"
+    __table_args__ = (UniqueConstraint("list_id", "creator_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("creator_lists.id", ondelete="CASCADE"))
+    creator_id: Mapped[int] = mapped_column(
+        ForeignKey("creators.id", ondelete="CASCADE"), index=True
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    added_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+
+
+class CampaignStatus(enum.StrEnum):
+    draft = "draft"
+    active = "active"
+    completed = "completed"
+    archived = "archived"
+
+
+class Campaign(Base):
+    """A campaign: creators paid (or not) to post between two dates, in the workspace's zone."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        # The service refuses these with a clear 422 first; the database keeps them true.
+        CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
+        CheckConstraint("budget_cents IS NULL OR budget_cents >= 0", name="budget_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Inclusive calendar days in the workspace's time zone.
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    # Money in the smallest unit of ``currency`` (ISO 4217), never floats.
+    budget_cents: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    status: Mapped[CampaignStatus] = mapped_column(
+        str_enum(CampaignStatus), default=CampaignStatus.draft
+    )
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignCreator(Base):
+    """A creator taking part in a campaign, with the fee agreed (campaign currency)."""
+
+    __tablename__ = "campaign_creators"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "creator_id"),
+        CheckConstraint("fee_cents >= 0", name="fee_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    creator_id: Mapped[int] = mapped_column(
+        ForeignKey("creators.id", ondelete="CASCADE"), index=True
+    )
+    fee_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CampaignPost(Base):
+    """A post attached to a campaign by hand: a creator with attached posts counts those
+    only; one without counts every post it published within the campaign's dates."""
+
+    __tablename__ = "campaign_posts"
+    __table_args__ = (UniqueConstraint("campaign_id", "creator_post_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    creator_post_id: Mapped[int] = mapped_column(
+        ForeignKey("creator_posts.id", ondelete="CASCADE"), index=True
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CampaignCost(Base):
+    """A cost of a campaign besides the creators' fees (production, ads, shipping)."""
+
+    __tablename__ = "campaign_costs"
+    __table_args__ = (CheckConstraint("amount_cents >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    incurred_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
