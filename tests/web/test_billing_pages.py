@@ -10,7 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from dashboard_helpers import build_creators, grant, log_in, post_form, set_plan
+from dashboard_pages import build_creators, grant, log_in, post_form, set_plan
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.db import Database
 
@@ -164,7 +164,7 @@ def test_another_workspace_never_sees_this_ledger(
 def test_topup_without_payments_configured_says_whom_to_ask(
     client: TestClient, owner: WorkspaceFixture
 ) -> None:
-    response = post_form(client, "/billing", "/billing/topup", {"code": "1000"})
+    response = post_form(client, "/billing", "/billing/topup", {"code": "credits_1000"})
     assert response.status_code == 503  # type: ignore[attr-defined]
     text = response.text  # type: ignore[attr-defined]
     assert "payments are not configured" in text
@@ -172,6 +172,6 @@ def test_topup_without_payments_configured_says_whom_to_ask(
 
 
 def test_topup_needs_the_csrf_token(client: TestClient, owner: WorkspaceFixture) -> None:
-    response = client.post("/billing/topup", data={"code": "1000"}, follow_redirects=False)
+    response = client.post("/billing/topup", data={"code": "credits_1000"}, follow_redirects=False)
     assert response.status_code == 303
     assert "form expired" in client.get("/billing").text

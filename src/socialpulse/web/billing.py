@@ -7,21 +7,26 @@ want."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+import anyio
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
-from socialpulse.billing import payments
+from socialpulse.billing import gate, payments
+from socialpulse.billing.payments_schemas import CheckoutCreate
 from socialpulse.billing import service as billing_service
 from socialpulse.billing.models import LedgerKind
 from socialpulse.billing.schemas import LedgerEntryRead, TopupRead, WalletSummary
+from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces import service as workspace_service
-from socialpulse.workspaces.deps import DbSession
+from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(include_in_schema=False)
@@ -34,6 +39,39 @@ ALLOWANCE_LABELS = {
     "emails": "Contact e-mail unlocks",
     "posts": "Post analytics",
 }
+
+
+async def _deferred_releases(request: Request) -> AsyncIterator[list[int]]:
+    # As the API's gate does: a hold the page did not settle is released after the page's own
+    # transaction ended (scope "request"), never while it may hold the locks a release needs.
+    held: list[int] = []
+    yield held
+    if held:
+        await anyio.to_thread.run_sync(
+            gate.release_unsettled, get_db(request), held, "the page ended without charging"
+        )
+
+
+def _web_credit_gate(
+    request: Request,
+    auth: WebAuth,
+    deferred: Annotated[list[int], Depends(_deferred_releases, scope="request")],
+) -> gate.CreditGate:
+    """The credit gate of a dashboard form: the logged-in member spends (the API's gate
+    authenticates API keys, and cookies only for reads). A form may carry an idempotency key
+    of its own (``idempotency_key``), so a double submission is charged once."""
+    return gate.CreditGate(get_db(request), auth[0], None, deferred)
+
+
+WebCredits = Annotated[gate.CreditGate, Depends(_web_credit_gate)]
+
+
+def form_key(gate_: gate.CreditGate, key: str) -> None:
+    """Use the form's idempotency key (a random token the page rendered) for this spend."""
+    if key:
+        if len(key) > 200 or not key.isascii():
+            raise InvalidInput("the form's idempotency key is not valid; reload the page")
+        gate_.idempotency_key = key
 
 
 def money(cents: int | None, currency: str = "USD") -> str:
@@ -258,22 +296,33 @@ def billing_page(
 def billing_topup(
     request: Request, session: DbSession, auth: WebAuth, code: Annotated[str, Form()]
 ) -> Response:
-    subject, user = auth
-    base = str(request.base_url).rstrip("/")
+    """Sends the payer to the provider's hosted checkout, as ``POST /api/v1/billing/checkout``
+    does: priced in a unit of work of its own, the provider called after it committed. The
+    credits arrive with the provider's webhook, which alone writes the ledger row."""
+    subject, _ = auth
+    settings: Settings = request.app.state.settings
     try:
-        checkout = payments.start_checkout(
-            session,
-            workspace_id=subject.workspace_id,
-            actor_user_id=user.id,
-            topup=code,
-            success_url=f"{base}/billing?checkout=success",
-            cancel_url=f"{base}/billing?checkout=cancelled",
-        )
+        subject.require(Role.admin)
+        body = CheckoutCreate(topup=code or None)
+        provider = payments.provider_for(settings)
+        with get_db(request).session() as unit:
+            prepared = payments.prepare_checkout(
+                unit, subject.workspace_id, body, base_url=settings.base_url
+            )
+        checkout = payments.start_checkout(provider, prepared)
+    except ValidationError:
+        return _topup_refused(request, session, auth, "choose one of the top-up packages", 422)
     except AppError as exc:
-        session.rollback()
-        empty = {"kind": "", "action": "", "from": "", "to": "", "page": ""}
-        return _billing_page(
-            request, session, auth, current=empty, topup_error=exc.message,
-            status_code=exc.status_code,
-        )
+        return _topup_refused(request, session, auth, exc.message, exc.status_code)
+    if checkout.url is None:  # pragma: no cover - a top-up is always a hosted checkout
+        return _topup_refused(request, session, auth, "the payment provider gave no page", 502)
     return RedirectResponse(checkout.url, status_code=303)
+
+
+def _topup_refused(
+    request: Request, session: DbSession, auth: WebAuth, message: str, status_code: int
+) -> Response:
+    empty = {"kind": "", "action": "", "from": "", "to": "", "page": ""}
+    return _billing_page(
+        request, session, auth, current=empty, topup_error=message, status_code=status_code
+    )

@@ -9,6 +9,7 @@ API's ``POST /api/v1/discovery/unlock-profile`` is."""
 from __future__ import annotations
 
 import math
+import secrets
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from socialpulse.billing import service as billing_service
-from socialpulse.billing.gate import Credits
+from socialpulse.web.billing import WebCredits, form_key
 from socialpulse.billing.schemas import Quote
 from socialpulse.creators import discovery, unlocks
 from socialpulse.creators import lists as lists_service
@@ -30,6 +31,7 @@ from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.deps import DbSession
+from socialpulse.workspaces.models import Role
 
 router = APIRouter(include_in_schema=False)
 
@@ -188,7 +190,7 @@ def discovery_page(
     request: Request,
     session: DbSession,
     auth: WebAuth,
-    credits: Credits,
+    credits: WebCredits,
     q: str = "",
     platform: str = "",
     category: str = "",
@@ -308,6 +310,7 @@ def _confirm_page(
         "price_text": price_text(quote),
         "back": _back(back),
         "error": error,
+        "idempotency_key": secrets.token_urlsafe(18),
     }
     return render(request, "discovery/confirm.html", context, status_code=status_code)
 
@@ -326,12 +329,15 @@ def unlock_submit(
     request: Request,
     session: DbSession,
     auth: WebAuth,
-    credits: Credits,
+    credits: WebCredits,
     creator_id: int,
     back: Annotated[str, Form()] = "",
+    idempotency_key: Annotated[str, Form()] = "",
 ) -> Response:
     subject, user = auth
+    subject.require(Role.editor)
     try:
+        form_key(credits, idempotency_key)
         with credits.spend(unlocks.UNLOCK_ACTION, reference=f"creator:{creator_id}") as hold:
             done = unlocks.unlock(
                 session,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from socialpulse.billing import service as billing_service
-from socialpulse.billing.gate import Credits
+from socialpulse.web.billing import WebCredits, form_key
 from socialpulse.creators import campaigns as campaigns_service
 from socialpulse.creators import directory
 from socialpulse.creators import lists as lists_service
@@ -38,6 +39,7 @@ from socialpulse.web.discovery import price_text
 from socialpulse.web.pages import flash, layout, render, templates
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
+from socialpulse.workspaces.models import Role
 
 router = APIRouter(include_in_schema=False)
 
@@ -158,6 +160,7 @@ def list_create(
     description: Annotated[str, Form()] = "",
 ) -> Response:
     subject, user = auth
+    subject.require(Role.editor)
     try:
         data = _validated(CreatorListCreate, name=name, description=description)
         created = lists_service.create_list(session, subject.workspace_id, data, user_id=user.id)
@@ -213,6 +216,7 @@ def list_update(
     description: Annotated[str, Form()] = "",
 ) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     try:
         data = _validated(CreatorListUpdate, name=name, description=description)
         lists_service.update_list(session, subject.workspace_id, list_id, data)
@@ -228,6 +232,7 @@ def list_update(
 @router.post("/lists/{list_id}/delete", dependencies=[CsrfChecked])
 def list_delete(request: Request, session: DbSession, auth: WebAuth, list_id: int) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     lst = lists_service.read_list(session, subject.workspace_id, list_id)
     lists_service.delete_list(session, subject.workspace_id, list_id)
     flash(request, f"List {lst.name} deleted.", "success")
@@ -245,6 +250,7 @@ def list_add_creator(
 ) -> Response:
     """The discovery card's "Save to list": back to the same results page."""
     subject, user = auth
+    subject.require(Role.editor)
     data = _validated(ListItemsAdd, creator_ids=[creator_id])
     lst = lists_service.read_list(session, subject.workspace_id, list_id)
     added = lists_service.add_creators(
@@ -262,6 +268,7 @@ def list_remove_creator(
     request: Request, session: DbSession, auth: WebAuth, list_id: int, creator_id: int
 ) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     lists_service.remove_creator(session, subject.workspace_id, list_id, creator_id)
     flash(request, "Removed from the list.", "success")
     return RedirectResponse(f"/lists/{list_id}", status_code=303)
@@ -356,6 +363,7 @@ def campaign_create(
     status: Annotated[str, Form()] = "draft",
 ) -> Response:
     subject, user = auth
+    subject.require(Role.editor)
     form = _campaign_form(name, description, starts_on, ends_on, budget, currency, status)
     try:
         data = _validated(CampaignCreate, **_campaign_values(form))
@@ -401,6 +409,7 @@ def _campaign_page(
         "analysis": analysis,
         "quote": quote,
         "analysis_price": price_text(quote),
+        "idempotency_key": secrets.token_urlsafe(18),
         "candidates": [c for c in unlocked if c.id not in taking_part],
         "form": shown,
         "statuses": STATUSES,
@@ -431,6 +440,7 @@ def campaign_update(
     status: Annotated[str, Form()] = "draft",
 ) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     form = _campaign_form(name, description, starts_on, ends_on, budget, currency, status)
     try:
         data = _validated(CampaignUpdate, **_campaign_values(form))
@@ -455,6 +465,7 @@ def campaign_add_creator(
     fee: Annotated[str, Form()] = "",
 ) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     try:
         data = _validated(
             CampaignCreatorIn, creator_id=creator_id, fee_cents=_cents(fee, "fee") or 0
@@ -474,6 +485,7 @@ def campaign_remove_creator(
     request: Request, session: DbSession, auth: WebAuth, campaign_id: int, creator_id: int
 ) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     campaigns_service.remove_creator(session, subject.workspace_id, campaign_id, creator_id)
     flash(request, "Creator removed from the campaign.", "success")
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
@@ -490,6 +502,7 @@ def campaign_add_cost(
     incurred_on: Annotated[str, Form()] = "",
 ) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     try:
         data = _validated(
             CampaignCostIn,
@@ -512,6 +525,7 @@ def campaign_remove_cost(
     request: Request, session: DbSession, auth: WebAuth, campaign_id: int, cost_id: int
 ) -> Response:
     subject, _ = auth
+    subject.require(Role.editor)
     campaigns_service.delete_cost(session, subject.workspace_id, campaign_id, cost_id)
     flash(request, "Cost removed.", "success")
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
@@ -519,14 +533,21 @@ def campaign_remove_cost(
 
 @router.post("/campaigns/{campaign_id}/analysis", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def campaign_analysis(
-    request: Request, session: DbSession, auth: WebAuth, credits: Credits, campaign_id: int
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    credits: WebCredits,
+    campaign_id: int,
+    idempotency_key: Annotated[str, Form()] = "",
 ) -> Response:
     """Runs the priced analysis (the page showed its price and the balance before the button)
     and shows it in the answer to the post."""
     subject, _ = auth
+    subject.require(Role.editor)
     try:
         # 404 for another workspace's campaign before anything is held.
         campaigns_service.summary(session, subject.workspace_id, campaign_id)
+        form_key(credits, idempotency_key)
         with credits.spend(ANALYSIS_ACTION, reference=f"campaign:{campaign_id}") as hold:
             result = campaigns_service.analysis(session, subject.workspace_id, campaign_id)
             hold.settle(session)
