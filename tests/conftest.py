@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, make_url, text
 
 from socialpulse.app import create_app
+from socialpulse.billing.catalog import seed_defaults
 from socialpulse.config import Settings
 from socialpulse.db import Base, Database, init_database
 from socialpulse.kit import egress, security
@@ -40,6 +41,9 @@ os.environ.setdefault("SOCIALPULSE_DATA_DIR", tempfile.mkdtemp(prefix="socialpul
 os.environ.setdefault("SOCIALPULSE_TASKS_URL", "memory://")
 # The suite adds simulated accounts in every workspace; tests of the demo-only default turn it off.
 os.environ.setdefault("SOCIALPULSE_SIMULATED_PLATFORM", "true")
+# Seats follow the plan: Premium's five seats let tests invite a few members; tests of billing
+# set the plan they need.
+os.environ.setdefault("SOCIALPULSE_DEFAULT_PLAN", "premium")
 
 # Job handlers are registered by load_tasks(), as at app, CLI and worker start.
 load_tasks()
@@ -122,6 +126,8 @@ def truncate_all(db: Database) -> None:
         else:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+        # The catalogue migration 0014 seeded (plans, pricing rules, top-ups), as it shipped.
+        seed_defaults(conn)
 
 
 @pytest.fixture

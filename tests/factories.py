@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, Post, PostAnalysis, TrackedAccount
 from socialpulse.accounts.service import ingest_posts
+from socialpulse.billing.models import Reservation, Wallet
 from socialpulse.creators.models import Creator, CreatorComment, CreatorPost
 from socialpulse.db import Base, Database, utcnow
 from socialpulse.inbox.models import (
@@ -141,6 +142,8 @@ MODEL_DEFAULTS: dict[type[Base], Callable[[int], dict[str, Any]]] = {
         "expires_at": _now() + dt.timedelta(days=7),
     },
     UserSession: lambda n: {"expires_at": _now() + dt.timedelta(days=1)},
+    Reservation: lambda n: {"expires_at": _now() + dt.timedelta(minutes=10)},
+    Wallet: lambda n: {"plan_code": "free"},
     Job: lambda n: {"kind": "test.effect"},
     PostAnalysis: lambda n: {"model_version": "test-1", "analysis": {}},
     InteractionHourlyCount: lambda n: {

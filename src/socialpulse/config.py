@@ -205,6 +205,15 @@ class Settings(BaseSettings):
         "requesting workspace's connected YouTube account is used).",
     )
 
+    # Credits and billing (#14): the plan a workspace's wallet starts on (free, standard,
+    # premium, or any plan code the operator created); its seats cap invitations.
+    default_plan: str = Field(
+        default="free",
+        min_length=1,
+        max_length=32,
+        description="Plan code of a new workspace's wallet (socialpulse plan list).",
+    )
+
     # Creator intelligence (#13): the related-profiles crawl (admin). Builds the crawl queues
     # for profiles other reports pointed at; counted in the database, so the limits hold
     # whatever the number of workers.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from socialpulse.accounts import models as accounts
+from socialpulse.billing import models as billing
 from socialpulse.creators import models as creators
 from socialpulse.db import Base
 from socialpulse.inbox import models as inbox
@@ -21,5 +22,5 @@ from socialpulse.workspaces import models as workspaces
 
 __all__ = ["DOMAIN_MODELS", "metadata"]
 
-DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators)
+DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators, billing)
 metadata: MetaData = Base.metadata

@@ -49,7 +49,8 @@ def test_invite_link_is_shown_once_then_the_new_person_joins_and_logs_in(
     members_page = client.get("/settings/members").text
     assert CAROL in members_page  # listed as pending...
     assert token not in members_page  # ...without its link
-    assert "Seats: 1 members, 1 pending invitations" in members_page
+    # The tests' default plan (Premium) has five seats.
+    assert "Seats: 2 of 5 used (1 members, 1 pending invitations)" in members_page
 
     with TestClient(client.app) as carol:
         page = carol.get(f"/invite/{token}")

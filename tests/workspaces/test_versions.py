@@ -31,6 +31,9 @@ NOT_VERSIONED = {
     "related_profiles",
     "crawl_launches",
     "media_objects",
+    "plans",
+    "pricing_rules",
+    "topup_packages",
 }
 
 

@@ -32,6 +32,7 @@ TASK_MODULES = [
     "socialpulse.retention.tasks",
     "socialpulse.creators.tasks",
     "socialpulse.creators.crawl_tasks",
+    "socialpulse.billing.tasks",
 ]
 
 
@@ -95,6 +96,12 @@ PERIODIC: list[Periodic] = [
         "creators.schedule_crawl_tick",
         crontab(minute="*"),
         "socialpulse.creators.crawl_tasks:schedule_crawl_tick",
+    ),
+    # Credits held by actions that never settled nor released them (a dead process).
+    Periodic(
+        "billing.release_expired",
+        crontab(minute="*"),
+        "socialpulse.billing.tasks:release_expired",
     ),
     Periodic(
         "inbox.nightly_superfans",

@@ -1,8 +1,14 @@
-"""Seats: members plus pending invitations, capped per workspace by the instance operator."""
+"""Seats: members plus pending invitations, capped per workspace.
+
+The cap is the instance operator's ``workspaces.seat_limit`` when set (an override), else the
+seats of the workspace's plan. Plans belong to billing, which sits above this domain: billing
+registers the plan's seats here (``set_plan_seats``, from its ``on_load``), so workspaces
+never imports billing. Without it (billing not loaded) there is no cap but the operator's."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -11,6 +17,24 @@ from sqlalchemy.orm import Session
 from socialpulse.db import utcnow
 from socialpulse.errors import AppError, InvalidInput, NotFound
 from socialpulse.workspaces.models import Invitation, Membership, Workspace
+
+# (session, workspace_id) -> the plan's seats, or None for no cap.
+PlanSeats = Callable[[Session, int], int | None]
+_plan_seats: PlanSeats | None = None
+
+
+def set_plan_seats(provider: PlanSeats | None) -> PlanSeats | None:
+    """Install the seats-per-plan provider (billing's on_load); returns the previous one."""
+    global _plan_seats
+    previous, _plan_seats = _plan_seats, provider
+    return previous
+
+
+def effective_seat_limit(session: Session, workspace: Workspace) -> int | None:
+    """The operator's seat limit if set, else the plan's seats (None: unlimited)."""
+    if workspace.seat_limit is not None:
+        return workspace.seat_limit
+    return None if _plan_seats is None else _plan_seats(session, workspace.id)
 
 
 class SeatLimitReached(AppError):
@@ -60,7 +84,7 @@ def seat_usage(session: Session, workspace: Workspace, now: dt.datetime | None =
             Invitation.expires_at > now,
         )
     )
-    return SeatUsage(workspace.seat_limit, members or 0, pending or 0)
+    return SeatUsage(effective_seat_limit(session, workspace), members or 0, pending or 0)
 
 
 def require_seats(usage: SeatUsage, needed: int = 1, *, counting_pending: bool = True) -> None:
@@ -73,7 +97,8 @@ def require_seats(usage: SeatUsage, needed: int = 1, *, counting_pending: bool =
         raise SeatLimitReached(
             f"this workspace has {usage.seat_limit} seats and all are taken "
             f"({usage.members} members, {usage.pending_invitations} pending invitations); "
-            "revoke an invitation, remove a member, or ask the instance operator for more seats",
+            "revoke an invitation, remove a member, upgrade the plan, or ask the instance "
+            "operator for more seats",
             details={
                 "seat_limit": usage.seat_limit,
                 "members": usage.members,

@@ -239,6 +239,18 @@ def subject_for_user(session: Session, user_id: int, workspace_id: int | None) -
     return Subject(workspace_id=membership.workspace_id, role=membership.role, user_id=user_id)
 
 
+def locked_seat_usage(session: Session, workspace_id: int) -> tuple[Workspace, seats.SeatUsage]:
+    """The workspace row locked until commit, and its seats in use (billing: a plan must not
+    have fewer seats than a workspace without an operator's limit already uses)."""
+    workspace = seats.lock_workspace(session, workspace_id)
+    return workspace, seats.seat_usage(session, workspace)
+
+
+def set_plan_seats(provider: seats.PlanSeats | None) -> seats.PlanSeats | None:
+    """Billing installs the seats of a workspace's plan as its seat limit (see seats.py)."""
+    return seats.set_plan_seats(provider)
+
+
 # --- members ----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""Credits and billing: plans, pricing rules, one wallet per workspace, the append-only ledger."""
