@@ -104,6 +104,7 @@ def seed_demo_creators(db: Database, workspace_id: int, user_id: int, seed: int)
                 user_id=user_id,
                 origin="demo",
                 sample=DEMO_SAMPLE,
+                grant_reason="demo",
             )
             if creator.build_job_id is not None and not creators_service.has_report(
                 session, creator.id

@@ -27,6 +27,7 @@ from socialpulse.accounts.models import (
     Post,
     TrackedAccount,
 )
+from socialpulse.creators.models import SavedSearch
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
 from socialpulse.worker.models import Job
@@ -178,7 +179,10 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, int]:
             token_hash=secrets.token_hex(32),
             expires_at=utcnow() + dt.timedelta(days=1),
         )
-        session.add_all([job, fan, workflow, invitation, user_session])
+        saved_search = SavedSearch(
+            workspace_id=other.workspace_id, name="Theirs", criteria={"query": "travel"}
+        )
+        session.add_all([job, fan, workflow, invitation, user_session, saved_search])
         session.flush()
         interaction = Interaction(
             workspace_id=other.workspace_id,
@@ -222,6 +226,7 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, int]:
             "queue_item_id": item.id,
             "invitation_id": invitation.id,
             "session_id": user_session.id,
+            "search_id": saved_search.id,
         }
 
 

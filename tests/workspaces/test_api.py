@@ -73,6 +73,9 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/content-items/{item_id}/mappings", {"post_id": 1}),
     ("POST", "/api/v1/content-mappings/{mapping_id}/confirm", None),
     ("DELETE", "/api/v1/content-mappings/{mapping_id}", None),
+    ("GET", "/api/v1/discovery/saved-searches/{search_id}", None),
+    ("DELETE", "/api/v1/discovery/saved-searches/{search_id}", None),
+    ("POST", "/api/v1/discovery/saved-searches/{search_id}/run", None),
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -115,6 +118,10 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/content-items/{item_id}/mappings", {"post_id": 1}),
     ("POST", "/api/v1/content-mappings/{mapping_id}/confirm", None),
     ("DELETE", "/api/v1/content-mappings/{mapping_id}", None),
+    ("POST", "/api/v1/discovery/saved-searches", {"name": "Mine", "criteria": {}}),
+    ("DELETE", "/api/v1/discovery/saved-searches/{search_id}", None),
+    ("POST", "/api/v1/discovery/unlock-profile", {"creator_id": 1}),
+    ("POST", "/api/v1/discovery/unlock-email", {"creator_id": 1}),
 ]
 
 
@@ -135,6 +142,10 @@ SHARED_ID_ROUTES = {
     ("GET", "/api/v1/creators/{creator_id}/posts"),
     ("POST", "/api/v1/creators/{creator_id}/refresh"),
     ("GET", "/api/v1/creators/{creator_id}/export.{fmt}"),
+    # Discovery reads shared creators too: lookalikes (previews) and this workspace's own
+    # access state of any creator.
+    ("GET", "/api/v1/discovery/similar/{creator_id}"),
+    ("GET", "/api/v1/discovery/access/{creator_id}"),
 }
 
 

@@ -6,8 +6,9 @@ progress); a stored report answers 200 at once, from the response cache keyed by
 data version and what the caller may see of it, with its age; a stale one (older than
 ``SOCIALPULSE_CREATOR_REFRESH_DAYS``) is served the same and refreshed in the background.
 
-Searching and refreshing write (the search history, access, the build job) in a unit of work
-of their own: a GET's request transaction is read-only.
+Searching and refreshing write (the search history, the build job) in a unit of work of their
+own: a GET's request transaction is read-only. Searching shows the preview; the full report,
+posts and export need an unlock (``/api/v1/discovery/unlock-profile``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts import service as accounts_service
-from socialpulse.creators import service
+from socialpulse.billing.gate import Credits
+from socialpulse.creators import service, unlocks
 from socialpulse.creators.exports import csv_cell as _csv_cell
+from socialpulse.creators.models import CreatorPost
 from socialpulse.creators.schemas import (
     BuildStatus,
     CreatorReportRead,
@@ -144,22 +147,45 @@ def creator_posts(
     return service.list_posts(session, creator_id, subject.workspace_id, offset=offset, limit=limit)
 
 
-@router.post("/creators/posts/analyze", response_model=PostAnalytics, responses=_BUILDING)
+@router.post(
+    "/creators/posts/analyze",
+    response_model=PostAnalytics,
+    responses={**_BUILDING, **error_responses(402)},
+)
 def analyze_post(
-    body: PostAnalyzeRequest, request: Request, session: DbSession, subject: CurrentSubject
+    body: PostAnalyzeRequest, request: Request, subject: CurrentSubject, credits: Credits
 ) -> object:
-    """Analytics of one post by its URL: from the stored report of its creator; a post not
-    stored yet whose URL names its creator queues that creator's report (202)."""
-    post = service.find_post_by_url(session, body.url)
-    if post is not None:
-        return service.post_analytics(session, post, subject.workspace_id)
+    """Analytics of one post by its URL, from the stored report of its creator: free when the
+    workspace unlocked the creator (or paid for this post before), else ``post_analytics``
+    credits (editor role). A post not stored yet whose URL names its creator queues that
+    creator's report (202, free)."""
+    db = get_db(request)
+    # Units of work of their own (no request transaction): the gate writes in its own, and
+    # SQLite has one writer.
+    with db.session(readonly=True) as reader:
+        post = service.find_post_by_url(reader, body.url)
+        post_id = post.id if post is not None else None
+        if post is not None and (
+            service.has_access(reader, subject.workspace_id, post.creator_id)
+            or unlocks.post_paid(reader, subject.workspace_id, post.id)
+        ):
+            return service.post_analytics(reader, post, subject.workspace_id, paid=True)
+    if post_id is not None:
+        subject.require(Role.editor)
+        with credits.spend(unlocks.POST_ACTION, reference=f"post:{post_id}") as hold:
+            with db.session() as writer:
+                stored = writer.get(CreatorPost, post_id)
+                assert stored is not None
+                result = service.post_analytics(writer, stored, subject.workspace_id, paid=True)
+                hold.settle(writer)
+        return result
     target = service.creator_for_post_url(body.url)
     if target is None:
         raise NotFound(
             "this post is in no stored report and its URL does not name its creator; "
             "search the creator first"
         )
-    with get_db(request).session() as writer:
+    with db.session() as writer:
         creator = service.request_report(
             writer,
             platform=target[0],

@@ -3,8 +3,9 @@ platform + account, refreshed in place), and what each workspace did with it (pr
 
 Shared: ``creators``, ``creator_posts``, ``creator_comments``, ``creator_reports``,
 ``related_profiles``. Private to a workspace: ``creator_access`` (which full reports it may
-read, and until when), ``creator_searches`` (what it looked up), its saved creator lists and
-its campaigns (at the end of this module)."""
+read, and until when: its unlocks), ``creator_searches`` (what it looked up),
+``saved_searches`` (its named discovery searches), its saved creator lists and its campaigns
+(at the end of this module)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ class Creator(Base):
         UniqueConstraint("platform", "handle"),
         Index("ix_creators_platform_external", "platform", "external_id"),
         Index("ix_creators_followers", "followers_count"),
+        # Discovery sorts every analysed creator by these (see creators/discovery.py).
+        Index("ix_creators_engagement_rate", "engagement_rate"),
+        Index("ix_creators_audience_quality", "audience_quality"),
+        Index("ix_creators_refreshed_at", "refreshed_at"),
         SHARED,
     )
 
@@ -279,6 +284,24 @@ class CreatorSearch(Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )
+
+
+class SavedSearch(Base):
+    """A workspace's named discovery search (the criteria of ``POST /discovery/search-advanced``),
+    private to it: shared by its members, never shown to another workspace."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class CrawlLaunch(Base):

@@ -34,7 +34,7 @@ from socialpulse.accounts.budget import BudgetObserver
 from socialpulse.accounts.models import AccountStatus, TrackedAccount
 from socialpulse.ai import service as ai_service
 from socialpulse.config import get_settings
-from socialpulse.creators import quality, report
+from socialpulse.creators import quality, report, search_index
 from socialpulse.creators import service as creators_service
 from socialpulse.creators.models import (
     BuildStep,
@@ -592,6 +592,8 @@ def step_aggregate(build: Build) -> None:
         row.computed_at = now
         row.data_version = creator.data_version
         row.compute_ms = round((time.perf_counter() - began) * 1000, 2)
+        # Discovery finds the creator by what this build stored, from the same commit on.
+        search_index.refresh(session, creator)
 
 
 def step_related(build: Build) -> None:

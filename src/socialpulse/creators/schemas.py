@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from socialpulse.billing.schemas import Allowances, Balance
 from socialpulse.creators.models import BuildStep, CreatorStatus
 
 Access = Literal["full", "preview"]
@@ -259,3 +260,210 @@ class PostAnalyzeRequest(BaseModel):
 class PostAnalytics(BaseModel):
     creator: CreatorPreview
     post: PostItem
+
+
+# --------------------------------------------------------------------------- discovery (#14)
+
+AccessStatus = Literal["locked", "unlocked", "expired"]
+SortBy = Literal[
+    "relevance", "followers", "engagement_rate", "audience_quality", "recent", "handle"
+]
+_TEXT = Field(default=None, max_length=200)
+
+
+class AccessState(BaseModel):
+    """Whether this workspace may read a creator's full report, and until when."""
+
+    creator_id: int
+    state: AccessStatus
+    reason: str | None = Field(description="unlock, requested (#13), demo; null when locked.")
+    expires_at: dt.datetime | None
+    remaining_seconds: int | None = Field(description="Until expiry; null without an end.")
+
+
+class DiscoveryCriteria(BaseModel):
+    """What ``GET /discovery/browse`` filters by (the query string) and ``POST
+    /discovery/search-advanced`` (the body, with lists): every criterion optional, all AND."""
+
+    query: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Words searched in handle, name, biography, captions and hashtags "
+        "(every word must match, as a prefix); punctuation and operators are ignored.",
+    )
+    platforms: list[str] = Field(default_factory=list, max_length=20)
+    categories: list[str] = Field(default_factory=list, max_length=20)
+    languages: list[str] = Field(default_factory=list, max_length=20)
+    hashtags: list[str] = Field(
+        default_factory=list, max_length=10, description="Each must appear in the creator's text."
+    )
+    followers_min: int | None = Field(default=None, ge=0, le=2**62)
+    followers_max: int | None = Field(default=None, ge=0, le=2**62)
+    engagement_rate_min: float | None = Field(default=None, ge=0, le=100)
+    engagement_rate_max: float | None = Field(default=None, ge=0, le=100)
+    audience_quality_min: int | None = Field(default=None, ge=0, le=100)
+    audience_quality_max: int | None = Field(default=None, ge=0, le=100)
+    verified: bool | None = None
+    has_contact_email: bool | None = None
+    unlocked: bool | None = Field(
+        default=None, description="true: only creators this workspace has unlocked; false: none."
+    )
+    sort_by: SortBy | None = Field(
+        default=None, description="Default: relevance with a query, else followers."
+    )
+
+
+class AdvancedSearchRequest(DiscoveryCriteria):
+    page: int = Field(default=1, ge=1, le=500)
+    page_size: int = Field(default=20, ge=1, le=100)
+    save_as: str | None = Field(
+        default=None, min_length=1, max_length=120, description="Also save the criteria by name."
+    )
+
+
+class UnlockedDetails(BaseModel):
+    """What an unlocked creator's row adds to the preview."""
+
+    bio: str
+    posts_per_week: float | None
+    top_hashtags: list[str]
+    has_contact_email: bool
+
+
+class DiscoveryItem(BaseModel):
+    creator: CreatorPreview
+    access: AccessState
+    relevance: float | None = Field(
+        description="Full-text rank (higher is better); null without a query."
+    )
+    details: UnlockedDetails | None = Field(
+        description="Only for creators this workspace unlocked."
+    )
+
+
+class ChargeInfo(BaseModel):
+    """What a priced read cost: funded by the free monthly units, the allowance or credits."""
+
+    action: str
+    credits: int
+    funding: str
+    replayed: bool = False
+
+
+class DiscoveryPage(BaseModel):
+    items: list[DiscoveryItem]
+    total: int
+    page: int
+    page_size: int
+    pages: int
+    charge: ChargeInfo | None = Field(description="Null when free (page 1 of a browse).")
+    saved_search_id: int | None = None
+
+
+class CategoryCount(BaseModel):
+    category: str
+    creators: int
+    unlocked: int = Field(description="Of them, unlocked by this workspace.")
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryCount]
+    uncategorised: int
+    total: int
+
+
+class SimilarItem(BaseModel):
+    creator: CreatorPreview
+    access: AccessState
+    score: float = Field(description="Higher is more alike.")
+    reasons: list[str] = Field(description="e.g. same category, same language, shared hashtags.")
+
+
+class SimilarList(BaseModel):
+    creator_id: int
+    items: list[SimilarItem]
+
+
+class SavedSearchCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    criteria: DiscoveryCriteria
+
+
+class SavedSearchRead(BaseModel):
+    id: int
+    name: str
+    criteria: DiscoveryCriteria
+    created_by_user_id: int | None
+    created_at: dt.datetime
+    last_run_at: dt.datetime | None
+
+
+class UnlockRequest(BaseModel):
+    creator_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class UnlockRead(BaseModel):
+    creator: CreatorPreview
+    access: AccessState
+    charged: bool = Field(description="False when the workspace already had access (no charge).")
+    credits: int = Field(description="Top-up credits taken (0 when free or from the allowance).")
+    funding: str | None = Field(description="allowance, credits, free; null when not charged.")
+    ledger_entry_id: int | None
+    granted_by_user_id: int | None
+
+
+class UnlockedProfile(BaseModel):
+    creator: CreatorPreview
+    access: AccessState
+    granted_at: dt.datetime
+    granted_by_user_id: int | None
+
+
+class UnlockPage(BaseModel):
+    items: list[UnlockedProfile]
+    total: int
+    page: int
+    page_size: int
+
+
+class EmailUnlockRead(BaseModel):
+    creator_id: int
+    contact_email: str
+    charged: bool
+    credits: int
+
+
+class DiscoveryTotals(BaseModel):
+    analysed_creators: int
+    unlocked: int
+    expiring_within_7_days: int
+    expired: int
+    saved_searches: int
+
+
+class DiscoveryDashboard(BaseModel):
+    totals: DiscoveryTotals
+    recent_unlocks: list[UnlockedProfile]
+    unlocks_by_member: dict[str, int] = Field(description="User id (or 'unknown') -> unlocks.")
+    balance: Balance = Field(description="Top-up credits (billing).")
+    allowances: Allowances = Field(description="This cycle's allowances and free units.")
+    suggestions: list[SimilarItem]
+
+
+class DiscoveryPrice(BaseModel):
+    action: str
+    credits: int
+    free_per_month: int
+    free_remaining: int | None
+    allowance: str | None
+    allowance_remaining: int | None
+    access_days: int | None
+    description: str
+    can_perform: bool
+    funding: str = Field(description="What would pay for one now: free, allowance or credits.")
+    charge_now: int = Field(description="Credits one would take from the balance now.")
+
+
+class DiscoveryPricing(BaseModel):
+    balance: int
+    items: list[DiscoveryPrice]

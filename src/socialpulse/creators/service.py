@@ -8,7 +8,10 @@ those is filtered by the caller's workspace id here, and nowhere else.
 
 Access: the preview (``CreatorPreview``) needs none; the five sections, the posts list, post
 analytics and the export need an unexpired ``CreatorAccess`` row of the caller's workspace.
-Issue #13 grants one to a workspace that requests the report (reason ``requested``).
+Searching a creator requests its build and shows the preview; since #14 it grants nothing:
+access is an unlock (``creators.unlocks``: credits, 30 days, shared by the team). A workspace
+whose unlock ended gets ``AccessExpired`` (403 ``access_expired``) with the re-unlock price and
+its balance; one that never unlocked gets ``CreatorAccessRequired`` with the price.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts import service as accounts_service
+from socialpulse.billing import service as billing_service
 from socialpulse.config import get_settings
 from socialpulse.creators import report
 from socialpulse.creators.models import (
@@ -78,6 +82,14 @@ class CreatorReportFailed(ServiceUnavailable):
 
 class CreatorAccessRequired(PermissionDenied):
     code = "creator_access_required"
+
+
+class AccessExpired(PermissionDenied):
+    code = "access_expired"
+
+
+# The pricing rule of an unlock (billing's catalogue); the unlock itself is creators.unlocks.
+UNLOCK_ACTION = "influencer_unlock"
 
 
 # --------------------------------------------------------------------------- targets
@@ -182,10 +194,10 @@ def repeated_request(
     session: Session, *, platform: str, handle: str, workspace_id: int
 ) -> int | None:
     """The creator's id when requesting it again would write nothing: the workspace searched it
-    within SEARCH_REPEAT_WINDOW, still has access, and no build is due. A read, so the request
-    can be answered without the write lock (and from the cache)."""
+    within SEARCH_REPEAT_WINDOW and no build is due. A read, so the request can be answered
+    without the write lock (and from the cache)."""
     creator = find_creator(session, platform, normalise_handle(platform, handle))
-    if creator is None or not has_access(session, workspace_id, creator.id):
+    if creator is None:
         return None
     recent = session.scalar(
         select(CreatorSearch.id)
@@ -210,9 +222,11 @@ def request_report(
     user_id: int | None,
     origin: str = "search",
     sample: Mapping[str, int] | None = None,
+    grant_reason: str | None = None,
 ) -> Creator:
-    """Find or create the shared creator, record the workspace's search and access, and queue
-    a build when there is no report or it is older than the refresh age."""
+    """Find or create the shared creator, record the workspace's search, and queue a build
+    when there is no report or it is older than the refresh age. Grants no access (an unlock
+    does) unless ``grant_reason`` says why this one does (the demo's seeded creators)."""
     handle = normalise_handle(platform, handle)
     creator = find_creator(session, platform, handle)
     if creator is None:
@@ -236,7 +250,8 @@ def request_report(
                 user_id=user_id,
             )
         )
-        grant_access(session, workspace_id, creator.id, user_id=user_id)
+        if grant_reason is not None:
+            grant_access(session, workspace_id, creator.id, reason=grant_reason, user_id=user_id)
     if _needs_build(session, creator):
         queue_build(session, creator, origin=origin, workspace_id=workspace_id, sample=sample)
     session.flush()
@@ -400,11 +415,40 @@ def access_of(session: Session, workspace_id: int, creator_id: int) -> Literal["
 
 
 def require_access(session: Session, workspace_id: int, creator_id: int) -> None:
-    if not has_access(session, workspace_id, creator_id):
-        raise CreatorAccessRequired(
-            "this workspace has no access to the creator's full report; request the report "
-            "(search the creator) first"
+    """Nothing when the workspace may read the full report; else a 403 with what an unlock
+    costs it now: ``access_expired`` (with when it ended) or ``creator_access_required``."""
+    if has_access(session, workspace_id, creator_id):
+        return
+    ended = session.scalar(
+        select(CreatorAccess.expires_at).where(
+            CreatorAccess.workspace_id == workspace_id, CreatorAccess.creator_id == creator_id
         )
+    )
+    quote = billing_service.quote(session, workspace_id, UNLOCK_ACTION)
+    details = {
+        "creator_id": creator_id,
+        "action": UNLOCK_ACTION,
+        "price": quote.price,
+        "credits_now": quote.credits,
+        "funding": str(quote.funding),
+        "balance": quote.balance,
+        "allowance_remaining": quote.allowance_remaining,
+        "can_unlock": quote.can_perform,
+        "access_days": quote.access_days,
+        "unlock": "POST /api/v1/discovery/unlock-profile",
+    }
+    if ended is not None:
+        raise AccessExpired(
+            f"this workspace's access to the creator's full report ended on "
+            f"{ended:%Y-%m-%d %H:%M} UTC; unlock it again for {quote.price} credits "
+            f"(balance {quote.balance})",
+            details={**details, "expired_at": ended.isoformat()},
+        )
+    raise CreatorAccessRequired(
+        f"this workspace has not unlocked the creator's full report; unlock it for "
+        f"{quote.price} credits (balance {quote.balance})",
+        details=details,
+    )
 
 
 def has_report(session: Session, creator_id: int) -> bool:
@@ -511,9 +555,14 @@ def find_post_by_url(session: Session, url: str) -> CreatorPost | None:
     )
 
 
-def post_analytics(session: Session, post: CreatorPost, workspace_id: int) -> PostAnalytics:
+def post_analytics(
+    session: Session, post: CreatorPost, workspace_id: int, *, paid: bool = False
+) -> PostAnalytics:
+    """One stored post's analytics: with access to its creator, or ``paid`` for this post
+    (``post_analytics``, charged by the route)."""
     creator = get_creator(session, post.creator_id)
-    require_access(session, workspace_id, creator.id)
+    if not paid:
+        require_access(session, workspace_id, creator.id)
     return PostAnalytics(
         creator=preview(session, creator), post=_post_items(session, creator, [post])[0]
     )

@@ -5,6 +5,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from socialpulse.creators import search_index
 from socialpulse.migrations.runner import import_all_models
 
 config = context.config
@@ -43,6 +44,11 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     return False
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    # The full-text index's tables are created by hand (an FTS5 virtual table has no model).
+    return not (type_ == "table" and search_index.is_index_table(name))
+
+
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
@@ -51,6 +57,7 @@ def _run(connection: object) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=_render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
