@@ -274,6 +274,38 @@ class Settings(BaseSettings):
         default=None, description="Secret access key, with SOCIALPULSE_MEDIA_S3_ACCESS_KEY_ID."
     )
 
+    # Payments (#14): top-ups and plan subscriptions through Stripe. Unset: checkout answers 503
+    # and operators grant credits and set plans from the CLI.
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, description="Stripe secret API key (sk_live_... / sk_test_...)."
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Signing secret of the Stripe webhook endpoint (whsec_...); webhooks "
+        "without a valid signature are refused.",
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com",
+        description="Stripe API base URL (tests point it at a local fake Stripe).",
+    )
+    stripe_timeout_s: float = Field(
+        default=20.0, gt=0, le=120, description="Timeout of one Stripe API call, in seconds."
+    )
+    stripe_max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Retries of a Stripe call that failed on the network "
+        "or with a 5xx/409 (the library sends an idempotency key, so a retry never pays twice).",
+    )
+    stripe_webhook_tolerance_s: int = Field(
+        default=300,
+        ge=1,
+        le=3600,
+        description="Oldest webhook signature timestamp accepted (replays of older deliveries "
+        "are refused).",
+    )
+
     @field_validator("media_public_url")
     @classmethod
     def _media_public_url(cls, value: str) -> str:
@@ -313,6 +345,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("memory://", "redis://", "rediss://", "unix://")):
             raise ValueError(
                 f"SOCIALPULSE_CACHE_URL must be memory:// or redis://host:port/db; got {value!r}"
+            )
+        return value
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _stripe_api_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                f"SOCIALPULSE_STRIPE_API_BASE must be an http(s):// URL; got {value!r}"
             )
         return value
 

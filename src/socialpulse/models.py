@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 
 from socialpulse.accounts import models as accounts
 from socialpulse.billing import models as billing
+from socialpulse.billing import payments_models as payments
 from socialpulse.creators import models as creators
 from socialpulse.db import Base
 from socialpulse.inbox import models as inbox
@@ -22,5 +23,5 @@ from socialpulse.workspaces import models as workspaces
 
 __all__ = ["DOMAIN_MODELS", "metadata"]
 
-DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators, billing)
+DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators, billing, payments)
 metadata: MetaData = Base.metadata

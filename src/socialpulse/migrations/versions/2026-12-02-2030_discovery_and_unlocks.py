@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from socialpulse.creators import search_index
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
