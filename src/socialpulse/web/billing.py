@@ -7,22 +7,22 @@ want."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import anyio
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from socialpulse.billing import gate, payments
+from socialpulse.billing import payments
 from socialpulse.billing.payments_schemas import CheckoutCreate
+from socialpulse.billing import reports as billing_reports
 from socialpulse.billing import service as billing_service
 from socialpulse.billing.models import LedgerKind
 from socialpulse.billing.schemas import LedgerEntryRead, TopupRead, WalletSummary
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput
+from socialpulse.web.credits import money
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces import service as workspace_service
@@ -39,48 +39,6 @@ ALLOWANCE_LABELS = {
     "emails": "Contact e-mail unlocks",
     "posts": "Post analytics",
 }
-
-
-async def _deferred_releases(request: Request) -> AsyncIterator[list[int]]:
-    # As the API's gate does: a hold the page did not settle is released after the page's own
-    # transaction ended (scope "request"), never while it may hold the locks a release needs.
-    held: list[int] = []
-    yield held
-    if held:
-        await anyio.to_thread.run_sync(
-            gate.release_unsettled, get_db(request), held, "the page ended without charging"
-        )
-
-
-def _web_credit_gate(
-    request: Request,
-    auth: WebAuth,
-    deferred: Annotated[list[int], Depends(_deferred_releases, scope="request")],
-) -> gate.CreditGate:
-    """The credit gate of a dashboard form: the logged-in member spends (the API's gate
-    authenticates API keys, and cookies only for reads). A form may carry an idempotency key
-    of its own (``idempotency_key``), so a double submission is charged once."""
-    return gate.CreditGate(get_db(request), auth[0], None, deferred)
-
-
-WebCredits = Annotated[gate.CreditGate, Depends(_web_credit_gate)]
-
-
-def form_key(gate_: gate.CreditGate, key: str) -> None:
-    """Use the form's idempotency key (a random token the page rendered) for this spend."""
-    if key:
-        if len(key) > 200 or not key.isascii():
-            raise InvalidInput("the form's idempotency key is not valid; reload the page")
-        gate_.idempotency_key = key
-
-
-def money(cents: int | None, currency: str = "USD") -> str:
-    """Cents as a person reads an amount: "$1,250.00", "€40.00", "12.50 GBP"."""
-    if cents is None:
-        return "–"
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency.upper())
-    amount = f"{cents / 100:,.2f}"
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
 
 
 def _date(value: str, name: str) -> dt.date | None:
@@ -191,7 +149,7 @@ def _billing_page(
     subject, _ = auth
     context = layout(session, auth, "billing")
     workspace_id = subject.workspace_id
-    summary = billing_service.wallet_summary(session, workspace_id)
+    summary = billing_reports.wallet_summary(session, workspace_id)
     actions = sorted(rule.action for rule in billing_service.list_rules(session))
     ledger_error = None
     try:
@@ -202,11 +160,21 @@ def _billing_page(
     except InvalidInput as exc:
         ledger_error, status_code = exc.message, exc.status_code
         filters = _ledger_filters("", "", "", "", "", actions)
-    ledger = billing_service.list_ledger(
-        session, workspace_id, page_size=LEDGER_PAGE_SIZE, **filters
-    )
-    spending = billing_service.spending(session, workspace_id, months=SPENDING_MONTHS)
     zone = ZoneInfo(summary.allowances.timezone)
+    start, end = filters["date_from"], filters["date_to"]
+    # The form's days are the workspace's calendar days: from its first instant to the next
+    # day's (the service's `until` is exclusive).
+    ledger = billing_reports.transactions(
+        session,
+        workspace_id,
+        page=filters["page"],
+        page_size=LEDGER_PAGE_SIZE,
+        kind=filters["kind"],
+        action=filters["action"],
+        since=dt.datetime.combine(start, dt.time(), zone) if start else None,
+        until=dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone) if end else None,
+    )
+    spending = billing_reports.spending(session, workspace_id, months=SPENDING_MONTHS)
     names = {user.id: user.email for _m, user in workspace_service.list_members(session, subject)}
     plan = summary.plan
     months = [

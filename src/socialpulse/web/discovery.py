@@ -18,12 +18,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from socialpulse.billing import service as billing_service
-from socialpulse.web.billing import WebCredits, form_key
+from socialpulse.web.credits import WebCredits, form_key, price_text
 from socialpulse.billing.schemas import Quote
 from socialpulse.creators import discovery, unlocks
 from socialpulse.creators import lists as lists_service
 from socialpulse.creators import service as creators_service
-from socialpulse.creators.schemas import AccessState, CreatorPreview, DiscoveryCriteria
+from socialpulse.creators.schemas import (
+    AccessState,
+    CreatorPreview,
+    DiscoveryCriteria,
+    DiscoveryPage,
+)
 from socialpulse.errors import AppError, InvalidInput
 from socialpulse.providers import registry
 from socialpulse.web.creators import creator_platforms
@@ -37,6 +42,7 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 24
 UNLOCKED_PAGE_SIZE = 50
+PAGINATION_ACTION = "discovery_pagination"
 SORTS: list[tuple[str, str]] = [
     ("", "Best match, then followers"),
     ("followers", "Followers"),
@@ -89,6 +95,10 @@ def _percent(raw: str, name: str) -> float | None:
     return value
 
 
+def _fraction(percent: float | None) -> float | None:
+    return None if percent is None else percent / 100
+
+
 def criteria_from(f: dict[str, str]) -> DiscoveryCriteria:
     """The filter form's values as the discovery service's criteria; a value that cannot be
     one is refused with a sentence naming the field (shown above the form, never a 500)."""
@@ -106,8 +116,9 @@ def criteria_from(f: dict[str, str]) -> DiscoveryCriteria:
         "languages": [f["language"].strip().lower()] if f["language"].strip() else [],
         "followers_min": _whole(f["followers_min"], "followers_min"),
         "followers_max": _whole(f["followers_max"], "followers_max"),
-        "engagement_rate_min": _percent(f["er_min"], "er_min"),
-        "engagement_rate_max": _percent(f["er_max"], "er_max"),
+        # The form takes percentages; creators' engagement rates are fractions (0.034).
+        "engagement_rate_min": _fraction(_percent(f["er_min"], "er_min")),
+        "engagement_rate_max": _fraction(_percent(f["er_max"], "er_max")),
         "audience_quality_min": _whole(f["quality_min"], "quality_min"),
         "audience_quality_max": _whole(f["quality_max"], "quality_max"),
         "unlocked": {"yes": True, "no": False}.get(f["unlocked"]),
@@ -145,16 +156,6 @@ def days_left(access: AccessState) -> int | None:
     return math.ceil(access.remaining_seconds / 86_400)
 
 
-def price_text(quote: Quote) -> str:
-    """What an action will take, as the confirm step says it."""
-    if quote.funding.value == "free":
-        return f"free ({quote.free_remaining} free this month)"
-    if quote.funding.value == "allowance":
-        left = quote.allowance_remaining
-        return f"1 from your plan's allowance ({left:,} left this cycle), 0 credits"
-    return f"{quote.credits:,} credits"
-
-
 def _wallet(quote: Quote) -> dict[str, Any]:
     return {"balance": quote.balance, "profiles": quote.allowance_remaining}
 
@@ -181,8 +182,83 @@ def _card(preview: CreatorPreview, access: AccessState, names: dict[str, str]) -
     }
 
 
-def _query(f: dict[str, str], page: int) -> dict[str, str]:
-    return {k: v for k, v in f.items() if v} | ({"page": str(page)} if page > 1 else {})
+def _filter_values(
+    q: str,
+    platform: str,
+    category: str,
+    language: str,
+    followers_min: str,
+    followers_max: str,
+    er_min: str,
+    er_max: str,
+    quality_min: str,
+    quality_max: str,
+    unlocked: str,
+    sort: str,
+) -> dict[str, str]:
+    return {
+        "q": q,
+        "platform": platform,
+        "category": category,
+        "language": language,
+        "followers_min": followers_min,
+        "followers_max": followers_max,
+        "er_min": er_min,
+        "er_max": er_max,
+        "quality_min": quality_min,
+        "quality_max": quality_max,
+        "unlocked": unlocked,
+        "sort": sort,
+    }
+
+
+def _discovery_page(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    f: dict[str, str],
+    *,
+    found: DiscoveryPage | None = None,
+    wanted_page: int = 1,
+    charged: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    subject, _ = auth
+    context = layout(session, auth, "discovery")
+    names = _platform_names()
+    results = [_card(i.creator, i.access, names) for i in found.items] if found else []
+    page = found.page if found else wanted_page
+    more = billing_service.quote(session, subject.workspace_id, PAGINATION_ACTION)
+    unlock_quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
+    categories = discovery.categories(session, subject.workspace_id)
+    context |= {
+        "f": f,
+        "query": {k: v for k, v in f.items() if v},
+        "error": error,
+        "results": results,
+        "total": found.total if found else None,
+        "page": page,
+        "last_page": found.pages if found else None,
+        # Pages after the first are priced: opened by a form that names the price (never a
+        # link a prefetch or a reload could charge for).
+        "page_price": price_text(more),
+        "page_affordable": more.can_perform,
+        "wanted_page": wanted_page if found is None and wanted_page > 1 else None,
+        "charged": charged,
+        "platforms": creator_platforms(),
+        "categories": [{"value": c.category, "count": c.creators} for c in categories.items],
+        "sorts": SORTS,
+        "wallet": _wallet(unlock_quote),
+        "access_days": unlock_quote.access_days or unlocks.DEFAULT_ACCESS_DAYS,
+        "unlock_label": price_text(unlock_quote)
+        if unlock_quote.funding.value == "credits"
+        else "from your allowance",
+        "lists": lists_service.list_lists(session, subject.workspace_id, limit=100).items,
+        "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "idempotency_key": secrets.token_urlsafe(18),
+    }
+    return render(request, "discovery/index.html", context, status_code=status_code)
 
 
 @router.get("/discovery", response_class=HTMLResponse)
@@ -190,7 +266,6 @@ def discovery_page(
     request: Request,
     session: DbSession,
     auth: WebAuth,
-    credits: WebCredits,
     q: str = "",
     platform: str = "",
     category: str = "",
@@ -205,77 +280,86 @@ def discovery_page(
     sort: str = "",
     page: str = "",
 ) -> Response:
-    subject, user = auth
-    context = layout(session, auth, "discovery")
-    f = {
-        "q": q,
-        "platform": platform,
-        "category": category,
-        "language": language,
-        "followers_min": followers_min,
-        "followers_max": followers_max,
-        "er_min": er_min,
-        "er_max": er_max,
-        "quality_min": quality_min,
-        "quality_max": quality_max,
-        "unlocked": unlocked,
-        "sort": sort,
-    }
-    error, status_code = None, 200
-    results: list[dict[str, Any]] = []
-    total: int | None = None
-    pages: dict[str, Any] = {"first": None, "prev": None, "next": None}
-    next_note = None
+    """Page 1 of the results (free). A link to a later page shows its price and a button."""
+    subject, _ = auth
+    f = _filter_values(
+        q, platform, category, language, followers_min, followers_max, er_min, er_max,
+        quality_min, quality_max, unlocked, sort,
+    )
     try:
         criteria = criteria_from(f)
         number = _page_number(page)
-        found = discovery.browse(
-            session,
-            subject.workspace_id,
-            criteria,
-            page=number,
-            page_size=PAGE_SIZE,
-            actor_user_id=user.id,
-            gate=credits,
-        )
+        if number > 1:
+            return _discovery_page(request, session, auth, f, wanted_page=number)
+        found = discovery.search(session, subject.workspace_id, criteria, page=1, page_size=PAGE_SIZE)
     except AppError as exc:
         session.rollback()
-        error, status_code = exc.message, exc.status_code
-    else:
-        names = _platform_names()
-        results = [_card(item.creator, item.access, names) for item in found.items]
-        total = found.total
-        pages = {
-            "first": _query(f, 1) if found.page > 2 else None,
-            "prev": _query(f, found.page - 1) if found.page > 1 else None,
-            "next": _query(f, found.page + 1) if found.page < found.pages else None,
-        }
-        if found.page < found.pages:
-            more = billing_service.quote(session, subject.workspace_id, "discovery_pagination")
-            next_note = f"The next page costs {price_text(more)}: page 1 of a search is free."
-    unlock_quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
-    categories = discovery.categories(session, subject.workspace_id)
-    context |= {
-        "f": f,
-        "error": error,
-        "results": results,
-        "total": total,
-        "pages": pages,
-        "next_page_note": next_note,
-        "platforms": creator_platforms(),
-        "categories": [
-            {"value": c.category, "count": c.creators} for c in categories.items
-        ],
-        "sorts": SORTS,
-        "wallet": _wallet(unlock_quote),
-        "access_days": unlock_quote.access_days or unlocks.DEFAULT_ACCESS_DAYS,
-        "unlock_label": price_text(unlock_quote)
-        if unlock_quote.funding.value == "credits"
-        else "from your allowance",
-        "lists": lists_service.list_lists(session, subject.workspace_id, limit=100).items,
-        "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-    }
-    return render(request, "discovery/index.html", context, status_code=status_code)
+        return _discovery_page(
+            request, session, auth, f, error=exc.message, status_code=exc.status_code
+        )
+    return _discovery_page(request, session, auth, f, found=found)
+
+
+@router.post("/discovery", response_class=HTMLResponse, dependencies=[CsrfChecked])
+def discovery_page_paid(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    credits: WebCredits,
+    page: Annotated[str, Form()],
+    q: Annotated[str, Form()] = "",
+    platform: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "",
+    followers_min: Annotated[str, Form()] = "",
+    followers_max: Annotated[str, Form()] = "",
+    er_min: Annotated[str, Form()] = "",
+    er_max: Annotated[str, Form()] = "",
+    quality_min: Annotated[str, Form()] = "",
+    quality_max: Annotated[str, Form()] = "",
+    unlocked: Annotated[str, Form()] = "",
+    sort: Annotated[str, Form()] = "",
+    idempotency_key: Annotated[str, Form()] = "",
+) -> Response:
+    """A later page of the results, charged ``discovery_pagination`` as the API's browse is:
+    held before the search, settled with it (a failed search charges nothing)."""
+    subject, _ = auth
+    f = _filter_values(
+        q, platform, category, language, followers_min, followers_max, er_min, er_max,
+        quality_min, quality_max, unlocked, sort,
+    )
+    try:
+        subject.require(Role.editor)
+        criteria = criteria_from(f)
+        number = _page_number(page)
+        if number == 1:
+            found = discovery.search(session, subject.workspace_id, criteria, page=1, page_size=PAGE_SIZE)
+            return _discovery_page(request, session, auth, f, found=found)
+        discovery.check_criteria(criteria)
+        form_key(credits, idempotency_key)
+        with credits.spend(PAGINATION_ACTION, reference=f"discovery:browse:page:{number}") as hold:
+            found = discovery.search(
+                session, subject.workspace_id, criteria, page=number, page_size=PAGE_SIZE
+            )
+            entry = hold.settle(session)
+    except AppError as exc:
+        session.rollback()
+        return _discovery_page(
+            request, session, auth, f, wanted_page=_safe_page(page), error=exc.message,
+            status_code=exc.status_code,
+        )
+    charged = (
+        "free (one of this month's free pages)"
+        if entry.funding.value == "free"
+        else f"{-entry.amount:,} credits"
+    )
+    if hold.replayed:
+        charged = "already paid by this same request"
+    return _discovery_page(request, session, auth, f, found=found, charged=charged)
+
+
+def _safe_page(raw: str) -> int:
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 500 else 1
 
 
 def _back(target: str) -> str:
@@ -297,7 +381,7 @@ def _confirm_page(
     status_code: int = 200,
 ) -> Response:
     subject, _ = auth
-    preview = creators_service.preview_of(session, creator_id)
+    preview = creators_service.preview(session, creators_service.get_creator(session, creator_id))
     access = unlocks.access_state(session, subject.workspace_id, creator_id)
     quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
     context = layout(session, auth, "discovery") | {

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from socialpulse.billing import service as billing_service
-from socialpulse.web.billing import WebCredits, form_key
 from socialpulse.creators import campaigns as campaigns_service
 from socialpulse.creators import directory
 from socialpulse.creators import lists as lists_service
@@ -34,8 +33,7 @@ from socialpulse.creators.lists_schemas import (
 )
 from socialpulse.creators.models import CampaignStatus
 from socialpulse.errors import AppError, InvalidInput
-from socialpulse.web.billing import money
-from socialpulse.web.discovery import price_text
+from socialpulse.web.credits import WebCredits, form_key, money, price_text
 from socialpulse.web.pages import flash, layout, render, templates
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
