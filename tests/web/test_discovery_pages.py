@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from dashboard_pages import build_creators, csrf, grant, log_in, post_form
+from dashboard_pages import build_creators, csrf, grant, log_in, post_form, set_plan
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.creators.models import CreatorAccess
 from socialpulse.db import Database, utcnow
@@ -129,7 +129,7 @@ def test_unlock_shows_price_and_balance_first_then_charges_once(
     from socialpulse.billing import service as billing_service
 
     creator_id = creators["garden_lab"]
-    # Free plan: five profile unlocks included; the sixth costs credits.
+    # The plan's allowance pays first; the credits stay.
     grant(db, owner.workspace_id, 60)
     confirm = client.get(f"/discovery/unlock/{creator_id}")
     assert confirm.status_code == 200
@@ -165,10 +165,12 @@ def test_unlock_paid_in_credits_when_the_allowance_is_used(
 ) -> None:
     from socialpulse.billing import service as billing_service
 
+    # A plan whose allowance includes no profile: each unlock is paid in credits.
     with db.session() as session:
         billing_service.update_plan(
             session, "free", billing_service.schemas.PlanUpdate(profiles_per_month=0)
         )
+    set_plan(db, owner.workspace_id, "free")
     grant(db, owner.workspace_id, 30)
     creator_id = creators["city_eats_daily"]
     confirm = client.get(f"/discovery/unlock/{creator_id}").text
