@@ -86,6 +86,8 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.accounts.content_api import router as content_router
     from socialpulse.ai.api import router as ai_router
     from socialpulse.analytics.api import router as analytics_router
+    from socialpulse.billing.admin_api import router as billing_admin_router
+    from socialpulse.billing.api import router as credits_router
     from socialpulse.creators.admin_api import router as creators_admin_router
     from socialpulse.creators.api import router as creators_router
     from socialpulse.creators.campaigns_api import router as campaigns_router
@@ -116,6 +118,8 @@ def _api_routers() -> list[APIRouter]:
         campaigns_router,
         exports_router,
         discovery_router,
+        credits_router,
+        billing_admin_router,
     ]
 
 

@@ -269,7 +269,7 @@ def create_workspace(
     timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
     seat_limit: Annotated[
         int | None,
-        typer.Option(help="Members plus pending invitations allowed (default: unlimited)."),
+        typer.Option(help="Members plus pending invitations allowed (default: the plan's seats)."),
     ] = None,
 ) -> None:
     """Create a workspace owned by an existing user."""
@@ -291,9 +291,13 @@ def create_workspace(
 @app.command("set-seat-limit")
 def set_seat_limit(
     slug: Annotated[str, typer.Argument(help="Workspace slug.")],
-    limit: Annotated[str, typer.Argument(help="Seats (members + pending invitations), or none.")],
+    limit: Annotated[
+        str,
+        typer.Argument(help="Seats (members + pending invitations), or none: the plan's seats."),
+    ],
 ) -> None:
-    """Cap a workspace's seats (the operator's call: workspace admins cannot change it)."""
+    """Cap a workspace's seats, overriding its plan's (the operator's call: workspace admins
+    cannot change it)."""
     from socialpulse.workspaces import seats, service
 
     if limit.strip().lower() in ("none", "unlimited"):
@@ -308,7 +312,7 @@ def set_seat_limit(
             workspace = service.get_workspace_by_slug(session, slug)
             seats.set_seat_limit(session, workspace, parsed)
             usage = seats.seat_usage(session, workspace)
-            shown = "unlimited" if parsed is None else str(parsed)
+            shown = "none (the plan's seats apply)" if parsed is None else str(parsed)
             typer.echo(f"workspace {workspace.slug}: seat limit {shown}, {usage.used} in use")
 
     _run(action)
@@ -471,6 +475,10 @@ def _mount_domain_apps() -> None:
     from socialpulse.creators.cli import app as creators_app
 
     app.add_typer(creators_app, name="creators", help="Creator reports: repair, the crawl.")
+    from socialpulse.billing.cli import credits_app, plan_app
+
+    app.add_typer(credits_app, name="credits", help="Credits: grant them, read the ledger.")
+    app.add_typer(plan_app, name="plan", help="Plans: list them, move a workspace to one.")
 
 
 _mount_domain_apps()

@@ -11,12 +11,17 @@ def unlock(body: UnlockRequest, credits: Credits, session: DbSession, subject: C
         return result
 ```
 
-Entering ``spend`` reserves the price in a unit of work of its own, committed at once, so
-parallel requests see the hold (402 when short: the price, the balance and the top-ups in the
-error's details). The route settles in its own transaction. A hold left by an exception,
-without settling, or whose settling transaction rolled back is released in another unit of
-work once the route's transaction has ended: a failed action charges nothing. A hold never
-settled nor released (the process died) expires after ten minutes and is released by
+Entering ``spend`` before the route has used its session reserves the price in a unit of work of
+its own, committed at once, so parallel requests see the hold (402 when short: the price, the
+balance and the top-ups in the error's details). The route settles in its own transaction. A
+hold left by an exception, without settling, or whose settling transaction rolled back is
+released in another unit of work once the route's transaction has ended: a failed action charges
+nothing. When the route has already used its writer session (its transaction holds SQLite's
+write lock, or maybe the wallet row), the hold is taken inside that transaction instead and
+lives or dies with it (the wallet row stays locked until it ends, so parallel spenders queue
+rather than overspend). A GET route (read-only session) settles in a writer unit of work it
+opens: ``with get_db(request).session() as writer: hold.settle(writer)``. A hold never settled
+nor released (the process died) expires after ten minutes and is released by
 ``billing.release_expired``.
 
 ``Idempotency-Key`` (header, at most 200 characters): a request retried with the key of one
@@ -41,7 +46,7 @@ from socialpulse.billing import service
 from socialpulse.billing.models import LedgerEntry
 from socialpulse.db import Database
 from socialpulse.errors import InvalidInput
-from socialpulse.workspaces.deps import CurrentSubject, get_db
+from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.tenancy import Subject
 
 log = structlog.get_logger(__name__)
@@ -79,12 +84,24 @@ class CreditGate:
         subject: Subject,
         idempotency_key: str | None,
         deferred: list[int] | None = None,
+        route_session: Session | None = None,
     ) -> None:
         self.db = db
         self.subject = subject
         self.idempotency_key = idempotency_key
         # In a request: reservations to release after the route's transaction has ended.
         self._deferred = deferred
+        self._route_session = route_session
+
+    def _in_route_transaction(self) -> Session | None:
+        """The route's writer session if its transaction has begun (it queried or wrote
+        before `spend`): a reservation in a unit of work of its own would then wait on locks
+        the route holds (SQLite's one write lock from the route's first query; the wallet
+        row if the route locked it), so the hold is taken in the route's transaction."""
+        session = self._route_session
+        if session is None or session.info.get("readonly") or not session.in_transaction():
+            return None
+        return session
 
     @contextmanager
     def spend(self, action: str, *, reference: str, quantity: int = 1) -> Iterator[Hold]:
@@ -99,21 +116,12 @@ class CreditGate:
             if earlier is not None:
                 yield Hold(replayed=True, entry_id=earlier.id)
                 return
+        route = self._in_route_transaction()
+        if route is not None:
+            yield from self._spend_in(route, action, reference, quantity)
+            return
         with self.db.session() as session:
-            reservation = service.reserve(
-                session,
-                workspace_id,
-                action,
-                quantity=quantity,
-                reference=reference,
-                actor_user_id=self.subject.user_id,
-                idempotency_key=key,
-            )
-            hold = Hold(
-                replayed=reservation.ledger_entry_id is not None,
-                reservation_id=reservation.id,
-                entry_id=reservation.ledger_entry_id,
-            )
+            hold = self._reserve(session, action, reference, quantity)
         if hold.replayed:
             # Charged by an earlier request with this key (between our read and reserve).
             yield hold
@@ -133,6 +141,52 @@ class CreditGate:
             raise
         if not hold.settled:
             release_unsettled(self.db, [hold.reservation_id], "finished without charging")
+
+    def _reserve(self, session: Session, action: str, reference: str, quantity: int) -> Hold:
+        reservation = service.reserve(
+            session,
+            self.subject.workspace_id,
+            action,
+            quantity=quantity,
+            reference=reference,
+            actor_user_id=self.subject.user_id,
+            idempotency_key=self.idempotency_key,
+        )
+        return Hold(
+            replayed=reservation.ledger_entry_id is not None,
+            reservation_id=reservation.id,
+            entry_id=reservation.ledger_entry_id,
+        )
+
+    def _spend_in(
+        self, route: Session, action: str, reference: str, quantity: int
+    ) -> Iterator[Hold]:
+        # The hold commits or rolls back with the route's transaction, which keeps the wallet
+        # row locked until then (PostgreSQL): parallel spenders wait for it instead of seeing
+        # the hold, so nothing is ever promised twice.
+        hold = self._reserve(route, action, reference, quantity)
+        if hold.replayed:
+            yield hold
+            return
+        assert hold.reservation_id is not None
+        try:
+            yield hold
+        except BaseException:
+            # Usually the route's transaction rolls back and takes the hold with it; a route
+            # that catches the error and commits must not leave it held.
+            _release_quietly(route, hold.reservation_id, "the action failed")
+            raise
+        if not hold.settled:
+            _release_quietly(route, hold.reservation_id, "the action finished without charging")
+
+
+def _release_quietly(session: Session, reservation_id: int, reason: str) -> None:
+    try:
+        with session.begin_nested():
+            if service.reservation_status(session, reservation_id) == "held":
+                service.release(session, reservation_id, reason)
+    except Exception:  # a failed transaction rolls the hold back anyway
+        log.warning("billing.release.skipped", reservation_id=reservation_id)
 
 
 def release_unsettled(db: Database, reservation_ids: list[int], reason: str) -> None:
@@ -170,6 +224,7 @@ async def _deferred_releases(request: Request) -> AsyncIterator[list[int]]:
 def credit_gate(
     request: Request,
     subject: CurrentSubject,
+    session: DbSession,
     deferred: Annotated[list[int], Depends(_deferred_releases, scope="request")],
     idempotency_key: Annotated[
         str | None,
@@ -182,7 +237,7 @@ def credit_gate(
 ) -> CreditGate:
     if idempotency_key is not None and not idempotency_key.strip():
         raise InvalidInput("the Idempotency-Key header is empty")
-    return CreditGate(get_db(request), subject, idempotency_key, deferred)
+    return CreditGate(get_db(request), subject, idempotency_key, deferred, session)
 
 
 Credits = Annotated[CreditGate, Depends(credit_gate)]

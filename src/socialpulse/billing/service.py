@@ -220,6 +220,11 @@ def _zone(workspace: Workspace) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def workspace_zone(session: Session, workspace_id: int) -> ZoneInfo:
+    """The workspace's time zone (cycles and months are counted in it)."""
+    return _zone(_workspace(session, workspace_id))
+
+
 def _add_months(local: dt.datetime, months: int, day: int) -> dt.datetime:
     years, month0 = divmod(local.month - 1 + months, 12)
     year = local.year + years
