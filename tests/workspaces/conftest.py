@@ -28,6 +28,14 @@ from socialpulse.accounts.models import (
     TrackedAccount,
 )
 from socialpulse.creators.models import SavedSearch
+from socialpulse.creators.models import (
+    Campaign,
+    CampaignCost,
+    CampaignCreator,
+    Creator,
+    CreatorList,
+    CreatorListItem,
+)
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
 from socialpulse.worker.models import Job
@@ -131,7 +139,7 @@ def two(db: Database) -> tuple[WorkspaceFixture, WorkspaceFixture]:
     return make_workspace(db, "alpha-co"), make_workspace(db, "beta-co")
 
 
-def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, int]:
+def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
     """One row of every kind that a route takes by id, in `other`: {path parameter: id}."""
     with db.session() as session:
         account = TrackedAccount(
@@ -210,9 +218,34 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, int]:
         )
         session.add(item)
         session.flush()
+        # A shared creator on the workspace's list and in its campaign (with a cost line).
+        creator = Creator(platform="simulated", handle=f"listed-{other.workspace_id}")
+        saved = CreatorList(workspace_id=other.workspace_id, name="Theirs")
+        campaign = Campaign(
+            workspace_id=other.workspace_id,
+            name="Theirs",
+            starts_on=dt.date(2026, 1, 1),
+            ends_on=dt.date(2026, 1, 31),
+        )
+        session.add_all([creator, saved, campaign])
+        session.flush()
+        cost = CampaignCost(campaign_id=campaign.id, label="Ads", amount_cents=100)
+        session.add_all(
+            [
+                CreatorListItem(list_id=saved.id, creator_id=creator.id),
+                CampaignCreator(campaign_id=campaign.id, creator_id=creator.id),
+                cost,
+            ]
+        )
+        session.flush()
         assert member
         assert key
         return {
+            "creator_id": creator.id,
+            "list_id": saved.id,
+            "campaign_id": campaign.id,
+            "cost_id": cost.id,
+            "fmt": "csv",
             "member_id": member,
             "key_id": key,
             "job_id": job.id,

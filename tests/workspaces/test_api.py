@@ -76,6 +76,29 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/discovery/saved-searches/{search_id}", None),
     ("DELETE", "/api/v1/discovery/saved-searches/{search_id}", None),
     ("POST", "/api/v1/discovery/saved-searches/{search_id}/run", None),
+    *[
+        # Saved creator lists and campaigns (creators/lists_api.py, campaigns_api.py).
+        ("GET", "/api/v1/lists/{list_id}", None),
+        ("PATCH", "/api/v1/lists/{list_id}", {"name": "Renamed"}),
+        ("DELETE", "/api/v1/lists/{list_id}", None),
+        ("GET", "/api/v1/lists/{list_id}/creators", None),
+        ("POST", "/api/v1/lists/{list_id}/creators", {"creator_ids": [1]}),
+        ("PATCH", "/api/v1/lists/{list_id}/creators/{creator_id}", {"note": "x"}),
+        ("DELETE", "/api/v1/lists/{list_id}/creators/{creator_id}", None),
+        ("GET", "/api/v1/lists/{list_id}/export.{fmt}", None),
+        ("GET", "/api/v1/campaigns/{campaign_id}", None),
+        ("PATCH", "/api/v1/campaigns/{campaign_id}", {"name": "Renamed"}),
+        ("DELETE", "/api/v1/campaigns/{campaign_id}", None),
+        ("POST", "/api/v1/campaigns/{campaign_id}/creators", {"creator_id": 1}),
+        ("PATCH", "/api/v1/campaigns/{campaign_id}/creators/{creator_id}", {"fee_cents": 1}),
+        ("DELETE", "/api/v1/campaigns/{campaign_id}/creators/{creator_id}", None),
+        ("POST", "/api/v1/campaigns/{campaign_id}/posts", {"post_ids": [1]}),
+        ("DELETE", "/api/v1/campaigns/{campaign_id}/posts/{post_id}", None),
+        ("POST", "/api/v1/campaigns/{campaign_id}/costs", {"label": "x", "amount_cents": 1}),
+        ("PATCH", "/api/v1/campaigns/{campaign_id}/costs/{cost_id}", {"amount_cents": 2}),
+        ("DELETE", "/api/v1/campaigns/{campaign_id}/costs/{cost_id}", None),
+        ("GET", "/api/v1/campaigns/{campaign_id}/analysis", None),
+    ],
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -122,6 +145,17 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/discovery/saved-searches/{search_id}", None),
     ("POST", "/api/v1/discovery/unlock-profile", {"creator_id": 1}),
     ("POST", "/api/v1/discovery/unlock-email", {"creator_id": 1}),
+    ("POST", "/api/v1/lists", {"name": "New"}),
+    (
+        "POST",
+        "/api/v1/campaigns",
+        {"name": "New", "starts_on": "2026-01-01", "ends_on": "2026-01-02"},
+    ),
+    *[
+        (method, path, body)
+        for method, path, body in ID_ROUTES
+        if method != "GET" and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/"))
+    ],
 ]
 
 

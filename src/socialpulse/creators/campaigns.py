@@ -96,7 +96,11 @@ def _name_free(session: Session, workspace_id: int, name: str, but: int | None =
     if but is not None:
         query = query.where(Campaign.id != but)
     if session.scalar(query) is not None:
-        raise CampaignNameTaken(f"this workspace already has a campaign named {name!r}")
+        raise _taken(name)
+
+
+def _taken(name: str) -> CampaignNameTaken:
+    return CampaignNameTaken(f"this workspace already has a campaign named {name!r}")
 
 
 def _member_ids(session: Session, campaign_id: int) -> set[int]:
@@ -111,11 +115,13 @@ def _check_posts(session: Session, post_ids: Sequence[int], members: set[int]) -
     """The post ids once each; 404 for posts that do not exist, 422 for a post whose creator
     is not in the campaign (add the creator first)."""
     wanted = list(dict.fromkeys(post_ids))
-    owners = dict(
-        session.execute(
+    # A Result has keys() (its column names): dict(result) would misread it as a mapping.
+    owners = {
+        post_id: creator_id
+        for post_id, creator_id in session.execute(
             select(CreatorPost.id, CreatorPost.creator_id).where(CreatorPost.id.in_(wanted))
-        ).tuples()
-    )
+        )
+    }
     missing = [post_id for post_id in wanted if post_id not in owners]
     if missing:
         raise NotFound(
@@ -209,7 +215,7 @@ def read_campaign(session: Session, workspace_id: int, campaign_id: int) -> Camp
         .join(Creator, Creator.id == CampaignCreator.creator_id)
         .where(CampaignCreator.campaign_id == row.id)
         .order_by(CampaignCreator.added_at, CampaignCreator.id)
-    ).tuples()
+    )
     costs = session.scalars(
         select(CampaignCost)
         .where(CampaignCost.campaign_id == row.id)
@@ -298,7 +304,7 @@ def create_campaign(
         created_by_user_id=user_id,
     )
     session.add(row)
-    session.flush()
+    lists.flush_unique(session, _taken(body.name))
     session.add_all(
         CampaignCreator(campaign_id=row.id, creator_id=m.creator_id, fee_cents=m.fee_cents)
         for m in body.creators
@@ -331,7 +337,7 @@ def update_campaign(
     if body.status is not None:
         row.status = body.status
     row.updated_at = utcnow()
-    session.flush()
+    lists.flush_unique(session, _taken(row.name))
     return read_campaign(session, workspace_id, row.id)
 
 
@@ -361,7 +367,7 @@ def add_creator(
         CampaignCreator(campaign_id=row.id, creator_id=body.creator_id, fee_cents=body.fee_cents)
     )
     _touch(row)
-    session.flush()
+    lists.flush_unique(session, Conflict(f"creator {body.creator_id} is in this campaign already"))
     return read_campaign(session, workspace_id, row.id)
 
 
@@ -631,7 +637,7 @@ def analysis(
             .join(Creator, Creator.id == CampaignCreator.creator_id)
             .where(CampaignCreator.campaign_id == row.id)
             .order_by(CampaignCreator.added_at, CampaignCreator.id)
-        ).tuples()
+        )
     )
     followers = {creator.id: creator.followers_count for _, creator in members}
     fan_comments = (

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from socialpulse.billing.gate import Credits
 from socialpulse.creators import campaigns
 from socialpulse.creators.campaigns_schemas import (
     CampaignAnalysis,
@@ -26,7 +27,7 @@ from socialpulse.creators.campaigns_schemas import (
 )
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
-from socialpulse.workspaces.deps import CurrentSubject, DbSession
+from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(
@@ -158,10 +159,28 @@ def delete_cost(
     return Response(status_code=204)
 
 
-@router.get("/{campaign_id}/analysis", response_model=CampaignAnalysis)
+@router.get(
+    "/{campaign_id}/analysis", response_model=CampaignAnalysis, responses=error_responses(402, 409)
+)
 def campaign_analysis(
-    campaign_id: Id, session: DbSession, subject: CurrentSubject
+    campaign_id: Id,
+    request: Request,
+    session: DbSession,
+    subject: CurrentSubject,
+    credits: Credits,
 ) -> CampaignAnalysis:
     """Reach (views, or followers as a stated estimate), engagement, comment sentiment and
-    costs (per engagement, per 1,000 views) of the campaign's posts, in total and per creator."""
-    return campaigns.analysis(session, subject.workspace_id, campaign_id)
+    costs (per engagement, per 1,000 views) of the campaign's posts, in total and per creator.
+
+    Charged ``campaign_analysis`` (402 with the price, the balance and the top-ups when short);
+    a request retried with the same ``Idempotency-Key`` is answered again without a charge."""
+    # An unknown campaign is a 404 before anything is reserved.
+    campaigns.get_campaign(session, subject.workspace_id, campaign_id)
+    with credits.spend("campaign_analysis", reference=f"campaign:{campaign_id}") as hold:
+        result = campaigns.analysis(session, subject.workspace_id, campaign_id)
+        if not hold.replayed:
+            # The analysis writes nothing and a GET's transaction is read-only: the charge
+            # commits in a unit of work of its own, once the analysis has succeeded.
+            with get_db(request).session() as writer:
+                hold.settle(writer)
+        return result

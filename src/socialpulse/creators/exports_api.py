@@ -1,22 +1,45 @@
 """Exports: a saved list, or every creator the workspace has unlocked, as CSV or JSON.
 
-Charged ``bulk_export`` (one free a month) through the credit gate. A locked creator in a list
-exports its preview fields only."""
+Charged ``bulk_export`` (one free a month, then its price in credits) through the credit gate,
+once the file is ready; an empty export charges nothing; a request retried with the same
+``Idempotency-Key`` downloads again without a charge. A locked creator in a list exports its
+preview fields only."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from socialpulse.billing.gate import Credits
 from socialpulse.creators import exports
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
-from socialpulse.workspaces.deps import CurrentSubject, DbSession
+from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
 
-router = APIRouter(prefix="/api/v1", tags=["exports"], responses=error_responses(403, 404))
+router = APIRouter(
+    prefix="/api/v1", tags=["exports"], responses=error_responses(402, 403, 404, 409)
+)
+ACTION = "bulk_export"
 
-_DOWNLOAD: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}, "application/json": {}}}}
+_DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, "application/json": {}}}
+}
+
+
+def _charged(
+    request: Request, credits: Credits, export: exports.Export, fmt: Literal["csv", "json"]
+) -> Response:
+    """The download, charged once it is ready (an empty export charges nothing)."""
+    if not export.rows:
+        return _download(export, fmt)
+    with credits.spend(ACTION, reference=f"{export.source}.{fmt}") as hold:
+        response = _download(export, fmt)
+        if not hold.replayed:
+            # A GET's transaction is read-only: the charge commits in its own unit of work.
+            with get_db(request).session() as writer:
+                hold.settle(writer)
+        return response
 
 
 def _download(export: exports.Export, fmt: Literal["csv", "json"]) -> Response:
@@ -28,18 +51,27 @@ def _download(export: exports.Export, fmt: Literal["csv", "json"]) -> Response:
 
 @router.get("/lists/{list_id}/export.{fmt}", responses=_DOWNLOAD)
 def export_list(
-    list_id: Id, fmt: Literal["csv", "json"], session: DbSession, subject: CurrentSubject
+    list_id: Id,
+    fmt: Literal["csv", "json"],
+    request: Request,
+    session: DbSession,
+    subject: CurrentSubject,
+    credits: Credits,
 ) -> Response:
     """The list's creators with their notes: preview fields for every creator, the report's
     fields for those the workspace has unlocked."""
     export = exports.list_export(session, subject.workspace_id, list_id)
-    return _download(export, fmt)
+    return _charged(request, credits, export, fmt)
 
 
 @router.get("/discovery/unlocked-profiles/export.{fmt}", responses=_DOWNLOAD)
 def export_unlocked(
-    fmt: Literal["csv", "json"], session: DbSession, subject: CurrentSubject
+    fmt: Literal["csv", "json"],
+    request: Request,
+    session: DbSession,
+    subject: CurrentSubject,
+    credits: Credits,
 ) -> Response:
     """Every creator the workspace holds unexpired access to, with the access's dates."""
     export = exports.unlocked_export(session, subject.workspace_id)
-    return _download(export, fmt)
+    return _charged(request, credits, export, fmt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from socialpulse.creators import service
@@ -55,6 +56,16 @@ def existing_creators(session: Session, creator_ids: Sequence[int]) -> list[int]
             details={"missing_creator_ids": missing},
         )
     return wanted
+
+
+def flush_unique(session: Session, conflict: Conflict) -> None:
+    """Flush; a unique constraint broken by a concurrent request's committed row (the checks
+    before read the state without it) is that conflict, not a 500. The request's transaction
+    is rolled back by the edge, so nothing of it is written."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
 
 
 def _name_free(session: Session, workspace_id: int, name: str, but: int | None = None) -> None:
@@ -132,7 +143,7 @@ def create_list(
         created_by_user_id=user_id,
     )
     session.add(row)
-    session.flush()
+    flush_unique(session, ListNameTaken(f"this workspace already has a list named {body.name!r}"))
     return _read(row, 0)
 
 
@@ -146,7 +157,7 @@ def update_list(
     if body.description is not None:
         row.description = body.description
     row.updated_at = utcnow()
-    session.flush()
+    flush_unique(session, ListNameTaken(f"this workspace already has a list named {row.name!r}"))
     return read_list(session, workspace_id, list_id)
 
 
@@ -180,7 +191,7 @@ def add_creators(
         for creator_id in added
     )
     row.updated_at = utcnow()
-    session.flush()
+    flush_unique(session, Conflict("another request changed this list meanwhile; try again"))
     return ListItemsAdded(added=added, already_listed=[c for c in wanted if c in present])
 
 

@@ -1,7 +1,7 @@
 """creator lists and campaigns
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 20:30:00.000000
 
 Issue #14 part D, per workspace: ``creator_lists`` and ``creator_list_items`` (saved lists of
@@ -10,8 +10,8 @@ by hand) and ``campaign_costs`` (other costs). Deleted with their workspace. Mon
 cents of the campaign's currency; CHECK constraints keep amounts non-negative and dates in
 order (the service refuses both first, with a clear message).
 
-The integrator re-chains: this file was written on a branch whose newest revision was 0013;
-its place in the chain is after 0016.
+The integrator re-chains: this file was written on a branch whose newest revision was 0014
+(billing core merged); its place in the chain is after 0016.
 """
 
 from collections.abc import Sequence
