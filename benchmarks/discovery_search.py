@@ -104,9 +104,7 @@ def seed(db: Database, count: int, *, batch: int = 5_000) -> int:
                         "refreshed_at": now,
                     }
                 )
-                captions = "\n".join(
-                    " ".join(rng.choices(topic + FILLER, k=14)) for _ in range(12)
-                )
+                captions = "\n".join(" ".join(rng.choices(topic + FILLER, k=14)) for _ in range(12))
                 tags = " ".join(rng.sample(topic, k=min(4, len(topic))))
                 documents.append(
                     (n + 1, handle, handle.replace("_", " "), creators[-1]["bio"], captions, tags)
@@ -121,8 +119,13 @@ def seed(db: Database, count: int, *, batch: int = 5_000) -> int:
         session.execute(
             insert(CreatorAccess),
             [
-                {"workspace_id": workspace.id, "creator_id": cid, "reason": "unlock",
-                 "granted_at": now, "expires_at": None}
+                {
+                    "workspace_id": workspace.id,
+                    "creator_id": cid,
+                    "reason": "unlock",
+                    "granted_at": now,
+                    "expires_at": None,
+                }
                 for cid in rng.sample(range(1, count + 1), k=min(500, count))
             ],
         )
@@ -142,7 +145,9 @@ MIX: tuple[tuple[str, DiscoveryCriteria, int], ...] = (
     ),
     (
         "browse: quality >= 80, platform, by quality",
-        DiscoveryCriteria(audience_quality_min=80, platforms=["tiktok"], sort_by="audience_quality"),
+        DiscoveryCriteria(
+            audience_quality_min=80, platforms=["tiktok"], sort_by="audience_quality"
+        ),
         1,
     ),
     ("browse: unlocked only", DiscoveryCriteria(unlocked=True), 1),
@@ -178,8 +183,10 @@ def measure(db: Database, workspace_id: int, rounds: int) -> None:
     print(f"\n{'query':44} {'p50 ms':>8} {'p99 ms':>8}")
     for name, values in timings.items():
         print(f"{name:44} {_pct(values, 50):8.1f} {_pct(values, 99):8.1f}")
-    print(f"{'all (' + str(len(everything)) + ' queries)':44} {_pct(everything, 50):8.1f} "
-          f"{_pct(everything, 99):8.1f}")
+    print(
+        f"{'all (' + str(len(everything)) + ' queries)':44} {_pct(everything, 50):8.1f} "
+        f"{_pct(everything, 99):8.1f}"
+    )
 
 
 def _pct(values: list[float], pct: int) -> float:
@@ -198,8 +205,10 @@ def main() -> None:
     began = time.perf_counter()
     workspace_id = seed(db, args.creators)
     seeded = time.perf_counter() - began
-    print(f"database: {db.dialect}; {args.creators:,} analysed creators seeded in {seeded:.1f} s "
-          f"({args.creators / seeded:,.0f}/s, with their full-text documents)")
+    print(
+        f"database: {db.dialect}; {args.creators:,} analysed creators seeded in {seeded:.1f} s "
+        f"({args.creators / seeded:,.0f}/s, with their full-text documents)"
+    )
     measure(db, workspace_id, args.rounds)
     db.dispose()
 

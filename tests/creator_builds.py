@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from factories import WorkspaceFixture
+from socialpulse.billing.gate import CreditGate
 from socialpulse.creators import service as creators_service
+from socialpulse.creators import unlocks
 from socialpulse.creators.models import Creator
 from socialpulse.db import Database, utcnow
 from socialpulse.worker import jobs
@@ -32,6 +34,16 @@ def request(db: Database, ws: WorkspaceFixture, handle: str, platform: str = "si
             workspace_id=ws.workspace_id,
             user_id=ws.owner_id,
         ).id
+
+
+def unlock(db: Database, ws: WorkspaceFixture, creator_id: int) -> None:
+    """The workspace's owner unlocks the creator (the API's unlock, through the credit gate):
+    since #14 requesting a report grants no access to it."""
+    gate = CreditGate(db, ws.subject, None)
+    read = unlocks.unlock_via_gate(
+        db, gate, workspace_id=ws.workspace_id, creator_id=creator_id, actor_user_id=ws.owner_id
+    )
+    assert read.access.state == "unlocked"
 
 
 def creator(db: Database, creator_id: int) -> Creator:

@@ -35,7 +35,9 @@ def add_creator(
     }
     values.update(fields)
     creator = make(session, Creator, **values)
-    for index, caption in enumerate(captions or ([" ".join(f"#{t}" for t in hashtags)] if hashtags else [])):
+    for index, caption in enumerate(
+        captions or ([" ".join(f"#{t}" for t in hashtags)] if hashtags else [])
+    ):
         make(
             session,
             CreatorPost,

@@ -28,9 +28,27 @@ def _search(client: TestClient, ws: WorkspaceFixture, handle: str) -> dict:
     return response.json()
 
 
-def test_search_builds_and_returns_the_full_report(
+def _unlock(client: TestClient, ws: WorkspaceFixture, creator_id: int) -> None:
+    response = client.post(
+        "/api/v1/discovery/unlock-profile", json={"creator_id": creator_id}, headers=ws.headers()
+    )
+    assert response.status_code == 200, response.text
+
+
+def _search_unlocked(client: TestClient, ws: WorkspaceFixture, handle: str) -> dict:
+    """Search a creator then unlock it: since #14 a search shows the preview only."""
+    creator_id = _search(client, ws, handle)["creator"]["id"]
+    _unlock(client, ws, creator_id)
+    return _search(client, ws, handle)
+
+
+def test_search_builds_and_shows_the_preview_then_the_unlock_the_full_report(
     client: TestClient, ws: WorkspaceFixture
 ) -> None:
+    preview = _search(client, ws, "@Grace")
+    assert preview["access"] == "preview" and preview["sections"] is None
+    assert preview["status"] == "ready" and preview["creator"]["followers_count"]
+    _unlock(client, ws, preview["creator"]["id"])
     body = _search(client, ws, "@Grace")
     assert body["access"] == "full"
     assert body["creator"]["handle"] == "grace"
@@ -45,7 +63,7 @@ def test_search_builds_and_returns_the_full_report(
 def test_a_repeated_search_is_one_search_in_the_history_and_writes_nothing(
     client: TestClient, ws: WorkspaceFixture, db: Database
 ) -> None:
-    first = _search(client, ws, "grace")
+    first = _search_unlocked(client, ws, "grace")
     assert first["status"] == "ready"
     counter = db.change_counter
     before = counter.read() if counter is not None else None
@@ -101,7 +119,7 @@ def test_an_unknown_platform_is_a_422(client: TestClient, ws: WorkspaceFixture) 
 def test_another_workspace_sees_the_preview_and_none_of_this_ones_history(
     client: TestClient, ws: WorkspaceFixture, other_ws: WorkspaceFixture, db: Database
 ) -> None:
-    creator_id = _search(client, ws, "liam")["creator"]["id"]
+    creator_id = _search_unlocked(client, ws, "liam")["creator"]["id"]
     other = client.get(f"/api/v1/creators/{creator_id}/report", headers=other_ws.headers())
     assert other.status_code == 200
     body = other.json()
@@ -121,7 +139,7 @@ def test_another_workspace_sees_the_preview_and_none_of_this_ones_history(
 
 
 def test_posts_are_paginated_with_their_ai(client: TestClient, ws: WorkspaceFixture) -> None:
-    creator_id = _search(client, ws, "mona")["creator"]["id"]
+    creator_id = _search_unlocked(client, ws, "mona")["creator"]["id"]
     page = client.get(
         f"/api/v1/creators/{creator_id}/posts",
         params={"limit": 5, "offset": 5},
@@ -150,7 +168,7 @@ def test_post_analytics_by_url(client: TestClient, ws: WorkspaceFixture, db: Dat
 def test_a_cached_report_changes_after_a_rebuild(
     client: TestClient, ws: WorkspaceFixture, db: Database
 ) -> None:
-    creator_id = _search(client, ws, "omar")["creator"]["id"]
+    creator_id = _search_unlocked(client, ws, "omar")["creator"]["id"]
     url = f"/api/v1/creators/{creator_id}/report"
     first = client.get(url, headers=ws.headers())
     again = client.get(url, headers={**ws.headers(), "If-None-Match": first.headers["etag"]})
@@ -163,7 +181,7 @@ def test_a_cached_report_changes_after_a_rebuild(
 
 
 def test_refresh_needs_the_editor_role(client: TestClient, ws: WorkspaceFixture) -> None:
-    creator_id = _search(client, ws, "pia")["creator"]["id"]
+    creator_id = _search_unlocked(client, ws, "pia")["creator"]["id"]
     response = client.post(
         f"/api/v1/creators/{creator_id}/refresh", headers=ws.headers(Role.viewer)
     )
@@ -176,6 +194,7 @@ def test_a_stale_report_is_served_at_once_and_refreshed(
     queued = client.get("/api/v1/search/creator/quinn?platform=simulated", headers=ws.headers())
     creator_id = queued.json()["creator_id"]
     run_due(db)
+    _unlock(client, ws, creator_id)
     with db.session() as session:
         session.execute(update(CreatorReport).values(computed_at=utcnow() - dt.timedelta(days=8)))
     response = client.get(f"/api/v1/creators/{creator_id}/report", headers=ws.headers())
@@ -191,7 +210,7 @@ def test_a_stale_report_is_served_at_once_and_refreshed(
 def test_export_csv_neutralises_formulas_and_json_is_the_report(
     client: TestClient, ws: WorkspaceFixture, db: Database
 ) -> None:
-    creator_id = _search(client, ws, "rosa")["creator"]["id"]
+    creator_id = _search_unlocked(client, ws, "rosa")["creator"]["id"]
     with db.session() as session:
         stored = session.scalar(select(CreatorReport).where(CreatorReport.creator_id == creator_id))
         assert stored is not None

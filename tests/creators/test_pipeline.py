@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from creator_builds import CountingSource, creator, request, run_due
+from creator_builds import CountingSource, creator, request, run_due, unlock
 from factories import WorkspaceFixture
 from socialpulse.accounts import budget
 from socialpulse.creators import service as creators_service
@@ -69,6 +69,8 @@ def test_a_build_runs_every_step_and_stores_a_complete_report(
         assert len(stored.sections["posts"]) >= 12
         assert stored.complete, stored.completeness
         assert stored.data_version <= built.data_version
+    unlock(db, ws, creator_id)
+    with db.session(readonly=True) as session:
         report = creators_service.report_for(session, creator_id, ws.workspace_id)
     assert report.access == "full" and report.sections is not None
     first = report.sections.posts[0]
@@ -129,6 +131,7 @@ def test_a_failing_step_is_retried_then_fails_keeping_the_previous_report(
 ) -> None:
     creator_id = request(db, ws, "carol")
     run_due(db)
+    unlock(db, ws, creator_id)
     with db.session(readonly=True) as session:
         before = session.scalar(select(CreatorReport).where(CreatorReport.creator_id == creator_id))
         assert before is not None

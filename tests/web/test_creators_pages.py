@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from creator_builds import unlock
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.db import Database
 from socialpulse.worker import jobs
@@ -39,6 +40,11 @@ def owner(db: Database, client: TestClient) -> WorkspaceFixture:
     )
     assert response.status_code == 303
     return fixture
+
+
+def _unlocked(db: Database, owner: WorkspaceFixture, location: str) -> None:
+    """Since #14 a search shows the preview; the full report needs an unlock."""
+    unlock(db, owner, int(location.rsplit("/", 1)[1]))
 
 
 def _search(client: TestClient, query: str, platform: str = "simulated") -> httpx.Response:
@@ -75,6 +81,8 @@ def test_search_progress_then_report_with_five_sections(
 
     status = client.get(f"{location}/status")
     assert f'data-poll-done="{location}"' in status.text
+    assert 'data-testid="section-posts"' not in client.get(location).text  # the preview
+    _unlocked(db, owner, location)
     report = client.get(location)
     assert report.status_code == 200
     for section in ("overview", "audience", "engagement", "content", "posts"):
@@ -94,6 +102,8 @@ def test_search_progress_then_report_with_five_sections(
 def test_export_csv_and_json(client: TestClient, owner: WorkspaceFixture, db: Database) -> None:
     location = _search(client, "city_eats_daily").headers["location"]
     jobs.drain(db)
+    assert client.get(f"{location}/export.json").status_code == 403
+    _unlocked(db, owner, location)
 
     exported = client.get(f"{location}/export.json")
     assert exported.status_code == 200
@@ -117,6 +127,7 @@ def test_refresh_needs_csrf_and_queues_a_build(
 ) -> None:
     location = _search(client, "fit_with_maya").headers["location"]
     jobs.drain(db)
+    _unlocked(db, owner, location)
     refused = client.post(f"{location}/refresh", follow_redirects=False)
     assert refused.status_code == 303  # back to the page with the error, nothing queued
     page = client.get(location)
@@ -146,11 +157,12 @@ def test_bad_input_is_shown_on_the_form(client: TestClient, owner: WorkspaceFixt
     assert 'value="https://example.com/not-a-platform"' in text
 
 
-def test_another_workspace_sees_the_preview_until_it_requests_the_report(
+def test_another_workspace_sees_the_preview_until_it_unlocks_the_report(
     client: TestClient, owner: WorkspaceFixture, db: Database
 ) -> None:
     location = _search(client, "garden_lab").headers["location"]
     jobs.drain(db)
+    _unlocked(db, owner, location)
     client.post("/logout", data={"csrf_token": _csrf(client.get("/").text)})
     other = make_workspace(db, "other-desk")
     page = client.get("/login")
@@ -169,4 +181,7 @@ def test_another_workspace_sees_the_preview_until_it_requests_the_report(
         follow_redirects=False,
     )
     assert requested.headers["location"] == location
+    # Searching it again is no unlock: still the preview, until this workspace unlocks it.
+    assert 'data-testid="section-posts"' not in client.get(location).text
+    _unlocked(db, other, location)
     assert 'data-testid="section-posts"' in client.get(location).text

@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from socialpulse.billing import service as billing_service
 from socialpulse.creators import report, search_index, unlocks
 from socialpulse.creators import service as creators_service
-from socialpulse.creators.models import Creator, CreatorAccess, CreatorPost, CreatorReport, SavedSearch
+from socialpulse.creators.models import (
+    Creator,
+    CreatorAccess,
+    CreatorPost,
+    CreatorReport,
+    SavedSearch,
+)
 from socialpulse.creators.schemas import (
     CategoryCount,
     CategoryList,
@@ -193,7 +199,7 @@ def items_for(
 def _details(session: Session, creators: Sequence[Creator]) -> dict[int, UnlockedDetails]:
     if not creators:
         return {}
-    sections = dict(
+    sections: dict[int, dict[str, Any]] = dict(
         session.execute(
             select(CreatorReport.creator_id, CreatorReport.sections).where(
                 CreatorReport.creator_id.in_([c.id for c in creators])
@@ -284,7 +290,10 @@ def similar(
         content = {row[0]: float(row[1]) for row in session.execute(ranked) if row[0] != creator_id}
     candidates = set(content)
     if source.category is not None:
-        low, high = report.TIERS[max(tier - 1, 0)][1], report.TIERS[min(tier + 1, len(report.TIERS) - 1)][2]
+        low, high = (
+            report.TIERS[max(tier - 1, 0)][1],
+            report.TIERS[min(tier + 1, len(report.TIERS) - 1)][2],
+        )
         same = select(Creator.id).where(
             analysed(), Creator.category == source.category, Creator.id != creator_id
         )
@@ -292,13 +301,13 @@ def similar(
         if high is not None:
             same = same.where(Creator.followers_count < high)
         candidates.update(
-            session.scalars(same.order_by(Creator.followers_count.desc(), Creator.id).limit(_CANDIDATES))
+            session.scalars(
+                same.order_by(Creator.followers_count.desc(), Creator.id).limit(_CANDIDATES)
+            )
         )
     if not candidates:
         return SimilarList(creator_id=creator_id, items=[])
-    creators = list(
-        session.scalars(select(Creator).where(Creator.id.in_(candidates), analysed()))
-    )
+    creators = list(session.scalars(select(Creator).where(Creator.id.in_(candidates), analysed())))
     best = max(content.values(), default=0.0) or 1.0
     scored: list[tuple[float, list[str], Creator]] = []
     for creator in creators:
@@ -450,13 +459,20 @@ def dashboard(session: Session, workspace_id: int) -> DiscoveryDashboard:
     soon = session.scalar(
         select(func.count())
         .select_from(CreatorAccess)
-        .where(*live, CreatorAccess.expires_at.is_not(None), CreatorAccess.expires_at <= now + EXPIRING_SOON)
+        .where(
+            *live,
+            CreatorAccess.expires_at.is_not(None),
+            CreatorAccess.expires_at <= now + EXPIRING_SOON,
+        )
     )
     expired = session.scalar(
         select(func.count()).select_from(CreatorAccess).where(mine, CreatorAccess.expires_at <= now)
     )
     totals = DiscoveryTotals(
-        analysed_creators=session.scalar(select(func.count()).select_from(Creator).where(analysed())) or 0,
+        analysed_creators=session.scalar(
+            select(func.count()).select_from(Creator).where(analysed())
+        )
+        or 0,
         unlocked=unlocks.count_unlocked(session, workspace_id),
         expiring_within_7_days=soon or 0,
         expired=expired or 0,
@@ -487,7 +503,8 @@ def dashboard(session: Session, workspace_id: int) -> DiscoveryDashboard:
             for row, creator in recent
         ],
         unlocks_by_member={
-            str(user_id) if user_id is not None else "unknown": count for user_id, count in by_member
+            str(user_id) if user_id is not None else "unknown": count
+            for user_id, count in by_member
         },
         balance=billing_service.balance(session, workspace_id),
         allowances=billing_service.allowances(session, workspace_id),

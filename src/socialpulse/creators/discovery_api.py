@@ -180,7 +180,9 @@ def search_advanced(
     """Multi-criteria search (lists of platforms, categories, languages, hashtags, ranges,
     contact e-mail, verified); ``save_as`` also saves the criteria. Priced
     ``advanced_search`` (10 free a month), later pages ``discovery_pagination``."""
-    criteria = DiscoveryCriteria.model_validate(body.model_dump(exclude={"page", "page_size", "save_as"}))
+    criteria = DiscoveryCriteria.model_validate(
+        body.model_dump(exclude={"page", "page_size", "save_as"})
+    )
     return _priced_search(
         request,
         subject,
@@ -201,10 +203,16 @@ def saved_searches(session: DbSession, subject: CurrentSubject) -> list[SavedSea
 
 
 @router.post("/saved-searches", response_model=SavedSearchRead, status_code=201)
-def save_search(body: SavedSearchCreate, session: DbSession, subject: CurrentSubject) -> SavedSearchRead:
+def save_search(
+    body: SavedSearchCreate, session: DbSession, subject: CurrentSubject
+) -> SavedSearchRead:
     subject.require(Role.editor)
     return discovery.save_search(
-        session, subject.workspace_id, name=body.name, criteria=body.criteria, user_id=subject.user_id
+        session,
+        subject.workspace_id,
+        name=body.name,
+        criteria=body.criteria,
+        user_id=subject.user_id,
     )
 
 
@@ -306,7 +314,11 @@ def unlocked_profiles(
 ) -> UnlockPage:
     """The workspace's unlocked creators, soonest to expire first, with the time left."""
     return unlocks.list_unlocked(
-        session, subject.workspace_id, include_expired=include_expired, page=page, page_size=page_size
+        session,
+        subject.workspace_id,
+        include_expired=include_expired,
+        page=page,
+        page_size=page_size,
     )
 
 

@@ -56,20 +56,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # bm25() weights, in column order: handle, display_name, bio, captions, hashtags.
 _SQLITE_WEIGHTS = "10.0, 8.0, 3.0, 1.0, 4.0"
 
-SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE {TABLE} USING fts5(handle, display_name, bio, captions, hashtags, "
-    "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
-    f"CREATE TRIGGER {TABLE}_creator_deleted AFTER DELETE ON creators BEGIN "
-    f"DELETE FROM {TABLE} WHERE rowid = old.id; END",
-)
-SQLITE_DROP = (f"DROP TRIGGER IF EXISTS {TABLE}_creator_deleted", f"DROP TABLE IF EXISTS {TABLE}")
-POSTGRES_DDL = (
-    f"CREATE TABLE {TABLE} (creator_id integer PRIMARY KEY "
-    "REFERENCES creators (id) ON DELETE CASCADE, document tsvector NOT NULL)",
-    f"CREATE INDEX ix_{TABLE}_document ON {TABLE} USING gin (document)",
-)
-POSTGRES_DROP = (f"DROP TABLE IF EXISTS {TABLE}",)
-
 
 def is_index_table(name: str | None) -> bool:
     """The index's tables (FTS5 adds ``creator_fts_data``, ``_idx``...): not ORM models."""
@@ -98,7 +84,7 @@ def _postgres_query(words: list[str], *, any_term: bool) -> str:
     return (" | " if any_term else " & ").join(f"'{word}':*" for word in words)
 
 
-def match(session: Session, query: str, *, any_term: bool = False) -> Select[tuple[int, float]]:
+def match(session: Session, query: str, *, any_term: bool = False) -> Select[int, float]:
     """The ids of creators whose document matches every word of ``query`` (any word with
     ``any_term``), as a Select of ``(creator_id, rank)`` ordered best first; ``rank`` grows
     with relevance on both databases. A query without words matches nothing."""

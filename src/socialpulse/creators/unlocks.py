@@ -46,7 +46,11 @@ DEFAULT_ACCESS_DAYS = 30
 def _state(row: CreatorAccess | None, creator_id: int, now: dt.datetime) -> AccessState:
     if row is None:
         return AccessState(
-            creator_id=creator_id, state="locked", reason=None, expires_at=None, remaining_seconds=None
+            creator_id=creator_id,
+            state="locked",
+            reason=None,
+            expires_at=None,
+            remaining_seconds=None,
         )
     if row.expires_at is None:
         return AccessState(
@@ -158,7 +162,9 @@ def unlock(
     row = access_row(session, workspace_id, creator_id)
     now = utcnow()
     if row is not None and (row.expires_at is None or row.expires_at > now):
-        return _unlock_read(session, creator, workspace_id, entry=None, granted_by=row.granted_by_user_id)
+        return _unlock_read(
+            session, creator, workspace_id, entry=None, granted_by=row.granted_by_user_id
+        )
     expires = now + dt.timedelta(days=access_days(session))
     if row is None:
         row = CreatorAccess(workspace_id=workspace_id, creator_id=creator_id)
@@ -189,7 +195,11 @@ def unlock_via_gate(
         if state.state == "unlocked" and credits.idempotency_key is None:
             row = access_row(session, workspace_id, creator_id)
             return _unlock_read(
-                session, creator, workspace_id, entry=None, granted_by=row.granted_by_user_id if row else None
+                session,
+                creator,
+                workspace_id,
+                entry=None,
+                granted_by=row.granted_by_user_id if row else None,
             )
     reference = f"creator:{creator_id}"
     try:
@@ -198,7 +208,9 @@ def unlock_via_gate(
                 if hold.replayed:
                     entry = session.get(LedgerEntry, hold.entry_id)
                     creator = require_creator(session, creator_id)
-                    return _unlock_read(session, creator, workspace_id, entry=entry, granted_by=actor_user_id)
+                    return _unlock_read(
+                        session, creator, workspace_id, entry=entry, granted_by=actor_user_id
+                    )
                 return unlock(
                     session,
                     workspace_id=workspace_id,
@@ -222,7 +234,9 @@ def unlock_via_gate(
         raise
 
 
-def _earlier_charge(session: Session, workspace_id: int, action: str, reference: str) -> LedgerEntry | None:
+def _earlier_charge(
+    session: Session, workspace_id: int, action: str, reference: str
+) -> LedgerEntry | None:
     """The workspace's charge for this action on this reference, if it paid before."""
     return session.scalar(
         select(LedgerEntry)
@@ -254,13 +268,19 @@ def unlock_email_via_gate(
         if not email:
             raise NotFound("this creator published no contact e-mail")
         if _earlier_charge(session, workspace_id, EMAIL_ACTION, reference) is not None:
-            return EmailUnlockRead(creator_id=creator_id, contact_email=email, charged=False, credits=0)
+            return EmailUnlockRead(
+                creator_id=creator_id, contact_email=email, charged=False, credits=0
+            )
     with credits.spend(EMAIL_ACTION, reference=reference) as hold:
         with db.session() as session:
             billing_service.wallet_for(session, workspace_id, lock=True)
-            if not hold.replayed and _earlier_charge(session, workspace_id, EMAIL_ACTION, reference):
+            if not hold.replayed and _earlier_charge(
+                session, workspace_id, EMAIL_ACTION, reference
+            ):
                 # Another member paid for it while we held: free (our hold is released).
-                return EmailUnlockRead(creator_id=creator_id, contact_email=email, charged=False, credits=0)
+                return EmailUnlockRead(
+                    creator_id=creator_id, contact_email=email, charged=False, credits=0
+                )
             entry = hold.settle(session)
             return EmailUnlockRead(
                 creator_id=creator_id,

@@ -134,7 +134,8 @@ def _progress(report: CreatorReportRead) -> dict[str, Any]:
         ],
         "percent": round(100 * current / len(STEPS)),
         "ended": ENDED.get(report.status),
-        "done": report.sections is not None and report.status != CreatorStatus.building,
+        # Built, whatever this workspace may see of it (the preview until it unlocks).
+        "done": report.computed_at is not None and report.status != CreatorStatus.building,
     }
 
 

@@ -1,7 +1,7 @@
 """discovery and unlocks
 
 Revision ID: 0016
-Revises: 0013 (0015 once payments is merged: the integrator re-chains)
+Revises: 0014 (0015 once payments is merged: the integrator re-chains)
 Create Date: 2026-12-02 20:30:00.000000
 
 * ``creator_fts``: the full-text index of analysed creators (SQLite FTS5 virtual table with a
@@ -18,9 +18,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
-
-from socialpulse.creators import search_index
 
 revision: str = "0016"
 down_revision: str | None = "0015"
@@ -28,18 +25,48 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 REQUESTED_ACCESS_DAYS = 30
+# As creators/search_index.py writes them (frozen here: a migration must not change with the
+# application's code).
+CAPTIONS_PER_CREATOR = 50
+CAPTION_CHARS = 600
+SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE creator_fts USING fts5(handle, display_name, bio, captions, hashtags, "
+    "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+    "CREATE TRIGGER creator_fts_creator_deleted AFTER DELETE ON creators BEGIN "
+    "DELETE FROM creator_fts WHERE rowid = old.id; END",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS creator_fts_creator_deleted",
+    "DROP TABLE IF EXISTS creator_fts",
+)
+POSTGRES_DDL = (
+    "CREATE TABLE creator_fts (creator_id integer PRIMARY KEY "
+    "REFERENCES creators (id) ON DELETE CASCADE, document tsvector NOT NULL)",
+    "CREATE INDEX ix_creator_fts_document ON creator_fts USING gin (document)",
+)
+POSTGRES_DROP = ("DROP TABLE IF EXISTS creator_fts",)
+SQLITE_INSERT = (
+    "INSERT INTO creator_fts (rowid, handle, display_name, bio, captions, hashtags) "
+    "VALUES (:id, :handle, :name, :bio, :captions, :tags)"
+)
+POSTGRES_INSERT = (
+    "INSERT INTO creator_fts (creator_id, document) VALUES (:id, "
+    "setweight(to_tsvector('simple', :handle || ' ' || :name), 'A') || "
+    "setweight(to_tsvector('simple', :tags || ' ' || :bio), 'B') || "
+    "setweight(to_tsvector('simple', :captions), 'C'))"
+)
 
 
 def _backfill_index(connection: sa.engine.Connection) -> None:
-    """Every creator with a report, indexed as ``search_index.refresh`` would (written with
-    core SQL: the ORM models of a later version may have columns this schema lacks)."""
+    """Every creator with a report, indexed as ``search_index.refresh`` would (with core SQL:
+    the ORM models of a later version may have columns this schema lacks)."""
     creators = connection.execute(
         sa.text(
             "SELECT id, handle, display_name, bio FROM creators "
             "WHERE refreshed_at IS NOT NULL ORDER BY id"
         )
     ).all()
-    session = Session(bind=connection)
+    insert = sa.text(POSTGRES_INSERT if connection.dialect.name == "postgresql" else SQLITE_INSERT)
     for start in range(0, len(creators), 500):
         chunk = creators[start : start + 500]
         rows = []
@@ -49,11 +76,9 @@ def _backfill_index(connection: sa.engine.Connection) -> None:
                     "SELECT caption, hashtags FROM creator_posts WHERE creator_id = :id "
                     "ORDER BY posted_at DESC, id DESC LIMIT :n"
                 ),
-                {"id": creator_id, "n": search_index.CAPTIONS_PER_CREATOR},
+                {"id": creator_id, "n": CAPTIONS_PER_CREATOR},
             ).all()
-            captions = "\n".join(
-                (caption or "")[: search_index.CAPTION_CHARS] for caption, _ in posts
-            )
+            captions = "\n".join((caption or "")[:CAPTION_CHARS] for caption, _ in posts)
             tags: list[str] = []
             for _, hashtags in posts:
                 parsed = json.loads(hashtags) if isinstance(hashtags, str) else hashtags
@@ -61,15 +86,23 @@ def _backfill_index(connection: sa.engine.Connection) -> None:
                     tag = str(tag).lstrip("#").lower()
                     if tag and tag not in tags:
                         tags.append(tag)
-            rows.append((creator_id, handle, name or "", bio or "", captions, " ".join(tags)))
-        search_index.write_rows(session, rows)
-    session.flush()
+            rows.append(
+                {
+                    "id": creator_id,
+                    "handle": handle,
+                    "name": name or "",
+                    "bio": bio or "",
+                    "captions": captions,
+                    "tags": " ".join(tags),
+                }
+            )
+        connection.execute(insert, rows)
 
 
 def upgrade() -> None:
     connection = op.get_bind()
     postgres = connection.dialect.name == "postgresql"
-    for statement in search_index.POSTGRES_DDL if postgres else search_index.SQLITE_DDL:
+    for statement in POSTGRES_DDL if postgres else SQLITE_DDL:
         op.execute(statement)
     _backfill_index(connection)
 
@@ -95,7 +128,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_searches")),
-        sa.UniqueConstraint("workspace_id", "name", name=op.f("uq_saved_searches_workspace_id_name")),
+        sa.UniqueConstraint(
+            "workspace_id", "name", name=op.f("uq_saved_searches_workspace_id_name")
+        ),
     )
     with op.batch_alter_table("saved_searches", schema=None) as batch_op:
         batch_op.create_index(
@@ -135,6 +170,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_saved_searches_created_by_user_id"))
     op.drop_table("saved_searches")
     postgres = op.get_bind().dialect.name == "postgresql"
-    for statement in search_index.POSTGRES_DROP if postgres else search_index.SQLITE_DROP:
+    for statement in POSTGRES_DROP if postgres else SQLITE_DROP:
         op.execute(statement)
     # The access rows' end dates stay: which of them had none before is not recorded.
