@@ -88,6 +88,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.analytics.api import router as analytics_router
     from socialpulse.billing.admin_api import router as billing_admin_router
     from socialpulse.billing.api import router as credits_router
+    from socialpulse.billing.payments_api import router as payments_router
     from socialpulse.creators.admin_api import router as creators_admin_router
     from socialpulse.creators.api import router as creators_router
     from socialpulse.creators.campaigns_api import router as campaigns_router
@@ -120,6 +121,7 @@ def _api_routers() -> list[APIRouter]:
         discovery_router,
         credits_router,
         billing_admin_router,
+        payments_router,
     ]
 
 

@@ -109,6 +109,9 @@ class Delivery:
     event: dict[str, Any]
     status: int
     body: str
+    # The exact request sent: posting it again is a replay of a captured delivery.
+    payload: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -232,7 +235,7 @@ class StripeFake:
     def send(self, event: dict[str, Any], **signing: Any) -> Delivery:
         payload, headers = self.signed(event, **signing)
         status, body = self.post_webhook(payload, headers)
-        delivery = Delivery(event, status, body)
+        delivery = Delivery(event, status, body, payload, headers)
         self.deliveries.append(delivery)
         return delivery
 
