@@ -49,7 +49,7 @@ def test_billing_page_shows_plan_balance_allowances_and_topups(
         ("2500", "2,500", "$125.00"),
         ("10000", "10,000", "$500.00"),
     ):
-        form = re.search(rf'data-testid="topup-[^"]*">(.*?)</form>', text, re.S)
+        form = re.search(r'data-testid="topup-[^"]*">(.*?)</form>', text, re.S)
         assert form
         assert f"Buy {credits} credits" in text
         assert price in text, (code, price)
@@ -65,7 +65,7 @@ def test_premium_pays_twenty_percent_less_for_topups(
 ) -> None:
     set_plan(db, owner.workspace_id, "premium")
     text = client.get("/billing").text
-    assert "$40.00" in text and "<s class=\"muted small\">$50.00</s>" in text
+    assert "$40.00" in text and '<s class="muted small">$50.00</s>' in text
     assert "$400.00" in text
 
 

@@ -35,7 +35,9 @@ def creators(db: Database) -> dict[str, int]:
 def _cards(html: str) -> dict[int, str]:
     return {
         int(m.group(1)): m.group(2)
-        for m in re.finditer(r'<li class="result" data-testid="creator-(\d+)">(.*?)</li>', html, re.S)
+        for m in re.finditer(
+            r'<li class="result" data-testid="creator-(\d+)">(.*?)</li>', html, re.S
+        )
     }
 
 
@@ -60,8 +62,20 @@ def test_discovery_shows_every_analysed_creator_locked_with_preview_fields(
     assert re.search(r"<dt>Engagement rate</dt><dd>[\d.]+ %</dd>", card)
     assert f'href="/discovery/unlock/{creators["garden_lab"]}"' in card
     # Every filter has a label.
-    for field in ("f-q", "f-platform", "f-category", "f-language", "f-fmin", "f-fmax", "f-emin",
-                  "f-emax", "f-qmin", "f-qmax", "f-unlocked", "f-sort"):
+    for field in (
+        "f-q",
+        "f-platform",
+        "f-category",
+        "f-language",
+        "f-fmin",
+        "f-fmax",
+        "f-emin",
+        "f-emax",
+        "f-qmin",
+        "f-qmax",
+        "f-unlocked",
+        "f-sort",
+    ):
         assert f'<label for="{field}">' in page.text, field
     assert re.search(r'data-testid="wallet-line">Balance: <strong>0 credits', page.text)
 
@@ -133,7 +147,9 @@ def test_unlock_shows_price_and_balance_first_then_charges_once(
     grant(db, owner.workspace_id, 60)
     confirm = client.get(f"/discovery/unlock/{creator_id}")
     assert confirm.status_code == 200
-    assert "from your plan" in re.search(r'data-testid="unlock-price">(.*?)<', confirm.text).group(1)  # type: ignore[union-attr]
+    assert "from your plan" in re.search(r'data-testid="unlock-price">(.*?)<', confirm.text).group(
+        1
+    )  # type: ignore[union-attr]
     assert re.search(r'data-testid="unlock-balance">60 credits<', confirm.text)
     # Looking at the price charged nothing.
     with db.session(readonly=True) as session:
@@ -153,7 +169,10 @@ def test_unlock_shows_price_and_balance_first_then_charges_once(
     assert _unlock(client, creator_id).status_code == 303
     assert "already unlocked: nothing was charged" in client.get("/discovery").text
     with db.session(readonly=True) as session:
-        usage = {a.allowance.value: a.used for a in billing_service.allowances(session, owner.workspace_id).allowances}
+        usage = {
+            a.allowance.value: a.used
+            for a in billing_service.allowances(session, owner.workspace_id).allowances
+        }
         assert usage["profiles"] == 1
     card = _cards(client.get("/discovery").text)[creator_id]
     assert "unlocked · 30 days left" in card
@@ -236,9 +255,14 @@ def test_unlocked_page_days_left_and_expired_with_unlock_again(
         )
     page = client.get("/discovery/unlocked").text
     assert re.search(rf'data-testid="days-left-{creators["garden_lab"]}">3<', page)
-    expired = re.search(rf'data-testid="expired-{creators["fit_with_maya"]}">(.*?)</tr>', page, re.S)
+    expired = re.search(
+        rf'data-testid="expired-{creators["fit_with_maya"]}">(.*?)</tr>', page, re.S
+    )
     assert expired
-    assert f'href="/discovery/unlock/{creators["fit_with_maya"]}?back=/discovery/unlocked"' in expired.group(1)
+    assert (
+        f'href="/discovery/unlock/{creators["fit_with_maya"]}?back=/discovery/unlocked"'
+        in expired.group(1)
+    )
     assert "Unlock again" in expired.group(1)
     assert owner.owner_email in page  # who unlocked it
     # The report of an expired creator is closed again; its card offers the re-unlock.

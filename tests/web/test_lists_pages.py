@@ -71,13 +71,20 @@ def test_create_list_add_from_discovery_rename_remove_delete(
         client,
         "/discovery",
         "/lists/add",
-        {"list_id": list_id, "creator_id": str(ids["garden_lab"]), "back": "/discovery?sort=handle"},
+        {
+            "list_id": list_id,
+            "creator_id": str(ids["garden_lab"]),
+            "back": "/discovery?sort=handle",
+        },
     )
     assert saved.status_code == 303
     assert saved.headers["location"] == "/discovery?sort=handle"
     assert "Saved to Spring shortlist." in client.get("/discovery").text
     again = _post(
-        client, "/discovery", "/lists/add", {"list_id": list_id, "creator_id": str(ids["garden_lab"])}
+        client,
+        "/discovery",
+        "/lists/add",
+        {"list_id": list_id, "creator_id": str(ids["garden_lab"])},
     )
     assert again.status_code == 303
     assert "Already on Spring shortlist" in client.get(location).text
@@ -140,9 +147,7 @@ def test_another_workspaces_list_and_campaign_are_not_found(
         (f"{campaign_location}/costs", {"label": "x", "amount": "1"}),
         (f"{campaign_location}/analysis", {}),
     ]:
-        response = client.post(
-            action, data={**data, "csrf_token": token}, follow_redirects=False
-        )
+        response = client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
         # A form post answers with the message back on the page it came from.
         assert response.status_code in (303, 404), action
         if response.status_code == 303:
@@ -207,11 +212,17 @@ def test_campaign_costs_creators_and_the_charged_analysis(
     assert "Run the analysis · 10 credits" in page
 
     added = _post(
-        client, location, f"{location}/creators", {"creator_id": str(ids["garden_lab"]), "fee": "250"}
+        client,
+        location,
+        f"{location}/creators",
+        {"creator_id": str(ids["garden_lab"]), "fee": "250"},
     )
     assert added.status_code == 303
     cost = _post(
-        client, location, f"{location}/costs", {"label": "Shipping", "amount": "49.50", "incurred_on": ""}
+        client,
+        location,
+        f"{location}/costs",
+        {"label": "Shipping", "amount": "49.50", "incurred_on": ""},
     )
     assert cost.status_code == 303
     page = client.get(location).text

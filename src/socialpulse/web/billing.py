@@ -15,10 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from socialpulse.billing import payments
-from socialpulse.billing.payments_schemas import CheckoutCreate
 from socialpulse.billing import reports as billing_reports
 from socialpulse.billing import service as billing_service
 from socialpulse.billing.models import LedgerKind
+from socialpulse.billing.payments_schemas import CheckoutCreate
 from socialpulse.billing.schemas import LedgerEntryRead, TopupRead, WalletSummary
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput
@@ -113,7 +113,11 @@ def _ledger_rows(
     for e in entries:
         local = e.created_at.astimezone(zone)
         if e.actor_user_id is None:
-            actor = "instance operator" if e.kind in (LedgerKind.grant, LedgerKind.plan_change) else None
+            actor = (
+                "instance operator"
+                if e.kind in (LedgerKind.grant, LedgerKind.plan_change)
+                else None
+            )
         else:
             actor = names.get(e.actor_user_id, "former member")
         rows.append(
@@ -154,7 +158,11 @@ def _billing_page(
     ledger_error = None
     try:
         filters = _ledger_filters(
-            current["kind"], current["action"], current["from"], current["to"], current["page"],
+            current["kind"],
+            current["action"],
+            current["from"],
+            current["to"],
+            current["page"],
             actions,
         )
     except InvalidInput as exc:
@@ -253,7 +261,11 @@ def billing_page(
     if checkout == "success":
         # The provider's redirect comes back before or after its webhook: the balance shown
         # is the ledger's, which the webhook alone changes.
-        flash(request, "Payment received: the credits appear as soon as the payment is confirmed.", "success")
+        flash(
+            request,
+            "Payment received: the credits appear as soon as the payment is confirmed.",
+            "success",
+        )
     elif checkout == "cancelled":
         flash(request, "Checkout cancelled: nothing was charged.", "info")
     current = {"kind": kind, "action": action, "from": date_from, "to": to, "page": page}

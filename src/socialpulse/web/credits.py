@@ -13,7 +13,7 @@ from socialpulse.billing import gate
 from socialpulse.billing.schemas import Quote
 from socialpulse.errors import InvalidInput
 from socialpulse.web.security import WebAuth
-from socialpulse.workspaces.deps import get_db
+from socialpulse.workspaces.deps import DbSession, get_db
 
 
 async def _deferred_releases(request: Request) -> AsyncIterator[list[int]]:
@@ -30,12 +30,13 @@ async def _deferred_releases(request: Request) -> AsyncIterator[list[int]]:
 def _web_credit_gate(
     request: Request,
     auth: WebAuth,
+    session: DbSession,
     deferred: Annotated[list[int], Depends(_deferred_releases, scope="request")],
 ) -> gate.CreditGate:
     """The credit gate of a dashboard form: the logged-in member spends (the API's gate
     authenticates API keys, and cookies only for reads). A form may carry an idempotency key
     of its own (``idempotency_key``), so a double submission is charged once."""
-    return gate.CreditGate(get_db(request), auth[0], None, deferred)
+    return gate.CreditGate(get_db(request), auth[0], None, deferred, session)
 
 
 WebCredits = Annotated[gate.CreditGate, Depends(_web_credit_gate)]
@@ -66,6 +67,3 @@ def price_text(quote: Quote) -> str:
         left = quote.allowance_remaining
         return f"1 from your plan's allowance ({left:,} left this cycle), 0 credits"
     return f"{quote.credits:,} credits"
-
-
-

@@ -18,7 +18,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from socialpulse.billing import service as billing_service
-from socialpulse.web.credits import WebCredits, form_key, price_text
 from socialpulse.billing.schemas import Quote
 from socialpulse.creators import discovery, unlocks
 from socialpulse.creators import lists as lists_service
@@ -32,10 +31,11 @@ from socialpulse.creators.schemas import (
 from socialpulse.errors import AppError, InvalidInput
 from socialpulse.providers import registry
 from socialpulse.web.creators import creator_platforms
+from socialpulse.web.credits import WebCredits, form_key, price_text
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces import service as workspace_service
-from socialpulse.workspaces.deps import DbSession
+from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(include_in_schema=False)
@@ -283,15 +283,27 @@ def discovery_page(
     """Page 1 of the results (free). A link to a later page shows its price and a button."""
     subject, _ = auth
     f = _filter_values(
-        q, platform, category, language, followers_min, followers_max, er_min, er_max,
-        quality_min, quality_max, unlocked, sort,
+        q,
+        platform,
+        category,
+        language,
+        followers_min,
+        followers_max,
+        er_min,
+        er_max,
+        quality_min,
+        quality_max,
+        unlocked,
+        sort,
     )
     try:
         criteria = criteria_from(f)
         number = _page_number(page)
         if number > 1:
             return _discovery_page(request, session, auth, f, wanted_page=number)
-        found = discovery.search(session, subject.workspace_id, criteria, page=1, page_size=PAGE_SIZE)
+        found = discovery.search(
+            session, subject.workspace_id, criteria, page=1, page_size=PAGE_SIZE
+        )
     except AppError as exc:
         session.rollback()
         return _discovery_page(
@@ -325,15 +337,27 @@ def discovery_page_paid(
     held before the search, settled with it (a failed search charges nothing)."""
     subject, _ = auth
     f = _filter_values(
-        q, platform, category, language, followers_min, followers_max, er_min, er_max,
-        quality_min, quality_max, unlocked, sort,
+        q,
+        platform,
+        category,
+        language,
+        followers_min,
+        followers_max,
+        er_min,
+        er_max,
+        quality_min,
+        quality_max,
+        unlocked,
+        sort,
     )
     try:
         subject.require(Role.editor)
         criteria = criteria_from(f)
         number = _page_number(page)
         if number == 1:
-            found = discovery.search(session, subject.workspace_id, criteria, page=1, page_size=PAGE_SIZE)
+            found = discovery.search(
+                session, subject.workspace_id, criteria, page=1, page_size=PAGE_SIZE
+            )
             return _discovery_page(request, session, auth, f, found=found)
         discovery.check_criteria(criteria)
         form_key(credits, idempotency_key)
@@ -345,7 +369,12 @@ def discovery_page_paid(
     except AppError as exc:
         session.rollback()
         return _discovery_page(
-            request, session, auth, f, wanted_page=_safe_page(page), error=exc.message,
+            request,
+            session,
+            auth,
+            f,
+            wanted_page=_safe_page(page),
+            error=exc.message,
             status_code=exc.status_code,
         )
     charged = (
@@ -422,18 +451,25 @@ def unlock_submit(
     subject.require(Role.editor)
     try:
         form_key(credits, idempotency_key)
-        with credits.spend(unlocks.UNLOCK_ACTION, reference=f"creator:{creator_id}") as hold:
-            done = unlocks.unlock(
-                session,
-                workspace_id=subject.workspace_id,
-                creator_id=creator_id,
-                actor_user_id=user.id,
-                hold=hold,
-            )
+        # As the API's unlock-profile: nothing held when the workspace already has access;
+        # the access and its charge commit together; a concurrent unlock of the same creator
+        # by another member is this one too, and free.
+        done = unlocks.unlock_via_gate(
+            get_db(request),
+            credits,
+            workspace_id=subject.workspace_id,
+            creator_id=creator_id,
+            actor_user_id=user.id,
+        )
     except AppError as exc:
         session.rollback()
         return _confirm_page(
-            request, session, auth, creator_id, back, error=exc.message,
+            request,
+            session,
+            auth,
+            creator_id,
+            back,
+            error=exc.message,
             status_code=exc.status_code,
         )
     until = done.access.expires_at.strftime("%Y-%m-%d") if done.access.expires_at else None
@@ -452,9 +488,7 @@ def unlock_submit(
 
 
 @router.get("/discovery/unlocked", response_class=HTMLResponse)
-def unlocked_page(
-    request: Request, session: DbSession, auth: WebAuth, page: str = ""
-) -> Response:
+def unlocked_page(request: Request, session: DbSession, auth: WebAuth, page: str = "") -> Response:
     subject, _ = auth
     number = _page_number(page)
     found = unlocks.list_unlocked(

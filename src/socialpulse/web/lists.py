@@ -49,7 +49,9 @@ M = TypeVar("M", bound=BaseModel)
 
 def money_f(cents: float | None, currency: str = "USD") -> str:
     """A derived amount in cents that may have a fraction (a cost per engagement)."""
-    return "–" if cents is None else money(round(cents), currency) if cents >= 1 else f"{cents:.2f} ¢"
+    return (
+        "–" if cents is None else money(round(cents), currency) if cents >= 1 else f"{cents:.2f} ¢"
+    )
 
 
 templates.env.globals["money"] = money
@@ -67,7 +69,7 @@ def _validated(model: type[M], **values: Any) -> M:
 
 
 def _cents(raw: str, name: str, *, required: bool = False) -> int | None:
-    """"1,250.50" → 125050; more than two decimals, a sign or letters are refused."""
+    """ "1,250.50" → 125050; more than two decimals, a sign or letters are refused."""
     text = raw.strip().replace(",", "")
     if not text:
         if required:
@@ -254,9 +256,7 @@ def list_add_creator(
     added = lists_service.add_creators(
         session, subject.workspace_id, list_id, data, user_id=user.id
     )
-    message = (
-        f"Saved to {lst.name}." if added.added else f"Already on {lst.name}: nothing changed."
-    )
+    message = f"Saved to {lst.name}." if added.added else f"Already on {lst.name}: nothing changed."
     flash(request, message, "success")
     return RedirectResponse(_local_back(back, f"/lists/{list_id}"), status_code=303)
 
@@ -327,14 +327,18 @@ def _campaigns_page(
 
 
 @router.get("/campaigns", response_class=HTMLResponse)
-def campaigns_page(
-    request: Request, session: DbSession, auth: WebAuth, page: str = ""
-) -> Response:
+def campaigns_page(request: Request, session: DbSession, auth: WebAuth, page: str = "") -> Response:
     return _campaigns_page(request, session, auth, page=_page_number(page))
 
 
 def _campaign_form(
-    name: str, description: str, starts_on: str, ends_on: str, budget: str, currency: str, status: str
+    name: str,
+    description: str,
+    starts_on: str,
+    ends_on: str,
+    budget: str,
+    currency: str,
+    status: str,
 ) -> dict[str, str]:
     return {
         "name": name,
@@ -446,14 +450,21 @@ def campaign_update(
     except AppError as exc:
         session.rollback()
         return _campaign_page(
-            request, session, auth, campaign_id, form=form, error=exc.message,
+            request,
+            session,
+            auth,
+            campaign_id,
+            form=form,
+            error=exc.message,
             status_code=exc.status_code,
         )
     flash(request, "Campaign saved.", "success")
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
-@router.post("/campaigns/{campaign_id}/creators", response_class=HTMLResponse, dependencies=[CsrfChecked])
+@router.post(
+    "/campaigns/{campaign_id}/creators", response_class=HTMLResponse, dependencies=[CsrfChecked]
+)
 def campaign_add_creator(
     request: Request,
     session: DbSession,
@@ -489,7 +500,9 @@ def campaign_remove_creator(
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
-@router.post("/campaigns/{campaign_id}/costs", response_class=HTMLResponse, dependencies=[CsrfChecked])
+@router.post(
+    "/campaigns/{campaign_id}/costs", response_class=HTMLResponse, dependencies=[CsrfChecked]
+)
 def campaign_add_cost(
     request: Request,
     session: DbSession,
@@ -529,7 +542,9 @@ def campaign_remove_cost(
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
-@router.post("/campaigns/{campaign_id}/analysis", response_class=HTMLResponse, dependencies=[CsrfChecked])
+@router.post(
+    "/campaigns/{campaign_id}/analysis", response_class=HTMLResponse, dependencies=[CsrfChecked]
+)
 def campaign_analysis(
     request: Request,
     session: DbSession,
