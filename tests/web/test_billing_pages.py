@@ -22,6 +22,15 @@ def owner(db: Database, client: TestClient) -> WorkspaceFixture:
     return fixture
 
 
+def _allowance(html: str, key: str) -> str:
+    """The block of one allowance on the page (up to the next one or the section's end)."""
+    match = re.search(
+        rf'data-testid="allowance-{key}">(.*?)(?=<div class="allowance"|</section>)', html, re.S
+    )
+    assert match, key
+    return match.group(1)
+
+
 def _ledger_rows(html: str) -> list[str]:
     return re.findall(r'<tr data-testid="ledger-row">(.*?)</tr>', html, re.S)
 
@@ -40,10 +49,9 @@ def test_billing_page_shows_plan_balance_allowances_and_topups(
     assert "$199.00 a month" in text
     # The three allowances of Standard, each a labelled meter at zero.
     for key, limit in (("profiles", 500), ("emails", 250), ("posts", 125)):
-        block = re.search(rf'data-testid="allowance-{key}">(.*?)</div>\s*</div>', text, re.S)
-        assert block, key
-        assert f'aria-valuemax="{limit}"' in block.group(1)
-        assert 'aria-valuenow="0"' in block.group(1)
+        block = _allowance(text, key)
+        assert f'aria-valuemax="{limit}"' in block
+        assert 'aria-valuenow="0"' in block
     for code, credits, price in (
         ("1000", "1,000", "$50.00"),
         ("2500", "2,500", "$125.00"),
@@ -86,8 +94,7 @@ def test_a_charge_shows_in_the_ledger_the_allowance_bar_and_the_spending(
     unlock_row = rows[0]
     assert "influencer unlock" in unlock_row
     assert owner.owner_email in unlock_row
-    profiles = re.search(r'data-testid="allowance-profiles">(.*?)</div>\s*</div>', text, re.S)
-    assert profiles and 'aria-valuenow="1"' in profiles.group(1)
+    assert 'aria-valuenow="1"' in _allowance(text, "profiles")
 
 
 def test_ledger_filters_by_kind_and_dates(
@@ -141,14 +148,25 @@ def test_ledger_pages(client: TestClient, owner: WorkspaceFixture, db: Database)
     assert 'rel="prev"' in second and 'rel="next"' not in second
 
 
-def test_empty_ledger_and_free_plan(client: TestClient, owner: WorkspaceFixture) -> None:
+def test_empty_ledger(client: TestClient, owner: WorkspaceFixture) -> None:
     text = client.get("/billing").text
     assert 'data-testid="ledger-empty"' in text
     assert "Nothing spent or added yet." in text
     assert re.search(r'data-testid="balance">0<', text)
-    # Free includes no contact e-mails: said in words, not as an empty bar.
-    emails = re.search(r'data-testid="allowance-emails">(.*?)</div>\s*</div>', text, re.S)
-    assert emails and "Not included in the Free plan" in emails.group(0)
+
+
+def test_an_allowance_the_plan_does_not_include_is_said_in_words(
+    client: TestClient, owner: WorkspaceFixture, db: Database
+) -> None:
+    set_plan(db, owner.workspace_id, "free")
+    text = client.get("/billing").text
+    assert re.search(r'data-testid="plan-name">Free<', text)
+    emails = _allowance(text, "emails")
+    assert "Not included in the Free plan" in emails
+    assert 'role="meter"' not in emails
+    # The plan change is in the ledger, by the instance operator (no member did it).
+    rows = _ledger_rows(text)
+    assert len(rows) == 1 and "plan change" in rows[0]
 
 
 def test_another_workspace_never_sees_this_ledger(

@@ -151,7 +151,7 @@ def test_another_workspaces_list_and_campaign_are_not_found(
         # A form post answers with the message back on the page it came from.
         assert response.status_code in (303, 404), action
         if response.status_code == 303:
-            assert "not found" in client.get(response.headers["location"]).text.lower(), action
+            assert "in this workspace" in client.get(response.headers["location"]).text, action
     # Nothing of theirs was charged, nothing of the owner's changed.
     assert re.search(r'data-testid="balance">100<', client.get("/billing").text)
     client.post("/logout", data={"csrf_token": csrf(client.get("/").text)})

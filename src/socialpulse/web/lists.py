@@ -174,6 +174,29 @@ def list_create(
     return RedirectResponse(f"/lists/{created.id}", status_code=303)
 
 
+# Before /lists/{list_id}: the router tries routes in order.
+@router.post("/lists/add", dependencies=[CsrfChecked])
+def list_add_creator(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    list_id: Annotated[int, Form()],
+    creator_id: Annotated[int, Form()],
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    """The discovery card's "Save to list": back to the same results page."""
+    subject, user = auth
+    subject.require(Role.editor)
+    data = _validated(ListItemsAdd, creator_ids=[creator_id])
+    lst = lists_service.read_list(session, subject.workspace_id, list_id)
+    added = lists_service.add_creators(
+        session, subject.workspace_id, list_id, data, user_id=user.id
+    )
+    message = f"Saved to {lst.name}." if added.added else f"Already on {lst.name}: nothing changed."
+    flash(request, message, "success")
+    return RedirectResponse(_local_back(back, f"/lists/{list_id}"), status_code=303)
+
+
 def _list_page(
     request: Request,
     session: DbSession,
@@ -237,28 +260,6 @@ def list_delete(request: Request, session: DbSession, auth: WebAuth, list_id: in
     lists_service.delete_list(session, subject.workspace_id, list_id)
     flash(request, f"List {lst.name} deleted.", "success")
     return RedirectResponse("/lists", status_code=303)
-
-
-@router.post("/lists/add", dependencies=[CsrfChecked])
-def list_add_creator(
-    request: Request,
-    session: DbSession,
-    auth: WebAuth,
-    list_id: Annotated[int, Form()],
-    creator_id: Annotated[int, Form()],
-    back: Annotated[str, Form()] = "",
-) -> Response:
-    """The discovery card's "Save to list": back to the same results page."""
-    subject, user = auth
-    subject.require(Role.editor)
-    data = _validated(ListItemsAdd, creator_ids=[creator_id])
-    lst = lists_service.read_list(session, subject.workspace_id, list_id)
-    added = lists_service.add_creators(
-        session, subject.workspace_id, list_id, data, user_id=user.id
-    )
-    message = f"Saved to {lst.name}." if added.added else f"Already on {lst.name}: nothing changed."
-    flash(request, message, "success")
-    return RedirectResponse(_local_back(back, f"/lists/{list_id}"), status_code=303)
 
 
 @router.post("/lists/{list_id}/items/{creator_id}/remove", dependencies=[CsrfChecked])
