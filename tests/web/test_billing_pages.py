@@ -8,7 +8,9 @@ import json
 import re
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from dashboard_pages import build_creators, grant, log_in, post_form, set_plan
 from factories import WorkspaceFixture, make_workspace
@@ -193,3 +195,17 @@ def test_topup_needs_the_csrf_token(client: TestClient, owner: WorkspaceFixture)
     response = client.post("/billing/topup", data={"code": "credits_1000"}, follow_redirects=False)
     assert response.status_code == 303
     assert "form expired" in client.get("/billing").text
+
+
+def test_the_page_lets_its_topup_forms_go_to_the_providers_checkout_only(
+    client: TestClient, owner: WorkspaceFixture, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without payments configured, forms post to this site only, as everywhere else.
+    policy = client.get("/billing").headers["content-security-policy"]
+    assert "form-action 'self';" in policy or policy.endswith("form-action 'self'")
+    # With Stripe, the top-up's redirect to Stripe's hosted checkout must be allowed.
+    settings = app.state.settings.model_copy(update={"stripe_secret_key": SecretStr("sk_test_x")})
+    monkeypatch.setattr(app.state, "settings", settings)
+    policy = client.get("/billing").headers["content-security-policy"]
+    assert "form-action 'self' https://checkout.stripe.com" in policy
+    assert "script-src 'self';" in policy  # the rest of the policy is unchanged

@@ -24,7 +24,7 @@ from conftest import (
     csp_violations,
     require,
 )
-from dashboard_pages import build_creators
+from dashboard_pages import build_creators, set_plan
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.db import Database
 from socialpulse.kit import liveserver
@@ -122,12 +122,13 @@ def test_browse_unlock_with_price_and_balance_then_the_full_report(
 
 
 def test_topup_through_the_fake_stripe_checkout_returns_to_the_new_balance(
-    live: tuple[str, WorkspaceFixture, Any, dict[str, int]],
+    live: tuple[str, WorkspaceFixture, Any, dict[str, int]], db: Database
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=BROWSER_WAIT_MS)
     base_url, owner, fake, _creators = live
+    set_plan(db, owner.workspace_id, "premium")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -144,7 +145,8 @@ def test_topup_through_the_fake_stripe_checkout_returns_to_the_new_balance(
             page.get_by_role("button", name="Buy 1,000 credits").click()
             # The provider's hosted page (the fake's), then back with the payment confirmed.
             page.wait_for_url(f"{fake.url}/checkout/**")
-            expect(page.get_by_role("heading", name="Pay", exact=False)).to_contain_text("$50.00")
+            # Premium pays 20 % less: $40.00 for the $50.00 package.
+            expect(page.get_by_role("heading", name="Pay", exact=False)).to_contain_text("$40.00")
             page.get_by_role("button", name="Pay").click()
             page.wait_for_url(f"{base_url}/billing?checkout=success**")
             expect(page.get_by_text("Payment received")).to_be_visible()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
@@ -22,6 +23,7 @@ from socialpulse.billing.payments_schemas import CheckoutCreate
 from socialpulse.billing.schemas import LedgerEntryRead, TopupRead, WalletSummary
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput
+from socialpulse.kit.asgi import CONTENT_SECURITY_POLICY
 from socialpulse.web.credits import money
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
@@ -32,6 +34,7 @@ from socialpulse.workspaces.models import Role
 router = APIRouter(include_in_schema=False)
 
 LEDGER_PAGE_SIZE = 25
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 SPENDING_MONTHS = 6
 # What each plan allowance pays for, as the page names it.
 ALLOWANCE_LABELS = {
@@ -243,7 +246,29 @@ def _billing_page(
             "next": _page_query(shown, ledger.page + 1) if ledger.page < last_page else None,
         },
     }
-    return render(request, "billing/index.html", context, status_code=status_code)
+    response = render(request, "billing/index.html", context, status_code=status_code)
+    response.headers["Content-Security-Policy"] = _policy_with_checkout(request.app.state.settings)
+    return response
+
+
+def checkout_origin(settings: Settings) -> str | None:
+    """Where the payment provider's hosted checkout lives: Stripe's own page for its API, else
+    the configured API base's origin (a local fake or a Stripe mock serves its page there)."""
+    if settings.stripe_secret_key is None:
+        return None
+    base = urlsplit(settings.stripe_api_base)
+    if base.hostname == "api.stripe.com":
+        return STRIPE_CHECKOUT_ORIGIN
+    return f"{base.scheme}://{base.netloc}"
+
+
+def _policy_with_checkout(settings: Settings) -> str:
+    """The site's policy with the checkout's origin added to form-action: a top-up form posts
+    here and is redirected there, and Chromium applies form-action to that redirect too."""
+    origin = checkout_origin(settings)
+    if origin is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
 @router.get("/billing", response_class=HTMLResponse)
