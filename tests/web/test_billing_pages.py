@@ -8,13 +8,14 @@ import json
 import re
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from dashboard_pages import build_creators, grant, log_in, post_form, set_plan
 from factories import WorkspaceFixture, make_workspace
+from socialpulse.config import Settings
 from socialpulse.db import Database
+from socialpulse.web import billing as web_billing
 
 
 @pytest.fixture
@@ -197,15 +198,28 @@ def test_topup_needs_the_csrf_token(client: TestClient, owner: WorkspaceFixture)
     assert "form expired" in client.get("/billing").text
 
 
-def test_the_page_lets_its_topup_forms_go_to_the_providers_checkout_only(
-    client: TestClient, owner: WorkspaceFixture, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+def test_without_payments_the_billing_forms_post_to_this_site_only(
+    client: TestClient, owner: WorkspaceFixture
 ) -> None:
-    # Without payments configured, forms post to this site only, as everywhere else.
     policy = client.get("/billing").headers["content-security-policy"]
     assert "form-action 'self';" in policy or policy.endswith("form-action 'self'")
-    # With Stripe, the top-up's redirect to Stripe's hosted checkout must be allowed.
-    settings = app.state.settings.model_copy(update={"stripe_secret_key": SecretStr("sk_test_x")})
-    monkeypatch.setattr(app.state, "settings", settings)
-    policy = client.get("/billing").headers["content-security-policy"]
-    assert "form-action 'self' https://checkout.stripe.com" in policy
+
+
+@pytest.mark.parametrize(
+    ("api_base", "origin"),
+    [
+        ("https://api.stripe.com", "https://checkout.stripe.com"),
+        ("http://127.0.0.1:4567", "http://127.0.0.1:4567"),
+    ],
+)
+def test_with_stripe_the_topup_may_go_to_its_hosted_checkout(
+    settings: Settings, api_base: str, origin: str
+) -> None:
+    """A top-up form posts here and is redirected to the hosted checkout; form-action governs
+    that redirect (the browser test drives it through the fake Stripe)."""
+    configured = settings.model_copy(
+        update={"stripe_secret_key": SecretStr("sk_test_x"), "stripe_api_base": api_base}
+    )
+    policy = web_billing.policy_with_checkout(configured)
+    assert f"form-action 'self' {origin}" in policy
     assert "script-src 'self';" in policy  # the rest of the policy is unchanged

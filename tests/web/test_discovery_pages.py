@@ -279,3 +279,54 @@ def test_another_workspace_does_not_share_the_unlock(
     log_in(client, other)
     assert "locked" in _cards(client.get("/discovery").text)[creators["garden_lab"]]
     assert 'data-testid="no-unlocked"' in client.get("/discovery/unlocked").text
+
+
+def test_a_locked_reports_page_leads_to_the_unlock_step(
+    client: TestClient, owner: WorkspaceFixture, creators: dict[str, int]
+) -> None:
+    creator_id = creators["garden_lab"]
+    preview = client.get(f"/creators/{creator_id}").text
+    assert "no access to the full report" in preview
+    link = f'href="/discovery/unlock/{creator_id}?back=/creators/{creator_id}"'
+    assert link in preview
+    confirm = client.get(f"/discovery/unlock/{creator_id}?back=/creators/{creator_id}").text
+    assert f'name="back" value="/creators/{creator_id}"' in confirm
+    assert _unlock(client, creator_id).headers["location"] == f"/creators/{creator_id}"
+    assert 'data-testid="section-posts"' in client.get(f"/creators/{creator_id}").text
+
+
+@pytest.mark.parametrize(
+    "back", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_the_unlock_steps_way_back_stays_on_this_site(
+    client: TestClient, owner: WorkspaceFixture, creators: dict[str, int], back: str
+) -> None:
+    confirm = client.get(f"/discovery/unlock/{creators['garden_lab']}", params={"back": back})
+    assert 'name="back" value="/discovery"' in confirm.text
+    assert 'href="/discovery">Cancel</a>' in confirm.text
+
+
+def test_a_viewer_cannot_spend_the_workspaces_credits(
+    client: TestClient, owner: WorkspaceFixture, creators: dict[str, int], db: Database
+) -> None:
+    from factories import PASSWORD
+    from socialpulse.workspaces import service as workspace_service
+    from socialpulse.workspaces.models import Role
+
+    with db.session() as session:
+        workspace_service.create_user(session, "viewer@discovery-desk.test", PASSWORD)
+        workspace_service.add_member(
+            session, owner.subject, "viewer@discovery-desk.test", Role.viewer
+        )
+    client.post("/logout", data={"csrf_token": csrf(client.get("/").text)})
+    page = client.get("/login")
+    login = {
+        "email": "viewer@discovery-desk.test",
+        "password": PASSWORD,
+        "csrf_token": csrf(page.text),
+    }
+    assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+    creator_id = creators["garden_lab"]
+    assert _unlock(client, creator_id).status_code == 303
+    assert "editor" in client.get("/discovery").text
+    assert "locked" in _cards(client.get("/discovery").text)[creator_id]

@@ -247,7 +247,7 @@ def _billing_page(
         },
     }
     response = render(request, "billing/index.html", context, status_code=status_code)
-    response.headers["Content-Security-Policy"] = _policy_with_checkout(request.app.state.settings)
+    response.headers["Content-Security-Policy"] = policy_with_checkout(request.app.state.settings)
     return response
 
 
@@ -262,7 +262,7 @@ def checkout_origin(settings: Settings) -> str | None:
     return f"{base.scheme}://{base.netloc}"
 
 
-def _policy_with_checkout(settings: Settings) -> str:
+def policy_with_checkout(settings: Settings) -> str:
     """The site's policy with the checkout's origin added to form-action: a top-up form posts
     here and is redirected there, and Chromium applies form-action to that redirect too."""
     origin = checkout_origin(settings)

@@ -394,7 +394,13 @@ def _safe_page(raw: str) -> int:
 def _back(target: str) -> str:
     # Only our own pages: anything else would be an open redirect.
     path = urlsplit(target).path if target else ""
-    if not path.startswith("/") or path.startswith("//") or urlsplit(target).netloc:
+    # A backslash counts: browsers read "/\\host" as "//host".
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or urlsplit(target).netloc
+        or "\\" in target
+    ):
         return "/discovery"
     return target
 
