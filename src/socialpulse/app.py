@@ -92,9 +92,9 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.creators.admin_api import router as creators_admin_router
     from socialpulse.creators.api import router as creators_router
     from socialpulse.creators.campaigns_api import router as campaigns_router
+    from socialpulse.creators.discovery_api import router as discovery_router
     from socialpulse.creators.exports_api import router as exports_router
     from socialpulse.creators.lists_api import router as lists_router
-    from socialpulse.creators.discovery_api import router as discovery_router
     from socialpulse.inbox.analytics_api import router as inbox_analytics_router
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router

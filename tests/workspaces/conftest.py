@@ -27,7 +27,6 @@ from socialpulse.accounts.models import (
     Post,
     TrackedAccount,
 )
-from socialpulse.creators.models import SavedSearch
 from socialpulse.creators.models import (
     Campaign,
     CampaignCost,
@@ -35,6 +34,7 @@ from socialpulse.creators.models import (
     Creator,
     CreatorList,
     CreatorListItem,
+    SavedSearch,
 )
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
