@@ -80,3 +80,10 @@ def test_plan_set_and_list(db: Database, ws: WorkspaceFixture) -> None:
     unknown = runner.invoke(app, ["plan", "set", "--workspace", "acme", "--plan", "gold"])
     assert unknown.exit_code == 2
     assert "unknown plan 'gold'; known: free, standard, premium" in unknown.stderr
+
+
+def test_the_billing_commands_have_help() -> None:
+    for args in (["credits", "grant"], ["credits", "ledger"], ["plan", "set"], ["plan", "list"]):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0, (args, result.output)
+        assert "Usage" in result.output
