@@ -348,6 +348,21 @@ class Settings(BaseSettings):
             )
         return value
 
+    @model_validator(mode="after")
+    def _stripe_settings(self) -> Settings:
+        # A key without the signing secret would take payments whose webhooks are all refused:
+        # money taken, nothing credited.
+        key = self.stripe_secret_key.get_secret_value() if self.stripe_secret_key else ""
+        signing = (
+            self.stripe_webhook_secret.get_secret_value() if self.stripe_webhook_secret else ""
+        )
+        if key and not signing:
+            raise ValueError(
+                "SOCIALPULSE_STRIPE_SECRET_KEY needs SOCIALPULSE_STRIPE_WEBHOOK_SECRET (the "
+                "webhook endpoint's signing secret): without it no payment would be credited"
+            )
+        return self
+
     @field_validator("stripe_api_base")
     @classmethod
     def _stripe_api_base(cls, value: str) -> str:

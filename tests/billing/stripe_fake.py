@@ -23,12 +23,22 @@ HMAC-SHA256(secret, f"{t}.{payload}")>``, https://docs.stripe.com/webhooks#verif
 sent to ``webhook_url`` (a live server's ``.../api/v1/billing/webhooks/stripe``) or handed to
 ``deliver`` (a callable, e.g. a ``TestClient`` post) when set.
 
-Use::
+Use (in-process app: ``tests/billing/test_payments_api.py``'s ``fake`` fixture)::
 
     with StripeFake() as fake:
-        fake.price("price_standard", 19_900)          # prices the plans' stripe_price_id name
-        fake.webhook_url = f"{live_server}/api/v1/billing/webhooks/stripe"
-        settings = settings.model_copy(update=fake.settings())  # secret key, signing secret, base
+        fake.price_plans(db)    # standard/premium priced here, their stripe_price_id set
+        app.state.settings = settings.model_copy(update=fake.settings())  # key, secret, base
+        egress.set_policy(egress.parse_allow("127.0.0.1"))   # the app may reach loopback
+        fake.deliver = post_to_app   # (payload, headers) -> (status, body), e.g. TestClient.post
+
+or with a live server (browser tests)::
+
+    with StripeFake() as fake, live_server(database_url, data_dir, **fake.env()) as base:
+        fake.price_plans(db)
+        fake.webhook_url = f"{base}/api/v1/billing/webhooks/stripe"
+        # the page's top-up button -> POST /api/v1/billing/checkout -> {"url": fake's page};
+        # the browser opens it and clicks "Pay": the webhook credits the workspace, then the
+        # browser lands on <base>/billing?checkout=success&session_id=cs_test_...
         ...                     # the app creates a checkout; the browser opens its url, clicks Pay
         fake.requests           # every API request: Recorded(method, path, params)
         fake.deliveries         # every webhook sent: Delivery(event, status, body)
@@ -57,6 +67,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
+from socialpulse.db import Database
 
 API_KEY = "sk_test_socialpulse_fake"
 WEBHOOK_SECRET = "whsec_socialpulse_fake_signing_secret"
@@ -169,6 +181,29 @@ class StripeFake:
             "stripe_webhook_secret": SecretStr(self.webhook_secret),
             "stripe_api_base": self.url,
         }
+
+    def env(self) -> dict[str, str]:
+        """Environment of a live ``socialpulse serve`` that pays here:
+        ``live_server(database_url, data_dir, **fake.env())`` (loopback egress allowed)."""
+        return {
+            "SOCIALPULSE_STRIPE_SECRET_KEY": self.api_key,
+            "SOCIALPULSE_STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+            "SOCIALPULSE_STRIPE_API_BASE": self.url,
+            "SOCIALPULSE_EGRESS_ALLOW": "127.0.0.1",
+        }
+
+    def price_plans(self, db: Database) -> None:
+        """Price the paid plans here (standard $199, premium $499 a month, as seeded) and name
+        the prices on the plans, as an operator does with PUT /api/v1/admin/plans/{code}."""
+        from sqlalchemy import select
+
+        from socialpulse.billing.models import Plan
+
+        with db.session() as session:
+            for plan in session.scalars(select(Plan).where(Plan.price_cents > 0)):
+                price_id = f"price_{plan.code}"
+                self.price(price_id, plan.price_cents)
+                plan.stripe_price_id = price_id
 
     # ------------------------------------------------------------------ test controls
 

@@ -41,12 +41,7 @@ def fake(app: FastAPI, client: TestClient, db: Database) -> Iterator[StripeFake]
     with StripeFake() as running:
         app.state.settings = settings.model_copy(update=running.settings())
         running.deliver = lambda payload, headers: _deliver(client, payload, headers)
-        with db.session() as session:
-            for code, cents in (("standard", 19_900), ("premium", 49_900)):
-                running.price(f"price_{code}", cents)
-                plan = session.scalar(select(Plan).where(Plan.code == code))
-                assert plan is not None
-                plan.stripe_price_id = f"price_{code}"
+        running.price_plans(db)
         try:
             yield running
         finally:
@@ -119,9 +114,24 @@ def test_a_top_up_checkout_asks_stripe_for_the_package_price_for_this_workspace(
     assert call.params["client_reference_id"] == str(acme.workspace_id)
     assert call.params["line_items"][0]["price_data"]["unit_amount"] == "12500"
     assert call.params["metadata"]["credits"] == "2500"
-    assert call.params["success_url"].startswith("http://127.0.0.1:8000/billing?checkout=success")
+    # Back to the dashboard the payer came from (SOCIALPULSE_BASE_URL is not set here).
+    assert call.params["success_url"] == (
+        "http://testserver/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}"
+    )
+    assert call.params["cancel_url"] == "http://testserver/billing?checkout=cancelled"
     # Nothing is credited before Stripe says it was paid.
     assert _wallet(db, acme.workspace_id).balance == 0
+
+
+def test_the_payer_returns_to_the_public_base_url_when_the_operator_set_one(
+    client: TestClient, app: FastAPI, fake: StripeFake, acme: WorkspaceFixture
+) -> None:
+    app.state.settings = app.state.settings.model_copy(
+        update={"base_url": "https://pulse.example.com"}
+    )
+    _checkout(client, acme, topup="credits_1000")
+    [call] = fake.api_calls("POST", "/v1/checkout/sessions")
+    assert call.params["success_url"].startswith("https://pulse.example.com/billing?checkout=")
 
 
 def test_premium_pays_twenty_percent_less_for_a_top_up(
@@ -173,7 +183,7 @@ def test_the_hosted_checkouts_pay_button_credits_and_returns_to_the_billing_page
 
     assert paid.status_code == 303
     assert paid.headers["location"] == (
-        f"http://127.0.0.1:8000/billing?checkout=success&session_id={answer['id']}"
+        f"http://testserver/billing?checkout=success&session_id={answer['id']}"
     )
     assert _wallet(db, acme.workspace_id).balance == 1000
 

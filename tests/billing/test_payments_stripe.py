@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from billing.stripe_fake import API_KEY, WEBHOOK_SECRET, StripeFake, sign
 from socialpulse.billing.payments_schemas import (
@@ -17,6 +18,7 @@ from socialpulse.billing.payments_schemas import (
     WebhookRejected,
 )
 from socialpulse.billing.stripe_provider import StripeProvider
+from socialpulse.config import Settings
 from socialpulse.kit.egress import EgressRefused
 
 
@@ -223,3 +225,10 @@ def test_the_hosted_checkout_page_pays_sends_the_signed_webhook_and_returns(
     assert verified["id"] == event["id"]
     # Paying twice is refused, as Stripe's completed sessions are.
     assert httpx.post(f"{fake.url}/checkout/{checkout.id}/pay").status_code == 400
+
+
+def test_a_stripe_key_without_the_webhook_signing_secret_stops_the_start() -> None:
+    with pytest.raises(ValidationError, match="needs SOCIALPULSE_STRIPE_WEBHOOK_SECRET"):
+        Settings(_env_file=None, stripe_secret_key=API_KEY)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="must be an http"):
+        Settings(_env_file=None, stripe_api_base="api.stripe.com")  # type: ignore[call-arg]

@@ -138,18 +138,6 @@ def _stripe(
     )
 
 
-def webhook_provider(settings: Settings) -> PaymentProvider:
-    """The provider that verifies webhooks: it needs the signing secret as well."""
-    provider = provider_for(settings)
-    secret = settings.stripe_webhook_secret
-    if secret is None or not secret.get_secret_value():
-        raise PaymentsNotConfigured(
-            "payment webhooks are not configured: set SOCIALPULSE_STRIPE_WEBHOOK_SECRET to the "
-            "endpoint's signing secret"
-        )
-    return provider
-
-
 # --------------------------------------------------------------------------- checkout
 
 
@@ -843,5 +831,4 @@ __all__ = [
     "prepare_checkout",
     "provider_for",
     "start_checkout",
-    "webhook_provider",
 ]

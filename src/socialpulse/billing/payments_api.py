@@ -24,6 +24,7 @@ from socialpulse.billing.payments_schemas import (
     WebhookAck,
     WebhookRejected,
 )
+from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.kit.params import Id
 from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession, get_db
@@ -54,6 +55,15 @@ async def _raw_body(request: Request) -> bytes:
     return body
 
 
+def _return_base(request: Request, settings: Settings) -> str:
+    """Where the payer comes back after the hosted checkout: SOCIALPULSE_BASE_URL when the
+    operator set it (the public address behind a proxy), else the address this request came
+    to (the dashboard the payer is using)."""
+    if "base_url" in settings.model_fields_set:
+        return settings.base_url
+    return str(request.base_url)
+
+
 @router.post(
     "/checkout",
     response_model=CheckoutRead,
@@ -80,7 +90,7 @@ def create_checkout(
             session,
             subject.workspace_id,
             body,
-            base_url=settings.base_url,
+            base_url=_return_base(request, settings),
             idempotency_key=idempotency_key,
         )
     return payments.start_checkout(provider, prepared)
@@ -102,7 +112,7 @@ def stripe_webhook(
     new subscriptions), customer.subscription.created/updated/deleted (plan changes, the free
     plan when a subscription ends) and invoice.paid (a renewal starts a new allowance cycle),
     each event once: a redelivered event answers 200 `duplicate` and changes nothing."""
-    provider = payments.webhook_provider(settings)
+    provider = payments.provider_for(settings)
     try:
         event = provider.verify_webhook(payload, stripe_signature or "")
     except WebhookRejected as exc:
