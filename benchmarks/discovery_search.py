@@ -129,9 +129,12 @@ def seed(db: Database, count: int, *, batch: int = 5_000) -> int:
                 for cid in rng.sample(range(1, count + 1), k=min(500, count))
             ],
         )
-        if db.dialect == "postgresql":
-            session.execute(text("ANALYZE"))
-        return workspace.id
+        workspace_id = workspace.id
+    # Statistics and the visibility map, as a maintained database has them (autovacuum on
+    # PostgreSQL: index-only scans need the map; `PRAGMA optimize` / ANALYZE on SQLite).
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if db.dialect == "postgresql" else "ANALYZE"))
+    return workspace_id
 
 
 MIX: tuple[tuple[str, DiscoveryCriteria, int], ...] = (

@@ -103,11 +103,17 @@ def _filters(workspace_id: int, criteria: DiscoveryCriteria) -> list[ColumnEleme
     if criteria.has_contact_email is not None:
         has_email = Creator.contact_email.is_not(None) & (Creator.contact_email != "")
         where.append(has_email if criteria.has_contact_email else ~has_email)
-    if criteria.unlocked is not None:
-        unlocked = exists().where(
-            CreatorAccess.creator_id == Creator.id, *unlocks.unexpired(workspace_id)
+    if criteria.unlocked:
+        # Driven from the workspace's few access rows, not by a probe per creator.
+        where.append(
+            Creator.id.in_(select(CreatorAccess.creator_id).where(*unlocks.unexpired(workspace_id)))
         )
-        where.append(unlocked if criteria.unlocked else ~unlocked)
+    elif criteria.unlocked is False:
+        where.append(
+            ~exists().where(
+                CreatorAccess.creator_id == Creator.id, *unlocks.unexpired(workspace_id)
+            )
+        )
     return where
 
 
@@ -144,18 +150,34 @@ def search(
     text = _text_of(criteria)
     rank: ColumnElement[Any] | None = None
     query = select(Creator.id)
+    counted = select(func.count()).select_from(Creator)
     if search_index.terms(text):
-        ranked = search_index.match(session, text).subquery("ranked")
-        query = query.join(ranked, ranked.c.creator_id == Creator.id)
-        rank = ranked.c.rank
-        query = query.add_columns(rank)
+        by_relevance = (criteria.sort_by or "relevance") == "relevance"
+        # Materialised: the index is searched once, then joined by primary key. Inlined, a
+        # planner may instead walk a filter's index and search the index once per creator.
+        ranked = (
+            search_index.match(session, text, ranked=by_relevance)
+            .cte("ranked")
+            .prefix_with("MATERIALIZED")
+        )
+        matched = (
+            search_index.match(session, text, ranked=False)
+            .cte("matched")
+            .prefix_with("MATERIALIZED")
+        )
+        query = query.join(ranked, ranked.c.creator_id == Creator.id).add_columns(ranked.c.rank)
+        counted = counted.join(matched, matched.c.creator_id == Creator.id)
+        rank = ranked.c.rank if by_relevance else None
     elif criteria.query is not None and criteria.query.strip():
         # Only punctuation: nothing a person could have meant to match.
         raise InvalidInput("the search has no words to look for")
-    query = query.where(*where)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # Two queries, not a window count: each can walk a covering index (the count) or stop
+    # after the page (a sort the index gives), where a window count reads every match.
+    total = session.scalar(counted.where(*where)) or 0
     rows = session.execute(
-        _ordered(query, criteria, rank).offset((page - 1) * page_size).limit(page_size)
+        _ordered(query.where(*where), criteria, rank)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     ).all()
     ids = [row[0] for row in rows]
     relevance = {row[0]: float(row[1]) for row in rows} if rank is not None else {}

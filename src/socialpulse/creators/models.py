@@ -64,7 +64,29 @@ class Creator(Base):
         UniqueConstraint("platform", "handle"),
         Index("ix_creators_platform_external", "platform", "external_id"),
         Index("ix_creators_followers", "followers_count"),
-        # Discovery sorts every analysed creator by these (see creators/discovery.py).
+        # Discovery filters and sorts every analysed creator (see creators/discovery.py): two
+        # covering indexes, one led by the follower count, one by category and language, let a
+        # page's count and sort read no table row; the single ones serve their sort's order.
+        Index(
+            "ix_creators_discovery_followers",
+            "followers_count",
+            "refreshed_at",
+            "engagement_rate",
+            "audience_quality",
+            "category",
+            "language",
+            "platform",
+        ),
+        Index(
+            "ix_creators_discovery_category",
+            "category",
+            "language",
+            "refreshed_at",
+            "followers_count",
+            "engagement_rate",
+            "audience_quality",
+            "platform",
+        ),
         Index("ix_creators_engagement_rate", "engagement_rate"),
         Index("ix_creators_audience_quality", "audience_quality"),
         Index("ix_creators_refreshed_at", "refreshed_at"),

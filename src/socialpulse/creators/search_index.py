@@ -84,10 +84,13 @@ def _postgres_query(words: list[str], *, any_term: bool) -> str:
     return (" | " if any_term else " & ").join(f"'{word}':*" for word in words)
 
 
-def match(session: Session, query: str, *, any_term: bool = False) -> Select[int, float]:
+def match(
+    session: Session, query: str, *, any_term: bool = False, ranked: bool = True
+) -> Select[int, float]:
     """The ids of creators whose document matches every word of ``query`` (any word with
     ``any_term``), as a Select of ``(creator_id, rank)`` ordered best first; ``rank`` grows
-    with relevance on both databases. A query without words matches nothing."""
+    with relevance on both databases. ``ranked=False``: rank 0 for all, unordered (a caller
+    sorting by something else saves computing it). A query without words matches nothing."""
     words = terms(query)
     if not words:
         return select(
@@ -99,23 +102,33 @@ def match(session: Session, query: str, *, any_term: bool = False) -> Select[int
             literal_column("'simple'::regconfig"),
             bindparam("fts_query", _postgres_query(words, any_term=any_term)),
         )
+        matched = fts.c.document.op("@@")(tsquery)
+        if not ranked:
+            return select(
+                fts.c.creator_id.label("creator_id"), literal(0.0, Float).label("rank")
+            ).where(matched)
         pg_rank = func.ts_rank(fts.c.document, tsquery, type_=Float).label("rank")
         return (
             select(fts.c.creator_id.label("creator_id"), pg_rank)
-            .where(fts.c.document.op("@@")(tsquery))
+            .where(matched)
             .order_by(pg_rank.desc(), fts.c.creator_id)
+        )
+    rowid = literal_column(f"{TABLE}.rowid", Integer)
+    matched = literal_column(TABLE).op("MATCH")(
+        bindparam("fts_query", _sqlite_query(words, any_term=any_term))
+    )
+    if not ranked:
+        return (
+            select(rowid.label("creator_id"), literal(0.0, Float).label("rank"))
+            .select_from(table(TABLE))
+            .where(matched)
         )
     # bm25() is lower for better matches: negated, so that higher is better on both databases.
     rank = literal_column(f"-bm25({TABLE}, {_SQLITE_WEIGHTS})", Float).label("rank")
-    rowid = literal_column(f"{TABLE}.rowid", Integer)
     return (
         select(rowid.label("creator_id"), rank)
         .select_from(table(TABLE))
-        .where(
-            literal_column(TABLE).op("MATCH")(
-                bindparam("fts_query", _sqlite_query(words, any_term=any_term))
-            )
-        )
+        .where(matched)
         .order_by(rank.desc(), rowid)
     )
 

@@ -140,6 +140,32 @@ def upgrade() -> None:
         batch_op.create_index("ix_creators_engagement_rate", ["engagement_rate"], unique=False)
         batch_op.create_index("ix_creators_audience_quality", ["audience_quality"], unique=False)
         batch_op.create_index("ix_creators_refreshed_at", ["refreshed_at"], unique=False)
+        batch_op.create_index(
+            "ix_creators_discovery_followers",
+            [
+                "followers_count",
+                "refreshed_at",
+                "engagement_rate",
+                "audience_quality",
+                "category",
+                "language",
+                "platform",
+            ],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_creators_discovery_category",
+            [
+                "category",
+                "language",
+                "refreshed_at",
+                "followers_count",
+                "engagement_rate",
+                "audience_quality",
+                "platform",
+            ],
+            unique=False,
+        )
 
     access = sa.table(
         "creator_access",
@@ -163,6 +189,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("creators", schema=None) as batch_op:
+        batch_op.drop_index("ix_creators_discovery_category")
+        batch_op.drop_index("ix_creators_discovery_followers")
         batch_op.drop_index("ix_creators_refreshed_at")
         batch_op.drop_index("ix_creators_audience_quality")
         batch_op.drop_index("ix_creators_engagement_rate")
