@@ -557,3 +557,14 @@ def test_deleting_a_workspace_deletes_its_campaigns_and_lists(
         session.execute(delete(Workspace).where(Workspace.id == ws.workspace_id))
     assert _count(db, *ALL, CreatorList) == [1, 1, 1, 1, 1]
     assert _count(db, Creator, CreatorPost) == [1, 1], "shared creator data stays"
+
+
+def test_a_viewer_cannot_spend_the_teams_credits_on_an_analysis(
+    client: TestClient, ws: WorkspaceFixture, db: Database, hand_made: dict[str, int]
+) -> None:
+    _grant(db, ws, 100)
+    response = client.get(
+        f"/api/v1/campaigns/{hand_made['campaign']}/analysis", headers=ws.headers(Role.viewer)
+    )
+    assert response.status_code == 403
+    assert _balance(db, ws) == 100 and _charges(db, ws) == []

@@ -26,6 +26,7 @@ from socialpulse.creators.models import (
     CreatorReport,
 )
 from socialpulse.db import Database, utcnow
+from socialpulse.workspaces.models import Role
 
 SECTIONS = {
     "overview": {"bio": "+SUM(A1:A2) runner", "follower_tier": "1k-10k", "posts_per_week": 2.5},
@@ -253,4 +254,17 @@ def test_an_empty_export_charges_nothing(
     assert len(response.text.splitlines()) == 1
     unlocked = client.get("/api/v1/discovery/unlocked-profiles/export.json", headers=ws.headers())
     assert unlocked.json()["count"] == 0
+    assert _ledger(db, ws) == []
+
+
+def test_a_viewer_cannot_spend_the_teams_credits_on_an_export(
+    client: TestClient, ws: WorkspaceFixture, db: Database, listed: dict[str, int]
+) -> None:
+    viewer = ws.headers(Role.viewer)
+    for path in (
+        f"/api/v1/lists/{listed['list']}/export.csv",
+        "/api/v1/discovery/unlocked-profiles/export.json",
+    ):
+        response = client.get(path, headers=viewer)
+        assert response.status_code == 403, path
     assert _ledger(db, ws) == []

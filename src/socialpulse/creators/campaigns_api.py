@@ -1,7 +1,8 @@
 """Campaigns: CRUD, their creators (fees), attached posts and costs, and the analysis.
 
-Reads need any role; changes need editor. Another workspace's campaign answers 404 on every
-route. The analysis is charged (``campaign_analysis``) through the credit gate.
+Reads need any role; changes and the charged analysis need editor. Another workspace's
+campaign answers 404 on every route. The analysis is charged (``campaign_analysis``) through
+the credit gate.
 """
 
 from __future__ import annotations
@@ -174,7 +175,9 @@ def campaign_analysis(
 
     Charged ``campaign_analysis`` (402 with the price, the balance and the top-ups when short);
     a request retried with the same ``Idempotency-Key`` is answered again without a charge."""
-    # An unknown campaign is a 404 before anything is reserved.
+    # Spending the team's credits is an editor's decision (as unlocks are); an unknown
+    # campaign is a 404 before anything is reserved.
+    subject.require(Role.editor)
     campaigns.get_campaign(session, subject.workspace_id, campaign_id)
     with credits.spend("campaign_analysis", reference=f"campaign:{campaign_id}") as hold:
         result = campaigns.analysis(session, subject.workspace_id, campaign_id)

@@ -3,7 +3,7 @@
 Charged ``bulk_export`` (one free a month, then its price in credits) through the credit gate,
 once the file is ready; an empty export charges nothing; a request retried with the same
 ``Idempotency-Key`` downloads again without a charge. A locked creator in a list exports its
-preview fields only."""
+preview fields only. Both need the editor role (they spend the team's credits)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from socialpulse.creators import exports
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
 from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
+from socialpulse.workspaces.models import Role
 
 router = APIRouter(
     prefix="/api/v1", tags=["exports"], responses=error_responses(402, 403, 404, 409)
@@ -60,6 +61,7 @@ def export_list(
 ) -> Response:
     """The list's creators with their notes: preview fields for every creator, the report's
     fields for those the workspace has unlocked."""
+    subject.require(Role.editor)  # spends the team's credits, like an unlock
     export = exports.list_export(session, subject.workspace_id, list_id)
     return _charged(request, credits, export, fmt)
 
@@ -73,5 +75,6 @@ def export_unlocked(
     credits: Credits,
 ) -> Response:
     """Every creator the workspace holds unexpired access to, with the access's dates."""
+    subject.require(Role.editor)  # spends the team's credits, like an unlock
     export = exports.unlocked_export(session, subject.workspace_id)
     return _charged(request, credits, export, fmt)
