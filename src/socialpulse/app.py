@@ -118,10 +118,10 @@ def _api_routers() -> list[APIRouter]:
         lists_router,
         campaigns_router,
         exports_router,
+        discovery_router,
         credits_router,
         billing_admin_router,
         payments_router,
-        discovery_router,
     ]
 
 

@@ -37,6 +37,10 @@ NAV: list[tuple[str, str, str]] = [
     ("Accounts", "/accounts", "accounts"),
     ("Inbox", "/inbox", "inbox"),
     ("Creators", "/creators", "creators"),
+    ("Discovery", "/discovery", "discovery"),
+    ("Lists", "/lists", "lists"),
+    ("Campaigns", "/campaigns", "campaigns"),
+    ("Billing", "/billing", "billing"),
     ("API usage", "/usage", "usage"),
 ]
 

@@ -484,13 +484,19 @@ def mount_dashboard(app: FastAPI) -> None:
     app.state.login_throttle = LoginThrottle(settings)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
     from socialpulse.web.accounts import router as accounts_router
+    from socialpulse.web.billing import router as billing_router
     from socialpulse.web.creators import router as creators_router
+    from socialpulse.web.discovery import router as discovery_router
     from socialpulse.web.inbox import router as inbox_router
+    from socialpulse.web.lists import router as lists_router
 
     app.include_router(router)
     app.include_router(accounts_router)
     app.include_router(inbox_router)
     app.include_router(creators_router)
+    app.include_router(discovery_router)
+    app.include_router(billing_router)
+    app.include_router(lists_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
