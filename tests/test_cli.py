@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from conftest import make_settings
@@ -134,6 +135,36 @@ def test_demo_is_idempotent_and_prints_working_credentials(db: Database) -> None
         subject, _stale = service.subject_for_api_key(session, key)
         workspaces = service.workspaces_for_user(session, subject.user_id or 1)
         assert {ws.slug for ws, _ in workspaces} == {"demo", "demo-agency"}
+    _assert_demo_billing(db)
+
+
+def _assert_demo_billing(db: Database) -> None:
+    """The demo workspace is on Standard with part of its allowance used, a top-up, unlocks
+    (one about to expire), a list and a campaign; the second start charged nothing more."""
+    from socialpulse.billing import service as billing
+    from socialpulse.creators import unlocks
+    from socialpulse.creators.models import Campaign, CreatorList
+    from socialpulse.demo_billing import DEMO_TOPUP_CREDITS, DEMO_UNLOCKS
+    from socialpulse.workspaces import service
+
+    with db.session() as session:
+        workspace = service.get_workspace_by_slug(session, "demo")
+        assert billing.wallet_for(session, workspace.id).plan_code == "standard"
+        used = {a.allowance: a.used for a in billing.allowances(session, workspace.id).allowances}
+        assert used["profiles"] == DEMO_UNLOCKS
+        assert billing.balance(session, workspace.id).balance == DEMO_TOPUP_CREDITS
+        assert billing.ledger_sum(session, workspace.id) == DEMO_TOPUP_CREDITS
+        page = unlocks.list_unlocked(session, workspace.id, page_size=50)
+        assert page.total == DEMO_UNLOCKS
+        remaining = [item.access.remaining_seconds or 0 for item in page.items]
+        assert 0 < min(remaining) < 3 * 86_400
+        assert (
+            session.scalar(select(func.count()).where(CreatorList.workspace_id == workspace.id))
+            == 1
+        )
+        assert (
+            session.scalar(select(func.count()).where(Campaign.workspace_id == workspace.id)) == 1
+        )
 
 
 @pytest.mark.usefixtures("cli_env")

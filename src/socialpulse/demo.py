@@ -101,6 +101,10 @@ def ensure_demo(db: Database, settings: Settings) -> DemoCredentials:
     from socialpulse.demo_creators import DEMO_CREATOR_SEED, seed_demo_creators
 
     seed_demo_creators(db, workspace_id, owner_id, DEMO_CREATOR_SEED)
+    # Credits and teams (#14): the Standard plan, a top-up, unlocks, a list and a campaign.
+    from socialpulse.demo_billing import seed_demo_billing
+
+    seed_demo_billing(db, workspace_id, owner_id)
     return DemoCredentials(DEMO_EMAIL, password, plaintext, DEMO_SLUG)
 
 

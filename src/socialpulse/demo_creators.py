@@ -86,10 +86,11 @@ DEMO_SAMPLE = {"posts": 16, "comments_per_post": 12}
 
 
 def seed_demo_creators(db: Database, workspace_id: int, user_id: int, seed: int) -> int:
-    """Request every demo creator's report for the demo workspace (access and search history
-    included) and build the missing ones in this process, through the build job itself: the
-    same steps as a user's search, with the simulated platform at zero latency. Idempotent: a
-    creator with a report is only granted access again. Returns how many were built."""
+    """Request every demo creator's report for the demo workspace (its search history; the full
+    reports it may read are unlocked with credits by ``demo_billing``) and build the missing
+    ones in this process, through the build job itself: the same steps as a user's search, with
+    the simulated platform at zero latency. Idempotent: a creator with a report is not built
+    again. Returns how many were built."""
     from socialpulse.creators import service as creators_service
     from socialpulse.worker import jobs
 
@@ -104,7 +105,6 @@ def seed_demo_creators(db: Database, workspace_id: int, user_id: int, seed: int)
                 user_id=user_id,
                 origin="demo",
                 sample=DEMO_SAMPLE,
-                grant_reason="demo",
             )
             if creator.build_job_id is not None and not creators_service.has_report(
                 session, creator.id

@@ -222,11 +222,10 @@ def request_report(
     user_id: int | None,
     origin: str = "search",
     sample: Mapping[str, int] | None = None,
-    grant_reason: str | None = None,
 ) -> Creator:
     """Find or create the shared creator, record the workspace's search, and queue a build
-    when there is no report or it is older than the refresh age. Grants no access (an unlock
-    does) unless ``grant_reason`` says why this one does (the demo's seeded creators)."""
+    when there is no report or it is older than the refresh age. Grants no access: an unlock
+    does."""
     handle = normalise_handle(platform, handle)
     creator = find_creator(session, platform, handle)
     if creator is None:
@@ -250,8 +249,6 @@ def request_report(
                 user_id=user_id,
             )
         )
-        if grant_reason is not None:
-            grant_access(session, workspace_id, creator.id, reason=grant_reason, user_id=user_id)
     if _needs_build(session, creator):
         queue_build(session, creator, origin=origin, workspace_id=workspace_id, sample=sample)
     session.flush()
