@@ -26,11 +26,13 @@ import re
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Float,
     FromClause,
     Integer,
     Select,
+    any_,
     bindparam,
     column,
     exists,
@@ -173,8 +175,8 @@ def _filtered(
     # FTS5 drives, each match probing creators by primary key: a correlated EXISTS, since as a
     # join the planner may walk a filter's index (a category, a follower range) instead and
     # run the full-text query once per creator (seconds).
-    probe = exists().where(Creator.id == creator_id, *where)
-    return select(creator_id).select_from(fts).where(condition, probe).limit(limit)
+    present = exists().where(Creator.id == creator_id, *where)
+    return select(creator_id).select_from(fts).where(condition, present).limit(limit)
 
 
 def ranked(session: Session, query: str, ids: Sequence[int]) -> Select[int, float]:
@@ -189,7 +191,7 @@ def ranked(session: Session, query: str, ids: Sequence[int]) -> Select[int, floa
         pg_rank = func.ts_rank(fts.c.document, tsquery, type_=Float).label("rank")
         return (
             select(creator_id.label("creator_id"), pg_rank)
-            .where(creator_id.in_(ids))
+            .where(_one_of(creator_id, ids))
             .order_by(pg_rank.desc(), creator_id)
         )
     rank = literal_column(f"-bm25({TABLE}, {_SQLITE_WEIGHTS})", Float).label("rank")
@@ -210,13 +212,20 @@ def among(session: Session, query: str, ids: Sequence[int]) -> set[int]:
     if not words or not ids:
         return set()
     fts, creator_id, condition = _matching(session, words, any_term=False)
-    probe = creator_id if session.get_bind().dialect.name == "postgresql" else creator_id + 0
+    if session.get_bind().dialect.name == "postgresql":
+        listed = _one_of(creator_id, ids)
+    else:
+        listed = (creator_id + 0).in_(ids)  # "+ 0": see ranked()
     return {
         int(cid)
-        for cid in session.scalars(
-            select(creator_id).select_from(fts).where(condition, probe.in_(ids))
-        )
+        for cid in session.scalars(select(creator_id).select_from(fts).where(condition, listed))
     }
+
+
+def _one_of(creator_id: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    # PostgreSQL: one array parameter. IN with 2,000 parameters costs more to send, parse and
+    # plan (~20 ms) than ranking the 2,000 documents.
+    return creator_id == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
 
 
 def count(session: Session, query: str, where: Sequence[ColumnElement[bool]], *, limit: int) -> int:
