@@ -377,7 +377,11 @@ def similar(
     tags = _hashtags_of(session, creator_id)[:8]
     content: dict[int, float] = {}
     if tags:
-        ranked = search_index.match(session, " ".join(tags), any_term=True).limit(_CANDIDATES)
+        # Ranked among a bounded set (top hashtags are common words: ranking all their matches
+        # would cost what an unbounded search does).
+        words = " ".join(tags)
+        ids = search_index.candidates(session, words, any_term=True)
+        ranked = search_index.ranked(session, words, ids, any_term=True).limit(_CANDIDATES)
         content = {row[0]: float(row[1]) for row in session.execute(ranked) if row[0] != creator_id}
     candidates = set(content)
     if source.category is not None:

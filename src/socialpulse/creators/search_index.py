@@ -185,14 +185,17 @@ def _filtered(
     return select(creator_id).select_from(fts).where(condition, present).limit(limit)
 
 
-def ranked(session: Session, query: str, ids: Sequence[int]) -> Select[int, float]:
+def ranked(
+    session: Session, query: str, ids: Sequence[int], *, any_term: bool = False
+) -> Select[int, float]:
     """``(creator_id, rank)`` of these matching creators, best first (rank grows with
     relevance); only they are ranked, however many creators match."""
     words = terms(query)
-    fts, creator_id, condition = _matching(session, words, any_term=False)
+    fts, creator_id, condition = _matching(session, words, any_term=any_term)
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.to_tsquery(
-            literal_column("'simple'::regconfig"), literal(_postgres_query(words, any_term=False))
+            literal_column("'simple'::regconfig"),
+            literal(_postgres_query(words, any_term=any_term)),
         )
         pg_rank = func.ts_rank(fts.c.document, tsquery, type_=Float).label("rank")
         return (
