@@ -393,3 +393,76 @@ def test_verified_filter_finds_verified_and_unverified_creators(
     assert [item.creator.handle for item in verified.items] == ["lift_ben"]
     assert "lift_ben" not in [item.creator.handle for item in unverified.items]
     assert verified.total + unverified.total == 4
+
+
+@pytest.fixture
+def crowded(db: Database) -> dict[str, int]:
+    """Six creators saying "surf": two in their handle or bio, four only in a caption (created
+    first, so first in the index's own order)."""
+    specs: list[tuple[str, dict[str, object]]] = [
+        (f"caption_{n}", {"captions": ["surf lesson today"], "followers_count": 1_000 * (n + 1)})
+        for n in range(4)
+    ]
+    specs += [
+        ("surf_sam", {"captions": ["board wax"], "followers_count": 10}),
+        ("bio_bo", {"captions": ["sunrise"], "bio": "Surf coach", "followers_count": 20}),
+    ]
+    return add_creators(db, *specs)
+
+
+def test_a_word_matching_more_than_the_candidates_ranks_handle_and_bio_matches_first(
+    db: Database, crowded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only 3 candidates are ranked: the handle and bio matches are among them although four
+    # caption-only matches come earlier in the index; the total stops at what can be paged.
+    monkeypatch.setattr(search_index, "CANDIDATES", 3)
+    with db.session() as session:
+        page = discovery.search(session, 1, DiscoveryCriteria(query="surf"), page_size=10)
+    handles = [item.creator.handle for item in page.items]
+    assert handles[:2] == ["surf_sam", "bio_bo"] and len(handles) == 3
+    assert handles[2].startswith("caption_")
+    assert page.total == 3 and page.total_capped is True and page.pages == 1
+    monkeypatch.setattr(search_index, "CANDIDATES", 6)
+    with db.session() as session:
+        page = discovery.search(session, 1, DiscoveryCriteria(query="surf"), page_size=10)
+    assert page.total == 6 and page.total_capped is False
+    assert [item.creator.handle for item in page.items][:2] == ["surf_sam", "bio_bo"]
+
+
+@pytest.mark.parametrize("candidates", [2, 100])
+def test_a_common_word_sorted_by_followers_lists_every_match_most_followed_first(
+    db: Database, crowded: dict[str, int], monkeypatch: pytest.MonkeyPatch, candidates: int
+) -> None:
+    # Beyond the candidates (2) the creators are read in follower order and checked against
+    # the index, in chunks smaller than the catalogue: same pages, same total as sorting all.
+    monkeypatch.setattr(search_index, "CANDIDATES", candidates)
+    monkeypatch.setattr(search_index, "SORT_CHUNK", 2)
+    criteria = DiscoveryCriteria(query="surf", sort_by="followers")
+    with db.session() as session:
+        first = discovery.search(session, 1, criteria, page=1, page_size=4)
+        second = discovery.search(session, 1, criteria, page=2, page_size=4)
+    assert [item.creator.handle for item in first.items] == [
+        "caption_3",
+        "caption_2",
+        "caption_1",
+        "caption_0",
+    ]
+    assert [item.creator.handle for item in second.items] == ["bio_bo", "surf_sam"]
+    assert first.total == 6 and first.total_capped is False and first.pages == 2
+
+
+def test_a_common_word_with_a_filter_counts_and_pages_only_the_filtered_matches(
+    db: Database, crowded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_index, "CANDIDATES", 1)
+    monkeypatch.setattr(search_index, "SORT_CHUNK", 1)
+    criteria = DiscoveryCriteria(query="surf", sort_by="followers", followers_max=2_500)
+    with db.session() as session:
+        page = discovery.search(session, 1, criteria, page_size=10)
+    assert [item.creator.handle for item in page.items] == [
+        "caption_1",
+        "caption_0",
+        "bio_bo",
+        "surf_sam",
+    ]
+    assert page.total == 4 and page.total_capped is False

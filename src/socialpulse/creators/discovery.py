@@ -82,6 +82,7 @@ def _text_of(criteria: DiscoveryCriteria) -> str:
 
 
 def _filters(workspace_id: int, criteria: DiscoveryCriteria) -> list[ColumnElement[bool]]:
+    # analysed() first: a text search leaves it to the index (see _text_search).
     where: list[ColumnElement[bool]] = [analysed()]
     if criteria.platforms:
         where.append(Creator.platform.in_([p.lower() for p in criteria.platforms]))
@@ -152,56 +153,111 @@ def search(
     check_criteria(criteria)
     where = _filters(workspace_id, criteria)
     text = _text_of(criteria)
-    rank: ColumnElement[Any] | None = None
-    query = select(Creator.id)
-    counted = select(Creator.id)
+    offset, relevance = (page - 1) * page_size, dict[int, float]()
     if search_index.terms(text):
-        by_relevance = (criteria.sort_by or "relevance") == "relevance"
-        # Materialised: the index is searched once, then joined by primary key. Inlined, a
-        # planner may instead walk a filter's index and search the index once per creator.
-        ranked = (
-            search_index.match(session, text, ranked=by_relevance)
-            .cte("ranked")
-            .prefix_with("MATERIALIZED")
-        )
-        matched = (
-            search_index.match(session, text, ranked=False)
-            .cte("matched")
-            .prefix_with("MATERIALIZED")
-        )
-        query = query.join(ranked, ranked.c.creator_id == Creator.id).add_columns(ranked.c.rank)
-        counted = counted.join(matched, matched.c.creator_id == Creator.id)
-        rank = ranked.c.rank if by_relevance else None
+        ids, found, cap = _text_search(session, criteria, where, text, offset, page_size, relevance)
     elif criteria.query is not None and criteria.query.strip():
         # Only punctuation: nothing a person could have meant to match.
         raise InvalidInput("the search has no words to look for")
-    # Two queries, not a window count: each can walk a covering index (the count) or stop
-    # after the page (a sort the index gives), where a window count reads every match.
-    # The count stops after TOTAL_CAP + 1 rows (a LIMIT under the count), so that a broad
-    # browse or a common word reads a bounded number of index entries.
-    found = (
-        session.scalar(
-            select(func.count()).select_from(counted.where(*where).limit(TOTAL_CAP + 1).subquery())
+    else:
+        # The count stops after TOTAL_CAP + 1 rows (a LIMIT under the count), so that a broad
+        # browse reads a bounded number of index entries; the page walks the sort's index.
+        cap = TOTAL_CAP
+        found = (
+            session.scalar(
+                select(func.count()).select_from(
+                    select(Creator.id).where(*where).limit(TOTAL_CAP + 1).subquery()
+                )
+            )
+            or 0
         )
-        or 0
-    )
-    total = min(found, TOTAL_CAP)
-    rows = session.execute(
-        _ordered(query.where(*where), criteria, rank)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    ids = [row[0] for row in rows]
-    relevance = {row[0]: float(row[1]) for row in rows} if rank is not None else {}
+        ids = list(
+            session.scalars(
+                _ordered(select(Creator.id).where(*where), criteria, None)
+                .offset(offset)
+                .limit(page_size)
+            )
+        )
+    total = min(found, cap)
     return DiscoveryPage(
         items=items_for(session, workspace_id, ids, relevance),
         total=total,
-        total_capped=found > TOTAL_CAP,
+        total_capped=found > cap,
         page=page,
         page_size=page_size,
         pages=math.ceil(total / page_size) if total else 0,
         charge=None,
     )
+
+
+def _text_search(
+    session: Session,
+    criteria: DiscoveryCriteria,
+    where: list[ColumnElement[bool]],
+    text: str,
+    offset: int,
+    page_size: int,
+    relevance: dict[int, float],
+) -> tuple[list[int], int, int]:
+    """(the page's ids, how many matched (counted up to the cap + 1), the cap) of a search
+    with words; fills ``relevance`` for a relevance sort.
+
+    Sorted by relevance, only the ``search_index.CANDIDATES`` best candidates (handle, name,
+    biography and hashtag matches first) are ranked and paged: the total stops there and says
+    so. Sorted otherwise, every match is reachable: a word matching at most CANDIDATES
+    creators is sorted whole; a more common one is found by reading creators in the sort's
+    order (its index) and keeping those that match, so the most followed matches come first
+    however many there are; the total is counted up to TOTAL_CAP."""
+    limit = search_index.CANDIDATES
+    # The index holds analysed creators only: the filters beyond that one (``_filters`` puts
+    # it first) are what the index's matches are checked against.
+    narrowing = where[1:]
+    by_relevance = (criteria.sort_by or "relevance") == "relevance"
+    ids = search_index.candidates(
+        session, text, narrowing, limit=limit + 1, strong_first=by_relevance
+    )
+    if by_relevance:
+        rows = session.execute(
+            search_index.ranked(session, text, ids[:limit]).offset(offset).limit(page_size)
+        ).all()
+        relevance.update((int(row[0]), float(row[1])) for row in rows)
+        return [int(row[0]) for row in rows], len(ids), limit
+    if len(ids) <= limit:
+        page_ids = session.scalars(
+            _ordered(select(Creator.id).where(Creator.id.in_(ids)), criteria, None)
+            .offset(offset)
+            .limit(page_size)
+        )
+        return list(page_ids), len(ids), limit
+    found = search_index.count(session, text, narrowing, limit=TOTAL_CAP + 1)
+    return _walk_sorted(session, criteria, where, text, offset, page_size), found, TOTAL_CAP
+
+
+def _walk_sorted(
+    session: Session,
+    criteria: DiscoveryCriteria,
+    where: list[ColumnElement[bool]],
+    text: str,
+    offset: int,
+    page_size: int,
+) -> list[int]:
+    """The page of creators matching ``text`` in the criteria's sort order, read from the sort's
+    index in growing chunks (the word is common: most chunks hold many matches)."""
+    matched: list[int] = []
+    read, chunk = 0, search_index.SORT_CHUNK
+    while len(matched) < offset + page_size:
+        ids = list(
+            session.scalars(
+                _ordered(select(Creator.id).where(*where), criteria, None).offset(read).limit(chunk)
+            )
+        )
+        if not ids:
+            break
+        hits = search_index.among(session, text, ids)
+        matched.extend(cid for cid in ids if cid in hits)
+        read += len(ids)
+        chunk = min(chunk * 2, 10_000)
+    return matched[offset : offset + page_size]
 
 
 def items_for(
@@ -321,7 +377,11 @@ def similar(
     tags = _hashtags_of(session, creator_id)[:8]
     content: dict[int, float] = {}
     if tags:
-        ranked = search_index.match(session, " ".join(tags), any_term=True).limit(_CANDIDATES)
+        # Ranked among a bounded set (top hashtags are common words: ranking all their matches
+        # would cost what an unbounded search does).
+        words = " ".join(tags)
+        ids = search_index.candidates(session, words, any_term=True)
+        ranked = search_index.ranked(session, words, ids, any_term=True).limit(_CANDIDATES)
         content = {row[0]: float(row[1]) for row in session.execute(ranked) if row[0] != creator_id}
     candidates = set(content)
     if source.category is not None:

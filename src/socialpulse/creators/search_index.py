@@ -14,6 +14,10 @@ Both are created by migration 0016 (which backfills every analysed creator) and 
 ``refresh`` when a report is built (the pipeline's aggregate step). Neither is an ORM model
 (SQLite's cannot be): ``is_index_table`` keeps them out of the models-vs-migrations comparison.
 
+A search ranks a bounded set: ``candidates`` (at most ``CANDIDATES`` matches, high-weight fields
+first) then ``ranked`` over those ids only, so that a word matching most creators costs what a
+rare one does; ``among`` checks a chunk of ids read in another sort's order.
+
 User text never reaches FTS syntax: ``terms`` keeps the word characters of a query (``\\w+``,
 Unicode-aware), lower-cased, at most ``MAX_TERMS`` of them, and each is written as a quoted
 literal with a prefix marker. Quotes, operators (``AND``, ``NEAR``, ``-``, ``:``, ``*``,
@@ -23,14 +27,19 @@ literal with a prefix marker. Quotes, operators (``AND``, ``NEAR``, ``-``, ``:``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
     Float,
+    FromClause,
     Integer,
     Select,
+    any_,
     bindparam,
     column,
+    exists,
     false,
     func,
     literal,
@@ -38,6 +47,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -52,6 +62,18 @@ MAX_TERM_LENGTH = 64
 CAPTIONS_PER_CREATOR = 50
 CAPTION_CHARS = 600
 _WORD = re.compile(r"\w+", re.UNICODE)
+# How many matches a relevance search ranks: ranking (bm25, ts_rank) costs per matching
+# document, and a common word matches most of 100,000 creators. The candidates are the matches
+# in the high-weight fields (handle, name, biography, hashtags) first, then caption-only ones in
+# index order, so that the best matches are among them. 1,000 is 50 pages of 20, more than
+# anybody reads; 2,000 cost PostgreSQL ~15 ms more per search at 100,000 creators (reading
+# and ranking the documents), which the 50 ms aim has no room for.
+CANDIDATES = 1_000
+# A sort other than relevance over a word matching more than CANDIDATES: creators are read in
+# the sort's order in chunks of this many (doubling), each checked against the index.
+SORT_CHUNK = 200
+# The high-weight columns of the SQLite table (FTS5 column filter); on PostgreSQL weights A, B.
+_SQLITE_STRONG = "{handle display_name bio hashtags}"
 
 # bm25() weights, in column order: handle, display_name, bio, captions, hashtags.
 _SQLITE_WEIGHTS = "10.0, 8.0, 3.0, 1.0, 4.0"
@@ -82,6 +104,147 @@ def _sqlite_query(words: list[str], *, any_term: bool) -> str:
 def _postgres_query(words: list[str], *, any_term: bool) -> str:
     # 'word':* : a quoted tsquery lexeme matched as a prefix; \w+ holds no quote or backslash.
     return (" | " if any_term else " & ").join(f"'{word}':*" for word in words)
+
+
+def _strong_postgres_query(words: list[str], *, any_term: bool) -> str:
+    # 'word':*AB : the lexeme at weight A (handle, name) or B (hashtags, biography).
+    return (" | " if any_term else " & ").join(f"'{word}':*AB" for word in words)
+
+
+def _matching(
+    session: Session, words: list[str], *, any_term: bool, strong: bool = False
+) -> tuple[FromClause, ColumnElement[int], ColumnElement[bool]]:
+    """(the index table, its creator id column, the match condition) for ``words``; ``strong``
+    keeps matches in the high-weight fields only."""
+    if session.get_bind().dialect.name == "postgresql":
+        fts = table(TABLE, column("creator_id", Integer), column("document"))
+        text_query = (_strong_postgres_query if strong else _postgres_query)(
+            words, any_term=any_term
+        )
+        tsquery = func.to_tsquery(literal_column("'simple'::regconfig"), literal(text_query))
+        return fts, fts.c.creator_id, fts.c.document.op("@@")(tsquery)
+    text_query = _sqlite_query(words, any_term=any_term)
+    if strong:
+        text_query = f"{_SQLITE_STRONG} : ({text_query})"
+    condition = literal_column(TABLE).op("MATCH")(literal(text_query))
+    return table(TABLE), literal_column(f"{TABLE}.rowid", Integer), condition
+
+
+def candidates(
+    session: Session,
+    query: str,
+    where: Sequence[ColumnElement[bool]] = (),
+    *,
+    limit: int = CANDIDATES,
+    strong_first: bool = True,
+    any_term: bool = False,
+) -> list[int]:
+    """Up to ``limit`` ids of creators matching ``query`` and ``where`` (conditions on
+    ``Creator``): with ``strong_first`` those matching in the handle, name, biography or
+    hashtags first, then the others in index order. Nothing is ranked or sorted here: the cost
+    is bounded by ``limit``, not by how many creators match."""
+    words = terms(query)
+    if not words:
+        return []
+    found: dict[int, None] = {}
+    for strong in (True, False) if strong_first else (False,):
+        fts, creator_id, condition = _matching(session, words, any_term=any_term, strong=strong)
+        # ``limit`` rows each pass: the second finds the first one's again among its own, so
+        # reading ``limit`` of them always yields the ``limit - len(found)`` still missing.
+        for cid in session.scalars(_filtered(session, fts, creator_id, condition, where, limit)):
+            found.setdefault(int(cid), None)
+            if len(found) == limit:
+                return list(found)
+    return list(found)
+
+
+def _filtered(
+    session: Session,
+    fts: FromClause,
+    creator_id: ColumnElement[int],
+    condition: ColumnElement[bool],
+    where: Sequence[ColumnElement[bool]],
+    limit: int,
+) -> Select[int]:
+    """Matching ids passing ``where``, at most ``limit``, driven by the index. Without
+    conditions the index alone answers: it holds analysed creators only (a document is written
+    in the commit that marks its creator analysed)."""
+    if not where:
+        return select(creator_id).select_from(fts).where(condition).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        # A lateral probe per match by primary key: joined plainly, the planner walks every
+        # creator in id order (a merge join) or hashes them all before the LIMIT stops it.
+        probe = (
+            select(literal(1).label("ok")).where(Creator.id == creator_id, *where).limit(1)
+        ).lateral("probe")
+        return select(creator_id).select_from(fts.join(probe, true())).where(condition).limit(limit)
+    # FTS5 drives, each match probing creators by primary key: a correlated EXISTS, since as a
+    # join the planner may walk a filter's index (a category, a follower range) instead and
+    # run the full-text query once per creator (seconds).
+    present = exists().where(Creator.id == creator_id, *where)
+    return select(creator_id).select_from(fts).where(condition, present).limit(limit)
+
+
+def ranked(
+    session: Session, query: str, ids: Sequence[int], *, any_term: bool = False
+) -> Select[int, float]:
+    """``(creator_id, rank)`` of these matching creators, best first (rank grows with
+    relevance); only they are ranked, however many creators match."""
+    words = terms(query)
+    fts, creator_id, condition = _matching(session, words, any_term=any_term)
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = func.to_tsquery(
+            literal_column("'simple'::regconfig"),
+            literal(_postgres_query(words, any_term=any_term)),
+        )
+        pg_rank = func.ts_rank(fts.c.document, tsquery, type_=Float).label("rank")
+        return (
+            select(creator_id.label("creator_id"), pg_rank)
+            .where(_one_of(creator_id, ids))
+            .order_by(pg_rank.desc(), creator_id)
+        )
+    rank = literal_column(f"-bm25({TABLE}, {_SQLITE_WEIGHTS})", Float).label("rank")
+    # "rowid + 0": a plain rowid IN (...) is handed to FTS5 as one lookup per id, each of which
+    # starts the query (and bm25's statistics) again: seconds, where scanning the matches and
+    # keeping these ids takes milliseconds.
+    return (
+        select(creator_id.label("creator_id"), rank)
+        .select_from(fts)
+        .where(condition, (creator_id + 0).in_(ids))
+        .order_by(rank.desc(), creator_id)
+    )
+
+
+def among(session: Session, query: str, ids: Sequence[int]) -> set[int]:
+    """Which of these creators match ``query``."""
+    words = terms(query)
+    if not words or not ids:
+        return set()
+    fts, creator_id, condition = _matching(session, words, any_term=False)
+    if session.get_bind().dialect.name == "postgresql":
+        listed = _one_of(creator_id, ids)
+    else:
+        listed = (creator_id + 0).in_(ids)  # "+ 0": see ranked()
+    return {
+        int(cid)
+        for cid in session.scalars(select(creator_id).select_from(fts).where(condition, listed))
+    }
+
+
+def _one_of(creator_id: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    # PostgreSQL: one array parameter. IN with CANDIDATES parameters costs more to send, parse
+    # and plan (~20 ms for 2,000) than ranking the documents.
+    return creator_id == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+
+
+def count(session: Session, query: str, where: Sequence[ColumnElement[bool]], *, limit: int) -> int:
+    """How many creators match ``query`` and ``where``, counted up to ``limit``."""
+    words = terms(query)
+    if not words:
+        return 0
+    fts, creator_id, condition = _matching(session, words, any_term=False)
+    bounded = _filtered(session, fts, creator_id, condition, where, limit).subquery()
+    return session.scalar(select(func.count()).select_from(bounded)) or 0
 
 
 def match(
