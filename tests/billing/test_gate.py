@@ -188,3 +188,24 @@ def test_short_of_credits_is_402_with_the_price_the_balance_and_top_ups(
         {"code": "credits_10000", "credits": 10000, "price_cents": 40000},
     ]
     assert _state(db, ws) == (4, "Acme", [])
+
+
+def test_the_ledger_names_the_api_key_that_spent(
+    client: TestClient, db: Database, funded: WorkspaceFixture
+) -> None:
+    from socialpulse.workspaces.models import ApiKey, Role
+
+    response = client.post("/api/v1/test-priced/rename/ByKey", headers=funded.headers(Role.editor))
+    assert response.status_code == 200, response.text
+    rows = client.get(
+        "/api/v1/credits/transactions",
+        params={"action": "campaign_analysis"},
+        headers=funded.headers(),
+    ).json()["items"]
+    with db.session(readonly=True) as session:
+        editor_key = session.scalar(
+            select(ApiKey.id).where(
+                ApiKey.workspace_id == funded.workspace_id, ApiKey.role == Role.editor
+            )
+        )
+    assert [(r["actor_user_id"], r["actor_api_key_id"]) for r in rows] == [(None, editor_key)]

@@ -151,6 +151,7 @@ class CreditGate:
             reference=reference,
             actor_user_id=self.subject.user_id,
             idempotency_key=self.idempotency_key,
+            actor_api_key_id=self.subject.api_key_id,
         )
         return Hold(
             replayed=reservation.ledger_entry_id is not None,

@@ -181,6 +181,10 @@ class LedgerEntry(Base):
     actor_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )
+    # A call made with an API key has no user: the key is who spent (kept if the key is revoked).
+    actor_api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), default=None, index=True
+    )
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     description: Mapped[str] = mapped_column(String(500), default="")
 
@@ -216,6 +220,10 @@ class Reservation(Base):
     reference: Mapped[str] = mapped_column(String(200), default="")
     actor_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    # A call made with an API key has no user: the key is who spent (kept if the key is revoked).
+    actor_api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), default=None, index=True
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
     status: Mapped[ReservationStatus] = mapped_column(

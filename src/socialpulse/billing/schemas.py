@@ -151,7 +151,8 @@ class LedgerEntryRead(BaseModel):
     units: int
     cycle_start: dt.date
     reference: str
-    actor_user_id: int | None
+    actor_user_id: int | None = Field(description="The member who spent; null for an API key.")
+    actor_api_key_id: int | None = Field(description="The API key that spent, if one did.")
     idempotency_key: str | None
     description: str
 

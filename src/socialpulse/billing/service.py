@@ -466,6 +466,7 @@ def reserve(
     reference: str,
     actor_user_id: int | None,
     idempotency_key: str | None = None,
+    actor_api_key_id: int | None = None,
 ) -> Reservation:
     """Hold the price of `action` for ten minutes, or raise InsufficientCredits (402).
 
@@ -527,6 +528,7 @@ def reserve(
     reservation.units = quantity
     reservation.reference = reference
     reservation.actor_user_id = actor_user_id
+    reservation.actor_api_key_id = actor_api_key_id
     reservation.status = ReservationStatus.held
     reservation.created_at = now
     reservation.expires_at = now + RESERVATION_TTL
@@ -553,6 +555,7 @@ def _append(
     actor_user_id: int | None = None,
     idempotency_key: str | None = None,
     description: str = "",
+    actor_api_key_id: int | None = None,
 ) -> LedgerEntry:
     """The one place a balance changes: the wallet and its ledger row, in one flush."""
     if wallet.balance + amount < 0:
@@ -576,6 +579,7 @@ def _append(
         cycle_start=_cycle_date(start, workspace),
         reference=reference,
         actor_user_id=actor_user_id,
+        actor_api_key_id=actor_api_key_id,
         idempotency_key=idempotency_key,
         description=description[:500],
     )
@@ -652,6 +656,7 @@ def settle(session: Session, reservation_id: int) -> LedgerEntry:
         units=reservation.units,
         reference=reservation.reference,
         actor_user_id=reservation.actor_user_id,
+        actor_api_key_id=reservation.actor_api_key_id,
         idempotency_key=reservation.idempotency_key,
         description=rule.description,
     )
@@ -687,6 +692,7 @@ def charge(
     reference: str,
     actor_user_id: int | None,
     idempotency_key: str | None = None,
+    actor_api_key_id: int | None = None,
 ) -> LedgerEntry:
     """Reserve and settle in one transaction, for actions whose whole effect is a write in
     this same transaction. A retried call with the same key returns the first charge."""
@@ -707,6 +713,7 @@ def charge(
         reference=reference,
         actor_user_id=actor_user_id,
         idempotency_key=key,
+        actor_api_key_id=actor_api_key_id,
     )
     return settle(session, reservation.id)
 
