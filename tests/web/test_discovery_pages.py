@@ -330,3 +330,26 @@ def test_a_viewer_cannot_spend_the_workspaces_credits(
     assert _unlock(client, creator_id).status_code == 303
     assert "editor" in client.get("/discovery").text
     assert "locked" in _cards(client.get("/discovery").text)[creator_id]
+
+
+def test_unlocked_creators_export_once_free_then_refused_without_credits(
+    client: TestClient, owner: WorkspaceFixture, creators: dict[str, int]
+) -> None:
+    assert 'data-testid="export-price"' not in client.get("/discovery/unlocked").text
+    assert _unlock(client, creators["garden_lab"]).status_code == 303
+    page = client.get("/discovery/unlocked").text
+    assert 'data-testid="export-price">free (1 free this month)<' in page
+
+    download = post_form(
+        client, "/discovery/unlocked", "/discovery/unlocked/export", {"fmt": "json"}
+    )
+    assert isinstance(download, httpx.Response)
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"].startswith("application/json")
+    assert "garden_lab" in download.text
+
+    refused = post_form(client, "/discovery/unlocked", "/discovery/unlocked/export", {"fmt": "csv"})
+    assert isinstance(refused, httpx.Response)
+    assert refused.status_code == 303
+    page = client.get("/discovery/unlocked").text
+    assert "50 credits" in page and 'data-testid="export-refused"' in page

@@ -252,3 +252,39 @@ def test_analysis_without_credits_is_refused_with_nothing_charged(
     assert result.status_code == 402
     assert "10" in result.text and 'data-testid="campaign-error"' in result.text
     assert "Nothing spent or added yet." in client.get("/billing").text
+
+
+def test_a_list_exports_as_the_page_priced_it_once_free_then_in_credits(
+    client: TestClient, owner: WorkspaceFixture, db: Database
+) -> None:
+    from socialpulse.billing import service as billing
+
+    ids = build_creators(db, ["garden_lab"])
+    location = _new_list(client)
+    list_id = location.rsplit("/", 1)[1]
+    _post(
+        client,
+        "/discovery",
+        "/lists/add",
+        {"list_id": list_id, "creator_id": str(ids["garden_lab"])},
+    )
+    page = client.get(location).text
+    assert 'data-testid="export-price">free (1 free this month)<' in page
+
+    download = _post(client, location, f"{location}/export", {"fmt": "csv"})
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "attachment;" in download.headers["content-disposition"]
+    assert "garden_lab" in download.text
+
+    # The month's free export is used: the next one costs credits this workspace lacks.
+    page = client.get(location).text
+    assert 'data-testid="export-price">50 credits<' in page
+    assert 'data-testid="export-refused"' in page
+    refused = _post(client, location, f"{location}/export", {"fmt": "json"})
+    assert refused.status_code == 402
+    bad = _post(client, location, f"{location}/export", {"fmt": "xlsx"})
+    assert bad.status_code == 422 and "choose CSV or JSON" in bad.text
+    with db.session(readonly=True) as session:
+        assert billing.ledger_sum(session, owner.workspace_id) == 0
+        assert billing.balance(session, owner.workspace_id).balance == 0

@@ -37,6 +37,7 @@ ID_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("GET", "/lists/{list_id}", {}),
     ("POST", "/lists/{list_id}", {"name": "Renamed"}),
     ("POST", "/lists/{list_id}/delete", {}),
+    ("POST", "/lists/{list_id}/export", {"fmt": "csv"}),
     ("POST", "/lists/{list_id}/items/{creator_id}/remove", {}),
     ("GET", "/campaigns/{campaign_id}", {}),
     (

@@ -33,9 +33,9 @@ def _charged(
 ) -> Response:
     """The download, charged once it is ready (an empty export charges nothing)."""
     if not export.rows:
-        return _download(export, fmt)
+        return download(export, fmt)
     with credits.spend(ACTION, reference=f"{export.source}.{fmt}") as hold:
-        response = _download(export, fmt)
+        response = download(export, fmt)
         if not hold.replayed:
             # A GET's transaction is read-only: the charge commits in its own unit of work.
             with get_db(request).session() as writer:
@@ -43,7 +43,8 @@ def _charged(
         return response
 
 
-def _download(export: exports.Export, fmt: Literal["csv", "json"]) -> Response:
+def download(export: exports.Export, fmt: Literal["csv", "json"]) -> Response:
+    """The export as a file download (the dashboard's export forms answer the same)."""
     headers = {"Content-Disposition": f'attachment; filename="{export.filename_stem}.{fmt}"'}
     if fmt == "json":
         return Response(exports.to_json(export), media_type="application/json", headers=headers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from socialpulse.billing import service as billing_service
 from socialpulse.billing.schemas import Quote
-from socialpulse.creators import discovery, unlocks
+from socialpulse.creators import discovery, exports_api, unlocks
+from socialpulse.creators import exports as exports_service
 from socialpulse.creators import lists as lists_service
 from socialpulse.creators import service as creators_service
 from socialpulse.creators.schemas import (
@@ -42,6 +43,7 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 24
 UNLOCKED_PAGE_SIZE = 50
+EXPORT_ACTION = "bulk_export"
 PAGINATION_ACTION = "discovery_pagination"
 SORTS: list[tuple[str, str]] = [
     ("", "Best match, then followers"),
@@ -493,6 +495,37 @@ def unlock_submit(
     return RedirectResponse(f"/creators/{creator_id}", status_code=303)
 
 
+@router.post("/discovery/unlocked/export", dependencies=[CsrfChecked])
+def unlocked_export(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    credits: WebCredits,
+    fmt: Annotated[str, Form()] = "csv",
+    idempotency_key: Annotated[str, Form()] = "",
+) -> Response:
+    """Every creator the team holds open access to, as a CSV or JSON download, charged as the
+    page said (``bulk_export``); a refusal goes back to the page with the reason."""
+    subject, _ = auth
+    try:
+        subject.require(Role.editor)
+        if fmt not in ("csv", "json"):
+            raise InvalidInput(f"unknown export format {fmt[:20]!r}: choose CSV or JSON")
+        file_format = cast(Literal["csv", "json"], fmt)
+        export = exports_service.unlocked_export(session, subject.workspace_id)
+        if not export.rows:
+            return exports_api.download(export, file_format)
+        form_key(credits, idempotency_key)
+        with credits.spend(EXPORT_ACTION, reference=f"{export.source}.{fmt}") as hold:
+            response = exports_api.download(export, file_format)
+            hold.settle(session)
+    except AppError as exc:
+        session.rollback()
+        flash(request, exc.message, "error")
+        return RedirectResponse("/discovery/unlocked", status_code=303)
+    return response
+
+
 @router.get("/discovery/unlocked", response_class=HTMLResponse)
 def unlocked_page(request: Request, session: DbSession, auth: WebAuth, page: str = "") -> Response:
     subject, _ = auth
@@ -526,7 +559,11 @@ def unlocked_page(request: Request, session: DbSession, auth: WebAuth, page: str
         )
     last = max(1, -(-found.total // found.page_size))
     quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
+    export_quote = billing_service.quote(session, subject.workspace_id, EXPORT_ACTION)
     context = layout(session, auth, "discovery") | {
+        "export_quote": export_quote,
+        "export_price": price_text(export_quote),
+        "idempotency_key": secrets.token_urlsafe(16),
         "active": [r for r in rows if r["state"] == "unlocked"],
         "expired": [r for r in rows if r["state"] == "expired"],
         "wallet": _wallet(quote),
