@@ -10,7 +10,7 @@ import re
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from dashboard_pages import build_creators, csrf, grant, log_in, post_form, set_plan
 from factories import WorkspaceFixture, make_workspace
@@ -353,3 +353,50 @@ def test_unlocked_creators_export_once_free_then_refused_without_credits(
     assert refused.status_code == 303
     page = client.get("/discovery/unlocked").text
     assert "50 credits" in page and 'data-testid="export-refused"' in page
+
+
+def test_an_unlocked_report_reveals_the_published_e_mail_once_and_lists_lookalikes(
+    client: TestClient, owner: WorkspaceFixture, creators: dict[str, int], db: Database
+) -> None:
+    from socialpulse.billing.models import LedgerEntry
+    from socialpulse.creators.models import Creator
+
+    garden = creators["garden_lab"]
+    assert _unlock(client, garden).status_code == 303
+    with db.session() as session:
+        session.execute(
+            update(Creator).where(Creator.id == garden).values(contact_email="hi@garden.test")
+        )
+        # A lookalike: same category and language as garden_lab.
+        category, language = session.execute(
+            select(Creator.category, Creator.language).where(Creator.id == garden)
+        ).one()
+        session.execute(
+            update(Creator)
+            .where(Creator.id == creators["city_eats_daily"])
+            .values(category=category, language=language)
+        )
+    page = client.get(f"/creators/{garden}").text
+    assert 'data-testid="email-price"' in page and "hi@garden.test" not in page
+    similar = re.search(r'data-testid="similar">(.*?)</table>', page, re.S)
+    assert similar and f'data-testid="similar-{garden}"' not in similar.group(1)
+    assert f'data-testid="similar-{creators["city_eats_daily"]}"' in similar.group(1)
+
+    revealed = post_form(client, f"/creators/{garden}", f"/creators/{garden}/email")
+    assert isinstance(revealed, httpx.Response) and revealed.status_code == 303
+    page = client.get(f"/creators/{garden}").text
+    assert 'data-testid="contact-email"' in page and "hi@garden.test" in page
+    again = post_form(client, f"/creators/{garden}", f"/creators/{garden}/email")
+    assert isinstance(again, httpx.Response) and again.status_code == 303
+    with db.session(readonly=True) as session:
+        charges = session.scalars(
+            select(LedgerEntry.action).where(
+                LedgerEntry.workspace_id == owner.workspace_id,
+                LedgerEntry.action == "email_unlock",
+            )
+        ).all()
+    assert charges == ["email_unlock"]  # revealed once, read again for free
+
+    other = creators["fit_with_maya"]
+    assert _unlock(client, other).status_code == 303
+    assert 'data-testid="no-email"' in client.get(f"/creators/{other}").text

@@ -59,6 +59,7 @@ SHARED_ID_ROUTES = {
     ("POST", "/creators/{creator_id}/refresh"),
     ("GET", "/creators/{creator_id}/export.csv"),
     ("GET", "/creators/{creator_id}/export.json"),
+    ("POST", "/creators/{creator_id}/email"),
     ("GET", "/discovery/unlock/{creator_id}"),
     ("POST", "/discovery/unlock/{creator_id}"),
 }

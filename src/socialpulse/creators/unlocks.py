@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -288,6 +289,24 @@ def unlock_email_via_gate(
                 charged=not hold.replayed,
                 credits=-entry.amount,
             )
+
+
+@dataclass(frozen=True)
+class ContactEmail:
+    """What a workspace may know of a creator's contact e-mail: whether one was published,
+    and the address once the workspace paid ``email_unlock`` for it."""
+
+    published: bool
+    address: str | None
+
+
+def contact_email(session: Session, workspace_id: int, creator_id: int) -> ContactEmail:
+    creator = require_creator(session, creator_id)
+    email = (creator.contact_email or "").strip()
+    if not email:
+        return ContactEmail(published=False, address=None)
+    paid = _earlier_charge(session, workspace_id, EMAIL_ACTION, f"creator:{creator_id}:email")
+    return ContactEmail(published=True, address=email if paid is not None else None)
 
 
 def post_paid(session: Session, workspace_id: int, post_id: int) -> bool:

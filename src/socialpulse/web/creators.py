@@ -6,25 +6,30 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from socialpulse.creators import directory
+from socialpulse.billing import service as billing_service
+from socialpulse.creators import directory, discovery, unlocks
 from socialpulse.creators import service as creators_service
 from socialpulse.creators.models import BuildStep, CreatorStatus
 from socialpulse.creators.schemas import CreatorReportRead, ReportSections, Share, TimeSlot
 from socialpulse.errors import AppError, Conflict
 from socialpulse.providers import registry
 from socialpulse.providers.creators import CreatorSourceUnavailable
+from socialpulse.web.credits import WebCredits, form_key, price_text
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
-from socialpulse.workspaces.deps import DbSession
+from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(include_in_schema=False)
 
+# Lookalikes on a report page (the API gives up to its own limit).
+SIMILAR_SHOWN = 6
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # The build's steps as the progress page names them (BuildStep.done is not a step).
 STEPS: list[tuple[BuildStep, str]] = [
@@ -214,7 +219,47 @@ def creator_page(request: Request, session: DbSession, auth: WebAuth, creator_id
     if report.sections is None:
         # Nothing to show yet (or no access): the progress page polls until there is.
         return render(request, "creators/progress.html", context)
+    email_quote = billing_service.quote(session, subject.workspace_id, unlocks.EMAIL_ACTION)
+    context |= {
+        "similar": discovery.similar(session, subject.workspace_id, creator_id).items[
+            :SIMILAR_SHOWN
+        ],
+        "email": unlocks.contact_email(session, subject.workspace_id, creator_id),
+        "email_quote": email_quote,
+        "email_price": price_text(email_quote),
+        "idempotency_key": secrets.token_urlsafe(16),
+    }
     return render(request, "creators/report.html", context | _report_context(report.sections))
+
+
+@router.post("/creators/{creator_id}/email", dependencies=[CsrfChecked])
+def creator_email(
+    request: Request,
+    auth: WebAuth,
+    credits: WebCredits,
+    creator_id: int,
+    idempotency_key: Annotated[str, Form()] = "",
+) -> Response:
+    """Reveal the contact e-mail the creator published (``email_unlock``, once per workspace,
+    at the price the report page showed)."""
+    subject, _ = auth
+    try:
+        subject.require(Role.editor)
+        form_key(credits, idempotency_key)
+        revealed = unlocks.unlock_email_via_gate(
+            get_db(request),
+            credits,
+            workspace_id=subject.workspace_id,
+            creator_id=creator_id,
+            actor_user_id=subject.user_id,
+        )
+    except AppError as exc:
+        if exc.status_code == 404 and "published" not in exc.message:
+            raise
+        flash(request, exc.message, "error")
+    else:
+        flash(request, f"Contact e-mail: {revealed.contact_email}", "success")
+    return RedirectResponse(f"/creators/{creator_id}#contact", status_code=303)
 
 
 @router.get("/creators/{creator_id}/status", response_class=HTMLResponse)
