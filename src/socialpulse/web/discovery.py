@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from socialpulse.billing import service as billing_service
 from socialpulse.billing.schemas import Quote
-from socialpulse.creators import discovery, exports_api, unlocks
+from socialpulse.creators import discovery, unlocks
 from socialpulse.creators import exports as exports_service
 from socialpulse.creators import lists as lists_service
 from socialpulse.creators import service as creators_service
@@ -33,6 +33,7 @@ from socialpulse.errors import AppError, InvalidInput
 from socialpulse.providers import registry
 from socialpulse.web.creators import creator_platforms
 from socialpulse.web.credits import WebCredits, form_key, price_text
+from socialpulse.web.exports import export_offer, file_format, priced_download
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces import service as workspace_service
@@ -43,7 +44,6 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 24
 UNLOCKED_PAGE_SIZE = 50
-EXPORT_ACTION = "bulk_export"
 PAGINATION_ACTION = "discovery_pagination"
 SORTS: list[tuple[str, str]] = [
     ("", "Best match, then followers"),
@@ -509,21 +509,13 @@ def unlocked_export(
     subject, _ = auth
     try:
         subject.require(Role.editor)
-        if fmt not in ("csv", "json"):
-            raise InvalidInput(f"unknown export format {fmt[:20]!r}: choose CSV or JSON")
-        file_format = cast(Literal["csv", "json"], fmt)
+        chosen = file_format(fmt)
         export = exports_service.unlocked_export(session, subject.workspace_id)
-        if not export.rows:
-            return exports_api.download(export, file_format)
-        form_key(credits, idempotency_key)
-        with credits.spend(EXPORT_ACTION, reference=f"{export.source}.{fmt}") as hold:
-            response = exports_api.download(export, file_format)
-            hold.settle(session)
+        return priced_download(session, credits, export, chosen, idempotency_key)
     except AppError as exc:
         session.rollback()
         flash(request, exc.message, "error")
         return RedirectResponse("/discovery/unlocked", status_code=303)
-    return response
 
 
 @router.get("/discovery/unlocked", response_class=HTMLResponse)
@@ -559,20 +551,20 @@ def unlocked_page(request: Request, session: DbSession, auth: WebAuth, page: str
         )
     last = max(1, -(-found.total // found.page_size))
     quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
-    export_quote = billing_service.quote(session, subject.workspace_id, EXPORT_ACTION)
-    context = layout(session, auth, "discovery") | {
-        "export_quote": export_quote,
-        "export_price": price_text(export_quote),
-        "idempotency_key": secrets.token_urlsafe(16),
-        "active": [r for r in rows if r["state"] == "unlocked"],
-        "expired": [r for r in rows if r["state"] == "expired"],
-        "wallet": _wallet(quote),
-        "pages": {
-            "first": {} if found.page > 2 else None,
-            "prev": ({"page": str(found.page - 1)} if found.page > 2 else {})
-            if found.page > 1
-            else None,
-            "next": {"page": str(found.page + 1)} if found.page < last else None,
-        },
-    }
+    context = (
+        layout(session, auth, "discovery")
+        | export_offer(session, subject.workspace_id)
+        | {
+            "active": [r for r in rows if r["state"] == "unlocked"],
+            "expired": [r for r in rows if r["state"] == "expired"],
+            "wallet": _wallet(quote),
+            "pages": {
+                "first": {} if found.page > 2 else None,
+                "prev": ({"page": str(found.page - 1)} if found.page > 2 else {})
+                if found.page > 1
+                else None,
+                "next": {"page": str(found.page + 1)} if found.page < last else None,
+            },
+        }
+    )
     return render(request, "discovery/unlocked.html", context)

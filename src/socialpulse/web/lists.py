@@ -9,7 +9,7 @@ import datetime as dt
 import re
 import secrets
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from socialpulse.billing import service as billing_service
 from socialpulse.creators import campaigns as campaigns_service
-from socialpulse.creators import directory, exports_api
+from socialpulse.creators import directory
 from socialpulse.creators import exports as exports_service
 from socialpulse.creators import lists as lists_service
 from socialpulse.creators.campaigns_schemas import (
@@ -35,6 +35,7 @@ from socialpulse.creators.lists_schemas import (
 from socialpulse.creators.models import CampaignStatus
 from socialpulse.errors import AppError, InvalidInput
 from socialpulse.web.credits import WebCredits, form_key, money, price_text
+from socialpulse.web.exports import export_offer, file_format, priced_download
 from socialpulse.web.pages import flash, layout, render, templates
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
@@ -44,7 +45,6 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 ANALYSIS_ACTION = "campaign_analysis"
-EXPORT_ACTION = "bulk_export"
 MAX_CENTS = 10**15
 M = TypeVar("M", bound=BaseModel)
 
@@ -214,17 +214,17 @@ def _list_page(
     items = lists_service.list_items(
         session, subject.workspace_id, list_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    export_quote = billing_service.quote(session, subject.workspace_id, EXPORT_ACTION)
-    context = layout(session, auth, "lists") | {
-        "lst": lst,
-        "items": items.items,
-        "total": items.total,
-        "pages": _pages(page, items.total),
-        "error": error,
-        "export_quote": export_quote,
-        "export_price": price_text(export_quote),
-        "idempotency_key": secrets.token_urlsafe(16),
-    }
+    context = (
+        layout(session, auth, "lists")
+        | export_offer(session, subject.workspace_id)
+        | {
+            "lst": lst,
+            "items": items.items,
+            "total": items.total,
+            "pages": _pages(page, items.total),
+            "error": error,
+        }
+    )
     return render(request, "lists/detail.html", context, status_code=status_code)
 
 
@@ -273,16 +273,9 @@ def list_export(
     subject, _ = auth
     subject.require(Role.editor)
     try:
-        if fmt not in ("csv", "json"):
-            raise InvalidInput(f"unknown export format {fmt[:20]!r}: choose CSV or JSON")
-        file_format = cast(Literal["csv", "json"], fmt)
+        chosen = file_format(fmt)
         export = exports_service.list_export(session, subject.workspace_id, list_id)
-        if not export.rows:
-            return exports_api.download(export, file_format)
-        form_key(credits, idempotency_key)
-        with credits.spend(EXPORT_ACTION, reference=f"{export.source}.{fmt}") as hold:
-            response = exports_api.download(export, file_format)
-            hold.settle(session)
+        return priced_download(session, credits, export, chosen, idempotency_key)
     except AppError as exc:
         session.rollback()
         if exc.status_code == 404:
@@ -290,7 +283,6 @@ def list_export(
         return _list_page(
             request, session, auth, list_id, error=exc.message, status_code=exc.status_code
         )
-    return response
 
 
 @router.post("/lists/{list_id}/delete", dependencies=[CsrfChecked])
