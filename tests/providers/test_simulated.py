@@ -407,6 +407,7 @@ def test_provider_is_discovered_and_built_from_settings() -> None:
         Capability.COMMENTS,
         Capability.REPLY,
         Capability.HIDE,
+        Capability.PUBLISH,
         Capability.CREATOR_DISCOVERY,
     }
     built = build({"seed": "3", "error_rate": "0"})

@@ -1,4 +1,11 @@
-"""Replying on a platform: the ``Publisher`` Protocol, its DTO, and the dry-run publisher.
+"""Writing on a platform: replies (``Publisher``), new posts (``PostPublisher``), their DTOs,
+and the dry-run publisher.
+
+New posts (the publishing pillar) follow the same never-twice rule as replies: the caller
+records its attempt before ``publish_post`` and, after a crash or a timeout, asks
+``find_post`` (same text, our account, published since the attempt) before trying again. What
+a platform accepts (text length, media types, sizes, dimensions, durations) is its
+``PostRules``, checked by the caller at scheduling time, not discovered at publish time.
 
 A reply is not idempotent on most platforms (only Mastodon takes an ``Idempotency-Key``), so the
 reply queue never re-sends blindly after a crash: it first asks ``find_existing`` whether a reply
@@ -22,12 +29,20 @@ from __future__ import annotations
 import json
 import threading
 import unicodedata
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "CannotConfirm",
+    "MediaItem",
+    "MediaRules",
+    "PostDraft",
+    "PostPublisher",
+    "PostRules",
+    "PublishedPost",
     "CommentHider",
     "DryRunPublisher",
     "InteractionLike",
@@ -45,6 +60,98 @@ class PublishedReply:
 
     external_id: str
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """One file attached to a post. ``read`` returns its bytes (from the media store), so a
+    publisher that never uploads (text-only retries, ``find_post``) never loads a video."""
+
+    filename: str
+    mime_type: str
+    size_bytes: int
+    read: Callable[[], bytes]
+    alt_text: str = ""
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    public_url: str | None = None  # Instagram fetches media by URL instead of an upload
+
+    @property
+    def kind(self) -> str:
+        """``"image"``, ``"video"`` or ``"other"``, from the MIME type."""
+        major = self.mime_type.split("/", 1)[0]
+        return major if major in ("image", "video") else "other"
+
+
+@dataclass(frozen=True, slots=True)
+class PostDraft:
+    """What to publish for one account: the text as this platform gets it (its variant)."""
+
+    text: str
+    idempotency_key: str  # stable across retries of the same delivery
+    media: tuple[MediaItem, ...] = ()
+    title: str | None = None  # YouTube's video title
+    language: str | None = None  # ISO 639-1; Bluesky ``langs``, Mastodon ``language``
+    visibility: str | None = None  # Mastodon public/unlisted/private; YouTube/TikTok privacy
+    content_warning: str | None = None  # Mastodon ``spoiler_text``
+    options: Mapping[str, Any] = field(default_factory=dict)  # other per-platform settings
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedPost:
+    """A post that exists on the platform."""
+
+    external_id: str
+    url: str | None = None
+    quota_units: int = 0  # API quota the publish cost beyond one call (YouTube's 1,600)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRules:
+    """What the platform accepts for one kind of media (``"image"`` or ``"video"``)."""
+
+    mime_types: frozenset[str]
+    max_bytes: int
+    max_width: int | None = None
+    max_height: int | None = None
+    min_duration_s: float | None = None
+    max_duration_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostRules:
+    """What the platform refuses in a new post. Text counts as ``TextLimit`` does
+    (``max_chars`` characters, grapheme clusters when ``graphemes``); ``media`` maps a kind
+    (``"image"``, ``"video"``) to its rules, and a kind absent from it is refused."""
+
+    max_chars: int
+    graphemes: bool = False
+    requires_media: bool = False  # Instagram: no text-only posts
+    requires_video: bool = False  # YouTube, TikTok
+    max_media: int = 4
+    mixed_media: bool = False  # images and a video together
+    requires_title: bool = False
+    max_title_chars: int | None = None
+    media: Mapping[str, MediaRules] = field(default_factory=dict)
+    visibilities: tuple[str, ...] = ()  # accepted ``PostDraft.visibility`` values
+
+
+@runtime_checkable
+class PostPublisher(Protocol):
+    """A publisher that can publish new posts (``Capability.PUBLISH``).
+
+    ``publish_post`` uploads the draft's media, publishes, and returns the post; it raises the
+    ``ProviderError`` family (``TransientError`` with ``retry_after`` for 429/503 and
+    timeouts, ``AuthError``, ``QuotaExhaustedError``, ``PermanentError`` with the platform's
+    message). ``find_post`` answers after a crash, like ``find_existing``: our post with this
+    text published at or after ``since``, ``None``, or raises ``CannotConfirm``."""
+
+    def publish_post(self, account: ReplyAccount, draft: PostDraft) -> PublishedPost: ...
+
+    def find_post(
+        self, account: ReplyAccount, draft: PostDraft, *, since: datetime
+    ) -> PublishedPost | None: ...
 
 
 class CannotConfirm(Exception):
@@ -238,11 +345,61 @@ class DryRunPublisher:
                 return PublishedReply(record["external_id"], record.get("url"))
         return None
 
+    def publish_post(self, account: ReplyAccount, draft: PostDraft) -> PublishedPost:
+        """Record a new post (``parent`` is empty) and return it; media is only named."""
+        published = PublishedPost(
+            external_id=f"dryrun-post-{draft.idempotency_key}",
+            url=f"https://dry-run.invalid/{account.handle}/{draft.idempotency_key}",
+        )
+        record = {
+            "account": account.external_id,
+            "parent": "",
+            "text": draft.text,
+            "media": ",".join(item.filename for item in draft.media),
+            "external_id": published.external_id,
+            "url": published.url or "",
+            "published_at": datetime.now(UTC).isoformat(),
+        }
+        with self._lock:
+            self._append(record)
+        return published
+
+    def find_post(
+        self, account: ReplyAccount, draft: PostDraft, *, since: datetime
+    ) -> PublishedPost | None:
+        wanted = normalise_text(draft.text)
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        with self._lock:
+            records = self._records()
+        for record in reversed(records):
+            if (
+                record["account"] == account.external_id
+                and record["parent"] == ""
+                and normalise_text(record["text"]) == wanted
+                and datetime.fromisoformat(record["published_at"]) >= since
+            ):
+                return PublishedPost(record["external_id"], record.get("url") or None)
+        return None
+
+    def _append(self, record: dict[str, str]) -> None:
+        if self.path is None:
+            self._memory.append(record)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    @property
+    def posts(self) -> list[dict[str, str]]:
+        """Every recorded new post, oldest first."""
+        with self._lock:
+            return [r for r in self._records() if r["parent"] == ""]
+
     @property
     def sent(self) -> list[dict[str, str]]:
         """Every recorded reply, oldest first."""
         with self._lock:
-            return self._records()
+            return [r for r in self._records() if r["parent"] != ""]
 
     def hide(self, account: ReplyAccount, interaction: InteractionLike) -> None:
         """Record that ``interaction`` was hidden (once: hiding a hidden comment changes

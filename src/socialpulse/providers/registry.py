@@ -39,7 +39,8 @@ Every other platform fact lives here too, so no domain keeps a table keyed by pl
 platform refuses in a reply), ``daily_quota_units`` and ``quota_timezone`` (the API budget and
 when it resets), ``newest_first_comments`` (comment listings come newest first, so a poll can
 stop at the first comment it already has), ``fetch_spacing_s`` (seconds between two scheduled
-fetches of the platform, to keep bursts well under its rate limits).
+fetches of the platform, to keep bursts well under its rate limits), ``post_rules`` (what a new
+post may hold: text length, media types and sizes; ``Capability.PUBLISH`` platforms only).
 
 ``register_provider`` adds a platform at runtime (a plugin, or a test's fake platform) without
 a subpackage; its ``platform`` may be any lowercase name, not only a ``Platform`` member.
@@ -63,10 +64,11 @@ from typing import Any, Protocol
 import httpx
 
 from socialpulse.providers.base import CallObserver, MissingCredentialsError, Platform
-from socialpulse.providers.publishing import Publisher
+from socialpulse.providers.publishing import PostRules, Publisher
 
 __all__ = [
     "Capability",
+    "LivePostRules",
     "MissingCredentialsError",
     "ProviderFactory",
     "ProviderInfo",
@@ -177,6 +179,16 @@ class PublisherFactory(Protocol):
     ) -> Publisher: ...
 
 
+class LivePostRules(Protocol):
+    """The account's own ``PostRules`` read from its server (Mastodon's
+    ``/api/v2/instance``); raises ``ProviderError`` when it cannot tell (the caller then uses
+    ``post_rules``)."""
+
+    def __call__(
+        self, credentials: Mapping[str, Any], http_client: httpx.Client | None = None
+    ) -> PostRules: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyLimits:
     """A human pace: at most ``max_per_hour`` and ``max_per_minute`` replies, at least
@@ -220,6 +232,10 @@ class ProviderInfo:
     publisher: PublisherFactory | None = None
     reply_limits: ReplyLimits = FALLBACK_REPLY_LIMITS
     text_limit: TextLimit | None = None
+    # What a new post may hold (``Capability.PUBLISH``); ``live_post_rules`` asks the account's
+    # own server when it differs per instance (Mastodon's character limit), with a timeout.
+    post_rules: PostRules | None = None
+    live_post_rules: LivePostRules | None = None
     daily_quota_units: int | None = None
     quota_timezone: str = "UTC"
     newest_first_comments: bool = False

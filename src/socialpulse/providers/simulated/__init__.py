@@ -27,7 +27,7 @@ from socialpulse.providers.simulated.client import (
 from socialpulse.providers.simulated.creators import build_creator_source
 from socialpulse.providers.simulated.images import render_image
 from socialpulse.providers.simulated.model import SimSnapshot
-from socialpulse.providers.simulated.publish import build_publisher
+from socialpulse.providers.simulated.publish import DRY_RUN_POST_RULES, build_publisher
 from socialpulse.providers.simulated.settings import SETTINGS, read_settings
 
 __all__ = ["PROVIDER", "SimSnapshot", "SimulatedPlatform", "build"]
@@ -64,6 +64,7 @@ PROVIDER = ProviderInfo(
             Capability.COMMENTS,
             Capability.REPLY,
             Capability.HIDE,
+            Capability.PUBLISH,
             Capability.CREATOR_DISCOVERY,
         }
     ),
@@ -73,6 +74,7 @@ PROVIDER = ProviderInfo(
     check_credentials=check_credentials,
     publisher=build_publisher,
     reply_limits=ReplyLimits(120, 10, 2.0, 0.0, 3.0),  # the demo moves quickly
+    post_rules=DRY_RUN_POST_RULES,
     extra={
         "settings": SETTINGS,
         CREATOR_SOURCE: build_creator_source,

@@ -1,0 +1,1 @@
+"""Workspace insights: the analytics overview across accounts and platforms, and ROI."""
