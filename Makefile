@@ -44,14 +44,15 @@ fine-tune: $(VENV)/.installed-accurate ## Retrain every model and fine-tune Mini
 dev-install: $(VENV)/.installed-dev ## Install test and lint dependencies too (and the accurate backend)
 
 $(VENDOR)/.built: package.json package-lock.json
-	@command -v npm >/dev/null || { echo "npm is needed once to vendor Chart.js and Swagger UI (apt-get install npm)"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is needed once to vendor Chart.js, FullCalendar and Swagger UI (apt-get install npm)"; exit 1; }
 	npm ci --no-audit --no-fund --silent
 	mkdir -p $(VENDOR)
 	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chart.umd.js
+	cp node_modules/fullcalendar/index.global.min.js $(VENDOR)/fullcalendar.min.js
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/
 	@touch $@
 
-assets: $(VENDOR)/.built ## Vendor Chart.js and Swagger UI from the npm lock file (no CDN at run time)
+assets: $(VENDOR)/.built ## Vendor Chart.js, FullCalendar and Swagger UI from the npm lock file (no CDN at run time)
 
 migrate: install ## Apply database migrations
 	$(BIN)/socialpulse migrate
