@@ -486,10 +486,12 @@ class ProviderHttp:
         response: httpx.Response | None = None
         try:
             try:
+                # httpx replaces a URL's own query with ``params``; an upload session URL
+                # (``?upload_id=``) must keep it, so the two are merged.
+                target = httpx.URL(url).copy_merge_params(params) if params else url
                 response = self._client.request(
                     method,
-                    url,
-                    params=params,
+                    target,
                     json=body.json_body,
                     data=body.form,
                     content=body.content,
