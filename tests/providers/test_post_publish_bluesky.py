@@ -126,9 +126,7 @@ def test_a_mention_that_does_not_resolve_stays_plain_text(payload: Payload) -> N
     )
     record = sent_record(create)
     # No mention facet; "#1" is a number, not a tag.
-    assert [f["features"][0]["$type"] for f in record["facets"]] == [
-        "app.bsky.richtext.facet#tag"
-    ]
+    assert [f["features"][0]["$type"] for f in record["facets"]] == ["app.bsky.richtext.facet#tag"]
     assert published.external_id == f"at://{OURS}/app.bsky.feed.post/3lbrandpost2"
 
 
@@ -260,7 +258,11 @@ def test_find_post_cannot_confirm_beyond_the_pages_it_reads(payload: Payload) ->
     newer = {
         "uri": f"at://{OURS}/app.bsky.feed.post/3lnewer",
         "cid": "bafy",
-        "value": {"$type": "app.bsky.feed.post", "text": "Other", "createdAt": "2026-03-03T10:00:00Z"},
+        "value": {
+            "$type": "app.bsky.feed.post",
+            "text": "Other",
+            "createdAt": "2026-03-03T10:00:00Z",
+        },
     }
     respx.get(PDS + "com.atproto.repo.listRecords").mock(
         return_value=httpx.Response(200, json={"cursor": "next", "records": [newer] * 100})
