@@ -20,8 +20,8 @@ from socialpulse.providers.publishing import (
     MediaItem,
     PostDraft,
     PostPublisher,
-    Publisher,
     PublishedPost,
+    Publisher,
 )
 from socialpulse.providers.registry import Capability
 from socialpulse.providers.tiktok import PROVIDER

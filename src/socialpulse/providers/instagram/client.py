@@ -158,8 +158,8 @@ def instagram_error(
     if code in _AUTH_CODES:
         return AuthError(text, **kwargs)
     if code in _TRANSIENT_CODES or error.get("is_transient") is True:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return TransientError(text, retry_after=retry_after, **kwargs)
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        return TransientError(text, retry_after=wait, **kwargs)
     if (
         code in _NOT_FOUND_CODES
         or subcode in _NOT_FOUND_SUBCODES
