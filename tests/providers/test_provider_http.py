@@ -524,3 +524,57 @@ def test_parsing_turns_malformed_payloads_into_permanent_errors(sleeps: list[flo
 
     with pytest.raises(PermanentError, match="unexpected example.items response .KeyError"):
         parse_missing_key({})
+
+
+# --- raw bodies and undecoded answers (uploads) ------------------------------------------------
+
+
+@respx.mock
+def test_a_url_s_own_query_is_kept_alongside_the_call_s_params(sleeps: list[float]) -> None:
+    route = respx.put("https://upload.example.test/session").mock(return_value=httpx.Response(201))
+    http = make_http(sleeps, params={"key": "k123"})
+    http.request_raw("PUT", "example.upload", "https://upload.example.test/session?upload_id=u1")
+    assert route.calls.last.request.url.params == httpx.QueryParams(upload_id="u1", key="k123")
+
+
+@respx.mock
+def test_request_raw_returns_a_308_undecoded_and_sends_the_raw_bytes(sleeps: list[float]) -> None:
+    route = respx.put(f"{BASE}upload").mock(
+        return_value=httpx.Response(308, headers={"Range": "bytes=0-3"})
+    )
+    answer = make_http(sleeps).request_raw(
+        "PUT", "example.upload", "upload", content=b"0123", headers={"Content-Range": "bytes 0-3/9"}
+    )
+    assert answer.status_code == 308 and answer.headers["Range"] == "bytes=0-3"
+    assert answer.content == b""
+    assert route.calls.last.request.content == b"0123"
+
+
+@respx.mock
+def test_request_raw_maps_error_statuses_like_json_calls(sleeps: list[float]) -> None:
+    respx.put(f"{BASE}upload").mock(
+        return_value=httpx.Response(400, json={"error": {"message": "bad chunk"}})
+    )
+    with pytest.raises(PermanentError, match="bad chunk"):
+        make_http(sleeps).request_raw("PUT", "example.upload", "upload", content=b"x")
+
+
+@respx.mock
+def test_files_are_sent_as_multipart_with_their_form_fields(sleeps: list[float]) -> None:
+    route = respx.post(f"{BASE}media").mock(return_value=httpx.Response(200, json={"id": "m1"}))
+    data = (
+        make_http(sleeps)
+        .request_json(
+            "POST",
+            "example.media",
+            "media",
+            form={"description": "alt text"},
+            files={"file": ("a.jpg", b"jpeg-bytes", "image/jpeg")},
+        )
+        .data
+    )
+    request = route.calls.last.request
+    assert data == {"id": "m1"}
+    assert request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert b'name="description"\r\n\r\nalt text' in request.content
+    assert b'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\njpeg-bytes' in request.content

@@ -332,9 +332,12 @@ def test_observer_records_failed_calls(
 def test_provider_claims_no_comments() -> None:
     assert get_provider("tiktok") is PROVIDER
     # Creator reports read other accounts through the Research API, not through this client.
+    # Videos are published through the Content Posting API; comments are neither read nor
+    # answered (no REPLY).
     assert PROVIDER.capabilities == {
         Capability.PROFILE,
         Capability.POSTS,
+        Capability.PUBLISH,
         Capability.CREATOR_DISCOVERY,
     }
     client = build({"access_token": TOKEN})

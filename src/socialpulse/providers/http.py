@@ -24,6 +24,10 @@
   markup), anything else is reduced to the status; every connection failure reads the same
   ("could not be reached"), so a message cannot tell an open port from a closed one.
 
+Bodies: JSON (``json_body``), a form, ``multipart/form-data`` (``files``: media uploads) or raw
+bytes (``content``: a blob or an upload chunk). ``request_raw`` returns a successful answer
+undecoded, since resumable uploads answer ``308 Resume Incomplete`` or an empty ``201``.
+
 Circuit breakers live in ``socialpulse.providers.breaker`` (re-exported here).
 """
 
@@ -74,6 +78,7 @@ __all__ = [
     "ErrorMapper",
     "JsonResponse",
     "ProviderHttp",
+    "RawResponse",
     "breaker_origin",
     "clean_message",
     "default_error",
@@ -193,6 +198,40 @@ class JsonResponse:
     headers: httpx.Headers
 
 
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """A successful answer whose body is not decoded: an upload's ``308 Resume Incomplete``
+    or an empty ``201``. Errors (status >= 400) are raised as for JSON calls."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    data: Any
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+# What a request sends besides its parameters: a JSON body, a form, raw bytes (an upload
+# chunk) or multipart files (``{"file": (name, bytes, mime type)}``).
+Files = Mapping[str, tuple[str, bytes, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    json_body: Any = None
+    form: dict[str, str] | None = None
+    content: bytes | None = None
+    files: Files | None = None
+
+
 class ProviderHttp:
     """The HTTP core of one provider client. Thread-safe as ``httpx.Client`` is.
 
@@ -291,9 +330,49 @@ class ProviderHttp:
         quota_cost: int = 1,
         headers: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
+        files: Files | None = None,
+        content: bytes | None = None,
     ) -> JsonResponse:
         """One logical call: budget check, then up to ``max_attempts`` attempts. ``form`` is
-        sent form-encoded instead of ``json_body`` (OAuth token endpoints want it so)."""
+        sent form-encoded instead of ``json_body`` (OAuth token endpoints want it so); with
+        ``files`` too, as ``multipart/form-data`` (media uploads); ``content`` is sent as the
+        raw body (a blob upload; set its ``Content-Type`` in ``headers``)."""
+        body = _Body(json_body, dict(form) if form is not None else None, content, files)
+        response = self._call(method, endpoint, path, params, body, quota_cost, headers, True)
+        return JsonResponse(
+            data=response.data, status_code=response.status_code, headers=response.headers
+        )
+
+    def request_raw(
+        self,
+        method: str,
+        endpoint: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        json_body: Any = None,
+        quota_cost: int = 1,
+        headers: Mapping[str, str] | None = None,
+    ) -> RawResponse:
+        """Like ``request_json``, but a successful body is returned undecoded (it may be empty
+        or not JSON) and any status below 400 is an answer: resumable uploads speak in ``308``
+        and ``206``. ``content`` is sent as the raw body (an upload chunk)."""
+        body = _Body(json_body, None, content, None)
+        response = self._call(method, endpoint, path, params, body, quota_cost, headers, False)
+        return RawResponse(response.status_code, response.headers, response.content)
+
+    def _call(
+        self,
+        method: str,
+        endpoint: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: _Body,
+        quota_cost: int,
+        headers: Mapping[str, str] | None,
+        decode: bool,
+    ) -> _Answer:
         self.observer.before_call(self.platform, endpoint, quota_cost)
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts),
@@ -306,16 +385,16 @@ class ProviderHttp:
         # None means "leave the parameter out" (e.g. no cursor on the first page).
         merged_params = {**self._default_params, **(params or {})}
         clean_params = {k: v for k, v in merged_params.items() if v is not None}
-        result: JsonResponse = retrying(
+        result: _Answer = retrying(
             self._attempt,
             method,
             endpoint,
             path,
             clean_params,
-            json_body,
+            body,
             quota_cost,
             {**self._extra_headers, **dict(headers or {})},
-            dict(form) if form is not None else None,
+            decode,
         )
         return result
 
@@ -395,11 +474,11 @@ class ProviderHttp:
         endpoint: str,
         path: str,
         params: dict[str, Any],
-        json_body: Any,
+        body: _Body,
         quota_cost: int,
         headers: dict[str, str],
-        form: dict[str, str] | None = None,
-    ) -> JsonResponse:
+        decode: bool = True,
+    ) -> _Answer:
         url = self._url(path)
         breaker = self.breaker_for(url)
         breaker.before_call(endpoint)
@@ -407,8 +486,17 @@ class ProviderHttp:
         response: httpx.Response | None = None
         try:
             try:
+                # httpx replaces a URL's own query with ``params``; an upload session URL
+                # (``?upload_id=``) must keep it, so the two are merged.
+                target = httpx.URL(url).copy_merge_params(params) if params else url
                 response = self._client.request(
-                    method, url, params=params, json=json_body, data=form, headers=headers
+                    method,
+                    target,
+                    json=body.json_body,
+                    data=body.form,
+                    content=body.content,
+                    files=body.files,
+                    headers=headers,
                 )
             except egress.EgressRefused as exc:
                 raise EgressDenied(
@@ -431,7 +519,7 @@ class ProviderHttp:
             if response.status_code >= 400:
                 error = self.error_mapper(response, endpoint) if self.error_mapper else None
                 raise error or default_error(self.platform, self.display_name, endpoint, response)
-            data = self._decode(endpoint, response)
+            data = self._decode(endpoint, response) if decode else None
         except ProviderError as exc:
             self._judge(breaker, response, exc)
             self._finish(endpoint, started, response, quota_cost, exc)
@@ -442,7 +530,7 @@ class ProviderHttp:
             raise
         self._judge(breaker, response, None)
         self._finish(endpoint, started, response, quota_cost, None)
-        return JsonResponse(data=data, status_code=response.status_code, headers=response.headers)
+        return _Answer(data, response.status_code, response.headers, response.content)
 
     def _decode(self, endpoint: str, response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content:

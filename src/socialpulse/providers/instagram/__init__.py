@@ -9,7 +9,7 @@ from socialpulse.providers.creators import CREATOR_SOURCE
 from socialpulse.providers.instagram.client import InstagramClient, build
 from socialpulse.providers.instagram.creators import build_creator_source
 from socialpulse.providers.instagram.parse import parse_profile_url
-from socialpulse.providers.instagram.publish import build_publisher
+from socialpulse.providers.instagram.publish import INSTAGRAM_POST_RULES, build_publisher
 from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits, TextLimit
 
 __all__ = ["PROVIDER", "InstagramClient"]
@@ -25,6 +25,7 @@ PROVIDER = ProviderInfo(
             Capability.COMMENTS,
             Capability.REPLY,
             Capability.HIDE,
+            Capability.PUBLISH,
             Capability.CREATOR_DISCOVERY,
         }
     ),
@@ -36,6 +37,9 @@ PROVIDER = ProviderInfo(
     # What our users specified, "15-45 s" between replies: at least 15 s plus 0-30 s at random.
     reply_limits=ReplyLimits(30, 3, 15.0, 0.0, 30.0),
     text_limit=TextLimit(2200),
+    # New posts need media reachable by URL; captions 2,200 characters and 30 hashtags
+    # (https://developers.facebook.com/docs/instagram-platform/content-publishing).
+    post_rules=INSTAGRAM_POST_RULES,
     fetch_spacing_s=20.0,  # between two scheduled fetches: bursts stay under rate limits
     extra={CREATOR_SOURCE: build_creator_source},
 )

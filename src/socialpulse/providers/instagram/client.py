@@ -58,7 +58,12 @@ from socialpulse.providers.base import (
     TransientError,
     require_credentials,
 )
-from socialpulse.providers.http import CircuitBreaker, ProviderHttp, clean_message
+from socialpulse.providers.http import (
+    CircuitBreaker,
+    ProviderHttp,
+    clean_message,
+    parse_retry_after,
+)
 from socialpulse.providers.instagram import parse
 from socialpulse.providers.instagram.usage import UsageGuard, parse_usage
 
@@ -153,7 +158,8 @@ def instagram_error(
     if code in _AUTH_CODES:
         return AuthError(text, **kwargs)
     if code in _TRANSIENT_CODES or error.get("is_transient") is True:
-        return TransientError(text, **kwargs)
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        return TransientError(text, retry_after=wait, **kwargs)
     if (
         code in _NOT_FOUND_CODES
         or subcode in _NOT_FOUND_SUBCODES

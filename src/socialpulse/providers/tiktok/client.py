@@ -115,7 +115,9 @@ def _error_for(
         retry_after = parse_retry_after(headers.get("Retry-After")) or RATE_LIMIT_RETRY_SECONDS
         return TransientError(text, retry_after=retry_after, **kwargs)
     if error.code in _TRANSIENT_CODES:
-        return TransientError(text, **kwargs)
+        return TransientError(
+            text, retry_after=parse_retry_after(headers.get("Retry-After")), **kwargs
+        )
     return PermanentError(text, **kwargs)
 
 

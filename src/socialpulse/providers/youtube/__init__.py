@@ -6,7 +6,7 @@ from socialpulse.providers.registry import Capability, ProviderInfo, ReplyLimits
 from socialpulse.providers.youtube.client import YouTubeClient, build
 from socialpulse.providers.youtube.creators import build_creator_source
 from socialpulse.providers.youtube.parse import parse_profile_url
-from socialpulse.providers.youtube.publish import build_publisher
+from socialpulse.providers.youtube.publish import YOUTUBE_POST_RULES, build_publisher
 
 __all__ = ["PROVIDER", "YouTubeClient"]
 
@@ -21,6 +21,7 @@ PROVIDER = ProviderInfo(
             Capability.COMMENTS,
             Capability.REPLY,
             Capability.HIDE,
+            Capability.PUBLISH,
             Capability.CREATOR_DISCOVERY,
         }
     ),
@@ -35,6 +36,9 @@ PROVIDER = ProviderInfo(
     # What our users specified: at most 60 replies an hour, 5 a minute, 10 s apart + 5-30 s.
     reply_limits=ReplyLimits(60, 5, 10.0, 5.0, 30.0),
     text_limit=TextLimit(10_000),
+    # New posts are one video with a title; the description is the text
+    # (https://developers.google.com/youtube/v3/docs/videos/insert).
+    post_rules=YOUTUBE_POST_RULES,
     # https://developers.google.com/youtube/v3/getting-started#quota: 10,000 units a day,
     # reset at midnight Pacific time.
     daily_quota_units=10_000,
