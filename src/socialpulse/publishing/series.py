@@ -111,11 +111,12 @@ def materialise(session: Session, post: Post, now: dt.datetime) -> int:
         )
     )
     overrides = _overrides(session, post.id)
-    existing = set(
-        session.execute(
+    existing = {
+        (target_id, occurrence_at)
+        for target_id, occurrence_at in session.execute(
             select(Delivery.target_id, Delivery.occurrence_at).where(Delivery.post_id == post.id)
-        ).tuples()
-    )
+        )
+    }
     made = 0
     for occurrence in found:
         override = overrides.get(occurrence.at)

@@ -762,13 +762,14 @@ def list_posts(
             .limit(limit)
         )
     )
-    counts = dict(
-        session.execute(
+    counts = {
+        post_id: int(count)
+        for post_id, count in session.execute(
             select(PostTarget.post_id, func.count())
             .where(PostTarget.post_id.in_([row.id for row in rows]))
             .group_by(PostTarget.post_id)
-        ).tuples()
-    )
+        )
+    }
     items = [
         PostSummary(
             id=row.id,
