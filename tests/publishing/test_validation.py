@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -226,7 +226,7 @@ def test_a_draft_is_kept_without_the_platform_checks(
 
 
 @pytest.fixture
-def live_platform(platform: PlatformDouble) -> Iterator[list[Any]]:
+def live_platform(platform: PlatformDouble) -> list[Any]:
     """ShortNet again, whose server may say its own limit (Mastodon's per-instance limit)."""
     answers: list[Any] = []
 
@@ -250,7 +250,7 @@ def live_platform(platform: PlatformDouble) -> Iterator[list[Any]]:
             live_post_rules=live,
         )
     )
-    yield answers
+    return answers
 
 
 def test_the_servers_own_limit_is_used_and_cached(

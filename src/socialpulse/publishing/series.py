@@ -98,8 +98,9 @@ def materialise(session: Session, post: Post, now: dt.datetime) -> int:
     horizon = now + dt.timedelta(days=get_settings().publish_horizon_days)
     after = post.materialised_until
     found = planned(post, after=after, until=horizon, limit=MAX_PER_CALL)
-    if not found and post.recurring:
-        # Beyond the horizon: the next occurrence still exists, so the queue shows it.
+    if not found and post.recurring and (after is None or after <= now):
+        # Nothing left within the horizon (a monthly series): the next occurrence still gets
+        # its delivery, once, so the queue and the calendar show it.
         far = planned(post, after=after, until=dt.datetime.max.replace(tzinfo=dt.UTC), limit=1)
         found = far
     targets = list(
