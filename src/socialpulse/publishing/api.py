@@ -33,7 +33,7 @@ from socialpulse.publishing.schemas import (
     RescheduleIn,
     UploadRead,
 )
-from socialpulse.workspaces.deps import CurrentSubject, DbSession
+from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(
@@ -253,15 +253,16 @@ def upload_media(
     ],
     session: DbSession,
     subject: CurrentSubject,
+    settings: AppSettings,
 ) -> UploadRead:
     """Store a file for posts; its type, size, dimensions and duration are read from its
     content (never its name). Each platform's limits are checked when it is attached."""
     subject.require(Role.editor)
-    limit = media_service.max_upload_bytes()
+    limit = media_service.max_upload_bytes(settings)
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(
             f"the file is larger than the {limit // (1024 * 1024)} MB uploads may have "
             "(SOCIALPULSE_MAX_UPLOAD_MB)"
         )
-    return service.save_upload(session, subject, data, file.filename or "")
+    return service.save_upload(session, subject, data, file.filename or "", settings=settings)

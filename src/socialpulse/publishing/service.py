@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import TrackedAccount
+from socialpulse.config import Settings
 from socialpulse.db import utcnow
 from socialpulse.errors import Conflict, InvalidInput, PayloadTooLarge
 from socialpulse.media import service as media_service
@@ -616,11 +617,18 @@ def retry_delivery(
 # --------------------------------------------------------------------------- uploads
 
 
-def save_upload(session: Session, subject: Subject, data: bytes, filename: str) -> UploadRead:
+def save_upload(
+    session: Session,
+    subject: Subject,
+    data: bytes,
+    filename: str,
+    *,
+    settings: Settings | None = None,
+) -> UploadRead:
     """Store a file for posts (``media.uploads``: probed from its content); the same file twice
     is the same upload."""
     try:
-        facts = media_service.store_upload(data)
+        facts = media_service.store_upload(data, settings=settings)
     except media_service.UploadRefused as exc:
         if exc.too_large:
             raise PayloadTooLarge(str(exc)) from exc
