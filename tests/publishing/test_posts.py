@@ -15,6 +15,8 @@ from socialpulse.db import Database
 from socialpulse.providers import base as pb
 from socialpulse.publishing import delivery, service
 from socialpulse.publishing.models import Delivery, DeliveryStatus
+from socialpulse.publishing.schemas import PostCreate, TargetIn
+from socialpulse.workspaces import versions
 from socialpulse.workspaces.models import Role
 
 POSTS = "/api/v1/publishing/posts"
@@ -285,3 +287,25 @@ def test_the_list_is_the_workspaces_own(
     assert page["total"] == 1 and page["items"][0]["targets"] == 1
     with db.session() as session:
         assert service.list_posts(session, ws.subject, status=None).total == 1
+
+
+def test_writes_bump_the_workspace_data_version(
+    ws: WorkspaceFixture,
+    account: int,
+    soon: dt.datetime,
+    db: Database,
+    platform: PlatformDouble,
+) -> None:
+    def version() -> int:
+        with db.session() as session:
+            return versions.current(session, ws.workspace_id)
+
+    before = version()
+    with db.session() as session:
+        body = PostCreate(text="Hi", scheduled_at=soon, targets=[TargetIn(account_id=account)])
+        created = service.create_post(session, ws.subject, body)
+    scheduled = version()
+    delivery.publish_delivery(
+        db, created.deliveries[0].id, now=soon, publisher_factory=lambda a, o: platform
+    )
+    assert before < scheduled < version()

@@ -118,7 +118,7 @@ class PostMedia(Base):
     )
     post_id: Mapped[int] = mapped_column(ForeignKey("publishing_posts.id", ondelete="CASCADE"))
     upload_id: Mapped[int] = mapped_column(
-        ForeignKey("publishing_uploads.id", ondelete="RESTRICT"), index=True
+        ForeignKey("publishing_uploads.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(default=0)
     alt_text: Mapped[str] = mapped_column(Text, default="")

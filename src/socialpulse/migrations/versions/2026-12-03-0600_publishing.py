@@ -165,7 +165,7 @@ def upgrade() -> None:
             ["upload_id"],
             ["publishing_uploads.id"],
             name=op.f("fk_publishing_post_media_upload_id_publishing_uploads"),
-            ondelete="RESTRICT",
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
