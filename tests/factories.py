@@ -29,6 +29,7 @@ from socialpulse.inbox.models import (
     ReplyQueueItem,
 )
 from socialpulse.providers import base as pb
+from socialpulse.publishing.models import Delivery, OccurrenceOverride, OverrideAction
 from socialpulse.worker.models import Job
 from socialpulse.workspaces import service
 from socialpulse.workspaces.models import (
@@ -146,6 +147,18 @@ MODEL_DEFAULTS: dict[type[Base], Callable[[int], dict[str, Any]]] = {
     Wallet: lambda n: {"plan_code": "free"},
     Job: lambda n: {"kind": "test.effect"},
     PostAnalysis: lambda n: {"model_version": "test-1", "analysis": {}},
+    # Publishing (#15)
+    Delivery: lambda n: {
+        "platform": "simulated",
+        "occurrence_at": _now() + dt.timedelta(hours=n),
+        "scheduled_for": _now() + dt.timedelta(hours=n),
+        "next_attempt_at": _now() + dt.timedelta(hours=n),
+        "idempotency_key": f"delivery-{n}",
+    },
+    OccurrenceOverride: lambda n: {
+        "occurrence_at": _now() + dt.timedelta(hours=n),
+        "action": OverrideAction.skip,
+    },
     InteractionHourlyCount: lambda n: {
         "hour": _now().replace(minute=0, second=0) - dt.timedelta(hours=n),
         "platform": "simulated",

@@ -99,6 +99,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
     from socialpulse.inbox.workflow_api import router as workflows_router
+    from socialpulse.publishing.api import router as publishing_router  # Publishing (#15)
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
@@ -122,7 +123,15 @@ def _api_routers() -> list[APIRouter]:
         credits_router,
         billing_admin_router,
         payments_router,
+        publishing_router,
     ]
+
+
+def _upload_limits(settings: Settings) -> dict[str, int]:
+    """Routes that take files (Publishing, #15): a post's media, and a CSV of posts."""
+    from socialpulse.publishing.api import body_limits
+
+    return body_limits(settings)
 
 
 def _wants_html(request: Request) -> bool:
@@ -193,7 +202,11 @@ def _install_middleware(
         https_only=settings.secure_cookies,
     )
     # Read from app.state.settings on each request, so a test may lower it.
-    app.add_middleware(BodySizeLimitMiddleware, limit=lambda: app.state.settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit=lambda: app.state.settings.max_body_bytes,
+        path_limits=lambda: _upload_limits(app.state.settings),
+    )
     app.add_middleware(FastReads, state=app.state)
     app.add_middleware(RouteShortcut, route=health[0], endpoint=health[1])
     app.add_middleware(

@@ -479,6 +479,9 @@ def _mount_domain_apps() -> None:
 
     app.add_typer(credits_app, name="credits", help="Credits: grant them, read the ledger.")
     app.add_typer(plan_app, name="plan", help="Plans: list them, move a workspace to one.")
+    from socialpulse.publishing.cli import app as publishing_app  # Publishing (#15)
+
+    app.add_typer(publishing_app, name="publishing", help="Publishing: import posts from CSV.")
 
 
 _mount_domain_apps()

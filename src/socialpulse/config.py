@@ -306,6 +306,30 @@ class Settings(BaseSettings):
         "are refused).",
     )
 
+    # Publishing (#15): scheduled posts, their uploads and their delivery.
+    publish_max_lateness_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A post found due after downtime is still published when at most this many "
+        "minutes late; later, it is marked missed with the reason.",
+    )
+    publish_horizon_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description="How far ahead a recurring series' deliveries are created (the next one "
+        "always exists).",
+    )
+    max_upload_mb: int = Field(
+        default=512,
+        ge=1,
+        description="Largest media file uploaded for a post, in MB (413 above); each platform's "
+        "own limit is checked when the file is attached.",
+    )
+    publish_import_max_rows: int = Field(
+        default=5_000, ge=1, description="Most rows one CSV import of posts may hold."
+    )
+
     @field_validator("media_public_url")
     @classmethod
     def _media_public_url(cls, value: str) -> str:

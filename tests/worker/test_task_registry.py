@@ -24,6 +24,7 @@ PRODUCT_JOB_KINDS = {
     "inbox.poll_account_mentions",
     "inbox.poll_comments",
     "inbox.unhide_interaction",
+    "publishing.publish_delivery",
     "worker.apply_retention",
 }
 

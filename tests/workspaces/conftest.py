@@ -39,6 +39,10 @@ from socialpulse.creators.models import (
 )
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
+from socialpulse.publishing.models import Delivery as PublishingDelivery
+from socialpulse.publishing.models import Post as PublishingPost
+from socialpulse.publishing.models import PostStatus as PublishingStatus
+from socialpulse.publishing.models import PostTarget as PublishingTarget
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role, UserSession
 
@@ -246,9 +250,40 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             ]
         )
         session.flush()
+        # A recurring post scheduled for the account, with one delivery (publishing/api.py).
+        soon = utcnow().replace(microsecond=0) + dt.timedelta(days=1)
+        scheduled = PublishingPost(
+            workspace_id=other.workspace_id,
+            text="Theirs",
+            status=PublishingStatus.scheduled,
+            scheduled_at=soon,
+            interval_s=86_400,
+        )
+        session.add(scheduled)
+        session.flush()
+        target = PublishingTarget(
+            workspace_id=other.workspace_id, post_id=scheduled.id, account_id=account.id
+        )
+        session.add(target)
+        session.flush()
+        publication = PublishingDelivery(
+            workspace_id=other.workspace_id,
+            post_id=scheduled.id,
+            target_id=target.id,
+            account_id=account.id,
+            platform="simulated",
+            occurrence_at=soon,
+            scheduled_for=soon,
+            next_attempt_at=soon,
+            idempotency_key=f"theirs-{other.workspace_id}",
+        )
+        session.add(publication)
+        session.flush()
         assert member
         assert key
         return {
+            "publishing_post_id": scheduled.id,
+            "delivery_id": publication.id,
             "creator_id": creator.id,
             "list_id": saved.id,
             "campaign_id": campaign.id,

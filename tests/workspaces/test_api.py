@@ -100,6 +100,31 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
         ("DELETE", "/api/v1/campaigns/{campaign_id}/costs/{cost_id}", None),
         ("GET", "/api/v1/campaigns/{campaign_id}/analysis", None),
     ],
+    *[
+        # Publishing (publishing/api.py).
+        ("GET", "/api/v1/publishing/posts/{publishing_post_id}", None),
+        ("PATCH", "/api/v1/publishing/posts/{publishing_post_id}", {"text": "Renamed"}),
+        ("DELETE", "/api/v1/publishing/posts/{publishing_post_id}", None),
+        ("POST", "/api/v1/publishing/posts/{publishing_post_id}/schedule", None),
+        ("POST", "/api/v1/publishing/posts/{publishing_post_id}/cancel", None),
+        (
+            "POST",
+            "/api/v1/publishing/posts/{publishing_post_id}/reschedule",
+            {"scheduled_at": "2030-01-01T09:00:00Z"},
+        ),
+        ("GET", "/api/v1/publishing/posts/{publishing_post_id}/occurrences", None),
+        (
+            "POST",
+            "/api/v1/publishing/posts/{publishing_post_id}/occurrences/skip",
+            {"occurrence_at": "2030-01-01T09:00:00Z"},
+        ),
+        (
+            "POST",
+            "/api/v1/publishing/posts/{publishing_post_id}/occurrences/edit",
+            {"occurrence_at": "2030-01-01T09:00:00Z", "text": "x"},
+        ),
+        ("POST", "/api/v1/publishing/deliveries/{delivery_id}/retry", None),
+    ],
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -152,10 +177,12 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
         "/api/v1/campaigns",
         {"name": "New", "starts_on": "2026-01-01", "ends_on": "2026-01-02"},
     ),
+    ("POST", "/api/v1/publishing/posts", {"text": "x", "draft": True}),
     *[
         (method, path, body)
         for method, path, body in ID_ROUTES
-        if method != "GET" and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/"))
+        if method != "GET"
+        and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/", "/api/v1/publishing/"))
     ],
 ]
 

@@ -213,15 +213,24 @@ class BodySizeLimitMiddleware:
     body is never read), and for chunked bodies as soon as the bytes received pass it (the rest
     is never read). A 60 MB body used to be read in full before it was refused."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: Callable[[], int],
+        path_limits: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
+        # Routes that take files (a post's video) allow more than the default, per exact path.
+        self.path_limits = path_limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.limit()
+        if self.path_limits is not None:
+            limit = self.path_limits().get(scope.get("path", ""), limit)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(scope, receive, send, limit)

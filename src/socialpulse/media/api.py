@@ -17,7 +17,7 @@ from socialpulse.media.storage import (
     CACHE_CONTROL,
     InvalidKey,
     StorageError,
-    check_key,
+    check_image_key,
     get_storage,
 )
 
@@ -35,7 +35,7 @@ def _not_found() -> Response:
 @router.get("/media/{key:path}")
 def media_file(key: str, request: Request) -> Response:
     try:
-        check_key(key)
+        check_image_key(key)
     except InvalidKey:
         return _not_found()
     storage = get_storage(request.app.state.settings)

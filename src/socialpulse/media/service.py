@@ -50,6 +50,16 @@ from socialpulse.db import utcnow
 from socialpulse.kit import egress
 from socialpulse.media.models import MediaObject, MediaStatus
 from socialpulse.media.storage import Storage, StorageError, get_storage, public_url
+
+# Uploads for posts (#15): other domains import this module only, so the names they need are
+# re-exported here ("x as x" marks each one as meant).
+from socialpulse.media.uploads import UploadFacts as UploadFacts
+from socialpulse.media.uploads import UploadMissing as UploadMissing
+from socialpulse.media.uploads import UploadRefused as UploadRefused
+from socialpulse.media.uploads import fetch_upload as fetch_upload
+from socialpulse.media.uploads import max_upload_bytes as max_upload_bytes
+from socialpulse.media.uploads import read_upload as read_upload
+from socialpulse.media.uploads import store_upload as store_upload
 from socialpulse.providers.http import USER_AGENT, parse_retry_after
 from socialpulse.providers.images import local_renderer
 

@@ -28,7 +28,9 @@ __all__ = [
     "S3Storage",
     "Storage",
     "StorageError",
+    "UPLOAD_KEY_PATTERN",
     "build_storage",
+    "check_image_key",
     "check_key",
     "get_storage",
     "public_url",
@@ -36,6 +38,11 @@ __all__ = [
 
 KEY_PATTERN = re.compile(
     r"(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})-(?:small|large)\.webp"
+)
+# Files uploaded for posts (``media.uploads``): kept as uploaded, private to the workspace that
+# uploaded them, so the public ``/media/`` route does not serve them (``check_image_key``).
+UPLOAD_KEY_PATTERN = re.compile(
+    r"posts/(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{2})/(?P<sha>[0-9a-f]{64})\.(?:jpg|png|gif|webp|mp4|mov)"
 )
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 ROUTE_PREFIX = "/media/"  # where the app serves the store (media.api)
@@ -54,11 +61,19 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def check_key(key: str) -> str:
-    """``key`` when it has the one shape a media key has, else ``InvalidKey``."""
-    match = KEY_PATTERN.fullmatch(key)
+    """``key`` when it has a shape a media key has (an image size or a post upload), else
+    ``InvalidKey``."""
+    match = KEY_PATTERN.fullmatch(key) or UPLOAD_KEY_PATTERN.fullmatch(key)
     if match is None or match["sha"][:4] != match["a"] + match["b"]:
         raise InvalidKey(f"not a media key: {key[:80]!r}")
     return key
+
+
+def check_image_key(key: str) -> str:
+    """``key`` when it is a stored image size (public), else ``InvalidKey``."""
+    if KEY_PATTERN.fullmatch(key) is None:
+        raise InvalidKey(f"not an image key: {key[:80]!r}")
+    return check_key(key)
 
 
 class Storage(Protocol):

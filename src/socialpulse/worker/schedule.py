@@ -33,6 +33,7 @@ TASK_MODULES = [
     "socialpulse.creators.tasks",
     "socialpulse.creators.crawl_tasks",
     "socialpulse.billing.tasks",
+    "socialpulse.publishing.tasks",  # Publishing (#15)
 ]
 
 
@@ -102,6 +103,13 @@ PERIODIC: list[Periodic] = [
         "billing.release_expired",
         crontab(minute="*"),
         "socialpulse.billing.tasks:release_expired",
+    ),
+    # Publishing (#15): each post is a job at its exact time; this catches what a job missed
+    # (downtime: published if not too late, else marked missed) and extends running series.
+    Periodic(
+        "publishing.sweep",
+        crontab(minute="*"),
+        "socialpulse.publishing.tasks:sweep",
     ),
     Periodic(
         "inbox.nightly_superfans",
