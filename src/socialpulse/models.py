@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from socialpulse.accounts import models as accounts
+from socialpulse.ai import models as ai
 from socialpulse.billing import models as billing
 from socialpulse.billing import payments_models as payments
 from socialpulse.creators import models as creators
@@ -23,5 +24,5 @@ from socialpulse.workspaces import models as workspaces
 
 __all__ = ["DOMAIN_MODELS", "metadata"]
 
-DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators, billing, payments)
+DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators, billing, payments, ai)
 metadata: MetaData = Base.metadata

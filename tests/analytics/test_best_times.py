@@ -208,9 +208,7 @@ def test_another_workspaces_account_is_not_found(
 ) -> None:
     other = make_workspace(db, "other-co")
     theirs = build.account(other.workspace_id, "theirs")
-    response = client.get(
-        f"/api/v1/analytics/best-times?account_id={theirs}", headers=ws.headers()
-    )
+    response = client.get(f"/api/v1/analytics/best-times?account_id={theirs}", headers=ws.headers())
     assert response.status_code == 404, response.text
     assert response.json()["error"]["code"] == "not_found"
 

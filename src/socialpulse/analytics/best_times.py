@@ -63,6 +63,7 @@ __all__ = [
     "MIN_CELL_POSTS",
     "MIN_POSTS",
     "best_times",
+    "engagement_lifts",
     "next_best_slot",
     "relative_engagement",
     "resolve_zone",
@@ -193,6 +194,12 @@ def relative_engagement(values: Sequence[float | None]) -> list[float | None]:
     return [None if value is None else min(value / base, LIFT_CAP) for value in values]
 
 
+def engagement_lifts(rows: Sequence[Any]) -> list[float | None]:
+    """Each post's engagement relative to the account's median post (see the module's step 1);
+    ``rows`` have ``engagement_rate``, ``likes``, ``comments`` and ``shares``."""
+    return relative_engagement(_engagement_values(rows))
+
+
 @dataclass(frozen=True)
 class _Sample:
     posted_at: dt.datetime  # in the zone
@@ -201,7 +208,7 @@ class _Sample:
 
 
 def _samples(rows: Sequence[Any], zone: ZoneInfo) -> list[_Sample]:
-    lifts = relative_engagement(_engagement_values(rows))
+    lifts = engagement_lifts(rows)
     return [
         _Sample(posted_at=row.posted_at.astimezone(zone), lift=lift, rate=row.engagement_rate)
         for row, lift in zip(rows, lifts, strict=True)
@@ -503,9 +510,7 @@ def best_times(
         source = model.source
     confidence = round(statistics.fmean(model.confidence[i] for i in top), 4)
     cells = [_cell(model, index) for index in range(168)]
-    observed = [
-        c for c in cells if c.samples >= min_samples and c.engagement_rate is not None
-    ]
+    observed = [c for c in cells if c.samples >= min_samples and c.engagement_rate is not None]
     observed.sort(key=lambda c: (-(c.engagement_rate or 0.0), -c.samples, c.weekday, c.hour))
     return BestTimes(
         account_id=account_id,

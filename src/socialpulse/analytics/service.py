@@ -32,9 +32,11 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
 from socialpulse.accounts.service import get_account, list_accounts
+
 # Best times live in their own module; exported here, the domain's public face (the composer,
 # publishing and the dashboard call them through this service).
 from socialpulse.analytics.best_times import best_times as best_times
+from socialpulse.analytics.best_times import engagement_lifts as engagement_lifts
 from socialpulse.analytics.best_times import next_best_slot as next_best_slot
 from socialpulse.analytics.best_times import relative_engagement as relative_engagement
 from socialpulse.analytics.best_times import resolve_zone as resolve_zone
