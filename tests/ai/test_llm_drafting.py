@@ -283,8 +283,7 @@ def test_text_over_the_bluesky_limit_is_cut_at_a_word_and_flagged(
     assert grapheme_count(variant["text"]) == variant["length"]
     assert variant["text"].endswith("tomatoes…")  # whole words only
     assert any(
-        c["level"] == "warning" and "cut at a word boundary" in c["message"]
-        for c in body["checks"]
+        c["level"] == "warning" and "cut at a word boundary" in c["message"] for c in body["checks"]
     )
     second, _ = model_server.log[1]
     assert "the limit is 300" in second.get_json()["messages"][1]["content"]
