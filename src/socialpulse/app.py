@@ -85,6 +85,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.accounts.api import router as accounts_router
     from socialpulse.accounts.content_api import router as content_router
     from socialpulse.ai.api import router as ai_router
+    from socialpulse.ai.drafting_api import router as drafting_router  # issue #15, part E
     from socialpulse.analytics.api import router as analytics_router
     from socialpulse.billing.admin_api import router as billing_admin_router
     from socialpulse.billing.api import router as credits_router
@@ -110,6 +111,7 @@ def _api_routers() -> list[APIRouter]:
         analytics_router,
         content_router,
         ai_router,
+        drafting_router,  # issue #15, part E: /publishing/drafts/suggest
         inbox_router,
         workflows_router,
         reply_queue_router,

@@ -328,6 +328,35 @@ class Settings(BaseSettings):
     )
     publish_import_max_rows: int = Field(
         default=5_000, ge=1, description="Most rows one CSV import of posts may hold."
+    # --- Publishing (#15), drafting help: an OpenAI-compatible chat model (Ollama, vLLM,
+    # llama.cpp's server, a hosted API). Unset model: offline suggestions only.
+    llm_base_url: str = Field(
+        default="",
+        description="Base URL of an OpenAI-compatible API, up to /v1 (POST {base}/chat/"
+        "completions), e.g. http://127.0.0.1:11434/v1 for Ollama.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key for the model API (local servers need none)."
+    )
+    llm_model: str = Field(
+        default="", description="Model name, e.g. llama3.1:8b; empty: no model, offline mode."
+    )
+    llm_allow_private: bool = Field(
+        default=False,
+        description="Let the model API's own host be private or loopback (a local Ollama) "
+        "without opening SOCIALPULSE_EGRESS_ALLOW to anything else.",
+    )
+    llm_timeout_s: float = Field(
+        default=60.0, gt=0, le=600, description="Time one model request may take."
+    )
+    llm_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per request on 429, 5xx and timeouts."
+    )
+    llm_price_prompt_per_1k_cents: float = Field(
+        default=0.0, ge=0, description="Cost of 1,000 prompt tokens in cents (ROI costs)."
+    )
+    llm_price_completion_per_1k_cents: float = Field(
+        default=0.0, ge=0, description="Cost of 1,000 completion tokens in cents (ROI costs)."
     )
 
     @field_validator("media_public_url")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from socialpulse.accounts import models as accounts
+from socialpulse.ai import models as ai
 from socialpulse.billing import models as billing
 from socialpulse.billing import payments_models as payments
 from socialpulse.creators import models as creators
@@ -34,5 +35,6 @@ DOMAIN_MODELS = (
     billing,
     payments,
     publishing,  # Publishing (#15)
+    ai,
 )
 metadata: MetaData = Base.metadata

@@ -6,17 +6,27 @@ fields in the same order, so a response is the dataclass's `to_dict()`, key for 
 
 from __future__ import annotations
 
-from typing import Annotated
+import enum
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 # Re-exported for socialpulse.inbox, which imports them from here; they live in `base` (the
 # integrator points inbox at socialpulse.ai.base, then these go).
 from socialpulse.ai.base import INTENT_LABELS, Evidence, SentimentLabel, TextAnalysis
+from socialpulse.analytics.schemas import BestSlot
+from socialpulse.kit.params import DB_INT_MAX
 
 __all__ = [
     "INTENT_LABELS",
     "AccountAiProfile",
+    "DraftCheck",
+    "DraftMode",
+    "DraftRequest",
+    "DraftSuggestion",
+    "DraftUsage",
+    "DraftVariant",
+    "HashtagSuggestion",
     "AnalyzeBatchRequest",
     "AnalyzeRequest",
     "Backend",
@@ -149,3 +159,79 @@ class AccountAiProfile(BaseModel):
     average_sentiment: float | None = Field(description="Mean sentiment score, -1..1.")
     content_quality_score: float | None = Field(description="0..100; see the formula.")
     content_quality_formula: str
+
+
+# --- drafting help (publishing composer) -------------------------------------------------------
+
+
+class DraftMode(enum.StrEnum):
+    draft = "draft"  # write a post from a brief (or from rough text)
+    rewrite = "rewrite"  # rewrite the given text for each platform
+    suggest = "suggest"  # no model call: hashtags, checks and the next slot only
+
+
+class DraftRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = Field(
+        default=None, max_length=10_000, description="The post so far (rewrite, suggest)."
+    )
+    brief: str | None = Field(
+        default=None, max_length=2_000, description="What the post should say (draft)."
+    )
+    platforms: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        min_length=1, max_length=10, description="Platforms to write for, e.g. bluesky."
+    )
+    account_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=DB_INT_MAX,
+        description="Account whose history gives hashtags and the next best slot.",
+    )
+    language: str | None = Field(
+        default=None, max_length=35, description="Language to write in, e.g. en, de or pt-BR."
+    )
+    tone: str | None = Field(default=None, max_length=60, description="e.g. friendly, formal.")
+    mode: DraftMode = DraftMode.draft
+
+
+class DraftVariant(BaseModel):
+    platform: str
+    text: str
+    length: int = Field(description="In the platform's unit (characters or graphemes).")
+    limit: int | None = Field(description="The platform's limit for a post; null: unknown.")
+    unit: Literal["characters", "graphemes"]
+    rewritten: bool = Field(description="The first answer was too long and was shortened.")
+    truncated: bool = Field(description="Still too long after that: cut at a word boundary.")
+
+
+class DraftCheck(BaseModel):
+    level: Literal["info", "warning", "error"]
+    message: str
+    platform: str | None = None
+
+
+class HashtagSuggestion(BaseModel):
+    hashtag: str = Field(description="Without the #.")
+    posts: int = Field(description="The account's posts that used it.")
+    engagement_per_post: float = Field(
+        description="Average engagement of those posts relative to the account's median post."
+    )
+
+
+class DraftUsage(BaseModel):
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_cents: int
+
+
+class DraftSuggestion(BaseModel):
+    variants: dict[str, DraftVariant] | None = Field(
+        description="Per platform, the model's text; null without a model (or in suggest mode)."
+    )
+    hashtags: list[HashtagSuggestion]
+    checks: list[DraftCheck]
+    next_best_slot: BestSlot | None
+    model: str | None
+    usage: DraftUsage | None

@@ -9,6 +9,9 @@ by itself.
 cannot be loaded (`BackendUnavailable`: not installed, model files missing) the analysis raises
 instead of falling back to another backend: the job fails with that message in its
 ``last_error`` and the posts stay pending, to be analysed once the backend is installed.
+
+Language-model calls (drafting help, ``ai.drafting``) are recorded one row per call in
+``ai_usage`` (``record_usage``); ROI reads their cost through ``ai_costs_cents``.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from sqlalchemy.orm import Session
 from socialpulse.accounts.models import Post, PostAnalysis, TrackedAccount
 from socialpulse.ai.backends import get_analyzer
 from socialpulse.ai.base import Analyzer, BackendUnavailable, TextAnalysis
+from socialpulse.ai.models import AiUsage
 from socialpulse.ai.schemas import TextAnalysisRead, WorkspaceAiSummary
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import PayloadTooLarge
 from socialpulse.kit.gcpause import paused_gc
 from socialpulse.kit.upsert import upsert
+from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
 log = structlog.get_logger(__name__)
@@ -248,3 +253,52 @@ def workspace_summary(session: Session, subject: Subject, *, days: int = 30) -> 
         language=dict(Counter(r.ai_language for r in rows if r.ai_language)),
         category=dict(Counter(r.ai_category for r in rows if r.ai_category)),
     )
+
+
+# --- language-model usage ----------------------------------------------------------------------
+
+
+def record_usage(
+    session: Session,
+    workspace_id: int,
+    *,
+    purpose: str,
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost_cents: int,
+) -> AiUsage:
+    """Append one model call's usage (flushed; the caller's transaction commits it)."""
+    row = AiUsage(
+        workspace_id=workspace_id,
+        purpose=purpose[:40],
+        model=model[:200],
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_cents=cost_cents,
+    )
+    session.add(row)
+    session.flush()
+    log.info(
+        "ai.usage.recorded",
+        workspace_id=workspace_id,
+        purpose=purpose,
+        model=model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_cents=cost_cents,
+    )
+    return row
+
+
+def ai_costs_cents(
+    session: Session, workspace_id: int, since: dt.datetime, until: dt.datetime
+) -> int:
+    """What the workspace's language-model calls cost in [since, until), in cents."""
+    subject = Subject(workspace_id=workspace_id, role=Role.viewer)
+    total = session.scalar(
+        scoped(
+            select(func.coalesce(func.sum(AiUsage.cost_cents), 0)).select_from(AiUsage), subject
+        ).where(AiUsage.created_at >= since, AiUsage.created_at < until)
+    )
+    return int(total or 0)

@@ -133,6 +133,16 @@ def hashtags(
     )
 
 
+Zone = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="IANA time zone of the grid and the slots (default: the workspace's); "
+        "an unknown zone is a 422.",
+    ),
+]
+
+
 @router.get("/accounts/{account_id}/best-times", response_model=BestTimes)
 def best_times(
     account_id: Id,
@@ -141,13 +151,35 @@ def best_times(
     cache: CachedReads,
     days: Days = 90,
     min_samples: Annotated[int, Query(ge=1, le=1000)] = 3,
+    zone: Zone = None,
 ) -> object:
-    """Weekday x hour heatmap in the workspace's time zone."""
+    """Weekday x hour heatmap in the workspace's time zone, with smoothed scores."""
+    service.resolve_zone(zone)  # 422 before any cache lookup
     return cache.respond(
         BestTimes,
         lambda: service.best_times(
-            session, subject, account_id, days=days, min_samples=min_samples
+            session, subject, account_id, days=days, min_samples=min_samples, zone=zone
         ),
+    )
+
+
+@router.get("/analytics/best-times", response_model=BestTimes)
+def best_times_for_account(
+    session: DbSession,
+    subject: CurrentSubject,
+    cache: CachedReads,
+    account_id: Annotated[int, Query(ge=1, le=DB_INT_MAX)],
+    zone: Zone = None,
+    days: Annotated[int, Query(ge=7, le=730, description="History window in days.")] = 180,
+) -> object:
+    """When to post: a 7 x 24 grid of engagement relative to the account's median post
+    (smoothed; platform defaults where history is thin), top slots, the next slot at least
+    15 minutes ahead, a posts-per-week suggestion, sample size, confidence and `source`
+    (history, defaults or blend)."""
+    service.resolve_zone(zone)
+    return cache.respond(
+        BestTimes,
+        lambda: service.best_times(session, subject, account_id, zone=zone, days=days),
     )
 
 

@@ -199,23 +199,97 @@ class HashtagPerformance(BaseModel):
     hashtags_below_min_posts: int
 
 
+class SlotSource(enum.StrEnum):
+    history = "history"  # the account's own posts decided
+    defaults = "defaults"  # the platform's published best hours decided
+    blend = "blend"  # some top slots from history, some from defaults
+
+
 class TimeCell(BaseModel):
     weekday: int = Field(ge=0, le=6, description="0 = Monday.")
     weekday_name: str
     hour: int = Field(ge=0, le=23)
-    samples: int
-    engagement_rate: float | None
+    samples: int = Field(description="Posts published in this weekday and hour.")
+    engagement_rate: float | None = Field(
+        description="Observed average engagement rate of those posts (null: none had a rate)."
+    )
+    score: float = Field(
+        default=0.0,
+        description="Expected engagement of a post in this hour relative to the account's "
+        "median post (1.0 = a typical post), smoothed; the platform default where the cell "
+        "has too few posts.",
+    )
+    confidence: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the score that rests on the account's own posts (0: default).",
+    )
+    source: SlotSource = SlotSource.defaults
+
+
+class BestSlot(BaseModel):
+    """A concrete time to post: the start of a top weekday x hour cell."""
+
+    at: dt.datetime = Field(description="When to post, with the zone's UTC offset.")
+    timezone: str
+    weekday: int = Field(ge=0, le=6)
+    weekday_name: str
+    hour: int = Field(ge=0, le=23)
+    rank: int = Field(ge=1, description="The cell's rank among the top slots.")
+    score: float
+    confidence: float = Field(ge=0, le=1)
+    source: SlotSource
+
+
+class VolumeBucket(BaseModel):
+    posts_per_week_min: int
+    posts_per_week_max: int | None = Field(description="Null: no upper bound.")
+    weeks: int = Field(description="Weeks of history with a weekly volume in this range.")
+    engagement_per_post: float | None = Field(
+        description="Median over those weeks of the average relative engagement per post "
+        "(1.0 = the account's median post)."
+    )
+
+
+class FrequencySuggestion(BaseModel):
+    current_per_week: float = Field(description="Posts per week over the weeks considered.")
+    suggested_min: int
+    suggested_max: int
+    source: SlotSource = Field(description="history or defaults.")
+    default_min: int
+    default_max: int
+    by_volume: list[VolumeBucket]
+    reason: str
 
 
 class BestTimes(BaseModel):
     account_id: int
+    platform: str = ""
     timezone: str
     days: int
     min_samples: int
     engagement_definition: str = ENGAGEMENT_DEFINITION
-    posts_considered: int
+    posts_considered: int = Field(description="Posts with an engagement rate in the window.")
     cells: list[TimeCell] = Field(description="All 168 weekday x hour cells, Monday 00 first.")
-    top: list[TimeCell] = Field(description="Up to 3 best cells with at least min_samples.")
+    top: list[TimeCell] = Field(
+        description="Up to 3 best observed cells with at least min_samples posts (raw averages)."
+    )
+    method: str = ""
+    sample_size: int = Field(default=0, description="Posts the smoothed scores are built from.")
+    min_posts: int = Field(default=0, description="Below this many posts: platform defaults.")
+    confidence: float = Field(default=0.0, ge=0, le=1)
+    confidence_level: str = Field(default="low", description="low, medium or high.")
+    source: SlotSource = SlotSource.defaults
+    grid: list[list[float]] = Field(
+        default_factory=list, description="7 x 24 scores: grid[weekday][hour], Monday first."
+    )
+    top_slots: list[TimeCell] = Field(
+        default_factory=list, description="The best cells by score, best first."
+    )
+    next_slot: BestSlot | None = None
+    frequency: FrequencySuggestion | None = None
+    defaults_source: str = Field(default="", description="Where the platform defaults come from.")
 
 
 class CompareRow(BaseModel):

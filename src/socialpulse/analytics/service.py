@@ -14,7 +14,8 @@ Every query goes through ``scoped()``: snapshots have no workspace of their own,
 always read joined to their (scoped) account or post. Bucketing by day, weekday and hour
 happens in Python on narrow columns, so the SQL stays portable (SQLite and PostgreSQL).
 
-A post's growth is in `analytics.growth`, the CSV export in `analytics.export`.
+A post's growth is in `analytics.growth`, the CSV export in `analytics.export`, best times to
+post (smoothed, with platform defaults) in `analytics.best_times`.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
 from socialpulse.accounts.service import get_account, list_accounts
+
+# Best times live in their own module; exported here, the domain's public face (the composer,
+# publishing and the dashboard call them through this service).
+from socialpulse.analytics.best_times import best_times as best_times
+from socialpulse.analytics.best_times import engagement_lifts as engagement_lifts
+from socialpulse.analytics.best_times import next_best_slot as next_best_slot
+from socialpulse.analytics.best_times import relative_engagement as relative_engagement
+from socialpulse.analytics.best_times import resolve_zone as resolve_zone
 from socialpulse.analytics.schemas import (
     AccountBrief,
-    BestTimes,
     CompareRow,
     Comparison,
     CountOverview,
@@ -47,7 +55,6 @@ from socialpulse.analytics.schemas import (
     RankBy,
     SeriesMetric,
     SeriesPoint,
-    TimeCell,
     Timeseries,
     TopPosts,
 )
@@ -59,8 +66,6 @@ from socialpulse.workspaces.tenancy import Subject, scoped
 DELTA_WINDOWS = (7, 30, 90)
 ENGAGEMENT_WINDOW_DAYS = 30
 TREND_WINDOW_DAYS = 30
-BEST_TIMES_TOP = 3
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 METRICS = ("views", "likes", "comments", "shares", "saves")
 
 _COUNT_COLUMNS = {
@@ -532,55 +537,6 @@ def hashtag_performance(
         posts_considered=len(rows),
         hashtags=stats,
         hashtags_below_min_posts=len(posts) - len(kept),
-    )
-
-
-def best_times(
-    session: Session,
-    subject: Subject,
-    account_id: int,
-    *,
-    days: int = 90,
-    min_samples: int = 3,
-    now: dt.datetime | None = None,
-) -> BestTimes:
-    """Weekday x hour heatmap, in the workspace's time zone, of the average engagement rate of
-    posts published in that hour; the top cells need at least `min_samples` posts."""
-    get_account(session, subject, account_id)
-    zone = workspace_zone(session, subject)
-    now = now or utcnow()
-    rows = _recent_posts(
-        session, subject, [account_id], now - dt.timedelta(days=days), now, Post.engagement_rate
-    )
-    buckets: dict[tuple[int, int], list[float]] = defaultdict(list)
-    considered = 0
-    for row in rows:
-        if row.engagement_rate is None:
-            continue
-        local = row.posted_at.astimezone(zone)
-        buckets[(local.weekday(), local.hour)].append(row.engagement_rate)
-        considered += 1
-    cells = [
-        TimeCell(
-            weekday=weekday,
-            weekday_name=WEEKDAYS[weekday],
-            hour=hour,
-            samples=len(buckets.get((weekday, hour), [])),
-            engagement_rate=_mean(buckets.get((weekday, hour), [])),
-        )
-        for weekday in range(7)
-        for hour in range(24)
-    ]
-    eligible = [c for c in cells if c.samples >= min_samples and c.engagement_rate is not None]
-    eligible.sort(key=lambda c: (-(c.engagement_rate or 0.0), -c.samples, c.weekday, c.hour))
-    return BestTimes(
-        account_id=account_id,
-        timezone=zone.key,
-        days=days,
-        min_samples=min_samples,
-        posts_considered=considered,
-        cells=cells,
-        top=eligible[:BEST_TIMES_TOP],
     )
 
 
