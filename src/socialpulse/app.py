@@ -99,6 +99,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
     from socialpulse.inbox.workflow_api import router as workflows_router
+    from socialpulse.insights.api import router as insights_router  # issue #15 part D
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
@@ -122,6 +123,7 @@ def _api_routers() -> list[APIRouter]:
         credits_router,
         billing_admin_router,
         payments_router,
+        insights_router,  # issue #15 part D: /analytics/overview, /roi, /costs
     ]
 
 

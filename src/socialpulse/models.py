@@ -17,11 +17,22 @@ from socialpulse.billing import payments_models as payments
 from socialpulse.creators import models as creators
 from socialpulse.db import Base
 from socialpulse.inbox import models as inbox
+from socialpulse.insights import models as insights
 from socialpulse.media import models as media
 from socialpulse.worker import models as worker
 from socialpulse.workspaces import models as workspaces
 
 __all__ = ["DOMAIN_MODELS", "metadata"]
 
-DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators, billing, payments)
+DOMAIN_MODELS = (
+    workspaces,
+    worker,
+    accounts,
+    inbox,
+    media,
+    creators,
+    billing,
+    payments,
+    insights,  # issue #15 part D: ROI settings and recorded costs
+)
 metadata: MetaData = Base.metadata
