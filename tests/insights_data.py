@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 NEW_YORK = "America/New_York"
@@ -27,3 +27,11 @@ class HandMade:
     masto: int
     rival: int
     posts: dict[str, int]
+
+
+@dataclass
+class AiCosts:
+    """What `ai_service.ai_costs_cents` answers in a test, and the periods it was asked for."""
+
+    cents: int = 0
+    calls: list[tuple[int, dt.datetime, dt.datetime]] = field(default_factory=list)

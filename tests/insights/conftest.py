@@ -4,14 +4,13 @@ included) the way a fetch stores them, and the AI cost function of part E stood 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from factories import Builder, WorkspaceFixture, make_workspace
-from insights_data import NEW_YORK, HandMade, Ingest, local
+from insights_data import NEW_YORK, AiCosts, HandMade, Ingest, local
 from socialpulse.accounts.models import Post, TrackedAccount
 from socialpulse.accounts.service import ingest_posts
 from socialpulse.ai import service as ai_service
@@ -32,14 +31,6 @@ def ws(db: Database) -> WorkspaceFixture:
 @pytest.fixture
 def other_ws(db: Database) -> WorkspaceFixture:
     return make_workspace(db, "rival-co")
-
-
-@dataclass
-class AiCosts:
-    """What `ai_service.ai_costs_cents` answers in a test, and the periods it was asked for."""
-
-    cents: int = 0
-    calls: list[tuple[int, dt.datetime, dt.datetime]] = field(default_factory=list)
 
 
 @pytest.fixture(autouse=True)

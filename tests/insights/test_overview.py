@@ -224,9 +224,11 @@ def test_a_repeated_read_is_answered_again_and_a_new_post_shows_at_once(
     first = client.get(url, headers=ws.headers())
     again = client.get(url, headers=ws.headers())
     assert again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"]  # from the response cache
 
     ingest(account, "b", utcnow() - dt.timedelta(hours=1), likes=3, comments=0, shares=0)
     after = client.get(url, headers=ws.headers())
 
+    assert after.headers["etag"] != first.headers["etag"]
     assert after.json()["total_posts"]["total"] == 2
     assert after.json()["total_engagement"]["likes"] == 10

@@ -39,6 +39,7 @@ from socialpulse.creators.models import (
 )
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
+from socialpulse.insights.models import CostCategory, WorkspaceCost
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role, UserSession
 
@@ -246,9 +247,22 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             ]
         )
         session.flush()
+        # A cost recorded for ROI (insights), tagged with the campaign.
+        recorded = WorkspaceCost(
+            workspace_id=other.workspace_id,
+            category=CostCategory.tools,
+            label="Theirs",
+            amount_cents=100,
+            currency="USD",
+            incurred_on=dt.date(2026, 1, 2),
+            campaign_id=campaign.id,
+        )
+        session.add(recorded)
+        session.flush()
         assert member
         assert key
         return {
+            "workspace_cost_id": recorded.id,
             "creator_id": creator.id,
             "list_id": saved.id,
             "campaign_id": campaign.id,

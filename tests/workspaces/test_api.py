@@ -100,6 +100,8 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
         ("DELETE", "/api/v1/campaigns/{campaign_id}/costs/{cost_id}", None),
         ("GET", "/api/v1/campaigns/{campaign_id}/analysis", None),
     ],
+    # Recorded costs of ROI (insights/api.py, issue #15 part D).
+    ("DELETE", "/api/v1/analytics/costs/{workspace_cost_id}", None),
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -157,6 +159,14 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
         for method, path, body in ID_ROUTES
         if method != "GET" and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/"))
     ],
+    # ROI values and recorded costs: editors and up (insights/api.py).
+    ("PUT", "/api/v1/analytics/roi/settings", {"value_per_like": 0.2}),
+    (
+        "POST",
+        "/api/v1/analytics/costs",
+        {"category": "tools", "label": "x", "amount_cents": 1, "incurred_on": "2026-01-01"},
+    ),
+    ("DELETE", "/api/v1/analytics/costs/{workspace_cost_id}", None),
 ]
 
 

@@ -124,9 +124,7 @@ def add_cost(body: CostCreate, session: DbSession, subject: CurrentSubject) -> C
     return roi.add_cost(session, subject, body)
 
 
-@router.delete(
-    "/costs/{workspace_cost_id}", status_code=204, responses=error_responses(403, 404)
-)
+@router.delete("/costs/{workspace_cost_id}", status_code=204, responses=error_responses(403, 404))
 def delete_cost(workspace_cost_id: Id, session: DbSession, subject: CurrentSubject) -> Response:
     subject.require(Role.editor)
     roi.delete_cost(session, subject, workspace_cost_id)

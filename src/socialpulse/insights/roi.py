@@ -39,7 +39,6 @@ from socialpulse.ai import service as ai_service
 from socialpulse.analytics import service as analytics_service
 from socialpulse.creators import campaigns as creator_campaigns
 from socialpulse.creators.models import Campaign, CampaignCost, CampaignCreator
-from socialpulse.errors import NotFound
 from socialpulse.insights import service
 from socialpulse.insights.models import VALUE_METRICS, CostCategory, RoiSettings, WorkspaceCost
 from socialpulse.insights.schemas import (
@@ -142,9 +141,7 @@ def get_settings(session: Session, subject: Subject) -> RoiSettingsRead:
     return _settings_read(values(session, subject))
 
 
-def update_settings(
-    session: Session, subject: Subject, body: RoiSettingsUpdate
-) -> RoiSettingsRead:
+def update_settings(session: Session, subject: Subject, body: RoiSettingsUpdate) -> RoiSettingsRead:
     """Save the fields given; the first save starts from the defaults."""
     current = values(session, subject)
     row = session.get(RoiSettings, subject.workspace_id)
@@ -399,9 +396,7 @@ def _percentage(value_cents: int, cost_cents: int) -> float:
     return float(ratio.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def _formula(
-    lines: Sequence[ValueLine], costs: RoiCosts, roi: float | None, currency: str
-) -> str:
+def _formula(lines: Sequence[ValueLine], costs: RoiCosts, roi: float | None, currency: str) -> str:
     value_cents = sum(line.value.cents for line in lines)
     terms = " + ".join(f"{line.count} {line.metric} x {line.value_per_unit}" for line in lines)
     values_ = " + ".join(line.value.amount for line in lines)

@@ -116,9 +116,7 @@ def upgrade() -> None:
         batch.create_index(
             "ix_workspace_costs_workspace_incurred", ["workspace_id", "incurred_on"], unique=False
         )
-        batch.create_index(
-            batch.f("ix_workspace_costs_campaign_id"), ["campaign_id"], unique=False
-        )
+        batch.create_index(batch.f("ix_workspace_costs_campaign_id"), ["campaign_id"], unique=False)
         batch.create_index(
             batch.f("ix_workspace_costs_created_by_user_id"), ["created_by_user_id"], unique=False
         )
