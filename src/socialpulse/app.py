@@ -101,6 +101,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.inbox.reply_api import router as reply_queue_router
     from socialpulse.inbox.workflow_api import router as workflows_router
     from socialpulse.publishing.api import router as publishing_router  # Publishing (#15)
+    from socialpulse.insights.api import router as insights_router  # issue #15 part D
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
@@ -126,6 +127,7 @@ def _api_routers() -> list[APIRouter]:
         billing_admin_router,
         payments_router,
         publishing_router,
+        insights_router,  # issue #15 part D: /analytics/overview, /roi, /costs
     ]
 
 

@@ -18,6 +18,7 @@ from socialpulse.billing import payments_models as payments
 from socialpulse.creators import models as creators
 from socialpulse.db import Base
 from socialpulse.inbox import models as inbox
+from socialpulse.insights import models as insights
 from socialpulse.media import models as media
 from socialpulse.publishing import models as publishing
 from socialpulse.worker import models as worker
@@ -36,5 +37,6 @@ DOMAIN_MODELS = (
     payments,
     publishing,  # Publishing (#15)
     ai,
+    insights,  # issue #15 part D: ROI settings and recorded costs
 )
 metadata: MetaData = Base.metadata

@@ -43,6 +43,7 @@ from socialpulse.publishing.models import Delivery as PublishingDelivery
 from socialpulse.publishing.models import Post as PublishingPost
 from socialpulse.publishing.models import PostStatus as PublishingStatus
 from socialpulse.publishing.models import PostTarget as PublishingTarget
+from socialpulse.insights.models import CostCategory, WorkspaceCost
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role, UserSession
 
@@ -278,12 +279,24 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             idempotency_key=f"theirs-{other.workspace_id}",
         )
         session.add(publication)
+        # A cost recorded for ROI (insights), tagged with the campaign.
+        recorded = WorkspaceCost(
+            workspace_id=other.workspace_id,
+            category=CostCategory.tools,
+            label="Theirs",
+            amount_cents=100,
+            currency="USD",
+            incurred_on=dt.date(2026, 1, 2),
+            campaign_id=campaign.id,
+        )
+        session.add(recorded)
         session.flush()
         assert member
         assert key
         return {
             "publishing_post_id": scheduled.id,
             "delivery_id": publication.id,
+            "workspace_cost_id": recorded.id,
             "creator_id": creator.id,
             "list_id": saved.id,
             "campaign_id": campaign.id,

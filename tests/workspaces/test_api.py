@@ -125,6 +125,8 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
         ),
         ("POST", "/api/v1/publishing/deliveries/{delivery_id}/retry", None),
     ],
+    # Recorded costs of ROI (insights/api.py, issue #15 part D).
+    ("DELETE", "/api/v1/analytics/costs/{workspace_cost_id}", None),
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -184,6 +186,14 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
         if method != "GET"
         and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/", "/api/v1/publishing/"))
     ],
+    # ROI values and recorded costs: editors and up (insights/api.py).
+    ("PUT", "/api/v1/analytics/roi/settings", {"value_per_like": 0.2}),
+    (
+        "POST",
+        "/api/v1/analytics/costs",
+        {"category": "tools", "label": "x", "amount_cents": 1, "incurred_on": "2026-01-01"},
+    ),
+    ("DELETE", "/api/v1/analytics/costs/{workspace_cost_id}", None),
 ]
 
 

@@ -82,10 +82,13 @@ _POST_UPDATE = [
     "comments",
     "shares",
     "saves",
+    "impressions",
+    "reach",
+    "clicks",
     "engagement_rate",
     "metrics_updated_at",
 ]
-_METRICS = ["views", "likes", "comments", "shares", "saves"]
+_METRICS = ["views", "likes", "comments", "shares", "saves", "impressions", "reach", "clicks"]
 
 
 def ingest_posts(

@@ -92,6 +92,11 @@ class Post(Base):
     comments: Mapped[int | None] = mapped_column(BigInteger, default=None)
     shares: Mapped[int | None] = mapped_column(BigInteger, default=None)
     saves: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Owner-only insights (see providers.base.PostMetrics): NULL where the platform does not
+    # report them, which the workspace overview shows as "not provided", never as zero.
+    impressions: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    reach: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    clicks: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # (likes + comments + shares) / followers when the metrics were captured; see analytics.
     engagement_rate: Mapped[float | None] = mapped_column(Float, default=None)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -153,6 +158,9 @@ class PostMetricSnapshot(Base):
     comments: Mapped[int | None] = mapped_column(BigInteger, default=None)
     shares: Mapped[int | None] = mapped_column(BigInteger, default=None)
     saves: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    impressions: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    reach: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    clicks: Mapped[int | None] = mapped_column(BigInteger, default=None)
     captured_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -140,13 +140,21 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class PostMetrics:
-    """Engagement counters; ``None`` means the platform does not expose that counter."""
+    """Engagement counters; ``None`` means the platform does not expose that counter.
+
+    ``impressions``, ``reach`` and ``clicks`` are owner-only insights: only a platform that
+    reports them for the connected account's own posts fills them (Instagram: impressions and
+    reach); public counters never carry them, so ``None`` there is "not provided", not zero.
+    """
 
     views: int | None = None
     likes: int | None = None
     comments: int | None = None
     shares: int | None = None
     saves: int | None = None
+    impressions: int | None = None
+    reach: int | None = None
+    clicks: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

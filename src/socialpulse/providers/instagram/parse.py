@@ -18,8 +18,16 @@ Quirks handled here:
   ``REELS``, ``STORY``, ``AD``) tells reels apart from feed videos.
 * ``like_count`` is absent when the owner hid like counts: ``likes`` is then ``None``, not 0.
 * Insight values come as ``values[0].value`` (lifetime metrics) or, for metrics Meta moved to the
-  "total value" shape, ``total_value.value``; both are read. Insights carry ``reach`` too, which
-  ``PostMetrics`` has no field for: it is kept in ``Post.raw["insights"]``.
+  "total value" shape, ``total_value.value``; both are read. ``reach`` (unique accounts that
+  saw the media) and ``saved`` are kept as ``PostMetrics.reach`` and ``saves``.
+* Impressions: Meta deprecated the ``impressions`` media metric (v21 for media posted after
+  2024-07-02, every version from 2025-04-21) in favour of ``views``, "the number of times the
+  media was played or displayed". Asking for ``impressions`` now fails the whole insights call,
+  so it is not requested; a response that still carries it (older media and API versions) is
+  read, else ``views`` is the impressions count.
+  https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
+* Clicks: media insights have no link-click metric for organic posts (captions carry no
+  clickable links), so ``clicks`` stays ``None``.
 * Business discovery wraps another account's fields in ``business_discovery``; its media edge
   has no ``thumbnail_url``/insights, so those posts carry only likes and comments.
 * Comment authors: ``from.id`` (the commenter's IG-scoped id) when present, else the username.
@@ -242,13 +250,17 @@ def parse_insights(data: Any) -> dict[str, int]:
 
 
 def apply_insights(post: Post, insights: dict[str, int]) -> Post:
-    """The post with views, shares and saves from insights (``raw["insights"]`` keeps all)."""
+    """The post with views, shares, saves, impressions and reach from insights
+    (``raw["insights"]`` keeps all)."""
+    impressions = insights.get("impressions")
     metrics = PostMetrics(
         views=insights.get("views"),
         likes=post.metrics.likes,
         comments=post.metrics.comments,
         shares=insights.get("shares"),
         saves=insights.get("saved"),
+        impressions=impressions if impressions is not None else insights.get("views"),
+        reach=insights.get("reach"),
     )
     return dataclasses.replace(post, metrics=metrics, raw={**post.raw, "insights": dict(insights)})
 
