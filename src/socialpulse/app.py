@@ -99,6 +99,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
     from socialpulse.inbox.workflow_api import router as workflows_router
+    from socialpulse.webhooks.api import router as webhooks_router  # issue #15
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
@@ -122,6 +123,7 @@ def _api_routers() -> list[APIRouter]:
         credits_router,
         billing_admin_router,
         payments_router,
+        webhooks_router,
     ]
 
 

@@ -18,10 +18,21 @@ from socialpulse.creators import models as creators
 from socialpulse.db import Base
 from socialpulse.inbox import models as inbox
 from socialpulse.media import models as media
+from socialpulse.webhooks import models as webhooks
 from socialpulse.worker import models as worker
 from socialpulse.workspaces import models as workspaces
 
 __all__ = ["DOMAIN_MODELS", "metadata"]
 
-DOMAIN_MODELS = (workspaces, worker, accounts, inbox, media, creators, billing, payments)
+DOMAIN_MODELS = (
+    workspaces,
+    worker,
+    accounts,
+    inbox,
+    media,
+    creators,
+    billing,
+    payments,
+    webhooks,  # outbound webhooks (issue #15)
+)
 metadata: MetaData = Base.metadata

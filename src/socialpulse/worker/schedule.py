@@ -33,6 +33,7 @@ TASK_MODULES = [
     "socialpulse.creators.tasks",
     "socialpulse.creators.crawl_tasks",
     "socialpulse.billing.tasks",
+    "socialpulse.webhooks.tasks",  # outbound webhooks (issue #15)
 ]
 
 
@@ -102,6 +103,12 @@ PERIODIC: list[Periodic] = [
         "billing.release_expired",
         crontab(minute="*"),
         "socialpulse.billing.tasks:release_expired",
+    ),
+    # Outbound webhooks (issue #15): deliveries whose job was lost or whose worker died.
+    Periodic(
+        "webhooks.sweep_deliveries",
+        crontab(minute="*/5"),
+        "socialpulse.webhooks.tasks:sweep_deliveries",
     ),
     Periodic(
         "inbox.nightly_superfans",
