@@ -141,10 +141,14 @@ def check_url(url: str) -> str:
             details={"url": url},
         )
     policy = egress.current_policy()
+    if policy.host_allowed(host):
+        return url
     try:
-        policy.check_host(host)
-        if not policy.host_allowed(host):
-            policy.check_addresses(host, _resolve(host, port or _default_port(parts.scheme)))
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        addresses = _resolve(host, port or _default_port(parts.scheme))
+    try:
+        policy.check_addresses(host, addresses)
     except egress.EgressRefused as exc:
         raise InvalidInput(f"url: {exc}", details={"url": url, "reason": exc.reason}) from exc
     return url
