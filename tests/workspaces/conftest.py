@@ -39,6 +39,7 @@ from socialpulse.creators.models import (
 )
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
+from socialpulse.webhooks.models import WebhookDelivery, WebhookSubscription
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role, UserSession
 
@@ -246,9 +247,29 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             ]
         )
         session.flush()
+        # Outbound webhooks (issue #15): a subscription and one delivery of it.
+        hook = WebhookSubscription(
+            workspace_id=other.workspace_id,
+            url="https://hooks.example.com/theirs",
+            event_types=["reply.sent"],
+            secret_encrypted="not-decrypted-by-these-tests",
+        )
+        session.add(hook)
+        session.flush()
+        hook_delivery = WebhookDelivery(
+            workspace_id=other.workspace_id,
+            subscription_id=hook.id,
+            event_id="msg_theirs",
+            event_type="reply.sent",
+            payload={"type": "reply.sent", "data": {}},
+        )
+        session.add(hook_delivery)
+        session.flush()
         assert member
         assert key
         return {
+            "subscription_id": hook.id,
+            "delivery_id": hook_delivery.id,
             "creator_id": creator.id,
             "list_id": saved.id,
             "campaign_id": campaign.id,

@@ -100,6 +100,16 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
         ("DELETE", "/api/v1/campaigns/{campaign_id}/costs/{cost_id}", None),
         ("GET", "/api/v1/campaigns/{campaign_id}/analysis", None),
     ],
+    *[
+        # Outbound webhooks (webhooks/api.py, issue #15).
+        ("GET", "/api/v1/webhooks/subscriptions/{subscription_id}", None),
+        ("PATCH", "/api/v1/webhooks/subscriptions/{subscription_id}", {"enabled": False}),
+        ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}", None),
+        ("POST", "/api/v1/webhooks/subscriptions/{subscription_id}/rotate-secret", None),
+        ("POST", "/api/v1/webhooks/subscriptions/{subscription_id}/test", None),
+        ("GET", "/api/v1/webhooks/deliveries/{delivery_id}", None),
+        ("POST", "/api/v1/webhooks/deliveries/{delivery_id}/replay", None),
+    ],
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -155,8 +165,14 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     *[
         (method, path, body)
         for method, path, body in ID_ROUTES
-        if method != "GET" and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/"))
+        if method != "GET"
+        and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/", "/api/v1/webhooks/"))
     ],
+    (
+        "POST",
+        "/api/v1/webhooks/subscriptions",
+        {"url": "https://hooks.example.com/x", "event_types": ["reply.sent"]},
+    ),
 ]
 
 
