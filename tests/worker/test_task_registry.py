@@ -24,6 +24,7 @@ PRODUCT_JOB_KINDS = {
     "inbox.poll_account_mentions",
     "inbox.poll_comments",
     "inbox.unhide_interaction",
+    "webhooks.deliver_event",  # outbound webhooks (issue #15)
     "worker.apply_retention",
 }
 
