@@ -100,8 +100,9 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.inbox.api import router as inbox_router
     from socialpulse.inbox.reply_api import router as reply_queue_router
     from socialpulse.inbox.workflow_api import router as workflows_router
-    from socialpulse.publishing.api import router as publishing_router  # Publishing (#15)
     from socialpulse.insights.api import router as insights_router  # issue #15 part D
+    from socialpulse.publishing.api import router as publishing_router  # Publishing (#15)
+    from socialpulse.webhooks.api import router as webhooks_router  # issue #15
     from socialpulse.worker.api import router as jobs_router
     from socialpulse.workspaces.api import router as workspaces_router
 
@@ -128,6 +129,7 @@ def _api_routers() -> list[APIRouter]:
         payments_router,
         publishing_router,
         insights_router,  # issue #15 part D: /analytics/overview, /roi, /costs
+        webhooks_router,
     ]
 
 

@@ -328,6 +328,7 @@ class Settings(BaseSettings):
     )
     publish_import_max_rows: int = Field(
         default=5_000, ge=1, description="Most rows one CSV import of posts may hold."
+    )
     # --- Publishing (#15), drafting help: an OpenAI-compatible chat model (Ollama, vLLM,
     # llama.cpp's server, a hosted API). Unset model: offline suggestions only.
     llm_base_url: str = Field(

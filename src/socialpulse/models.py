@@ -21,6 +21,7 @@ from socialpulse.inbox import models as inbox
 from socialpulse.insights import models as insights
 from socialpulse.media import models as media
 from socialpulse.publishing import models as publishing
+from socialpulse.webhooks import models as webhooks
 from socialpulse.worker import models as worker
 from socialpulse.workspaces import models as workspaces
 
@@ -38,5 +39,6 @@ DOMAIN_MODELS = (
     publishing,  # Publishing (#15)
     ai,
     insights,  # issue #15 part D: ROI settings and recorded costs
+    webhooks,  # outbound webhooks (issue #15)
 )
 metadata: MetaData = Base.metadata

@@ -25,6 +25,7 @@ PRODUCT_JOB_KINDS = {
     "inbox.poll_comments",
     "inbox.unhide_interaction",
     "publishing.publish_delivery",
+    "webhooks.deliver_event",  # outbound webhooks (issue #15)
     "worker.apply_retention",
 }
 

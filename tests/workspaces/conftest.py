@@ -39,11 +39,12 @@ from socialpulse.creators.models import (
 )
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Fan, Interaction, InteractionKind, ReplyQueueItem, Workflow
+from socialpulse.insights.models import CostCategory, WorkspaceCost
 from socialpulse.publishing.models import Delivery as PublishingDelivery
 from socialpulse.publishing.models import Post as PublishingPost
 from socialpulse.publishing.models import PostStatus as PublishingStatus
 from socialpulse.publishing.models import PostTarget as PublishingTarget
-from socialpulse.insights.models import CostCategory, WorkspaceCost
+from socialpulse.webhooks.models import WebhookDelivery, WebhookSubscription
 from socialpulse.worker.models import Job
 from socialpulse.workspaces.models import ApiKey, Invitation, Membership, Role, UserSession
 
@@ -290,6 +291,23 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             campaign_id=campaign.id,
         )
         session.add(recorded)
+        # Outbound webhooks (issue #15): a subscription and one delivery of it.
+        hook = WebhookSubscription(
+            workspace_id=other.workspace_id,
+            url="https://hooks.example.com/theirs",
+            event_types=["reply.sent"],
+            secret_encrypted="not-decrypted-by-these-tests",
+        )
+        session.add(hook)
+        session.flush()
+        hook_delivery = WebhookDelivery(
+            workspace_id=other.workspace_id,
+            subscription_id=hook.id,
+            event_id="msg_theirs",
+            event_type="reply.sent",
+            payload={"type": "reply.sent", "data": {}},
+        )
+        session.add(hook_delivery)
         session.flush()
         assert member
         assert key
@@ -297,6 +315,8 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             "publishing_post_id": scheduled.id,
             "delivery_id": publication.id,
             "workspace_cost_id": recorded.id,
+            "subscription_id": hook.id,
+            "webhook_delivery_id": hook_delivery.id,
             "creator_id": creator.id,
             "list_id": saved.id,
             "campaign_id": campaign.id,

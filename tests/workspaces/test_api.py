@@ -127,6 +127,16 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ],
     # Recorded costs of ROI (insights/api.py, issue #15 part D).
     ("DELETE", "/api/v1/analytics/costs/{workspace_cost_id}", None),
+    *[
+        # Outbound webhooks (webhooks/api.py, issue #15).
+        ("GET", "/api/v1/webhooks/subscriptions/{subscription_id}", None),
+        ("PATCH", "/api/v1/webhooks/subscriptions/{subscription_id}", {"enabled": False}),
+        ("DELETE", "/api/v1/webhooks/subscriptions/{subscription_id}", None),
+        ("POST", "/api/v1/webhooks/subscriptions/{subscription_id}/rotate-secret", None),
+        ("POST", "/api/v1/webhooks/subscriptions/{subscription_id}/test", None),
+        ("GET", "/api/v1/webhooks/deliveries/{webhook_delivery_id}", None),
+        ("POST", "/api/v1/webhooks/deliveries/{webhook_delivery_id}/replay", None),
+    ],
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -184,7 +194,9 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
         (method, path, body)
         for method, path, body in ID_ROUTES
         if method != "GET"
-        and path.startswith(("/api/v1/lists/", "/api/v1/campaigns/", "/api/v1/publishing/"))
+        and path.startswith(
+            ("/api/v1/lists/", "/api/v1/campaigns/", "/api/v1/publishing/", "/api/v1/webhooks/")
+        )
     ],
     # ROI values and recorded costs: editors and up (insights/api.py).
     ("PUT", "/api/v1/analytics/roi/settings", {"value_per_like": 0.2}),
@@ -194,6 +206,11 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
         {"category": "tools", "label": "x", "amount_cents": 1, "incurred_on": "2026-01-01"},
     ),
     ("DELETE", "/api/v1/analytics/costs/{workspace_cost_id}", None),
+    (
+        "POST",
+        "/api/v1/webhooks/subscriptions",
+        {"url": "https://hooks.example.com/x", "event_types": ["reply.sent"]},
+    ),
 ]
 
 

@@ -34,6 +34,11 @@ ID_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/settings/members/{member_id}/role", {"role": "viewer"}),
     ("POST", "/settings/members/{member_id}/remove", {}),
     ("POST", "/settings/api-keys/{key_id}/revoke", {}),
+    # Outbound webhooks (web/webhooks.py, issue #15).
+    ("POST", "/settings/webhooks/{subscription_id}/test", {}),
+    ("POST", "/settings/webhooks/{subscription_id}/toggle", {}),
+    ("POST", "/settings/webhooks/{subscription_id}/delete", {}),
+    ("POST", "/settings/webhooks/deliveries/{webhook_delivery_id}/replay", {}),
     ("GET", "/lists/{list_id}", {}),
     ("POST", "/lists/{list_id}", {"name": "Renamed"}),
     ("POST", "/lists/{list_id}/delete", {}),

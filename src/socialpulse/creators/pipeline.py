@@ -42,6 +42,7 @@ from socialpulse.creators.models import (
     CreatorComment,
     CreatorPost,
     CreatorReport,
+    CreatorSearch,
     CreatorStatus,
     RelatedProfile,
     RelatedStatus,
@@ -52,6 +53,7 @@ from socialpulse.media import service as media_service
 from socialpulse.providers import base as pb
 from socialpulse.providers.creators import CreatorSource, CreatorSourceUnavailable, creator_source
 from socialpulse.providers.registry import MissingCredentialsError, get_provider
+from socialpulse.webhooks import service as webhooks
 from socialpulse.worker.jobs import JobContext, LeaseLost, RetryAt
 from socialpulse.worker.models import Job
 
@@ -594,6 +596,42 @@ def step_aggregate(build: Build) -> None:
         row.compute_ms = round((time.perf_counter() - began) * 1000, 2)
         # Discovery finds the creator by what this build stored, from the same commit on.
         search_index.refresh(session, creator)
+        _emit_report_ready(session, build, creator, row)
+
+
+def _asking_workspaces(session: Session, build: Build) -> list[int]:
+    """The workspaces waiting for this build: the one that queued it, and every workspace that
+    searched the creator since (their search found the build running and queued nothing).
+    A crawl build nobody searched for has none: reports are shared data, and a workspace
+    that did not ask is not told."""
+    asking = {build.ctx.workspace_id} if build.ctx.workspace_id is not None else set()
+    if build.ctx.queued_at is not None:
+        asking.update(
+            session.scalars(
+                select(CreatorSearch.workspace_id).where(
+                    CreatorSearch.creator_id == build.creator_id,
+                    CreatorSearch.searched_at >= build.ctx.queued_at,
+                )
+            )
+        )
+    return sorted(asking)
+
+
+def _emit_report_ready(
+    session: Session, build: Build, creator: Creator, row: CreatorReport
+) -> None:
+    """``creator.report_ready`` in the transaction that writes the report: once per build (a
+    rerun resumes after this step)."""
+    data = {
+        "creator_id": creator.id,
+        "platform": creator.platform,
+        "handle": creator.handle,
+        "display_name": creator.display_name,
+        "computed_at": row.computed_at.isoformat(),
+        "complete": row.complete,
+    }
+    for workspace_id in _asking_workspaces(session, build):
+        webhooks.emit_event(session, workspace_id, "creator.report_ready", data)
 
 
 def step_related(build: Build) -> None:

@@ -25,6 +25,7 @@ from socialpulse.inbox.models import Interaction, InteractionKind, InteractionSt
 from socialpulse.inbox.workflows.engine import apply_new_interaction_workflows
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
+from socialpulse.webhooks import service as webhooks
 
 # Priority of a fresh interaction (0..100, higher first) from its analysis; workflows and people
 # may change it. Toxic comments need a moderator soon, whatever their intent (except spam).
@@ -265,11 +266,53 @@ def ingest_interactions(
     ]
     if for_workflows:
         apply_new_interaction_workflows(session, for_workflows)
+    _emit_received(session, account, rows, stored)
     outcome.fan_ids = sorted(set(fan_ids.values()))
     counts = fan_service.refresh_fans(session, account.workspace_id, outcome.fan_ids, now=now)
     outcome.promoted, outcome.demoted = counts.promoted, counts.demoted
     session.flush()
     return outcome
+
+
+EXCERPT_CHARS = 280
+
+
+def _emit_received(
+    session: Session, account: TrackedAccount, rows: list[dict[str, Any]], stored: dict[str, int]
+) -> None:
+    """``interaction.received`` for each interaction this call inserted (not for one another
+    poll stored first, nor for the account's own replies), in the ingest's transaction."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    for row in rows:
+        interaction_id = stored.get(row["external_id"])
+        if interaction_id is None or row["author_external_id"] == account.external_id:
+            continue
+        text = row["text"]
+        events.append(
+            (
+                "interaction.received",
+                {
+                    "id": interaction_id,
+                    "platform": row["platform"],
+                    "account_id": account.id,
+                    "post_id": row["post_id"],
+                    "kind": str(row["kind"]),
+                    "external_id": row["external_id"],
+                    "url": row["url"],
+                    "author": {
+                        "handle": row["author_handle"],
+                        "display_name": row["author_display_name"],
+                        "external_id": row["author_external_id"],
+                    },
+                    "text_excerpt": text[:EXCERPT_CHARS],
+                    "text_truncated": len(text) > EXCERPT_CHARS,
+                    "posted_at": row["posted_at"].isoformat(),
+                    "sentiment": row.get("ai_sentiment"),
+                    "intent": row.get("ai_intent"),
+                },
+            )
+        )
+    webhooks.emit_events(session, account.workspace_id, events)
 
 
 def _refresh_like_counts(

@@ -438,7 +438,7 @@ def roi(
     if campaign_id is None:
         _add_own(session, subject, tally, span, platform)
         # Part E of issue #15 adds ai_costs_cents (the ai_usage table); merged before this.
-        tally.cents["ai_generation"] = ai_service.ai_costs_cents(  # type: ignore[attr-defined]
+        tally.cents["ai_generation"] = ai_service.ai_costs_cents(
             session, subject.workspace_id, span.starts_at, span.ends_at
         )
     else:

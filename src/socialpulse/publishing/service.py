@@ -62,6 +62,7 @@ from socialpulse.publishing.schemas import (
     UploadRead,
 )
 from socialpulse.publishing.validation import Problems, TargetContent
+from socialpulse.webhooks import service as webhooks_service
 from socialpulse.workspaces.models import Workspace
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
@@ -79,9 +80,11 @@ class PostNotEditable(Conflict):
 
 
 def _emit(session: Session, workspace_id: int, event_type: str, data: dict[str, Any]) -> None:
-    """Outbound webhooks' call site (``post.scheduled``, ``post.published``, ``post.failed``):
-    the lead points it at ``webhooks.service.emit_event`` at merge; until then a log line."""
-    log.info("publishing.event", workspace_id=workspace_id, event_type=event_type, **data)
+    """Outbound webhooks' one call site (``post.scheduled``, ``post.published``,
+    ``post.failed``): the deliveries join the caller's transaction, so a rolled-back change
+    announces nothing."""
+    log.info("publishing.event", workspace_id=workspace_id, event_type=event_type)
+    webhooks_service.emit_event(session, workspace_id, event_type, data)
 
 
 # --------------------------------------------------------------------------- rows

@@ -489,6 +489,7 @@ def mount_dashboard(app: FastAPI) -> None:
     from socialpulse.web.discovery import router as discovery_router
     from socialpulse.web.inbox import router as inbox_router
     from socialpulse.web.lists import router as lists_router
+    from socialpulse.web.webhooks import router as webhooks_router  # issue #15
 
     app.include_router(router)
     app.include_router(accounts_router)
@@ -497,6 +498,7 @@ def mount_dashboard(app: FastAPI) -> None:
     app.include_router(discovery_router)
     app.include_router(billing_router)
     app.include_router(lists_router)
+    app.include_router(webhooks_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

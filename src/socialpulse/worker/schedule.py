@@ -34,6 +34,7 @@ TASK_MODULES = [
     "socialpulse.creators.crawl_tasks",
     "socialpulse.billing.tasks",
     "socialpulse.publishing.tasks",  # Publishing (#15)
+    "socialpulse.webhooks.tasks",  # outbound webhooks (issue #15)
 ]
 
 
@@ -110,6 +111,12 @@ PERIODIC: list[Periodic] = [
         "publishing.sweep",
         crontab(minute="*"),
         "socialpulse.publishing.tasks:sweep",
+    ),
+    # Outbound webhooks (issue #15): deliveries whose job was lost or whose worker died.
+    Periodic(
+        "webhooks.sweep_deliveries",
+        crontab(minute="*/5"),
+        "socialpulse.webhooks.tasks:sweep_deliveries",
     ),
     Periodic(
         "inbox.nightly_superfans",

@@ -65,6 +65,7 @@ from socialpulse.providers import base as pb
 from socialpulse.providers import registry
 from socialpulse.providers.publishing import CannotConfirm, Publisher
 from socialpulse.providers.registry import MissingCredentialsError
+from socialpulse.webhooks import service as webhooks
 
 log = structlog.get_logger(__name__)
 
@@ -239,14 +240,36 @@ def _settle(
             run.result.add("skipped")
             return
         if interaction_answered:
-            interaction_id = session.scalar(
-                select(ReplyQueueItem.interaction_id).where(ReplyQueueItem.id == item_id)
-            )
+            item = session.execute(
+                select(
+                    ReplyQueueItem.interaction_id,
+                    ReplyQueueItem.workspace_id,
+                    ReplyQueueItem.account_id,
+                    ReplyQueueItem.platform,
+                    ReplyQueueItem.text,
+                ).where(ReplyQueueItem.id == item_id)
+            ).one()
             session.execute(
                 update(Interaction)
-                .where(Interaction.id == interaction_id)
+                .where(Interaction.id == item.interaction_id)
                 .values(status=InteractionStatus.answered, answered_at=values["sent_at"])
                 .execution_options(synchronize_session=False)
+            )
+            # In the transaction that records the send: emitted once, even when a crash made
+            # the next attempt find the reply on the platform instead ("recovered").
+            webhooks.emit_event(
+                session,
+                item.workspace_id,
+                "reply.sent",
+                {
+                    "queue_item_id": item_id,
+                    "interaction_id": item.interaction_id,
+                    "account_id": item.account_id,
+                    "platform": item.platform,
+                    "external_reply_id": values.get("external_reply_id"),
+                    "text": item.text,
+                    "sent_at": values["sent_at"].isoformat(),
+                },
             )
     run.result.add(outcome)
 

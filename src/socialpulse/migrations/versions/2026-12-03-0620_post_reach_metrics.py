@@ -1,7 +1,7 @@
 """post reach metrics, ROI settings and workspace costs
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-03 06:20:00.000000
 
 Issue #15 part D (workspace analytics overview and ROI):
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0019"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """ai usage
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-03 06:30:00.000000
 
 Language-model calls of drafting help, one row per call: tokens and their cost in cents, read
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0019"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
