@@ -136,6 +136,38 @@ def test_demo_is_idempotent_and_prints_working_credentials(db: Database) -> None
         workspaces = service.workspaces_for_user(session, subject.user_id or 1)
         assert {ws.slug for ws, _ in workspaces} == {"demo", "demo-agency"}
     _assert_demo_billing(db)
+    _assert_demo_publishing(db)
+
+
+def _assert_demo_publishing(db: Database) -> None:
+    """Next week's posts, a recurring series, one failed post with its reason and ROI values;
+    the second start created no second set."""
+    from socialpulse.demo_publishing import (
+        DEMO_FAILED_REASON,
+        DEMO_SERIES_COUNT,
+        DEMO_WEEK_POSTS,
+    )
+    from socialpulse.insights import roi
+    from socialpulse.publishing import service as publishing
+    from socialpulse.publishing.models import DeliveryStatus, PostStatus
+    from socialpulse.workspaces import service
+    from socialpulse.workspaces.models import Role
+    from socialpulse.workspaces.tenancy import Subject
+
+    with db.session() as session:
+        workspace = service.get_workspace_by_slug(session, "demo")
+        subject = Subject(workspace_id=workspace.id, role=Role.owner, user_id=None)
+        posts = publishing.list_posts(session, subject, limit=100).items
+        assert len(posts) == len(DEMO_WEEK_POSTS) + 2
+        recurring = [p for p in posts if p.recurring]
+        assert len(recurring) == 1 and recurring[0].status == PostStatus.scheduled
+        series = publishing.read_post(session, subject, recurring[0].id)
+        assert series.recurrence is not None and series.recurrence.count == DEMO_SERIES_COUNT
+        week = [p for p in posts if not p.recurring and p.status == PostStatus.scheduled]
+        assert len(week) == len(DEMO_WEEK_POSTS)
+        failed = publishing.queue(session, subject, statuses=[DeliveryStatus.failed]).items
+        assert [item.last_error for item in failed] == [DEMO_FAILED_REASON]
+        assert roi.get_settings(session, subject).is_default is False
 
 
 def _assert_demo_billing(db: Database) -> None:

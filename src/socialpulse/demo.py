@@ -105,6 +105,10 @@ def ensure_demo(db: Database, settings: Settings) -> DemoCredentials:
     from socialpulse.demo_billing import seed_demo_billing
 
     seed_demo_billing(db, workspace_id, owner_id)
+    # Publishing (#15): next week's posts, a recurring series, a failed post, ROI values.
+    from socialpulse.demo_publishing import seed_demo_publishing
+
+    seed_demo_publishing(db, workspace_id, owner_id)
     return DemoCredentials(DEMO_EMAIL, password, plaintext, DEMO_SLUG)
 
 
