@@ -12,6 +12,10 @@ from socialpulse.worker.schedule import load_tasks
 
 log = structlog.get_logger(__name__)
 
+# An idle worker polls a SQLite queue with backoff up to this (Huey's default, 10 s, would let a
+# task wait that long); a poll is one indexed read. Redis queues block instead of polling.
+IDLE_POLL_MAX_S = 0.5
+
 
 class EmbeddedConsumer(Consumer):
     """A consumer that lives inside another process: the host owns the signal handlers."""
@@ -23,7 +27,12 @@ class EmbeddedConsumer(Consumer):
 def start_embedded(workers: int = 2, periodic: bool = True) -> EmbeddedConsumer:
     load_tasks()
     consumer = EmbeddedConsumer(
-        huey, workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True
+        huey,
+        workers=workers,
+        worker_type="thread",
+        periodic=periodic,
+        check_worker_health=True,
+        max_delay=IDLE_POLL_MAX_S,
     )
     consumer.start()
     log.info("worker.embedded.started", workers=workers, periodic=periodic)
@@ -38,5 +47,7 @@ def stop_embedded(consumer: Any) -> None:
 def run_worker(workers: int, periodic: bool) -> None:
     """Blocking consumer for `socialpulse worker` (signals handled: SIGTERM graceful)."""
     load_tasks()
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic)
+    consumer = huey.create_consumer(
+        workers=workers, worker_type="thread", periodic=periodic, max_delay=IDLE_POLL_MAX_S
+    )
     consumer.run()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -254,9 +255,17 @@ def run_job_task(job_id: int) -> None:
     run_job(get_database(), job_id)
 
 
+# A delayed job's nudge is sent this much early and `run_job` waits for the exact time: Huey's
+# scheduler moves due tasks once a second and an idle worker polls a SQLite queue with backoff,
+# so a nudge sent at the due time arrives up to ~2 s late (a scheduled post would go out late).
+EARLY_NUDGE_S = 2.0
+
+
 def nudge_job(job_id: int, delay: float | None = None) -> None:
-    """Ask a worker to run job `job_id` now (or after `delay` seconds)."""
-    if delay:
+    """Ask a worker to run job `job_id` now (or after `delay` seconds, on time)."""
+    if delay and not huey.immediate:
+        delay -= EARLY_NUDGE_S
+    if delay and delay > 0:
         run_job_task.schedule((job_id,), delay=delay)
     else:
         run_job_task(job_id)
@@ -509,9 +518,16 @@ def run_job(db: Database, job_id: int, worker_id: str = WORKER_ID) -> JobStatus 
     """Claim and run one job if it is due and unclaimed (what a Huey nudge does)."""
     spec = None
     with db.session() as session:
-        kind = session.scalar(select(Job.kind).where(Job.id == job_id))
+        row = session.execute(select(Job.kind, Job.run_after).where(Job.id == job_id)).first()
+    kind, run_after = row if row is not None else (None, None)
     if kind is not None:
         spec = _handlers.get(kind)
+    if run_after is not None and not huey.immediate:
+        # An early nudge (see EARLY_NUDGE_S) waits here for the job's time; a nudge for a job
+        # moved further ahead finds it not due and leaves it to its own nudge.
+        wait = (run_after - utcnow()).total_seconds()
+        if 0 < wait <= EARLY_NUDGE_S + 1.0:
+            time.sleep(wait)
     lease_s = (spec.lease_s if spec else None) or _default_lease_s()
     if not claim_job(db, job_id, worker_id, lease_s):
         return None
