@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import worker_handlers
 
+import worker_handlers
 from socialpulse.db import Database, utcnow
 from socialpulse.worker import jobs
 from socialpulse.worker.models import Job, JobStatus
