@@ -13,15 +13,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
+from socialpulse.ai.llm import chat_model
 from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput, PayloadTooLarge, error_responses
 from socialpulse.kit.params import Id, UtcDatetime
 from socialpulse.media import service as media_service
-from socialpulse.publishing import bulk, service
+from socialpulse.publishing import bulk, generate, service
+from socialpulse.publishing.generate import Generated
 from socialpulse.publishing.models import DeliveryStatus, PostStatus
 from socialpulse.publishing.schemas import (
     BulkReport,
     DeliveryRead,
+    GenerateIn,
     OccurrenceEdit,
     OccurrenceRead,
     OccurrenceSkip,
@@ -71,6 +74,22 @@ def list_posts(
     return service.list_posts(
         session, subject, status=status, since=since, until=until, offset=offset, limit=limit
     )
+
+
+@router.post(
+    "/posts/generate",
+    response_model=Generated,
+    status_code=201,
+    responses=error_responses(409, 422, 502, 503),
+)
+def generate_post(
+    body: GenerateIn, session: DbSession, subject: CurrentSubject, settings: AppSettings
+) -> Generated:
+    """Generate and schedule: the configured language model drafts the post from `brief` for
+    each account's platform, within its limits; it is scheduled at `scheduled_at` or the first
+    account's next best slot (409 without a model; 422 when a check refuses it)."""
+    subject.require(Role.editor)
+    return generate.generate_and_schedule(session, subject, body, model=chat_model(settings))
 
 
 @router.post("/posts", response_model=PostRead, status_code=201, responses=error_responses(422))

@@ -277,3 +277,26 @@ class BulkReport(BaseModel):
     created: int
     post_ids: list[int]
     errors: list[BulkIssue]
+
+
+class GenerateIn(BaseModel):
+    """Generate and schedule: the model drafts the post from ``brief`` for each account's
+    platform; it is scheduled at ``scheduled_at`` (no offset: ``zone``'s wall clock) or, when
+    omitted, at the first account's next best slot. ``draft: true`` keeps it a draft."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brief: str = Field(min_length=1, max_length=2_000)
+    account_ids: list[int] = Field(min_length=1, max_length=MAX_TARGETS)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,4})?$")
+    tone: str | None = Field(default=None, max_length=60)
+    zone: str | None = Field(default=None, max_length=64)
+    scheduled_at: dt.datetime | None = None
+    draft: bool = False
+
+    @field_validator("account_ids")
+    @classmethod
+    def _distinct(cls, ids: list[int]) -> list[int]:
+        if any(i < 1 for i in ids):
+            raise ValueError("account ids are positive")
+        return list(dict.fromkeys(ids))
