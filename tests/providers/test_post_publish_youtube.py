@@ -290,3 +290,32 @@ def test_find_post_cannot_confirm_without_quota(payload: Payload, sleeps: list[f
     )
     with pytest.raises(CannotConfirm, match="cannot be read now"):
         publisher(sleeps).find_post(ACCOUNT, draft(), since=SINCE)
+
+
+class _NoBudgetLeft(pb.NullObserver):
+    """A budget with fewer than the upload's 1,600 units left today."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int]] = []
+
+    def before_call(self, platform: str, endpoint: str, quota_cost: int) -> None:
+        self.asked.append((endpoint, quota_cost))
+        if quota_cost > 1_000:
+            raise pb.BudgetDeferredError(
+                "youtube budget: 9,200 of 10,000 units used today",
+                platform=platform,
+                endpoint=endpoint,
+                retry_after=3600.0,
+            )
+
+
+def test_an_upload_the_day_s_budget_cannot_pay_is_deferred_before_any_request(
+    sleeps: list[float],
+) -> None:
+    observer = _NoBudgetLeft()
+    made = YouTubePublisher.create("ya29.token", observer=observer, sleep=sleeps.append)
+    with respx.mock:
+        with pytest.raises(pb.BudgetDeferredError, match="units used today"):
+            made.publish_post(ACCOUNT, draft())
+        assert not respx.calls
+    assert observer.asked == [("videos.insert", 1600)]

@@ -383,6 +383,9 @@ class YouTubePublisher:
         if len(videos) != 1 or len(draft.media) != 1:
             raise self._refuse("a YouTube post is exactly one video")
         self._metadata(draft)  # refuse bad metadata before reading a large file
+        # The upload's 1,600 units are charged once it succeeded (PublishedPost.quota_units),
+        # but the budget is asked for them first: a day's budget never runs over mid-upload.
+        self.http.observer.before_call(Platform.YOUTUBE.value, "videos.insert", UPLOAD_QUOTA_COST)
         video = videos[0]
         data = video.read()
         session = self._start_upload(draft, video, len(data))
