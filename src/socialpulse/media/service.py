@@ -169,6 +169,14 @@ def store_image(
     )
 
 
+def upload_public_url(key: str, settings: Settings | None = None) -> str | None:
+    """Where a platform that fetches media by URL (Instagram) finds an uploaded post file:
+    under SOCIALPULSE_MEDIA_PUBLIC_URL (a public S3 bucket or CDN); None without it, since
+    uploads are never served by the app's own media route."""
+    base = (settings or get_settings()).media_public_url
+    return f"{base.rstrip('/')}/{key}" if base else None
+
+
 def image_url(media: MediaObject | None, size: ImageSize) -> str:
     """Where a page shows ``media`` at ``size``; the placeholder when there is no stored one."""
     if size not in SIZES:

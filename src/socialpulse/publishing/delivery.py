@@ -306,6 +306,7 @@ def _media_item(upload: Upload, alt_text: str) -> MediaItem:
         width=upload.width,
         height=upload.height,
         duration_s=upload.duration_s,
+        public_url=media_service.upload_public_url(key),
     )
 
 
