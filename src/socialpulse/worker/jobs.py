@@ -256,9 +256,10 @@ def run_job_task(job_id: int) -> None:
 
 
 # A delayed job's nudge is sent this much early and `run_job` waits for the exact time: Huey's
-# scheduler moves due tasks once a second and an idle worker polls a SQLite queue with backoff,
-# so a nudge sent at the due time arrives up to ~2 s late (a scheduled post would go out late).
-EARLY_NUDGE_S = 2.0
+# scheduler moves due tasks once a second and an idle worker polls a SQLite queue every 0.5 s
+# at most, so a nudge sent at the due time arrives up to 1.5 s late (a scheduled post would go
+# out late). Early by as much, it arrives 0-1.5 s before and holds a worker thread that long.
+EARLY_NUDGE_S = 1.5
 
 
 def nudge_job(job_id: int, delay: float | None = None) -> None:
