@@ -316,7 +316,8 @@ def test_the_calendar_feed_has_the_post_in_the_visible_range(
     [event] = client.get("/publishing/events", params={"start": start, "end": end}).json()
     assert event["extendedProps"]["postId"] == post.id
     assert event["classNames"] == ["ev-scheduled"]
-    assert dt.datetime.fromisoformat(event["start"]) == soon
+    # A wall time in the workspace's zone (UTC here), as the calendar shows it.
+    assert event["start"] == soon.replace(tzinfo=None).isoformat()
     later = client.get(
         "/publishing/events",
         params={
@@ -633,3 +634,30 @@ def test_an_account_that_cannot_publish_is_not_offered(
     page = client.get("/publishing/new").text
     assert f'value="{able}"' in page
     assert f'value="{tracked}"' not in page
+
+
+def test_the_calendar_speaks_the_workspaces_wall_time(
+    client: TestClient, db: Database, ws: WorkspaceFixture, account: int, soon: dt.datetime
+) -> None:
+    from factories import Builder
+
+    Builder(db).set_timezone(ws.workspace_id, "Europe/Berlin")
+    post = _schedule(db, ws, account, soon)
+    berlin = ZoneInfo("Europe/Berlin")
+    log_in(client, ws)
+    wall = soon.astimezone(berlin).replace(tzinfo=None)
+    [event] = client.get(
+        "/publishing/events",
+        params={
+            "start": (wall - dt.timedelta(days=1)).isoformat(),
+            "end": (wall + dt.timedelta(days=1)).isoformat(),
+        },
+    ).json()
+    assert event["start"] == wall.isoformat()
+    # A drop without an offset is a Berlin wall time.
+    target = wall + dt.timedelta(days=1)
+    moved = _move(client, {"post_id": post.id, "start": target.isoformat()})
+    assert moved.status_code == 200, moved.text  # type: ignore[attr-defined]
+    with db.session() as session:
+        again = service.read_post(session, ws.subject, post.id)
+    assert again.scheduled_at == target.replace(tzinfo=berlin).astimezone(dt.UTC)

@@ -294,8 +294,11 @@ def calendar_events(
 ) -> JSONResponse:
     """FullCalendar's event feed for the visible range (it sends ``start`` and ``end``)."""
     subject, _ = auth
-    since = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
-    until = end if end.tzinfo else end.replace(tzinfo=dt.UTC)
+    zone = _zone(session, subject)
+    # The calendar runs in UTC-coerced mode (FullCalendar has no named zones without a
+    # plugin): the times it sends and shows are wall times in the workspace's zone.
+    since = validation.as_utc(start.replace(tzinfo=None), zone)
+    until = validation.as_utc(end.replace(tzinfo=None), zone)
     if until <= since or until - since > MAX_RANGE:
         raise InvalidInput("the range must be positive and at most 62 days")
     editable = subject.role.at_least(Role.editor)
@@ -307,7 +310,7 @@ def calendar_events(
             {
                 "id": f"{entry.post_id}-{occurrence or 'draft'}",
                 "title": f"{entry.text[:60] or '(no text)'} · {who}",
-                "start": entry.start.isoformat(),
+                "start": entry.start.astimezone(zone).replace(tzinfo=None).isoformat(),
                 "allDay": False,
                 "classNames": [f"ev-{entry.status}"],
                 # Only what has not reached a platform moves; a series moves one occurrence.
@@ -333,7 +336,7 @@ class MoveIn(BaseModel):
     post_id: int = Field(ge=1)
     occurrence_at: dt.datetime | None = None
     recurring: bool = False
-    start: dt.datetime
+    start: dt.datetime = Field(description="Without an offset: a wall time in the workspace zone.")
 
 
 @router.post("/publishing/events/move", dependencies=[CsrfChecked])
@@ -341,6 +344,7 @@ def calendar_move(session: DbSession, auth: WebAuth, body: MoveIn) -> JSONRespon
     """A dragged event: the post moves (or, in a series, only that occurrence). Errors come
     back as JSON for the calendar to revert the drag and say why."""
     subject, _ = auth
+    start = validation.as_utc(body.start, _zone(session, subject))
     try:
         subject.require(Role.editor)
         if body.recurring and body.occurrence_at is not None:
@@ -348,11 +352,11 @@ def calendar_move(session: DbSession, auth: WebAuth, body: MoveIn) -> JSONRespon
                 session,
                 subject,
                 body.post_id,
-                OccurrenceEdit(occurrence_at=body.occurrence_at, scheduled_at=body.start),
+                OccurrenceEdit(occurrence_at=body.occurrence_at, scheduled_at=start),
             )
         else:
             post = service.reschedule_post(
-                session, subject, body.post_id, RescheduleIn(scheduled_at=body.start)
+                session, subject, body.post_id, RescheduleIn(scheduled_at=start)
             )
     except AppError as exc:
         session.rollback()

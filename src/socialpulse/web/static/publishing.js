@@ -22,9 +22,13 @@
     }
     var calendar = new FullCalendar.Calendar(el, {
       initialView: "dayGridMonth",
-      timeZone: el.dataset.zone || "local",
+      // UTC-coerced: the feed's times are wall times in the workspace zone (data-zone), and
+      // a dropped event's time is sent back the same way, without an offset.
+      timeZone: "UTC",
       headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek" },
-      buttonText: { today: "Today", month: "Month", week: "Week" },
+      // Text buttons: FullCalendar's icon spans are role="img" without a text alternative.
+      buttonIcons: false,
+      buttonText: { prev: "‹ Previous", next: "Next ›", today: "Today", month: "Month", week: "Week" },
       editable: el.dataset.editable === "true",
       eventDurationEditable: false,
       eventStartEditable: true,
@@ -50,7 +54,7 @@
             post_id: props.postId,
             occurrence_at: props.occurrenceAt,
             recurring: !!props.recurring,
-            start: info.event.start.toISOString()
+            start: info.event.start.toISOString().replace(/\.\d+Z$/, "")
           })
         }).then(function (response) {
           // A refused CSRF token or an ended login is answered the dashboard's way: a
