@@ -80,7 +80,7 @@ def test_compose_schedule_publish_then_calendar_and_analytics(
 
             page.get_by_label("Text", exact=True).fill("Spring launch is live")
             page.get_by_label("Hashtags").fill("spring")
-            page.get_by_label("@ourbrand").check()
+            page.get_by_role("checkbox", name="@ourbrand").check()
             # Live counts and the preview follow the typing (text + appended hashtag).
             expect(page.get_by_test_id(f"count-{account}")).to_contain_text(
                 str(len("Spring launch is live\n\n#spring"))

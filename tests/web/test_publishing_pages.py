@@ -661,3 +661,64 @@ def test_the_calendar_speaks_the_workspaces_wall_time(
     with db.session() as session:
         again = service.read_post(session, ws.subject, post.id)
     assert again.scheduled_at == target.replace(tzinfo=berlin).astimezone(dt.UTC)
+
+
+def test_a_draft_with_a_time_is_on_the_calendar_as_a_draft(
+    client: TestClient, db: Database, ws: WorkspaceFixture, account: int, soon: dt.datetime
+) -> None:
+    with db.session() as session:
+        draft = service.create_post(
+            session, ws.subject, PostCreate(text="Maybe", scheduled_at=soon, draft=True)
+        )
+    log_in(client, ws)
+    [event] = client.get(
+        "/publishing/events",
+        params={
+            "start": (soon - dt.timedelta(days=1)).isoformat(),
+            "end": (soon + dt.timedelta(days=1)).isoformat(),
+        },
+    ).json()
+    assert (event["extendedProps"]["postId"], event["classNames"]) == (draft.id, ["ev-draft"])
+
+
+def test_a_calendar_range_over_two_months_is_refused(
+    client: TestClient, ws: WorkspaceFixture, soon: dt.datetime
+) -> None:
+    log_in(client, ws)
+    refused = client.get(
+        "/publishing/events",
+        params={"start": soon.isoformat(), "end": (soon + dt.timedelta(days=90)).isoformat()},
+    )
+    assert refused.status_code == 422
+    assert "at most 62 days" in refused.text
+
+
+def test_the_roi_of_another_workspaces_campaign_is_not_found(
+    client: TestClient, ws: WorkspaceFixture
+) -> None:
+    log_in(client, ws)
+    assert client.get("/analytics/roi", params={"campaign": 987_654}).status_code == 404
+
+
+def test_an_account_gets_its_own_text_from_the_form(
+    client: TestClient, db: Database, ws: WorkspaceFixture, account: int, soon: dt.datetime
+) -> None:
+    log_in(client, ws)
+    done = _compose(
+        client,
+        {
+            "text": "The long version for everyone",
+            f"variant_{account}": "Short one",
+            "account_ids": str(account),
+            "scheduled_at": _local(soon),
+            "zone": "UTC",
+            "action": "schedule",
+        },
+    )
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    with db.session() as session:
+        [summary] = service.list_posts(session, ws.subject).items
+        post = service.read_post(session, ws.subject, summary.id)
+    assert [(t.account_id, t.text) for t in post.targets] == [(account, "Short one")]
+    page = client.get(f"/publishing/posts/{post.id}/edit").text
+    assert re.search(rf'name="variant_{account}"[^>]*>Short one</textarea>', page)

@@ -128,6 +128,7 @@ def _empty_form(zone: str) -> dict[str, Any]:
         "every": "",
         "until": "",
         "count": "",
+        "variants": {},
     }
 
 
@@ -149,6 +150,7 @@ def _form_from_post(post: PostRead) -> dict[str, Any]:
         "every": (rec.every if rec else None) or "",
         "until": _local(rec.until, zone, LOCAL_FORMAT) if rec and rec.until else "",
         "count": str(rec.count) if rec and rec.count else "",
+        "variants": {t.account_id: t.text for t in post.targets if t.text is not None},
     }
 
 
@@ -160,6 +162,12 @@ def _form_from_request(data: FormData) -> dict[str, Any]:
     ids = [int(v) for v in data.getlist("account_ids") if isinstance(v, str) and v.isdigit()]
     media = [int(v) for v in data.getlist("media_ids") if isinstance(v, str) and v.isdigit()]
     alts = [v if isinstance(v, str) else "" for v in data.getlist("media_alts")]
+    # A text of its own for one account (``variant_<id>``); empty: the post's text.
+    variants = {}
+    for account_id in ids:
+        value = data.get(f"variant_{account_id}")
+        if isinstance(value, str) and value.strip():
+            variants[account_id] = value
     return {
         "text": data.get("text") if isinstance(data.get("text"), str) else "",
         "hashtags": one("hashtags"),
@@ -175,6 +183,7 @@ def _form_from_request(data: FormData) -> dict[str, Any]:
         "every": one("every"),
         "until": one("until"),
         "count": one("count"),
+        "variants": variants,
     }
 
 
@@ -195,7 +204,10 @@ def _fields(form: dict[str, Any]) -> dict[str, Any]:
         "zone": form["zone"] or None,
         "scheduled_at": form["scheduled_at"] or None,
         "recurrence": RecurrenceIn.model_validate(recurrence) if recurrence else None,
-        "targets": [TargetIn(account_id=account_id) for account_id in form["account_ids"]],
+        "targets": [
+            TargetIn(account_id=account_id, text=form["variants"].get(account_id))
+            for account_id in form["account_ids"]
+        ],
         "media": [
             MediaIn(media_id=media_id, alt_text=alt)
             for media_id, alt in zip(form["media_ids"], form["media_alts"], strict=True)
@@ -207,9 +219,10 @@ def _previews(accounts: list[TrackedAccount], form: dict[str, Any]) -> list[dict
     """One card per account: what it would publish and its length in the platform's unit
     (graphemes for Bluesky), counted here so the page says it without JavaScript."""
     tags = _split_tags(form["hashtags"])
-    text = series.compose_text(form["text"], tags)
     cards = []
     for account in accounts:
+        variant = form["variants"].get(account.id)
+        text = series.compose_text(variant if variant is not None else form["text"], tags)
         rules = _rules(account)
         length = validation.text_length(text, rules["obj"]) if rules["obj"] else len(text)
         cards.append(
@@ -218,6 +231,7 @@ def _previews(accounts: list[TrackedAccount], form: dict[str, Any]) -> list[dict
                 "account": account,
                 "selected": account.id in form["account_ids"],
                 "text": text,
+                "variant": variant or "",
                 "length": length,
                 "over": rules["max_chars"] is not None and length > rules["max_chars"],
             }

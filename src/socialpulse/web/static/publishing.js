@@ -62,7 +62,10 @@
           var json = (response.headers.get("content-type") || "").indexOf("application/json") === 0;
           if (!json) throw new Error("the page expired or you were logged out; reload the page");
           return response.json().then(function (body) {
-            if (!response.ok) throw new Error(body.error || body.detail || ("HTTP " + response.status));
+            if (!response.ok) {
+              var detail = Array.isArray(body.detail) ? body.detail.map(function (d) { return d.msg; }).join("; ") : body.detail;
+              throw new Error(body.error || detail || ("HTTP " + response.status));
+            }
             return body;
           });
         }).then(function () {
@@ -103,10 +106,12 @@
     var textArea = form.querySelector("[data-composer-text]");
     var tags = form.querySelector("[data-composer-tags]");
     function update() {
-      var full = composed(textArea.value, tags ? tags.value : "");
       document.querySelectorAll("[data-preview-account]").forEach(function (card) {
         var box = form.querySelector('input[data-account-id="' + card.dataset.previewAccount + '"]');
         card.hidden = !!box && !box.checked;
+        var variant = card.querySelector("[data-variant]");
+        var own = variant && variant.value.trim() ? variant.value : textArea.value;
+        var full = composed(own, tags ? tags.value : "");
         card.querySelector("[data-preview-text]").textContent = full;
         var counter = card.querySelector("[data-counter]");
         var n = countOf(full, counter.dataset.graphemes === "true");
@@ -115,8 +120,9 @@
         counter.classList.toggle("over", !isNaN(max) && n > max);
       });
     }
-    form.addEventListener("input", update);
-    form.addEventListener("change", update);
+    // The variants' textareas sit in the previews (form="composer"), outside the <form>.
+    document.addEventListener("input", update);
+    document.addEventListener("change", update);
     form.querySelectorAll("[data-use-slot]").forEach(function (button) {
       button.addEventListener("click", function (event) {
         event.preventDefault();
