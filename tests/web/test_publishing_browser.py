@@ -135,6 +135,7 @@ def test_compose_schedule_publish_then_calendar_and_analytics(
             page.goto(f"{base_url}/analytics/roi")
             expect(page.get_by_test_id("roi-formula")).to_contain_text("Estimated value")
             assert axe_violations(page) == []
+            page.screenshot(path=str(SHOTS / "publishing-04-roi.png"), full_page=True)
             assert violations == []
         finally:
             browser.close()

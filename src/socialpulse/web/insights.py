@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from socialpulse.analytics import service as analytics_service
 from socialpulse.creators import campaigns
 from socialpulse.errors import AppError, InvalidInput
 from socialpulse.insights import roi, service
@@ -125,7 +126,9 @@ def _roi_context(
             "metrics": METRICS,
             "costs": roi.list_costs(session, subject, limit=COSTS_SHOWN),
             "categories": [c.value for c in CostCategory],
-            "today": dt.date.today().isoformat(),
+            "today": dt.datetime.now(analytics_service.workspace_zone(session, subject))
+            .date()
+            .isoformat(),
             "can_edit": subject.role.at_least(Role.editor),
             "error": None,
             "cost_form": {

@@ -577,7 +577,10 @@ def queue_page(
         "next": {"page": page + 1} if page * QUEUE_PAGE < found.total else None,
     }
     context = layout(session, auth, "publishing") | {
-        "items": [(item, _local(item.next_attempt_at, zone)) for item in found.items],
+        "items": [
+            (item, _local(item.scheduled_for, zone), _local(item.next_attempt_at, zone))
+            for item in found.items
+        ],
         "total": found.total,
         "pages": pages,
         "zone": zone.key,
