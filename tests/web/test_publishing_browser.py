@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,5 +179,28 @@ def test_a_drag_to_the_past_reverts_and_says_why(
             ).to_have_count(1)
             with db.session() as session:
                 assert service.read_post(session, owner.subject, post.id).scheduled_at == when
+
+            # A drop two days later moves the post (the month view keeps the time of day).
+            later = today + dt.timedelta(days=3)
+            later_cell = page.locator(f'td.fc-daygrid-day[data-date="{later.isoformat()}"]')
+            if later_cell.count() == 0:
+                pytest.skip("three days ahead is not in this month's grid")
+            page.locator(f'[data-post-id="{post.id}"]').drag_to(later_cell)
+            expect(later_cell.locator(f'[data-post-id="{post.id}"]')).to_have_count(1)
+            expect(error).to_be_hidden()
+            moved = dt.datetime.combine(later, dt.time(12), tzinfo=dt.UTC)
+            deadline = time.monotonic() + BROWSER_WAIT_MS / 1000
+            while time.monotonic() < deadline:
+                with db.session() as session:
+                    found = service.read_post(session, owner.subject, post.id).scheduled_at
+                if found == moved:
+                    break
+                time.sleep(0.1)
+            assert found == moved
+
+            # The week view shows it at its hour.
+            page.get_by_role("button", name="Week").click()
+            expect(page.locator(".fc-timegrid")).to_be_visible()
+            assert axe_violations(page) == []
         finally:
             browser.close()
