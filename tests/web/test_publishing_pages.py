@@ -8,7 +8,10 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from pytest_httpserver import HTTPServer
 
 import publishing_support as support
 from dashboard_pages import csrf, log_in
@@ -722,3 +725,59 @@ def test_an_account_gets_its_own_text_from_the_form(
     assert [(t.account_id, t.text) for t in post.targets] == [(account, "Short one")]
     page = client.get(f"/publishing/posts/{post.id}/edit").text
     assert re.search(rf'name="variant_{account}"[^>]*>Short one</textarea>', page)
+
+
+def test_with_a_model_the_rewrite_fills_each_accounts_own_text(
+    client: TestClient,
+    app: FastAPI,
+    httpserver: HTTPServer,
+    ws: WorkspaceFixture,
+    account: int,
+) -> None:
+    """Against a local OpenAI-compatible server (as Ollama answers)."""
+    original = app.state.settings
+    app.state.settings = original.model_copy(
+        update={
+            "llm_base_url": httpserver.url_for("/v1"),
+            "llm_model": "llama3.1:8b",
+            "llm_api_key": SecretStr("sk-local"),
+            "llm_allow_private": True,
+        }
+    )
+    answer = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1764739800,
+        "model": "llama3.1:8b",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Spring is here: our launch is live!"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60},
+    }
+    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_json(answer)
+    try:
+        log_in(client, ws)
+        page = client.get("/publishing/new").text
+        assert "Rewrite for each account with the model" in page
+        shown = _compose(
+            client, {"text": "launch live", "account_ids": str(account), "action": "rewrite"}
+        )
+    finally:
+        app.state.settings = original
+    html = shown.text  # type: ignore[attr-defined]
+    assert shown.status_code == 200, html  # type: ignore[attr-defined]
+    assert re.search(
+        rf'name="variant_{account}"[^>]*>Spring is here: our launch is live!</textarea>', html
+    )
+    assert ">launch live</textarea>" in html  # the post's own text is kept
+
+
+def test_without_a_model_there_is_no_rewrite_button(
+    client: TestClient, ws: WorkspaceFixture, account: int
+) -> None:
+    log_in(client, ws)
+    assert "Rewrite for each account" not in client.get("/publishing/new").text

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 from socialpulse.accounts import service as accounts_service
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.ai import drafting
+from socialpulse.ai.llm import ChatModel, LlmConfig, chat_model
 from socialpulse.ai.schemas import DraftMode, DraftRequest
 from socialpulse.analytics import service as analytics_service
 from socialpulse.db import utcnow
@@ -280,6 +281,7 @@ def _composer(
         "notice": notice,
         "zones": sorted(zoneinfo.available_timezones()),
         "can_edit": subject.role.at_least(Role.editor),
+        "has_model": LlmConfig.from_settings(request.app.state.settings) is not None,
     }
     return render(request, "publishing/composer.html", context, status_code=status_code)
 
@@ -449,6 +451,11 @@ async def _submit(
         return _composer(request, session, auth, _use_slot(session, subject, form), post=post)
     if action == "suggest":
         return _suggest(request, session, auth, form, post)
+    if action == "rewrite":
+        model = chat_model(settings)
+        if model is None:
+            raise InvalidInput("no language model is configured (SOCIALPULSE_LLM_BASE_URL)")
+        return _suggest(request, session, auth, form, post, model=model)
     try:
         fields = _fields(form)
         if post is None:
@@ -497,9 +504,11 @@ def _suggest(
     auth: tuple[Subject, Any],
     form: dict[str, Any],
     post: PostRead | None,
+    *,
+    model: ChatModel | None = None,
 ) -> Response:
-    """Offline help (no model call): hashtags from the account's best posts, length and link
-    checks per platform."""
+    """Hashtags from the account's best posts, length and link checks per platform; with a
+    model, also its rewrite per platform, put in each chosen account's own text."""
     subject, _ = auth
     accounts = _publishable(session, subject)
     chosen = [a for a in accounts if a.id in form["account_ids"]] or accounts
@@ -512,13 +521,24 @@ def _suggest(
                 text=series.compose_text(form["text"], _split_tags(form["hashtags"])),
                 platforms=platforms[:10],
                 account_id=chosen[0].id if chosen else None,
-                mode=DraftMode.suggest,
+                mode=DraftMode.rewrite if model is not None else DraftMode.suggest,
             ),
-            model=None,
+            model=model,
         )
     except (AppError, ValidationError) as exc:
-        return _composer(request, session, auth, form, post=post, errors=_errors_of(exc))
-    return _composer(request, session, auth, form, post=post, suggestion=suggestion)
+        session.rollback()
+        errors = _errors_of(exc)
+        if isinstance(exc, AppError):
+            errors = errors or {"form": [exc.message]}
+        return _composer(request, session, auth, form, post=post, errors=errors)
+    notice = None
+    if suggestion.variants:
+        for account in chosen:
+            variant = suggestion.variants.get(account.platform)
+            if variant is not None and account.id in form["account_ids"]:
+                form["variants"][account.id] = variant.text
+        notice = f"Rewritten by {suggestion.model}: check each account's own text below."
+    return _composer(request, session, auth, form, post=post, suggestion=suggestion, notice=notice)
 
 
 @router.post("/publishing/new", response_class=HTMLResponse, dependencies=[CsrfChecked])
