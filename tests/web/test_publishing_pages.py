@@ -781,3 +781,47 @@ def test_without_a_model_there_is_no_rewrite_button(
 ) -> None:
     log_in(client, ws)
     assert "Rewrite for each account" not in client.get("/publishing/new").text
+
+
+def test_a_bad_count_is_shown_next_to_the_repeat_fields(
+    client: TestClient, ws: WorkspaceFixture, account: int, soon: dt.datetime
+) -> None:
+    log_in(client, ws)
+    refused = _compose(
+        client,
+        {
+            "text": "Weekly",
+            "account_ids": str(account),
+            "scheduled_at": _local(soon),
+            "zone": "UTC",
+            "repeat": "cron",
+            "cron": "0 14 * * 1",
+            "count": "0",
+            "action": "schedule",
+        },
+    )
+    html = refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    assert 'data-testid="error-recurrence"' in html
+    assert 'value="0 14 * * 1"' in html
+
+
+def test_an_invalid_cron_pattern_is_refused_next_to_the_repeat_fields(
+    client: TestClient, ws: WorkspaceFixture, account: int, soon: dt.datetime
+) -> None:
+    log_in(client, ws)
+    refused = _compose(
+        client,
+        {
+            "text": "Weekly",
+            "account_ids": str(account),
+            "scheduled_at": _local(soon),
+            "zone": "UTC",
+            "repeat": "cron",
+            "cron": "61 25 * * *",
+            "action": "schedule",
+        },
+    )
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    error = re.search(r'data-testid="error-recurrence">([^<]+)<', refused.text)  # type: ignore[attr-defined]
+    assert error is not None and "cron" in error.group(1).lower()

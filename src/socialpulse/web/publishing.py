@@ -20,6 +20,7 @@ from socialpulse.ai import drafting
 from socialpulse.ai.llm import ChatModel, LlmConfig, chat_model
 from socialpulse.ai.schemas import DraftMode, DraftRequest
 from socialpulse.analytics import service as analytics_service
+from socialpulse.config import Settings
 from socialpulse.db import utcnow
 from socialpulse.errors import AppError, InvalidInput
 from socialpulse.providers import registry
@@ -59,6 +60,11 @@ FIELD_OF = {
     "hashtags": "hashtags",
     "title": "title",
     "file": "media",
+    # RecurrenceIn's own fields, when pydantic checks it alone.
+    "cron": "recurrence",
+    "every": "recurrence",
+    "until": "recurrence",
+    "count": "recurrence",
 }
 
 
@@ -403,7 +409,7 @@ def _upload(
     subject: Subject,
     upload: Any,
     form: dict[str, Any],
-    settings: Any,
+    settings: Settings,
 ) -> None:
     """A file chosen on the form joins the post's media (stored before the post is saved, so
     a refused post keeps it for the next try)."""
@@ -423,7 +429,7 @@ async def _submit(
     request: Request,
     session: Session,
     auth: tuple[Subject, Any],
-    settings: Any,
+    settings: Settings,
     post_id: int | None,
 ) -> Response:
     subject, _ = auth
