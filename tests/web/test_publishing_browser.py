@@ -78,6 +78,12 @@ def test_compose_schedule_publish_then_calendar_and_analytics(
             _log_in(page, base_url, owner, "/publishing/new")
             expect(page.get_by_role("heading", name="New post")).to_be_visible()
             assert axe_violations(page) == []
+            # Refused (no account, no time): the messages are on the form, which stays usable.
+            page.get_by_label("Text", exact=True).fill("Spring launch is live")
+            page.get_by_role("button", name="Schedule").click()
+            expect(page.get_by_test_id("composer-errors")).to_be_visible()
+            expect(page.get_by_label("Text", exact=True)).to_have_value("Spring launch is live")
+            assert axe_violations(page) == []
 
             page.get_by_label("Text", exact=True).fill("Spring launch is live")
             page.get_by_label("Hashtags").fill("spring")
