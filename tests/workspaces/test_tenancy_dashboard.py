@@ -39,6 +39,12 @@ ID_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/settings/webhooks/{subscription_id}/toggle", {}),
     ("POST", "/settings/webhooks/{subscription_id}/delete", {}),
     ("POST", "/settings/webhooks/deliveries/{webhook_delivery_id}/replay", {}),
+    # Publishing and ROI pages (web/publishing.py, web/insights.py, issue #15).
+    ("GET", "/publishing/posts/{publishing_post_id}/edit", {}),
+    ("POST", "/publishing/posts/{publishing_post_id}/edit", {"text": "Mine", "action": "draft"}),
+    ("POST", "/publishing/posts/{publishing_post_id}/cancel", {}),
+    ("POST", "/publishing/queue/{delivery_id}/retry", {}),
+    ("POST", "/analytics/roi/costs/{workspace_cost_id}/delete", {}),
     ("GET", "/lists/{list_id}", {}),
     ("POST", "/lists/{list_id}", {"name": "Renamed"}),
     ("POST", "/lists/{list_id}/delete", {}),

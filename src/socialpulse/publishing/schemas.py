@@ -300,3 +300,22 @@ class GenerateIn(BaseModel):
         if any(i < 1 for i in ids):
             raise ValueError("account ids are positive")
         return list(dict.fromkeys(ids))
+
+
+# --------------------------------------------------------------------------- calendar (dashboard)
+
+
+class CalendarEntry(BaseModel):
+    """One occurrence of a post on the calendar: its deliveries together (one per account), or
+    a planned occurrence of a series that has no deliveries yet, or a draft with a time."""
+
+    post_id: int
+    occurrence_at: dt.datetime | None = Field(description="Null for a draft.")
+    start: dt.datetime = Field(description="When it is (or was) to be published, UTC.")
+    status: str = Field(description="A delivery status, or planned / draft.")
+    text: str
+    handles: list[str]
+    platforms: list[str]
+    recurring: bool
+    error: str | None = None
+    url: str | None = None

@@ -41,6 +41,7 @@ from socialpulse.publishing.models import (
 )
 from socialpulse.publishing.recurrence import describe_interval, get_zone
 from socialpulse.publishing.schemas import (
+    CalendarEntry,
     DeliveryRead,
     MediaIn,
     MediaRead,
@@ -872,3 +873,152 @@ def queue(
         for delivery, handle, text in rows
     ]
     return QueuePage(items=items, total=total, offset=offset, limit=limit)
+
+
+# --------------------------------------------------------------------------- calendar
+
+# The status a calendar entry shows when its accounts' deliveries differ: what needs attention
+# first (a failure hides behind nothing), then what is still to happen.
+_CALENDAR_RANK = [
+    DeliveryStatus.failed,
+    DeliveryStatus.missed,
+    DeliveryStatus.publishing,
+    DeliveryStatus.scheduled,
+    DeliveryStatus.published,
+    DeliveryStatus.cancelled,
+    DeliveryStatus.skipped,
+]
+CALENDAR_LIMIT = 2000
+
+
+def calendar(
+    session: Session,
+    subject: Subject,
+    *,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime | None = None,
+) -> list[CalendarEntry]:
+    """What the workspace publishes in [since, until): each occurrence's deliveries together,
+    the planned occurrences of series beyond their materialised deliveries, and drafts that
+    have a time. At most ``CALENDAR_LIMIT`` entries (a month view holds far fewer)."""
+    now = now or utcnow()
+    grouped: dict[tuple[int, dt.datetime], list[tuple[Delivery, str, Post]]] = {}
+    rows = session.execute(
+        scoped(select(Delivery, TrackedAccount.handle, Post), subject)
+        .join(TrackedAccount, TrackedAccount.id == Delivery.account_id)
+        .join(Post, Post.id == Delivery.post_id)
+        .where(Delivery.scheduled_for >= since, Delivery.scheduled_for < until)
+        .order_by(Delivery.scheduled_for, Delivery.id)
+        .limit(CALENDAR_LIMIT)
+    )
+    for delivery, handle, post in rows:
+        grouped.setdefault((post.id, delivery.occurrence_at), []).append((delivery, handle, post))
+    entries = []
+    for (post_id, occurrence_at), found in grouped.items():
+        statuses = {delivery.status for delivery, _, _ in found}
+        status = next(s for s in _CALENDAR_RANK if s in statuses)
+        post = found[0][2]
+        failed = [d.last_error for d, _, _ in found if d.status == status and d.last_error]
+        urls = [d.url for d, _, _ in found if d.url]
+        entries.append(
+            CalendarEntry(
+                post_id=post_id,
+                occurrence_at=occurrence_at,
+                start=min(d.scheduled_for for d, _, _ in found),
+                status=str(status),
+                text=found[0][0].text_override or post.text,
+                handles=sorted({handle for _, handle, _ in found}),
+                platforms=sorted({d.platform for d, _, _ in found}),
+                recurring=post.recurring,
+                error=failed[0] if failed else None,
+                url=urls[0] if urls else None,
+            )
+        )
+    entries.extend(_planned_entries(session, subject, grouped, since, until, now))
+    drafts = session.scalars(
+        scoped(select(Post), subject)
+        .where(Post.status == PostStatus.draft)
+        .where(Post.scheduled_at >= since, Post.scheduled_at < until)
+        .limit(CALENDAR_LIMIT)
+    )
+    for draft in drafts:
+        assert draft.scheduled_at is not None
+        entries.append(
+            CalendarEntry(
+                post_id=draft.id,
+                occurrence_at=None,
+                start=draft.scheduled_at,
+                status="draft",
+                text=draft.text,
+                handles=[],
+                platforms=[],
+                recurring=draft.recurring,
+            )
+        )
+    entries.sort(key=lambda entry: (entry.start, entry.post_id))
+    return entries[:CALENDAR_LIMIT]
+
+
+def _planned_entries(
+    session: Session,
+    subject: Subject,
+    known: dict[tuple[int, dt.datetime], Any],
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[CalendarEntry]:
+    """Occurrences of scheduled series after their materialised deliveries (a series is
+    materialised only a horizon ahead), with their skips and edited times."""
+    start = max(since, now)
+    if start >= until:
+        return []
+    series_posts = list(
+        session.scalars(
+            scoped(select(Post), subject)
+            .where(Post.status.in_([PostStatus.scheduled, PostStatus.failed]))
+            .where((Post.cron.is_not(None)) | (Post.interval_s.is_not(None)))
+            .where(Post.scheduled_at < until)
+        )
+    )
+    if not series_posts:
+        return []
+    accounts: dict[int, list[tuple[str, str]]] = {}
+    for post_id, handle, account_platform in session.execute(
+        select(PostTarget.post_id, TrackedAccount.handle, TrackedAccount.platform)
+        .join(TrackedAccount, TrackedAccount.id == PostTarget.account_id)
+        .where(PostTarget.post_id.in_([post.id for post in series_posts]))
+    ):
+        accounts.setdefault(post_id, []).append((handle, account_platform))
+    overrides = {
+        (row.post_id, row.occurrence_at): row
+        for row in session.scalars(
+            select(OccurrenceOverride).where(
+                OccurrenceOverride.post_id.in_([post.id for post in series_posts])
+            )
+        )
+    }
+    entries = []
+    for post in series_posts:
+        for occurrence in series.planned(
+            post, after=start - dt.timedelta(microseconds=1), until=until, limit=CALENDAR_LIMIT
+        ):
+            if occurrence.at >= until or (post.id, occurrence.at) in known:
+                continue
+            override = overrides.get((post.id, occurrence.at))
+            if override is not None and override.action == OverrideAction.skip:
+                continue
+            targets = accounts.get(post.id, [])
+            entries.append(
+                CalendarEntry(
+                    post_id=post.id,
+                    occurrence_at=occurrence.at,
+                    start=(override.scheduled_for if override else None) or occurrence.at,
+                    status="planned",
+                    text=(override.text if override else None) or post.text,
+                    handles=sorted({handle for handle, _ in targets}),
+                    platforms=sorted({name for _, name in targets}),
+                    recurring=True,
+                )
+            )
+    return entries

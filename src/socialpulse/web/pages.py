@@ -38,6 +38,8 @@ NAV: list[tuple[str, str, str]] = [
     ("Inbox", "/inbox", "inbox"),
     ("Creators", "/creators", "creators"),
     ("Discovery", "/discovery", "discovery"),
+    ("Publishing", "/publishing", "publishing"),
+    ("Analytics", "/analytics/overview", "analytics"),
     ("Lists", "/lists", "lists"),
     ("Campaigns", "/campaigns", "campaigns"),
     ("Billing", "/billing", "billing"),

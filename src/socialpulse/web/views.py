@@ -488,7 +488,9 @@ def mount_dashboard(app: FastAPI) -> None:
     from socialpulse.web.creators import router as creators_router
     from socialpulse.web.discovery import router as discovery_router
     from socialpulse.web.inbox import router as inbox_router
+    from socialpulse.web.insights import router as insights_router  # issue #15 (F)
     from socialpulse.web.lists import router as lists_router
+    from socialpulse.web.publishing import router as publishing_router  # issue #15 (F)
     from socialpulse.web.webhooks import router as webhooks_router  # issue #15
 
     app.include_router(router)
@@ -499,6 +501,8 @@ def mount_dashboard(app: FastAPI) -> None:
     app.include_router(billing_router)
     app.include_router(lists_router)
     app.include_router(webhooks_router)
+    app.include_router(publishing_router)
+    app.include_router(insights_router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
