@@ -30,6 +30,7 @@ from socialpulse.inbox.models import (
 )
 from socialpulse.providers import base as pb
 from socialpulse.publishing.models import Delivery, OccurrenceOverride, OverrideAction
+from socialpulse.webhooks.models import WebhookDelivery
 from socialpulse.worker.models import Job
 from socialpulse.workspaces import service
 from socialpulse.workspaces.models import (
@@ -154,6 +155,11 @@ MODEL_DEFAULTS: dict[type[Base], Callable[[int], dict[str, Any]]] = {
         "scheduled_for": _now() + dt.timedelta(hours=n),
         "next_attempt_at": _now() + dt.timedelta(hours=n),
         "idempotency_key": f"delivery-{n}",
+    },
+    WebhookDelivery: lambda n: {
+        "event_id": f"msg_{n}",
+        "event_type": "reply.sent",
+        "payload": {"type": "reply.sent", "data": {}},
     },
     OccurrenceOverride: lambda n: {
         "occurrence_at": _now() + dt.timedelta(hours=n),

@@ -61,6 +61,9 @@ def test_every_table_that_points_at_an_account_is_a_step_after_its_children() ->
         "content_mappings",
         "account_snapshots",
         "fetch_runs",
+        # Publishing: the account's targets of posts and their deliveries.
+        "publishing_targets",
+        "publishing_deliveries",
     } == set(position)
     for step in steps:
         for fk in step.table.foreign_keys:
