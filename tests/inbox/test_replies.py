@@ -554,3 +554,50 @@ def test_worker_killed_before_the_platform_call_sends_exactly_once(
     assert _calls(tmp_path) == ["Thank you!"]
     row = item(db, item_id)
     assert (row.status, row.external_reply_id) == (ReplyStatus.sent, "second-send")
+
+
+class _VirtualTime:
+    """The sender's clock in a test: `sleep` moves it instead of waiting."""
+
+    def __init__(self) -> None:
+        self.elapsed = 0.0
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        self.elapsed += max(0.0, seconds)
+
+
+def test_a_backlog_found_after_a_pause_leaves_with_each_replys_own_random_delay(
+    db: Database, ws: WorkspaceFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker was stopped while 40 replies waited; when it comes back they are overdue.
+    They must not go out at the bare minimum interval (2.000 s on the demo platform) in bursts
+    of 10: each keeps the interval plus its own random extra delay. Ticks run as the periodic
+    task runs them (every minute, 50 s ahead), on a virtual clock."""
+    account = make_account(db, ws, "simulated")
+    ids = [enqueue(db, make_interaction(db, ws, account, n)) for n in range(40)]
+    publisher = FakePublisher()
+    clock = _VirtualTime()
+    monkeypatch.setattr(sender, "time", clock)
+    tick_at = NOW + dt.timedelta(hours=2)
+    for _ in range(30):
+        clock.elapsed = 0.0
+        sender.tick(
+            db, now=tick_at, publisher_factory=factory(publisher), lookahead_s=50, sleep=clock.sleep
+        )
+        if len(publisher.calls) == 40:
+            break
+        tick_at += dt.timedelta(seconds=max(60.0, clock.elapsed))  # the next minute's tick
+    sent = sorted(item(db, i).publish_started_at for i in ids)  # type: ignore[type-var]
+    assert len(publisher.calls) == 40 and None not in sent
+    gaps = [round((b - a).total_seconds(), 3) for a, b in zip(sent, sent[1:], strict=False)]
+    assert all(gap >= 2.0 for gap in gaps), gaps
+    assert sum(gap == 2.0 for gap in gaps) <= 1, gaps
+    assert all(x != y for x, y in zip(gaps, gaps[1:], strict=False)), gaps
+    per_minute = max(
+        sum(1 for t in sent if s <= t < s + dt.timedelta(minutes=1))
+        for s in sent  # type: ignore[operator]
+    )
+    assert per_minute <= 10

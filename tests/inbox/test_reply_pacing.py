@@ -10,7 +10,13 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from socialpulse.inbox.replies.pacing import ReplyLimits, default_limits, plan_send_times
+from socialpulse.inbox.replies.pacing import (
+    ReplyLimits,
+    default_limits,
+    earliest_send,
+    plan_send_times,
+    send_jitter,
+)
 
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -62,6 +68,61 @@ def test_planned_times_never_exceed_any_rolling_window(
     union = existing + planned
     assert union == sorted(union)
     assert _violations(union, len(existing), limits) == []
+
+
+def _catch_up(
+    limits: ReplyLimits, backlog: list[dt.datetime], keys: list[str], resume: dt.datetime
+) -> list[dt.datetime]:
+    """What the sender does with a backlog it finds overdue at `resume`: each reply in planned
+    order leaves when `earliest_send` allows, given the sends before it."""
+    sent: list[dt.datetime] = []
+    for planned, key in zip(backlog, keys, strict=True):
+        at = max(resume, planned, sent[-1] if sent else resume)
+        recent = [t for t in sent if t > at - dt.timedelta(hours=1)]
+        allowed = earliest_send(recent, limits, at, send_jitter(limits, key))
+        sent.append(allowed or at)
+    return sent
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    limits=limits_strategy.filter(lambda lim: lim.jitter_max_s - lim.jitter_min_s >= 0.5),
+    count=st.integers(2, 100),
+    pause_s=st.integers(60, 6 * 3600),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_catching_up_after_a_pause_keeps_the_interval_and_each_random_delay(
+    limits: ReplyLimits, count: int, pause_s: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    keys = [f"{rng.getrandbits(128):032x}" for _ in range(count)]
+    backlog = plan_send_times(limits, [], count, START, rng)  # planned, then the worker stopped
+    resume = backlog[-1] + dt.timedelta(seconds=pause_s)
+    sent = _catch_up(limits, backlog, keys, resume)
+    assert _violations(sent, 0, limits) == []
+    for before, after, key in zip(sent, sent[1:], keys[1:], strict=False):
+        own_gap = dt.timedelta(seconds=limits.min_interval_s) + send_jitter(limits, key)
+        assert after - before >= own_gap - dt.timedelta(microseconds=1)
+
+
+def test_a_hundred_overdue_replies_never_leave_at_machine_regular_intervals() -> None:
+    limits = default_limits("simulated")  # 2 s apart, 10 a minute, 0-3 s extra
+    rng = random.Random(5)
+    keys = [f"{rng.getrandbits(128):032x}" for _ in range(100)]
+    backlog = plan_send_times(limits, [], 100, START, rng)
+    sent = _catch_up(limits, backlog, keys, backlog[-1] + dt.timedelta(hours=2))
+    gaps = [round((b - a).total_seconds(), 3) for a, b in zip(sent, sent[1:], strict=False)]
+    assert all(x != y for x, y in zip(gaps, gaps[1:], strict=False)), gaps
+    assert len({g for g in gaps if g == 2.0}) == 0  # never the bare minimum interval
+    assert _violations(sent, 0, limits) == []
+
+
+def test_a_reply_keeps_its_own_extra_delay_however_often_it_is_checked() -> None:
+    limits = default_limits("youtube")
+    assert send_jitter(limits, "a" * 32) == send_jitter(limits, "a" * 32)
+    delays = {send_jitter(limits, f"{n:032x}") for n in range(50)}
+    assert len(delays) == 50
+    assert all(dt.timedelta(seconds=5) <= d <= dt.timedelta(seconds=30) for d in delays)
 
 
 def test_each_reply_waits_the_minimum_interval_plus_a_random_delay() -> None:

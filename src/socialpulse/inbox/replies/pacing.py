@@ -10,6 +10,14 @@ least ``min_interval_s`` between two sends, plus a random extra delay drawn unif
 ``plan_send_times`` is pure and O(n): times are appended in order, so only the last
 ``max_per_minute`` / ``max_per_hour`` times can constrain the next one.
 
+Catching up: when the queue falls behind (the worker was stopped, the account was
+disconnected), the overdue replies do not leave back to back at the bare minimum interval.
+``pacing_wait`` holds each send to the last actual send + ``min_interval_s`` + that reply's own
+random extra delay (``send_jitter``), drawn from its idempotency key: stable however often the
+sender re-checks (a fresh draw per check would favour the longest delays), different from every
+other reply's. Planning draws the same delay for a reply planned alone (``plan_one``), so a
+reply sent on schedule is never held back by its own check.
+
 Priority: new replies are planned at the end (FIFO). A reply with a higher priority than
 pending, not yet started replies of the same account takes the earliest of their slots and
 each of those moves one slot later (the last one takes the new slot). The set of send times is
@@ -42,9 +50,11 @@ __all__ = [
     "default_limits",
     "limits_for",
     "occupied_times",
+    "earliest_send",
     "pacing_wait",
     "plan_one",
     "plan_send_times",
+    "send_jitter",
     "validate_limits",
     "validate_text",
 ]
@@ -173,18 +183,49 @@ def occupied_times(session: Session, account_id: int, now: dt.datetime) -> list[
     return sorted([*queued, *(t for t in started if t is not None)])
 
 
-def plan_one(
-    session: Session, account: TrackedAccount, now: dt.datetime, rng: random.Random | None = None
-) -> dt.datetime:
+def send_jitter(limits: ReplyLimits, key: str) -> dt.timedelta:
+    """The random extra delay of the reply whose idempotency key is `key` (uniform in
+    ``[jitter_min_s, jitter_max_s]``; the key is a random UUID, so the draw is too)."""
+    return dt.timedelta(
+        seconds=random.Random(key).uniform(limits.jitter_min_s, limits.jitter_max_s)
+    )
+
+
+def plan_one(session: Session, account: TrackedAccount, now: dt.datetime, key: str) -> dt.datetime:
+    """The send time of one new reply with idempotency key `key`, after everything queued."""
     limits, _ = limits_for(session, account)
     occupied = occupied_times(session, account.id, now)
-    return plan_send_times(limits, occupied, 1, now, rng or random.Random())[0]
+    return plan_send_times(limits, occupied, 1, now, random.Random(key))[0]
+
+
+def earliest_send(
+    recent: Sequence[dt.datetime], limits: ReplyLimits, at: dt.datetime, jitter: dt.timedelta
+) -> dt.datetime | None:
+    """The earliest time a reply with extra delay `jitter` may leave, given the account's
+    actual sends `recent` (sorted, all ≤ `at`, the last hour at least); None: now is fine."""
+    earliest = at
+    if recent:
+        gap = dt.timedelta(seconds=limits.min_interval_s) + jitter
+        earliest = max(earliest, recent[-1] + gap)
+        in_minute = len(recent) - bisect.bisect_right(recent, at - MINUTE)
+        if in_minute >= limits.max_per_minute:
+            earliest = max(earliest, recent[-limits.max_per_minute] + MINUTE)
+        in_hour = len(recent) - bisect.bisect_right(recent, at - HOUR)
+        if in_hour >= limits.max_per_hour:
+            earliest = max(earliest, recent[-limits.max_per_hour] + HOUR)
+    return earliest if earliest > at else None
 
 
 def pacing_wait(
-    session: Session, item_id: int, account_id: int, limits: ReplyLimits, at: dt.datetime
+    session: Session,
+    item_id: int,
+    account_id: int,
+    limits: ReplyLimits,
+    at: dt.datetime,
+    jitter: dt.timedelta,
 ) -> dt.datetime | None:
-    """The earliest time the account may send again given its actual recent sends (or None)."""
+    """The earliest time the account may send item `item_id` again given its actual recent
+    sends (or None: it may send now)."""
     recent = sorted(
         t
         for t in session.scalars(
@@ -196,12 +237,4 @@ def pacing_wait(
         )
         if t is not None and t <= at
     )
-    earliest = at
-    if recent:
-        earliest = max(earliest, recent[-1] + dt.timedelta(seconds=limits.min_interval_s))
-        in_minute = len(recent) - bisect.bisect_right(recent, at - MINUTE)
-        if in_minute >= limits.max_per_minute:
-            earliest = max(earliest, recent[-limits.max_per_minute] + MINUTE)
-        if len(recent) >= limits.max_per_hour:
-            earliest = max(earliest, recent[-limits.max_per_hour] + HOUR)
-    return earliest if earliest > at else None
+    return earliest_send(recent, limits, at, jitter)

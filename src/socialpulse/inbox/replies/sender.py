@@ -58,7 +58,7 @@ from socialpulse.inbox.models import (
     ReplyQueueItem,
     ReplyStatus,
 )
-from socialpulse.inbox.replies.pacing import ReplyLimits, limits_for, pacing_wait
+from socialpulse.inbox.replies.pacing import ReplyLimits, limits_for, pacing_wait, send_jitter
 from socialpulse.kit import leases
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
@@ -362,7 +362,9 @@ def _process(
             return
 
     with run.db.session(readonly=True) as session:
-        allowed = pacing_wait(session, item_id, account.id, limits, run.current())
+        allowed = pacing_wait(
+            session, item_id, account.id, limits, run.current(), send_jitter(limits, key)
+        )
     window_end = run.now + dt.timedelta(seconds=run.lookahead_s)
     if allowed is not None and allowed <= window_end:  # within this tick's window: wait for it
         run.sleep((allowed - run.current()).total_seconds())

@@ -68,7 +68,8 @@ def enqueue_reply(
         raise Conflict(
             f"a reply to this interaction is already queued (item {active}); cancel it first"
         )
-    scheduled = plan_one(session, account, now)
+    key = uuid.uuid4().hex
+    scheduled = plan_one(session, account, now, key)
     item = ReplyQueueItem(
         workspace_id=interaction.workspace_id,
         account_id=account.id,
@@ -78,7 +79,7 @@ def enqueue_reply(
         priority=priority,
         batch_id=batch_id,
         scheduled_for=scheduled,
-        idempotency_key=uuid.uuid4().hex,
+        idempotency_key=key,
         created_by=created_by,
         created_at=now,
     )
@@ -213,7 +214,7 @@ def retry_item(
         )
     account = session.get(TrackedAccount, item.account_id)
     assert account is not None
-    item.scheduled_for = plan_one(session, account, now)
+    item.scheduled_for = plan_one(session, account, now, item.idempotency_key)
     item.status = ReplyStatus.pending
     item.attempts = 0
     item.publish_started_at = None
