@@ -1,5 +1,6 @@
 """Fans and superfans: the users' rule (90 days, 10 interactions, 70 % positive), promotion
-on arrival, demotion as the window moves, the score formulas and the nightly batch."""
+on arrival, demotion as the window moves, the score formulas over the same window, and the
+nightly batch."""
 
 from __future__ import annotations
 
@@ -107,11 +108,12 @@ def test_superfan_kept_while_in_the_window_then_demoted_when_it_moves_on(
     assert moved == {"total_evaluated": 1, "promoted": 0, "demoted": 1}
     assert ann.is_superfan is False
     assert ann.superfan_since is None
-    # Lifetime counters and scores do not expire with the window.
+    # The lifetime counters stay; the scores are over the window, now empty.
     assert ann.interactions_count == 10
+    assert (ann.lifetime_value_score, ann.sentiment_score) == (0, 0.0)
 
 
-def test_scores_follow_the_documented_formulas_on_lifetime_counts(
+def test_scores_follow_the_documented_formulas_over_the_window(
     db: Database, account_id: int, make_comment: Callable[..., pb.Comment]
 ) -> None:
     texts = POSITIVE[:2] + NEGATIVE[:1] + NEUTRAL[:1]
@@ -124,13 +126,23 @@ def test_scores_follow_the_documented_formulas_on_lifetime_counts(
     average = sum(priorities) / len(priorities)
     assert (cid.interactions_count, cid.positive_count, cid.negative_count) == (4, 2, 1)
     assert cid.average_priority == pytest.approx(average)
-    assert cid.lifetime_value_score == pytest.approx(2 * 4 + 5 * 2 + average)
+    assert cid.lifetime_value_score == int(2 * 4 + 5 * 2 + average + 0.5)
+    assert isinstance(cid.lifetime_value_score, int)
     assert cid.sentiment_score == pytest.approx((2 - 1) / 4)
 
 
 def test_score_formula_edges() -> None:
-    assert fans.lifetime_value_score(40, 30, 80.0) == 100.0  # capped
-    assert fans.lifetime_value_score(1, 1, 45.0) == 52.0
+    assert fans.lifetime_value_score(40, 30, 80.0) == 100  # capped
+    assert fans.lifetime_value_score(1, 1, 45.0) == 52
+    assert fans.lifetime_value_score(0, 0, 0.0) == 0
+    # An integer, halves rounded up: 2 x 1 + 0.5 = 2.5 → 3, 2 x 1 + 0.49 → 2.
+    assert fans.lifetime_value_score(1, 0, 0.5) == 3
+    assert fans.lifetime_value_score(1, 0, 0.49) == 2
+    assert all(
+        isinstance(fans.lifetime_value_score(n, n // 2, p), int)
+        for n in range(0, 60, 7)
+        for p in (0.0, 33.3, 100.0)
+    )
     assert fans.sentiment_score(0, 0, 0) == 0.0
     assert fans.sentiment_score(4, 0, 4) == -1.0
 
@@ -145,8 +157,8 @@ def test_raising_priority_rescores_the_fan(
         service.update_interaction(session, ws.subject, item.id, priority=100)
     after = _fan(db, "dee")
     assert after.average_priority == 100.0
-    assert before.lifetime_value_score == pytest.approx(2 + before.average_priority)
-    assert after.lifetime_value_score == 100.0  # min(100, 2 x 1 + 5 x 0 + 100)
+    assert before.lifetime_value_score == int(2 + before.average_priority + 0.5)
+    assert after.lifetime_value_score == 100  # min(100, 2 x 1 + 5 x 0 + 100)
 
 
 def test_nightly_batch_applies_the_workspace_thresholds_and_counts(
@@ -198,3 +210,65 @@ def test_nightly_periodic_function_reports_the_batch_counts(
 
     _ingest(db, account_id, make_comment, "ann", POSITIVE[:2], prefix="a")
     assert tasks.nightly_superfans() == {"total_evaluated": 1, "promoted": 0, "demoted": 0}
+
+
+def test_interactions_older_than_the_window_move_neither_score(
+    db: Database, ws: WorkspaceFixture, account_id: int, make_comment: Callable[..., pb.Comment]
+) -> None:
+    recent = START - dt.timedelta(days=2)
+    with time_machine.travel(START, tick=False), db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        ingest.ingest_interactions(
+            session,
+            account,
+            [make_comment(f"new-{i}", "eve", POSITIVE[i], at=recent) for i in range(2)],
+        )
+    before = _fan(db, "eve")
+    # Old complaints (91 and 200 days back), arriving late (a first import of old posts): they
+    # count for the fan's lifetime counters, not for the scores.
+    with time_machine.travel(START, tick=False), db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        old = [
+            make_comment(f"old-{i}", "eve", NEGATIVE[i % 2], at=START - dt.timedelta(days=days))
+            for i, days in enumerate((91, 120, 200, 200, 91))
+        ]
+        ingest.ingest_interactions(session, account, old)
+    after = _fan(db, "eve")
+    assert (before.interactions_count, after.interactions_count) == (2, 7)
+    assert after.negative_count == 5
+    assert after.lifetime_value_score == before.lifetime_value_score
+    assert after.sentiment_score == before.sentiment_score == 1.0
+    # Inside the window (89 days back), a complaint does move both.
+    with time_machine.travel(START, tick=False), db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        ingest.ingest_interactions(
+            session,
+            account,
+            [make_comment("inside", "eve", NEGATIVE[0], at=START - dt.timedelta(days=89))],
+        )
+    inside = _fan(db, "eve")
+    with db.session(readonly=True) as session:
+        window_priorities = list(
+            session.scalars(
+                select(Interaction.priority).where(
+                    Interaction.fan_id == inside.id,
+                    Interaction.posted_at >= START - dt.timedelta(days=90),
+                )
+            )
+        )
+    assert len(window_priorities) == 3
+    average = sum(window_priorities) / 3
+    assert inside.sentiment_score == round((2 - 1) / 3, 4)
+    assert inside.lifetime_value_score == int(2 * 3 + 5 * 2 + average + 0.5)
+    # The nightly batch uses the workspace's window too: 30 days leaves only the recent two.
+    with db.session() as session:
+        session.add(InboxSettings(workspace_id=ws.workspace_id, superfan_window_days=30))
+    fans.evaluate_all(db, ws.workspace_id, now=START)
+    narrowed = _fan(db, "eve")
+    assert (narrowed.sentiment_score, narrowed.lifetime_value_score) == (
+        1.0,
+        before.lifetime_value_score,
+    )

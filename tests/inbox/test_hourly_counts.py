@@ -568,14 +568,14 @@ def test_overview_and_timeline_equal_a_direct_count_in_every_zone(
     }
 
     per_day = Counter(at.astimezone(zone).date() for at, *_rest in inside)
-    assert [(d.date, d.total) for d in plain.days] == [
-        (d.date, per_day[d.date]) for d in plain.days
+    assert [(d.date, d.count) for d in plain.timeline] == [
+        (d.date, per_day[d.date]) for d in plain.timeline
     ]
-    assert sum(d.total for d in plain.days) == overview.total_interactions
+    assert sum(d.count for d in plain.timeline) == overview.total_interactions
     per_day_sentiment = Counter(
         (at.astimezone(zone).date(), sentiment or "unanalysed") for at, *_rest, sentiment in inside
     )
-    for day in split.days:
+    for day in split.timeline:
         assert day.by_sentiment == {
             label: per_day_sentiment[(day.date, label)]
             for label in ("positive", "neutral", "negative", "unanalysed")

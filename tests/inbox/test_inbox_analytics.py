@@ -144,11 +144,11 @@ def test_timeline_has_every_day_zero_filled_and_adds_up_to_the_overview(
     body = api.get(
         "/api/v1/inbox/analytics/timeline?days=7&by_sentiment=true", headers=ws.headers()
     ).json()
-    days = body["days"]
+    days = body["timeline"]
     assert [d["date"] for d in days] == [
         (NOW.date() - dt.timedelta(days=6 - i)).isoformat() for i in range(7)
     ]
-    totals = {d["date"]: d["total"] for d in days}
+    totals = {d["date"]: d["count"] for d in days}
     assert totals == {
         "2026-03-04": 0,
         "2026-03-05": 1,
@@ -168,7 +168,7 @@ def test_timeline_has_every_day_zero_filled_and_adds_up_to_the_overview(
     overview = api.get("/api/v1/inbox/analytics/overview?days=7", headers=ws.headers()).json()
     assert sum(totals.values()) == overview["total_interactions"] == 4
     plain = api.get("/api/v1/inbox/analytics/timeline?days=1", headers=ws.headers()).json()
-    assert plain["days"] == [{"date": "2026-03-10", "total": 1, "by_sentiment": None}]
+    assert plain["timeline"] == [{"date": "2026-03-10", "count": 1, "by_sentiment": None}]
 
 
 def test_timeline_days_are_the_workspace_time_zone_days(
@@ -186,7 +186,7 @@ def test_timeline_days_are_the_workspace_time_zone_days(
     body = api.get("/api/v1/inbox/analytics/timeline?days=3", headers=ws.headers()).json()
     assert body["period"]["timezone"] == "Asia/Tokyo"
     assert body["period"]["start"].startswith("2026-03-08T15:00:00")
-    assert [(d["date"], d["total"]) for d in body["days"]] == [
+    assert [(d["date"], d["count"]) for d in body["timeline"]] == [
         ("2026-03-09", 1),
         ("2026-03-10", 1),
         ("2026-03-11", 1),
@@ -224,16 +224,17 @@ def test_workflow_activity_counts_only_matches_inside_the_period(
     body = api.get("/api/v1/inbox/analytics/workflows?days=30", headers=ws.headers()).json()
     assert [
         (
-            w["name"],
+            w["workflow_name"],
             w["status"],
             w["triggered_count"],
             w["auto_responded_count"],
             w["flagged_count"],
         )
-        for w in body
+        for w in body["workflows"]
     ] == [("Thank superfans", "active", 2, 1, 1), ("Escalate refunds", "paused", 0, 0, 0)]
     wider = api.get("/api/v1/inbox/analytics/workflows?days=90", headers=ws.headers()).json()
-    assert (wider[0]["triggered_count"], wider[0]["auto_responded_count"]) == (3, 2)
+    busiest = wider["workflows"][0]
+    assert (busiest["triggered_count"], busiest["auto_responded_count"]) == (3, 2)
 
 
 def _reply(
@@ -306,8 +307,9 @@ def test_another_workspaces_data_is_never_counted(
     assert theirs["total_interactions"] == 1
     assert theirs["response_rate"] == 0.0
     timeline = api.get("/api/v1/inbox/analytics/timeline?days=3", headers=other.headers())
-    assert [d["total"] for d in timeline.json()["days"]] == [0, 1, 0]
-    assert api.get("/api/v1/inbox/analytics/workflows", headers=ws.headers()).json() == []
+    assert [d["count"] for d in timeline.json()["timeline"]] == [0, 1, 0]
+    mine_workflows = api.get("/api/v1/inbox/analytics/workflows", headers=ws.headers()).json()
+    assert mine_workflows["workflows"] == []
     queue = api.get("/api/v1/inbox/analytics/response-queue", headers=ws.headers()).json()
     assert queue["overall"]["total"] == 0 and queue["by_platform"] == {}
 

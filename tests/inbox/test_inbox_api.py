@@ -322,13 +322,16 @@ def test_superfans_listed_by_lifetime_value_with_detail(
     everyone = client.get("/api/v1/inbox/fans", headers=ws.headers()).json()
     values = [f["lifetime_value_score"] for f in everyone]
     assert values == sorted(values, reverse=True)
+    # An integer from 0 to 100 in the API, never a float.
+    assert all(type(v) is int and 0 <= v <= 100 for v in values)
     assert everyone[0]["handle"] == "ann"
     detail = client.get(f"/api/v1/inbox/fans/{seeded['fans']['ann']}", headers=ws.headers())
     body = detail.json()
     assert body["interactions_count"] == 10
-    assert body["lifetime_value_score"] == 100.0  # min(100, 20 + 5 x positive + avg priority)
+    # min(100, 20 + 5 x positive + avg priority), over the superfan window
+    assert body["lifetime_value_score"] == 100 and type(body["lifetime_value_score"]) is int
     assert len(body["recent_interactions"]) == 10
-    assert "lifetime" in body["score_basis"]
+    assert "superfan window" in body["score_basis"]
 
 
 def test_settings_defaults_validation_and_admin_only(

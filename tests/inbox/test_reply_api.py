@@ -188,6 +188,7 @@ def _routes(
     return [
         ("POST", f"/api/v1/inbox/interactions/{interaction}/reply", {"text": "hi"}),
         ("POST", f"/api/v1/inbox/interactions/{interaction}/approve", None),
+        ("POST", "/api/v1/inbox/interactions/bulk/approve", {"ids": [interaction]}),
         ("POST", f"/api/v1/inbox/interactions/{interaction}/reject", None),
         ("POST", f"/api/v1/inbox/queue/{item}/retry", None),
         ("POST", f"/api/v1/inbox/queue/{item}/cancel", None),

@@ -87,7 +87,7 @@ def seeded(inbox_app: FastAPI, db: Database) -> Iterator[Seeded]:
             negative_count=1,
             is_superfan=True,
             superfan_since=now - dt.timedelta(days=20),
-            lifetime_value_score=87.5,
+            lifetime_value_score=87,
         )
         s.add(fan)
         s.flush()
@@ -412,7 +412,8 @@ def test_fan_profile_shows_superfan_since_and_value(seeded: Seeded) -> None:
     html = seeded.client.get(f"/inbox/fans/{seeded.fan_id}").text
     assert 'data-testid="superfan-badge"' in html
     assert "(20 days)" in html
-    assert "87.5" in html
+    assert 'data-testid="fan-ltv">87<' in html
+    assert "over the last 90 days" in html
     assert "&lt;script&gt;" in html and "<script>alert(" not in html
 
 

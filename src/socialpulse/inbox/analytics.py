@@ -68,6 +68,7 @@ from socialpulse.inbox.schemas import (
     Timeline,
     TimelineDay,
     WorkflowActivity,
+    WorkflowActivityReport,
 )
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.tenancy import Subject, scoped
@@ -309,7 +310,7 @@ def overview(
 
 def workflow_activity(
     session: Session, subject: Subject, days: int = 30, *, now: dt.datetime | None = None
-) -> list[WorkflowActivity]:
+) -> WorkflowActivityReport:
     """Every workflow of the workspace (paused ones too) with what it did in the period."""
     period, _zone_ = _period(session, subject, days, now)
     counts = {
@@ -338,8 +339,8 @@ def workflow_activity(
         triggered, auto, flagged = counts.get(workflow_id, (0, 0, 0))
         result.append(
             WorkflowActivity(
-                id=workflow_id,
-                name=name,
+                workflow_id=workflow_id,
+                workflow_name=name,
                 status=status,
                 priority=priority,
                 triggered_count=int(triggered or 0),
@@ -347,7 +348,7 @@ def workflow_activity(
                 flagged_count=int(flagged or 0),
             )
         )
-    return result
+    return WorkflowActivityReport(period=period, workflows=result)
 
 
 # --- response queue ----------------------------------------------------------------------------
@@ -410,8 +411,8 @@ def timeline(
             split[index][key] = split[index].get(key, 0) + count
     return Timeline(
         period=period,
-        days=[
-            TimelineDay(date=day, total=totals[i], by_sentiment=split[i] if by_sentiment else None)
+        timeline=[
+            TimelineDay(date=day, count=totals[i], by_sentiment=split[i] if by_sentiment else None)
             for i, (day, _start) in enumerate(day_list)
         ],
     )

@@ -11,7 +11,7 @@ from socialpulse.inbox.schemas import (
     InboxOverview,
     ResponseQueue,
     Timeline,
-    WorkflowActivity,
+    WorkflowActivityReport,
 )
 from socialpulse.workspaces.deps import CachedReads, CurrentSubject, DbSession
 
@@ -36,14 +36,14 @@ def inbox_overview(
     return cache.respond(InboxOverview, lambda: analytics.overview(session, subject, days))
 
 
-@router.get("/inbox/analytics/workflows", response_model=list[WorkflowActivity])
+@router.get("/inbox/analytics/workflows", response_model=WorkflowActivityReport)
 def inbox_workflows(
     session: DbSession, subject: CurrentSubject, cache: CachedReads, days: Days = 30
 ) -> object:
     """Every workflow with the matches it made in the period (triggered, auto-responded,
     flagged), counted from its match history."""
     return cache.respond(
-        list[WorkflowActivity], lambda: analytics.workflow_activity(session, subject, days)
+        WorkflowActivityReport, lambda: analytics.workflow_activity(session, subject, days)
     )
 
 

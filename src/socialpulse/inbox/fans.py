@@ -6,24 +6,31 @@ least `superfan_min_interactions` (10) interactions of which at least
 Promotion sets `superfan_since`; it is kept while the fan stays above the bar, and cleared when
 they fall below it (the window moves on, or new negative comments arrive).
 
-Scores use the fan's **lifetime** counters (the window is only for the superfan rule):
+Both scores are computed over **the same window as promotion** (the interactions posted in the
+last `superfan_window_days` days, up to now), so an interaction older than the window moves
+neither, and a fan who went quiet sees their scores fall as the window moves on:
 
-* ``lifetime_value_score = min(100, 2 x interactions + 5 x positive + average priority)``
-* ``sentiment_score = (positive - negative) / interactions`` (0 without interactions)
+* ``lifetime_value_score = min(100, round(2 x interactions + 5 x positive + average priority))``,
+  an integer from 0 to 100 (halves round up);
+* ``sentiment_score = (positive - negative) / interactions`` (0 without interactions in the
+  window), from -1 to 1;
 
-where *average priority* is the mean `Interaction.priority` (0..100) of all their interactions.
-Evaluated for the fans touched by each ingest, and for everyone in the nightly batch.
+where *average priority* is the mean `Interaction.priority` (0..100) of the window's
+interactions. The counters on the fan (`interactions_count`, `positive_count`,
+`negative_count`, `average_priority`) stay lifetime totals. Evaluated for the fans touched by
+each ingest, and for everyone in the nightly batch (which is what moves the window).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from socialpulse.db import Database, utcnow
@@ -65,13 +72,15 @@ def rule_for(session: Session, workspace_id: int) -> SuperfanRule:
     )
 
 
-def lifetime_value_score(interactions: int, positive: int, average_priority: float) -> float:
-    """min(100, 2 x interactions + 5 x positive + average priority), lifetime counts."""
-    return float(min(100.0, 2 * interactions + 5 * positive + average_priority))
+def lifetime_value_score(interactions: int, positive: int, average_priority: float) -> int:
+    """min(100, round(2 x interactions + 5 x positive + average priority)) over the window's
+    interactions: an integer from 0 to 100, halves rounded up (not to even)."""
+    raw = 2 * interactions + 5 * positive + average_priority
+    return max(0, min(100, math.floor(raw + 0.5)))
 
 
 def sentiment_score(interactions: int, positive: int, negative: int) -> float:
-    """(positive - negative) / interactions, lifetime counts; 0.0 without interactions."""
+    """(positive - negative) / interactions over the window; 0.0 without interactions."""
     if interactions <= 0:
         return 0.0
     return (positive - negative) / interactions
@@ -167,6 +176,11 @@ def _negative() -> Any:
     return func.sum(case((Interaction.ai_sentiment == "negative", 1), else_=0))
 
 
+def _in_window(when: Any, value: Any) -> Any:
+    """A sum over the window's interactions only (NULL elsewhere, so avg() skips them)."""
+    return case((when, value), else_=None)
+
+
 def refresh_fans(
     session: Session,
     workspace_id: int,
@@ -198,7 +212,12 @@ def _refresh_batch(
     fans = session.scalars(
         select(Fan).where(Fan.workspace_id == workspace_id, Fan.id.in_(ids))
     ).all()
-    lifetime = {
+    window_start = now - dt.timedelta(days=rule.window_days)
+    # The same window as promotion: posted in the last `window_days` days, and not after now.
+    in_window = and_(Interaction.posted_at >= window_start, Interaction.posted_at <= now)
+    is_positive = Interaction.ai_sentiment == "positive"
+    is_negative = Interaction.ai_sentiment == "negative"
+    stats = {
         row.fan_id: row
         for row in session.execute(
             select(
@@ -208,44 +227,34 @@ def _refresh_batch(
                 _negative().label("negative"),
                 func.avg(Interaction.priority).label("avg_priority"),
                 func.max(Interaction.posted_at).label("last_at"),
+                func.sum(_in_window(in_window, 1)).label("w_total"),
+                func.sum(_in_window(and_(in_window, is_positive), 1)).label("w_positive"),
+                func.sum(_in_window(and_(in_window, is_negative), 1)).label("w_negative"),
+                func.avg(_in_window(in_window, Interaction.priority)).label("w_avg_priority"),
             )
             .where(Interaction.workspace_id == workspace_id, Interaction.fan_id.in_(ids))
             .group_by(Interaction.fan_id)
         )
     }
-    window_start = now - dt.timedelta(days=rule.window_days)
-    window = {
-        row.fan_id: (int(row.total), int(row.positive or 0))
-        for row in session.execute(
-            select(
-                Interaction.fan_id,
-                func.count().label("total"),
-                _positive().label("positive"),
-            )
-            .where(
-                Interaction.workspace_id == workspace_id,
-                Interaction.fan_id.in_(ids),
-                Interaction.posted_at >= window_start,
-                Interaction.posted_at <= now,
-            )
-            .group_by(Interaction.fan_id)
-        )
-    }
     counts = EvaluationCounts()
     for fan in fans:
-        stats = lifetime.get(fan.id)
-        total = int(stats.total) if stats else 0
-        positive = int(stats.positive or 0) if stats else 0
-        negative = int(stats.negative or 0) if stats else 0
-        average = float(stats.avg_priority or 0.0) if stats else 0.0
+        row = stats.get(fan.id)
+        total = int(row.total) if row else 0
+        positive = int(row.positive or 0) if row else 0
+        negative = int(row.negative or 0) if row else 0
+        average = float(row.avg_priority or 0.0) if row else 0.0
         fan.interactions_count, fan.positive_count, fan.negative_count = total, positive, negative
         fan.average_priority = round(average, 4)
-        fan.lifetime_value_score = round(lifetime_value_score(total, positive, average), 4)
-        fan.sentiment_score = round(sentiment_score(total, positive, negative), 4)
-        if stats is not None and stats.last_at is not None:
-            fan.last_interaction_at = stats.last_at
+        w_total = int(row.w_total or 0) if row else 0
+        w_positive = int(row.w_positive or 0) if row else 0
+        w_negative = int(row.w_negative or 0) if row else 0
+        w_average = float(row.w_avg_priority or 0.0) if row else 0.0
+        fan.lifetime_value_score = lifetime_value_score(w_total, w_positive, w_average)
+        fan.sentiment_score = round(sentiment_score(w_total, w_positive, w_negative), 4)
+        if row is not None and row.last_at is not None:
+            fan.last_interaction_at = row.last_at
         fan.scores_updated_at = now
-        qualifies = rule.qualifies(*window.get(fan.id, (0, 0)))
+        qualifies = rule.qualifies(w_total, w_positive)
         if qualifies and not fan.is_superfan:
             fan.is_superfan, fan.superfan_since = True, now
             counts.promoted += 1

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -54,13 +55,13 @@ class Fan(Base):
     followers_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_interaction_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    # Lifetime counters (the superfan rule looks at a window; see inbox.fans).
+    # Lifetime counters; the superfan rule and both scores look at the window (see inbox.fans).
     interactions_count: Mapped[int] = mapped_column(default=0)
     positive_count: Mapped[int] = mapped_column(default=0)
     negative_count: Mapped[int] = mapped_column(default=0)
     is_superfan: Mapped[bool] = mapped_column(default=False)
     superfan_since: Mapped[dt.datetime | None] = mapped_column(default=None)
-    lifetime_value_score: Mapped[float] = mapped_column(Float, default=0.0)
+    lifetime_value_score: Mapped[int] = mapped_column(Integer, default=0)  # 0..100
     sentiment_score: Mapped[float] = mapped_column(Float, default=0.0)
     average_priority: Mapped[float] = mapped_column(Float, default=0.0)
     scores_updated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -234,7 +235,7 @@ class WorkflowStatus(enum.StrEnum):
 
 class WorkflowTrigger(enum.StrEnum):
     new_interaction = "new_interaction"
-    unanswered_for = "unanswered_for"  # N hours after arrival, still unread/awaiting
+    unanswered_for = "unanswered_for"  # N hours after it was posted, still unread/awaiting
 
 
 class Workflow(Base):
@@ -349,6 +350,7 @@ class ReplyQueueItem(Base):
             "scheduled_for",
         ),
         Index("ix_reply_queue_account_started", "account_id", "publish_started_at"),
+        Index("ix_reply_queue_ws_batch", "workspace_id", "batch_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

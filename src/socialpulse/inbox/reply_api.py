@@ -12,7 +12,9 @@ from socialpulse.inbox.replies import pacing
 from socialpulse.inbox.replies import service as replies
 from socialpulse.inbox.schemas import (
     ApproveBody,
+    BulkApproveBody,
     InteractionDraftRead,
+    ReplyBatchRead,
     ReplyCreate,
     ReplyItemRead,
     ReplyLimitsBody,
@@ -65,6 +67,33 @@ def reply(
     return replies.reply_to(session, subject, interaction_id, body.text, priority=body.priority)
 
 
+# Declared before "{interaction_id}/approve", which would otherwise take "bulk" for an id.
+@router.post(
+    "/inbox/interactions/bulk/approve",
+    response_model=ReplyBatchRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(
+        403,
+        404,
+        409,
+        422,
+        descriptions={
+            403: "Needs the editor role",
+            404: "An id is not in this workspace (nothing is queued)",
+            409: "An interaction already has a reply queued (nothing is queued)",
+            422: "An interaction has no drafted reply, or a draft the platform would refuse",
+        },
+    ),
+)
+def bulk_approve(body: BulkApproveBody, session: DbSession, subject: CurrentSubject) -> object:
+    """Queue the drafted replies of these interactions as one batch (one shared `batch_id`),
+    all or nothing."""
+    batch_id, items = replies.approve_suggestions(session, subject, body.ids)
+    return ReplyBatchRead(
+        batch_id=batch_id, items=[ReplyItemRead.model_validate(item) for item in items]
+    )
+
+
 @router.post(
     "/inbox/interactions/{interaction_id}/approve",
     response_model=ReplyItemRead,
@@ -98,11 +127,25 @@ def queue(
     subject: CurrentSubject,
     status_filter: Annotated[ReplyStatus | None, Query(alias="status")] = None,
     account_id: Id | None = None,
+    batch_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="Only the replies queued together in this batch.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> object:
     """Queued, sent and failed replies, by scheduled time."""
     return replies.list_queue(
-        session, subject, status=status_filter, account_id=account_id, limit=limit
+        session,
+        subject,
+        status=status_filter,
+        account_id=account_id,
+        batch_id=batch_id,
+        limit=limit,
     )
 
 

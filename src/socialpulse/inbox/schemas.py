@@ -31,8 +31,18 @@ class FanSummary(BaseModel):
     interactions_count: int
     is_superfan: bool
     superfan_since: dt.datetime | None
-    lifetime_value_score: float
-    sentiment_score: float
+    lifetime_value_score: int = Field(
+        ge=0,
+        le=100,
+        description="An integer 0-100 over the superfan window (the same days as promotion): "
+        "min(100, round(2 x interactions + 5 x positive + average priority)).",
+    )
+    sentiment_score: float = Field(
+        ge=-1,
+        le=1,
+        description="(positive - negative) / interactions over the superfan window; 0 without "
+        "interactions in it.",
+    )
 
 
 class FanRead(FanSummary):
@@ -140,9 +150,11 @@ class FanDetail(FanRead):
     recent_interactions: list[InteractionRead]
     score_basis: str = Field(
         default=(
-            "lifetime counts: lifetime_value_score = min(100, 2 x interactions + 5 x positive"
-            " + average priority); sentiment_score = (positive - negative) / interactions;"
-            " superfan status uses the settings' window"
+            "the superfan window (superfan_window_days, 90 by default), as for superfan status:"
+            " lifetime_value_score = min(100, round(2 x interactions + 5 x positive + average"
+            " priority)), an integer 0-100; sentiment_score = (positive - negative) /"
+            " interactions. interactions_count, positive_count, negative_count and"
+            " average_priority are lifetime totals."
         )
     )
 
@@ -214,13 +226,20 @@ class InboxOverview(BaseModel):
 
 
 class WorkflowActivity(BaseModel):
-    id: int
-    name: str
-    status: WorkflowStatus
+    workflow_id: int
+    workflow_name: str
+    status: WorkflowStatus = Field(description="The workflow's status now (active, paused).")
     priority: int
-    triggered_count: int
-    auto_responded_count: int
-    flagged_count: int
+    triggered_count: int = Field(description="Matches in the period.")
+    auto_responded_count: int = Field(description="Matches in the period that queued a reply.")
+    flagged_count: int = Field(description="Matches in the period that flagged the interaction.")
+
+
+class WorkflowActivityReport(BaseModel):
+    period: Period
+    workflows: list[WorkflowActivity] = Field(
+        description="Every workflow of the workspace, paused ones too, in priority order."
+    )
 
 
 class QueueCounts(BaseModel):
@@ -239,14 +258,16 @@ class ResponseQueue(BaseModel):
 
 
 class TimelineDay(BaseModel):
-    date: dt.date
-    total: int
-    by_sentiment: dict[str, int] | None = None
+    date: dt.date = Field(description="The local day (workspace time zone), ISO 8601.")
+    count: int = Field(description="Interactions posted on that day.")
+    by_sentiment: dict[str, int] | None = Field(
+        default=None, description="The day's count per sentiment; only with by_sentiment=true."
+    )
 
 
 class Timeline(BaseModel):
     period: Period
-    days: list[TimelineDay]
+    timeline: list[TimelineDay] = Field(description="Every day of the period, oldest first.")
 
 
 # --- the reply queue ---------------------------------------------------------------------------
@@ -261,6 +282,22 @@ class ApproveBody(BaseModel):
     text: str | None = Field(default=None, max_length=10_000, description="Edited text")
 
 
+class BulkApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[Id] = Field(
+        min_length=1, max_length=500, description="Interactions whose drafted reply to queue."
+    )
+
+
+BATCH_ID_DESCRIPTION = (
+    "The action that queued the reply: replies queued together (a bulk approve, one workflow's "
+    "run over one trigger pass) share it; a reply queued on its own (one manual reply or "
+    "approve) has its own. Null only for replies queued before batches existed. Filter the "
+    "queue with ?batch_id=."
+)
+
+
 class ReplyItemRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -271,7 +308,7 @@ class ReplyItemRead(BaseModel):
     text: str
     status: ReplyStatus
     priority: int
-    batch_id: str | None
+    batch_id: str | None = Field(description=BATCH_ID_DESCRIPTION)
     scheduled_for: dt.datetime
     attempts: int
     max_attempts: int
@@ -280,6 +317,11 @@ class ReplyItemRead(BaseModel):
     created_by: str
     created_at: dt.datetime
     sent_at: dt.datetime | None
+
+
+class ReplyBatchRead(BaseModel):
+    batch_id: str = Field(description=BATCH_ID_DESCRIPTION)
+    items: list[ReplyItemRead] = Field(description="The queued replies, in the order asked.")
 
 
 class InteractionDraftRead(BaseModel):

@@ -280,7 +280,8 @@ def _workflows_context(
     session: DbSession, auth: Any, form: dict[str, Any], **extra: Any
 ) -> dict[str, Any]:
     subject, _ = auth
-    activity = {a.id: a for a in inbox_analytics.workflow_activity(session, subject, 30)}
+    report = inbox_analytics.workflow_activity(session, subject, 30)
+    activity = {a.workflow_id: a for a in report.workflows}
     return (
         layout(session, auth, "inbox")
         | {
@@ -528,16 +529,16 @@ def analytics_page(request: Request, session: DbSession, auth: WebAuth, days: in
     if days not in ANALYTICS_DAYS:
         days = 30
     overview = inbox_analytics.overview(session, subject, days)
-    workflows = inbox_analytics.workflow_activity(session, subject, days)
+    workflows = inbox_analytics.workflow_activity(session, subject, days).workflows
     queue = inbox_analytics.response_queue(session, subject)
     timeline = inbox_analytics.timeline(session, subject, days, by_sentiment=True)
     top_platform = max(overview.by_platform.values(), default=0)
     chart = {
-        "labels": [d.date.isoformat() for d in timeline.days],
+        "labels": [d.date.isoformat() for d in timeline.timeline],
         "datasets": [
             {
                 "label": label,
-                "data": [(d.by_sentiment or {}).get(label, 0) for d in timeline.days],
+                "data": [(d.by_sentiment or {}).get(label, 0) for d in timeline.timeline],
                 "backgroundColor": color,
                 "borderColor": color,
                 "stack": "sentiment",
@@ -587,6 +588,7 @@ def fan_page(request: Request, session: DbSession, auth: WebAuth, fan_id: int) -
         "positive_share": positive_share,
         "platform_name": accounts_service.platform_name(fan.platform),
         "since_days": (utcnow() - fan.superfan_since).days if fan.superfan_since else None,
+        "score_window_days": fan_service.rule_for(session, subject.workspace_id).window_days,
         "today": dt.date.today(),
     }
     return render(request, "inbox_fan.html", context)

@@ -1,5 +1,11 @@
 """Reply use-cases: queueing a reply at the account's pace (by hand, from an approved draft or a
-workflow), drafts, the queue listing, retry and cancel, and per-account limits."""
+workflow), drafts, the queue listing, retry and cancel, and per-account limits.
+
+Batches: every reply queued from now on carries a `batch_id`, the id of the action that queued
+it. Replies queued together share one: a bulk approve, or one workflow's run over the
+interactions of one trigger pass. A reply queued on its own (one manual reply, one approve) is a
+batch of one, with its own id, so "what else was queued with this?" has an answer for every
+item. Items queued before batches existed have none (null). A retry keeps the item's batch."""
 
 from __future__ import annotations
 
@@ -35,6 +41,13 @@ from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
 log = structlog.get_logger(__name__)
 
+BULK_APPROVE_MAX = 500
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
+
+
 # --- enqueueing --------------------------------------------------------------------------------
 
 
@@ -48,7 +61,8 @@ def enqueue_reply(
     batch_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> ReplyQueueItem:
-    """Queue a reply to `interaction` at the account's pace (the caller commits)."""
+    """Queue a reply to `interaction` at the account's pace (the caller commits). Without a
+    `batch_id` the reply is a batch of its own."""
     now = now or utcnow()
     account = session.get(TrackedAccount, interaction.account_id)
     if account is None or account.workspace_id != interaction.workspace_id:
@@ -77,7 +91,7 @@ def enqueue_reply(
         platform=account.platform,
         text=cleaned,
         priority=priority,
-        batch_id=batch_id,
+        batch_id=batch_id or new_batch_id(),
         scheduled_for=scheduled,
         idempotency_key=key,
         created_by=created_by,
@@ -91,6 +105,7 @@ def enqueue_reply(
         item_id=item.id,
         account_id=account.id,
         scheduled_for=item.scheduled_for.isoformat(),
+        batch_id=item.batch_id,
     )
     return item
 
@@ -153,12 +168,24 @@ def approve_suggestion(
     final = text if text is not None else interaction.suggested_reply
     if not final:
         raise InvalidInput("this interaction has no drafted reply to approve; send a text")
+    return _approve(session, subject, interaction, final, new_batch_id(), now)
+
+
+def _approve(
+    session: Session,
+    subject: Subject,
+    interaction: Interaction,
+    text: str,
+    batch_id: str,
+    now: dt.datetime | None,
+) -> ReplyQueueItem:
     item = enqueue_reply(
         session,
         interaction,
-        final,
+        text,
         created_by=subject.actor,
         priority=interaction.priority,
+        batch_id=batch_id,
         now=now,
     )
     interaction.suggested_reply = item.text
@@ -166,6 +193,59 @@ def approve_suggestion(
         interaction.status = InteractionStatus.unread
     session.flush()
     return item
+
+
+def approve_suggestions(
+    session: Session,
+    subject: Subject,
+    interaction_ids: Sequence[int],
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[str, list[ReplyQueueItem]]:
+    """Queue the drafted reply of each interaction, in the order given, as one batch: they
+    share a `batch_id`. All or nothing: an id outside the workspace (404), an interaction
+    without a draft (422) or with a reply already queued (409) queues none (the request's
+    transaction rolls back)."""
+    subject.require(Role.editor)
+    unique = list(dict.fromkeys(interaction_ids))
+    if not 1 <= len(unique) <= BULK_APPROVE_MAX:
+        raise InvalidInput(f"approve between 1 and {BULK_APPROVE_MAX} interactions at once")
+    found = {
+        it.id: it
+        for it in session.scalars(
+            scoped(select(Interaction), subject).where(Interaction.id.in_(unique))
+        )
+    }
+    missing = [i for i in unique if i not in found]
+    if missing:
+        raise NotFound(f"interactions not found: {', '.join(map(str, missing))}")
+    undrafted = [i for i in unique if not found[i].suggested_reply]
+    if undrafted:
+        raise InvalidInput(
+            "these interactions have no drafted reply to approve: " + ", ".join(map(str, undrafted))
+        )
+    queued = sorted(
+        session.scalars(
+            scoped(select(ReplyQueueItem.interaction_id), subject).where(
+                ReplyQueueItem.interaction_id.in_(unique),
+                ReplyQueueItem.status.in_([ReplyStatus.pending, ReplyStatus.processing]),
+            )
+        )
+    )
+    if queued:
+        raise Conflict(
+            "these interactions already have a reply queued (cancel it first): "
+            + ", ".join(map(str, queued))
+        )
+    batch_id = new_batch_id()
+    items = []
+    for interaction_id in unique:
+        interaction = found[interaction_id]
+        draft = interaction.suggested_reply
+        assert draft is not None  # checked above
+        items.append(_approve(session, subject, interaction, draft, batch_id, now))
+    log.info("inbox.queue.bulk_approved", batch_id=batch_id, items=len(items))
+    return batch_id, items
 
 
 def reject_suggestion(session: Session, subject: Subject, interaction_id: int) -> Interaction:
@@ -187,11 +267,14 @@ def list_queue(
     *,
     status: ReplyStatus | None = None,
     account_id: int | None = None,
+    batch_id: str | None = None,
     limit: int = 200,
 ) -> list[ReplyQueueItem]:
     query = scoped(select(ReplyQueueItem), subject).order_by(
         ReplyQueueItem.scheduled_for, ReplyQueueItem.id
     )
+    if batch_id is not None:
+        query = query.where(ReplyQueueItem.batch_id == batch_id)
     if status is not None:
         query = query.where(ReplyQueueItem.status == status)
     if account_id is not None:

@@ -2,7 +2,8 @@
 
 A workflow has a trigger (`new_interaction`: applied by ingestion right after new interactions
 are stored; `unanswered_for`: applied by the periodic `run_workflow_time_triggers` once an
-interaction has waited `trigger_hours` since it arrived in the inbox), conditions that must ALL
+interaction has waited `trigger_hours` since it was posted on the platform, however late it
+was imported), conditions that must ALL
 hold, and actions applied in order. Workflows run by `priority` (lower first, then id);
 a match of a workflow with `stop_processing` stops the lower-priority ones for that interaction
 in that pass. A workflow acts at most once per interaction (`WorkflowMatch` is unique per

@@ -226,6 +226,17 @@ class _Outcome:
     flagged: bool = False
 
 
+@dataclass
+class _RunBatches:
+    """One batch id per workflow per trigger pass: the replies one workflow run queues share
+    it (`?batch_id=` lists them together); another workflow, or the next pass, gets its own."""
+
+    ids: dict[int, str] = field(default_factory=dict)
+
+    def of(self, workflow_id: int) -> str:
+        return self.ids.setdefault(workflow_id, replies.new_batch_id())
+
+
 def is_member(session: Session, workspace_id: int, user_id: int) -> bool:
     subject = Subject(workspace_id=workspace_id, role=Role.viewer)
     stmt = scoped(select(Membership.id).where(Membership.user_id == user_id), subject)
@@ -256,7 +267,12 @@ def describe_action(action: Action, ctx: _Context) -> str:
 
 
 def _apply_action(
-    session: Session, workflow: Workflow, action: Action, ctx: _Context, outcome: _Outcome
+    session: Session,
+    workflow: Workflow,
+    action: Action,
+    ctx: _Context,
+    outcome: _Outcome,
+    batches: _RunBatches,
 ) -> None:
     it = ctx.interaction
     match action:
@@ -267,7 +283,11 @@ def _apply_action(
                 # the rest of the ingest transaction, nor leave half a queue item behind.
                 with session.begin_nested():
                     item = replies.enqueue_reply(
-                        session, it, text, created_by=f"workflow:{workflow.id}"
+                        session,
+                        it,
+                        text,
+                        created_by=f"workflow:{workflow.id}",
+                        batch_id=batches.of(workflow.id),
                     )
             except AppError as exc:
                 outcome.applied.append(f"auto_reply failed: {exc.message}")
@@ -342,7 +362,9 @@ def _compile(workflows: Iterable[Workflow]) -> list[_Compiled]:
     return compiled
 
 
-def _run_one(session: Session, wf: _Compiled, ctx: _Context, now: dt.datetime) -> _Outcome | None:
+def _run_one(
+    session: Session, wf: _Compiled, ctx: _Context, now: dt.datetime, batches: _RunBatches
+) -> _Outcome | None:
     """Evaluate one workflow on one interaction and apply it; None when it did not match."""
     ok, reason = evaluate(wf.conditions, ctx)
     if not ok:
@@ -365,7 +387,7 @@ def _run_one(session: Session, wf: _Compiled, ctx: _Context, now: dt.datetime) -
         return None
     outcome = _Outcome()
     for action in wf.actions:
-        _apply_action(session, workflow, action, ctx, outcome)
+        _apply_action(session, workflow, action, ctx, outcome, batches)
     match.actions_applied = outcome.applied
     match.auto_responded = outcome.auto_responded
     match.flagged = outcome.flagged
@@ -512,6 +534,7 @@ def apply_new_interaction_workflows(
                 select(Interaction).where(Interaction.id.in_(chunk)).order_by(Interaction.id)
             ).all()
         )
+    batches = _RunBatches()
     by_workspace: dict[int, list[Interaction]] = defaultdict(list)
     for interaction in interactions:
         by_workspace[interaction.workspace_id].append(interaction)
@@ -526,7 +549,7 @@ def apply_new_interaction_workflows(
             for wf in workflows:
                 if (wf.workflow.id, interaction.id) in done:
                     continue
-                outcome = _run_one(session, wf, ctx, now)
+                outcome = _run_one(session, wf, ctx, now, batches)
                 if outcome is not None:
                     auto_replied = auto_replied or outcome.auto_responded
                     if wf.workflow.stop_processing:
@@ -551,11 +574,13 @@ def _maybe_suggest(
 
 def run_time_triggers(db: Database, now: dt.datetime | None = None) -> dict[str, int]:
     """Apply `unanswered_for` workflows to interactions still unread or awaiting approval
-    `trigger_hours` after they arrived (`ingested_at`), with no reply pending in the queue.
+    `trigger_hours` after they were posted on the platform (`posted_at`, not when they were
+    imported), with no reply pending in the queue.
     Each workflow acts on an interaction once; at most 500 interactions per workflow per run
     (the next run continues)."""
     now = now or utcnow()
     stats = {"workflows": 0, "checked": 0, "matched": 0}
+    batches = _RunBatches()
     with db.session() as session:
         workspace_ids = session.scalars(
             select(Workflow.workspace_id)
@@ -582,7 +607,7 @@ def run_time_triggers(db: Database, now: dt.datetime | None = None) -> dict[str,
                         continue
                     if interaction.status not in WAITING_STATUSES:
                         break  # an earlier workflow in this pass answered, ignored or flagged it
-                    if _run_one(session, wf, ctx, now) is not None:
+                    if _run_one(session, wf, ctx, now, batches) is not None:
                         stats["matched"] += 1
                         if wf.workflow.stop_processing:
                             break
@@ -607,11 +632,13 @@ def _due_interactions(
         scoped(select(Interaction.id), subject)
         .where(
             Interaction.status.in_(WAITING_STATUSES),
-            Interaction.ingested_at <= cutoff,
+            # The fan has waited since they posted; a comment imported late (a slow poll, a
+            # first import) has waited just as long.
+            Interaction.posted_at <= cutoff,
             ~already,
             ~reply_live,
         )
-        .order_by(Interaction.ingested_at, Interaction.id)
+        .order_by(Interaction.posted_at, Interaction.id)
         .limit(TIME_TRIGGER_BATCH)
     )
     return list(session.scalars(stmt).all())

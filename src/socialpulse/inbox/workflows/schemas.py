@@ -219,6 +219,18 @@ ACTIONS: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
 # --------------------------------------------------------------------------- schemas
 
 
+TRIGGER_DESCRIPTION = (
+    "new_interaction: when an interaction is imported; unanswered_for: once it has waited "
+    "trigger_hours unanswered (see trigger_hours)."
+)
+TRIGGER_HOURS_DESCRIPTION = (
+    "For unanswered_for: the hours an interaction must have waited, counted from when it was "
+    "posted on the platform (posted_at), not from when socialpulse imported it (ingested_at), "
+    "while it is still unread or awaiting approval with no reply queued. A comment posted 30 h "
+    "ago and imported 1 h ago is unanswered for 30 h."
+)
+
+
 class _TriggerRule(BaseModel):
     @model_validator(mode="after")
     def _trigger_hours(self) -> Any:
@@ -239,8 +251,12 @@ class WorkflowDefinition(_TriggerRule):
     name: str = Field(default="Draft workflow", min_length=1, max_length=200)
     status: WorkflowStatus = WorkflowStatus.active
     priority: int = Field(default=100, ge=0, le=10_000)
-    trigger: WorkflowTrigger = WorkflowTrigger.new_interaction
-    trigger_hours: float | None = Field(default=None, gt=0, le=24 * 90)
+    trigger: WorkflowTrigger = Field(
+        default=WorkflowTrigger.new_interaction, description=TRIGGER_DESCRIPTION
+    )
+    trigger_hours: float | None = Field(
+        default=None, gt=0, le=24 * 90, description=TRIGGER_HOURS_DESCRIPTION
+    )
     conditions: list[Condition] = Field(default_factory=list, max_length=50)
     actions: list[Action] = Field(min_length=1, max_length=20)
     stop_processing: bool = True
@@ -258,8 +274,10 @@ class WorkflowUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     status: WorkflowStatus | None = None
     priority: int | None = Field(default=None, ge=0, le=10_000)
-    trigger: WorkflowTrigger | None = None
-    trigger_hours: float | None = Field(default=None, gt=0, le=24 * 90)
+    trigger: WorkflowTrigger | None = Field(default=None, description=TRIGGER_DESCRIPTION)
+    trigger_hours: float | None = Field(
+        default=None, gt=0, le=24 * 90, description=TRIGGER_HOURS_DESCRIPTION
+    )
     conditions: list[Condition] | None = Field(default=None, max_length=50)
     actions: list[Action] | None = Field(default=None, min_length=1, max_length=20)
     stop_processing: bool | None = None
@@ -272,8 +290,8 @@ class WorkflowRead(BaseModel):
     name: str
     status: WorkflowStatus
     priority: int
-    trigger: WorkflowTrigger
-    trigger_hours: float | None
+    trigger: WorkflowTrigger = Field(description=TRIGGER_DESCRIPTION)
+    trigger_hours: float | None = Field(description=TRIGGER_HOURS_DESCRIPTION)
     conditions: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     stop_processing: bool

@@ -107,7 +107,7 @@ def _due_words(
     hours = definition.trigger_hours or 0.0
     if interaction.status not in WAITING_STATUSES:
         return False, f"already {interaction.status.value}"
-    waited = (now - interaction.ingested_at).total_seconds() / 3600
+    waited = (now - interaction.posted_at).total_seconds() / 3600  # since posted, see schemas
     if waited < hours:
         return False, f"{reason}; waiting {waited:.1f} h of {hours:g} h"
     return True, f"{reason}; unanswered for {waited:.1f} h (≥ {hours:g} h)"
