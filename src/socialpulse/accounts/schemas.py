@@ -155,7 +155,10 @@ class BudgetRead(BaseModel):
     daily_units: int
     safety_margin: float
     released_jobs: int = Field(
-        description="Deferred work (fetches, comment polls) that the change made due at once."
+        description=(
+            "What the budget had deferred (fetches, comment polls, queued replies, scheduled "
+            "posts) that the change made due at once; 0 when it lowered the budget."
+        )
     )
 
 
