@@ -2,8 +2,15 @@
 
 Work that would take a platform past `safety_margin` (80 %) of its daily budget is deferred to
 the next window before any request is sent. Quota days follow the platform's own reset, and the
-default daily quota is the platform's documented one: both are facts of the provider registry
-(``ProviderInfo.quota_timezone`` and ``.daily_quota_units``).
+default daily quota is the platform's documented one, or what our users specified (Instagram,
+TikTok): both are facts of the provider registry (``ProviderInfo.quota_timezone`` and
+``.daily_quota_units``).
+
+Usage is counted per platform and day (``api_usage``) and per endpoint (``api_usage_endpoints``,
+the breakdown), both as SQL increments in one transaction. Raising a budget releases what it
+deferred at once (``accounts.service.change_budget``): this domain's fetches, jobs waiting by
+``RetryAt`` with a deferral's message, and what other domains register with
+``register_budget_release``.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from socialpulse.db import Database, utcnow
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import registry
 from socialpulse.providers.base import ApiCall, BudgetDeferredError
+from socialpulse.worker.jobs import make_due_now
+from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces.tenancy import Subject, scoped
 
 DEFAULT_SAFETY_MARGIN = 0.8
@@ -139,6 +148,21 @@ def register_budget_release(name: str, release: BudgetRelease) -> None:
 
 def budget_releases() -> list[BudgetRelease]:
     return list(_releases.values())
+
+
+def release_deferred_jobs(session: Session, workspace_id: int, platform: str) -> int:
+    """Make due now the workspace's jobs that wait, by ``RetryAt``, for ``platform``'s budget
+    (a creator report build, a hide on the platform): their ``last_error`` carries the
+    deferral's message. Returns how many."""
+    job_ids = session.scalars(
+        select(Job.id).where(
+            Job.workspace_id == workspace_id,
+            Job.status == JobStatus.pending,
+            Job.run_after > utcnow(),
+            Job.last_error.contains(deferral_prefix(platform), autoescape=True),
+        )
+    )
+    return len(make_due_now(session, list(job_ids)))
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,8 @@ class BudgetRead(BaseModel):
     released_jobs: int = Field(
         description=(
             "What the budget had deferred (fetches, comment polls, queued replies, scheduled "
-            "posts) that the change made due at once; 0 when it lowered the budget."
+            "posts, creator report builds, hides) that the change made due at once; 0 when it "
+            "lowered the budget or today's use still leaves no room."
         )
     )
 

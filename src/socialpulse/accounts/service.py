@@ -328,6 +328,7 @@ def change_budget(
     released = 0
     if budget.more_room(before, after, used):
         released = fetching.release_budget_waits(session, workspace_id, platform)
+        released += budget.release_deferred_jobs(session, workspace_id, platform)
         for release in budget.budget_releases():
             released += release(session, workspace_id, platform)
     session.flush()
