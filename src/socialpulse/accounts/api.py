@@ -10,13 +10,14 @@ from socialpulse.accounts.schemas import (
     AccountRead,
     AccountUpdate,
     ApiUsageRead,
+    BudgetRead,
     BudgetUpdate,
+    EndpointUsageRead,
     FetchRunRead,
 )
-from socialpulse.errors import InvalidInput, error_responses
+from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
 from socialpulse.kit.security import SecretBox
-from socialpulse.providers import registry
 from socialpulse.worker.schemas import JobRead
 from socialpulse.workspaces.deps import (
     AppSettings,
@@ -25,7 +26,6 @@ from socialpulse.workspaces.deps import (
     DbSession,
     get_db,
 )
-from socialpulse.workspaces.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=error_responses(403, 404))
 
@@ -138,22 +138,27 @@ def api_usage(
             deferred=line.deferred,
             daily_units=line.budget.daily_units if line.budget else None,
             usable_units=line.budget.usable_units if line.budget else None,
+            endpoints=[
+                EndpointUsageRead(
+                    endpoint=item.endpoint, requests=item.requests, quota_units=item.quota_units
+                )
+                for item in line.endpoints
+            ],
         )
         for line in budget.usage_report(session, subject, days=days).days
     ]
 
 
-@router.put("/usage/budgets/{platform}", response_model=BudgetUpdate)
+@router.put("/usage/budgets/{platform}", response_model=BudgetRead)
 def set_budget(
     platform: str, body: BudgetUpdate, session: DbSession, subject: CurrentSubject
-) -> BudgetUpdate:
-    """Set a platform's daily quota (in the platform's units) and the safety margin."""
-    subject.require(Role.admin)
-    try:
-        registry.get_provider(platform)
-    except registry.UnknownPlatformError as exc:
-        raise InvalidInput(str(exc)) from exc
-    row = budget.set_budget(
-        session, subject.workspace_id, platform, body.daily_units, body.safety_margin
+) -> BudgetRead:
+    """Set a platform's daily quota (in the platform's units) and the safety margin. Raising
+    it makes the work it deferred due at once (`released_jobs`); lowering leaves that work
+    waiting for the next quota day."""
+    change = service.change_budget(session, subject, platform, body.daily_units, body.safety_margin)
+    return BudgetRead(
+        daily_units=change.daily_units,
+        safety_margin=change.safety_margin,
+        released_jobs=change.released,
     )
-    return BudgetUpdate(daily_units=row.daily_units, safety_margin=row.safety_margin)

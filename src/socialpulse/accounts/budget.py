@@ -2,25 +2,36 @@
 
 Work that would take a platform past `safety_margin` (80 %) of its daily budget is deferred to
 the next window before any request is sent. Quota days follow the platform's own reset, and the
-default daily quota is the platform's documented one: both are facts of the provider registry
-(``ProviderInfo.quota_timezone`` and ``.daily_quota_units``).
+default daily quota is the platform's documented one, or what our users specified (Instagram,
+TikTok): both are facts of the provider registry (``ProviderInfo.quota_timezone`` and
+``.daily_quota_units``).
+
+Usage is counted per platform and day (``api_usage``) and per endpoint (``api_usage_endpoints``,
+the breakdown), both as SQL increments in one transaction. Raising a budget releases what it
+deferred at once (``accounts.service.change_budget``): this domain's fetches, jobs waiting by
+``RetryAt`` with a deferral's message, and what other domains register with
+``register_budget_release``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from socialpulse.accounts.models import ApiBudget, ApiUsage, TrackedAccount
+from socialpulse.accounts.models import ApiBudget, ApiUsage, ApiUsageEndpoint, TrackedAccount
 from socialpulse.db import Database, utcnow
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import registry
 from socialpulse.providers.base import ApiCall, BudgetDeferredError
+from socialpulse.worker.jobs import make_due_now
+from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces.tenancy import Subject, scoped
 
 DEFAULT_SAFETY_MARGIN = 0.8
@@ -110,6 +121,59 @@ def units_used(session: Session, workspace_id: int, platform: str, day: dt.date)
     )
 
 
+def more_room(before: Budget | None, after: Budget, used: int) -> bool:
+    """Whether a budget change lets deferred work run now: more is usable than before, and
+    today's use leaves room under the new limit (a lowered budget releases nothing)."""
+    raised = before is None or after.usable_units > before.usable_units
+    return raised and used < after.usable_units
+
+
+def deferral_prefix(platform: str) -> str:
+    """How every budget deferral's message starts: work that records the message (a comment
+    poll's ``last_error``) is found again by it when the budget is raised."""
+    return f"{platform} budget: "
+
+
+# Raising a budget makes what it deferred due at once. Fetches are this domain's own; other
+# domains that park work on a deferral register how to release theirs (at start-up, like
+# deletion hooks): (session, workspace id, platform) -> how many items became due.
+BudgetRelease = Callable[[Session, int, str], int]
+_releases: dict[str, BudgetRelease] = {}
+
+
+def register_budget_release(name: str, release: BudgetRelease) -> None:
+    """Add ``release``, or replace the one registered under ``name`` (idempotent)."""
+    _releases[name] = release
+
+
+def budget_releases() -> list[BudgetRelease]:
+    return list(_releases.values())
+
+
+def release_deferred_jobs(session: Session, workspace_id: int, platform: str) -> int:
+    """Make due now the workspace's jobs that wait, by ``RetryAt``, for ``platform``'s budget
+    (a creator report build, a hide on the platform): their ``last_error`` carries the
+    deferral's message. Returns how many."""
+    job_ids = session.scalars(
+        select(Job.id).where(
+            Job.workspace_id == workspace_id,
+            Job.status == JobStatus.pending,
+            Job.run_after > utcnow(),
+            Job.last_error.contains(deferral_prefix(platform), autoescape=True),
+        )
+    )
+    return len(make_due_now(session, list(job_ids)))
+
+
+@dataclass(frozen=True)
+class EndpointUsage:
+    """One endpoint's share of a platform's use on one quota day."""
+
+    endpoint: str
+    requests: int
+    quota_units: int
+
+
 @dataclass(frozen=True)
 class UsageLine:
     """One platform's API use on one quota day, with the budget that applies to it."""
@@ -124,6 +188,9 @@ class UsageLine:
     quota_units: int
     deferred: int
     budget: Budget | None  # None: the platform has no unit budget
+    # Which endpoints the requests and units went to, most units first; they add up to the
+    # totals (usage recorded before the breakdown existed has none).
+    endpoints: tuple[EndpointUsage, ...] = ()
 
     @property
     def percent(self) -> float | None:
@@ -143,8 +210,37 @@ class UsageReport:
     days: list[UsageLine]  # what was recorded on the last quota days, newest first
 
 
+EndpointKey = tuple[str, dt.date]
+
+
+def _endpoints(
+    session: Session, subject: Subject, days: set[dt.date]
+) -> dict[EndpointKey, tuple[EndpointUsage, ...]]:
+    """{(platform, day): its endpoints, most units then most requests first} for ``days``."""
+    rows = session.scalars(
+        scoped(select(ApiUsageEndpoint), subject)
+        .where(ApiUsageEndpoint.day.in_(sorted(days)))
+        .order_by(
+            ApiUsageEndpoint.quota_units.desc(),
+            ApiUsageEndpoint.requests.desc(),
+            ApiUsageEndpoint.endpoint,
+        )
+    )
+    found: dict[EndpointKey, list[EndpointUsage]] = defaultdict(list)
+    for row in rows:
+        found[(row.platform, row.day)].append(
+            EndpointUsage(row.endpoint, row.requests, row.quota_units)
+        )
+    return {key: tuple(items) for key, items in found.items()}
+
+
 def _line(
-    session: Session, workspace_id: int, platform: str, day: dt.date, row: ApiUsage | None
+    session: Session,
+    workspace_id: int,
+    platform: str,
+    day: dt.date,
+    row: ApiUsage | None,
+    endpoints: dict[EndpointKey, tuple[EndpointUsage, ...]],
 ) -> UsageLine:
     return UsageLine(
         platform=platform,
@@ -157,6 +253,7 @@ def _line(
         quota_units=row.quota_units if row else 0,
         deferred=row.deferred if row else 0,
         budget=budget_for(session, workspace_id, platform),
+        endpoints=endpoints.get((platform, day), ()),
     )
 
 
@@ -174,14 +271,16 @@ def usage_report(session: Session, subject: Subject, *, days: int = 7) -> UsageR
         for name, info in registry.all_providers().items()
         if info.daily_quota_units is not None
     }
-    today = []
-    for platform in sorted(tracked | budgeted):
-        day = quota_day(platform)
-        row = next((r for r in rows if r.platform == platform and r.day == day), None)
-        today.append(_line(session, subject.workspace_id, platform, day, row))
+    platforms = sorted(tracked | budgeted)
+    days_today = {platform: quota_day(platform) for platform in platforms}
     days_seen = set(sorted({row.day for row in rows}, reverse=True)[:days])
+    endpoints = _endpoints(session, subject, days_seen | set(days_today.values()))
+    today = []
+    for platform, day in days_today.items():
+        row = next((r for r in rows if r.platform == platform and r.day == day), None)
+        today.append(_line(session, subject.workspace_id, platform, day, row, endpoints))
     recent = [
-        _line(session, subject.workspace_id, row.platform, row.day, row)
+        _line(session, subject.workspace_id, row.platform, row.day, row, endpoints)
         for row in rows
         if row.day in days_seen
     ]
@@ -196,6 +295,10 @@ class _Pending:
     latency_ms: float = 0.0
     units: int = 0
     deferred: int = 0
+    # {endpoint: [requests, units]}: the breakdown of the totals above
+    endpoints: defaultdict[str, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
 
 
 class BudgetObserver:
@@ -231,7 +334,7 @@ class BudgetObserver:
         if used + quota_cost > budget.usable_units:
             self.pending[(platform, day)].deferred += 1
             raise BudgetDeferredError(
-                f"{platform} budget: {used} of {budget.daily_units} units used today; "
+                f"{deferral_prefix(platform)}{used} of {budget.daily_units} units used today; "
                 f"{endpoint} ({quota_cost} units) would pass the "
                 f"{budget.safety_margin:.0%} safety margin, so it waits for the next quota day",
                 platform=platform,
@@ -246,6 +349,9 @@ class BudgetObserver:
         entry.failures += int(not call.ok)
         entry.latency_ms += call.latency_ms
         entry.units += call.quota_cost
+        endpoint = entry.endpoints[call.endpoint]
+        endpoint[0] += 1
+        endpoint[1] += call.quota_cost
         self.calls += 1
         self.units += call.quota_cost
 
@@ -269,4 +375,21 @@ class BudgetObserver:
                     deferred=ApiUsage.deferred + entry.deferred,
                 )
             )
+            for endpoint, (requests, units) in entry.endpoints.items():
+                _add_endpoint_usage(session, key | {"endpoint": endpoint}, requests, units)
         self.pending.clear()
+
+
+def _add_endpoint_usage(session: Session, key: dict[str, Any], requests: int, units: int) -> None:
+    """Add to one endpoint's counters the way the totals are added to: create the row if
+    missing, then increment in SQL, so concurrent fetches add up exactly."""
+    table = ApiUsageEndpoint.__table__
+    upsert(session, table, [key], conflict=list(key), update=[])  # type: ignore[arg-type]
+    session.execute(
+        update(ApiUsageEndpoint)
+        .where(*(getattr(ApiUsageEndpoint, column) == value for column, value in key.items()))
+        .values(
+            requests=ApiUsageEndpoint.requests + requests,
+            quota_units=ApiUsageEndpoint.quota_units + units,
+        )
+    )

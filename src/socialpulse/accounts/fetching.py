@@ -29,7 +29,7 @@ from socialpulse.errors import InvalidInput, NotFound
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
-from socialpulse.worker.jobs import enqueue_job
+from socialpulse.worker.jobs import enqueue_job, make_due_now
 from socialpulse.workspaces.models import Workspace
 
 log = structlog.get_logger(__name__)
@@ -67,8 +67,16 @@ def queue_fetch(
     *,
     run_after: dt.datetime | None = None,
     dedupe_key: str | None = None,
+    budget_platform: str | None = None,
 ) -> FetchRun:
-    run = FetchRun(workspace_id=account.workspace_id, account_id=account.id, trigger=trigger)
+    """Queue a fetch of ``account``; ``budget_platform``: it waits for that platform's budget
+    (raising the budget makes it due at once, see `release_budget_waits`)."""
+    run = FetchRun(
+        workspace_id=account.workspace_id,
+        account_id=account.id,
+        trigger=trigger,
+        budget_platform=budget_platform,
+    )
     session.add(run)
     session.flush()
     job = enqueue_job(
@@ -151,6 +159,8 @@ def run_fetch(
             session.expunge(run)
             return run
         run.status, run.started_at, run.error = FetchStatus.running, utcnow(), None
+        # Running now: a later retry of this run waits for its backoff, not for a budget.
+        run.budget_platform = None
         session.flush()
         session.expunge(account)
     info = registry.get_provider(account.platform)
@@ -272,11 +282,36 @@ def _finish_run(
         account = session.get(TrackedAccount, run.account_id)
         if retry is not None and account is not None and account.status != AccountStatus.deleting:
             later = utcnow() + dt.timedelta(seconds=retry.retry_after or 3600)
-            queue_fetch(session, account, run.trigger, run_after=later)
+            queue_fetch(
+                session, account, run.trigger, run_after=later, budget_platform=retry.platform
+            )
         session.flush()
         session.expunge(run)
     log.info("ingest.fetch.finished", fetch_run_id=fetch_run_id, status=status.value)
     return run
+
+
+def release_budget_waits(session: Session, workspace_id: int, platform: str) -> int:
+    """Make the workspace's fetches that wait for ``platform``'s budget due now (it was
+    raised); returns how many. Each runs as soon as a worker takes its nudge, and is deferred
+    again, to the next quota day, if its calls still do not fit."""
+    job_ids = session.scalars(
+        select(FetchRun.job_id).where(
+            FetchRun.workspace_id == workspace_id,
+            FetchRun.budget_platform == platform,
+            FetchRun.status == FetchStatus.pending,
+            FetchRun.job_id.is_not(None),
+        )
+    )
+    released = make_due_now(session, [job_id for job_id in job_ids if job_id is not None])
+    if released:
+        log.info(
+            "ingest.fetch.released",
+            workspace_id=workspace_id,
+            platform=platform,
+            jobs=len(released),
+        )
+    return len(released)
 
 
 # --- the daily schedule ------------------------------------------------------------------------

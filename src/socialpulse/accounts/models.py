@@ -194,13 +194,16 @@ class FetchRun(Base):
     api_calls: Mapped[int] = mapped_column(default=0)
     quota_units: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Set on the run queued after a budget deferral: the platform whose budget it waits for.
+    # Raising that budget makes the run due at once instead of at the next quota day.
+    budget_platform: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class ApiUsage(Base):
-    """Calls to one platform by one workspace on one UTC day."""
+    """Calls to one platform by one workspace on one quota day (the platform's own reset)."""
 
     __tablename__ = "api_usage"
     __table_args__ = (UniqueConstraint("workspace_id", "platform", "day"),)
@@ -221,6 +224,22 @@ class ApiUsage(Base):
     @property
     def average_latency_ms(self) -> float:
         return self.total_latency_ms / self.requests if self.requests else 0.0
+
+
+class ApiUsageEndpoint(Base):
+    """Calls to one endpoint of a platform (``youtube.videos.list``) by one workspace on one
+    quota day: the breakdown of the `ApiUsage` totals, written in the same transaction."""
+
+    __tablename__ = "api_usage_endpoints"
+    __table_args__ = (UniqueConstraint("workspace_id", "platform", "day", "endpoint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    day: Mapped[dt.date] = mapped_column(Date)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    requests: Mapped[int] = mapped_column(default=0)
+    quota_units: Mapped[int] = mapped_column(default=0)
 
 
 class ApiBudget(Base):

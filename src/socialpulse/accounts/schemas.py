@@ -124,6 +124,12 @@ class FetchRunRead(BaseModel):
     finished_at: dt.datetime | None
 
 
+class EndpointUsageRead(BaseModel):
+    endpoint: str = Field(description="The platform call, e.g. youtube.videos.list.")
+    requests: int
+    quota_units: int
+
+
 class ApiUsageRead(BaseModel):
     platform: str
     day: dt.date
@@ -135,11 +141,26 @@ class ApiUsageRead(BaseModel):
     deferred: int
     daily_units: int | None = Field(description="The budget; null when the platform has none.")
     usable_units: int | None = Field(description="What work may use: budget x safety margin.")
+    endpoints: list[EndpointUsageRead] = Field(
+        description="Per endpoint, most units first; adds up to requests and quota_units."
+    )
 
 
 class BudgetUpdate(BaseModel):
     daily_units: int = Field(gt=0, le=DB_INT_MAX)
     safety_margin: float = Field(default=0.8, gt=0, le=1)
+
+
+class BudgetRead(BaseModel):
+    daily_units: int
+    safety_margin: float
+    released_jobs: int = Field(
+        description=(
+            "What the budget had deferred (fetches, comment polls, queued replies, scheduled "
+            "posts, creator report builds, hides) that the change made due at once; 0 when it "
+            "lowered the budget or today's use still leaves no room."
+        )
+    )
 
 
 # --- content mapping ---------------------------------------------------------------------------

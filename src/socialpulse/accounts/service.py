@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from socialpulse.accounts import deletion
+from socialpulse.accounts import budget, deletion, fetching
 from socialpulse.accounts.budget import BudgetObserver
 
 # Re-exported for other domains and the wiring above them (inbox, demo, the CLI, the
@@ -299,6 +300,47 @@ def fetch_history(
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class BudgetChange:
+    daily_units: int
+    safety_margin: float
+    released: int  # deferred fetches and other parked work made due now
+
+
+def change_budget(
+    session: Session, subject: Subject, platform: str, daily_units: int, safety_margin: float
+) -> BudgetChange:
+    """Set a platform's daily budget (admins). When more becomes usable and today's use
+    leaves room, what the budget deferred (fetches, and the work other domains registered with
+    `budget.register_budget_release`) is due at once instead of at the next quota day."""
+    subject.require(Role.admin)
+    try:
+        registry.get_provider(platform)
+    except registry.UnknownPlatformError as exc:
+        raise InvalidInput(str(exc)) from exc
+    workspace_id = subject.workspace_id
+    before = budget.budget_for(session, workspace_id, platform)
+    row = budget.set_budget(session, workspace_id, platform, daily_units, safety_margin)
+    after = budget.Budget(row.daily_units, row.safety_margin)
+    used = budget.units_used(session, workspace_id, platform, budget.quota_day(platform))
+    released = 0
+    if budget.more_room(before, after, used):
+        released = fetching.release_budget_waits(session, workspace_id, platform)
+        released += budget.release_deferred_jobs(session, workspace_id, platform)
+        for release in budget.budget_releases():
+            released += release(session, workspace_id, platform)
+    session.flush()
+    log.info(
+        "accounts.budget.changed",
+        workspace_id=workspace_id,
+        platform=platform,
+        daily_units=row.daily_units,
+        safety_margin=row.safety_margin,
+        released=released,
+    )
+    return BudgetChange(row.daily_units, row.safety_margin, released)
 
 
 def waiting_fetches(

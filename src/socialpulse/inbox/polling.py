@@ -477,8 +477,8 @@ def _schedule_group(
             if poll.next_poll_at <= now:
                 poll.next_poll_at = next_day
                 poll.last_error = (
-                    f"{platform_name(platform)} budget: waits for the next quota day so fresher "
-                    "posts can be polled"
+                    f"{budget_service.deferral_prefix(platform)}waits for the next quota day so "
+                    "fresher posts can be polled"
                 )
             continue
         due = poll.next_poll_at <= now and (

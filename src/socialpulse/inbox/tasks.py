@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from socialpulse.accounts import budget as budget_service
 from socialpulse.accounts import service as accounts_service
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.config import get_settings
 from socialpulse.db import get_database
-from socialpulse.inbox import fans, moderation, polling
+from socialpulse.inbox import budget_release, fans, moderation, polling
 from socialpulse.inbox.replies import account_removal, sender
 from socialpulse.inbox.workflows import engine
 from socialpulse.kit.security import SecretBox
@@ -21,8 +22,12 @@ from socialpulse.worker.jobs import JobContext, job_handler
 
 
 def on_load() -> None:
-    """Removing an account cancels its waiting replies and waits for one being sent."""
+    """Removing an account cancels its waiting replies and waits for one being sent; raising
+    a budget makes the comment polls and replies it deferred due."""
     accounts_service.register_deletion_hook(account_removal.REPLY_QUEUE_HOOK)
+    budget_service.register_budget_release(
+        budget_release.RELEASE_NAME, budget_release.release_budget_waits
+    )
 
 
 def _box() -> SecretBox:

@@ -250,6 +250,34 @@ def enqueue_job(
     return job
 
 
+def make_due_now(session: Session, job_ids: list[int]) -> list[int]:
+    """Bring pending jobs that wait for a later time forward to now, in the caller's
+    transaction (what they waited for, a budget, no longer holds them); each is nudged after
+    commit like a new job. Returns the ids moved: running, finished or already due ones are
+    left alone."""
+    if not job_ids:
+        return []
+    now = utcnow()
+    moved = list(
+        session.scalars(
+            select(Job.id).where(
+                Job.id.in_(job_ids), Job.status == JobStatus.pending, Job.run_after > now
+            )
+        )
+    )
+    if not moved:
+        return []
+    session.execute(
+        update(Job)
+        .where(Job.id.in_(moved), Job.status == JobStatus.pending)
+        .values(run_after=now)
+        .execution_options(synchronize_session=False)
+    )
+    for job_id in moved:
+        enqueue_after_commit(session, nudge_job, job_id, None)
+    return moved
+
+
 @huey.task(name="worker.run_job")
 def run_job_task(job_id: int) -> None:
     run_job(get_database(), job_id)

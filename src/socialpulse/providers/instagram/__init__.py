@@ -40,6 +40,13 @@ PROVIDER = ProviderInfo(
     # New posts need media reachable by URL; captions 2,200 characters and 30 hashtags
     # (https://developers.facebook.com/docs/instagram-platform/content-publishing).
     post_rules=INSTAGRAM_POST_RULES,
+    # What our users specified (issue #16): 10,000 Graph API calls a day per workspace, one unit
+    # a call. Meta's own limit is a rolling hourly percentage per app and business
+    # (https://developers.facebook.com/docs/graph-api/overview/rate-limiting), which ``usage``
+    # paces separately; this daily budget keeps a workspace's total well inside it. Meta states
+    # no quota day, so it starts at midnight UTC.
+    daily_quota_units=10_000,
+    quota_timezone="UTC",
     fetch_spacing_s=20.0,  # between two scheduled fetches: bursts stay under rate limits
     extra={CREATOR_SOURCE: build_creator_source},
 )
