@@ -1,7 +1,7 @@
 """api usage per endpoint; fetches waiting for a budget
 
-Revision ID: 0026
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-03 09:00:00.000000
 
 ``api_usage_endpoints``: the per-endpoint breakdown of ``api_usage`` (requests and quota units
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | None = "0023"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
