@@ -46,3 +46,11 @@ def test_the_overview_page_lists_open_alerts(
     assert "lost 200 followers (20.0 %)" in section
     # A static list, not a live region that screen readers would interrupt with.
     assert 'role="alert"' not in html
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', section)
+    assert token
+    action = re.search(r'action="(/analytics/alerts/\d+/acknowledge)"', section)
+    assert action
+    done = client.post(action.group(1), data={"csrf_token": token.group(1)})
+    assert done.status_code == 200  # followed to the overview
+    assert "No open alerts." in _section(done.text)
