@@ -332,3 +332,12 @@ def notify(db: Database, settings: Settings, alert_ids: Sequence[int]) -> None:
                     email_error="; ".join(errors)[:4000] if errors else None,
                 )
             )
+
+
+def evaluate_and_notify(db: Database, settings: Settings, account_id: int) -> list[int]:
+    """What follows a completed fetch (the job, or `socialpulse fetch`): evaluate in a unit of
+    work of its own, then e-mail what fired once it is committed."""
+    with db.session() as session:
+        fired = evaluate_account(session, account_id, smtp_configured=settings.smtp_url is not None)
+    notify(db, settings, fired)
+    return fired

@@ -14,11 +14,6 @@ EVALUATE_JOB = "alerts.evaluate_account"
 
 @job_handler(EVALUATE_JOB, lease_s=120, max_attempts=3)
 def evaluate_account(ctx: JobContext) -> dict[str, Any]:
-    settings = get_settings()
-    with ctx.db.session() as session:
-        fired = evaluation.evaluate_account(
-            session, int(ctx.payload["account_id"]), smtp_configured=settings.smtp_url is not None
-        )
-    # After the commit above: the alerts and their webhook deliveries exist whatever SMTP does.
-    evaluation.notify(ctx.db, settings, fired)
+    # The alerts and their webhook deliveries commit before any e-mail is tried.
+    fired = evaluation.evaluate_and_notify(ctx.db, get_settings(), int(ctx.payload["account_id"]))
     return {"fired": fired}
