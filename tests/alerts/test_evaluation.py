@@ -9,8 +9,10 @@ import pytest
 
 from alerts.helpers import add_rule, alerts, comments, evaluate, rule_row, snapshot
 from factories import Builder, WorkspaceFixture, make
+from socialpulse.alerts import service
 from socialpulse.alerts.evaluation import EVENT_TYPE
 from socialpulse.alerts.models import AlertKind
+from socialpulse.alerts.schemas import AlertRuleUpdate
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import InteractionKind
 from socialpulse.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -240,3 +242,23 @@ def test_a_fired_alert_is_queued_to_the_webhooks_with_the_documented_payload(
         "unit": "percent",
         "message": alert.message,
     }
+
+
+def test_new_thresholds_re_arm_a_rule_but_pausing_keeps_its_episode(
+    db: Database, ws: WorkspaceFixture, account_id: int
+) -> None:
+    rule_id = add_rule(db, ws, account_id, kind="follower_drop")
+    snapshot(db, account_id, _day(1), 1000)
+    snapshot(db, account_id, TODAY, 800)
+    assert len(evaluate(db, account_id)) == 1
+
+    def patch(**changes: object) -> None:
+        with db.session() as session:
+            body = AlertRuleUpdate.model_validate(changes)
+            service.update_rule(session, ws.subject, account_id, rule_id, body)
+
+    patch(enabled=False)
+    patch(enabled=True)
+    assert evaluate(db, account_id) == []  # the same episode
+    patch(percent=15)
+    assert len(evaluate(db, account_id)) == 1  # 20 % is past the new threshold: a new decision

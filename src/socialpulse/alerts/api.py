@@ -49,7 +49,7 @@ def create_rule(
 def update_rule(
     account_id: Id, rule_id: Id, body: AlertRuleUpdate, session: DbSession, subject: CurrentSubject
 ) -> object:
-    """Change thresholds or pause (`enabled: false`); a changed rule is re-armed."""
+    """Change thresholds (the rule is re-armed) or pause it (`enabled: false`)."""
     return service.update_rule(session, subject, account_id, rule_id, body)
 
 

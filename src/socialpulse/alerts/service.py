@@ -123,7 +123,8 @@ def update_rule(
     session: Session, subject: Subject, account_id: int, rule_id: int, body: AlertRuleUpdate
 ) -> AlertRule:
     """Change a rule; `null` clears percent or count (a follower_drop rule keeps one of them).
-    A changed rule is re-armed: the next evaluation decides anew under the new thresholds."""
+    Changed thresholds re-arm it: the next evaluation decides anew under them. Pausing and
+    resuming (`enabled`) keeps the episode, so resuming does not repeat an alert."""
     subject.require(Role.editor)
     rule = get_rule(session, subject, account_id, rule_id)
     changes = body.model_dump(exclude_unset=True)
@@ -134,7 +135,9 @@ def update_rule(
     _check(rule.kind, values)
     for name, value in changes.items():
         setattr(rule, name, value)
-    rule.active_since = None
+    if changes.keys() - {"enabled"}:
+        # New thresholds: the episode under the old ones says nothing about the new ones.
+        rule.active_since = None
     rule.updated_at = utcnow()
     session.flush()
     return rule
