@@ -86,6 +86,7 @@ def _api_routers() -> list[APIRouter]:
     from socialpulse.accounts.content_api import router as content_router
     from socialpulse.ai.api import router as ai_router
     from socialpulse.ai.drafting_api import router as drafting_router  # issue #15, part E
+    from socialpulse.alerts.api import router as alerts_router  # issue #16: performance alerts
     from socialpulse.analytics.api import router as analytics_router
     from socialpulse.billing.admin_api import router as billing_admin_router
     from socialpulse.billing.api import router as credits_router
@@ -111,6 +112,7 @@ def _api_routers() -> list[APIRouter]:
         jobs_router,
         accounts_router,
         analytics_router,
+        alerts_router,
         content_router,
         ai_router,
         drafting_router,  # issue #15, part E: /publishing/drafts/suggest

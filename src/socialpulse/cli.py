@@ -401,6 +401,7 @@ def fetch(
     if not accounts:
         raise _fail("no active tracked accounts match", 2)
     failures = 0
+    completed: list[int] = []
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err
     ) as progress:
@@ -419,6 +420,7 @@ def fetch(
                 progress.console.print(f"[red]✗[/red] {account_platform} @{account_handle}: {exc}")
             else:
                 if result.status == FetchStatus.completed:
+                    completed.append(account_id)
                     progress.console.print(
                         f"[green]✓[/green] {account_platform} @{account_handle}: "
                         f"{result.posts_seen} posts ({result.posts_new} new)"
@@ -435,6 +437,12 @@ def fetch(
     analysed = analyze_pending_posts(db)
     if analysed:
         err.print(f"analysed {analysed} new or changed captions")
+    from socialpulse.alerts.evaluation import evaluate_and_notify
+
+    # Performance alerts follow each completed fetch, as they do after the fetch job.
+    fired = sum(len(evaluate_and_notify(db, get_settings(), a)) for a in completed)
+    if fired:
+        err.print(f"{fired} alert{'' if fired == 1 else 's'} fired (see GET /api/v1/alerts)")
     if failures:
         raise typer.Exit(1)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from socialpulse.accounts import service as accounts_service
+from socialpulse.accounts.ingest import write_account_snapshot
 from socialpulse.accounts.models import AccountSnapshot, Post, PostMetricSnapshot, TrackedAccount
 from socialpulse.config import Settings
 from socialpulse.db import Database, utcnow
@@ -166,6 +167,8 @@ def seed_demo_accounts(db: Database, settings: Settings, workspace_id: int) -> i
                 update=["followers_count", "following_count", "posts_count"],
             )
             accounts_service.ingest_posts(session, account, posts, day=now.date(), captured_at=now)
+            # Today's snapshot with the totals over the posts, as a fetch writes it.
+            write_account_snapshot(session, account, now.date())
             ids = dict(
                 session.execute(
                     select(Post.external_id, Post.id).where(Post.account_id == account.id)

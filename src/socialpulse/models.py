@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 
 from socialpulse.accounts import models as accounts
 from socialpulse.ai import models as ai
+from socialpulse.alerts import models as alerts
 from socialpulse.billing import models as billing
 from socialpulse.billing import payments_models as payments
 from socialpulse.creators import models as creators
@@ -40,5 +41,6 @@ DOMAIN_MODELS = (
     ai,
     insights,  # issue #15 part D: ROI settings and recorded costs
     webhooks,  # outbound webhooks (issue #15)
+    alerts,  # performance alerts (issue #16)
 )
 metadata: MetaData = Base.metadata

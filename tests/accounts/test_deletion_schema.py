@@ -64,6 +64,9 @@ def test_every_table_that_points_at_an_account_is_a_step_after_its_children() ->
         # Publishing: the account's targets of posts and their deliveries.
         "publishing_targets",
         "publishing_deliveries",
+        # Performance alerts (issue #16): the account's rules and the alerts they fired.
+        "alert_rules",
+        "alerts",
     } == set(position)
     for step in steps:
         for fk in step.table.foreign_keys:

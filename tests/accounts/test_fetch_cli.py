@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
+from alerts.helpers import add_rule, alerts, snapshot
 from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts import service
 from socialpulse.accounts.models import (
@@ -21,7 +23,7 @@ from socialpulse.accounts.models import (
 )
 from socialpulse.cli import app
 from socialpulse.config import get_settings
-from socialpulse.db import Database
+from socialpulse.db import Database, utcnow
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
 
@@ -177,3 +179,17 @@ def test_a_failing_account_exits_1_with_the_reason_and_the_others_still_fetch(
         account = session.get(TrackedAccount, flaky.id)
         assert account is not None
         assert account.status == AccountStatus.error
+
+
+def test_the_command_evaluates_alert_rules_after_each_completed_fetch(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    account = track(db, ws, "@garden_lab")
+    assert account.followers_count
+    snapshot(db, account.id, utcnow().date() - dt.timedelta(days=1), account.followers_count * 2)
+    add_rule(db, ws, account.id, kind="follower_drop")
+    result, output = fetch("simulated", "@garden_lab", "--workspace", SLUG)
+    assert result.exit_code == 0, output
+    assert "1 alert fired" in output
+    [alert] = alerts(db)
+    assert (alert.account_id, alert.kind.value) == (account.id, "follower_drop")

@@ -18,6 +18,7 @@ PRODUCT_JOB_KINDS = {
     "accounts.delete_account",
     "accounts.fetch_account",
     "ai.analyze_posts",
+    "alerts.evaluate_account",  # performance alerts after each fetch (issue #16)
     "creators.build_report",
     "creators.crawl_tick",
     "inbox.hide_interaction",

@@ -27,6 +27,7 @@ from socialpulse.accounts.models import (
     Post,
     TrackedAccount,
 )
+from socialpulse.alerts.models import Alert, AlertKind, AlertRule
 from socialpulse.billing.payments_models import PaymentEvent, PaymentEventStatus
 from socialpulse.creators.models import (
     Campaign,
@@ -309,6 +310,28 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
         )
         session.add(hook_delivery)
         session.flush()
+        # Performance alerts (issue #16): a rule on the account and an alert it fired.
+        alert_rule = AlertRule(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            kind=AlertKind.follower_drop,
+            percent=5.0,
+            days=7,
+        )
+        session.add(alert_rule)
+        session.flush()
+        alert = Alert(
+            workspace_id=other.workspace_id,
+            account_id=account.id,
+            rule_id=alert_rule.id,
+            kind=AlertKind.follower_drop,
+            measured_value=10.0,
+            threshold=5.0,
+            unit="percent",
+            message="theirs",
+        )
+        session.add(alert)
+        session.flush()
         assert member
         assert key
         return {
@@ -317,6 +340,8 @@ def _rows_of(db: Database, other: WorkspaceFixture) -> dict[str, Any]:
             "workspace_cost_id": recorded.id,
             "subscription_id": hook.id,
             "webhook_delivery_id": hook_delivery.id,
+            "rule_id": alert_rule.id,
+            "alert_id": alert.id,
             "creator_id": creator.id,
             "list_id": saved.id,
             "campaign_id": campaign.id,

@@ -137,6 +137,19 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
         ("GET", "/api/v1/webhooks/deliveries/{webhook_delivery_id}", None),
         ("POST", "/api/v1/webhooks/deliveries/{webhook_delivery_id}/replay", None),
     ],
+    *[
+        # Account snapshots and performance alerts (issue #16, items 9 and 10).
+        ("GET", "/api/v1/accounts/{account_id}/snapshots", None),
+        ("GET", "/api/v1/accounts/{account_id}/alert-rules", None),
+        ("POST", "/api/v1/accounts/{account_id}/alert-rules", {"kind": "follower_drop"}),
+        (
+            "PATCH",
+            "/api/v1/accounts/{account_id}/alert-rules/{rule_id}",
+            {"enabled": False},
+        ),
+        ("DELETE", "/api/v1/accounts/{account_id}/alert-rules/{rule_id}", None),
+        ("POST", "/api/v1/alerts/{alert_id}/acknowledge", None),
+    ],
 ]
 
 MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -211,6 +224,12 @@ MUTATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
         "/api/v1/webhooks/subscriptions",
         {"url": "https://hooks.example.com/x", "event_types": ["reply.sent"]},
     ),
+    # Alert rules and acknowledging alerts: editors and up (alerts/api.py, issue #16).
+    *[
+        (method, path, body)
+        for method, path, body in ID_ROUTES
+        if method != "GET" and ("/alert-rules" in path or path.startswith("/api/v1/alerts/"))
+    ],
 ]
 
 

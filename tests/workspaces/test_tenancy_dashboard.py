@@ -45,6 +45,8 @@ ID_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/publishing/posts/{publishing_post_id}/cancel", {}),
     ("POST", "/publishing/queue/{delivery_id}/retry", {}),
     ("POST", "/analytics/roi/costs/{workspace_cost_id}/delete", {}),
+    # Performance alerts on the overview (web/insights.py, issue #16).
+    ("POST", "/analytics/alerts/{alert_id}/acknowledge", {}),
     ("GET", "/lists/{list_id}", {}),
     ("POST", "/lists/{list_id}", {"name": "Renamed"}),
     ("POST", "/lists/{list_id}/delete", {}),

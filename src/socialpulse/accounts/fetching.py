@@ -236,8 +236,9 @@ def run_fetch(
         account.status, account.status_message = AccountStatus.ok, None
         account.last_fetched_at = utcnow()
         day = local_day(session, account.workspace_id)
-        write_account_snapshot(session, account, day)
         stats = ingest_posts(session, account, posts, day=day)
+        # After the posts: the snapshot's totals are over their metrics as just stored.
+        write_account_snapshot(session, account, day)
         observer.flush(session)
         run = session.get(FetchRun, fetch_run_id)
         assert run is not None

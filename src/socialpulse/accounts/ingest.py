@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, Post, PostMetricSnapshot, TrackedAccount
@@ -36,7 +36,38 @@ def local_day(session: Session, workspace_id: int, at: dt.datetime | None = None
     return (at or utcnow()).astimezone(ZoneInfo(zone)).date()
 
 
+# The totals an account snapshot keeps, each the sum of that metric over the tracked posts.
+SNAPSHOT_TOTALS = {
+    "total_likes": Post.likes,
+    "total_comments": Post.comments,
+    "total_shares": Post.shares,
+    "total_views": Post.views,
+}
+
+
+def post_totals(session: Session, account_id: int) -> dict[str, int | float | None]:
+    """The account's tracked posts summed per metric (their latest metrics), and their average
+    engagement rate: one aggregate over `posts`. A sum is None when no post reports the
+    metric (SUM over NULLs), so "not provided" never reads as zero."""
+    row = session.execute(
+        select(
+            *(func.sum(column).label(name) for name, column in SNAPSHOT_TOTALS.items()),
+            func.avg(Post.engagement_rate).label("engagement_rate"),
+        ).where(Post.account_id == account_id)
+    ).one()
+    # PostgreSQL sums BIGINT as NUMERIC (Decimal) and averages as NUMERIC too.
+    totals: dict[str, int | float | None] = {
+        name: None if getattr(row, name) is None else int(getattr(row, name))
+        for name in SNAPSHOT_TOTALS
+    }
+    totals["engagement_rate"] = None if row.engagement_rate is None else float(row.engagement_rate)
+    return totals
+
+
 def write_account_snapshot(session: Session, account: TrackedAccount, day: dt.date) -> None:
+    """The day's snapshot: the profile's counts and the totals over the tracked posts as they
+    are now, so call it after the posts of a fetch are stored (same transaction)."""
+    totals = post_totals(session, account.id)
     upsert(
         session,
         AccountSnapshot.__table__,  # type: ignore[arg-type]
@@ -47,11 +78,12 @@ def write_account_snapshot(session: Session, account: TrackedAccount, day: dt.da
                 "followers_count": account.followers_count,
                 "following_count": account.following_count,
                 "posts_count": account.posts_count,
+                **totals,
                 "captured_at": utcnow(),
             }
         ],
         conflict=["account_id", "day"],
-        update=["followers_count", "following_count", "posts_count", "captured_at"],
+        update=["followers_count", "following_count", "posts_count", *totals, "captured_at"],
     )
 
 

@@ -141,6 +141,16 @@ class AccountSnapshot(Base):
     followers_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
     following_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
     posts_count: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Totals over the account's tracked posts (their latest metrics when the snapshot was
+    # taken), so account-level trends are read, not recomputed. NULL is "unknown": no tracked
+    # post reported the metric (or the snapshot predates these columns, migration 0027).
+    total_likes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    total_comments: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    total_shares: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    total_views: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The analytics definition (accounts.ingest.engagement_rate per post, averaged over the
+    # tracked posts that have one): (likes + comments + shares) / followers. NULL without one.
+    engagement_rate: Mapped[float | None] = mapped_column(Float, default=None)
     captured_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts import deletion, fetching
+from socialpulse.accounts.models import FetchStatus
 from socialpulse.config import get_settings
 from socialpulse.db import get_database
 from socialpulse.kit.security import SecretBox
@@ -18,6 +19,8 @@ from socialpulse.worker.models import Job
 FETCH_MAX_ATTEMPTS = 4
 # The AI domain's handler for new posts, named rather than imported: accounts sits below ai.
 ANALYZE_POSTS_JOB = "ai.analyze_posts"
+# Performance alerts (the alerts domain, above accounts) are evaluated after each fetch.
+EVALUATE_ALERTS_JOB = "alerts.evaluate_account"
 
 
 @job_handler("accounts.fetch_account", lease_s=600, max_attempts=FETCH_MAX_ATTEMPTS)
@@ -30,9 +33,12 @@ def fetch_account(ctx: JobContext) -> dict[str, Any]:
         max_attempts=FETCH_MAX_ATTEMPTS,
         heartbeat=ctx.heartbeat,
     )
-    if run.posts_seen:
+    if run.posts_seen or run.status == FetchStatus.completed:
         with ctx.db.session() as session:
-            queue_post_analysis(session, run.workspace_id)
+            if run.posts_seen:
+                queue_post_analysis(session, run.workspace_id)
+            if run.status == FetchStatus.completed:
+                queue_alert_evaluation(session, run.workspace_id, run.account_id)
     return {"status": run.status.value, "posts_seen": run.posts_seen, "error": run.error}
 
 
@@ -45,6 +51,18 @@ def queue_post_analysis(session: Session, workspace_id: int) -> None:
         {"workspace_id": workspace_id},
         workspace_id=workspace_id,
         dedupe_key=f"ai-posts:{workspace_id}",
+    )
+
+
+def queue_alert_evaluation(session: Session, workspace_id: int, account_id: int) -> None:
+    """Ask the alerts domain to evaluate the account's rules against the fresh snapshot; a
+    pending evaluation of the account is joined (it reads the data as it is when it runs)."""
+    enqueue_job(
+        session,
+        EVALUATE_ALERTS_JOB,
+        {"account_id": account_id},
+        workspace_id=workspace_id,
+        dedupe_key=f"alerts:{account_id}",
     )
 
 

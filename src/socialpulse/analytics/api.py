@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from socialpulse.accounts.service import get_account
 from socialpulse.analytics import export, growth, service
 from socialpulse.analytics.schemas import (
+    AccountSnapshots,
     BestTimes,
     Comparison,
     GrowthBetween,
@@ -54,6 +55,21 @@ def timeseries(
 ) -> object:
     return cache.respond(
         Timeseries, lambda: service.timeseries(session, subject, account_id, metric, days)
+    )
+
+
+@router.get("/accounts/{account_id}/snapshots", response_model=AccountSnapshots)
+def snapshots(
+    account_id: Id,
+    session: DbSession,
+    subject: CurrentSubject,
+    cache: CachedReads,
+    days: Days = 30,
+) -> object:
+    """The daily snapshots of the last `days` days: followers, following, posts, and the totals
+    over the tracked posts (likes, comments, shares, views) with their engagement rate."""
+    return cache.respond(
+        AccountSnapshots, lambda: service.snapshots(session, subject, account_id, days)
     )
 
 

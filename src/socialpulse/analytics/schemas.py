@@ -15,6 +15,12 @@ class SeriesMetric(enum.StrEnum):
     following = "following"
     posts = "posts"
     engagement = "engagement"
+    # Read from the daily account snapshots (totals over the tracked posts), not recomputed.
+    total_likes = "total_likes"
+    total_comments = "total_comments"
+    total_shares = "total_shares"
+    total_views = "total_views"
+    engagement_rate = "engagement_rate"
 
 
 class RankBy(enum.StrEnum):
@@ -101,6 +107,36 @@ class Timeseries(BaseModel):
     since_day: dt.date
     until_day: dt.date
     points: list[SeriesPoint] = Field(description="Days without data are absent, not zero.")
+
+
+class AccountSnapshotRead(BaseModel):
+    """One daily snapshot of an account. Totals are over the account's tracked posts with
+    their latest metrics that day; null is "unknown" (no post reported the metric, or the
+    snapshot was taken before these columns existed)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    day: dt.date
+    followers_count: int | None
+    following_count: int | None
+    posts_count: int | None
+    total_likes: int | None
+    total_comments: int | None
+    total_shares: int | None
+    total_views: int | None
+    engagement_rate: float | None = Field(
+        description=f"{ENGAGEMENT_DEFINITION} over the tracked posts; a fraction (0.05 = 5 %)."
+    )
+    captured_at: dt.datetime
+
+
+class AccountSnapshots(BaseModel):
+    account_id: int
+    since_day: dt.date
+    until_day: dt.date
+    snapshots: list[AccountSnapshotRead] = Field(
+        description="Oldest first; days without a snapshot are absent."
+    )
 
 
 class PostRow(BaseModel):

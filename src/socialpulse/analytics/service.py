@@ -42,6 +42,8 @@ from socialpulse.analytics.best_times import relative_engagement as relative_eng
 from socialpulse.analytics.best_times import resolve_zone as resolve_zone
 from socialpulse.analytics.schemas import (
     AccountBrief,
+    AccountSnapshotRead,
+    AccountSnapshots,
     CompareRow,
     Comparison,
     CountOverview,
@@ -73,12 +75,26 @@ _COUNT_COLUMNS = {
     "following": AccountSnapshot.following_count,
     "posts": AccountSnapshot.posts_count,
 }
+# Account-level series read straight from the snapshots (item 9 of issue #16).
+_SNAPSHOT_SERIES = {
+    SeriesMetric.total_likes: AccountSnapshot.total_likes,
+    SeriesMetric.total_comments: AccountSnapshot.total_comments,
+    SeriesMetric.total_shares: AccountSnapshot.total_shares,
+    SeriesMetric.total_views: AccountSnapshot.total_views,
+    SeriesMetric.engagement_rate: AccountSnapshot.engagement_rate,
+}
 _SERIES_DESCRIPTIONS = {
     SeriesMetric.followers: "followers at each daily snapshot",
     SeriesMetric.following: "accounts followed at each daily snapshot",
     SeriesMetric.posts: "posts count at each daily snapshot",
     SeriesMetric.engagement: "average engagement rate of the posts published that day, "
     "(likes + comments + shares) / followers",
+    SeriesMetric.total_likes: "likes summed over the tracked posts at each daily snapshot",
+    SeriesMetric.total_comments: "comments summed over the tracked posts at each daily snapshot",
+    SeriesMetric.total_shares: "shares summed over the tracked posts at each daily snapshot",
+    SeriesMetric.total_views: "views summed over the tracked posts at each daily snapshot",
+    SeriesMetric.engagement_rate: "average engagement rate of the tracked posts at each daily "
+    "snapshot, (likes + comments + shares) / followers",
 }
 _RANK_COLUMNS = {
     RankBy.views: Post.views,
@@ -419,7 +435,7 @@ def timeseries(
             for day, rates in sorted(by_day.items())
         ]
     else:
-        column = _COUNT_COLUMNS[metric.value]
+        column = _SNAPSHOT_SERIES.get(metric) or _COUNT_COLUMNS[metric.value]
         snapshots = session.execute(
             _snapshot_select(subject, account_id, AccountSnapshot.day, column)
             .where(
@@ -437,6 +453,34 @@ def timeseries(
         since_day=since_day,
         until_day=until_day,
         points=points,
+    )
+
+
+def snapshots(
+    session: Session,
+    subject: Subject,
+    account_id: int,
+    days: int = 30,
+    *,
+    now: dt.datetime | None = None,
+) -> AccountSnapshots:
+    """The account's daily snapshots of the last `days` days (workspace days, today included),
+    with the totals over its tracked posts: account-level trends without recomputation."""
+    if days < 1:
+        raise InvalidInput("days must be at least 1")
+    get_account(session, subject, account_id)
+    until_day = (now or utcnow()).astimezone(workspace_zone(session, subject)).date()
+    since_day = until_day - dt.timedelta(days=days - 1)
+    rows = session.execute(
+        _snapshot_select(subject, account_id, AccountSnapshot)
+        .where(AccountSnapshot.day >= since_day, AccountSnapshot.day <= until_day)
+        .order_by(AccountSnapshot.day)
+    ).all()
+    return AccountSnapshots(
+        account_id=account_id,
+        since_day=since_day,
+        until_day=until_day,
+        snapshots=[AccountSnapshotRead.model_validate(row.AccountSnapshot) for row in rows],
     )
 
 

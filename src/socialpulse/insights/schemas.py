@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from socialpulse.alerts.schemas import AlertRead
 from socialpulse.insights.models import CostCategory
 from socialpulse.kit.params import DB_BIGINT_MAX, Id
 
@@ -180,6 +181,11 @@ class WorkspaceOverview(BaseModel):
         "day) with their latest metrics."
     )
     content_performance: list[ContentRow]
+    open_alerts: list[AlertRead] = Field(
+        default_factory=list,
+        description="Performance alerts nobody has acknowledged yet, newest first (any tracked "
+        "account of the workspace, on the platform filter's platform when one is set).",
+    )
 
 
 # --------------------------------------------------------------------------- ROI settings

@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountStatus, Post, TrackedAccount
+from socialpulse.alerts import service as alerts_service
 from socialpulse.analytics import service as analytics_service
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput
@@ -55,6 +56,7 @@ from socialpulse.workspaces.tenancy import Subject, scoped
 
 MAX_DAYS = 365
 TOP_POSTS = 5
+OPEN_ALERTS_SHOWN = 20
 EXCERPT_CHARS = 140
 # Owner-only metrics: None on a post means its platform does not report it.
 INSIGHT_METRICS = ("impressions", "reach", "clicks", "saves")
@@ -434,4 +436,7 @@ def overview(
         platform_breakdown=_platform_rows(accounts, posts, growth),
         engagement_by_day=_by_day(posts, span, zone),
         content_performance=_content_rows(posts),
+        open_alerts=alerts_service.open_alerts(
+            session, subject, platform=platform, limit=OPEN_ALERTS_SHOWN
+        ),
     )

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from socialpulse.alerts import service as alerts_service
 from socialpulse.analytics import service as analytics_service
 from socialpulse.creators import campaigns
 from socialpulse.errors import AppError, InvalidInput
@@ -30,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 PERIODS = (7, 30, 90, 365)
 METRICS = ("like", "comment", "share", "follower", "click", "impression")
 ROI_PAGE = "/analytics/roi"
+OVERVIEW_PAGE = "/analytics/overview"
 COSTS_SHOWN = 50
 
 Days = Annotated[int, Query(ge=1, le=service.MAX_DAYS)]
@@ -98,9 +100,21 @@ def overview_page(
         | {
             "overview": found,
             "charts": charts,
+            "can_edit": subject.role.at_least(Role.editor),
         }
     )
     return render(request, "analytics/overview.html", context)
+
+
+@router.post("/analytics/alerts/{alert_id}/acknowledge", dependencies=[CsrfChecked])
+def acknowledge_alert(
+    request: Request, session: DbSession, auth: WebAuth, alert_id: int
+) -> Response:
+    """The overview's "Acknowledge" button: the alert leaves the open alerts."""
+    subject, _ = auth
+    alerts_service.acknowledge(session, subject, alert_id)
+    flash(request, "Alert acknowledged.", "success")
+    return RedirectResponse(OVERVIEW_PAGE, status_code=303)
 
 
 # --------------------------------------------------------------------------- ROI

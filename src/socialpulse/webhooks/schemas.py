@@ -16,6 +16,7 @@ EventType = Literal[
     "interaction.received",
     "reply.sent",
     "creator.report_ready",
+    "alert.fired",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 # Sent by "send a test event" to one subscription, whatever it subscribed to.

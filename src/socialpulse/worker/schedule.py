@@ -35,6 +35,7 @@ TASK_MODULES = [
     "socialpulse.billing.tasks",
     "socialpulse.publishing.tasks",  # Publishing (#15)
     "socialpulse.webhooks.tasks",  # outbound webhooks (issue #15)
+    "socialpulse.alerts.tasks",  # performance alerts, evaluated after each fetch (issue #16)
 ]
 
 
