@@ -1,7 +1,7 @@
 """account snapshot totals, alert rules and alerts
 
-Revision ID: 0027
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-03 09:27:00.000000
 
 Issue #16, items 9 and 10:
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027"
-down_revision: str | None = "0023"
+revision: str = "0026"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
