@@ -83,9 +83,10 @@ EXPLAIN_FROM = 0.3
 # just under the firing threshold.
 COMPLAINT_GATE_CAP = 0.49
 # Part of the analyser's model version, like polarity.VERSION and language.VERSION: bump it when
-# the routing rule changes, so stored analyses are redone. Short on purpose: versions are kept
-# in 64-character columns.
-ROUTING_VERSION = "rt1"
+# the routing rule or the intent rules change, so stored analyses are redone (rt2: thanks with
+# praise, praise yields to a question). Short on purpose: versions are kept in 64-character
+# columns.
+ROUTING_VERSION = "rt2"
 # The lexicon-only sentiment of an unsupported language names a label only from this probability.
 LEXICON_ONLY_MIN_PROBABILITY = 0.5
 
