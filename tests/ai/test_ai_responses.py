@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from factories import WorkspaceFixture, add_account, make_workspace
-from socialpulse.accounts.models import TrackedAccount
+from socialpulse.accounts.models import Post, TrackedAccount
 from socialpulse.ai.base import INTENT_LABELS
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox import ingest
@@ -254,8 +254,10 @@ def test_the_commenters_language_wins_over_the_workspaces_english(
         client, acme, "¡Muchas gracias! Fue increíble, me encanta", variables=variables
     )
     assert spanish["language"]["code"] == "es"
-    # Lexicon-only sentiment in Spanish keeps its praise score under 0.85.
-    assert spanish["requires_response"] is True
+    # Spanish sentiment comes from the lexicon alone (the model reads English), which keeps
+    # the praise score under the default 0.85: no auto-response until the threshold is lower.
+    assert spanish["intent"] == "praise"
+    assert (spanish["requires_response"], spanish["auto_response"]) == (True, None)
     client.put(CONFIG, json={"auto_response_threshold": 0.5}, headers=acme.headers())
     spanish = analyze(
         client, acme, "¡Muchas gracias! Fue increíble, me encanta", variables=variables
@@ -410,3 +412,26 @@ def test_an_ingest_pass_reads_the_templates_once(
             select(Interaction.suggested_reply).where(Interaction.account_id == account_id)
         ).all()
     assert list(replies) == ["Good one!"] * 3
+
+
+def test_a_stored_post_analysis_says_whether_it_needs_an_answer_but_proposes_none(
+    client: TestClient, db: Database, acme: WorkspaceFixture
+) -> None:
+    account = client.post(
+        "/api/v1/accounts",
+        json={"ref": "https://simulated.invalid/@fit_with_maya"},
+        headers=acme.headers(),
+    ).json()
+    client.post(f"/api/v1/accounts/{account['id']}/fetch", headers=acme.headers())
+    with db.session(readonly=True) as session:
+        posts = session.execute(
+            select(Post.id, Post.ai_intent).where(Post.ai_intent.is_not(None))
+        ).all()
+    assert posts
+    for post_id, intent in posts[:10]:
+        response = client.get(f"/api/v1/posts/{post_id}/analysis", headers=acme.headers())
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["intent"] == intent
+        assert body["requires_response"] is (intent not in ("spam", "other"))
+        assert body["auto_response"] is None
