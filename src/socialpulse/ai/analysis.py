@@ -18,12 +18,15 @@ How each intent's score is made (an intent fires at 0.5, see `rules` for the rul
   score is capped at 0.49 (on the complaint data's 5-fold CV this gate changes F1 from
   0.7637 to 0.7631: 9 tweets suppressed, 4 of them sarcastic complaints);
 * spam: the spam model's rescaled probability or the spam cue rules, whichever is higher;
-* question, purchase_intent, collaboration: rules; praise: rules plus P(positive);
+* question, purchase_intent, collaboration: rules; praise: rules plus P(positive), its
+  thanks counted only when none of question, complaint, purchase_intent or
+  collaboration fired;
 * other: ``1 - max(other intents)``, so it fires exactly when nothing else does.
 
 The top ``intent`` is the strongest fired intent, except that "question" yields to any more
-specific fired intent ("Where can I buy this?" is purchase_intent) and model-only spam yields to
-a collaboration request; "other" when none fired.
+specific fired intent but praise ("Where can I buy this?" is purchase_intent, "Amazing! How do I
+sign up?" a question) and model-only spam yields to a collaboration request; "other" when none
+fired.
 
 Language routing (every backend): a backend declares the languages its sentiment model reads
 (`DefaultAnalyzer.languages`: English for the default and accurate backends, whose models
@@ -80,9 +83,10 @@ EXPLAIN_FROM = 0.3
 # just under the firing threshold.
 COMPLAINT_GATE_CAP = 0.49
 # Part of the analyser's model version, like polarity.VERSION and language.VERSION: bump it when
-# the routing rule changes, so stored analyses are redone. Short on purpose: versions are kept
-# in 64-character columns.
-ROUTING_VERSION = "rt1"
+# the routing rule or the intent rules change, so stored analyses are redone (rt2: thanks with
+# praise, praise yields to a question). Short on purpose: versions are kept in 64-character
+# columns.
+ROUTING_VERSION = "rt2"
 # The lexicon-only sentiment of an unsupported language names a label only from this probability.
 LEXICON_ONLY_MIN_PROBABILITY = 0.5
 
@@ -166,7 +170,9 @@ def lexicon_only_sentiment(
 
 
 def _top_intent(intents: dict[str, Intent]) -> str:
-    """The strongest fired intent; "question" only when no more specific intent fired.
+    """The strongest fired intent; "question" only when no more specific intent fired. Praise
+    is not more specific: a compliment with a question ("Amazing video! How do I sign up?")
+    is a question, whose answer is what the author is waiting for.
 
     A collaboration request also outranks spam when only the spam model (no spam rule) fired:
     the YouTube spam data labels nearly all self-promotion as spam, so a sponsorship enquiry
@@ -174,6 +180,8 @@ def _top_intent(intents: dict[str, Intent]) -> str:
     """
     fired = [item for item in intents.values() if item.fired and item.label != "other"]
     specific = [item for item in fired if item.label != "question"]
+    if intents["question"].fired:
+        specific = [item for item in specific if item.label != "praise"]
     if not specific:
         return "question" if fired else "other"
     labels = {item.label for item in specific}
@@ -355,15 +363,21 @@ class DefaultAnalyzer:
             score = round(max(model_score, cue_score), 4)
             intents["complaint"] = Intent("complaint", score, score >= rules.FIRE_AT, evidence)
 
-            found = rules.praise(view, p_pos)
-            intents["praise"] = Intent("praise", found.score, found.fired, _rule_evidence(found))
-            found = rules.purchase_intent(view_no_urls)
-            intents["purchase_intent"] = Intent(
-                "purchase_intent", found.score, found.fired, _rule_evidence(found)
+            purchase = rules.purchase_intent(view_no_urls)
+            collab = rules.collaboration(view)
+            asks_or_complains = (
+                intents["question"].fired
+                or intents["complaint"].fired
+                or purchase.fired
+                or collab.fired
             )
-            found = rules.collaboration(view)
+            found = rules.praise(view, p_pos, asks_or_complains=asks_or_complains)
+            intents["praise"] = Intent("praise", found.score, found.fired, _rule_evidence(found))
+            intents["purchase_intent"] = Intent(
+                "purchase_intent", purchase.score, purchase.fired, _rule_evidence(purchase)
+            )
             intents["collaboration"] = Intent(
-                "collaboration", found.score, found.fired, _rule_evidence(found)
+                "collaboration", collab.score, collab.fired, _rule_evidence(collab)
             )
 
             cues = rules.spam_cues(view)

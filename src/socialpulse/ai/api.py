@@ -1,24 +1,37 @@
-"""The AI endpoints: analyse texts, and read what was stored about a workspace's content."""
+"""The AI endpoints: analyse texts, read what was stored about a workspace's content, and the
+workspace's response templates and AI settings."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
-from socialpulse.ai import service
-from socialpulse.ai.base import BackendUnavailable
+from socialpulse.ai import responses, service
+from socialpulse.ai.base import INTENT_DESCRIPTIONS, INTENT_LABELS, BackendUnavailable
+from socialpulse.ai.llm import LlmConfig
 from socialpulse.ai.schemas import (
     AccountAiProfile,
+    AiConfigRead,
+    AiConfigUpdate,
     AnalyzeBatchRequest,
     AnalyzeRequest,
+    IntentInfoRead,
+    ReplyVariable,
+    ResponseTemplateRead,
+    ResponseTemplatesRead,
+    ResponseTemplatesUpdate,
     TextAnalysisRead,
     WorkspaceAiSummary,
 )
 from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput, NotFound, PayloadTooLarge, error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.templates import TEMPLATE_VARIABLES
 from socialpulse.workspaces.deps import AppSettings, CachedReads, CurrentSubject, DbSession
+from socialpulse.workspaces.tenancy import Subject
 
 router = APIRouter(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
 
@@ -49,24 +62,37 @@ def _check_sizes(texts: list[str], settings: Settings, *, batch: bool) -> None:
         )
 
 
-def _run(texts: list[str], backend: str | None) -> list[TextAnalysisRead]:
+def _run(
+    session: Session,
+    subject: Subject,
+    texts: list[str],
+    backend: str | None,
+    variables: Mapping[ReplyVariable, str] | None,
+) -> list[TextAnalysisRead]:
     try:
-        return [
-            TextAnalysisRead.model_validate(result)
-            for result in service.analyze_texts(texts, backend)
-        ]
+        results = service.analyze_texts(texts, backend)
     except BackendUnavailable as exc:
         raise InvalidInput(str(exc)) from exc
+    templates = responses.load(session, subject)  # once per request, whatever the batch
+    values: dict[str, str] = dict(variables.items()) if variables else {}
+    out = []
+    for result in results:
+        read = TextAnalysisRead.model_validate(result)
+        read.auto_response = templates.auto_response(result, values)
+        out.append(read)
+    return out
 
 
 @router.post("/ai/analyze", response_model=TextAnalysisRead)
 def analyze_one(
-    body: AnalyzeRequest, subject: CurrentSubject, settings: AppSettings
+    body: AnalyzeRequest, session: DbSession, subject: CurrentSubject, settings: AppSettings
 ) -> TextAnalysisRead:
     """Sentiment, language, intents, topic, toxicity, keywords and entities of one text, each
-    label with its evidence. Longer texts than SOCIALPULSE_AI_MAX_TEXT_CHARS are refused."""
+    label with its evidence. Longer texts than SOCIALPULSE_AI_MAX_TEXT_CHARS are refused.
+    `requires_response` says whether the intent expects an answer; `auto_response` is the
+    workspace's template for it when the intent's score reaches the workspace's threshold."""
     _check_sizes([body.text], settings, batch=False)
-    return _run([body.text], body.backend)[0]
+    return _run(session, subject, [body.text], body.backend, body.variables)[0]
 
 
 @router.post(
@@ -77,13 +103,13 @@ def analyze_one(
     ),
 )
 def analyze_batch(
-    body: AnalyzeBatchRequest, subject: CurrentSubject, settings: AppSettings
+    body: AnalyzeBatchRequest, session: DbSession, subject: CurrentSubject, settings: AppSettings
 ) -> list[TextAnalysisRead]:
     """Up to 1,000 texts per call, results in input order. Each text is at most
     SOCIALPULSE_AI_MAX_TEXT_CHARS long (422 names the first longer one) and all together at
     most SOCIALPULSE_AI_MAX_BATCH_CHARS (413)."""
     _check_sizes(body.texts, settings, batch=True)
-    return _run(body.texts, body.backend)
+    return _run(session, subject, body.texts, body.backend, body.variables)
 
 
 @router.get("/ai/summary", response_model=WorkspaceAiSummary)
@@ -123,3 +149,85 @@ def post_analysis(post_id: Id, session: DbSession, subject: CurrentSubject) -> T
     if analysis is None:
         raise NotFound(f"post {post_id} has not been analysed yet")
     return analysis
+
+
+# --- intents, response templates and settings ------------------------------------------------
+
+
+@router.get("/ai/intents", response_model=list[IntentInfoRead])
+def intents(subject: CurrentSubject) -> list[IntentInfoRead]:
+    """Every intent the analyser can return, and whether it expects an answer."""
+    return [
+        IntentInfoRead(
+            intent=label,
+            description=INTENT_DESCRIPTIONS[label],
+            requires_response=responses.requires_response(label),
+        )
+        for label in INTENT_LABELS
+    ]
+
+
+def _templates_read(found: list[responses.EffectiveTemplate]) -> ResponseTemplatesRead:
+    return ResponseTemplatesRead(
+        templates=[ResponseTemplateRead.model_validate(item) for item in found],
+        fallback_language=responses.FALLBACK_LANGUAGE,
+        variables=list(TEMPLATE_VARIABLES),
+    )
+
+
+@router.get("/ai/response-templates", response_model=ResponseTemplatesRead)
+def read_response_templates(session: DbSession, subject: CurrentSubject) -> ResponseTemplatesRead:
+    """The templates in use for each answered intent and language: the workspace's own, or the
+    built-in one (`is_default`)."""
+    return _templates_read(responses.effective_templates(session, subject))
+
+
+@router.put(
+    "/ai/response-templates",
+    response_model=ResponseTemplatesRead,
+    responses=error_responses(403),
+)
+def update_response_templates(
+    body: ResponseTemplatesUpdate, session: DbSession, subject: CurrentSubject
+) -> ResponseTemplatesRead:
+    """Set the workspace's text for the listed intents and languages (admin); `text: null`
+    brings the built-in one back. Templates not listed stay as they are."""
+    changes = [
+        responses.TemplateChange(item.intent, item.language, item.text) for item in body.templates
+    ]
+    return _templates_read(responses.set_templates(session, subject, changes))
+
+
+def _config_read(threshold: float, settings: Settings) -> AiConfigRead:
+    try:
+        version: str | None = service.model_version(None)
+    except BackendUnavailable:
+        version = None
+    llm = LlmConfig.from_settings(settings)
+    return AiConfigRead(
+        auto_response_threshold=threshold,
+        auto_response_threshold_default=responses.DEFAULT_AUTO_RESPONSE_THRESHOLD,
+        analysis_backend=settings.ai_backend,
+        analysis_model_version=version,
+        drafting_model=llm.model if llm is not None else None,
+        template_languages=list(responses.BUILTIN_LANGUAGES),
+        fallback_language=responses.FALLBACK_LANGUAGE,
+        template_variables=list(TEMPLATE_VARIABLES),
+    )
+
+
+@router.get("/ai/config", response_model=AiConfigRead)
+def read_config(session: DbSession, subject: CurrentSubject, settings: AppSettings) -> AiConfigRead:
+    """The workspace's auto-response threshold (0.85 unless changed) and the models in use."""
+    return _config_read(responses.auto_response_threshold(session, subject), settings)
+
+
+@router.put("/ai/config", response_model=AiConfigRead, responses=error_responses(403))
+def update_config(
+    body: AiConfigUpdate, session: DbSession, subject: CurrentSubject, settings: AppSettings
+) -> AiConfigRead:
+    """Change the auto-response threshold, 0.5 to 1 (admin)."""
+    threshold = responses.set_auto_response_threshold(
+        session, subject, body.auto_response_threshold
+    )
+    return _config_read(threshold, settings)

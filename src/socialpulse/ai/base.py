@@ -28,6 +28,22 @@ INTENT_LABELS: tuple[str, ...] = (
     "spam",
     "other",
 )
+# What each intent means (GET /ai/intents), and which ones expect an answer: an author who
+# asks, complains, wants to buy, proposes to work together or praises is answered (thanking a
+# fan is what keeps them commenting); spam is not (a reply rewards it, and shows it to more
+# people) and neither is "other" (nothing was asked or said to the account).
+INTENT_DESCRIPTIONS: dict[str, str] = {
+    "question": "Asks something: a question mark, or a sentence opening like a question.",
+    "complaint": "Reports a problem or dissatisfaction: a late order, a refund, a bad service.",
+    "praise": "Compliments or thanks the author: admiration, gratitude for something loved.",
+    "purchase_intent": "Wants to buy: where to buy, the price, ordering, a link to the product.",
+    "collaboration": "Proposes working together: a collab, sponsorship, business enquiry.",
+    "spam": "Junk or self-promotion: bait links, follow-for-follow, 'check out my channel'.",
+    "other": "None of the above fired: nothing is asked or said to the account.",
+}
+RESPONSE_INTENTS: frozenset[str] = frozenset(
+    {"question", "complaint", "praise", "purchase_intent", "collaboration"}
+)
 RECORD_KEYS: tuple[str, ...] = (
     "text",
     "sentiment",

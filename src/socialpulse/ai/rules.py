@@ -14,7 +14,14 @@ Praise
     "well done", "goals", "hermoso", "magnifique", "wunderschön" ...) and praise emojis
     (😍 🔥 👏 ❤️ 💯 🙌 ...). A match weighs 0.45 and the probability of positive sentiment
     adds up to 0.3, so "not amazing" said negatively does not fire; without a match the
-    score is 0.3 x P(positive), which never fires alone.
+    score is 0.3 x P(positive), which never fires alone. Strong evaluations count as
+    compliments too ("life-changing", "changed my life", "made my day", "you're the best",
+    ``praise_superlative``: "best trip ever"). ``gratitude`` ("thank you", "thanks",
+    "grateful", "gracias", "merci", "danke", "obrigado", "grazie") with such an evaluation
+    is praise addressed to the author: the match then weighs at least 0.6 (so with a clearly
+    positive sentiment the score reaches 0.85, the default auto-response threshold), unless
+    the text also asks or complains ("Thanks, but my order never arrived", "Thanks! Where
+    can I buy it?"): there thanks is politeness. Thanks alone is not praise.
 Purchase intent
     ``where_to_buy`` ("where can I buy/get/order", "where is it from", "dónde comprar",
     "où acheter", "wo kaufen" ..., 0.9), ``price_question`` ("how much", "price?", "cost",
@@ -47,6 +54,8 @@ from dataclasses import dataclass
 from socialpulse.ai.lexicon import PhraseMatcher, words_of
 
 FIRE_AT = 0.5
+# What a compliment with thanks weighs at least (see the module docstring).
+GRATITUDE_WITH_PRAISE = 0.6
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,7 @@ _TRIGGERS = {
     "disappoint|scam|charged|response|cancel|waste|ripped|missing|wrong|damaged",
     "self_promotion": "check|subscribe|visit|sub4sub|f4f|follow",
     "bait": "free|gift|earn|make|home|click|followers|crypto|double|onlyfans|bio",
+    "praise_superlative": "best",
 }
 
 
@@ -253,6 +263,16 @@ _PRAISE_RULES: tuple[Rule | LexiconRule, ...] = (
         "nailed it",
         "blessed to",
         "thank you so much",
+        "life-changing",
+        "life changing",
+        "changed my life",
+        "loved this",
+        "loved every",
+        "absolutely loved",
+        "made my day",
+        "you're the best",
+        "you are the best",
+        "means the world",
         "hermoso",
         "hermosa",
         "precioso",
@@ -278,6 +298,29 @@ _PRAISE_RULES: tuple[Rule | LexiconRule, ...] = (
         "fantastico",
     ),
     _rule("praise_emoji", 0.45, "(?:😍|🥰|🔥|👏|❤️|❤|💯|🙌|😻|🤩|💖|💕|💗|✨|👌|🏆|🥇)"),
+    _rule("praise_superlative", 0.45, r"\bbest\s+(?:[\w'-]+\s+){1,2}ever\b"),
+)
+# Thanks on its own is politeness ("thanks for the reply"); with a compliment it is praise.
+_GRATITUDE_RULES = _merged(
+    (
+        _phrases(
+            "gratitude",
+            GRATITUDE_WITH_PRAISE,
+            "thank you",
+            "thank you so much",
+            "thank u",
+            "thanks",
+            "thanks so much",
+            "thx",
+            "grateful",
+            "gracias",
+            "merci",
+            "danke",
+            "obrigado",
+            "obrigada",
+            "grazie",
+        ),
+    )
 )
 
 # --- purchase intent ------------------------------------------------------------------
@@ -515,14 +558,24 @@ def question(text: str | TextView) -> RuleScore:
     return score_rules(text, _QUESTION_RULES)
 
 
-def praise(text: str | TextView, positive_probability: float) -> RuleScore:
+def praise(
+    text: str | TextView, positive_probability: float, *, asks_or_complains: bool = False
+) -> RuleScore:
+    """`asks_or_complains`: another actionable intent (question, complaint, purchase intent,
+    collaboration) fired on the text, so its thanks do not strengthen the praise."""
     found = score_rules(text, _PRAISE_RULES)
     if not found.evidence:
         return RuleScore(round(0.3 * positive_probability, 4), [])
-    score = min(0.99, found.score + 0.3 * positive_probability)
-    return RuleScore(
-        round(score, 4), found.evidence + [("sentiment: positive", positive_probability)]
-    )
+    base, evidence = found.score, found.evidence
+    if not asks_or_complains:
+        thanks = score_rules(text, _GRATITUDE_RULES)
+        said = {item.split(": ", 1)[1] for item, _weight in thanks.evidence}
+        # "thank you so much" is in both lists: the thanks alone is not an evaluation.
+        if thanks.evidence and any(item.split(": ", 1)[1] not in said for item, _ in evidence):
+            base = max(base, GRATITUDE_WITH_PRAISE)
+            evidence = thanks.evidence[:1] + evidence
+    score = min(0.99, base + 0.3 * positive_probability)
+    return RuleScore(round(score, 4), evidence + [("sentiment: positive", positive_probability)])
 
 
 def purchase_intent(text: str | TextView) -> RuleScore:

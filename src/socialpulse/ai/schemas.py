@@ -6,20 +6,37 @@ fields in the same order, so a response is the dataclass's `to_dict()`, key for 
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+
+from socialpulse.ai import responses
 
 # Re-exported for socialpulse.inbox, which imports them from here; they live in `base` (the
 # integrator points inbox at socialpulse.ai.base, then these go).
-from socialpulse.ai.base import INTENT_LABELS, Evidence, SentimentLabel, TextAnalysis
+from socialpulse.ai.base import (
+    INTENT_LABELS,
+    RESPONSE_INTENTS,
+    Evidence,
+    SentimentLabel,
+    TextAnalysis,
+)
 from socialpulse.analytics.schemas import BestSlot
 from socialpulse.kit.params import DB_INT_MAX
+from socialpulse.kit.templates import MAX_TEMPLATE_LENGTH, TEMPLATE_VARIABLES, template_variables
 
 __all__ = [
     "INTENT_LABELS",
     "AccountAiProfile",
+    "AiConfigRead",
+    "AiConfigUpdate",
+    "IntentInfoRead",
+    "ResponseTemplateChange",
+    "ResponseTemplateRead",
+    "ResponseTemplatesRead",
+    "ResponseTemplatesUpdate",
     "DraftCheck",
     "DraftMode",
     "DraftRequest",
@@ -52,17 +69,30 @@ Backend = Annotated[
 ]
 
 
+ReplyVariable = Literal["fan_name", "fan_handle", "platform", "post_url"]
+assert set(get_args(ReplyVariable)) == set(TEMPLATE_VARIABLES), "keep in step with kit.templates"
+Variables = Annotated[
+    dict[ReplyVariable, Annotated[str, Field(max_length=500)]] | None,
+    Field(
+        description="Values for the auto-response's variables (fan_name, fan_handle, platform, "
+        "post_url); those left out stay as {placeholders} in auto_response."
+    ),
+]
+
+
 class AnalyzeRequest(BaseModel):
     # Lengths are checked against the settings in api._check_sizes
     # (SOCIALPULSE_AI_MAX_TEXT_CHARS).
     text: str
     backend: Backend = None
+    variables: Variables = None
 
 
 class AnalyzeBatchRequest(BaseModel):
     # The 1,000-text limit is checked in the service so the caller gets a 413, not a 422.
     texts: list[str]
     backend: Backend = None
+    variables: Variables = None
 
 
 class _Read(BaseModel):
@@ -129,6 +159,20 @@ class TextAnalysisRead(_Read):
     urls: list[str]
     model_version: str
     backend: str
+    auto_response: str | None = Field(
+        default=None,
+        description="The workspace's response template for the detected intent and language, "
+        "rendered, when the intent requires a response and its score reaches the workspace's "
+        "auto_response_threshold (GET /ai/config); null otherwise, and for stored post "
+        "analyses.",
+    )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Whether the detected intent expects an answer (GET /ai/intents)."
+    )
+    @property
+    def requires_response(self) -> bool:
+        return self.intent in RESPONSE_INTENTS
 
 
 class WorkspaceAiSummary(BaseModel):
@@ -235,3 +279,118 @@ class DraftSuggestion(BaseModel):
     next_best_slot: BestSlot | None
     model: str | None
     usage: DraftUsage | None
+
+
+# --- intents, response templates and settings ------------------------------------------------
+
+
+class IntentInfoRead(BaseModel):
+    """`GET /ai/intents`: an intent the analyser can return."""
+
+    intent: str
+    description: str
+    requires_response: bool = Field(
+        description="Answered: question, complaint, praise, purchase_intent, collaboration. "
+        "Not: spam (a reply rewards it) and other (nothing was asked)."
+    )
+
+
+class ResponseTemplateRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    intent: str
+    language: str = Field(description="ISO 639-1, as the analyser reports it.")
+    text: str
+    is_default: bool = Field(description="The built-in text; false: the workspace's own.")
+    default_text: str | None = Field(
+        description="The built-in text for this intent and language; null for a language "
+        "only the workspace has a template for."
+    )
+    updated_at: dt.datetime | None = Field(description="When the workspace last set its own.")
+
+
+class ResponseTemplatesRead(BaseModel):
+    """`GET/PUT /ai/response-templates`: the templates in use, for every answered intent."""
+
+    templates: list[ResponseTemplateRead]
+    fallback_language: str = Field(
+        description="Used when no template exists for the detected language."
+    )
+    variables: list[str] = Field(description="The variables a template may use, as {name}.")
+
+
+class ResponseTemplateChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    intent: str = Field(max_length=32, description="question, complaint, praise, ...")
+    language: str = Field(max_length=8, description="ISO 639-1 code, e.g. en, es, pt.")
+    text: str | None = Field(
+        max_length=MAX_TEMPLATE_LENGTH,
+        description="The workspace's text; null goes back to the built-in one.",
+    )
+
+    @field_validator("intent")
+    @classmethod
+    def _intent(cls, intent: str) -> str:
+        return responses.check_intent(intent)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, language: str) -> str:
+        return responses.check_language(language)
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = text.strip()
+        if not text:
+            raise ValueError("template cannot be blank; send null to use the default")
+        template_variables(text)
+        return text
+
+
+class ResponseTemplatesUpdate(BaseModel):
+    """Sets the listed templates; the others stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    templates: list[ResponseTemplateChange] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> ResponseTemplatesUpdate:
+        seen: set[tuple[str, str]] = set()
+        for change in self.templates:
+            key = (change.intent, change.language)
+            if key in seen:
+                raise ValueError(f"{change.intent} in {change.language} is listed twice")
+            seen.add(key)
+        return self
+
+
+class AiConfigRead(BaseModel):
+    """`GET /ai/config`: the workspace's AI settings and the models in use."""
+
+    auto_response_threshold: float = Field(
+        description="POST /ai/analyze proposes an auto_response from this intent score up."
+    )
+    auto_response_threshold_default: float
+    analysis_backend: str = Field(description="SOCIALPULSE_AI_BACKEND: default, accurate, hf.")
+    analysis_model_version: str | None = Field(
+        description="Null when the configured backend cannot be loaded."
+    )
+    drafting_model: str | None = Field(
+        description="SOCIALPULSE_LLM_MODEL, the drafting help's model; null: none configured."
+    )
+    template_languages: list[str] = Field(
+        description="Languages with built-in templates; a workspace may add any ISO 639-1 code."
+    )
+    fallback_language: str
+    template_variables: list[str]
+
+
+class AiConfigUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    auto_response_threshold: float = Field(ge=responses.MIN_AUTO_RESPONSE_THRESHOLD, le=1.0)

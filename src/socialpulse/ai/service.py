@@ -12,6 +12,9 @@ instead of falling back to another backend: the job fails with that message in i
 
 Language-model calls (drafting help, ``ai.drafting``) are recorded one row per call in
 ``ai_usage`` (``record_usage``); ROI reads their cost through ``ai_costs_cents``.
+
+A workspace's response templates (``ai.responses``) reach other domains through
+``response_templates``: the inbox drafts its intent-based suggested replies from them.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import Post, PostAnalysis, TrackedAccount
+from socialpulse.ai import responses
 from socialpulse.ai.backends import get_analyzer
 from socialpulse.ai.base import Analyzer, BackendUnavailable, TextAnalysis
 from socialpulse.ai.models import AiUsage
+from socialpulse.ai.responses import ResponseTemplates
 from socialpulse.ai.schemas import TextAnalysisRead, WorkspaceAiSummary
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import PayloadTooLarge
@@ -60,6 +65,12 @@ def analyze_texts(texts: list[str], backend: str | None = None) -> list[TextAnal
             f"{len(texts)} texts in one request; send at most {MAX_BATCH_TEXTS} per batch"
         )
     return get_analyzer(backend).analyze(texts)
+
+
+def response_templates(session: Session, subject: Subject) -> ResponseTemplates:
+    """The workspace's response templates (its own, else the built-in ones) and its
+    auto-response threshold; load once per pass, then look up per interaction."""
+    return responses.load(session, subject)
 
 
 def _pending(version: str) -> Any:

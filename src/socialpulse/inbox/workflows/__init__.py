@@ -31,6 +31,7 @@ letter of any script); case-insensitive matching folds Unicode case like `re.IGN
 (except Turkish dotless and dotted i, which RE2 keeps apart from i and I).
 
 Modules: `schemas` (conditions, actions and the request/response models), `rules` (RE2
-patterns and reply templates), `engine` (evaluating and applying workflows, suggestions),
-`service` (saving, listing and dry-running workflows).
+patterns), `engine` (evaluating and applying workflows, suggestions), `service` (saving,
+listing and dry-running workflows). Reply templates are `socialpulse.kit.templates`; the
+intent-based suggestions read the workspace's response templates from `socialpulse.ai`.
 """

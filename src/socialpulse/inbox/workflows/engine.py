@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import Post
+from socialpulse.ai import service as ai_service
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import AppError
 from socialpulse.inbox import moderation
@@ -32,7 +33,7 @@ from socialpulse.inbox.models import (
     WorkflowTrigger,
 )
 from socialpulse.inbox.replies import service as replies
-from socialpulse.inbox.workflows.rules import compiled_regex, keywords_regex, render_template
+from socialpulse.inbox.workflows.rules import compiled_regex, keywords_regex
 from socialpulse.inbox.workflows.schemas import (
     ACTIONS,
     CONDITIONS,
@@ -57,6 +58,7 @@ from socialpulse.inbox.workflows.schemas import (
     SuperfanCondition,
     ToxicCondition,
 )
+from socialpulse.kit.templates import render_template
 from socialpulse.providers import registry
 from socialpulse.workspaces.models import Membership, Role
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
@@ -87,6 +89,9 @@ class _Context:
     interaction: Interaction
     fan: Fan | None
     post_url: str
+    # The workspace's response templates (for suggestions, and reply actions written without
+    # a template); None: the built-in ones.
+    templates: ai_service.ResponseTemplates | None = None
 
     @property
     def fan_name(self) -> str:
@@ -108,12 +113,31 @@ class _Context:
             "post_url": self.post_url,
         }
 
+    def reply_text(self, template: str | None) -> str | None:
+        """The reply a template gives; without one, the workspace's response template for the
+        interaction's intent and language (None when its intent is not answered)."""
+        it = self.interaction
+        if template is None:
+            templates = self.templates or ai_service.ResponseTemplates.builtin(it.workspace_id)
+            template = templates.text_for(it.ai_intent, it.ai_language)
+            if template is None:
+                return None
+        return render_template(template, self.variables())
 
-def load_context(session: Session, interaction: Interaction) -> _Context:
+    def no_template_words(self, action: str) -> str:
+        intent = self.interaction.ai_intent
+        if intent is None:
+            return f"{action} skipped: the intent is not analysed yet"
+        return f"{action} skipped: {intent} has no response template"
+
+
+def load_context(
+    session: Session, interaction: Interaction, templates: ai_service.ResponseTemplates
+) -> _Context:
     fan = session.get(Fan, interaction.fan_id) if interaction.fan_id is not None else None
     post = session.get(Post, interaction.post_id) if interaction.post_id is not None else None
     post_url = (post.url if post is not None else None) or ""
-    return _Context(interaction, fan, post_url)
+    return _Context(interaction, fan, post_url, templates)
 
 
 def _fmt(value: float | None) -> str:
@@ -247,10 +271,11 @@ def describe_action(action: Action, ctx: _Context) -> str:
     """The words for an action as it would apply to this interaction (used by dry runs)."""
     it = ctx.interaction
     match action:
-        case AutoReplyAction(template=template):
-            return f'auto_reply: "{render_template(template, ctx.variables())}"'
-        case SendToApprovalAction(template=template):
-            return f'send_to_approval: "{render_template(template, ctx.variables())}"'
+        case AutoReplyAction(template=template) | SendToApprovalAction(template=template):
+            text = ctx.reply_text(template)
+            if text is None:
+                return ctx.no_template_words(action.type)
+            return f'{action.type}: "{text}"'
         case LabelAction(name=name):
             return f"label: {name}"
         case AssignAction(user_id=user_id):
@@ -277,7 +302,10 @@ def _apply_action(
     it = ctx.interaction
     match action:
         case AutoReplyAction(template=template):
-            text = render_template(template, ctx.variables())
+            text = ctx.reply_text(template)
+            if text is None:
+                outcome.applied.append(ctx.no_template_words(action.type))
+                return
             try:
                 # A savepoint: a rejected reply (too long for the platform...) must not undo
                 # the rest of the ingest transaction, nor leave half a queue item behind.
@@ -301,7 +329,11 @@ def _apply_action(
             outcome.auto_responded = True
             outcome.applied.append(f"auto_reply: queued reply {item.id}")
         case SendToApprovalAction(template=template):
-            it.suggested_reply = render_template(template, ctx.variables())
+            text = ctx.reply_text(template)
+            if text is None:
+                outcome.applied.append(ctx.no_template_words(action.type))
+                return
+            it.suggested_reply = text
             it.suggested_reply_source = f"workflow:{workflow.id}"
             it.status = InteractionStatus.awaiting_approval
             outcome.applied.append("send_to_approval")
@@ -452,61 +484,19 @@ def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
 
 # --------------------------------------------------------------------------- suggestions
 
-SUGGESTION_LANGUAGES = ("en", "es", "pt", "fr", "de")
-SUGGESTION_TEMPLATES: dict[str, dict[str, str]] = {
-    "praise": {
-        "en": "Thank you so much, {fan_name}! Comments like yours make our day.",
-        "es": "¡Muchas gracias, {fan_name}! Comentarios como el tuyo nos alegran el día.",
-        "pt": "Muito obrigado, {fan_name}! Comentários como o seu fazem o nosso dia.",
-        "fr": "Merci beaucoup, {fan_name} ! Des commentaires comme le vôtre illuminent "
-        "notre journée.",
-        "de": "Vielen Dank, {fan_name}! Kommentare wie deiner machen uns den Tag.",
-    },
-    "question": {
-        "en": "Great question, {fan_name}! We'll get back to you with the details shortly.",
-        "es": "¡Buena pregunta, {fan_name}! Te respondemos con los detalles muy pronto.",
-        "pt": "Ótima pergunta, {fan_name}! Vamos te responder com os detalhes em breve.",
-        "fr": "Bonne question, {fan_name} ! Nous revenons vers vous très vite avec les détails.",
-        "de": "Gute Frage, {fan_name}! Wir melden uns in Kürze mit den Details.",
-    },
-    "complaint": {
-        "en": "We're really sorry about this, {fan_name}. Thank you for telling us: we're "
-        "looking into it and will make it right.",
-        "es": "Lamentamos mucho lo ocurrido, {fan_name}. Gracias por avisarnos: lo estamos "
-        "revisando y lo vamos a solucionar.",
-        "pt": "Sentimos muito por isso, {fan_name}. Obrigado por nos avisar: já estamos "
-        "verificando e vamos resolver.",
-        "fr": "Nous sommes vraiment désolés, {fan_name}. Merci de nous l'avoir signalé : nous "
-        "examinons le problème et allons arranger les choses.",
-        "de": "Das tut uns wirklich leid, {fan_name}. Danke für den Hinweis: Wir kümmern uns "
-        "darum und bringen das in Ordnung.",
-    },
-    "purchase_intent": {
-        "en": "Thanks for your interest, {fan_name}! Send us a message and we'll help you "
-        "get yours.",
-        "es": "¡Gracias por tu interés, {fan_name}! Escríbenos un mensaje y te ayudamos a "
-        "conseguir el tuyo.",
-        "pt": "Obrigado pelo interesse, {fan_name}! Manda uma mensagem para a gente e "
-        "ajudamos você a garantir o seu.",
-        "fr": "Merci pour votre intérêt, {fan_name} ! Envoyez-nous un message et nous vous "
-        "aiderons à obtenir le vôtre.",
-        "de": "Danke für dein Interesse, {fan_name}! Schreib uns eine Nachricht und wir "
-        "helfen dir gerne weiter.",
-    },
-}
-
 
 def suggest_reply(ctx: _Context, min_confidence: float) -> tuple[str, str] | None:
     """The intent-based reply for this interaction as (text, source), or None when its intent
-    has no template or the classifier is less confident than `min_confidence`."""
+    is not answered or the classifier is less confident than `min_confidence`. The text is the
+    workspace's response template for the intent in the commenter's language (`ai.responses`:
+    its own, else the built-in one, else English)."""
     it = ctx.interaction
-    templates = SUGGESTION_TEMPLATES.get(it.ai_intent or "")
-    if templates is None or it.ai_intent_confidence is None:
+    if it.ai_intent_confidence is None or it.ai_intent_confidence < min_confidence:
         return None
-    if it.ai_intent_confidence < min_confidence:
+    text = ctx.reply_text(None)
+    if text is None:
         return None
-    language = it.ai_language if it.ai_language in SUGGESTION_LANGUAGES else "en"
-    return render_template(templates[language], ctx.variables()), f"intent:{it.ai_intent}"
+    return text, f"intent:{it.ai_intent}"
 
 
 def _suggestion_threshold(session: Session, workspace_id: int) -> float:
@@ -543,8 +533,9 @@ def apply_new_interaction_workflows(
         workflows = _active_workflows(session, subject, WorkflowTrigger.new_interaction)
         done = existing_matches(session, subject, [it.id for it in items])
         threshold = _suggestion_threshold(session, workspace_id)
+        templates = ai_service.response_templates(session, subject)  # once per workspace
         for interaction in items:
-            ctx = load_context(session, interaction)
+            ctx = load_context(session, interaction, templates)
             auto_replied = False
             for wf in workflows:
                 if (wf.workflow.id, interaction.id) in done:
@@ -594,13 +585,14 @@ def run_time_triggers(db: Database, now: dt.datetime | None = None) -> dict[str,
             subject = _system_subject(workspace_id)
             workflows = _active_workflows(session, subject, WorkflowTrigger.unanswered_for)
             stats["workflows"] += len(workflows)
+            templates = ai_service.response_templates(session, subject)
             due: dict[int, set[int]] = {}  # interaction id → ids of workflows due on it
             for wf in workflows:
                 for interaction_id in _due_interactions(session, subject, wf.workflow, now):
                     due.setdefault(interaction_id, set()).add(wf.workflow.id)
             for interaction_id in sorted(due):
                 interaction = get_scoped(session, Interaction, interaction_id, subject)
-                ctx = load_context(session, interaction)
+                ctx = load_context(session, interaction, templates)
                 stats["checked"] += 1
                 for wf in workflows:
                     if wf.workflow.id not in due[interaction_id]:

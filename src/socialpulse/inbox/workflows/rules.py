@@ -1,5 +1,5 @@
-"""Workflow rules that are text: RE2 patterns (the `regex` and `keywords` conditions) and reply
-templates.
+"""Workflow rules that are text: RE2 patterns (the `regex` and `keywords` conditions). Reply
+templates are `socialpulse.kit.templates` (shared with the AI domain's response templates).
 
 Regular expressions run on RE2 (`google-re2`), whose matching time is linear in the text
 whatever the pattern: Python's `re` backtracks, and one pattern like `(.|.)*~` held the GIL, and
@@ -9,47 +9,12 @@ so every request of the process, for minutes. See the package docstring for what
 from __future__ import annotations
 
 import functools
-import string
 from typing import Any
 
 import re2
 
 MAX_REGEX_LENGTH = 512
 REGEX_CACHE_SIZE = 128  # compiled patterns kept per process
-MAX_TEMPLATE_LENGTH = 2000
-TEMPLATE_VARIABLES = ("fan_name", "fan_handle", "platform", "post_url")
-
-
-def template_variables(template: str) -> list[str]:
-    """The variable names a template uses; raises ValueError for anything but plain names."""
-    names = []
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise ValueError(
-            f"template is malformed ({exc}); write literal braces as {{{{ }}}}"
-        ) from exc
-    for _literal, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if name not in TEMPLATE_VARIABLES:
-            known = ", ".join("{" + v + "}" for v in TEMPLATE_VARIABLES)
-            raise ValueError(f"unknown template variable {{{name}}}; use {known}")
-        if spec or conversion:
-            raise ValueError(f"template variable {{{name}}} takes no format or conversion")
-        names.append(name)
-    return names
-
-
-def render_template(template: str, values: dict[str, str]) -> str:
-    """Substitute the known variables (no attribute access, no format specs: never str.format
-    on user templates with objects)."""
-    out = []
-    for literal, name, _spec, _conversion in string.Formatter().parse(template):
-        out.append(literal)
-        if name is not None:
-            out.append(values.get(name, ""))
-    return "".join(out).strip()
 
 
 # Word characters as Python's `re` sees them in str patterns (letters and digits of every

@@ -11,14 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 
 from socialpulse.ai.schemas import INTENT_LABELS
 from socialpulse.inbox.models import WorkflowStatus, WorkflowTrigger
-from socialpulse.inbox.workflows.rules import (
-    MAX_TEMPLATE_LENGTH,
-    check_regex,
-    explain_re2_error,
-    keywords_regex,
-    template_variables,
-)
+from socialpulse.inbox.workflows.rules import check_regex, explain_re2_error, keywords_regex
 from socialpulse.kit.params import Count, Id
+from socialpulse.kit.templates import MAX_TEMPLATE_LENGTH, template_variables
 
 SentimentValue = Literal["positive", "neutral", "negative"]
 PlatformValue = Literal["youtube", "instagram", "tiktok", "bluesky", "mastodon", "simulated"]
@@ -142,11 +137,18 @@ TemplateText = Annotated[str, Field(min_length=1, max_length=MAX_TEMPLATE_LENGTH
 
 
 class _TemplateAction(_Strict):
-    template: TemplateText
+    template: TemplateText | None = Field(
+        default=None,
+        description="The reply, with {fan_name}, {fan_handle}, {platform}, {post_url}; left "
+        "out or null: the workspace's response template for the interaction's intent and "
+        "language (GET /api/v1/ai/response-templates), skipped for intents never answered.",
+    )
 
     @field_validator("template")
     @classmethod
-    def _variables(cls, template: str) -> str:
+    def _variables(cls, template: str | None) -> str | None:
+        if template is None:
+            return None
         if not template.strip():
             raise ValueError("template cannot be blank")
         template_variables(template)

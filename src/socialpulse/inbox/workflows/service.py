@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from socialpulse.ai import service as ai_service
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox.models import (
@@ -69,9 +70,10 @@ def dry_run(
     applied: set[tuple[int, int]] = set()
     if workflow_id is not None:
         applied = existing_matches(session, subject, [it.id for it in interactions])
+    templates = ai_service.response_templates(session, subject)
     results = []
     for interaction in interactions:
-        ctx = load_context(session, interaction)
+        ctx = load_context(session, interaction, templates)
         ok, reason = evaluate(workflow_definition.conditions, ctx)
         if ok and workflow_definition.trigger == WorkflowTrigger.unanswered_for:
             ok, reason = _due_words(workflow_definition, interaction, now, reason)

@@ -1,0 +1,74 @@
+"""Praise: thanks together with a strong positive evaluation is praise, confident enough for an
+auto-response; thanks inside a question, a complaint or a purchase enquiry stays politeness."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialpulse.ai import rules
+from socialpulse.ai.base import Analyzer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This retreat was absolutely life-changing! Thank you!",
+        "Absolutely loved this, thank you so much!",
+        "This changed my life, thanks!",
+        "This was truly life changing. Thank you!",
+        "Best trip ever, thanks guys!",
+        "Thank you so much for the help, you are the best!",
+        "Thank you for the amazing workshop, it was wonderful!",
+    ],
+)
+def test_thanks_with_strong_praise_is_confident_praise(analyzer: Analyzer, text: str) -> None:
+    result = analyzer.analyze([text])[0]
+    assert result.sentiment.label == "positive"
+    assert result.intent == "praise"
+    praise = result.intents["praise"]
+    assert praise.score >= 0.83  # 0.6 + 0.3 x P(positive): the default 0.85 when clear
+    assert any(e.value.startswith("gratitude: ") for e in praise.evidence)
+
+
+def test_the_users_example_reaches_the_default_auto_response_threshold(
+    analyzer: Analyzer,
+) -> None:
+    result = analyzer.analyze(["This retreat was absolutely life-changing! Thank you!"])[0]
+    assert result.intents["praise"].score >= 0.85
+    values = [e.value for e in result.intents["praise"].evidence]
+    assert "gratitude: thank you" in values
+    assert "praise_lexicon: life-changing" in values
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Thanks, but my order never arrived", "complaint"),
+        ("Thanks. It still doesn't work.", "complaint"),
+        ("Thanks! Where can I buy it?", "purchase_intent"),
+        ("Thanks, this is amazing! Where can I buy it?", "purchase_intent"),
+        ("Thank you! How do I sign up?", "question"),
+        ("Thank you, amazing video! How do I sign up?", "question"),
+        ("Thanks, love this! Would you like to collab on a sponsorship?", "collaboration"),
+    ],
+)
+def test_thanks_in_a_question_or_complaint_is_not_praise(
+    analyzer: Analyzer, text: str, intent: str
+) -> None:
+    result = analyzer.analyze([text])[0]
+    assert result.intent == intent
+    assert not any(e.value.startswith("gratitude: ") for e in result.intents["praise"].evidence)
+
+
+@pytest.mark.parametrize("text", ["Thanks for the reply", "thanks", "Thanks for nothing"])
+def test_thanks_alone_is_not_praise(analyzer: Analyzer, text: str) -> None:
+    result = analyzer.analyze([text])[0]
+    assert result.intents["praise"].fired is False
+
+
+def test_thank_you_so_much_alone_keeps_its_old_weight() -> None:
+    """ "thank you so much" is both a compliment phrase and thanks: on its own it is not also
+    counted as the evaluation that thanks strengthen."""
+    found = rules.praise("Thank you so much for the reply", 1.0)
+    assert found.score == pytest.approx(0.75)
+    assert found.fired
