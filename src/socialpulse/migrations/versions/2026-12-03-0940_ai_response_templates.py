@@ -1,7 +1,7 @@
 """ai settings and response templates
 
-Revision ID: 0025
-Revises: 0023
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-03 09:25:00.000000
 
 Per workspace: the AI settings (the confidence from which `POST /ai/analyze` proposes an
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0025"
-down_revision: str | None = "0023"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
