@@ -10,8 +10,15 @@ import pytest
 from socialpulse.ai import train as training
 from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle
 from socialpulse.ai.features import FeatureSpec
-from socialpulse.ai.training.datasets import Dataset, kfold_indices
-from socialpulse.ai.training.fit import fit_binary, fit_sentiment
+from socialpulse.ai.training.datasets import Dataset, display_to_original, kfold_indices
+from socialpulse.ai.training.fit import (
+    SpamRules,
+    choose_threshold,
+    cross_validate_spam,
+    fit_binary,
+    fit_sentiment,
+    spam_scores,
+)
 from socialpulse.ai.training.metrics import macro_recall, tune_offsets
 
 pytest.importorskip("sklearn")
@@ -88,3 +95,50 @@ def test_stratified_folds_cover_every_row_once() -> None:
     joined = np.sort(np.concatenate(folds))
     assert np.array_equal(joined, np.arange(15))
     assert all(labels[f].sum() == 1 for f in folds)
+
+
+def test_youtube_html_is_turned_back_into_the_written_text() -> None:
+    display = 'best part <a href="http://www.youtube.com/watch?v=KQ6&amp;t=2m19s">2:19</a><br />wow'
+    assert display_to_original(display).split() == ["best", "part", "2:19", "wow"]
+    assert display_to_original("a < b, plain text") == "a < b, plain text"
+
+
+def test_spam_threshold_is_the_lowest_that_keeps_false_positives_under_target() -> None:
+    probability = np.array([0.95, 0.9, 0.7, 0.55, 0.8, 0.6, 0.3, 0.2, 0.1, 0.1], dtype=np.float32)
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    texts = ["x"] * 10
+    found = SpamRules.of(texts)
+    found.marked[:] = True  # every comment carries a mark: the model decides alone
+    # Ham probabilities 0.8 and 0.6: at most 1 of 6 ham may be called spam from 0.61 up, none
+    # from 0.81 up.
+    assert choose_threshold(probability, labels, found, target_fpr=0.2) == 0.61
+    assert choose_threshold(probability, labels, found, target_fpr=0.0) == 0.81
+    # A comment without a mark is never spam on the model's word: the ham at 0.8 no longer counts.
+    found.marked[4] = False
+    assert choose_threshold(probability, labels, found, target_fpr=0.0) == 0.61
+    assert spam_scores(labels, found.decide(probability, 0.61)) == {
+        "precision": 1.0,
+        "recall": 0.75,
+        "f1": round(6 / 7, 4),
+        "fp_rate": 0.0,
+        "false_positives": 0,
+        "ham": 6,
+    }
+
+
+def test_spam_cross_validation_leaves_each_video_out_and_reports_false_positives() -> None:
+    spam = ["check out my channel http://x.io", "subscribe to my channel", "free gift cards here"]
+    ham = ["nice song", "love this video", "so good", "great beat", "the chorus is catchy"]
+    texts, labels, groups = [], [], []
+    for video in ("a", "b", "c"):
+        for text in spam + ham:
+            texts.append(f"{text} {video}")
+            labels.append(int(text in spam))
+            groups.append(video)
+    data = Dataset(texts, np.asarray(labels, dtype=np.int64), groups)
+    report = cross_validate_spam(data, SPEC, 4.0)
+    assert set(report["thresholds"]) == {"a", "b", "c"}
+    assert set(report["analyzer_per_video"]) == {"a", "b", "c"}
+    assert report["analyzer"]["ham"] == 15
+    assert report["analyzer"]["recall"] == 1.0
+    assert report["analyzer"]["fp_rate"] == 0.0

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from socialpulse.ai.accurate import AccurateAnalyzer
 from socialpulse.ai.analysis import DefaultAnalyzer
-from socialpulse.ai.base import BACKENDS, Analyzer, BackendUnavailable, TextAnalysis
+from socialpulse.ai.base import BACKENDS, Analyzer, BackendUnavailable, TextAnalysis, TextKind
 from socialpulse.ai.hf import HFAnalyzer, HFModelError, check_model_dir
 from socialpulse.config import ConfigError, Settings, get_settings
 
@@ -79,9 +79,12 @@ def clear_analyzers() -> None:
         _analyzers.clear()
 
 
-def analyze(texts: Sequence[str], backend: str | None = None) -> list[TextAnalysis]:
+def analyze(
+    texts: Sequence[str], backend: str | None = None, kind: TextKind = "comment"
+) -> list[TextAnalysis]:
     """Analyse a batch of texts with `backend` (None: the configured one); results come back
-    in input order."""
+    in input order. `kind`: "comment" (somebody's comment), or "caption" (a creator's own
+    post, where only scam patterns make a text spam)."""
     if isinstance(texts, str):
         raise TypeError("analyze() takes a sequence of texts; wrap a single text in a list")
-    return get_analyzer(backend).analyze(texts)
+    return get_analyzer(backend).analyze(texts, kind)

@@ -19,6 +19,9 @@ BACKENDS = ("default", "accurate", "hf")
 ANY_LANGUAGE = "*"
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
+# What a text is: somebody's comment, or a creator's own caption (where promotion is normal,
+# so only scam patterns make it spam; see `socialpulse.ai.analysis`).
+TextKind = Literal["comment", "caption"]
 INTENT_LABELS: tuple[str, ...] = (
     "question",
     "complaint",
@@ -222,4 +225,4 @@ class Analyzer(Protocol):
     backend: str
     model_version: str
 
-    def analyze(self, texts: Sequence[str]) -> list[TextAnalysis]: ...
+    def analyze(self, texts: Sequence[str], kind: TextKind = "comment") -> list[TextAnalysis]: ...

@@ -6,7 +6,10 @@
   languages;
 * complaint: stratified 5-fold cross-validation of the training recipe on
   ``intent/complaints-train.csv`` (F1 of the complaint class);
-* spam: leave-one-video-out cross-validation on ``intent/youtube-spam-*.csv`` (F1 of spam);
+* spam: leave-one-video-out cross-validation on ``intent/youtube-spam-*.csv``, the decision
+  threshold of each held-out video chosen on the other two (`training.fit.cross_validate_spam`):
+  precision, recall, F1 and false-positive rate on the ham comments of the analyser's decision
+  (cue rules, spam marker gate, model), per video and pooled, and of the model alone;
 * throughput of the full analysis, in batches and one text at a time.
 
 The cross-validations retrain with `socialpulse.ai.training.fit` and so need scikit-learn.
@@ -24,13 +27,12 @@ from socialpulse.ai.backends import get_analyzer
 from socialpulse.ai.base import Analyzer
 from socialpulse.ai.features import FeatureSpec
 from socialpulse.ai.training.datasets import (
-    group_folds,
     kfold_indices,
     read_complaints,
     read_sentiment,
     read_spam,
 )
-from socialpulse.ai.training.fit import cross_validate
+from socialpulse.ai.training.fit import cross_validate, cross_validate_spam
 from socialpulse.ai.training.metrics import evaluate_language, macro_recall, measure_throughput
 
 
@@ -65,7 +67,7 @@ def evaluate_intents(data_dir: Path, model_meta: dict[str, Any]) -> dict[str, An
     )
     spam_data = read_spam(data_dir / "intent")
     c_spam = float(metrics["spam"]["C"])
-    spam = cross_validate(spam_data, spec, c_spam, group_folds(spam_data.groups), "spam")
+    spam = cross_validate_spam(spam_data, spec, c_spam)
     return {
         "complaint_5fold": {"C": c_complaint, **complaint},
         "spam_leave_one_video_out": {"C": c_spam, **spam},
@@ -108,9 +110,20 @@ def format_report(report: dict[str, Any]) -> str:
             f"{c['macro_recall']:.4f}  accuracy {c['accuracy']:.4f}"
         )
         p = intents["spam_leave_one_video_out"]
+        a, m = p["analyzer"], p["model_at_0.5"]
+        thresholds = "/".join(f"{t:.2f}" for t in p["thresholds"].values())
         lines.append(
-            f"spam (leave one video out, C={p['C']}): F1 {p['f1']:.4f}  macro-recall "
-            f"{p['macro_recall']:.4f}  accuracy {p['accuracy']:.4f}"
+            f"spam (leave one video out, C={p['C']}, thresholds {thresholds}): F1 {a['f1']:.4f}  "
+            f"precision {a['precision']:.4f}  recall {a['recall']:.4f}  false-positive rate on "
+            f"ham {a['fp_rate']:.2%} ({a['false_positives']} of {a['ham']})"
+        )
+        per_video = "  ".join(
+            f"{name} {row['fp_rate']:.2%}" for name, row in p["analyzer_per_video"].items()
+        )
+        lines.append(f"spam false-positive rate per held-out video: {per_video}")
+        lines.append(
+            f"spam model alone at 0.5: F1 {m['f1']:.4f}  precision {m['precision']:.4f}  "
+            f"recall {m['recall']:.4f}  false-positive rate on ham {m['fp_rate']:.2%}"
         )
     t = report["throughput"]
     lines.append(

@@ -16,11 +16,16 @@ adds a small, documented prior to the model's logits (before offsets and tempera
 * Phrases: `POSITIVE_PHRASES`, strong informal praise ("love this", "obsessed", "so good",
   "keep going", "underrated" ...), matched on whole words; a phrase preceded by a negation
   within three words ("not so good", "don't love it") does not count.
+* Idioms: `POSITIVE_IDIOMS`, praise made of words that read negative one by one ("take my
+  money", "you never miss", "can't go wrong"): the model sees "take", "money", "never",
+  "miss", and called "take my money" negative and "you never miss" a complaint. They match
+  like phrases and push `IDIOM_WEIGHT` instead.
 
 Combination: ``logit(positive) += EMOJI_WEIGHT * s`` for ``s > 0``, ``logit(negative) +=
 EMOJI_WEIGHT * |s|`` for ``s < 0``, and ``logit(positive) += PHRASE_WEIGHT`` when a phrase
-matched. `EMOJI_WEIGHT` is calibrated without any emoji-bearing data: appending the emoticon
-":)" (which the model did learn from tweets) to every validation tweet raises the positive
+matched (``IDIOM_WEIGHT`` when an idiom did). `EMOJI_WEIGHT` is calibrated without any
+emoji-bearing data: appending the emoticon ":)" (which the model did learn from tweets) to
+every validation tweet raises the positive
 logit against the neutral one by 1.55 on average, and the ESR score of its emoji counterpart
 😊 is 0.644, so an emoji of that score is given the same push: 1.55 / 0.644 = 2.4.
 `PHRASE_WEIGHT` is the smallest of (0.5, 1.0, 1.5) that keeps the validation macro-recall
@@ -36,9 +41,12 @@ import numpy as np
 from socialpulse.ai.features import F32, clean
 from socialpulse.ai.lexicon import words_of
 
-VERSION = "lex1"
+VERSION = "lex2"  # lex2: the idioms
 EMOJI_WEIGHT = 2.4
 PHRASE_WEIGHT = 1.0
+# Three phrases' push: with one, "take my money" was still negative (P 0.61), with two barely
+# positive (0.49 against 0.44).
+IDIOM_WEIGHT = 3.0
 NEGATION_WINDOW = 3
 
 # Emoji Sentiment Ranking v1.0: emoji -> (negative, neutral, positive) occurrences.
@@ -219,7 +227,6 @@ POSITIVE_PHRASES = (
     "well done",
     "great job",
     "need this",
-    "take my money",
     "can't wait",
     "cant wait",
     "best ever",
@@ -229,12 +236,20 @@ POSITIVE_PHRASES = (
     "wunderschön",
     "mega schön",
 )
+POSITIVE_IDIOMS = (
+    "take my money",
+    "shut up and take my money",
+    "you never miss",
+    "can't go wrong",
+    "cant go wrong",
+)
+_IDIOMS = frozenset(POSITIVE_IDIOMS)
 _NEGATORS = frozenset(
     "not no never don't dont doesn't doesnt didn't didnt isn't isnt wasn't wasnt ain't "
     "can't cant won't wont hardly nothing".split()
 )
 _PHRASES: dict[str, list[tuple[str, ...]]] = {}
-for _phrase in POSITIVE_PHRASES:
+for _phrase in POSITIVE_PHRASES + POSITIVE_IDIOMS:
     _parts = tuple(words_of(_phrase))
     _PHRASES.setdefault(_parts[0], []).append(_parts)
 for _candidates in _PHRASES.values():
@@ -291,7 +306,13 @@ def prior(texts: Sequence[str], phrases: bool = True) -> tuple[F32, list[list[tu
             items += [(f"emoji {e} (ESR {s:+.3f})", round(push, 4)) for e, s in seen.items()]
         found = phrase_hits(words_of(text)) if phrases else []
         if found:
-            adjust[i, 2] += PHRASE_WEIGHT
-            items += [(f"positive_phrase: {p}", PHRASE_WEIGHT) for p in found]
+            idiom = any(p in _IDIOMS for p in found)
+            adjust[i, 2] += IDIOM_WEIGHT if idiom else PHRASE_WEIGHT
+            items += [
+                (f"positive_idiom: {p}", IDIOM_WEIGHT)
+                if p in _IDIOMS
+                else (f"positive_phrase: {p}", PHRASE_WEIGHT)
+                for p in found
+            ]
         evidence.append(items)
     return adjust, evidence

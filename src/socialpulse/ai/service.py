@@ -3,7 +3,9 @@
 Every caption is analysed once per model version, in batches, by a durable job; results are
 kept flat on `posts` (for filters and aggregation) and in full, with evidence, in
 `post_analyses`. A new model version makes every post pending again, so re-analysis happens
-by itself.
+by itself. Captions are analysed as captions (``kind="caption"``): promotion is what a
+creator's own caption is for, so only scam patterns make one spam, and the content quality
+score's "share of toxic or spam captions" counts those, not "link in bio" or "use code SUMMER".
 
 `backend=None` everywhere means the configured backend (``SOCIALPULSE_AI_BACKEND``). When it
 cannot be loaded (`BackendUnavailable`: not installed, model files missing) the analysis raises
@@ -31,7 +33,7 @@ from sqlalchemy.orm import Session
 from socialpulse.accounts.models import Post, PostAnalysis, TrackedAccount
 from socialpulse.ai import responses
 from socialpulse.ai.backends import get_analyzer
-from socialpulse.ai.base import Analyzer, BackendUnavailable, TextAnalysis
+from socialpulse.ai.base import Analyzer, BackendUnavailable, TextAnalysis, TextKind
 from socialpulse.ai.models import AiUsage
 from socialpulse.ai.responses import ResponseTemplates
 from socialpulse.ai.schemas import TextAnalysisRead, WorkspaceAiSummary
@@ -59,12 +61,14 @@ def model_version(backend: str | None = None) -> str:
     return get_analyzer(backend).model_version
 
 
-def analyze_texts(texts: list[str], backend: str | None = None) -> list[TextAnalysis]:
+def analyze_texts(
+    texts: list[str], backend: str | None = None, kind: TextKind = "comment"
+) -> list[TextAnalysis]:
     if len(texts) > MAX_BATCH_TEXTS:
         raise PayloadTooLarge(
             f"{len(texts)} texts in one request; send at most {MAX_BATCH_TEXTS} per batch"
         )
-    return get_analyzer(backend).analyze(texts)
+    return get_analyzer(backend).analyze(texts, kind)
 
 
 def response_templates(session: Session, subject: Subject) -> ResponseTemplates:
@@ -98,7 +102,7 @@ def _analyze_and_store(
     """Analyse one batch of (post id, caption) and write both forms in one transaction: the
     flat columns by primary key (an ORM bulk UPDATE, which the workspace data version follows
     to the posts' workspaces), the full analyses with one upsert."""
-    results = analyzer.analyze([caption or "" for _, caption in batch])
+    results = analyzer.analyze([caption or "" for _, caption in batch], kind="caption")
     now = utcnow()
     flat = []
     full = []

@@ -11,8 +11,11 @@
   log-loss) are chosen on ``sentiment/val.tsv``. The TweetEval test split is never read.
 * complaint: logistic regression on ``intent/complaints-train.csv``, C chosen by stratified
   5-fold cross-validation (F1 of the complaint class).
-* spam: logistic regression on ``intent/youtube-spam-*.csv``, C chosen by leave-one-video-out
-  cross-validation (F1 of spam).
+* spam: logistic regression on ``intent/youtube-spam-*.csv`` (HTML of YouTube's textDisplay
+  turned back into the text as written), C chosen by leave-one-video-out cross-validation (F1
+  of the analyser's decision: cue rules, spam marker gate and model), then the decision
+  threshold: the lowest from 0.5 up at which that decision calls at most 3 % of the ham spam,
+  on the out-of-fold probabilities (`training.fit.choose_spam_model`).
 
 scikit-learn is needed here only (the ``train`` extra); inference uses numpy. Everything is
 deterministic: lbfgs from zero, fixed fold seeds, so a re-run writes the same arrays.
@@ -37,13 +40,20 @@ from socialpulse.ai.linear import LinearModel
 from socialpulse.ai.minilm import MiniLMUnavailable
 from socialpulse.ai.training.datasets import (
     Dataset,
-    group_folds,
     kfold_indices,
     read_complaints,
     read_sentiment,
     read_spam,
 )
-from socialpulse.ai.training.fit import BINARY_CS, MIN_DF, choose_c, fit_binary, fit_sentiment
+from socialpulse.ai.training.fit import (
+    BINARY_CS,
+    MIN_DF,
+    TARGET_SPAM_FPR,
+    choose_c,
+    choose_spam_model,
+    fit_binary,
+    fit_sentiment,
+)
 from socialpulse.ai.training.metrics import (
     evaluate_language,
     macro_recall,
@@ -140,8 +150,9 @@ def train(
     complaint = fit_binary(complaints.texts, complaints.labels, spec, c_complaint, "complaint")
 
     spam_data = read_spam(data / "intent")
-    c_spam, spam_cv = choose_c(spam_data, spec, group_folds(spam_data.groups), "spam", BINARY_CS)
+    c_spam, spam_threshold, spam_cv = choose_spam_model(spam_data, spec, BINARY_CS)
     spam = fit_binary(spam_data.texts, spam_data.labels, spec, c_spam, "spam")
+    spam.threshold = spam_threshold
 
     lingua = data / "language" / "lingua-sample.tsv"
     language_metrics: dict[str, Any] = {}
@@ -151,7 +162,13 @@ def train(
         "language": language_metrics,
         "sentiment": sentiment_metrics,
         "complaint": {"C": c_complaint, "cv_5fold": complaint_cv, "texts": len(complaints.texts)},
-        "spam": {"C": c_spam, "leave_one_video_out": spam_cv, "texts": len(spam_data.texts)},
+        "spam": {
+            "C": c_spam,
+            "threshold": spam_threshold,
+            "target_fp_rate": TARGET_SPAM_FPR,
+            "leave_one_video_out": spam_cv,
+            "texts": len(spam_data.texts),
+        },
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics)

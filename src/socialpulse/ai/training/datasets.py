@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,19 @@ def read_complaints(path: Path) -> Dataset:
     )
 
 
+# The YouTube spam files hold each comment's textDisplay, YouTube's HTML rendering of it: line
+# breaks as <br />, timestamps and links as <a href="...">label</a>. The platform stores
+# textOriginal, the text as written (`providers.youtube.parse`), so the training text is turned
+# back into that: a tag becomes a space, an anchor keeps its visible label ("2:19", or the URL
+# itself when that is what was written).
+_HTML_TAG = re.compile(r"<br\s*/?>|</?(?:a|b|i|s|strong|em|span)\b[^>]*>", re.IGNORECASE)
+
+
+def display_to_original(text: str) -> str:
+    """The text a YouTube comment was written as, from its HTML textDisplay."""
+    return _HTML_TAG.sub(" ", text) if "<" in text else text
+
+
 def read_spam(intent_dir: Path) -> Dataset:
     texts: list[str] = []
     labels: list[int] = []
@@ -57,7 +71,7 @@ def read_spam(intent_dir: Path) -> Dataset:
     for path in files:
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                texts.append(row["CONTENT"])
+                texts.append(display_to_original(row["CONTENT"]))
                 labels.append(int(row["CLASS"]))
                 groups.append(path.stem.removeprefix("youtube-spam-"))
     return Dataset(texts, np.asarray(labels, dtype=np.int64), groups)

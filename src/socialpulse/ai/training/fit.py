@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from socialpulse.ai import rules
 from socialpulse.ai.base import SENTIMENT_LABELS
-from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, featurize, tfidf_values
+from socialpulse.ai.features import (
+    F32,
+    FeatureBatch,
+    FeatureSpec,
+    clean,
+    featurize,
+    tfidf_values,
+)
 from socialpulse.ai.linear import LinearModel
-from socialpulse.ai.training.datasets import SEED, Dataset, IntArray
+from socialpulse.ai.training.datasets import SEED, Dataset, IntArray, group_folds
 from socialpulse.ai.training.metrics import f1, macro_recall, tune_offsets, tune_temperature
 
 MIN_DF = 2
@@ -161,3 +171,132 @@ def choose_c(
             best = (c, scores)
     assert best is not None
     return best
+
+
+# --- spam: a decision threshold for a false-positive rate, and the analyser's decision ----------
+# The most ham (non-spam) comments the shipped spam decision may call spam, measured by
+# leave-one-video-out cross-validation.
+TARGET_SPAM_FPR = 0.03
+THRESHOLDS = tuple(round(0.5 + 0.01 * k, 2) for k in range(46))  # 0.50 .. 0.95
+
+
+@dataclass
+class SpamRules:
+    """What the analyser adds to the spam model on a comment (`socialpulse.ai.analysis`): the
+    cue rules, which make a comment spam whatever the model says, and the spam marker, without
+    which the model alone cannot."""
+
+    cue: npt.NDArray[np.bool_]
+    marked: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> SpamRules:
+        views = [rules.TextView.of(clean(text)) for text in texts]
+        cue = np.fromiter((rules.spam_cues(v).fired for v in views), bool, len(views))
+        marked = np.fromiter((rules.spam_marker(v) is not None for v in views), bool, len(views))
+        return cls(cue, cue | marked)
+
+    def decide(self, probability: F32, threshold: float) -> npt.NDArray[np.bool_]:
+        return self.cue | (self.marked & (probability >= threshold))
+
+
+def spam_scores(labels: IntArray, predicted: npt.NDArray[np.bool_]) -> dict[str, float]:
+    """Precision, recall, F1 and false-positive rate (share of ham called spam) of spam."""
+    truth = labels == 1
+    tp = int(np.sum(predicted & truth))
+    fp = int(np.sum(predicted & ~truth))
+    fn = int(np.sum(~predicted & truth))
+    ham = int(np.sum(~truth))
+    return {
+        "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+        "f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp else 0.0,
+        "fp_rate": round(fp / ham, 4) if ham else 0.0,
+        "false_positives": fp,
+        "ham": ham,
+    }
+
+
+def choose_threshold(
+    probability: F32, labels: IntArray, found: SpamRules, target_fpr: float = TARGET_SPAM_FPR
+) -> float:
+    """The lowest threshold (the most spam caught) at which the analyser's decision calls at
+    most `target_fpr` of the ham spam; the highest of the grid when none does."""
+    ham = labels == 0
+    for threshold in THRESHOLDS:
+        if float(np.mean(found.decide(probability, threshold)[ham])) <= target_fpr:
+            return threshold
+    return THRESHOLDS[-1]
+
+
+def out_of_fold(
+    data: Dataset, spec: FeatureSpec, c: float, folds: list[IntArray], name: str
+) -> F32:
+    """Each text's probability from the model trained on the other folds."""
+    probability = np.zeros(len(data.texts), dtype=np.float32)
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(data.texts)), test)
+        model = fit_binary([data.texts[i] for i in train], data.labels[train], spec, c, name)
+        probability[test] = predict_binary(model, [data.texts[i] for i in test], spec)
+    return probability
+
+
+def _subset(data: Dataset, index: IntArray) -> Dataset:
+    return Dataset(
+        [data.texts[i] for i in index], data.labels[index], [data.groups[i] for i in index]
+    )
+
+
+def cross_validate_spam(
+    data: Dataset, spec: FeatureSpec, c: float, found: SpamRules | None = None
+) -> dict[str, Any]:
+    """Leave one video out, the threshold chosen inside the training videos only.
+
+    For each held-out video: the threshold is `choose_threshold` on the out-of-fold
+    probabilities of the training videos (each predicted by a model trained on the other
+    training videos), then the model trained on all training videos is applied to the held-out
+    one. Scores of the model alone at 0.5 and at that threshold, and of the analyser's decision
+    (cue rules, spam marker and model at that threshold), pooled over the three videos."""
+    found = found or SpamRules.of(data.texts)
+    folds = group_folds(data.groups)
+    probability = np.zeros(len(data.texts), dtype=np.float32)
+    thresholds = np.zeros(len(data.texts), dtype=np.float32)
+    chosen: dict[str, float] = {}
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(data.texts)), test)
+        inner = _subset(data, train)
+        inner_probability = out_of_fold(inner, spec, c, group_folds(inner.groups), "spam")
+        inner_found = SpamRules(found.cue[train], found.marked[train])
+        threshold = choose_threshold(inner_probability, inner.labels, inner_found)
+        model = fit_binary(inner.texts, inner.labels, spec, c, "spam")
+        probability[test] = predict_binary(model, [data.texts[i] for i in test], spec)
+        thresholds[test] = threshold
+        chosen[data.groups[int(test[0])]] = threshold
+    labels = data.labels
+    decided = found.cue | (found.marked & (probability >= thresholds))
+    return {
+        "thresholds": chosen,
+        "model_at_0.5": spam_scores(labels, probability >= 0.5),
+        "model": spam_scores(labels, probability >= thresholds),
+        "analyzer": spam_scores(labels, decided),
+        "analyzer_per_video": {
+            data.groups[int(test[0])]: spam_scores(labels[test], decided[test]) for test in folds
+        },
+    }
+
+
+def choose_spam_model(
+    data: Dataset, spec: FeatureSpec, cs: Sequence[float]
+) -> tuple[float, float, dict[str, Any]]:
+    """C by leave-one-video-out F1 of the analyser's decision (`cross_validate_spam`), then the
+    shipped threshold: `choose_threshold` on the out-of-fold probabilities of all videos."""
+    found = SpamRules.of(data.texts)
+    best: tuple[float, dict[str, Any]] | None = None
+    for c in cs:
+        scores = cross_validate_spam(data, spec, c, found)
+        if best is None or scores["analyzer"]["f1"] > best[1]["analyzer"]["f1"]:
+            best = (c, scores)
+    assert best is not None
+    c, scores = best
+    probability = out_of_fold(data, spec, c, group_folds(data.groups), "spam")
+    return c, choose_threshold(probability, data.labels, found), scores

@@ -1,0 +1,46 @@
+"""What `socialpulse ai eval` prints (`evaluate.format_report`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from socialpulse.ai.evaluate import format_report
+from socialpulse.ai.training.fit import spam_scores
+
+
+def test_eval_prints_the_spam_false_positive_rate_per_video_and_pooled() -> None:
+    labels = np.array([1, 1, 1, 0, 0, 0, 0])
+    analyzer = spam_scores(labels, np.array([1, 1, 0, 1, 0, 0, 0], dtype=bool))
+    model = spam_scores(labels, np.array([1, 1, 1, 1, 1, 0, 0], dtype=bool))
+    report = {
+        "backend": "default",
+        "model_version": "m",
+        "sentiment_val": {
+            "n": 10,
+            "macro_recall": 0.7,
+            "accuracy": 0.7,
+            "recall_negative": 0.7,
+            "recall_neutral": 0.7,
+            "recall_positive": 0.7,
+        },
+        "language": {},
+        "intents": {
+            "complaint_5fold": {"C": 4.0, "f1": 0.76, "macro_recall": 0.8, "accuracy": 0.8},
+            "spam_leave_one_video_out": {
+                "C": 16.0,
+                "thresholds": {"Psy": 0.5, "LMFAO": 0.58},
+                "analyzer": analyzer,
+                "model_at_0.5": model,
+                "analyzer_per_video": {"Psy": analyzer, "LMFAO": model},
+            },
+        },
+        "throughput": {"texts": 10, "batch_texts_per_s": 1, "single_texts_per_s": 1},
+    }
+    lines = format_report(report).splitlines()
+    spam = next(line for line in lines if line.startswith("spam (leave one video out"))
+    assert "thresholds 0.50/0.58" in spam
+    assert "false-positive rate on ham 25.00% (1 of 4)" in spam
+    assert "recall 0.6667" in spam and "precision 0.6667" in spam
+    assert "spam false-positive rate per held-out video: Psy 25.00%  LMFAO 50.00%" in lines
+    model_line = next(line for line in lines if line.startswith("spam model alone"))
+    assert "false-positive rate on ham 50.00%" in model_line
