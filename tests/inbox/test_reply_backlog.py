@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
+from socialpulse.accounts.models import AccountStatus
 from socialpulse.db import Database
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import ReplyQueueItem, ReplyStatus, Workflow
@@ -69,6 +70,17 @@ def test_backlog_shows_limits_overdue_and_time_to_clear(db: Database, ws: Worksp
     assert rows["late_shop"].custom_limits and not rows["calm_shop"].custom_limits
     assert rows["late_shop"].time_to_clear == dt.timedelta(seconds=60)
     assert rows["late_shop"].next_send == NOW - dt.timedelta(minutes=2)
+    assert not rows["late_shop"].paused
+
+
+def test_an_account_to_reconnect_is_shown_as_paused(db: Database, ws: WorkspaceFixture) -> None:
+    stalled = add_account(
+        db, ws.workspace_id, handle="stalled", status=AccountStatus.needs_reconnect
+    )
+    _queue(db, ws, stalled, 1, start=NOW - dt.timedelta(hours=1))
+    with db.session(readonly=True) as session:
+        [row] = backlog.account_backlogs(session, ws.subject, NOW)
+    assert row.paused and row.overdue and row.waiting == 1
 
 
 def test_a_slow_hourly_cap_sets_the_pace_of_the_backlog() -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from socialpulse.accounts.models import TrackedAccount
+from socialpulse.accounts.models import AccountStatus, TrackedAccount
 from socialpulse.db import utcnow
 from socialpulse.inbox.models import (
     DEFAULT_AUTO_REPLY_DAILY_WARNING,
@@ -23,6 +23,8 @@ from socialpulse.inbox.replies.pacing import ReplyLimits, limits_for
 from socialpulse.workspaces.tenancy import Subject, scoped
 
 WORKFLOW_PREFIX = "workflow:"
+# Account states in which the sender claims nothing (inbox.replies.sender).
+PAUSED = frozenset({AccountStatus.needs_reconnect, AccountStatus.deleting})
 
 
 def planned_gap(limits: ReplyLimits) -> dt.timedelta:
@@ -48,6 +50,7 @@ class AccountBacklog:
     next_send: dt.datetime | None  # the earliest planned send still pending
     overdue: bool  # that send's time has passed and it has not gone out
     time_to_clear: dt.timedelta  # waiting x the average planned gap
+    paused: bool  # the account must be reconnected (or is being removed): nothing leaves
 
 
 def account_backlogs(
@@ -93,6 +96,7 @@ def account_backlogs(
                 next_send=next_send,
                 overdue=next_send is not None and next_send < now,
                 time_to_clear=planned_gap(limits) * count,
+                paused=account.status in PAUSED,
             )
         )
     rows.sort(key=lambda row: (-row.waiting, row.handle.lower()))

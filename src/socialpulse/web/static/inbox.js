@@ -124,12 +124,15 @@
     if (!list.length) return;
     var row = activeRow();
     var at = list.indexOf(row);
+    var inRow = document.activeElement && document.activeElement.closest
+      ? document.activeElement.closest("[data-inbox-row]") : null;
     switch (event.key) {
       case "j":
-        activate(list[Math.min(at + 1, list.length - 1)], true);
+        // From outside the list, j / k first go to the active comment itself.
+        activate(inRow ? list[Math.min(at + 1, list.length - 1)] : row, true);
         break;
       case "k":
-        activate(list[Math.max(at - 1, 0)], true);
+        activate(inRow ? list[Math.max(at - 1, 0)] : row, true);
         break;
       case "r": {
         var reply = row.querySelector("details[data-reply]");
@@ -170,7 +173,8 @@
     }
     if (row && row.hasAttribute("data-inbox-row")) {
       activate(row, false);
-      row.focus({ preventScroll: true });
+      // Focus went with the swapped-out row; unless the reader has moved on inside it already.
+      if (!row.contains(document.activeElement)) row.focus({ preventScroll: true });
     } else {
       activate(rows()[0] || null, false);
       countSelected();
