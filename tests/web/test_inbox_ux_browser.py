@@ -284,6 +284,25 @@ def test_inbox_in_place_with_keys_evidence_corrections_and_the_queue(
             assert corrected == "complaint"
             page.screenshot(path=str(SHOTS / "inbox-ux-03-wrong-label.png"))
 
+            # --- hide asks in a dialog first, then the row changes in place --------------------
+            third = page.get_by_test_id(f"interaction-{ids[2]}")
+            third.focus()
+            third.get_by_role("button", name="Hide").click()
+            dialog = page.locator("#confirm-dialog")
+            expect(dialog).to_contain_text("Hide the comment by @fan2?")
+            dialog.get_by_role("button", name="No, keep it").click()
+            expect(dialog).to_be_hidden()
+            with db.session(readonly=True) as s:
+                assert not s.get_one(Interaction, ids[2]).hidden
+            third.get_by_role("button", name="Hide").click()
+            dialog.get_by_role("button", name="Yes").click()
+            expect(third.get_by_test_id(f"row-message-{ids[2]}")).to_contain_text(
+                "the comment by @fan2"
+            )
+            with db.session(readonly=True) as s:
+                assert s.get_one(Interaction, ids[2]).hidden
+            assert page.evaluate("window.spMarker") == "same page"
+
             # --- select all + bulk action, in place -----------------------------------------
             page.get_by_label("Select all on this page").check()
             expect(page.locator("#selected-count")).to_have_text(f"{ROWS + 1} selected")
