@@ -49,10 +49,11 @@ $(VENDOR)/.built: package.json package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chart.umd.js
 	cp node_modules/fullcalendar/index.global.min.js $(VENDOR)/fullcalendar.min.js
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/
 	@touch $@
 
-assets: $(VENDOR)/.built ## Vendor Chart.js, FullCalendar and Swagger UI from the npm lock file (no CDN at run time)
+assets: $(VENDOR)/.built ## Vendor Chart.js, FullCalendar, htmx and Swagger UI from the npm lock file (no CDN at run time)
 
 migrate: install ## Apply database migrations
 	$(BIN)/socialpulse migrate

@@ -695,9 +695,15 @@ def test_the_inbox_page_hides_and_unhides_with_its_buttons(
     assert "did not come from this site" in forged.text
     assert dry_run.hidden == []
 
-    response = client.post(
+    asked = client.post(
         f"/inbox/interactions/{interaction_id}/hide",
         data={"csrf_token": token, "back": "/inbox"},
+        follow_redirects=False,
+    )
+    assert asked.status_code == 200 and "Hide the comment by @" in asked.text  # confirm first
+    response = client.post(
+        f"/inbox/interactions/{interaction_id}/hide",
+        data={"csrf_token": token, "back": "/inbox", "confirmed": "1"},
         follow_redirects=False,
     )
     assert response.status_code == 303

@@ -30,7 +30,7 @@ from socialpulse.inbox.models import (
     ReplyStatus,
     Workflow,
 )
-from socialpulse.web import inbox as web_inbox
+from socialpulse.web import inbox_listing, inbox_queue
 from socialpulse.web.inbox import router as inbox_router
 
 XSS = "<script>alert('pwned')</script> love it"
@@ -118,7 +118,7 @@ def seeded(inbox_app: FastAPI, db: Database) -> Iterator[Seeded]:
             ai_intent="praise",
             ai_intent_confidence=0.9,
             ai_evidence={
-                "sentiment": [{"source": "lexicon", "value": "love", "weight": 0.8}],
+                "sentiment": [{"source": "feature", "value": "love", "weight": 0.8}],
                 "intents": {"praise": {"score": 0.9, "fired": True, "evidence": []}},
             },
         )
@@ -154,7 +154,10 @@ def test_inbox_escapes_comment_text_and_shows_chips_with_evidence(seeded: Seeded
     assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; love it" in html
     assert "<script>alert(" not in html
     assert "★ superfan" in html
-    assert 'title="confidence 93%; love (+0.80)"' in html
+    # Evidence in words in a "Why?" panel, not a tooltip of raw tokens.
+    assert "Sentiment: positive, 93 % confident" in html
+    assert "The words “love” point moderately towards this label" in html
+    assert "(+0.80)" not in html and 'title="confidence' not in html
     assert ">purchase intent</span>" in html
     assert f'data-testid="suggestion-{seeded.suggested_id}"' in html
 
@@ -181,7 +184,7 @@ def _link(page: str, rel: str) -> str:
 def test_inbox_pages_go_older_and_back_newer_keeping_the_filters(
     seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(web_inbox, "PAGE_SIZE", 1)
+    monkeypatch.setattr(inbox_listing, "PAGE_SIZE", 1)
     first = seeded.client.get("/inbox?superfan=no").text
     assert _ids_on(first) == [seeded.suggested_id]
     assert 'aria-label="Inbox pages"' in first and 'rel="prev"' not in first
@@ -198,7 +201,7 @@ def test_inbox_pages_go_older_and_back_newer_keeping_the_filters(
 def test_queue_sections_page_separately(
     seeded: Seeded, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(web_inbox, "PAGE_SIZE", 2)
+    monkeypatch.setattr(inbox_queue, "PAGE_SIZE", 2)
     start = utcnow()
     with db.session() as s:
         ids = (seeded.evil_id, seeded.suggested_id, seeded.plain_id)
@@ -374,7 +377,14 @@ def test_queue_page_shows_platform_errors_and_retries_and_cancels(
     with db.session(readonly=True) as s:
         item = s.get(ReplyQueueItem, failed_id)
         assert item is not None and item.status == ReplyStatus.pending
-    seeded.client.post(f"/inbox/queue/{failed_id}/cancel", data={"csrf_token": seeded.token})
+    url = f"/inbox/queue/{failed_id}/cancel"
+    asked = seeded.client.post(url, data={"csrf_token": seeded.token})
+    assert "Cancel the reply to @author15?" in asked.text  # works without JavaScript
+    with db.session(readonly=True) as s:
+        item = s.get(ReplyQueueItem, failed_id)
+        assert item is not None and item.status == ReplyStatus.pending
+    done = seeded.client.post(url, data={"csrf_token": seeded.token, "confirmed": "1"})
+    assert "The reply to @author15 is cancelled" in done.text
     with db.session(readonly=True) as s:
         item = s.get(ReplyQueueItem, failed_id)
         assert item is not None and item.status == ReplyStatus.cancelled

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 
 from socialpulse.errors import InvalidInput, error_responses
+from socialpulse.inbox import corrections, moderation, polling, service
 from socialpulse.inbox import fans as fan_service
-from socialpulse.inbox import moderation, polling, service
 from socialpulse.inbox.models import InteractionStatus
 from socialpulse.inbox.schemas import (
     BulkAction,
@@ -24,6 +24,8 @@ from socialpulse.inbox.schemas import (
     InteractionPage,
     InteractionRead,
     InteractionUpdate,
+    LabelCorrectionCreate,
+    LabelCorrectionRead,
     MentionPollQueued,
 )
 from socialpulse.kit.params import DB_INT_MAX, Id, UtcDatetime
@@ -147,6 +149,22 @@ def unhide_interaction(
     hidden there (editor). Idempotent; a hide still pending is dropped."""
     moderation.request_unhide(session, subject, interaction_id)
     return _detail(session, subject, service.interaction_thread(session, subject, interaction_id))
+
+
+@router.post(
+    "/inbox/interactions/{interaction_id}/label-correction",
+    response_model=LabelCorrectionRead,
+    responses=error_responses(422),
+)
+def correct_labels(
+    interaction_id: Id, body: LabelCorrectionCreate, session: DbSession, subject: CurrentSubject
+) -> object:
+    """Say the AI got a label wrong (editor): the right sentiment and/or intent. Stored for the
+    workspace, it wins over the model's label in the inbox, its filters and workflow
+    conditions; re-analysis by a newer model does not undo it."""
+    return corrections.correct_labels(
+        session, subject, interaction_id, sentiment=body.sentiment, intent=body.intent
+    )
 
 
 @router.post("/inbox/interactions/bulk", response_model=BulkResult)

@@ -288,6 +288,9 @@ class WorkflowMatch(Base):
     flagged: Mapped[bool] = mapped_column(default=False)
 
 
+DEFAULT_AUTO_REPLY_DAILY_WARNING = 50
+
+
 class InboxSettings(Base):
     """Per-workspace inbox thresholds (defaults are what our users specified)."""
 
@@ -301,6 +304,39 @@ class InboxSettings(Base):
     superfan_min_positive_ratio: Mapped[float] = mapped_column(Float, default=0.7)
     suggestion_min_confidence: Mapped[float] = mapped_column(Float, default=0.85)
     max_replies_per_tick: Mapped[int] = mapped_column(default=10)
+    # The reply queue warns when one workflow's auto-reply template was queued more often than
+    # this in a day: identical replies at volume are what platforms flag as spam.
+    auto_reply_daily_warning: Mapped[int] = mapped_column(
+        default=DEFAULT_AUTO_REPLY_DAILY_WARNING,
+        server_default=str(DEFAULT_AUTO_REPLY_DAILY_WARNING),
+    )
+
+
+class AiLabelCorrection(Base):
+    """A person's "wrong label" on an interaction's sentiment and/or intent, per workspace.
+
+    The model's own labels stay on the interaction (its evidence explains them); a correction
+    wins wherever a label is used: the inbox shows and filters by it and workflow conditions
+    match it. A column left null keeps the model's label for that dimension."""
+
+    __tablename__ = "ai_label_corrections"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
+    intent: Mapped[str | None] = mapped_column(String(24), default=None)
+    # What the model said when it was corrected (the model may relabel it later).
+    model_sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
+    model_intent: Mapped[str | None] = mapped_column(String(24), default=None)
+    corrected_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    corrected_by: Mapped[str] = mapped_column(String(100))  # user:ID | api_key:ID
+    corrected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ReplyLimit(Base):

@@ -142,6 +142,32 @@ class BulkAction(BaseModel):
     assignee_user_id: Id | None = Field(default=None, description="For assign; null unassigns.")
 
 
+class LabelCorrectionCreate(BaseModel):
+    """The right labels of an interaction; a label left out keeps what it was."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentiment: Literal["positive", "neutral", "negative"] | None = None
+    intent: (
+        Literal[
+            "question", "complaint", "praise", "purchase_intent", "collaboration", "spam", "other"
+        ]
+        | None
+    ) = None
+
+
+class LabelCorrectionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    interaction_id: int
+    sentiment: str | None = Field(description="The corrected sentiment; null: the model's holds.")
+    intent: str | None = Field(description="The corrected intent; null: the model's holds.")
+    model_sentiment: str | None = Field(description="What the model said when corrected.")
+    model_intent: str | None
+    corrected_by: str = Field(description="user:ID or api_key:ID")
+    corrected_at: dt.datetime
+
+
 class BulkResult(BaseModel):
     updated: int
 
@@ -167,6 +193,10 @@ class InboxSettingsRead(BaseModel):
     superfan_min_positive_ratio: float
     suggestion_min_confidence: float
     max_replies_per_tick: int
+    auto_reply_daily_warning: int = Field(
+        description="The reply queue warns when one workflow auto-replied more often than this "
+        "in a day (UTC)."
+    )
 
 
 class InboxSettingsUpdate(BaseModel):
@@ -179,6 +209,7 @@ class InboxSettingsUpdate(BaseModel):
     superfan_min_positive_ratio: float | None = Field(default=None, ge=0.0, le=1.0)
     suggestion_min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     max_replies_per_tick: int | None = Field(default=None, ge=1, le=1000)
+    auto_reply_daily_warning: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class CommentPollQueued(BaseModel):

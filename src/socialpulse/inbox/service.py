@@ -22,7 +22,9 @@ from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput, NotFound
 from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox.models import (
+    DEFAULT_AUTO_REPLY_DAILY_WARNING,
     NOT_IN_LISTS,
+    AiLabelCorrection,
     Fan,
     InboxSettings,
     Interaction,
@@ -53,6 +55,7 @@ class InteractionFilters:
     q: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    ids: tuple[int, ...] | None = None  # only these interactions (one row shown again)
 
 
 def encode_cursor(posted_at: dt.datetime, interaction_id: int) -> str:
@@ -94,14 +97,20 @@ def _filtered(subject: Subject, f: InteractionFilters) -> Any:
         Interaction.platform: f.platform,
         Interaction.account_id: f.account_id,
         Interaction.status: f.status,
-        Interaction.ai_sentiment: f.sentiment,
-        Interaction.ai_intent: f.intent,
         Interaction.ai_language: f.language,
         Interaction.assignee_user_id: f.assignee_user_id,
     }
     for column, value in equal.items():
         if value is not None:
             query = query.where(column == value)
+    if f.sentiment is not None:
+        query = query.where(
+            _label_is(subject, Interaction.ai_sentiment, AiLabelCorrection.sentiment, f.sentiment)
+        )
+    if f.intent is not None:
+        query = query.where(
+            _label_is(subject, Interaction.ai_intent, AiLabelCorrection.intent, f.intent)
+        )
     if f.unassigned:
         query = query.where(Interaction.assignee_user_id.is_(None))
     if f.superfan is not None:
@@ -125,11 +134,25 @@ def _filtered(subject: Subject, f: InteractionFilters) -> Any:
                 func.lower(Interaction.author_handle).like(pattern, escape="\\"),
             )
         )
+    if f.ids is not None:
+        query = query.where(Interaction.id.in_(f.ids))
     if f.since is not None:
         query = query.where(Interaction.posted_at >= f.since)
     if f.until is not None:
         query = query.where(Interaction.posted_at < f.until)
     return query
+
+
+def _label_is(subject: Subject, model_label: Any, corrected_label: Any, value: str) -> Any:
+    """The label in force is `value`: a person's correction where there is one (inbox.corrections),
+    else the model's. The model's label keeps its index for the uncorrected majority."""
+    corrected = select(AiLabelCorrection.interaction_id).where(
+        AiLabelCorrection.workspace_id == subject.workspace_id, corrected_label.is_not(None)
+    )
+    return or_(
+        and_(model_label == value, Interaction.id.not_in(corrected)),
+        Interaction.id.in_(corrected.where(corrected_label == value)),
+    )
 
 
 def list_interactions(
@@ -147,6 +170,12 @@ def list_interactions(
         session, _filtered(subject, filters), limit=limit, cursor=cursor, before=before
     )
     return InteractionSlice([row[0] for row in rows], next_cursor, prev_cursor)
+
+
+def count_interactions(session: Session, subject: Subject, filters: InteractionFilters) -> int:
+    """How many interactions match the filters (the inbox's result count)."""
+    matching = _filtered(subject, filters).with_only_columns(Interaction.id).order_by(None)
+    return int(session.scalar(select(func.count()).select_from(matching.subquery())) or 0)
 
 
 def _keyset_page(
@@ -212,6 +241,8 @@ class InboxEntry:
     superfan_since: dt.datetime | None
     replied: bool  # a reply to it is queued, being sent or sent (a cancelled one does not count)
     reply_waiting: bool  # a reply to it is queued or being sent
+    corrected_sentiment: str | None = None  # a person's correction of the model's label
+    corrected_intent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -253,10 +284,19 @@ def list_inbox(
             Fan.superfan_since,
             replies.exists(),
             waiting.exists(),
+            AiLabelCorrection.sentiment,
+            AiLabelCorrection.intent,
         )
         # The fan's workspace in the join itself (`scoped` would filter out rows without one).
         .outerjoin(
             Fan, and_(Fan.id == Interaction.fan_id, Fan.workspace_id == Interaction.workspace_id)
+        )
+        .outerjoin(
+            AiLabelCorrection,
+            and_(
+                AiLabelCorrection.interaction_id == Interaction.id,
+                AiLabelCorrection.workspace_id == Interaction.workspace_id,
+            ),
         )
     )
     rows, next_cursor, prev_cursor = _keyset_page(
@@ -277,6 +317,8 @@ def list_inbox(
                 superfan_since=row[parts + 3],
                 replied=bool(row[parts + 4]),
                 reply_waiting=bool(row[parts + 5]),
+                corrected_sentiment=row[parts + 6],
+                corrected_intent=row[parts + 7],
             )
         )
     return InboxSlice(entries, next_cursor, prev_cursor)
@@ -429,6 +471,7 @@ def get_inbox_settings(session: Session, subject: Subject) -> InboxSettings:
         superfan_min_positive_ratio=fan_service.DEFAULT_MIN_POSITIVE_RATIO,
         suggestion_min_confidence=0.85,
         max_replies_per_tick=10,
+        auto_reply_daily_warning=DEFAULT_AUTO_REPLY_DAILY_WARNING,
     )
 
 

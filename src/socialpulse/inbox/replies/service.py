@@ -374,3 +374,17 @@ def queue_with_interactions(
         .limit(limit)
     ).all()
     return [(item, interaction) for item, interaction in rows]
+
+
+def get_item(session: Session, subject: Subject, item_id: int) -> ReplyQueueItem:
+    return get_scoped(session, ReplyQueueItem, item_id, subject)
+
+
+def waiting_reply(session: Session, subject: Subject, interaction_id: int) -> ReplyQueueItem | None:
+    """The reply to this interaction still waiting to be sent (pending or being sent), if any."""
+    return session.scalar(
+        scoped(select(ReplyQueueItem), subject).where(
+            ReplyQueueItem.interaction_id == interaction_id,
+            ReplyQueueItem.status.in_([ReplyStatus.pending, ReplyStatus.processing]),
+        )
+    )

@@ -19,8 +19,9 @@ from socialpulse.accounts.models import Post
 from socialpulse.ai import service as ai_service
 from socialpulse.db import Database, utcnow
 from socialpulse.errors import AppError
-from socialpulse.inbox import moderation
+from socialpulse.inbox import corrections, moderation
 from socialpulse.inbox.models import (
+    AiLabelCorrection,
     Fan,
     InboxSettings,
     Interaction,
@@ -92,6 +93,13 @@ class _Context:
     # The workspace's response templates (for suggestions, and reply actions written without
     # a template); None: the built-in ones.
     templates: ai_service.ResponseTemplates | None = None
+    # A person's "wrong label" correction: it wins over the model's labels in conditions,
+    # suggestions and templates (inbox.corrections).
+    correction: AiLabelCorrection | None = None
+
+    @property
+    def labels(self) -> corrections.Labels:
+        return corrections.labels_of(self.interaction, self.correction)
 
     @property
     def fan_name(self) -> str:
@@ -119,25 +127,34 @@ class _Context:
         it = self.interaction
         if template is None:
             templates = self.templates or ai_service.ResponseTemplates.builtin(it.workspace_id)
-            template = templates.text_for(it.ai_intent, it.ai_language)
+            template = templates.text_for(self.labels.intent, it.ai_language)
             if template is None:
                 return None
         return render_template(template, self.variables())
 
     def no_template_words(self, action: str) -> str:
-        intent = self.interaction.ai_intent
+        intent = self.labels.intent
         if intent is None:
             return f"{action} skipped: the intent is not analysed yet"
         return f"{action} skipped: {intent} has no response template"
 
 
 def load_context(
-    session: Session, interaction: Interaction, templates: ai_service.ResponseTemplates
+    session: Session,
+    interaction: Interaction,
+    templates: ai_service.ResponseTemplates,
+    label_corrections: dict[int, AiLabelCorrection] | None = None,
 ) -> _Context:
+    """`label_corrections`: the pass's corrections loaded at once (`corrections_for`); without
+    them this interaction's is looked up."""
     fan = session.get(Fan, interaction.fan_id) if interaction.fan_id is not None else None
     post = session.get(Post, interaction.post_id) if interaction.post_id is not None else None
     post_url = (post.url if post is not None else None) or ""
-    return _Context(interaction, fan, post_url, templates)
+    if label_corrections is None:
+        correction = session.get(AiLabelCorrection, (interaction.workspace_id, interaction.id))
+    else:
+        correction = label_corrections.get(interaction.id)
+    return _Context(interaction, fan, post_url, templates, correction)
 
 
 def _fmt(value: float | None) -> str:
@@ -178,11 +195,17 @@ def evaluate_condition(condition: Condition, ctx: _Context) -> tuple[bool, str]:
             ok = it.account_id in ids
             return ok, f"account {it.account_id}" + ("" if ok else f" is not {_one_of(ids)}")
         case SentimentCondition(values=values, min_confidence=minimum):
-            return _ai_label(
-                "sentiment", it.ai_sentiment, it.ai_sentiment_confidence, values, minimum, "is "
+            labels = ctx.labels
+            ok, words = _ai_label(
+                "sentiment", labels.sentiment, labels.sentiment_confidence, values, minimum, "is "
             )
+            return ok, words + (" (corrected by a person)" if labels.sentiment_corrected else "")
         case IntentCondition(values=values, min_confidence=minimum):
-            return _ai_label("intent", it.ai_intent, it.ai_intent_confidence, values, minimum, "")
+            labels = ctx.labels
+            ok, words = _ai_label(
+                "intent", labels.intent, labels.intent_confidence, values, minimum, ""
+            )
+            return ok, words + (" (corrected by a person)" if labels.intent_corrected else "")
         case LanguageCondition(values=values):
             lang = it.ai_language
             if lang is None:
@@ -490,13 +513,13 @@ def suggest_reply(ctx: _Context, min_confidence: float) -> tuple[str, str] | Non
     is not answered or the classifier is less confident than `min_confidence`. The text is the
     workspace's response template for the intent in the commenter's language (`ai.responses`:
     its own, else the built-in one, else English)."""
-    it = ctx.interaction
-    if it.ai_intent_confidence is None or it.ai_intent_confidence < min_confidence:
+    labels = ctx.labels
+    if labels.intent_confidence is None or labels.intent_confidence < min_confidence:
         return None
     text = ctx.reply_text(None)
     if text is None:
         return None
-    return text, f"intent:{it.ai_intent}"
+    return text, f"intent:{labels.intent}"
 
 
 def _suggestion_threshold(session: Session, workspace_id: int) -> float:
@@ -534,8 +557,9 @@ def apply_new_interaction_workflows(
         done = existing_matches(session, subject, [it.id for it in items])
         threshold = _suggestion_threshold(session, workspace_id)
         templates = ai_service.response_templates(session, subject)  # once per workspace
+        fixed = corrections.corrections_for(session, workspace_id, [it.id for it in items])
         for interaction in items:
-            ctx = load_context(session, interaction, templates)
+            ctx = load_context(session, interaction, templates, fixed)
             auto_replied = False
             for wf in workflows:
                 if (wf.workflow.id, interaction.id) in done:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from socialpulse.ai import service as ai_service
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput
+from socialpulse.inbox import corrections
 from socialpulse.inbox.models import (
     Interaction,
     Workflow,
@@ -71,9 +72,10 @@ def dry_run(
     if workflow_id is not None:
         applied = existing_matches(session, subject, [it.id for it in interactions])
     templates = ai_service.response_templates(session, subject)
+    fixed = corrections.corrections_for(session, subject.workspace_id, [i.id for i in interactions])
     results = []
     for interaction in interactions:
-        ctx = load_context(session, interaction, templates)
+        ctx = load_context(session, interaction, templates, fixed)
         ok, reason = evaluate(workflow_definition.conditions, ctx)
         if ok and workflow_definition.trigger == WorkflowTrigger.unanswered_for:
             ok, reason = _due_words(workflow_definition, interaction, now, reason)
