@@ -487,15 +487,19 @@ def mount_dashboard(app: FastAPI) -> None:
     from socialpulse.web.billing import router as billing_router
     from socialpulse.web.creators import router as creators_router
     from socialpulse.web.discovery import router as discovery_router
+    from socialpulse.web.fans import router as fans_router
     from socialpulse.web.inbox import router as inbox_router
     from socialpulse.web.insights import router as insights_router  # issue #15 (F)
     from socialpulse.web.lists import router as lists_router
     from socialpulse.web.publishing import router as publishing_router  # issue #15 (F)
     from socialpulse.web.webhooks import router as webhooks_router  # issue #15
+    from socialpulse.web.workflows import router as workflows_router
 
     app.include_router(router)
     app.include_router(accounts_router)
     app.include_router(inbox_router)
+    app.include_router(workflows_router)
+    app.include_router(fans_router)
     app.include_router(creators_router)
     app.include_router(discovery_router)
     app.include_router(billing_router)
