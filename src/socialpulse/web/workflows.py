@@ -1,34 +1,82 @@
-"""Dashboard pages of inbox workflows: the rules in the order they run, the editor and its
-preview (a dry run against recent interactions). Views call the same services as the API."""
+"""Dashboard pages of inbox workflows: the rules in the order they run, the rule builder (rows
+of conditions and actions, no JSON) and its preview, a dry run against recent interactions
+shown next to the rule. Views call the same services as the API."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
+from socialpulse.accounts import service as accounts_service
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox import analytics as inbox_analytics
 from socialpulse.inbox.models import Workflow, WorkflowStatus, WorkflowTrigger
+from socialpulse.inbox.workflows import builder
 from socialpulse.inbox.workflows import schemas as workflow_schemas
 from socialpulse.inbox.workflows import service as workflow_service
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
+from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
 
 router = APIRouter(include_in_schema=False)
 
-EXAMPLE_CONDITIONS = '[\n  {"type": "intent", "values": ["purchase_intent"]}\n]'
-EXAMPLE_ACTIONS = '[\n  {"type": "label", "name": "sales"}\n]'
+PREVIEW_SIZE = 100
+BLANK_CONDITIONS = 2  # empty rows to fill in without JavaScript (the script adds more)
+BLANK_ACTIONS = 1
+FIELD_WORDS = {
+    "name": "Name",
+    "status": "Status",
+    "priority": "Priority",
+    "trigger": "Trigger",
+    "trigger_hours": "Hours",
+    "conditions": "Conditions",
+    "actions": "Actions",
+}
+TRIGGER_WORDS = {
+    WorkflowTrigger.new_interaction.value: "when a comment arrives",
+    WorkflowTrigger.unanswered_for.value: "when a comment is still unanswered after…",
+}
 
 
-# --- workflows ---------------------------------------------------------------------------------
+async def _form(request: Request) -> FormData:
+    # Rows are posted under numbered names (c0_type, c1_type...), which Form() cannot list.
+    return await request.form()
 
 
-def _workflow_form(workflow: Workflow | None) -> dict[str, Any]:
+PostedForm = Annotated[FormData, Depends(_form)]
+
+
+def _specs(session: DbSession, auth: Any, languages: list[str] | None = None) -> dict[str, Any]:
+    subject, _ = auth
+    accounts = [
+        (a.id, f"@{a.handle} ({builder.PLATFORM_NAMES.get(a.platform, a.platform)})")
+        for a in accounts_service.list_accounts(session, subject)
+    ]
+    members = [
+        (user.id, user.name or user.email)
+        for membership, user in workspace_service.list_members(session, subject)
+        if membership.role.at_least(Role.editor)
+    ]
+    return {
+        "conditions": builder.condition_types(accounts, languages or []),
+        "actions": builder.action_types(members),
+    }
+
+
+def _languages(rows: list[builder.Row]) -> list[str]:
+    return [v for r in rows if r.type == "language" for v in r.values]
+
+
+def _with_blanks(rows: list[builder.Row], count: int) -> list[builder.Row]:
+    return [*rows, *(builder.Row() for _ in range(count))]
+
+
+def _form_of(workflow: Workflow | None) -> dict[str, Any]:
     if workflow is None:
         return {
             "id": None,
@@ -37,8 +85,9 @@ def _workflow_form(workflow: Workflow | None) -> dict[str, Any]:
             "priority": 100,
             "trigger": WorkflowTrigger.new_interaction.value,
             "trigger_hours": "",
-            "conditions": EXAMPLE_CONDITIONS,
-            "actions": EXAMPLE_ACTIONS,
+            "stop_processing": True,
+            "conditions": [builder.Row("intent", "is", ["purchase_intent"])],
+            "actions": [builder.Row("label", "", ["sales"])],
         }
     return {
         "id": workflow.id,
@@ -46,28 +95,35 @@ def _workflow_form(workflow: Workflow | None) -> dict[str, Any]:
         "status": workflow.status.value,
         "priority": workflow.priority,
         "trigger": workflow.trigger.value,
-        "trigger_hours": "" if workflow.trigger_hours is None else workflow.trigger_hours,
-        "conditions": json.dumps(workflow.conditions, indent=2),
-        "actions": json.dumps(workflow.actions, indent=2),
+        "trigger_hours": "" if workflow.trigger_hours is None else f"{workflow.trigger_hours:g}",
+        "stop_processing": workflow.stop_processing,
+        "conditions": builder.rows_from_conditions(workflow.conditions),
+        "actions": builder.rows_from_actions(workflow.actions),
     }
 
 
-def _workflows_context(
-    session: DbSession, auth: Any, form: dict[str, Any], **extra: Any
-) -> dict[str, Any]:
+def _context(session: DbSession, auth: Any, form: dict[str, Any], **extra: Any) -> dict[str, Any]:
     subject, _ = auth
     report = inbox_analytics.workflow_activity(session, subject, 30)
-    activity = {a.workflow_id: a for a in report.workflows}
+    specs = _specs(session, auth, _languages(form["conditions"]))
+    shown = form | {
+        "conditions": _with_blanks(form["conditions"], BLANK_CONDITIONS),
+        "actions": _with_blanks(form["actions"], BLANK_ACTIONS),
+    }
     return (
         layout(session, auth, "inbox")
         | {
             "workflows": workflow_service.list_workflows(session, subject),
-            "activity": activity,
-            "form": form,
-            "triggers": [t.value for t in WorkflowTrigger],
+            "activity": {a.workflow_id: a for a in report.workflows},
+            "form": shown,
+            "specs": specs,
+            "operators": builder.OPERATORS,
+            "triggers": TRIGGER_WORDS,
             "can_edit": subject.role.at_least(Role.editor),
             "errors": [],
+            "save_failed": False,
             "preview": None,
+            "blank_row": builder.Row(),
         }
         | extra
     )
@@ -79,121 +135,127 @@ def workflows_page(
 ) -> Response:
     subject, _ = auth
     workflow = workflow_service.get_workflow(session, subject, edit) if edit else None
-    return render(
-        request, "inbox_workflows.html", _workflows_context(session, auth, _workflow_form(workflow))
-    )
+    return render(request, "inbox_workflows.html", _context(session, auth, _form_of(workflow)))
 
 
-def _parse_json_list(raw: str, field: str, errors: list[str]) -> list[Any]:
-    try:
-        value = json.loads(raw or "[]")
-    except json.JSONDecodeError as exc:
-        errors.append(f"{field}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-        return []
-    if not isinstance(value, list):
-        errors.append(f'{field}: must be a JSON list, like [{{"type": ...}}]')
-        return []
-    return value
-
-
-def _form_error(detail: dict[str, Any]) -> str:
-    """A validation error in the editor's words: 'condition 2 (regex), pattern: regex /(a)\\1/
-    cannot be used: backreferences ...' rather than 'conditions.1.regex.pattern: Value error'."""
+def _general_error(detail: dict[str, Any]) -> str:
+    """A validation error outside the rows, in the editor's words ("Hours: ..." rather than
+    "trigger_hours: Value error, ...")."""
     loc = [str(part) for part in detail.get("loc", [])]
     message = str(detail.get("msg", "")).removeprefix("Value error, ")
-    if len(loc) >= 2 and loc[0] in ("conditions", "actions") and loc[1].isdigit():
-        where = f"{loc[0][:-1]} {int(loc[1]) + 1}"
-        if len(loc) >= 3:
-            where += f" ({loc[2]})"
-        if len(loc) >= 4:
-            where += ", " + ".".join(loc[3:])
-    else:
-        where = ".".join(loc)
-    return f"{where}: {message}" if where else message
+    message = message.replace("trigger_hours", "hours").replace("unanswered_for", "unanswered")
+    field = FIELD_WORDS.get(loc[0], loc[0]) if loc else ""
+    return f"{field}: {message}" if field else message
+
+
+def _place_errors(
+    details: list[dict[str, Any]],
+    form: dict[str, Any],
+    where: dict[str, list[int]],
+    errors: list[str],
+) -> None:
+    """Each error next to the row it is about; the others above the form."""
+    for detail in details:
+        loc = [str(part) for part in detail.get("loc", [])]
+        message = str(detail.get("msg", "")).removeprefix("Value error, ")
+        if (
+            len(loc) >= 2
+            and loc[0] in where
+            and loc[1].isdigit()
+            and int(loc[1]) < len(where[loc[0]])
+        ):
+            row = form[loc[0]][where[loc[0]][int(loc[1])]]
+            field = loc[3] if len(loc) >= 4 else ""
+            row.error = row.error or (f"{field}: {message}" if field else message)
+        elif loc and loc[0] == "actions" and "at least 1" in message:
+            errors.append("Actions: add at least one action (what the rule does when it matches)")
+        else:
+            errors.append(_general_error(detail))
 
 
 @router.post("/inbox/workflows", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def workflows_submit(
-    request: Request,
-    session: DbSession,
-    auth: WebAuth,
-    name: Annotated[str, Form()] = "",
-    status: Annotated[str, Form()] = "active",
-    priority: Annotated[str, Form()] = "100",
-    trigger: Annotated[str, Form()] = "new_interaction",
-    trigger_hours: Annotated[str, Form()] = "",
-    conditions: Annotated[str, Form()] = "[]",
-    actions: Annotated[str, Form()] = "[]",
-    workflow_id: Annotated[str, Form()] = "",
-    intent: Annotated[str, Form()] = "preview",
+    request: Request, session: DbSession, auth: WebAuth, posted: PostedForm
 ) -> Response:
-    """Preview (dry run against the last 100 interactions) or save; invalid input is shown
-    back on the form with what is wrong, never a half-saved workflow."""
+    """Preview (dry run against the last 100 interactions) or save; invalid input comes back
+    on the form as typed, each message next to its row, never a half-saved workflow."""
     subject, _ = auth
-    existing_id = int(workflow_id) if workflow_id.isdigit() else None
+    get = lambda key, default="": str(posted.get(key, default))  # noqa: E731
+    workflow_id, intent = get("workflow_id"), get("intent", "preview")
     form: dict[str, Any] = {
-        "id": existing_id,
-        "name": name,
-        "status": status,
-        "priority": priority,
-        "trigger": trigger,
-        "trigger_hours": trigger_hours,
+        "id": int(workflow_id) if workflow_id.isdigit() and len(workflow_id) < 10 else None,
+        "name": get("name"),
+        "status": get("status", "active"),
+        "priority": get("priority", "100"),
+        "trigger": get("trigger", "new_interaction"),
+        "trigger_hours": get("trigger_hours"),
+        "stop_processing": posted.get("stop_processing") is not None,
+        "conditions": builder.rows_from_form(posted, "c"),
+        "actions": builder.rows_from_form(posted, "a"),
+    }
+    specs = _specs(session, auth, _languages(form["conditions"]))
+    conditions, cond_where = builder.conditions_from_rows(form["conditions"], specs["conditions"])
+    actions, action_where = builder.actions_from_rows(form["actions"], specs["actions"])
+    errors: list[str] = []
+    data: dict[str, Any] = {
+        "name": form["name"].strip() or "Draft workflow",
+        "status": form["status"],
+        "trigger": form["trigger"],
+        "stop_processing": form["stop_processing"],
         "conditions": conditions,
         "actions": actions,
     }
-    errors: list[str] = []
-    data: dict[str, Any] = {
-        "name": name.strip() or "Draft workflow",
-        "status": status,
-        "trigger": trigger,
-        "conditions": _parse_json_list(conditions, "conditions", errors),
-        "actions": _parse_json_list(actions, "actions", errors),
-    }
     try:
-        data["priority"] = int(priority)
+        data["priority"] = int(form["priority"])
     except ValueError:
-        errors.append(f"priority: {priority!r} is not a whole number")
-    if trigger_hours.strip():
+        errors.append(f"Priority: {form['priority']!r} is not a whole number")
+    if form["trigger_hours"].strip():
         try:
-            data["trigger_hours"] = float(trigger_hours)
+            data["trigger_hours"] = float(form["trigger_hours"])
         except ValueError:
-            errors.append(f"trigger hours: {trigger_hours!r} is not a number")
+            errors.append(f"Hours: {form['trigger_hours']!r} is not a number")
+    if intent == "save" and not form["name"].strip():
+        errors.append("Name: give the workflow a name")
+    row_errors = any(r.error for r in (*form["conditions"], *form["actions"]))
     definition = None
-    if not errors:
+    if not errors and not row_errors:
         try:
             definition = workflow_service.parse_definition(data)
         except InvalidInput as exc:
-            errors.extend(_form_error(d) for d in (exc.details or [])[:5])
-            if not errors:
+            where = {"conditions": cond_where, "actions": action_where}
+            _place_errors(exc.details or [], form, where, errors)
+            if not errors and not any(r.error for r in (*form["conditions"], *form["actions"])):
                 errors.append(exc.message)
     if definition is None:
-        context = _workflows_context(session, auth, form, errors=errors)
+        if row_errors or any(r.error for r in (*form["conditions"], *form["actions"])):
+            errors = ["Some rows need a change: see the messages next to them.", *errors]
+        context = _context(session, auth, form, errors=errors, save_failed=intent == "save")
         return render(request, "inbox_workflows.html", context, status_code=422)
     if intent == "save":
-        if not name.strip():
-            context = _workflows_context(session, auth, form, errors=["name: give it a name"])
-            return render(request, "inbox_workflows.html", context, status_code=422)
-        if existing_id is not None:
-            update = workflow_schemas.WorkflowUpdate.model_validate(
-                definition.model_dump(mode="json", exclude_none=False)
-                | {"trigger_hours": definition.trigger_hours}
-            )
-            saved = workflow_service.update_workflow(session, subject, existing_id, update)
-        else:
-            create = workflow_schemas.WorkflowCreate.model_validate(
-                definition.model_dump(mode="json")
-            )
-            saved = workflow_service.create_workflow(session, subject, create)
+        saved = _save(session, subject, form["id"], definition)
         flash(request, f"Workflow {saved.name!r} saved.", "success")
         return RedirectResponse(f"/inbox/workflows?edit={saved.id}", status_code=303)
-    preview = workflow_service.dry_run(session, subject, definition, 100)
-    context = _workflows_context(
-        session,
-        auth,
-        form,
-        preview={"rows": preview, "matched": sum(1 for r in preview if r.matched)},
-    )
-    return render(request, "inbox_workflows.html", context)
+    results = workflow_service.dry_run(session, subject, definition, PREVIEW_SIZE)
+    # Matches first, each group in the order the dry run returned (newest first).
+    rows = sorted(results, key=lambda r: not r.matched)
+    preview = {"rows": rows, "matched": sum(1 for r in rows if r.matched)}
+    return render(request, "inbox_workflows.html", _context(session, auth, form, preview=preview))
+
+
+def _save(
+    session: DbSession,
+    subject: Any,
+    existing_id: int | None,
+    definition: workflow_schemas.WorkflowDefinition,
+) -> Workflow:
+    if existing_id is not None:
+        update = workflow_schemas.WorkflowUpdate.model_validate(
+            definition.model_dump(mode="json", exclude_none=False)
+            | {"trigger_hours": definition.trigger_hours}
+        )
+        return workflow_service.update_workflow(session, subject, existing_id, update)
+    create = workflow_schemas.WorkflowCreate.model_validate(definition.model_dump(mode="json"))
+    return workflow_service.create_workflow(session, subject, create)
 
 
 @router.post("/inbox/workflows/{workflow_id}/toggle", dependencies=[CsrfChecked])
