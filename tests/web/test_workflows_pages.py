@@ -14,26 +14,18 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from factories import PASSWORD, WorkspaceFixture, make_workspace
+from dashboard_pages import csrf, log_in
+from factories import WorkspaceFixture, make_workspace
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.db import Database, utcnow
 from socialpulse.inbox.models import Interaction, InteractionKind, Workflow
 
 
-def csrf_of(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match
-    return match.group(1)
-
-
 def login(app: FastAPI, ws: WorkspaceFixture) -> tuple[TestClient, str]:
+    """A logged-in client and its CSRF token."""
     client = TestClient(app)
-    page = client.get("/login")
-    client.post(
-        "/login",
-        data={"email": ws.owner_email, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
-    )
-    return client, csrf_of(client.get("/settings/workspace").text)
+    log_in(client, ws)
+    return client, csrf(client.get("/settings/workspace").text)
 
 
 @dataclass

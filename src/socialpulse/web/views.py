@@ -490,6 +490,7 @@ def mount_dashboard(app: FastAPI) -> None:
     from socialpulse.web.fans import router as fans_router
     from socialpulse.web.inbox import router as inbox_router
     from socialpulse.web.insights import router as insights_router  # issue #15 (F)
+    from socialpulse.web.limits import router as limits_router
     from socialpulse.web.lists import router as lists_router
     from socialpulse.web.publishing import router as publishing_router  # issue #15 (F)
     from socialpulse.web.webhooks import router as webhooks_router  # issue #15
@@ -500,6 +501,7 @@ def mount_dashboard(app: FastAPI) -> None:
     app.include_router(inbox_router)
     app.include_router(workflows_router)
     app.include_router(fans_router)
+    app.include_router(limits_router)
     app.include_router(creators_router)
     app.include_router(discovery_router)
     app.include_router(billing_router)
