@@ -4,6 +4,7 @@ JSON API."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,6 +14,7 @@ from socialpulse.accounts import service as accounts_service
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox import analytics as inbox_analytics
+from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox import moderation
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import (
@@ -76,11 +78,16 @@ def inbox_page(
     intent: str = "",
     superfan: str = "",
     account: str = "",
+    fan: str = "",
     cursor: str = "",
     before: str = "",
 ) -> Response:
     subject, _ = auth
     filters = _filters(platform, status, sentiment, intent, superfan, account)
+    # One fan's interactions ("Open their interactions" on the fan's page); 404 if not ours.
+    fan_filter = fan_service.get_fan(session, subject, _fan_id(fan)) if fan else None
+    if fan_filter is not None:
+        filters = dataclasses.replace(filters, fan_id=fan_filter.id)
     page = inbox_service.list_inbox(
         session, subject, filters, limit=PAGE_SIZE, cursor=cursor or None, before=before or None
     )
@@ -93,6 +100,7 @@ def inbox_page(
         "intent": intent,
         "superfan": superfan,
         "account": account,
+        "fan": fan,
     }
     can_edit = subject.role.at_least(Role.editor)
     failures = moderation.failure_details(session, subject, items)
@@ -113,10 +121,17 @@ def inbox_page(
             "next": _page_query(current, cursor=page.next_cursor),
         },
         "bulk_actions": BULK_ACTIONS,
+        "fan_filter": fan_filter,
         "can_edit": can_edit,
         "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "inbox.html", context)
+
+
+def _fan_id(value: str) -> int:
+    if not (value.isascii() and value.isdigit() and len(value) < 10):
+        raise InvalidInput(f"unknown fan {value!r}")
+    return int(value)
 
 
 def _page_query(current: dict[str, str], **cursor: str | None) -> dict[str, str] | None:
