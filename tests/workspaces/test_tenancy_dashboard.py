@@ -28,6 +28,20 @@ ID_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/inbox/workflows/{workflow_id}/toggle", {}),
     ("POST", "/inbox/queue/{item_id}/{action}", {"action": "cancel"}),
     ("GET", "/inbox/fans/{fan_id}", {}),
+    # Fan labels and notes, reply limits (issue #17 B).
+    ("POST", "/inbox/fans/{fan_id}/labels", {"label": "vip"}),
+    ("POST", "/inbox/fans/{fan_id}/note", {"note": "met at a fair"}),
+    (
+        "POST",
+        "/settings/reply-limits/{account_id}",
+        {
+            "max_per_hour": "20",
+            "max_per_minute": "2",
+            "min_interval_s": "10",
+            "jitter_min_s": "1",
+            "jitter_max_s": "5",
+        },
+    ),
     ("POST", "/settings/account/sessions/{session_id}/revoke", {}),
     ("POST", "/settings/invitations/{invitation_id}/resend", {}),
     ("POST", "/settings/invitations/{invitation_id}/revoke", {}),
