@@ -38,8 +38,8 @@ FIELD_WORDS = {
     "actions": "Actions",
 }
 TRIGGER_WORDS = {
-    WorkflowTrigger.new_interaction.value: "when a comment arrives",
-    WorkflowTrigger.unanswered_for.value: "when a comment is still unanswered after…",
+    WorkflowTrigger.new_interaction.value: "a comment arrives",
+    WorkflowTrigger.unanswered_for.value: "still unanswered after the hours",
 }
 
 
