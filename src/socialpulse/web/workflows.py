@@ -59,8 +59,7 @@ def _specs(session: DbSession, auth: Any, languages: list[str] | None = None) ->
     ]
     members = [
         (user.id, user.name or user.email)
-        for membership, user in workspace_service.list_members(session, subject)
-        if membership.role.at_least(Role.editor)
+        for _membership, user in workspace_service.list_members(session, subject)
     ]
     return {
         "conditions": builder.condition_types(accounts, languages or []),
@@ -232,7 +231,12 @@ def workflows_submit(
         context = _context(session, auth, form, errors=errors, save_failed=intent == "save")
         return render(request, "inbox_workflows.html", context, status_code=422)
     if intent == "save":
-        saved = _save(session, subject, form["id"], definition)
+        try:
+            saved = _save(session, subject, form["id"], definition)
+        except InvalidInput as exc:  # e.g. assigning someone who left the workspace
+            session.rollback()
+            context = _context(session, auth, form, errors=[exc.message], save_failed=True)
+            return render(request, "inbox_workflows.html", context, status_code=422)
         flash(request, f"Workflow {saved.name!r} saved.", "success")
         return RedirectResponse(f"/inbox/workflows?edit={saved.id}", status_code=303)
     results = workflow_service.dry_run(session, subject, definition, PREVIEW_SIZE)
