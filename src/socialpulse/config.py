@@ -55,7 +55,10 @@ class Settings(BaseSettings):
         "request and write is logged; /metrics counts every request). 1 logs them all.",
     )
     base_url: str = Field(
-        default="http://127.0.0.1:8000", description="Public URL, used in printed links."
+        default="http://127.0.0.1:8000",
+        description="Public URL, used in printed links. Unset: http://<host>:<port> of "
+        "`socialpulse serve` (127.0.0.1 when it binds every address), so SOCIALPULSE_PORT "
+        "alone moves the links too.",
     )
     host: str = Field(default="127.0.0.1", description="Bind address of `socialpulse serve`.")
     port: int = Field(default=8000, description="Port of `socialpulse serve`.")
@@ -442,6 +445,16 @@ class Settings(BaseSettings):
                 f"codes such as en,fr; got {value!r}"
             )
         return ",".join(codes)
+
+    @model_validator(mode="after")
+    def _base_url_follows_the_server(self) -> Settings:
+        # A link printed for port 8000 while the server listens on SOCIALPULSE_PORT leads
+        # nowhere: without an explicit public URL, the links follow the bind address.
+        if "base_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.base_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _hf_backend_has_a_model(self) -> Settings:

@@ -25,9 +25,28 @@ ID_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/inbox/interactions/{interaction_id}/suggestion", {"decision": "reject"}),
     ("POST", "/inbox/interactions/{interaction_id}/hide", {}),
     ("POST", "/inbox/interactions/{interaction_id}/unhide", {}),
+    # In-place inbox actions (issue #17 A).
+    ("POST", "/inbox/interactions/{interaction_id}/status", {"status": "answered"}),
+    ("POST", "/inbox/interactions/{interaction_id}/labels", {"label": "vip"}),
+    ("POST", "/inbox/interactions/{interaction_id}/assign", {"user_id": ""}),
+    ("POST", "/inbox/interactions/{interaction_id}/label-correction", {"intent": "praise"}),
     ("POST", "/inbox/workflows/{workflow_id}/toggle", {}),
     ("POST", "/inbox/queue/{item_id}/{action}", {"action": "cancel"}),
     ("GET", "/inbox/fans/{fan_id}", {}),
+    # Fan labels and notes, reply limits (issue #17 B).
+    ("POST", "/inbox/fans/{fan_id}/labels", {"label": "vip"}),
+    ("POST", "/inbox/fans/{fan_id}/note", {"note": "met at a fair"}),
+    (
+        "POST",
+        "/settings/reply-limits/{account_id}",
+        {
+            "max_per_hour": "20",
+            "max_per_minute": "2",
+            "min_interval_s": "10",
+            "jitter_min_s": "1",
+            "jitter_max_s": "5",
+        },
+    ),
     ("POST", "/settings/account/sessions/{session_id}/revoke", {}),
     ("POST", "/settings/invitations/{invitation_id}/resend", {}),
     ("POST", "/settings/invitations/{invitation_id}/revoke", {}),

@@ -41,6 +41,7 @@ def list_interactions(
     subject: CurrentSubject,
     platform: str | None = None,
     account_id: Id | None = None,
+    fan_id: Id | None = None,
     status: InteractionStatus | None = None,
     sentiment: Annotated[str | None, Query(pattern="^(positive|neutral|negative)$")] = None,
     intent: str | None = None,
@@ -65,6 +66,7 @@ def list_interactions(
     filters = service.InteractionFilters(
         platform=platform,
         account_id=account_id,
+        fan_id=fan_id,
         status=status,
         sentiment=sentiment,
         intent=intent,

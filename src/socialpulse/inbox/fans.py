@@ -34,9 +34,11 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from socialpulse.db import Database, utcnow
+from socialpulse.errors import InvalidInput
 from socialpulse.inbox.models import Fan, InboxSettings, Interaction
 from socialpulse.kit.upsert import upsert
 from socialpulse.providers import base as pb
+from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
 log = structlog.get_logger(__name__)
@@ -299,6 +301,39 @@ def evaluate_all(
 
 def get_fan(session: Session, subject: Subject, fan_id: int) -> Fan:
     return get_scoped(session, Fan, fan_id, subject)
+
+
+MAX_FAN_LABELS = 20
+MAX_LABEL_LENGTH = 50
+MAX_NOTE_LENGTH = 5_000
+
+
+def label_fan(session: Session, subject: Subject, fan_id: int, label: str, *, add: bool) -> Fan:
+    """Add or remove one of the team's labels on a fan (editors); adding twice keeps one."""
+    subject.require(Role.editor)
+    fan = get_fan(session, subject, fan_id)
+    label = label.strip()
+    if not label or len(label) > MAX_LABEL_LENGTH:
+        raise InvalidInput(f"a label has 1 to {MAX_LABEL_LENGTH} characters")
+    labels = [existing for existing in fan.labels or [] if existing != label]
+    if add:
+        if len(labels) >= MAX_FAN_LABELS:
+            raise InvalidInput(f"a fan has at most {MAX_FAN_LABELS} labels")
+        labels.append(label)
+    fan.labels = labels  # a new list: the JSON column sees the change
+    session.flush()
+    return fan
+
+
+def set_fan_note(session: Session, subject: Subject, fan_id: int, note: str) -> Fan:
+    """The team's private note on a fan (editors); never shown to the fan."""
+    subject.require(Role.editor)
+    fan = get_fan(session, subject, fan_id)
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InvalidInput(f"a note has at most {MAX_NOTE_LENGTH:,} characters, not {len(note):,}")
+    fan.note = note.strip()
+    session.flush()
+    return fan
 
 
 def recent_interactions_of(

@@ -65,6 +65,9 @@ class Fan(Base):
     sentiment_score: Mapped[float] = mapped_column(Float, default=0.0)
     average_priority: Mapped[float] = mapped_column(Float, default=0.0)
     scores_updated_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The team's own: labels and a private note, edited on the fan's page.
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Interaction(Base):

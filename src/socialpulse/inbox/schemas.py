@@ -53,6 +53,8 @@ class FanRead(FanSummary):
     negative_count: int
     average_priority: float
     scores_updated_at: dt.datetime | None
+    labels: list[str] = Field(description="The team's labels on this fan (dashboard).")
+    note: str = Field(description="The team's private note on this fan (dashboard).")
 
 
 class InteractionRead(BaseModel):

@@ -44,6 +44,7 @@ from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 class InteractionFilters:
     platform: str | None = None
     account_id: int | None = None
+    fan_id: int | None = None
     status: InteractionStatus | None = None
     sentiment: str | None = None
     intent: str | None = None
@@ -96,6 +97,7 @@ def _filtered(subject: Subject, f: InteractionFilters) -> Any:
     equal = {
         Interaction.platform: f.platform,
         Interaction.account_id: f.account_id,
+        Interaction.fan_id: f.fan_id,
         Interaction.status: f.status,
         Interaction.ai_language: f.language,
         Interaction.assignee_user_id: f.assignee_user_id,

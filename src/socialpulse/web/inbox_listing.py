@@ -13,6 +13,7 @@ from socialpulse.accounts import service as accounts_service
 from socialpulse.errors import InvalidInput, NotFound
 from socialpulse.inbox import context as inbox_context
 from socialpulse.inbox import corrections, moderation
+from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import InteractionStatus
 from socialpulse.web.inbox_rows import InboxRow, inbox_rows, words
@@ -22,7 +23,17 @@ from socialpulse.workspaces.tenancy import Subject
 
 PAGE_SIZE = 50
 SENTIMENTS = corrections.SENTIMENTS
-FILTER_KEYS = ("q", "platform", "status", "sentiment", "intent", "superfan", "account", "label")
+FILTER_KEYS = (
+    "q",
+    "platform",
+    "status",
+    "sentiment",
+    "intent",
+    "superfan",
+    "account",
+    "label",
+    "fan",
+)
 BULK_ACTIONS = {
     "answered": "Mark answered",
     "ignored": "Ignore",
@@ -41,6 +52,9 @@ def filters_of(params: Mapping[str, str]) -> inbox_service.InteractionFilters:
         raise InvalidInput(f"unknown status {status!r}") from exc
     if account and not (account.isascii() and account.isdigit() and len(account) <= 10):
         raise InvalidInput(f"unknown account {account!r}")
+    fan = params.get("fan", "")
+    if fan and not (fan.isascii() and fan.isdigit() and len(fan) <= 10):
+        raise InvalidInput(f"unknown fan {fan!r}")
     q = params.get("q", "").strip()
     if len(q) > 200:
         raise InvalidInput("search for at most 200 characters")
@@ -53,6 +67,7 @@ def filters_of(params: Mapping[str, str]) -> inbox_service.InteractionFilters:
         account_id=int(account) if account else None,
         label=params.get("label", "").strip() or None,
         q=q or None,
+        fan_id=int(fan) if fan else None,
     )
 
 
@@ -96,6 +111,8 @@ def members(session: Session, subject: Subject) -> list[tuple[int, str]]:
 def listing(session: Session, subject: Subject, params: Mapping[str, str]) -> dict[str, Any]:
     """The inbox page's own context: filters, result count, rows and pages."""
     filters = filters_of(params)
+    # One fan's interactions ("Open their interactions" on the fan's page); 404 if not ours.
+    fan_filter = fan_service.get_fan(session, subject, filters.fan_id) if filters.fan_id else None
     page = inbox_service.list_inbox(
         session,
         subject,
@@ -122,6 +139,7 @@ def listing(session: Session, subject: Subject, params: Mapping[str, str]) -> di
         "sentiments": SENTIMENTS,
         "intents": [(i, words(i)) for i in corrections.INTENTS],
         "current": current,
+        "fan_filter": fan_filter,
         "filtered": any(current.values()),
         "pages": {
             "first": _page_query(current) if page.prev_cursor else None,

@@ -6,9 +6,11 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
+from starlette.routing import Match
 
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput, PermissionDenied
@@ -101,14 +103,44 @@ def logout(request: Request, session: DbSession) -> Response:
 
 @router.post("/switch-workspace", dependencies=[CsrfChecked])
 def switch_workspace(
-    request: Request, session: DbSession, auth: WebAuth, workspace_id: Annotated[int, Form()]
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    workspace_id: Annotated[int, Form()],
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     _subject, user = auth
     target = workspace_service.subject_for_user(session, user.id, workspace_id)
     if target is None:
         return render_error(request, 404, "Workspace not found")
     request.session["wid"] = target.workspace_id
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(same_page_elsewhere(request.app, next), status_code=303)
+
+
+def same_page_elsewhere(app: Any, target: str) -> str:
+    """Where the page `target` lives in another workspace: the same page when it has no id
+    (a list, a settings page), else the nearest page above it that exists without one
+    (/accounts/12 -> /accounts, /inbox/fans/7 -> /inbox). Only our own dashboard pages:
+    anything else (an absolute URL, //host, /api, a page that does not exist) is the overview.
+    The query is dropped: it may hold the old workspace's ids (?account=3)."""
+    path = urlsplit(_safe_next(target)).path
+    if path.startswith(("/api", "/static", "/invite")):
+        return "/"
+    parts = path.strip("/").split("/")
+    # Ids are numbers: the page above the first one is the list it came from.
+    cut = next((i for i, part in enumerate(parts) if any(c.isdigit() for c in part)), len(parts))
+    parts = parts[:cut]
+    while parts:
+        candidate = "/" + "/".join(parts)
+        if _is_page(app, candidate):
+            return candidate
+        parts.pop()
+    return "/"
+
+
+def _is_page(app: Any, path: str) -> bool:
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
 
 
 # --- overview -----------------------------------------------------------------------------
@@ -143,16 +175,24 @@ def workspace_settings(request: Request, session: DbSession, auth: WebAuth) -> R
     return render(request, "settings_workspace.html", layout(session, auth, "settings"))
 
 
-@router.post("/settings/workspace", dependencies=[CsrfChecked])
+@router.post("/settings/workspace", response_class=HTMLResponse, dependencies=[CsrfChecked])
 def workspace_settings_submit(
     request: Request,
     session: DbSession,
     auth: WebAuth,
-    name: Annotated[str, Form()],
-    timezone: Annotated[str, Form()],
+    name: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "",
 ) -> Response:
     subject, _ = auth
-    workspace_service.update_workspace(session, subject, name=name, timezone=timezone)
+    try:
+        workspace_service.update_workspace(session, subject, name=name, timezone=timezone)
+    except InvalidInput as exc:
+        session.rollback()
+        context = layout(session, auth, "settings") | {
+            "typed": {"name": name, "timezone": timezone},
+            "error": exc.message,
+        }
+        return render(request, "settings_workspace.html", context, exc.status_code)
     flash(request, "Workspace settings saved.", "success")
     return RedirectResponse("/settings/workspace", status_code=303)
 
@@ -286,13 +326,21 @@ def members_page(request: Request, session: DbSession, auth: WebAuth) -> Respons
 def invitations_create(
     request: Request,
     auth: WebAuth,
-    email: Annotated[str, Form()],
+    email: Annotated[str, Form()] = "",
     role: Annotated[Role, Form()] = Role.viewer,
 ) -> Response:
     subject, _ = auth
     settings: Settings = request.app.state.settings
     db = get_db(request)
-    invitation_id, token = invitations.invite_and_send(db, settings, subject, email, role)
+    try:
+        invitation_id, token = invitations.invite_and_send(db, settings, subject, email, role)
+    except InvalidInput as exc:
+        with db.session(readonly=True) as session:
+            context = _members_context(session, auth) | {
+                "typed": {"email": email, "role": role.value},
+                "invite_error": exc.message,
+            }
+            return render(request, "settings_members.html", context, exc.status_code)
     with db.session(readonly=True) as session:
         return _render_new_invite(request, session, auth, invitation_id, token)
 
@@ -438,15 +486,27 @@ def invite_accept(
 # --- settings: API keys -------------------------------------------------------------------
 
 
+def _api_keys_context(
+    session: DbSession, auth: tuple[Subject, User], **extra: Any
+) -> dict[str, Any]:
+    subject, _ = auth
+    return (
+        layout(session, auth, "settings")
+        | {
+            "keys": workspace_service.list_api_keys(session, subject),
+            "roles": [r for r in Role if subject.role.at_least(r)],
+            "new_key": None,
+            # The least a script needs is to read: more is a choice, never the default.
+            "typed": {"name": "", "role": Role.viewer.value},
+            "error": None,
+        }
+        | extra
+    )
+
+
 @router.get("/settings/api-keys", response_class=HTMLResponse)
 def api_keys_page(request: Request, session: DbSession, auth: WebAuth) -> Response:
-    subject, _ = auth
-    context = layout(session, auth, "settings") | {
-        "keys": workspace_service.list_api_keys(session, subject),
-        "roles": [r for r in Role if subject.role.at_least(r)],
-        "new_key": None,
-    }
-    return render(request, "settings_api_keys.html", context)
+    return render(request, "settings_api_keys.html", _api_keys_context(session, auth))
 
 
 @router.post("/settings/api-keys", response_class=HTMLResponse, dependencies=[CsrfChecked])
@@ -454,17 +514,20 @@ def api_keys_create(
     request: Request,
     session: DbSession,
     auth: WebAuth,
-    name: Annotated[str, Form()],
-    role: Annotated[Role, Form()] = Role.admin,
+    name: Annotated[str, Form()] = "",
+    role: Annotated[Role, Form()] = Role.viewer,
 ) -> Response:
     subject, _ = auth
-    api_key, plaintext = workspace_service.create_api_key(session, subject, name, role)
+    try:
+        api_key, plaintext = workspace_service.create_api_key(session, subject, name, role)
+    except InvalidInput as exc:
+        session.rollback()
+        context = _api_keys_context(
+            session, auth, typed={"name": name, "role": role.value}, error=exc.message
+        )
+        return render(request, "settings_api_keys.html", context, exc.status_code)
     # Rendered directly (not redirected) so the secret never lands in the session cookie.
-    context = layout(session, auth, "settings") | {
-        "keys": workspace_service.list_api_keys(session, subject),
-        "roles": [r for r in Role if subject.role.at_least(r)],
-        "new_key": {"name": api_key.name, "key": plaintext},
-    }
+    context = _api_keys_context(session, auth, new_key={"name": api_key.name, "key": plaintext})
     response = render(request, "settings_api_keys.html", context, status_code=201)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -478,6 +541,37 @@ def api_keys_revoke(request: Request, session: DbSession, auth: WebAuth, key_id:
     return RedirectResponse("/settings/api-keys", status_code=303)
 
 
+_VALIDATION_WORDS = {
+    "int_parsing": "should be a whole number",
+    "float_parsing": "should be a number",
+    "missing": "is missing: fill it in",
+    "enum": "is not one of the choices",
+    "bool_parsing": "should be yes or no",
+}
+
+
+def _validation_line(error: dict[str, Any]) -> str:
+    """One FastAPI validation error as a sentence: "Priority: should be a whole number (you
+    typed 'abc')." The field is the last part of its location, in words."""
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    field = (loc[-1] if loc else "value").replace("_", " ").capitalize()
+    words = _VALIDATION_WORDS.get(str(error.get("type")), str(error.get("msg", "is not valid")))
+    typed = error.get("input")
+    shown = f" (you typed {typed!r})" if isinstance(typed, str) and len(typed) <= 100 else ""
+    return f"{field} {words}{shown}."
+
+
+def _safe_back(request: Request) -> str:
+    """The page the request came from, when it is one of ours (for a "go back" link)."""
+    referer = request.headers.get("referer")
+    if not referer:
+        return "/"
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return "/"
+    return _safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
 def mount_dashboard(app: FastAPI) -> None:
 
     settings: Settings = app.state.settings
@@ -487,15 +581,21 @@ def mount_dashboard(app: FastAPI) -> None:
     from socialpulse.web.billing import router as billing_router
     from socialpulse.web.creators import router as creators_router
     from socialpulse.web.discovery import router as discovery_router
+    from socialpulse.web.fans import router as fans_router
     from socialpulse.web.inbox import router as inbox_router
     from socialpulse.web.insights import router as insights_router  # issue #15 (F)
+    from socialpulse.web.limits import router as limits_router
     from socialpulse.web.lists import router as lists_router
     from socialpulse.web.publishing import router as publishing_router  # issue #15 (F)
     from socialpulse.web.webhooks import router as webhooks_router  # issue #15
+    from socialpulse.web.workflows import router as workflows_router
 
     app.include_router(router)
     app.include_router(accounts_router)
     app.include_router(inbox_router)
+    app.include_router(workflows_router)
+    app.include_router(fans_router)
+    app.include_router(limits_router)
     app.include_router(creators_router)
     app.include_router(discovery_router)
     app.include_router(billing_router)
@@ -525,3 +625,25 @@ def mount_dashboard(app: FastAPI) -> None:
             return RedirectResponse(_safe_next(path), status_code=303)
         assert previous is not None
         return await previous(request, exc)  # type: ignore[misc]
+
+    previous_validation = app.exception_handlers.get(RequestValidationError)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # A dashboard form or link with a value the route cannot read (a page number "abc", a
+        # missing field) gets a page in words, never the API's JSON.
+        if request.url.path.startswith("/api"):
+            assert previous_validation is not None
+            return await previous_validation(request, exc)  # type: ignore[misc]
+        lines = [_validation_line(error) for error in exc.errors()]
+        return render(
+            request,
+            "error.html",
+            {
+                "status": 422,
+                "message": "Some of what was sent cannot be used:",
+                "lines": lines,
+                "back": _safe_back(request),
+            },
+            status_code=422,
+        )

@@ -211,6 +211,8 @@ def update_workspace(
     subject.require(Role.admin)
     workspace = get_workspace(session, subject)
     if name is not None:
+        if not name.strip():
+            raise InvalidInput("a workspace needs a name")
         workspace.name = name.strip()
     if timezone is not None:
         workspace.timezone = validate_timezone(timezone)
