@@ -487,3 +487,32 @@ def test_compare_page_explains_bad_ids(
     page = client.get(f"/accounts/compare?{query}", headers={"Accept": "text/html"})
     assert page.status_code in (400, 404, 422)
     assert message in page.text
+
+
+def test_an_account_needing_reconnect_takes_new_credentials_from_its_page(
+    client: TestClient, seeded: WorkspaceFixture, db: Database
+) -> None:
+    account_id = _account_id(db, "garden_lab")
+    with db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None
+        account.status = AccountStatus.needs_reconnect
+        account.status_message = "the platform rejected the stored credentials"
+    overview = client.get("/").text
+    assert f'href="/accounts/{account_id}#reconnect"' in _section(overview, "attention")
+    page = client.get(f"/accounts/{account_id}").text
+    assert 'data-testid="reconnect"' in page
+    bad = client.post(
+        f"/accounts/{account_id}/reconnect",
+        data={"credentials": "not a pair", "csrf_token": _csrf(page)},
+    )
+    assert "credentials line 1: expected name=value" in bad.text
+    saved = client.post(
+        f"/accounts/{account_id}/reconnect",
+        data={"credentials": "seed=7", "csrf_token": _csrf(page)},
+    )
+    assert "New credentials saved for @garden_lab" in saved.text
+    with db.session() as session:
+        account = session.get(TrackedAccount, account_id)
+        assert account is not None and account.status == AccountStatus.ok
+    assert 'data-testid="reconnect"' not in saved.text

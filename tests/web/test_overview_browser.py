@@ -131,6 +131,18 @@ def test_overview_fetch_now_heatmap_post_and_compare(
             page.screenshot(path=str(SHOTS / "c17-02-accounts.png"), full_page=True)
             findings["accounts"] = serious_axe_findings(page)
 
+            # Adding an account asks its platform: a spinner, and the button off meanwhile.
+            # The submission is held in the page (after accounts.js saw it) to look at that state.
+            page.evaluate(
+                "document.querySelector('[data-busy-form]')"
+                ".addEventListener('submit', event => event.preventDefault())"
+            )
+            page.get_by_label("Profile URL or handle").fill("@new_face")
+            page.get_by_role("button", name="Check and add").click()
+            expect(page.get_by_role("button", name="Checking the account…")).to_be_disabled()
+            expect(page.locator("[data-busy-spinner]")).to_be_visible()
+            page.locator("[data-busy-form]").screenshot(path=str(SHOTS / "c17-02b-adding.png"))
+
             # The account page: the heatmap's best cell is the slot its text names.
             page.goto(f"{base_url}/accounts/{garden}")
             best_text = page.get_by_test_id("best-text").inner_text()

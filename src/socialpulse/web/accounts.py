@@ -59,6 +59,19 @@ def accounts_page(request: Request, session: DbSession, auth: WebAuth) -> Respon
     return render(request, "accounts_list.html", context)
 
 
+def _credentials(text: str) -> dict[str, str]:
+    """The form's `name=value` lines."""
+    parsed: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"credentials line {number}: expected name=value")
+        parsed[name.strip()] = value.strip()
+    return parsed
+
+
 @router.post("/accounts", dependencies=[CsrfChecked])
 def accounts_add(
     request: Request,
@@ -69,14 +82,7 @@ def accounts_add(
     credentials: Annotated[str, Form()] = "",
 ) -> Response:
     subject, _ = auth
-    parsed: dict[str, str] = {}
-    for number, line in enumerate(credentials.splitlines(), start=1):
-        if not line.strip():
-            continue
-        name, sep, value = line.partition("=")
-        if not sep or not name.strip():
-            raise InvalidInput(f"credentials line {number}: expected name=value")
-        parsed[name.strip()] = value.strip()
+    parsed = _credentials(credentials)
     account = accounts_service.add_account(
         get_db(request),
         subject,
@@ -262,6 +268,32 @@ def account_page(
         "engagement_chart": _series_chart(engagement.points, 100),
     }
     return render(request, "account_detail.html", context)
+
+
+@router.post("/accounts/{account_id}/reconnect", dependencies=[CsrfChecked])
+def account_reconnect(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    account_id: int,
+    credentials: Annotated[str, Form()],
+) -> Response:
+    """New credentials for an account whose platform rejected the stored ones; checked, stored
+    encrypted, and a fetch queued to prove them."""
+    subject, _ = auth
+    parsed = _credentials(credentials)
+    if not parsed:
+        raise InvalidInput("paste the new credentials, one name=value per line")
+    account = accounts_service.update_account(
+        session,
+        subject,
+        account_id,
+        credentials=parsed,
+        box=SecretBox(request.app.state.settings.resolved_secret_key()),
+    )
+    run = accounts_service.request_fetch(session, subject, account_id)
+    flash(request, f"New credentials saved for @{account.handle}; fetch #{run.id} checks them.")
+    return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
 
 def _wants_json(request: Request) -> bool:
