@@ -67,6 +67,8 @@ def test_every_table_that_points_at_an_account_is_a_step_after_its_children() ->
         # Performance alerts (issue #16): the account's rules and the alerts they fired.
         "alert_rules",
         "alerts",
+        # "Wrong label" corrections of the account's interactions (issue #17).
+        "ai_label_corrections",
     } == set(position)
     for step in steps:
         for fk in step.table.foreign_keys:

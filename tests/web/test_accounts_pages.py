@@ -56,8 +56,8 @@ def test_account_page_shows_charts_top_posts_heatmap_and_hashtags(
     html = client.get(f"/accounts/{account_id}").text
     assert "Followers, last 90 days" in html
     heatmap = html.split('data-testid="heatmap"')[1].split("</table>")[0].split("<tbody>")[1]
-    assert heatmap.count("<tr><th>") == 7  # Monday to Sunday
-    assert heatmap.count("<td style=") == 7 * 24
+    assert heatmap.count('<tr><th scope="row">') == 7  # Monday to Sunday
+    assert heatmap.count('<td class="hm ') == 7 * 24
     assert 'data-testid="top-posts"' in html
     top = re.findall(r'<td class="num">([\d.]+) %</td>\s*</tr>', html)
     rates = [float(rate) for rate in top]

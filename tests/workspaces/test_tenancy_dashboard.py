@@ -21,6 +21,11 @@ ID_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("GET", "/accounts/{account_id}", {}),
     ("POST", "/accounts/{account_id}/fetch", {}),
     ("POST", "/accounts/{account_id}/delete", {}),
+    # Live fetch progress, the removal confirmation and the post page (issue #17).
+    ("GET", "/accounts/{account_id}/fetch-status", {}),
+    ("GET", "/accounts/{account_id}/delete", {}),
+    ("GET", "/posts/{post_id}", {}),
+    ("POST", "/accounts/{account_id}/reconnect", {"credentials": "api_key=new"}),
     ("POST", "/inbox/interactions/{interaction_id}/reply", {"text": "Thanks!"}),
     ("POST", "/inbox/interactions/{interaction_id}/suggestion", {"decision": "reject"}),
     ("POST", "/inbox/interactions/{interaction_id}/hide", {}),

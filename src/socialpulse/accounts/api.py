@@ -105,7 +105,8 @@ def delete_account(account_id: Id, session: DbSession, subject: CurrentSubject) 
     status_code=status.HTTP_202_ACCEPTED,
 )
 def fetch_account(account_id: Id, session: DbSession, subject: CurrentSubject) -> object:
-    """Queue a fetch now; follow it with GET /accounts/{id}/fetches."""
+    """Queue a fetch now; follow it with GET /accounts/{id}/fetches. While a fetch of the
+    account is queued or running, that run is returned and no second one is queued."""
     return service.request_fetch(session, subject, account_id)
 
 

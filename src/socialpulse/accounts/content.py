@@ -286,6 +286,19 @@ def list_mappings(
     return [(mapping, post) for mapping, post in rows]
 
 
+def post_mappings(
+    session: Session, subject: Subject, post_id: int
+) -> list[tuple[ContentMapping, ContentItem]]:
+    """The content items one post is mapped to, confirmed and most confident first."""
+    rows = session.execute(
+        scoped(select(ContentMapping, ContentItem), subject)
+        .join(ContentItem, ContentItem.id == ContentMapping.content_item_id)
+        .where(ContentMapping.post_id == post_id)
+        .order_by(ContentMapping.confirmed.desc(), ContentMapping.confidence.desc())
+    ).all()
+    return [(mapping, item) for mapping, item in rows]
+
+
 @dataclass
 class AutoMapResult:
     threshold: float

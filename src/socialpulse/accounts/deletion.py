@@ -119,6 +119,37 @@ def request_deletion(session: Session, account: TrackedAccount) -> Job:
     return job
 
 
+def deletion_preview(session: Session, account_id: int) -> list[tuple[str, int]]:
+    """Rows that removing the account deletes, per table that has any, most first."""
+    counts = []
+    for step in deletion_steps():
+        rows = session.scalar(step.remaining(account_id)) or 0
+        if rows:
+            counts.append((step.name.replace("_", " "), int(rows)))
+    return sorted(counts, key=lambda item: (-item[1], item[0]))
+
+
+def deletion_progress(
+    session: Session, account_ids: list[int]
+) -> dict[int, tuple[int, int] | None]:
+    """{account id: (rows deleted, total) as the job last committed, None before it starts}."""
+    if not account_ids:
+        return {}
+    keys = {dedupe_key(account_id): account_id for account_id in account_ids}
+    results: dict[str | None, dict[str, Any] | None] = {
+        key: result
+        for key, result in session.execute(
+            select(Job.dedupe_key, Job.result).where(Job.dedupe_key.in_(keys))
+        ).all()
+    }
+    progress: dict[int, tuple[int, int] | None] = {}
+    for key, account_id in keys.items():
+        result = results.get(key) or {}
+        total = result.get("total")
+        progress[account_id] = (int(result.get("deleted", 0)), int(total)) if total else None
+    return progress
+
+
 # --- the job -------------------------------------------------------------------------------------
 
 

@@ -124,6 +124,19 @@ class FetchRunRead(BaseModel):
     finished_at: dt.datetime | None
 
 
+class FetchProgress(BaseModel):
+    """Where an account's latest fetch stands: step 1 queued, 2 running, 3 finished."""
+
+    account_id: int
+    run_id: int | None = None
+    status: FetchStatus | None = None
+    active: bool = Field(description="Queued or running: a new fetch would follow this one.")
+    step: int = Field(ge=0, le=3)
+    steps: int = 3
+    label: str
+    last_fetched: str = Field(description="When the account's data was last read, or 'never'.")
+
+
 class EndpointUsageRead(BaseModel):
     endpoint: str = Field(description="The platform call, e.g. youtube.videos.list.")
     requests: int

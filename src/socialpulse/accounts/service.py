@@ -41,7 +41,7 @@ from socialpulse.accounts.models import (
     PostAnalysis,
     TrackedAccount,
 )
-from socialpulse.accounts.schemas import reveal_credentials
+from socialpulse.accounts.schemas import FetchProgress, reveal_credentials
 from socialpulse.db import Database
 from socialpulse.errors import (
     Conflict,
@@ -54,7 +54,7 @@ from socialpulse.kit.security import SecretBox
 from socialpulse.providers import base as pb
 from socialpulse.providers import registry
 from socialpulse.providers.http import EgressDenied
-from socialpulse.worker.models import Job
+from socialpulse.worker.models import Job, JobStatus
 from socialpulse.workspaces.models import Role, Workspace
 from socialpulse.workspaces.tenancy import Subject, get_scoped, scoped
 
@@ -278,14 +278,133 @@ def iter_due_accounts(
     return list(session.scalars(query.order_by(TrackedAccount.id)))
 
 
+# A run in one of these will still read the platform: asking again follows it instead.
+UNFINISHED_FETCH = (FetchStatus.pending, FetchStatus.running)
+
+
+def active_fetch(session: Session, subject: Subject, account_id: int) -> FetchRun | None:
+    """The account's fetch that is queued or running, if any (the newest one). Only a run whose
+    job is unfinished counts: a run left 'running' by a job that gave up blocks nothing."""
+    return session.scalar(
+        scoped(select(FetchRun), subject)
+        .join(Job, Job.id == FetchRun.job_id)
+        .where(
+            FetchRun.account_id == account_id,
+            FetchRun.status.in_(UNFINISHED_FETCH),
+            Job.status.in_([JobStatus.pending, JobStatus.running]),
+        )
+        .order_by(FetchRun.id.desc())
+        .limit(1)
+    )
+
+
 def request_fetch(
     session: Session, subject: Subject, account_id: int, trigger: str = "manual"
 ) -> FetchRun:
-    """Queue a fetch of one account (a durable job); returns the run users can follow."""
+    """Queue a fetch of one account (a durable job); returns the run users can follow.
+
+    While a fetch of the account is queued or running, that run is returned and nothing new
+    is queued: a second click (or a retried API call) would spend the platform budget twice
+    for the same data. The per-account dedupe key covers two requests racing past the check."""
     subject.require(Role.editor)
     account = get_account(session, subject, account_id)
     deletion.refuse_if_deleting(account)
-    return queue_fetch(session, account, trigger)
+    existing = active_fetch(session, subject, account_id)
+    if existing is not None:
+        return existing
+    return queue_fetch(session, account, trigger, dedupe_key=f"accounts.fetch-now:{account.id}")
+
+
+def last_fetched(account: TrackedAccount) -> str:
+    """When the account's data was last read from its platform, as every page shows it."""
+    if account.last_fetched_at is None:
+        return "never"
+    return account.last_fetched_at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_FETCH_STEPS = {
+    FetchStatus.pending: (1, "Queued: waiting for a worker"),
+    FetchStatus.running: (2, "Reading the profile and recent posts"),
+    FetchStatus.completed: (3, "Done"),
+    FetchStatus.failed: (3, "Failed"),
+    FetchStatus.deferred: (3, "Deferred to the next budget window"),
+}
+
+
+def fetch_progress(session: Session, subject: Subject, account_id: int) -> FetchProgress:
+    """Where the account's latest fetch stands, for a page that follows it without reloading."""
+    account = get_account(session, subject, account_id)
+    runs = fetch_history(session, subject, account_id, 1)
+    run = runs[0] if runs else None
+    if run is None:
+        return FetchProgress(
+            account_id=account_id,
+            active=False,
+            step=0,
+            label="No fetch yet",
+            last_fetched=last_fetched(account),
+        )
+    step, label = _FETCH_STEPS[run.status]
+    active = run.status in UNFINISHED_FETCH
+    if active and active_fetch(session, subject, account_id) is None:
+        active, step, label = False, 3, "Stopped without finishing"
+    if run.status == FetchStatus.completed:
+        label = f"Done: {run.posts_seen} posts read, {run.posts_new} new"
+    elif run.error and run.status != FetchStatus.running:
+        label = f"{label}: {run.error}"
+    return FetchProgress(
+        account_id=account_id,
+        run_id=run.id,
+        status=run.status,
+        active=active,
+        step=step,
+        label=label,
+        last_fetched=last_fetched(account),
+    )
+
+
+def accounts_needing_attention(
+    session: Session, subject: Subject
+) -> list[tuple[TrackedAccount, FetchRun | None]]:
+    """Accounts to act on: credentials rejected, gone from the platform, or whose latest fetch
+    failed; each with that failed run (None when the account's status alone says so)."""
+    latest = (
+        scoped(select(func.max(FetchRun.id)), subject)
+        .where(FetchRun.status != FetchStatus.pending)
+        .group_by(FetchRun.account_id)
+    )
+    failed = {
+        run.account_id: run
+        for run in session.scalars(
+            scoped(select(FetchRun), subject).where(
+                FetchRun.id.in_(latest), FetchRun.status == FetchStatus.failed
+            )
+        )
+    }
+    troubled = (AccountStatus.needs_reconnect, AccountStatus.not_found, AccountStatus.error)
+    return [
+        (account, failed.get(account.id))
+        for account in list_accounts(session, subject)
+        if account.status in troubled
+        or (account.id in failed and account.status != AccountStatus.deleting)
+    ]
+
+
+def removal_preview(session: Session, subject: Subject, account_id: int) -> list[tuple[str, int]]:
+    """What removing the account deletes besides the account row: (what, rows) per table."""
+    get_account(session, subject, account_id)
+    return deletion.deletion_preview(session, account_id)
+
+
+def removal_progress(session: Session, subject: Subject) -> dict[int, tuple[int, int] | None]:
+    """{account id: (rows deleted, rows in all) or None before the job starts} for the
+    workspace's accounts being removed."""
+    ids = [
+        account.id
+        for account in list_accounts(session, subject)
+        if account.status == AccountStatus.deleting
+    ]
+    return deletion.deletion_progress(session, ids)
 
 
 def fetch_history(
@@ -357,6 +476,11 @@ def waiting_fetches(
         .limit(limit)
     ).all()
     return [(run, handle, run_after) for run, handle, run_after in rows]
+
+
+def get_post(session: Session, subject: Subject, post_id: int) -> Post:
+    """One of the workspace's posts, or 404 (another workspace's post does not exist here)."""
+    return get_scoped(session, Post, post_id, subject)
 
 
 def post_thumbnails(

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
+from socialpulse.accounts.models import AccountSnapshot, AccountStatus, Post, TrackedAccount
 from socialpulse.accounts.service import get_account, list_accounts
 
 # Best times live in their own module; exported here, the domain's public face (the composer,
@@ -521,6 +521,31 @@ def top_posts(
         until=until,
         posts=[_post_row(p) for p in posts],
     )
+
+
+def workspace_top_posts(
+    session: Session,
+    subject: Subject,
+    *,
+    since: dt.datetime,
+    by: RankBy = RankBy.engagement,
+    limit: int = 5,
+) -> list[PostRow]:
+    """The workspace's best posts published since `since`, across its accounts (those being
+    removed left out), highest first; posts without the metric are left out."""
+    column = _RANK_COLUMNS[by]
+    posts = session.scalars(
+        scoped(select(Post), subject)
+        .join(TrackedAccount, TrackedAccount.id == Post.account_id)
+        .where(
+            Post.posted_at >= since,
+            column.is_not(None),
+            TrackedAccount.status != AccountStatus.deleting,
+        )
+        .order_by(column.desc(), Post.posted_at.desc(), Post.id.desc())
+        .limit(limit)
+    ).all()
+    return [_post_row(post) for post in posts]
 
 
 def hashtag_performance(

@@ -380,6 +380,37 @@ def response_queue(session: Session, subject: Subject) -> ResponseQueue:
     return ResponseQueue(overall=overall, by_platform=dict(sorted(by_platform.items())))
 
 
+def inbox_state(session: Session, subject: Subject) -> dict[str, int]:
+    """What waits for someone now, whenever it arrived: unread, awaiting approval, and
+    negative interactions nobody has answered or ignored yet."""
+    open_statuses = (
+        InteractionStatus.unread,
+        InteractionStatus.awaiting_approval,
+        InteractionStatus.flagged,
+    )
+    visible = Interaction.hidden.is_(False)
+    counts = dict(
+        session.execute(
+            scoped(select(Interaction.status, func.count()), subject)
+            .where(visible, Interaction.status.in_(open_statuses))
+            .group_by(Interaction.status)
+        ).all()
+    )
+    negative = session.scalar(
+        scoped(select(func.count(Interaction.id)), subject).where(
+            visible,
+            Interaction.status.in_(open_statuses),
+            Interaction.ai_sentiment == "negative",
+        )
+    )
+    return {
+        "unread": int(counts.get(InteractionStatus.unread, 0)),
+        "awaiting_approval": int(counts.get(InteractionStatus.awaiting_approval, 0)),
+        "flagged": int(counts.get(InteractionStatus.flagged, 0)),
+        "negative_open": int(negative or 0),
+    }
+
+
 # --- timeline ----------------------------------------------------------------------------------
 
 

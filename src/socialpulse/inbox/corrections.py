@@ -73,7 +73,7 @@ def correct_labels(
     if intent is not None and intent not in INTENTS:
         raise InvalidInput(f"unknown intent {intent!r}: one of {', '.join(INTENTS)}")
     item = get_scoped(session, Interaction, interaction_id, subject)
-    row = session.get(AiLabelCorrection, (subject.workspace_id, item.id))
+    row = correction_of(session, subject, item.id)
     if row is None:
         row = AiLabelCorrection(workspace_id=subject.workspace_id, interaction_id=item.id)
         session.add(row)
@@ -99,7 +99,12 @@ def correct_labels(
 def correction_of(
     session: Session, subject: Subject, interaction_id: int
 ) -> AiLabelCorrection | None:
-    return session.get(AiLabelCorrection, (subject.workspace_id, interaction_id))
+    return session.scalar(
+        select(AiLabelCorrection).where(
+            AiLabelCorrection.workspace_id == subject.workspace_id,
+            AiLabelCorrection.interaction_id == interaction_id,
+        )
+    )
 
 
 def corrections_for(

@@ -323,12 +323,14 @@ class AiLabelCorrection(Base):
     match it. A column left null keeps the model's label for that dimension."""
 
     __tablename__ = "ai_label_corrections"
+    # One correction per interaction and workspace; the surrogate id lets an account's removal
+    # delete these rows in batches like every other table that hangs off it.
+    __table_args__ = (UniqueConstraint("workspace_id", "interaction_id"),)
 
-    workspace_id: Mapped[int] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     interaction_id: Mapped[int] = mapped_column(
-        ForeignKey("interactions.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
     )
     sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
     intent: Mapped[str | None] = mapped_column(String(24), default=None)
@@ -336,7 +338,7 @@ class AiLabelCorrection(Base):
     model_sentiment: Mapped[str | None] = mapped_column(String(10), default=None)
     model_intent: Mapped[str | None] = mapped_column(String(24), default=None)
     corrected_by_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
     )
     corrected_by: Mapped[str] = mapped_column(String(100))  # user:ID | api_key:ID
     corrected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

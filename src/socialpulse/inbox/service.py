@@ -337,6 +337,20 @@ def known_intents() -> list[str]:
     return sorted(ai_schemas.INTENT_LABELS)
 
 
+def post_interactions(
+    session: Session, subject: Subject, post_id: int, *, limit: int = 50
+) -> list[Interaction]:
+    """The comments on one of the workspace's posts with their AI labels, newest first."""
+    return list(
+        session.scalars(
+            scoped(select(Interaction), subject)
+            .where(Interaction.post_id == post_id, Interaction.hidden.is_(False))
+            .order_by(Interaction.posted_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 @dataclass
 class InteractionThread:
     interaction: Interaction

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from socialpulse.accounts import budget as budget_service
 from socialpulse.accounts import service as accounts_service
@@ -45,6 +46,8 @@ def accounts_page(request: Request, session: DbSession, auth: WebAuth) -> Respon
     accounts = {a.id: a for a in accounts_service.list_accounts(session, subject)}
     context = layout(session, auth, "accounts") | {
         "rows": [(row, accounts[row.account.id]) for row in comparison.rows],
+        "last_fetched": {a.id: accounts_service.last_fetched(a) for a in accounts.values()},
+        "removals": accounts_service.removal_progress(session, subject),
         "definition": comparison.engagement_definition,
         "platforms": _platforms(),
         "can_edit": subject.role.at_least(Role.editor),
@@ -54,6 +57,19 @@ def accounts_page(request: Request, session: DbSession, auth: WebAuth) -> Respon
         },
     }
     return render(request, "accounts_list.html", context)
+
+
+def _credentials(text: str) -> dict[str, str]:
+    """The form's `name=value` lines."""
+    parsed: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"credentials line {number}: expected name=value")
+        parsed[name.strip()] = value.strip()
+    return parsed
 
 
 @router.post("/accounts", dependencies=[CsrfChecked])
@@ -66,14 +82,7 @@ def accounts_add(
     credentials: Annotated[str, Form()] = "",
 ) -> Response:
     subject, _ = auth
-    parsed: dict[str, str] = {}
-    for number, line in enumerate(credentials.splitlines(), start=1):
-        if not line.strip():
-            continue
-        name, sep, value = line.partition("=")
-        if not sep or not name.strip():
-            raise InvalidInput(f"credentials line {number}: expected name=value")
-        parsed[name.strip()] = value.strip()
+    parsed = _credentials(credentials)
     account = accounts_service.add_account(
         get_db(request),
         subject,
@@ -99,7 +108,7 @@ def _why(items: list[dict[str, Any]], limit: int = 4) -> str:
     )
 
 
-def _labels(analysis: dict[str, Any] | None) -> list[dict[str, str]]:
+def post_labels(analysis: dict[str, Any] | None) -> list[dict[str, str]]:
     """Per-post labels with the evidence a user sees on hover."""
     if not analysis:
         return []
@@ -147,27 +156,73 @@ def _labels(analysis: dict[str, Any] | None) -> list[dict[str, str]]:
     return labels
 
 
-def _heatmap(best: Any) -> list[dict[str, Any]]:
-    rates = [c.engagement_rate for c in best.cells if c.engagement_rate is not None]
-    top = max(rates) if rates else 0.0
+# Colour steps of the heatmap: darker is a higher observed engagement rate, relative to the
+# best cell with enough posts (so the darkest cell is the one "Best:" names).
+HEATMAP_LEVELS = 4
+
+
+def _heatmap(best: Any) -> dict[str, Any]:
+    """The observed 7 x 24 grid as the page draws it: a colour level per cell scaled to the
+    cells with at least ``min_samples`` posts, the others faded, ``best.top`` marked."""
+    enough = [
+        c.engagement_rate
+        for c in best.cells
+        if c.samples >= best.min_samples and c.engagement_rate is not None
+    ]
+    top = max(enough) if enough else 0.0
+    marked = {(c.weekday, c.hour): rank for rank, c in enumerate(best.top, start=1)}
     rows: list[dict[str, Any]] = []
     for weekday in range(7):
         cells = [c for c in best.cells if c.weekday == weekday]
+        row_cells = []
+        for c in cells:
+            rate = c.engagement_rate
+            faded = c.samples < best.min_samples or rate is None
+            level = 0
+            if rate is not None and top > 0:
+                level = min(HEATMAP_LEVELS, max(1, math.ceil(rate / top * HEATMAP_LEVELS)))
+            row_cells.append(
+                {
+                    "hour": c.hour,
+                    "samples": c.samples,
+                    "rate": rate,
+                    "level": 0 if faded else level,
+                    "faded": faded and c.samples > 0,
+                    "best": marked.get((c.weekday, c.hour)),
+                }
+            )
         rows.append(
             {
                 "name": cells[0].weekday_name[:3] if cells else str(weekday),
-                "cells": [
-                    {
-                        "hour": c.hour,
-                        "samples": c.samples,
-                        "rate": c.engagement_rate,
-                        "alpha": round((c.engagement_rate or 0) / top, 3) if top else 0,
-                    }
-                    for c in cells
-                ],
+                "full": cells[0].weekday_name if cells else str(weekday),
+                "cells": row_cells,
             }
         )
-    return rows
+    levels = [
+        (level, top * (level - 1) / HEATMAP_LEVELS, top * level / HEATMAP_LEVELS)
+        for level in range(1, HEATMAP_LEVELS + 1)
+    ]
+    return {"rows": rows, "levels": levels if top else []}
+
+
+def _series_chart(points: list[Any], scale: float = 1.0) -> dict[str, Any]:
+    return {
+        "labels": [p.day.isoformat() for p in points],
+        "values": [round(float(p.value) * scale, 3) for p in points],
+    }
+
+
+@router.get("/accounts/removal-status")
+def removal_status(session: DbSession, auth: WebAuth) -> Response:
+    """{account id: {deleted, total}} of accounts being removed, polled by the accounts list;
+    an id missing from the answer is gone."""
+    subject, _ = auth
+    progress = accounts_service.removal_progress(session, subject)
+    body = {
+        str(account_id): {"deleted": done[0], "total": done[1]} if done else None
+        for account_id, done in progress.items()
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
@@ -194,7 +249,7 @@ def account_page(
         "top": top,
         "rank": rank.value,
         "thumbs": thumbs,
-        "labels": {post_id: _labels(analyses.get(post_id)) for post_id in thumbs},
+        "labels": {post_id: post_labels(analyses.get(post_id)) for post_id in thumbs},
         "ai": ai_profile,
         "ai_chart": {
             "labels": ["positive", "neutral", "negative"],
@@ -206,25 +261,85 @@ def account_page(
         "heatmap": _heatmap(best),
         "hashtags": hashtags,
         "fetches": accounts_service.fetch_history(session, subject, account_id, 15),
+        "progress": accounts_service.fetch_progress(session, subject, account_id),
+        "last_fetched": accounts_service.last_fetched(account),
         "can_edit": subject.role.at_least(Role.editor),
-        "followers_chart": {
-            "labels": [p.day.isoformat() for p in followers.points],
-            "values": [p.value for p in followers.points],
-        },
-        "engagement_chart": {
-            "labels": [p.day.isoformat() for p in engagement.points],
-            "values": [round(float(p.value) * 100, 3) for p in engagement.points],
-        },
+        "followers_chart": _series_chart(followers.points),
+        "engagement_chart": _series_chart(engagement.points, 100),
     }
     return render(request, "account_detail.html", context)
 
 
+@router.post("/accounts/{account_id}/reconnect", dependencies=[CsrfChecked])
+def account_reconnect(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    account_id: int,
+    credentials: Annotated[str, Form()],
+) -> Response:
+    """New credentials for an account whose platform rejected the stored ones; checked, stored
+    encrypted, and a fetch queued to prove them."""
+    subject, _ = auth
+    parsed = _credentials(credentials)
+    if not parsed:
+        raise InvalidInput("paste the new credentials, one name=value per line")
+    account = accounts_service.update_account(
+        session,
+        subject,
+        account_id,
+        credentials=parsed,
+        box=SecretBox(request.app.state.settings.resolved_secret_key()),
+    )
+    run = accounts_service.request_fetch(session, subject, account_id)
+    flash(request, f"New credentials saved for @{account.handle}; fetch #{run.id} checks them.")
+    return RedirectResponse(f"/accounts/{account_id}", status_code=303)
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
 @router.post("/accounts/{account_id}/fetch", dependencies=[CsrfChecked])
 def account_fetch(request: Request, session: DbSession, auth: WebAuth, account_id: int) -> Response:
+    """Queue a fetch; while one is queued or running, follow it instead of queueing another.
+    accounts.js asks for JSON and follows the progress in place; without JS, back to the page."""
     subject, _ = auth
+    pending = accounts_service.active_fetch(session, subject, account_id)
     run = accounts_service.request_fetch(session, subject, account_id)
-    flash(request, f"Fetch #{run.id} queued.", "success")
+    if _wants_json(request):
+        progress = accounts_service.fetch_progress(session, subject, account_id)
+        return JSONResponse(progress.model_dump(mode="json"), status_code=202)
+    if pending is not None:
+        flash(request, f"Fetch #{run.id} is already {run.status.value}: no second one queued.")
+    else:
+        flash(request, f"Fetch #{run.id} queued. Reload to see its progress.", "success")
     return RedirectResponse(f"/accounts/{account_id}", status_code=303)
+
+
+@router.get("/accounts/{account_id}/fetch-status")
+def account_fetch_status(session: DbSession, auth: WebAuth, account_id: int) -> Response:
+    """The latest fetch's progress, polled by accounts.js every 2 s while one is under way."""
+    subject, _ = auth
+    progress = accounts_service.fetch_progress(session, subject, account_id)
+    return JSONResponse(progress.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/accounts/{account_id}/delete", response_class=HTMLResponse)
+def account_delete_confirm(
+    request: Request, session: DbSession, auth: WebAuth, account_id: int
+) -> Response:
+    """What removing the account deletes, with the button that does it (no JS needed)."""
+    subject, _ = auth
+    subject.require(Role.editor)
+    account = accounts_service.get_account(session, subject, account_id)
+    context = layout(session, auth, "accounts") | {
+        "account": account,
+        "platform_name": accounts_service.platform_name(account.platform),
+        "preview": accounts_service.removal_preview(session, subject, account_id),
+        "last_fetched": accounts_service.last_fetched(account),
+    }
+    return render(request, "account_delete.html", context)
 
 
 @router.post("/accounts/{account_id}/delete", dependencies=[CsrfChecked])
@@ -237,7 +352,8 @@ def account_delete(
     job = accounts_service.delete_account(session, subject, account_id)
     flash(
         request,
-        f"Removing @{account.handle} and its data in the background (job #{job.id}).",
+        f"Removing @{account.handle} and its data in the background (job #{job.id}); "
+        "its row below shows the progress until it is gone.",
         "success",
     )
     return RedirectResponse("/accounts", status_code=303)

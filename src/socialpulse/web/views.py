@@ -14,6 +14,7 @@ from starlette.routing import Match
 
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput, PermissionDenied
+from socialpulse.web.overview import overview_context
 from socialpulse.web.pages import WEB_DIR, flash, layout, render, render_error
 from socialpulse.web.security import (
     CsrfChecked,
@@ -155,7 +156,7 @@ def overview(request: Request, session: DbSession, auth: WebAuth) -> Response:
     per_day = worker_service.jobs_per_day(session, subject)
     members = len(workspace_service.list_members(session, subject))
     keys = [k for k in workspace_service.list_api_keys(session, subject) if k.revoked_at is None]
-    context |= {
+    context |= overview_context(session, subject) | {
         "job_counts": {status.value: count for status, count in by_status.items()},
         "chart": {
             "labels": [d.day.isoformat() for d in per_day],
@@ -586,11 +587,14 @@ def mount_dashboard(app: FastAPI) -> None:
     from socialpulse.web.insights import router as insights_router  # issue #15 (F)
     from socialpulse.web.limits import router as limits_router
     from socialpulse.web.lists import router as lists_router
+    from socialpulse.web.posts import router as posts_router  # issue #17 (C)
     from socialpulse.web.publishing import router as publishing_router  # issue #15 (F)
     from socialpulse.web.webhooks import router as webhooks_router  # issue #15
     from socialpulse.web.workflows import router as workflows_router
 
     app.include_router(router)
+    # Before the accounts pages: /accounts/compare is not an account id.
+    app.include_router(posts_router)
     app.include_router(accounts_router)
     app.include_router(inbox_router)
     app.include_router(workflows_router)

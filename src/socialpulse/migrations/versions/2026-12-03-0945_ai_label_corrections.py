@@ -25,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "ai_label_corrections",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("interaction_id", sa.Integer(), nullable=False),
         sa.Column("sentiment", sa.String(length=10), nullable=True),
@@ -52,14 +53,23 @@ def upgrade() -> None:
             name=op.f("fk_ai_label_corrections_corrected_by_user_id_users"),
             ondelete="SET NULL",
         ),
-        sa.PrimaryKeyConstraint(
-            "workspace_id", "interaction_id", name=op.f("pk_ai_label_corrections")
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ai_label_corrections")),
+        sa.UniqueConstraint(
+            "workspace_id",
+            "interaction_id",
+            name=op.f("uq_ai_label_corrections_workspace_id_interaction_id"),
         ),
     )
     op.create_index(
         op.f("ix_ai_label_corrections_interaction_id"),
         "ai_label_corrections",
         ["interaction_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_ai_label_corrections_corrected_by_user_id"),
+        "ai_label_corrections",
+        ["corrected_by_user_id"],
         unique=False,
     )
     op.add_column(
@@ -73,4 +83,7 @@ def downgrade() -> None:
     with op.batch_alter_table("inbox_settings") as batch:
         batch.drop_column("auto_reply_daily_warning")
     op.drop_index(op.f("ix_ai_label_corrections_interaction_id"), table_name="ai_label_corrections")
+    op.drop_index(
+        op.f("ix_ai_label_corrections_corrected_by_user_id"), table_name="ai_label_corrections"
+    )
     op.drop_table("ai_label_corrections")
