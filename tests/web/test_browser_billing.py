@@ -28,7 +28,7 @@ from dashboard_pages import build_creators, set_plan
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.db import Database
 from socialpulse.kit import liveserver
-from web.test_creators_browser import AXE, axe_violations
+from web.a11y import AXE, axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,7 +41,7 @@ def live(
 ) -> Iterator[tuple[str, WorkspaceFixture, Any, dict[str, int]]]:
     """A live server whose payments go to a local fake Stripe, with analysed creators."""
     require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
-    require(AXE.exists(), f"{AXE} is missing (npm ci, as `make assets` runs)")
+    require(AXE.exists(), str(AXE))
     from billing.stripe_fake import StripeFake
 
     creators = build_creators(db, ["garden_lab", "city_eats_daily"])

@@ -1,6 +1,6 @@
 """Creator reports in headless Chromium: search a simulated creator, watch the live progress
 (the live server's embedded worker builds the report), land on the report with its charts and
-thumbnails, and find no accessibility violation (axe-core, from the npm dev dependencies).
+thumbnails, and find no accessibility violation (axe-core, see web/a11y.py).
 
 Screenshots (screen and print) land in test-artifacts/browser/.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,29 +26,17 @@ from creator_builds import unlock
 from factories import PASSWORD, WorkspaceFixture, make_workspace
 from socialpulse.db import Database
 from socialpulse.kit.liveserver import live_server
+from web.a11y import AXE, axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = ARTIFACTS / "browser"
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def axe_violations(page: Any) -> list[str]:
-    """axe-core's WCAG 2 A/AA rules on the page as it is now. Evaluated through the DevTools
-    protocol, which the page's Content-Security-Policy does not govern (no inline script)."""
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})"
-        ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' ' +"
-        " v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')))"
-    )
-    return list(result)
 
 
 @pytest.fixture
 def server(db: Database, tmp_path: Path) -> Iterator[tuple[str, WorkspaceFixture]]:
     require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
-    require(AXE.exists(), f"{AXE} is missing (npm ci, as `make assets` runs)")
+    require(AXE.exists(), str(AXE))
     owner = make_workspace(db, "creator-scouts")
     tasks_url = REDIS_URL if db.dialect == "postgresql" else ""
     with live_server(db.url, tmp_path, tasks_url=tasks_url) as base_url:

@@ -32,7 +32,7 @@ from socialpulse.kit import liveserver
 from socialpulse.publishing import delivery, service
 from socialpulse.publishing.models import DeliveryStatus
 from socialpulse.publishing.schemas import PostCreate, TargetIn
-from web.test_creators_browser import AXE, axe_violations
+from web.a11y import AXE, axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,7 +44,7 @@ def live(db: Database, tmp_path: Path) -> Iterator[tuple[str, WorkspaceFixture, 
     """A live server and a workspace with one connected simulated account (it can publish:
     the dry-run publisher records posts in the data directory)."""
     require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
-    require(AXE.exists(), f"{AXE} is missing (npm ci, as `make assets` runs)")
+    require(AXE.exists(), str(AXE))
     owner = make_workspace(db, "launch-studio")
     account = add_account(
         db, owner.workspace_id, "simulated", handle="ourbrand", followers_count=1000
