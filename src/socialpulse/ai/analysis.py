@@ -93,7 +93,7 @@ from socialpulse.ai.base import (
 )
 from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, clean, featurize
 from socialpulse.ai.linear import LinearModel
-from socialpulse.ai.multilingual import MultiSentiment
+from socialpulse.ai.multilingual import MultiSentiment, only_docs
 
 BATCH_SIZE = 512
 # Model-based intents list their top features only from this score up (near-misses included).
@@ -276,26 +276,35 @@ class DefaultAnalyzer:
     def multi_sentiment_probabilities(self, texts: Sequence[str], code: str) -> F32:
         """P(negative, neutral, positive) of texts known to be in `code` (one of the
         multilingual model's languages), the emoji and phrase prior included."""
-        out = [
-            self._multi_sentiment(chunk, [code] * len(chunk), explain=False)[0]
-            for chunk in _chunks(texts, BATCH_SIZE)
-        ]
+        multi = self.bundle.multi
+        assert multi is not None
+        out: list[F32] = []
+        for chunk in _chunks(texts, BATCH_SIZE):
+            _, _, decision = multi.scores_of(chunk, [code] * len(chunk), self.bundle.spec)
+            out.append(multi.model.probabilities(decision + polarity.prior(chunk)[0]))
         return np.concatenate(out) if out else np.zeros((0, 3), dtype=np.float32)
 
     def _multi_sentiment(
-        self, texts: Sequence[str], codes: Sequence[str], explain: bool = True
+        self, texts: Sequence[str], batch: FeatureBatch, rows: list[int], codes: list[str]
     ) -> tuple[F32, list[list[Evidence]]]:
+        """Sentiment of ``texts[rows]`` (languages `codes`) from the multilingual model, on
+        the batch's features (no second featurising: only those texts' rows are kept)."""
         multi = self.bundle.multi
         assert multi is not None
-        batch, values, decision = multi.scores(texts, codes, self.bundle.spec)
-        adjust, prior_evidence = polarity.prior(texts)
-        probabilities = multi.model.probabilities(decision + adjust)
-        if not explain:
-            return probabilities, []
-        found = multi.model.explain(batch, values, probabilities.argmax(axis=1))
+        keep = np.zeros(len(texts), dtype=bool)
+        keep[rows] = True
+        all_codes = ["en"] * len(texts)
+        for i, code in zip(rows, codes, strict=True):
+            all_codes[i] = code
+        lang_batch, values, decision = multi.scores(only_docs(batch, keep), all_codes)
+        adjust, prior_evidence = polarity.prior([texts[i] for i in rows])
+        probabilities = multi.model.probabilities(decision[rows] + adjust)
+        target = np.zeros(len(texts), dtype=np.int64)
+        target[rows] = probabilities.argmax(axis=1)
+        found = multi.model.explain(lang_batch, values, target, only=keep)
         return probabilities, [
-            _features(prior_items, "term") + _features(items)
-            for prior_items, items in zip(prior_evidence, found, strict=True)
+            _features(prior_items, "term") + _features(found[i])
+            for prior_items, i in zip(prior_evidence, rows, strict=True)
         ]
 
     def _sentiment(
@@ -340,7 +349,7 @@ class DefaultAnalyzer:
         multi_rows = [i for i in others if self.multi_reads(langs[i].code)]
         if multi_rows:
             multi_prob, multi_evidence = self._multi_sentiment(
-                [texts[i] for i in multi_rows], [langs[i].code for i in multi_rows]
+                texts, batch, multi_rows, [langs[i].code for i in multi_rows]
             )
             for row, i in enumerate(multi_rows):
                 guess = langs[i]

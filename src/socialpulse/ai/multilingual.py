@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, _mix, featurize
 from socialpulse.ai.linear import LinearModel
@@ -99,12 +100,38 @@ class MultiSentiment:
     def reads(self, code: str) -> bool:
         return code in self.offsets
 
-    def scores(
+    def scores(self, batch: FeatureBatch, codes: Sequence[str]) -> tuple[FeatureBatch, F32, F32]:
+        """The language batch of `batch` (featurised with the default spec), its tf-idf values
+        and the decision with each language's offsets (before the temperature). A text whose
+        code the model does not read scores zero offsets: the caller ignores its row."""
+        batch = language_batch(batch, codes, self.fold)
+        values = self.model.values(batch)
+        zero = np.zeros(3, dtype=np.float32)
+        shift = np.stack([self.offsets.get(code, zero) for code in codes]) if codes else zero
+        return batch, values, self.model.decision(batch, values) + shift
+
+    def scores_of(
         self, texts: Sequence[str], codes: Sequence[str], spec: FeatureSpec
     ) -> tuple[FeatureBatch, F32, F32]:
-        """The language batch, its tf-idf values and the decision with each language's
-        offsets (before the temperature)."""
-        batch = language_batch(featurize(texts, spec), codes, self.fold)
-        values = self.model.values(batch)
-        shift = np.stack([self.offsets[code] for code in codes]) if codes else 0.0
-        return batch, values, self.model.decision(batch, values) + shift
+        return self.scores(featurize(texts, spec), codes)
+
+
+def only_docs(batch: FeatureBatch, keep: npt.NDArray[np.bool_]) -> FeatureBatch:
+    """`batch` with the feature rows of the texts outside `keep` dropped (the texts stay,
+    featureless), so a second model can score a few texts of a batch without featurising
+    them again."""
+    rows = keep[batch.doc]
+    rank = np.cumsum(rows) - 1
+    occurrences = rows[batch.occ_row]
+    return FeatureBatch(
+        n_docs=batch.n_docs,
+        spec=batch.spec,
+        doc=batch.doc[rows],
+        col=batch.col[rows],
+        count=batch.count[rows],
+        occ_row=rank[batch.occ_row[occurrences]],
+        occ_term=batch.occ_term[occurrences],
+        term_doc=batch.term_doc,
+        tokens=batch.tokens,
+        n_tokens=batch.n_tokens,
+    )
