@@ -198,8 +198,8 @@ def test_a_single_string_is_rejected() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("Je ne sais pas quoi penser de cette vidéo, on verra la suite demain.", "fr"),
         ("この動画はとても面白いです、次の動画も楽しみにしています", "ja"),
+        ("Hii ni video nzuri sana, asante kwa kushiriki nasi leo rafiki yangu", "sw"),
     ],
 )
 def test_unsupported_language_is_neutral_with_no_confidence(
@@ -217,7 +217,56 @@ def test_unsupported_language_is_neutral_with_no_confidence(
     assert all(e.source != "feature" for e in result.sentiment.evidence)
 
 
-def test_emoji_laden_foreign_comment_gets_the_emoji_signal(analyzer: Analyzer) -> None:
+def test_emoji_laden_comment_in_an_unread_language_gets_the_emoji_signal(
+    analyzer: Analyzer,
+) -> None:
+    good, bad = analyzer.analyze(
+        [
+            "Mavazi haya ni mazuri sana, wewe ni mrembo kweli 😍😍💕",
+            "Huduma ya usafirishaji ilikuwa mbaya kabisa, sitanunua tena 😒😒",
+        ]
+    )
+    assert good.language.code == bad.language.code == "sw"
+    assert good.sentiment.label == "positive"
+    assert bad.sentiment.label == "negative"
+    for result in (good, bad):
+        assert result.sentiment.evidence[0].value == "unsupported_language:sw"
+        assert any(e.value.startswith("emoji") for e in result.sentiment.evidence)
+        # A lexicon's word, not a model's: never near certain.
+        assert 0.5 <= result.sentiment.confidence <= 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "label"),
+    [
+        ("J'adore cette vidéo, merci !", "fr", "positive"),
+        ("Quel service horrible, je suis très déçu", "fr", "negative"),
+        ("Qué asco de servicio, nunca más", "es", "negative"),
+        ("Me encanta este video, gracias", "es", "positive"),
+        ("Das ist wirklich schlecht", "de", "negative"),
+        ("Adorei, muito bom!", "pt", "positive"),
+        ("Che schifo", "it", "negative"),
+        ("Questo video è bellissimo, grazie mille", "it", "positive"),
+        ("أحب هذا الفيديو كثيرا، شكرا لك", "ar", "positive"),
+    ],
+)
+def test_the_multilingual_model_reads_seven_more_languages(
+    analyzer: Analyzer, text: str, code: str, label: str
+) -> None:
+    result = one(analyzer, text)
+    assert result.language.code == code
+    assert result.sentiment.label == label
+    assert result.sentiment.confidence > 0.0
+    first = result.sentiment.evidence[0]
+    assert (first.source, first.value) == ("model", f"sentiment_multi:{code}")
+    assert first.weight == result.language.confidence
+    # The model's own words are offered as the reason, as for English.
+    assert any(e.source == "feature" for e in result.sentiment.evidence)
+
+
+def test_a_french_comment_with_emojis_gets_the_model_and_the_emoji_signal(
+    analyzer: Analyzer,
+) -> None:
     good, bad = analyzer.analyze(
         [
             "Trop belle cette robe, tu es magnifique 😍😍💕",
@@ -225,13 +274,10 @@ def test_emoji_laden_foreign_comment_gets_the_emoji_signal(analyzer: Analyzer) -
         ]
     )
     assert good.language.code == bad.language.code == "fr"
-    assert good.sentiment.label == "positive"
-    assert bad.sentiment.label == "negative"
+    assert (good.sentiment.label, bad.sentiment.label) == ("positive", "negative")
     for result in (good, bad):
-        assert result.sentiment.evidence[0].value == "unsupported_language:fr"
+        assert result.sentiment.evidence[0].value == "sentiment_multi:fr"
         assert any(e.value.startswith("emoji") for e in result.sentiment.evidence)
-        # A lexicon's word, not a model's: never near certain.
-        assert 0.5 <= result.sentiment.confidence <= 0.9
 
 
 def test_undetermined_language_still_gets_the_model(analyzer: Analyzer) -> None:

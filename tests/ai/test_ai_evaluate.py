@@ -44,3 +44,44 @@ def test_eval_prints_the_spam_false_positive_rate_per_video_and_pooled() -> None
     assert "spam false-positive rate per held-out video: Psy 25.00%  LMFAO 50.00%" in lines
     model_line = next(line for line in lines if line.startswith("spam model alone"))
     assert "false-positive rate on ham 50.00%" in model_line
+
+
+def test_eval_prints_each_language_with_its_cross_validated_figure() -> None:
+    report = {
+        "backend": "default",
+        "model_version": "m",
+        "sentiment_val": {
+            "n": 10,
+            "macro_recall": 0.7,
+            "accuracy": 0.7,
+            "recall_negative": 0.7,
+            "recall_neutral": 0.7,
+            "recall_positive": 0.7,
+        },
+        "sentiment_multi": {
+            "languages": {
+                "de": {
+                    "n": 321,
+                    "macro_recall": 0.69,
+                    "macro_f1": 0.68,
+                    "cv": {"n": 1833, "macro_recall": 0.66, "macro_f1": 0.655},
+                },
+                "fr": {"n": 322, "macro_recall": 0.61, "macro_f1": 0.6, "cv": {}},
+            },
+            "average": {"macro_recall": 0.65, "macro_f1": 0.64},
+            "cv_average_macro_f1": 0.6123,
+        },
+        "language": {},
+        "throughput": {"texts": 10, "batch_texts_per_s": 1, "single_texts_per_s": 1},
+    }
+    lines = format_report(report).splitlines()
+    assert (
+        "sentiment de (val.tsv, n=321): macro-recall 0.6900  macro-F1 0.6800  | 5-fold CV on "
+        "train: macro-recall 0.6600  macro-F1 0.6550"
+    ) in lines
+    assert "sentiment fr (val.tsv, n=322): macro-recall 0.6100  macro-F1 0.6000" in lines
+    average = next(line for line in lines if line.startswith("sentiment, 2 languages"))
+    assert "macro-F1 0.6400  | 5-fold CV macro-F1 0.6123" in average
+    assert "XLM-T twitter-XLM-R, test: 0.69" in average
+    # The English line is still there, first.
+    assert lines[1].startswith("sentiment (val.tsv, n=10): macro-recall 0.7000")

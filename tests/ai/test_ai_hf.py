@@ -561,8 +561,9 @@ def test_french_is_not_sent_to_an_english_only_hf_model(
     hf_settings.setenv("SOCIALPULSE_AI_HF_LANGUAGES", "en,de")
     analyzer = get_analyzer("hf")
     french, english = analyzer.analyze([FRENCH, "i love this video so much"])
-    assert french.sentiment.label == "neutral" and french.sentiment.confidence == 0.0
-    assert french.sentiment.evidence[0].value == "unsupported_language:fr"
+    # French goes to the default backend's multilingual model instead.
+    assert french.sentiment.evidence[0].value == "sentiment_multi:fr"
+    assert all(not e.value.startswith("hf:") for e in french.sentiment.evidence)
     assert english.sentiment.evidence[0].value == "hf:tiny-twitter-roberta"
 
 

@@ -10,7 +10,7 @@ import pytest
 from socialpulse.ai.analysis import DefaultAnalyzer
 from socialpulse.ai.backends import get_analyzer
 from socialpulse.ai.base import Analyzer
-from socialpulse.ai.evaluate import evaluate_sentiment
+from socialpulse.ai.evaluate import evaluate_multilingual, evaluate_sentiment
 from socialpulse.ai.training.datasets import read_spam
 from socialpulse.ai.training.fit import cross_validate_spam
 from socialpulse.ai.training.metrics import evaluate_language
@@ -54,3 +54,21 @@ def test_spam_false_positive_rate_leaving_one_video_out(
     assert report["analyzer"]["recall"] >= 0.90
     # The model alone calls more ham spam: the gate and the rules are what bring it down.
     assert report["model_at_0.5"]["fp_rate"] > report["analyzer"]["fp_rate"]
+
+
+def test_multilingual_sentiment_on_each_languages_val(
+    analyzer: Analyzer, shared_data: Path
+) -> None:
+    """The seven languages' val tweets, never seen in training or in choosing C and offsets
+    (issue #18): a real opinion where the English model used to give none. Measured 0.5653
+    average macro-F1 (Hindi, romanised and code-mixed, 0.28); XLM-T's transformer: 0.69."""
+    assert isinstance(analyzer, DefaultAnalyzer)
+    report = evaluate_multilingual(analyzer, shared_data)
+    rows = report["languages"]
+    assert sorted(rows) == ["ar", "de", "es", "fr", "hi", "it", "pt"]
+    assert report["average"]["macro_f1"] >= 0.55
+    assert all(row["macro_f1"] >= 0.55 for code, row in rows.items() if code != "hi")
+    # Hindi is above chance (0.33 macro-recall) only by a little: the card says so.
+    assert rows["hi"]["macro_recall"] >= 0.32
+    # The cross-validated figure of the shipped recipe sits beside each val figure.
+    assert all(0.25 <= row["cv"]["macro_f1"] <= 0.75 for row in rows.values())

@@ -44,9 +44,14 @@ Language routing (every backend): a backend declares the languages its sentiment
 (`DefaultAnalyzer.languages`: English for the default and accurate backends, whose models
 learned from English tweets; the hf backend's come from ``SOCIALPULSE_AI_HF_LANGUAGES``, "*"
 for any). A text detected (`language.detect`) in another language, not ``und``, is not given
-the model's guess. Its sentiment comes from the language-independent lexicon prior of
-`polarity` alone (emoji scores, and the listed phrases, which include French, Spanish and German
-praise), read as logits over a neutral baseline: ``p = softmax(prior)``.
+the model's guess. Arabic, German, Spanish, French, Hindi, Italian and Portuguese go to the
+multilingual model instead (`multilingual`, ``sentiment_multi.npz``: hashed n-grams conjoined
+with the language, trained on XLM-T's tweets in those languages), its logits plus the same
+emoji and phrase prior as English, its evidence led by ``Evidence("model",
+"sentiment_multi:<code>", <language confidence>)``. Any other language's sentiment comes
+from the language-independent lexicon prior of `polarity` alone (emoji scores, and the
+listed phrases, which include French, Spanish and German praise), read as logits over a
+neutral baseline: ``p = softmax(prior)``.
 
 * A clear signal: negative or positive holds ``p >= 0.5`` (a push of at least ln 2: a mean
   emoji score of at least 0.29 either way, or a listed phrase). That label, with ``p`` as its
@@ -88,6 +93,7 @@ from socialpulse.ai.base import (
 )
 from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, clean, featurize
 from socialpulse.ai.linear import LinearModel
+from socialpulse.ai.multilingual import MultiSentiment, only_docs
 
 BATCH_SIZE = 512
 # Model-based intents list their top features only from this score up (near-misses included).
@@ -100,8 +106,9 @@ SPAM_GATE_CAP = 0.49
 # Part of the analyser's model version, like polarity.VERSION and language.VERSION: bump it when
 # the routing rule or the intent rules change, so stored analyses are redone (rt3: thanks with
 # praise, praise yields to a question; spam by kind, comment or caption, and the spam marker
-# gate). Short on purpose: versions are kept in 64-character columns.
-ROUTING_VERSION = "rt3"
+# gate; rt4: Arabic, German, Spanish, French, Hindi, Italian and Portuguese go to the
+# multilingual model). Short on purpose: versions are kept in 64-character columns.
+ROUTING_VERSION = "rt4"
 # The lexicon-only sentiment of an unsupported language names a label only from this probability.
 LEXICON_ONLY_MIN_PROBABILITY = 0.5
 
@@ -114,6 +121,8 @@ class ModelBundle:
     complaint: LinearModel
     spam: LinearModel
     metadata: dict[str, Any]
+    # Absent from bundles trained before it existed: those languages then keep the lexicon.
+    multi: MultiSentiment | None = None
 
     @classmethod
     def load(cls, models_dir: Path = WEIGHTS_DIR) -> ModelBundle:
@@ -134,6 +143,11 @@ class ModelBundle:
             complaint=models["complaint"],
             spam=models["spam"],
             metadata=metadata,
+            multi=(
+                MultiSentiment.of(models["sentiment_multi"], metadata["models"]["sentiment_multi"])
+                if "sentiment_multi" in models
+                else None
+            ),
         )
 
 
@@ -227,7 +241,8 @@ class DefaultAnalyzer:
         self.model_version = (
             f"{self.bundle.model_version}+{polarity.VERSION}+{language.VERSION}+{ROUTING_VERSION}"
         )
-        for model in (self.bundle.sentiment, self.bundle.complaint, self.bundle.spam):
+        multi = [self.bundle.multi.model] if self.bundle.multi else []
+        for model in (self.bundle.sentiment, self.bundle.complaint, self.bundle.spam, *multi):
             model.centred  # noqa: B018 (built now: the first analysis would, in any thread)
         language.warm_up()
 
@@ -252,6 +267,45 @@ class DefaultAnalyzer:
             for chunk in _chunks(texts, BATCH_SIZE)
         ]
         return np.concatenate(out) if out else np.zeros((0, 3), dtype=np.float32)
+
+    def multi_reads(self, code: str) -> bool:
+        """Whether text detected as `code`, a language the backend's own sentiment model does
+        not read, goes to the multilingual model."""
+        return self.bundle.multi is not None and self.bundle.multi.reads(code)
+
+    def multi_sentiment_probabilities(self, texts: Sequence[str], code: str) -> F32:
+        """P(negative, neutral, positive) of texts known to be in `code` (one of the
+        multilingual model's languages), the emoji and phrase prior included."""
+        multi = self.bundle.multi
+        assert multi is not None
+        out: list[F32] = []
+        for chunk in _chunks(texts, BATCH_SIZE):
+            _, _, decision = multi.scores_of(chunk, [code] * len(chunk), self.bundle.spec)
+            out.append(multi.model.probabilities(decision + polarity.prior(chunk)[0]))
+        return np.concatenate(out) if out else np.zeros((0, 3), dtype=np.float32)
+
+    def _multi_sentiment(
+        self, texts: Sequence[str], batch: FeatureBatch, rows: list[int], codes: list[str]
+    ) -> tuple[F32, list[list[Evidence]]]:
+        """Sentiment of ``texts[rows]`` (languages `codes`) from the multilingual model, on
+        the batch's features (no second featurising: only those texts' rows are kept)."""
+        multi = self.bundle.multi
+        assert multi is not None
+        keep = np.zeros(len(texts), dtype=bool)
+        keep[rows] = True
+        all_codes = ["en"] * len(texts)
+        for i, code in zip(rows, codes, strict=True):
+            all_codes[i] = code
+        lang_batch, values, decision = multi.scores(only_docs(batch, keep), all_codes)
+        adjust, prior_evidence = polarity.prior([texts[i] for i in rows])
+        probabilities = multi.model.probabilities(decision[rows] + adjust)
+        target = np.zeros(len(texts), dtype=np.int64)
+        target[rows] = probabilities.argmax(axis=1)
+        found = multi.model.explain(lang_batch, values, target, only=keep)
+        return probabilities, [
+            _features(prior_items, "term") + _features(found[i])
+            for prior_items, i in zip(prior_evidence, rows, strict=True)
+        ]
 
     def _sentiment(
         self, texts: Sequence[str], batch: FeatureBatch, explain: bool = True
@@ -292,6 +346,21 @@ class DefaultAnalyzer:
         sent_index = sent_prob.argmax(axis=1)
         lexicon_only: dict[int, Sentiment] = {}
         others: list[int] = np.flatnonzero(~routed).tolist()
+        multi_rows = [i for i in others if self.multi_reads(langs[i].code)]
+        if multi_rows:
+            multi_prob, multi_evidence = self._multi_sentiment(
+                texts, batch, multi_rows, [langs[i].code for i in multi_rows]
+            )
+            for row, i in enumerate(multi_rows):
+                guess = langs[i]
+                sent_prob[i] = multi_prob[row]
+                sent_evidence[i] = [
+                    Evidence("model", f"sentiment_multi:{guess.code}", round(guess.confidence, 4)),
+                    *multi_evidence[row],
+                ]
+            sent_index = sent_prob.argmax(axis=1)
+            done = set(multi_rows)
+            others = [i for i in others if i not in done]
         if others:
             adjust, prior_items = polarity.prior([texts[i] for i in others])
             for row, i in enumerate(others):

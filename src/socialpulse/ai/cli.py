@@ -177,7 +177,8 @@ def eval_command(
     backend: BackendOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Measure sentiment, language, complaint, spam and throughput on the shared data."""
+    """Measure sentiment (English and per language), language, complaint, spam and throughput
+    on the shared data."""
     from socialpulse.ai.evaluate import evaluate
 
     if not data.is_dir():

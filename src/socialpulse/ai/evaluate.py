@@ -1,6 +1,10 @@
 """Measure a backend on the public data in ``../shared/data`` (``socialpulse ai eval``).
 
 * sentiment: macro-recall and accuracy of the shipped model on ``sentiment/val.tsv``;
+* multilingual sentiment: macro-recall and macro-F1 of the default backend on each
+  ``sentiment-multilingual/<iso>/val.tsv`` (the text's language taken from the data set, not
+  detected), beside the 5-fold cross-validated figure of the shipped recipe on the training
+  tweets (computed at training time, in the model's metadata), and their averages;
 * language: accuracy on ``language/lingua-sample.tsv`` for each kind of row (sentences, the
   target, then word pairs and single words), ``und`` counted as wrong, and macro-recall over
   languages;
@@ -33,7 +37,13 @@ from socialpulse.ai.training.datasets import (
     read_spam,
 )
 from socialpulse.ai.training.fit import cross_validate, cross_validate_spam
-from socialpulse.ai.training.metrics import evaluate_language, macro_recall, measure_throughput
+from socialpulse.ai.training.metrics import (
+    evaluate_language,
+    macro_f1,
+    macro_recall,
+    measure_throughput,
+)
+from socialpulse.ai.training.multi import XLM_T_AVERAGE_F1
 
 
 def evaluate_sentiment(analyzer: Analyzer, path: Path) -> dict[str, float]:
@@ -54,6 +64,34 @@ def evaluate_sentiment(analyzer: Analyzer, path: Path) -> dict[str, float]:
         "macro_recall": round(macro_recall(data.labels, predicted), 4),
         "accuracy": round(float(np.mean(predicted == data.labels)), 4),
         **{f"recall_{name}": value for name, value in recalls.items()},
+    }
+
+
+def evaluate_multilingual(analyzer: DefaultAnalyzer, data_dir: Path) -> dict[str, Any]:
+    """Per-language val figures of the multilingual model, with the training-time CV ones."""
+    root = data_dir / "sentiment-multilingual"
+    meta = analyzer.bundle.metadata.get("metrics", {}).get("sentiment_multi", {})
+    cv = meta.get("cv_5fold", {})
+    rows: dict[str, dict[str, Any]] = {}
+    for code in sorted(p.name for p in root.iterdir() if (p / "val.tsv").is_file()):
+        if not analyzer.multi_reads(code):
+            continue
+        data = read_sentiment(root / code / "val.tsv")
+        predicted = analyzer.multi_sentiment_probabilities(data.texts, code).argmax(axis=1)
+        rows[code] = {
+            "n": len(data.texts),
+            "macro_recall": round(macro_recall(data.labels, predicted), 4),
+            "macro_f1": round(macro_f1(data.labels, predicted), 4),
+            "cv": cv.get(code, {}),
+        }
+    average = {
+        key: round(float(np.mean([row[key] for row in rows.values()])), 4) if rows else 0.0
+        for key in ("macro_recall", "macro_f1")
+    }
+    return {
+        "languages": rows,
+        "average": average,
+        "cv_average_macro_f1": meta.get("cv_average_macro_f1"),
     }
 
 
@@ -80,6 +118,9 @@ def evaluate(data_dir: Path | str, backend: str = "default", echo: bool = True) 
     report: dict[str, Any] = {"backend": backend, "model_version": analyzer.model_version}
     sentiment_path = data / "sentiment" / "val.tsv"
     report["sentiment_val"] = evaluate_sentiment(analyzer, sentiment_path)
+    multi_root = data / "sentiment-multilingual"
+    if isinstance(analyzer, DefaultAnalyzer) and analyzer.bundle.multi and multi_root.is_dir():
+        report["sentiment_multi"] = evaluate_multilingual(analyzer, data)
     report["language"] = evaluate_language(data / "language" / "lingua-sample.tsv")
     if isinstance(analyzer, DefaultAnalyzer):
         report["intents"] = evaluate_intents(data, analyzer.bundle.metadata)
@@ -97,6 +138,28 @@ def format_report(report: dict[str, Any]) -> str:
         f"accuracy {s['accuracy']:.4f}  recall neg/neu/pos {s['recall_negative']:.3f}/"
         f"{s['recall_neutral']:.3f}/{s['recall_positive']:.3f}",
     ]
+    multi = report.get("sentiment_multi")
+    if multi:
+        for code, row in multi["languages"].items():
+            cv = row["cv"]
+            cv_text = (
+                f"  | 5-fold CV on train: macro-recall {cv['macro_recall']:.4f}  macro-F1 "
+                f"{cv['macro_f1']:.4f}"
+                if cv
+                else ""
+            )
+            lines.append(
+                f"sentiment {code} (val.tsv, n={row['n']}): macro-recall "
+                f"{row['macro_recall']:.4f}  macro-F1 {row['macro_f1']:.4f}{cv_text}"
+            )
+        avg = multi["average"]
+        cv_avg = multi["cv_average_macro_f1"]
+        lines.append(
+            f"sentiment, {len(multi['languages'])} languages' average (val.tsv): macro-recall "
+            f"{avg['macro_recall']:.4f}  macro-F1 {avg['macro_f1']:.4f}"
+            + (f"  | 5-fold CV macro-F1 {cv_avg:.4f}" if cv_avg is not None else "")
+            + f"  (XLM-T twitter-XLM-R, test: {XLM_T_AVERAGE_F1:.2f})"
+        )
     for kind, row in report["language"].items():
         lines.append(
             f"language {kind} (n={row['n']}): accuracy {row['accuracy']:.4f}  macro-recall "

@@ -9,6 +9,10 @@
   same features, so their average ships as one weight matrix. Class weights are balanced;
   per-class offsets (maximising macro-recall) and a softmax temperature (minimising
   log-loss) are chosen on ``sentiment/val.tsv``. The TweetEval test split is never read.
+* sentiment_multi: Arabic, German, Spanish, French, Hindi, Italian and Portuguese
+  (``sentiment-multilingual/<iso>/train.tsv``) plus a weighted English sample, language-aware
+  hashed features, a linear SVM with C, per-language offsets and temperature chosen by 5-fold
+  cross-validation on the training tweets (`training.multi.fit_multilingual`); no val.tsv.
 * complaint: logistic regression on ``intent/complaints-train.csv``, C chosen by stratified
   5-fold cross-validation (F1 of the complaint class).
 * spam: logistic regression on ``intent/youtube-spam-*.csv`` (HTML of YouTube's textDisplay
@@ -62,6 +66,7 @@ from socialpulse.ai.training.metrics import (
     tune_temperature,
 )
 from socialpulse.ai.training.model_card import write_model_card
+from socialpulse.ai.training.multi import fit_multilingual
 
 MODEL_FAMILY = "sp-linear-1"
 
@@ -99,12 +104,14 @@ def save_bundle(
     complaint: LinearModel,
     spam: LinearModel,
     metrics: dict[str, Any],
+    multi: LinearModel | None = None,
 ) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for model in (sentiment, complaint, spam):
+    models = [sentiment, complaint, spam, *([multi] if multi is not None else [])]
+    for model in models:
         model.save(out_dir / f"{model.name}.npz")
-    metadata = {
-        "model_version": version_of([sentiment, complaint, spam], spec),
+    metadata: dict[str, Any] = {
+        "model_version": version_of(models, spec),
         "feature_spec": spec.to_json(),
         "min_df": MIN_DF,
         "models": {
@@ -114,10 +121,31 @@ def save_bundle(
         },
         "metrics": metrics,
     }
+    if multi is not None:
+        multi_metrics = metrics["sentiment_multi"]
+        metadata["models"]["sentiment_multi"] = {
+            **model_meta(multi, "softmax"),
+            "fold": multi_metrics["fold"],
+            "offsets_by_language": multi_metrics["offsets_by_language"],
+        }
     (out_dir / "metadata.json").write_text(
         json.dumps(metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return metadata
+
+
+def multilingual_val(out: Path, data: Path) -> dict[str, Any]:
+    """Each language's val.tsv figures of the bundle in `out` (`evaluate.evaluate_multilingual`)."""
+    from socialpulse.ai.evaluate import evaluate_multilingual
+
+    report = evaluate_multilingual(DefaultAnalyzer(ModelBundle.load(out)), data)
+    return {
+        "languages": {
+            code: {key: row[key] for key in ("n", "macro_recall", "macro_f1")}
+            for code, row in report["languages"].items()
+        },
+        "average": report["average"],
+    }
 
 
 def train(
@@ -143,6 +171,8 @@ def train(
     sentiment_val = read_sentiment(data / "sentiment" / "val.tsv")
     sentiment, sentiment_metrics = fit_sentiment(sentiment_train, sentiment_val, spec)
 
+    multi, multi_metrics = fit_multilingual(data, spec)
+
     complaints = read_complaints(data / "intent" / "complaints-train.csv")
     c_complaint, complaint_cv = choose_c(
         complaints, spec, kfold_indices(complaints.labels, 5), "complaint", BINARY_CS
@@ -161,6 +191,7 @@ def train(
     metrics: dict[str, Any] = {
         "language": language_metrics,
         "sentiment": sentiment_metrics,
+        "sentiment_multi": multi_metrics,
         "complaint": {"C": c_complaint, "cv_5fold": complaint_cv, "texts": len(complaints.texts)},
         "spam": {
             "C": c_spam,
@@ -171,11 +202,14 @@ def train(
         },
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics)
+    metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi)
+    # The final figure on each language's val.tsv, once the model is chosen: for the card.
+    metrics["sentiment_multi"]["val"] = multilingual_val(out, data)
+    metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi)
     if throughput:
         analyzer = DefaultAnalyzer(ModelBundle.load(out))
         metrics["throughput"] = measure_throughput(analyzer, sentiment_val.texts)
-        metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics)
+        metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi)
     if accurate:
         head = train_accurate(data, out / "accurate", bundle_dir=out, progress=progress)
         if head is None:

@@ -29,6 +29,10 @@ def f1(labels: IntArray, predicted: IntArray, positive: int = 1) -> float:
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
 
 
+def macro_f1(labels: IntArray, predicted: IntArray, n_classes: int = 3) -> float:
+    return float(np.mean([f1(labels, predicted, k) for k in range(n_classes)]))
+
+
 def tune_offsets(decision: F32, labels: IntArray) -> tuple[F32, float]:
     """Offsets for negative and positive (neutral fixed at 0) maximising macro-recall."""
     grid = np.round(np.arange(-1.0, 1.0001, 0.05), 2)

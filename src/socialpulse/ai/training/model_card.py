@@ -8,6 +8,7 @@ from typing import Any
 
 from socialpulse.ai import polarity
 from socialpulse.ai.training.fit import NB_C, SENTIMENT_C
+from socialpulse.ai.training.multi import XLM_T_AVERAGE_F1
 
 
 def _size(path: Path) -> str:
@@ -37,6 +38,7 @@ def write_model_card(out_dir: Path, metadata: dict[str, Any]) -> Path:
     for path in files:
         what = {
             "sentiment.npz": "3-class sentiment weights, bias, idf",
+            "sentiment_multi.npz": "7-language sentiment weights, bias, idf",
             "complaint.npz": "complaint yes/no weights, bias, idf",
             "spam.npz": "spam yes/no weights, bias, idf",
             "metadata.json": "feature spec, labels, offsets, thresholds, metrics",
@@ -124,13 +126,18 @@ def write_model_card(out_dir: Path, metadata: dict[str, Any]) -> Path:
         for kind, row in language.items():
             lines.append(f"| {kind} ({row['n']}) | {row['accuracy']} | {row['und_rate']} |")
         lines.append("")
+    if "sentiment_multi" in metrics:
+        lines += multilingual_section(metadata)
     lines += lexicon_prior_section()
     lines += [
         "## Limitations",
         "",
-        "- Sentiment, complaint and spam models learned from English tweets and YouTube "
-        "comments: on other languages their labels are much less reliable (the language "
-        'field says when a text is not English). Sarcasm and negation ("not bad") are '
+        "- The English sentiment, complaint and spam models learned from English tweets and "
+        "YouTube comments: on other languages their labels are much less reliable (the "
+        "language field says when a text is not English). Sentiment in Arabic, German, "
+        "Spanish, French, Hindi, Italian and Portuguese comes from the multilingual model "
+        "(see its section, well below a multilingual transformer); any other language gets "
+        'the lexicon prior only. Sarcasm and negation ("not bad") are '
         "often missed.",
         "- The spam model learned from 2014-2015 YouTube comments, where almost every "
         "self-promotion is spam; a business enquiry can score high (collaboration then wins "
@@ -211,6 +218,75 @@ def _spam_scores(spam: dict[str, Any]) -> str:
         f"{model['precision']}, recall {model['recall']}, F1 {model['f1']}, false-positive rate "
         f"{model['fp_rate']:.1%}"
     )
+
+
+def multilingual_section(metadata: dict[str, Any]) -> list[str]:
+    """Model-card lines for `sentiment_multi` (`training.multi.fit_multilingual`)."""
+    multi = metadata["metrics"]["sentiment_multi"]
+    fold = multi["fold"]
+    cv = multi["cv_5fold"]
+    val = multi.get("val", {})
+    val_rows = val.get("languages", {})
+    lines = [
+        "## Multilingual sentiment (`sentiment_multi`)",
+        "",
+        "Text detected as Arabic, German, Spanish, French, Hindi, Italian or Portuguese goes "
+        "to this model instead of the lexicon alone; its logits get the same emoji and phrase "
+        "prior as English (below), and its evidence starts with `sentiment_multi:<code>`.",
+        "",
+        "- Data: XLM-T's UMSAB tweets (Barbieri et al., LREC 2022; "
+        "`sentiment-multilingual/<iso>/train.tsv`, about 1,800 per language, balanced; the "
+        "original sets are SemEval-2017 (ar), SB-10K (de), InterTASS 2017 (es), DEFT 2017 "
+        "(fr), SAIL 2015 (hi, romanised and code-mixed), SENTIPOLC 2016 (it), SentiBR (pt)), "
+        f"plus {multi['english_sample']} English tweets of `sentiment/train.tsv` (fixed "
+        f"sample, seed 0) weighted {multi['english_weight']}: {multi['train_texts']} texts. "
+        "Tweets under Twitter's terms; only derived weights ship.",
+        "- Features: the default spec's word and char n-grams (above), folded into "
+        f"2^{fold['word_bits']} word + 2^{fold['char_bits']} char columns, each feature once "
+        "shared by all languages and once conjoined with the text's language (`multilingual.py`"
+        "), so one matrix holds shared and per-language weights. tf-idf as above.",
+        f"- Classifier: linear SVM (liblinear, one-vs-rest, balanced classes), C={multi['C']} "
+        "chosen by stratified 5-fold cross-validation on the seven languages' training tweets "
+        f"(average macro-F1 by C: {multi['cv_average_macro_f1_by_C']}; the English sample "
+        "always trains). Per-language offsets (maximising macro-recall) and one temperature "
+        "(log-loss) chosen on the out-of-fold scores. `val.tsv` was read only for the final "
+        "figure below, after everything was chosen; the UMSAB test split was never read.",
+        "",
+        "| language | 5-fold CV macro-recall | 5-fold CV macro-F1 | val macro-recall | "
+        "val macro-F1 | offsets (neg, neu, pos) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for code, row in cv.items():
+        v = val_rows.get(code, {})
+        lines.append(
+            f"| {code} | {row['macro_recall']} | {row['macro_f1']} | "
+            f"{v.get('macro_recall', '-')} | {v.get('macro_f1', '-')} | "
+            f"{multi['offsets_by_language'][code]} |"
+        )
+    average = val.get("average", {})
+    lines.append(
+        f"| average | | {multi['cv_average_macro_f1']} | {average.get('macro_recall', '-')} | "
+        f"{average.get('macro_f1', '-')} | |"
+    )
+    lines += [
+        "",
+        "The CV figures are somewhat optimistic: the offsets were tuned on the same out-of-fold "
+        "scores. Val figures take the language from the data set; in the product the detector "
+        "decides. Measured with the arrays of `sp-linear-1+04a80be9d3`: the detector finds "
+        "96-100 % of the ar, de, es, fr, it and pt val tweets in their own language, but none "
+        "of the romanised Hindi ones (171 of 323 English, 94 `und`), which so go to the "
+        "English model (macro-F1 0.357 there). Through the full analysis, as routed, the "
+        "seven languages' average val macro-F1 is 0.572 (Hindi 0.342).",
+        "",
+        f"Gap: XLM-T's multilingual twitter-XLM-R reports an average macro-F1 of "
+        f"{XLM_T_AVERAGE_F1} on these languages' test splits; this model's val average is "
+        f"{average.get('macro_f1', '-')}, short of both that and the 0.60 the issue asked for: "
+        "the price of a few MB of linear weights and no transformer. Hindi (romanised and "
+        "code-mixed, little shared vocabulary with the other six) is the weakest language by "
+        "far; without it the six languages average about 0.61 on val.",
+        "",
+    ]
+    return lines
 
 
 def lexicon_prior_section() -> list[str]:
