@@ -41,6 +41,28 @@ def test_new_api_keys_default_to_viewer_and_come_with_a_copy_button(
     assert keys["reports"] == Role.viewer
 
 
+def test_revoking_an_api_key_asks_first_and_acts_only_when_confirmed(
+    app: FastAPI, db: Database
+) -> None:
+    ws = make_workspace(db, "keys-revoke")
+    client, token = _client(app, ws)
+    client.post("/settings/api-keys", data={"csrf_token": token, "name": "nightly export"})
+    subject = Subject(workspace_id=ws.workspace_id, role=Role.owner, user_id=ws.owner_id)
+    with db.session(readonly=True) as s:
+        (key,) = [k for k in service.list_api_keys(s, subject) if k.name == "nightly export"]
+    path = f"/settings/api-keys/{key.id}/revoke"
+    asked = client.post(path, data={"csrf_token": token})
+    assert asked.status_code == 200
+    assert "Revoke the API key nightly export?" in asked.text
+    assert 'name="confirmed" value="1"' in asked.text and 'href="/settings/api-keys"' in asked.text
+    with db.session(readonly=True) as s:
+        assert service.get_api_key(s, subject, key.id).revoked_at is None  # nothing happened yet
+    done = client.post(path, data={"csrf_token": token, "confirmed": "1"})
+    assert "Key nightly export revoked." in done.text
+    with db.session(readonly=True) as s:
+        assert service.get_api_key(s, subject, key.id).revoked_at is not None
+
+
 def test_a_refused_api_key_keeps_the_chosen_role(app: FastAPI, db: Database) -> None:
     ws = make_workspace(db, "keys-refused")
     client, token = _client(app, ws)

@@ -185,10 +185,11 @@ def test_revoke_and_resend_from_the_members_page(
     second = re.search(r"/invite/(inv_[^<]+)</code>", resent.text)
     assert second and second.group(1) != first
     assert client.get(f"/invite/{first}").status_code == 410
-    revoked = client.post(
-        f"/settings/invitations/{invitation_id.group(1)}/revoke",
-        data={"csrf_token": csrf(page.text)},
-    )
+    revoke = f"/settings/invitations/{invitation_id.group(1)}/revoke"
+    asked = client.post(revoke, data={"csrf_token": csrf(page.text)})
+    assert f"Revoke the invitation to {CAROL}?" in asked.text  # asked first, nothing revoked
+    assert client.get(f"/invite/{second.group(1)}").status_code == 200
+    revoked = client.post(revoke, data={"csrf_token": csrf(page.text), "confirmed": "1"})
     assert f"Invitation to {CAROL} revoked." in revoked.text
     assert "No open invitations." in revoked.text
     invalid = client.get(f"/invite/{second.group(1)}")

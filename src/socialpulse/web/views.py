@@ -362,9 +362,26 @@ def invitations_resend(request: Request, auth: WebAuth, invitation_id: int) -> R
 
 @router.post("/settings/invitations/{invitation_id}/revoke", dependencies=[CsrfChecked])
 def invitations_revoke(
-    request: Request, session: DbSession, auth: WebAuth, invitation_id: int
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    invitation_id: int,
+    confirmed: Annotated[str, Form()] = "",
 ) -> Response:
     subject, _ = auth
+    if confirmed != "1":  # revoking cannot be undone: ask first (a page of its own)
+        pending = invitations.get_invitation(session, subject, invitation_id)
+        subject.require(Role.admin)
+        return _confirm_page(
+            request,
+            session,
+            auth,
+            heading=f"Revoke the invitation to {pending.email}?",
+            explain="The link in the e-mail stops working at once. You can invite them again.",
+            action=f"/settings/invitations/{invitation_id}/revoke",
+            confirm_text="Revoke the invitation",
+            back="/settings/members",
+        )
     invitation = invitations.revoke_invitation(session, subject, invitation_id)
     flash(request, f"Invitation to {invitation.email} revoked.", "success")
     return RedirectResponse("/settings/members", status_code=303)
@@ -487,6 +504,31 @@ def invite_accept(
 # --- settings: API keys -------------------------------------------------------------------
 
 
+def _confirm_page(
+    request: Request,
+    session: DbSession,
+    auth: tuple[Subject, User],
+    *,
+    heading: str,
+    explain: str,
+    action: str,
+    confirm_text: str,
+    back: str,
+) -> Response:
+    """The question a destructive settings action asks before it acts."""
+    context = layout(session, auth, "settings") | {
+        "heading": heading,
+        "explain": explain,
+        "quote": None,
+        "action": action,
+        "confirm_text": confirm_text,
+        "back": back,
+        "keep_text": "No, keep it",
+        "fields": {},
+    }
+    return render(request, "inbox/confirm.html", context)
+
+
 def _api_keys_context(
     session: DbSession, auth: tuple[Subject, User], **extra: Any
 ) -> dict[str, Any]:
@@ -535,8 +577,28 @@ def api_keys_create(
 
 
 @router.post("/settings/api-keys/{key_id}/revoke", dependencies=[CsrfChecked])
-def api_keys_revoke(request: Request, session: DbSession, auth: WebAuth, key_id: int) -> Response:
+def api_keys_revoke(
+    request: Request,
+    session: DbSession,
+    auth: WebAuth,
+    key_id: int,
+    confirmed: Annotated[str, Form()] = "",
+) -> Response:
     subject, _ = auth
+    if confirmed != "1":  # a revoked key stays revoked: ask first (a page of its own)
+        pending = workspace_service.get_api_key(session, subject, key_id)
+        subject.require(Role.admin)
+        return _confirm_page(
+            request,
+            session,
+            auth,
+            heading=f"Revoke the API key {pending.name}?",
+            explain="Scripts and integrations using it are refused from now on. This cannot be "
+            "undone: a new key has a new secret.",
+            action=f"/settings/api-keys/{key_id}/revoke",
+            confirm_text="Revoke the key",
+            back="/settings/api-keys",
+        )
     api_key = workspace_service.revoke_api_key(session, subject, key_id)
     flash(request, f"Key {api_key.name} revoked.", "success")
     return RedirectResponse("/settings/api-keys", status_code=303)

@@ -374,6 +374,11 @@ def list_api_keys(session: Session, subject: Subject) -> list[ApiKey]:
     )
 
 
+def get_api_key(session: Session, subject: Subject, key_id: int) -> ApiKey:
+    """One of the workspace's keys (another workspace's is a 404)."""
+    return get_scoped(session, ApiKey, key_id, subject)
+
+
 def revoke_api_key(session: Session, subject: Subject, key_id: int) -> ApiKey:
     subject.require(Role.admin)
     api_key = get_scoped(session, ApiKey, key_id, subject)
