@@ -454,6 +454,9 @@ class Settings(BaseSettings):
             host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
             host = f"[{host}]" if ":" in host else host
             self.base_url = f"http://{host}:{self.port}"
+            # Still "not set by the operator": callers that prefer the request's own address
+            # to a derived one (the Stripe return URL) ask model_fields_set.
+            self.__pydantic_fields_set__.discard("base_url")
         return self
 
     @model_validator(mode="after")

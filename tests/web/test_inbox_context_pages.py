@@ -349,7 +349,12 @@ def test_wrong_label_is_corrected_in_place_and_filters_follow(inbox: Inbox, db: 
     assert "intent “purchase intent” saved" in response
     assert "purchase intent" in response and "corrected by you" in response
     with db.session(readonly=True) as s:
-        row = s.get_one(AiLabelCorrection, (inbox.ws.workspace_id, inbox.question_id))
+        row = s.scalars(
+            select(AiLabelCorrection).where(
+                AiLabelCorrection.workspace_id == inbox.ws.workspace_id,
+                AiLabelCorrection.interaction_id == inbox.question_id,
+            )
+        ).one()
         assert (row.intent, row.model_intent, row.sentiment) == (
             "purchase_intent",
             "question",

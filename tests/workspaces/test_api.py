@@ -32,6 +32,7 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/posts/{post_id}/analysis", None),
     ("GET", "/api/v1/inbox/interactions/{interaction_id}", None),
     ("PATCH", "/api/v1/inbox/interactions/{interaction_id}", {"status": "flagged"}),
+    ("POST", "/api/v1/inbox/interactions/{interaction_id}/label-correction", {"intent": "praise"}),
     ("GET", "/api/v1/inbox/fans/{fan_id}", None),
     ("POST", "/api/v1/accounts/{account_id}/comments/poll", None),
     ("GET", "/api/v1/inbox/workflows/{workflow_id}", None),

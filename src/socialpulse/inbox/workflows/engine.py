@@ -151,7 +151,12 @@ def load_context(
     post = session.get(Post, interaction.post_id) if interaction.post_id is not None else None
     post_url = (post.url if post is not None else None) or ""
     if label_corrections is None:
-        correction = session.get(AiLabelCorrection, (interaction.workspace_id, interaction.id))
+        correction = session.scalar(
+            select(AiLabelCorrection).where(
+                AiLabelCorrection.workspace_id == interaction.workspace_id,
+                AiLabelCorrection.interaction_id == interaction.id,
+            )
+        )
     else:
         correction = label_corrections.get(interaction.id)
     return _Context(interaction, fan, post_url, templates, correction)
