@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -253,7 +254,11 @@ def test_inbox_in_place_with_keys_evidence_corrections_and_the_queue(
 
             # --- the evidence panel, reached with the keyboard -------------------------------
             first = page.get_by_test_id(f"interaction-{ids[0]}")
+            # The reply's row swap settles (and re-activates its row) on its own schedule:
+            # wait for it, then move to the first row.
+            page.wait_for_load_state("networkidle")
             first.focus()
+            expect(first).to_have_class(re.compile(r"\binbox-active\b"))
             why = first.locator("summary", has_text="Why these labels?")
             for _ in range(12):
                 page.keyboard.press("Tab")
