@@ -31,7 +31,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.installed-accurate requireme
 
 install: $(VENV)/.installed ## Create .venv and install socialpulse with pinned dependencies
 
-accurate: $(VENV)/.installed-accurate ## Install the optional accurate AI backend (MiniLM on ONNX Runtime, ~120 MB)
+accurate: $(VENV)/.installed-accurate ## Install the optional accurate AI backend (MiniLM on ONNX Runtime and multilingual-e5-small, ~220 MB)
 
 # Training only: PyTorch fine-tunes MiniLM's layers for the accurate backend (the product runs
 # them in ONNX Runtime, never in torch). On Linux, PyTorch's CPU wheels are enough:

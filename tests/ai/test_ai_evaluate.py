@@ -85,3 +85,32 @@ def test_eval_prints_each_language_with_its_cross_validated_figure() -> None:
     assert "XLM-T twitter-XLM-R, test: 0.69" in average
     # The English line is still there, first.
     assert lines[1].startswith("sentiment (val.tsv, n=10): macro-recall 0.7000")
+
+
+def test_eval_prints_englishs_cross_validated_figure_beside_val() -> None:
+    sentiment_val = {
+        "n": 2000,
+        "macro_recall": 0.6886,
+        "accuracy": 0.669,
+        "recall_negative": 0.8,
+        "recall_neutral": 0.6,
+        "recall_positive": 0.7,
+    }
+    base = {
+        "model_version": "m",
+        "sentiment_val": sentiment_val,
+        "language": {},
+        "throughput": {"texts": 10, "batch_texts_per_s": 1, "single_texts_per_s": 1},
+    }
+    default = format_report(
+        {
+            **base,
+            "backend": "default",
+            "sentiment_cv": {"folds": 3, "macro_recall": 0.6829, "C": 0.5},
+        }
+    ).splitlines()
+    assert default[1].endswith("| 3-fold CV on train (C=0.5): macro-recall 0.6829")
+    accurate = format_report(
+        {**base, "backend": "accurate", "sentiment_cv": {"offsets_chosen_on": "val.tsv"}}
+    ).splitlines()
+    assert accurate[1].endswith("| offsets chosen on val.tsv (optimistic)")

@@ -18,9 +18,12 @@ from socialpulse.ai.training.metrics import evaluate_language
 
 def test_sentiment_macro_recall_on_val(analyzer: Analyzer, shared_data: Path) -> None:
     assert isinstance(analyzer, DefaultAnalyzer)
+    """Val is read by nothing that chose the model (issue #18: C, offsets and temperature come
+    from cross-validation on train), so this is an honest figure: 0.6886, down from the 0.7022
+    that offsets tuned on val itself used to show."""
     report = evaluate_sentiment(analyzer, shared_data / "sentiment" / "val.tsv")
     assert report["n"] == 2000
-    assert report["macro_recall"] >= 0.70
+    assert report["macro_recall"] >= 0.68
 
 
 def test_accurate_backend_sentiment_macro_recall_on_val(shared_data: Path) -> None:

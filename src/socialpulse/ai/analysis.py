@@ -280,9 +280,25 @@ class DefaultAnalyzer:
         assert multi is not None
         out: list[F32] = []
         for chunk in _chunks(texts, BATCH_SIZE):
-            _, _, decision = multi.scores_of(chunk, [code] * len(chunk), self.bundle.spec)
-            out.append(multi.model.probabilities(decision + polarity.prior(chunk)[0]))
+            codes = [code] * len(chunk)
+            _, _, decision = multi.scores_of(chunk, codes, self.bundle.spec)
+            adjust = polarity.prior(chunk)[0]
+            out.append(self._multi_probabilities(chunk, codes, decision + adjust)[0])
         return np.concatenate(out) if out else np.zeros((0, 3), dtype=np.float32)
+
+    def _multi_probabilities(
+        self, texts: Sequence[str], codes: list[str], decision: F32
+    ) -> tuple[F32, list[list[Evidence]]]:
+        """Probabilities of texts in the multilingual model's languages from its `decision`
+        (per-language offsets and prior included), and what each adds to the evidence: here
+        nothing; a backend with a multilingual encoder adds its own scores."""
+        assert self.bundle.multi is not None
+        return self.bundle.multi.model.probabilities(decision), [[] for _ in texts]
+
+    def multi_cv_metrics(self) -> dict[str, Any]:
+        """The cross-validated figures of what scores the multilingual languages."""
+        metrics: dict[str, Any] = self.bundle.metadata.get("metrics", {}).get("sentiment_multi", {})
+        return metrics
 
     def _multi_sentiment(
         self, texts: Sequence[str], batch: FeatureBatch, rows: list[int], codes: list[str]
@@ -297,14 +313,15 @@ class DefaultAnalyzer:
         for i, code in zip(rows, codes, strict=True):
             all_codes[i] = code
         lang_batch, values, decision = multi.scores(only_docs(batch, keep), all_codes)
-        adjust, prior_evidence = polarity.prior([texts[i] for i in rows])
-        probabilities = multi.model.probabilities(decision[rows] + adjust)
+        row_texts = [texts[i] for i in rows]
+        adjust, prior_evidence = polarity.prior(row_texts)
+        probabilities, added = self._multi_probabilities(row_texts, codes, decision[rows] + adjust)
         target = np.zeros(len(texts), dtype=np.int64)
         target[rows] = probabilities.argmax(axis=1)
         found = multi.model.explain(lang_batch, values, target, only=keep)
         return probabilities, [
-            _features(prior_items, "term") + _features(found[i])
-            for prior_items, i in zip(prior_evidence, rows, strict=True)
+            extra + _features(prior_items, "term") + _features(found[i])
+            for extra, prior_items, i in zip(added, prior_evidence, rows, strict=True)
         ]
 
     def _sentiment(

@@ -110,6 +110,15 @@ class MultiSentiment:
         shift = np.stack([self.offsets.get(code, zero) for code in codes]) if codes else zero
         return batch, values, self.model.decision(batch, values) + shift
 
+    def without_offsets(self, decision: F32, codes: Sequence[str]) -> F32:
+        """`decision` (from `scores`, prior added or not) less each language's offsets."""
+        zero = np.zeros(3, dtype=np.float32)
+        if not codes:
+            return decision
+        return np.asarray(
+            decision - np.stack([self.offsets.get(code, zero) for code in codes]), dtype=np.float32
+        )
+
     def scores_of(
         self, texts: Sequence[str], codes: Sequence[str], spec: FeatureSpec
     ) -> tuple[FeatureBatch, F32, F32]:

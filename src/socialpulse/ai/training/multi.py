@@ -123,15 +123,22 @@ def per_language_scores(
     return report
 
 
+def foreign_folds(data: MultiData) -> list[IntArray]:
+    """The cross-validation folds over the seven languages' tweets (positions in
+    `MultiData.foreign`), stratified by language and label."""
+    foreign = data.foreign
+    strata = data.labels[foreign] * 16 + np.searchsorted(
+        sorted(MULTI_LANGUAGES), np.asarray(data.codes)[foreign]
+    )
+    return kfold_indices(strata, MULTI_FOLDS)
+
+
 def out_of_fold(data: MultiData, spec: FeatureSpec, fold: FoldSpec, c: float) -> F32:
     """Scores of the seven languages' tweets, each from the model trained without its fold."""
     foreign = data.foreign
     english = np.flatnonzero(np.asarray(data.codes) == "en")
-    strata = data.labels[foreign] * 16 + np.searchsorted(
-        sorted(MULTI_LANGUAGES), np.asarray(data.codes)[foreign]
-    )
     decision = np.zeros((len(foreign), 3), dtype=np.float32)
-    for test in kfold_indices(strata, MULTI_FOLDS):
+    for test in foreign_folds(data):
         rows = np.concatenate((foreign[np.setdiff1d(np.arange(len(foreign)), test)], english))
         model = _fit(data, rows, spec, fold, c)
         held = foreign[test]
