@@ -233,9 +233,7 @@ def multilingual_section(metadata: dict[str, Any]) -> list[str]:
     """Model-card lines for `sentiment_multi` (`training.multi.fit_multilingual`)."""
     multi = metadata["metrics"]["sentiment_multi"]
     fold = multi["fold"]
-    cv = multi["cv_5fold"]
     val = multi.get("val", {})
-    val_rows = val.get("languages", {})
     lines = [
         "## Multilingual sentiment (`sentiment_multi`)",
         "",
@@ -261,22 +259,9 @@ def multilingual_section(metadata: dict[str, Any]) -> list[str]:
         "(log-loss) chosen on the out-of-fold scores. `val.tsv` was read only for the final "
         "figure below, after everything was chosen; the UMSAB test split was never read.",
         "",
-        "| language | 5-fold CV macro-recall | 5-fold CV macro-F1 | val macro-recall | "
-        "val macro-F1 | offsets (neg, neu, pos) |",
-        "| --- | --- | --- | --- | --- | --- |",
+        *language_table(multi, val),
     ]
-    for code, row in cv.items():
-        v = val_rows.get(code, {})
-        lines.append(
-            f"| {code} | {row['macro_recall']} | {row['macro_f1']} | "
-            f"{v.get('macro_recall', '-')} | {v.get('macro_f1', '-')} | "
-            f"{multi['offsets_by_language'][code]} |"
-        )
     average = val.get("average", {})
-    lines.append(
-        f"| average | | {multi['cv_average_macro_f1']} | {average.get('macro_recall', '-')} | "
-        f"{average.get('macro_f1', '-')} | |"
-    )
     lines += [
         "",
         "The CV figures are somewhat optimistic: the offsets were tuned on the same out-of-fold "
@@ -299,6 +284,30 @@ def multilingual_section(metadata: dict[str, Any]) -> list[str]:
     return lines
 
 
+def language_table(metrics: dict[str, Any], val: dict[str, Any]) -> list[str]:
+    """Per-language CV and val figures with the offsets, and their averages: `metrics` holds
+    ``cv_5fold``, ``cv_average_macro_f1`` and ``offsets_by_language``."""
+    val_rows = val.get("languages", {})
+    lines = [
+        "| language | 5-fold CV macro-recall | 5-fold CV macro-F1 | val macro-recall | "
+        "val macro-F1 | offsets (neg, neu, pos) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for code, row in metrics["cv_5fold"].items():
+        v = val_rows.get(code, {})
+        lines.append(
+            f"| {code} | {row['macro_recall']} | {row['macro_f1']} | "
+            f"{v.get('macro_recall', '-')} | {v.get('macro_f1', '-')} | "
+            f"{metrics['offsets_by_language'][code]} |"
+        )
+    average = val.get("average", {})
+    lines.append(
+        f"| average | | {metrics['cv_average_macro_f1']} | {average.get('macro_recall', '-')} | "
+        f"{average.get('macro_f1', '-')} | |"
+    )
+    return lines
+
+
 def multi_head_section(out_dir: Path) -> list[str]:
     """Model-card lines for the accurate backend's multilingual head (`multi_head.json`)."""
     path = out_dir / "accurate" / "multi_head.json"
@@ -306,9 +315,7 @@ def multi_head_section(out_dir: Path) -> list[str]:
         return []
     head = json.loads(path.read_text(encoding="utf-8"))
     metrics = head["metrics"]
-    cv = metrics["cv_5fold"]
     val = metrics.get("val", {})
-    val_rows = val.get("languages", {})
     lines = [
         "## Accurate backend: multilingual head",
         "",
@@ -325,21 +332,7 @@ def multi_head_section(out_dir: Path) -> list[str]:
         "read only for the final figure; the UMSAB test split was never read. "
         f"Train {metrics['train_seconds']} s on 2 cores (`socialpulse ai train --multi-head`).",
         "",
-        "| language | 5-fold CV macro-recall | 5-fold CV macro-F1 | val macro-recall | "
-        "val macro-F1 | offsets (neg, neu, pos) |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    for code, row in cv.items():
-        v = val_rows.get(code, {})
-        lines.append(
-            f"| {code} | {row['macro_recall']} | {row['macro_f1']} | "
-            f"{v.get('macro_recall', '-')} | {v.get('macro_f1', '-')} | "
-            f"{head['offsets_by_language'][code]} |"
-        )
-    average = val.get("average", {})
-    lines += [
-        f"| average | | {metrics['cv_average_macro_f1']} | {average.get('macro_recall', '-')} "
-        f"| {average.get('macro_f1', '-')} | |",
+        *language_table({**metrics, "offsets_by_language": head["offsets_by_language"]}, val),
         "",
         f"Out of fold, the n-gram model alone averages {metrics['cv_ngram_alone_average_macro_f1']}"
         f" macro-F1 (no offsets), the head alone {_head_alone(metrics)}. Gap: XLM-T's "
