@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialpulse.ai import rules
+from socialpulse.ai import intent_rules
 from socialpulse.ai.base import Analyzer
 
 
@@ -69,6 +69,6 @@ def test_thanks_alone_is_not_praise(analyzer: Analyzer, text: str) -> None:
 def test_thank_you_so_much_alone_keeps_its_old_weight() -> None:
     """ "thank you so much" is both a compliment phrase and thanks: on its own it is not also
     counted as the evaluation that thanks strengthen."""
-    found = rules.praise("Thank you so much for the reply", 1.0)
+    found = intent_rules.praise("Thank you so much for the reply", 1.0)
     assert found.score == pytest.approx(0.75)
     assert found.fired

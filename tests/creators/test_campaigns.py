@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from factories import WorkspaceFixture, make
 from socialpulse.billing import service as billing
 from socialpulse.billing.models import LedgerEntry, Reservation
-from socialpulse.creators import campaigns
+from socialpulse.creators import campaign_analysis
 from socialpulse.creators.models import (
     Campaign,
     CampaignCost,
@@ -370,7 +370,7 @@ def test_the_analysis_figures_match_the_hand_computed_ones(
     db: Database, ws: WorkspaceFixture, hand_made: dict[str, int]
 ) -> None:
     with db.session(readonly=True) as session:
-        result = campaigns.analysis(session, ws.workspace_id, hand_made["campaign"])
+        result = campaign_analysis.analysis(session, ws.workspace_id, hand_made["campaign"])
     assert result.timezone == "Europe/Berlin"
     assert result.window_start == _at("2026-10-31T23:00")
     assert result.window_end == _at("2026-11-10T23:00")
@@ -420,7 +420,7 @@ def test_an_empty_campaign_analyses_to_zeros_not_errors(
 ) -> None:
     campaign = _create(client, ws, costs=[{"label": "Ads", "amount_cents": 100}])
     with db.session(readonly=True) as session:
-        result = campaigns.analysis(session, ws.workspace_id, campaign["id"])
+        result = campaign_analysis.analysis(session, ws.workspace_id, campaign["id"])
     assert result.posts_count == 0 and result.reach.total == 0
     assert result.engagement.rate is None and result.costs.cost_per_engagement_cents is None
     assert result.costs.total_cents == 100 and result.comment_sentiment.sample_size == 0

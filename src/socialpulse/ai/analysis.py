@@ -21,7 +21,7 @@ How each intent's score is made (an intent fires at 0.5, see `rules` for the rul
   so that its decision threshold (chosen by leave-one-video-out cross-validation for a
   false-positive rate on ham of at most 3 %, see `training.fit.choose_threshold`) maps to 0.5,
   or the spam cue rules (self-promotion, bait, scams), whichever is higher. A comment with no
-  mark of spam at all (`rules.spam_marker`: a link, a request to subscribe, follow, visit,
+  mark of spam at all (`spam_rules.spam_marker`: a link, a request to subscribe, follow, visit,
   watch, like, vote or share, the poster's own channel or work, money or prizes, contact
   details) cannot be spam on the model's word alone: its score is capped at 0.49. The model
   learned from YouTube comments in which "please", "thank you" and "for your" are spam words,
@@ -76,7 +76,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from socialpulse.ai import extract, keywords, language, polarity, rules, topics
+from socialpulse.ai import (
+    extract,
+    intent_rules,
+    keywords,
+    language,
+    polarity,
+    rules,
+    spam_rules,
+    topics,
+    toxicity_rules,
+)
 from socialpulse.ai.base import (
     ANY_LANGUAGE,
     SENTIMENT_LABELS,
@@ -101,7 +111,7 @@ EXPLAIN_FROM = 0.3
 # The complaint model's score on clearly positive text (see `_analyze_batch`) is capped here,
 # just under the firing threshold.
 COMPLAINT_GATE_CAP = 0.49
-# So is the spam model's on a comment with no mark of spam (`rules.spam_marker`).
+# So is the spam model's on a comment with no mark of spam (`spam_rules.spam_marker`).
 SPAM_GATE_CAP = 0.49
 # Part of the analyser's model version, like polarity.VERSION and language.VERSION: bump it when
 # the routing rule or the intent rules change, so stored analyses are redone (rt3: thanks with
@@ -444,12 +454,12 @@ class DefaultAnalyzer:
             view = rules.TextView.of(text)
             view_no_urls = rules.TextView.of(no_urls) if urls else view
             intents: dict[str, Intent] = {}
-            found = rules.question(view_no_urls)
+            found = intent_rules.question(view_no_urls)
             intents["question"] = Intent(
                 "question", found.score, found.fired, _rule_evidence(found)
             )
 
-            cues = rules.complaint_cues(view)
+            cues = intent_rules.complaint_cues(view)
             cue_score = cues.score * (0.5 + 0.5 * p_neg) if cues.evidence else 0.0
             model_score = float(comp_score[i]) if has_tokens[i] else 0.0
             evidence = []
@@ -470,15 +480,15 @@ class DefaultAnalyzer:
             score = round(max(model_score, cue_score), 4)
             intents["complaint"] = Intent("complaint", score, score >= rules.FIRE_AT, evidence)
 
-            purchase = rules.purchase_intent(view_no_urls)
-            collab = rules.collaboration(view)
+            purchase = intent_rules.purchase_intent(view_no_urls)
+            collab = intent_rules.collaboration(view)
             asks_or_complains = (
                 intents["question"].fired
                 or intents["complaint"].fired
                 or purchase.fired
                 or collab.fired
             )
-            found = rules.praise(view, p_pos, asks_or_complains=asks_or_complains)
+            found = intent_rules.praise(view, p_pos, asks_or_complains=asks_or_complains)
             intents["praise"] = Intent("praise", found.score, found.fired, _rule_evidence(found))
             intents["purchase_intent"] = Intent(
                 "purchase_intent", purchase.score, purchase.fired, _rule_evidence(purchase)
@@ -488,12 +498,12 @@ class DefaultAnalyzer:
             )
 
             if kind == "caption":
-                cues = rules.scam_cues(view)
+                cues = spam_rules.scam_cues(view)
                 evidence = [Evidence("rule", "own_caption_scam_only", 1.0)]
                 evidence += _rule_evidence(cues)
                 score = cues.score
             else:
-                cues = rules.spam_cues(view)
+                cues = spam_rules.spam_cues(view)
                 model_score = float(spam_score[i]) if has_tokens[i] else 0.0
                 evidence = []
                 if has_tokens[i]:
@@ -503,7 +513,7 @@ class DefaultAnalyzer:
                 if (
                     model_score >= rules.FIRE_AT
                     and not cues.evidence
-                    and rules.spam_marker(view) is None
+                    and spam_rules.spam_marker(view) is None
                 ):
                     # No link, request, own channel, money or contact: not spam on the model's
                     # word alone (see the module doc).
@@ -529,7 +539,7 @@ class DefaultAnalyzer:
                 topic.scores,
                 [Evidence("term", term, weight) for term, weight in topic.evidence],
             )
-            tox = rules.toxicity(view)
+            tox = toxicity_rules.toxicity(view)
             toxicity = Toxicity(tox.fired, tox.score, _rule_evidence(tox))
 
             results.append(

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from socialpulse.billing.gate import Credits
+from socialpulse.creators import campaign_analysis as analysis_service
 from socialpulse.creators import campaigns
 from socialpulse.creators.campaigns_schemas import (
     CampaignAnalysis,
@@ -180,7 +181,7 @@ def campaign_analysis(
     subject.require(Role.editor)
     campaigns.get_campaign(session, subject.workspace_id, campaign_id)
     with credits.spend("campaign_analysis", reference=f"campaign:{campaign_id}") as hold:
-        result = campaigns.analysis(session, subject.workspace_id, campaign_id)
+        result = analysis_service.analysis(session, subject.workspace_id, campaign_id)
         if not hold.replayed:
             # The analysis writes nothing and a GET's transaction is read-only: the charge
             # commits in a unit of work of its own, once the analysis has succeeded.

@@ -14,9 +14,9 @@ its settings (currency and value per unit) and the costs the team records by han
   in it; a cost without a date counts with its campaign). Amounts in another currency are not
   converted: they are left out and listed in ``excluded_costs`` (a campaign in another currency
   is left out entirely, its engagement too, so it cannot inflate the ratio).
-* ``campaign=<id>``: only that campaign: its posts' engagement (``creators.campaigns``
-  analysis), its fees and costs, and the recorded costs tagged with it. AI costs and follower
-  growth are not attributable to one campaign and count as zero there (said in ``notes``).
+* ``campaign=<id>``: only that campaign: its posts' engagement (``creators.campaign_analysis``),
+  its fees and costs, and the recorded costs tagged with it. AI costs and follower growth are
+  not attributable to one campaign and count as zero there (said in ``notes``).
 * Costs are not split by platform: with ``platform=``, the value is that platform's and the
   costs stay whole (said in ``notes``).
 * No cost: ``roi_percentage`` is null with the reason.
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from socialpulse.ai import service as ai_service
 from socialpulse.analytics import service as analytics_service
+from socialpulse.creators import campaign_analysis
 from socialpulse.creators import campaigns as creator_campaigns
 from socialpulse.creators.models import Campaign, CampaignCost, CampaignCreator
 from socialpulse.insights import service
@@ -310,7 +311,7 @@ def _add_campaign(
         )
         return
     tally.cents["campaigns"] += cost
-    result = creator_campaigns.analysis(session, subject.workspace_id, campaign.id)
+    result = campaign_analysis.analysis(session, subject.workspace_id, campaign.id)
     platform_of = {creator.creator_id: creator.platform for creator in result.creators}
     for post in result.posts:
         if not span.starts_at <= post.posted_at < span.ends_at:

