@@ -34,7 +34,10 @@ os.environ.setdefault("SOCIALPULSE_TASKS_URL", "memory://")
 from sqlalchemy import select, text  # noqa: E402
 
 from socialpulse import models as _all_models  # noqa: E402,F401
+from socialpulse.billing import ledger as billing_ledger  # noqa: E402
+from socialpulse.billing import pricing as billing_pricing  # noqa: E402
 from socialpulse.billing import schemas, service  # noqa: E402
+from socialpulse.billing import wallets as billing_wallets  # noqa: E402
 from socialpulse.billing.models import LedgerEntry  # noqa: E402
 from socialpulse.db import Database, init_database  # noqa: E402
 from socialpulse.errors import InsufficientCredits  # noqa: E402
@@ -62,7 +65,7 @@ def make_wallet(db: Database, slug: str, credits: int) -> int:
             session, "bench@socialpulse.test"
         ) or workspace_service.create_user(session, "bench@socialpulse.test", "bench-password-1")
         workspace = workspace_service.create_workspace(session, slug, slug, user)
-        service.update_plan(
+        billing_pricing.update_plan(
             session,
             "standard",
             schemas.PlanUpdate(profiles_per_month=0, emails_per_month=0, posts_per_month=0),
@@ -75,8 +78,8 @@ def make_wallet(db: Database, slug: str, credits: int) -> int:
 def mismatches(db: Database, workspace_id: int, expected_charges: int, charged: int) -> int:
     found = 0
     with db.session(readonly=True) as session:
-        balance = service.wallet_for(session, workspace_id).balance
-        found += int(balance != service.ledger_sum(session, workspace_id))
+        balance = billing_wallets.wallet_for(session, workspace_id).balance
+        found += int(balance != billing_ledger.ledger_sum(session, workspace_id))
         found += int(balance < 0)
         running = 0
         for entry in session.scalars(

@@ -33,7 +33,10 @@ os.environ.setdefault("SOCIALPULSE_TASKS_URL", "memory://")
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from socialpulse import models as _all_models  # noqa: E402,F401
+from socialpulse.billing import ledger as billing_ledger  # noqa: E402
+from socialpulse.billing import pricing as billing_pricing  # noqa: E402
 from socialpulse.billing import service as billing_service  # noqa: E402
+from socialpulse.billing import wallets as billing_wallets  # noqa: E402
 from socialpulse.billing.gate import CreditGate  # noqa: E402
 from socialpulse.billing.models import (  # noqa: E402
     LedgerEntry,
@@ -85,7 +88,7 @@ def seed(db: Database, creators: int, credits: int) -> Subject:
         )
         user = workspaces_service.create_user(session, "bench@example.test", "x" * 16, "Bench")
         workspace = workspaces_service.create_workspace(session, "bench", "Bench", user)
-        billing_service.update_plan(session, PLAN, PlanUpdate(profiles_per_month=0))
+        billing_pricing.update_plan(session, PLAN, PlanUpdate(profiles_per_month=0))
         billing_service.set_plan(session, workspace.id, PLAN, reason="benchmark")
         billing_service.grant_credits(session, workspace.id, credits, reason="benchmark")
         return Subject(workspace_id=workspace.id, role=Role.owner, user_id=user.id)
@@ -126,7 +129,7 @@ def main() -> None:
     def watch() -> None:
         while not stop.is_set():
             with db.session(readonly=True) as session:
-                lowest.append(billing_service.wallet_for(session, subject.workspace_id).balance)
+                lowest.append(billing_wallets.wallet_for(session, subject.workspace_id).balance)
             time.sleep(0.005)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -140,8 +143,8 @@ def main() -> None:
 
     with db.session(readonly=True) as session:
         ws = subject.workspace_id
-        wallet = billing_service.wallet_for(session, ws)
-        ledger = billing_service.ledger_sum(session, ws)
+        wallet = billing_wallets.wallet_for(session, ws)
+        ledger = billing_ledger.ledger_sum(session, ws)
         charged = session.scalar(
             select(func.count()).where(
                 LedgerEntry.workspace_id == ws,

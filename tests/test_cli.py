@@ -173,7 +173,9 @@ def _assert_demo_publishing(db: Database) -> None:
 def _assert_demo_billing(db: Database) -> None:
     """The demo workspace is on Standard with part of its allowance used, a top-up, unlocks
     (one about to expire), a list and a campaign; the second start charged nothing more."""
-    from socialpulse.billing import service as billing
+    from socialpulse.billing import ledger as billing_ledger
+    from socialpulse.billing import usage as billing_usage
+    from socialpulse.billing import wallets as billing_wallets
     from socialpulse.creators import unlocks
     from socialpulse.creators.models import Campaign, CreatorList
     from socialpulse.demo_billing import DEMO_TOPUP_CREDITS, DEMO_UNLOCKS
@@ -181,11 +183,13 @@ def _assert_demo_billing(db: Database) -> None:
 
     with db.session() as session:
         workspace = service.get_workspace_by_slug(session, "demo")
-        assert billing.wallet_for(session, workspace.id).plan_code == "standard"
-        used = {a.allowance: a.used for a in billing.allowances(session, workspace.id).allowances}
+        assert billing_wallets.wallet_for(session, workspace.id).plan_code == "standard"
+        used = {
+            a.allowance: a.used for a in billing_usage.allowances(session, workspace.id).allowances
+        }
         assert used["profiles"] == DEMO_UNLOCKS
-        assert billing.balance(session, workspace.id).balance == DEMO_TOPUP_CREDITS
-        assert billing.ledger_sum(session, workspace.id) == DEMO_TOPUP_CREDITS
+        assert billing_usage.balance(session, workspace.id).balance == DEMO_TOPUP_CREDITS
+        assert billing_ledger.ledger_sum(session, workspace.id) == DEMO_TOPUP_CREDITS
         page = unlocks.list_unlocked(session, workspace.id, page_size=50)
         assert page.total == DEMO_UNLOCKS
         remaining = [item.access.remaining_seconds or 0 for item in page.items]

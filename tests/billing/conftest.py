@@ -8,7 +8,7 @@ import pytest
 
 from billing_support import Setup
 from factories import WorkspaceFixture, make_workspace
-from socialpulse.billing import schemas, service
+from socialpulse.billing import pricing, schemas, service
 from socialpulse.db import Database
 from socialpulse.workspaces import service as workspace_service
 
@@ -33,7 +33,7 @@ def setup_wallet(db: Database) -> Setup:
     ) -> None:
         with db.session() as session:
             if overrides:
-                service.update_plan(session, plan, schemas.PlanUpdate(**overrides))
+                pricing.update_plan(session, plan, schemas.PlanUpdate(**overrides))
             service.set_plan(session, ws.workspace_id, plan, reason="test setup")
             if credits:
                 service.grant_credits(session, ws.workspace_id, credits, reason="test setup")

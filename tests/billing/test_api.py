@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from billing_support import NO_ALLOWANCE, Setup
 from factories import WorkspaceFixture
+from socialpulse.billing import pricing as billing_pricing
 from socialpulse.billing import service
 from socialpulse.db import Database
 from socialpulse.workspaces.models import Role
@@ -286,5 +287,5 @@ def test_admins_edit_plans_and_prices(
     unknown = client.put("/api/v1/admin/pricing/teleport", json={}, headers=ws.headers())
     assert unknown.status_code == 422
     with db.session(readonly=True) as session:
-        assert service.get_plan(session, "standard").seats == 3
-        assert service.get_rule(session, "influencer_unlock").credits == 30
+        assert billing_pricing.get_plan(session, "standard").seats == 3
+        assert billing_pricing.get_rule(session, "influencer_unlock").credits == 30

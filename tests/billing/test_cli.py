@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from factories import WorkspaceFixture
-from socialpulse.billing import reports, service
+from socialpulse.billing import reports, usage
 from socialpulse.cli import app
 from socialpulse.config import get_settings
 from socialpulse.db import Database
@@ -73,7 +73,7 @@ def test_plan_set_and_list(db: Database, ws: WorkspaceFixture) -> None:
     assert result.exit_code == 0, result.output
     assert "acme is now on standard (2 seats)" in result.stdout
     with db.session(readonly=True) as session:
-        assert service.balance(session, ws.workspace_id).plan == "standard"
+        assert usage.balance(session, ws.workspace_id).plan == "standard"
         (row,) = reports.transactions(session, ws.workspace_id).items
     assert (row.kind, row.amount, row.actor_user_id) == ("plan_change", 0, None)
     assert row.description == "plan premium -> standard: set by operator"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from billing_support import NO_ALLOWANCE, Setup
 from factories import WorkspaceFixture
-from socialpulse.billing import service
+from socialpulse.billing import ledger, service, usage, wallets
 from socialpulse.billing.models import LedgerEntry, LedgerKind, Reservation, ReservationStatus
 from socialpulse.db import Database
 from socialpulse.errors import InsufficientCredits
@@ -33,7 +33,7 @@ def _run_in_parallel(
         start.wait()
         while not done.is_set():
             with db.session(readonly=True) as session:
-                seen.append(service.balance(session, ws.workspace_id).balance)
+                seen.append(usage.balance(session, ws.workspace_id).balance)
 
     def attempt(n: int) -> str:
         start.wait()
@@ -54,8 +54,8 @@ def _run_in_parallel(
 
 def _assert_ledger_is_the_balance(db: Database, ws: WorkspaceFixture) -> None:
     with db.session(readonly=True) as session:
-        assert service.wallet_for(session, ws.workspace_id).balance == 0
-        assert service.ledger_sum(session, ws.workspace_id) == 0
+        assert wallets.wallet_for(session, ws.workspace_id).balance == 0
+        assert ledger.ledger_sum(session, ws.workspace_id) == 0
         charges = session.scalar(
             select(func.count()).where(
                 LedgerEntry.workspace_id == ws.workspace_id, LedgerEntry.kind == LedgerKind.charge

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from billing_support import NO_ALLOWANCE, Setup
 from factories import WorkspaceFixture
 from socialpulse.app import create_app
-from socialpulse.billing import service
+from socialpulse.billing import ledger, usage
 from socialpulse.billing.gate import Credits
 from socialpulse.billing.models import Reservation
 from socialpulse.config import Settings
@@ -89,10 +89,10 @@ def _state(db: Database, ws: WorkspaceFixture) -> tuple[int, str, list[str]]:
             )
         ]
         assert (
-            service.ledger_sum(session, ws.workspace_id)
-            == service.balance(session, ws.workspace_id).balance
+            ledger.ledger_sum(session, ws.workspace_id)
+            == usage.balance(session, ws.workspace_id).balance
         )
-        return service.balance(session, ws.workspace_id).balance, workspace.name, statuses
+        return usage.balance(session, ws.workspace_id).balance, workspace.name, statuses
 
 
 @pytest.mark.parametrize("early", [False, True])

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from billing.stripe_fake import Delivery, StripeFake, sign
 from factories import WorkspaceFixture, make, make_workspace
 from socialpulse.billing import service as billing
+from socialpulse.billing import wallets as billing_wallets
 from socialpulse.billing.models import LedgerEntry, LedgerKind, Plan, Wallet
 from socialpulse.billing.payments_models import PaymentEvent, PaymentEventStatus
 from socialpulse.db import Database
@@ -61,7 +62,7 @@ def _plan(db: Database, workspace_id: int, code: str) -> None:
 
 def _wallet(db: Database, workspace_id: int) -> Wallet:
     with db.session() as session:
-        wallet = billing.wallet_for(session, workspace_id)
+        wallet = billing_wallets.wallet_for(session, workspace_id)
         session.expunge(wallet)
         return wallet
 

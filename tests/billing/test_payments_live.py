@@ -11,7 +11,7 @@ import pytest
 from billing.stripe_fake import StripeFake
 from conftest import REDIS_URL
 from factories import make_workspace
-from socialpulse.billing import service as billing
+from socialpulse.billing import usage as billing_usage
 from socialpulse.db import Database
 from socialpulse.kit.liveserver import live_server
 
@@ -43,4 +43,4 @@ def test_a_top_up_paid_on_the_hosted_page_credits_the_live_server(
             [delivery] = fake.deliveries
             assert delivery.status == 200, delivery.body
             with db.session(readonly=True) as session:
-                assert billing.balance(session, acme.workspace_id).balance == 1000
+                assert billing_usage.balance(session, acme.workspace_id).balance == 1000

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from factories import make_workspace
-from socialpulse.billing import payments
-from socialpulse.billing import service as billing
+from socialpulse.billing import payments_webhooks
+from socialpulse.billing import wallets as billing_wallets
 from socialpulse.billing.models import LedgerEntry, LedgerKind
 from socialpulse.billing.payments_models import PaymentEvent
 from socialpulse.db import Database
@@ -57,7 +57,7 @@ def _topups(db: Database, workspace_id: int) -> int:
 
 def _balance(db: Database, workspace_id: int) -> int:
     with db.session() as session:
-        return billing.wallet_for(session, workspace_id).balance
+        return billing_wallets.wallet_for(session, workspace_id).balance
 
 
 def test_two_deliveries_of_one_event_at_once_credit_it_once(db: Database) -> None:
@@ -72,7 +72,7 @@ def test_two_deliveries_of_one_event_at_once_credit_it_once(db: Database) -> Non
         try:
             barrier.wait(timeout=10)
             with db.session() as session:
-                answers.append(payments.handle_event(session, "stripe", event).status)
+                answers.append(payments_webhooks.handle_event(session, "stripe", event).status)
         except BaseException as exc:  # reported below, with the thread's answer
             errors.append(exc)
 
@@ -97,9 +97,9 @@ def test_one_checkout_announced_by_two_events_is_credited_once(db: Database) -> 
     succeeded["type"] = "checkout.session.async_payment_succeeded"
 
     with db.session() as session:
-        first = payments.handle_event(session, "stripe", completed)
+        first = payments_webhooks.handle_event(session, "stripe", completed)
     with db.session() as session:
-        second = payments.handle_event(session, "stripe", succeeded)
+        second = payments_webhooks.handle_event(session, "stripe", succeeded)
 
     assert (first.status, second.status) == ("fulfilled", "ignored")
     assert "credited by event evt_completed" in second.message
@@ -115,7 +115,7 @@ def test_a_checkout_whose_metadata_names_no_credits_is_rejected_and_credits_noth
     event["data"]["object"]["metadata"]["credits"] = "-5"
 
     with db.session() as session:
-        ack = payments.handle_event(session, "stripe", event)
+        ack = payments_webhooks.handle_event(session, "stripe", event)
 
     assert ack.status == "rejected"
     assert _balance(db, workspace_id) == 0

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from factories import WorkspaceFixture
-from socialpulse.billing import reports, service
+from socialpulse.billing import reports, service, usage
 from socialpulse.db import Database
 from socialpulse.errors import Conflict
 from socialpulse.workspaces import seats
@@ -53,7 +53,7 @@ def test_a_downgrade_below_the_seats_in_use_is_refused_with_the_reason(
     )
     assert error.details == {"plan": "standard", "seats": 2, "members": 1, "pending_invitations": 2}
     with db.session(readonly=True) as session:
-        assert service.balance(session, ws.workspace_id).plan == "premium"
+        assert usage.balance(session, ws.workspace_id).plan == "premium"
         assert reports.transactions(session, ws.workspace_id).total == 0  # no plan_change row
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from billing_support import NO_ALLOWANCE, Setup
 from factories import WorkspaceFixture
-from socialpulse.billing import catalog, service
+from socialpulse.billing import catalog, ledger, pricing, service, usage, wallets
 from socialpulse.billing.models import (
     Funding,
     LedgerEntry,
@@ -30,7 +30,7 @@ from socialpulse.workspaces.models import Workspace
 
 def _balance(db: Database, ws: WorkspaceFixture) -> int:
     with db.session(readonly=True) as session:
-        return service.balance(session, ws.workspace_id).balance
+        return usage.balance(session, ws.workspace_id).balance
 
 
 def _ledger(db: Database, ws: WorkspaceFixture) -> list[LedgerEntry]:
@@ -53,8 +53,8 @@ def _charge(db: Database, ws: WorkspaceFixture, action: str, ref: str, **kw: obj
 
 def _assert_ledger_is_the_balance(db: Database, ws: WorkspaceFixture) -> None:
     with db.session(readonly=True) as session:
-        wallet = service.wallet_for(session, ws.workspace_id)
-        assert service.ledger_sum(session, ws.workspace_id) == wallet.balance >= 0
+        wallet = wallets.wallet_for(session, ws.workspace_id)
+        assert ledger.ledger_sum(session, ws.workspace_id) == wallet.balance >= 0
         rows = _ledger(db, ws)
         running = 0
         for row in rows:
@@ -91,14 +91,14 @@ def test_the_migration_seeds_the_catalogue_as_the_issue_priced_it(db: Database) 
         {"code": c, "credits": n, "price_cents": p} for c, n, p in migration.TOPUPS
     ] == catalog.DEFAULT_TOPUPS
     with db.session(readonly=True) as session:
-        plans = {p.code: p for p in service.list_plans(session)}
+        plans = {p.code: p for p in pricing.list_plans(session)}
         assert (plans["premium"].price_cents, plans["premium"].seats) == (49900, 5)
         assert plans["standard"].profiles_per_month == 500
         assert plans["premium"].topup_discount_pct == 20
-        unlock = service.get_rule(session, "influencer_unlock")
+        unlock = pricing.get_rule(session, "influencer_unlock")
         assert (unlock.credits, unlock.allowance, unlock.access_days) == (25, "profiles", 30)
-        assert service.get_rule(session, "advanced_search").free_per_month == 10
-        assert [t.credits for t in service.list_topups(session)] == [1000, 2500, 10000]
+        assert pricing.get_rule(session, "advanced_search").free_per_month == 10
+        assert [t.credits for t in pricing.list_topups(session)] == [1000, 2500, 10000]
 
 
 # --- what pays ------------------------------------------------------------------------------
@@ -132,10 +132,10 @@ def test_free_units_come_before_credits_each_cycle(
     entries = [_charge(db, ws, "bulk_export", f"list:{n}") for n in range(2)]
     assert [(e.funding, e.amount) for e in entries] == [(Funding.free, 0), (Funding.credits, -50)]
     with db.session(readonly=True) as session:
-        q = service.quote(session, ws.workspace_id, "discovery_pagination", 5)
+        q = usage.quote(session, ws.workspace_id, "discovery_pagination", 5)
         assert (q.funding, q.credits, q.free_remaining) == (Funding.free, 0, 5)
         # 6 pages do not fit in 5 free ones: the quantity is paid from one source.
-        q = service.quote(session, ws.workspace_id, "discovery_pagination", 6)
+        q = usage.quote(session, ws.workspace_id, "discovery_pagination", 6)
         assert (q.funding, q.credits) == (Funding.credits, 60)
         assert q.can_perform is False  # 50 left
         assert q.reason is not None and "60 credits" in q.reason
@@ -147,9 +147,7 @@ def test_an_allowance_is_shared_by_its_actions_only(
     setup_wallet(ws, "standard", profiles_per_month=1, posts_per_month=1)
     _charge(db, ws, "influencer_unlock", "creator:1")
     with db.session(readonly=True) as session:
-        allowances = {
-            a.allowance: a for a in service.allowances(session, ws.workspace_id).allowances
-        }
+        allowances = {a.allowance: a for a in usage.allowances(session, ws.workspace_id).allowances}
     assert (allowances["profiles"].used, allowances["profiles"].remaining) == (1, 0)
     assert (allowances["posts"].used, allowances["posts"].remaining) == (0, 1)
     assert _charge(db, ws, "post_analytics", "post:1").funding == Funding.allowance
@@ -164,7 +162,7 @@ def test_reserved_credits_are_not_available_to_others_until_released(
             session, ws.workspace_id, "influencer_unlock", reference="creator:1", actor_user_id=None
         ).id
     with db.session(readonly=True) as session:
-        bal = service.balance(session, ws.workspace_id)
+        bal = usage.balance(session, ws.workspace_id)
     assert (bal.balance, bal.held, bal.available) == (30, 25, 5)
     with pytest.raises(InsufficientCredits):
         _charge(db, ws, "influencer_unlock", "creator:2")
@@ -225,7 +223,7 @@ def test_expired_holds_count_nothing_and_the_sweep_releases_them(
             ).id
     with time_machine.travel(start + dt.timedelta(minutes=11), tick=False):
         with db.session(readonly=True) as session:
-            assert service.balance(session, ws.workspace_id).available == 25
+            assert usage.balance(session, ws.workspace_id).available == 25
         with db.session() as session:
             assert service.release_expired(session) == 1
             assert service.release_expired(session) == 0
@@ -257,7 +255,7 @@ def test_allowances_reset_at_the_cycle_start_in_the_workspace_zone(
     renewal = dt.datetime(2027, 3, 1, 4, 30, tzinfo=dt.UTC)
     with time_machine.travel(renewal - dt.timedelta(minutes=1), tick=False):
         with db.session(readonly=True) as session:
-            start, end = service.cycle_bounds(session, ws.workspace_id)
+            start, end = wallets.cycle_bounds(session, ws.workspace_id)
             assert (start, end) == (anchor, renewal)
         with pytest.raises(InsufficientCredits):
             _charge(db, ws, "influencer_unlock", "creator:5")
@@ -266,7 +264,7 @@ def test_allowances_reset_at_the_cycle_start_in_the_workspace_zone(
         assert entry.funding == Funding.allowance
         assert entry.cycle_start == dt.date(2027, 2, 28)  # the New York date
         with db.session(readonly=True) as session:
-            start, end = service.cycle_bounds(session, ws.workspace_id)
+            start, end = wallets.cycle_bounds(session, ws.workspace_id)
         # Then the 31st again: 31 March 23:30 EDT is 1 April 03:30 UTC (DST began).
         assert (start, end) == (renewal, dt.datetime(2027, 4, 1, 3, 30, tzinfo=dt.UTC))
 
@@ -277,12 +275,12 @@ def test_cycle_of_clips_the_anchor_day_to_each_month() -> None:
     utc = ZoneInfo("UTC")
     anchor = dt.datetime(2027, 1, 31, 10, 0, tzinfo=dt.UTC)
     at = dt.datetime(2027, 5, 15, tzinfo=dt.UTC)
-    assert service.cycle_of(anchor, utc, at) == (
+    assert wallets.cycle_of(anchor, utc, at) == (
         dt.datetime(2027, 4, 30, 10, 0, tzinfo=dt.UTC),
         dt.datetime(2027, 5, 31, 10, 0, tzinfo=dt.UTC),
     )
     # Before the anchor (a clock behind the subscription): the first cycle.
-    assert service.cycle_of(anchor, utc, anchor - dt.timedelta(days=3))[0] == anchor
+    assert wallets.cycle_of(anchor, utc, anchor - dt.timedelta(days=3))[0] == anchor
 
 
 # --- idempotency ----------------------------------------------------------------------------
@@ -407,5 +405,5 @@ def test_a_plan_change_is_a_ledger_row_naming_both_plans(
     ]
     assert rows[0].description == "plan premium -> standard: upgrade"
     with db.session(readonly=True) as session:
-        assert service.wallet_for(session, ws.workspace_id).plan_code == "standard"
+        assert wallets.wallet_for(session, ws.workspace_id).plan_code == "standard"
         assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 1

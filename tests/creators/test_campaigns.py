@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 
 from factories import WorkspaceFixture, make
 from socialpulse.billing import service as billing
+from socialpulse.billing import usage as billing_usage
 from socialpulse.billing.models import LedgerEntry, Reservation
 from socialpulse.creators import campaign_analysis
 from socialpulse.creators.models import (
@@ -472,7 +473,7 @@ def _grant(db: Database, ws: WorkspaceFixture, credits: int) -> None:
 
 def _balance(db: Database, ws: WorkspaceFixture) -> int:
     with db.session(readonly=True) as session:
-        return billing.balance(session, ws.workspace_id).balance
+        return billing_usage.balance(session, ws.workspace_id).balance
 
 
 def _charges(db: Database, ws: WorkspaceFixture) -> list[tuple[str | None, int, str]]:

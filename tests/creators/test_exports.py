@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from factories import WorkspaceFixture, make
 from socialpulse.billing import service as billing
+from socialpulse.billing import usage as billing_usage
 from socialpulse.billing.models import LedgerEntry
 from socialpulse.creators.exports import csv_cell
 from socialpulse.creators.models import (
@@ -222,7 +223,7 @@ def test_one_export_a_month_is_free_then_each_costs_its_price(
     reference = f"list:{listed['list']}.csv"
     assert _ledger(db, ws) == [(0, "free", reference), (-50, "credits", reference)]
     with db.session(readonly=True) as session:
-        assert billing.balance(session, ws.workspace_id).balance == 10
+        assert billing_usage.balance(session, ws.workspace_id).balance == 10
 
 
 def test_a_retried_export_is_charged_once(
@@ -240,7 +241,7 @@ def test_a_retried_export_is_charged_once(
     reused = client.get(f"/api/v1/lists/{listed['list']}/export.csv", headers=headers)
     assert reused.status_code == 409, "a key belongs to one request"
     with db.session(readonly=True) as session:
-        assert billing.balance(session, ws.workspace_id).balance == 50
+        assert billing_usage.balance(session, ws.workspace_id).balance == 50
 
 
 def test_an_empty_export_charges_nothing(

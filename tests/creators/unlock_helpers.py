@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from socialpulse.billing import ledger as billing_ledger
+from socialpulse.billing import pricing as billing_pricing
 from socialpulse.billing import service as billing_service
+from socialpulse.billing import wallets as billing_wallets
 from socialpulse.billing.models import LedgerEntry, LedgerKind
 from socialpulse.billing.schemas import PlanUpdate
 from socialpulse.db import Database
@@ -16,7 +19,7 @@ CREDITS_ONLY_PLAN = "standard"
 def credits_only(db: Database, workspace_id: int, credits: int) -> None:
     """The workspace on a plan whose monthly allowances are 0, with ``credits`` to spend."""
     with db.session() as session:
-        billing_service.update_plan(
+        billing_pricing.update_plan(
             session,
             CREDITS_ONLY_PLAN,
             PlanUpdate(profiles_per_month=0, emails_per_month=0, posts_per_month=0),
@@ -28,12 +31,12 @@ def credits_only(db: Database, workspace_id: int, credits: int) -> None:
 
 def balance(db: Database, workspace_id: int) -> int:
     with db.session(readonly=True) as session:
-        return billing_service.wallet_for(session, workspace_id).balance
+        return billing_wallets.wallet_for(session, workspace_id).balance
 
 
 def ledger_sum(db: Database, workspace_id: int) -> int:
     with db.session(readonly=True) as session:
-        return billing_service.ledger_sum(session, workspace_id)
+        return billing_ledger.ledger_sum(session, workspace_id)
 
 
 def charges(db: Database, workspace_id: int, action: str) -> int:

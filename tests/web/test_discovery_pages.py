@@ -140,7 +140,7 @@ def test_no_creator_analysed_yet_says_how_to_get_one(
 def test_unlock_shows_price_and_balance_first_then_charges_once(
     client: TestClient, owner: WorkspaceFixture, creators: dict[str, int], db: Database
 ) -> None:
-    from socialpulse.billing import service as billing_service
+    from socialpulse.billing import usage as billing_usage
 
     creator_id = creators["garden_lab"]
     # The plan's allowance pays first; the credits stay.
@@ -153,8 +153,8 @@ def test_unlock_shows_price_and_balance_first_then_charges_once(
     assert re.search(r'data-testid="unlock-balance">60 credits<', confirm.text)
     # Looking at the price charged nothing.
     with db.session(readonly=True) as session:
-        assert billing_service.balance(session, owner.workspace_id).balance == 60
-        assert billing_service.allowances(session, owner.workspace_id).allowances[0].used == 0
+        assert billing_usage.balance(session, owner.workspace_id).balance == 60
+        assert billing_usage.allowances(session, owner.workspace_id).allowances[0].used == 0
 
     response = _unlock(client, creator_id)
     assert response.status_code == 303
@@ -171,7 +171,7 @@ def test_unlock_shows_price_and_balance_first_then_charges_once(
     with db.session(readonly=True) as session:
         usage = {
             a.allowance.value: a.used
-            for a in billing_service.allowances(session, owner.workspace_id).allowances
+            for a in billing_usage.allowances(session, owner.workspace_id).allowances
         }
         assert usage["profiles"] == 1
     card = _cards(client.get("/discovery").text)[creator_id]
@@ -182,11 +182,13 @@ def test_unlock_shows_price_and_balance_first_then_charges_once(
 def test_unlock_paid_in_credits_when_the_allowance_is_used(
     client: TestClient, owner: WorkspaceFixture, creators: dict[str, int], db: Database
 ) -> None:
+    from socialpulse.billing import pricing as billing_pricing
     from socialpulse.billing import service as billing_service
+    from socialpulse.billing import usage as billing_usage
 
     # A plan whose allowance includes no profile: each unlock is paid in credits.
     with db.session() as session:
-        billing_service.update_plan(
+        billing_pricing.update_plan(
             session, "free", billing_service.schemas.PlanUpdate(profiles_per_month=0)
         )
     set_plan(db, owner.workspace_id, "free")
@@ -198,7 +200,7 @@ def test_unlock_paid_in_credits_when_the_allowance_is_used(
     assert "Confirm unlock · 25 credits" in confirm
     assert _unlock(client, creator_id).status_code == 303
     with db.session(readonly=True) as session:
-        assert billing_service.balance(session, owner.workspace_id).balance == 5
+        assert billing_usage.balance(session, owner.workspace_id).balance == 5
 
     # Not enough for another: no confirm button, a way to top up, and a refused post.
     other_id = creators["fit_with_maya"]
@@ -211,7 +213,7 @@ def test_unlock_paid_in_credits_when_the_allowance_is_used(
     error = re.search(r'data-testid="unlock-error">(.*?)</div>', response.text, re.S)
     assert error and "25" in error.group(1)
     with db.session(readonly=True) as session:
-        assert billing_service.balance(session, owner.workspace_id).balance == 5
+        assert billing_usage.balance(session, owner.workspace_id).balance == 5
     assert "locked" in _cards(client.get("/discovery").text)[other_id]
 
 

@@ -257,7 +257,8 @@ def test_analysis_without_credits_is_refused_with_nothing_charged(
 def test_a_list_exports_as_the_page_priced_it_once_free_then_in_credits(
     client: TestClient, owner: WorkspaceFixture, db: Database
 ) -> None:
-    from socialpulse.billing import service as billing
+    from socialpulse.billing import ledger as billing_ledger
+    from socialpulse.billing import usage as billing_usage
 
     ids = build_creators(db, ["garden_lab"])
     location = _new_list(client)
@@ -286,5 +287,5 @@ def test_a_list_exports_as_the_page_priced_it_once_free_then_in_credits(
     bad = _post(client, location, f"{location}/export", {"fmt": "xlsx"})
     assert bad.status_code == 422 and "choose CSV or JSON" in bad.text
     with db.session(readonly=True) as session:
-        assert billing.ledger_sum(session, owner.workspace_id) == 0
-        assert billing.balance(session, owner.workspace_id).balance == 0
+        assert billing_ledger.ledger_sum(session, owner.workspace_id) == 0
+        assert billing_usage.balance(session, owner.workspace_id).balance == 0

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from socialpulse.billing import schemas, service
+from socialpulse.billing import pricing, schemas
 from socialpulse.errors import error_responses
 from socialpulse.workspaces.deps import DbSession, InstanceAdmin
 
@@ -20,7 +20,7 @@ router = APIRouter(
 @router.get("/plans", response_model=list[schemas.PlanRead])
 def list_plans(session: DbSession, _: InstanceAdmin) -> object:
     """Every plan, inactive ones included."""
-    return service.list_plans(session)
+    return pricing.list_plans(session)
 
 
 @router.put("/plans/{code}", response_model=schemas.PlanRead, responses=error_responses(404))
@@ -32,7 +32,7 @@ def update_plan(
 ) -> object:
     """Change a plan; only the fields given change. Takes effect at once for every workspace
     on it (allowances are compared with this cycle's use as it stands)."""
-    return service.update_plan(session, code, body)
+    return pricing.update_plan(session, code, body)
 
 
 @router.put("/pricing/{action}", response_model=schemas.PricingRuleRead)
@@ -43,4 +43,4 @@ def update_rule(
     _: InstanceAdmin,
 ) -> object:
     """Change an action's price, free units per month, allowance or access days."""
-    return service.update_rule(session, action, body)
+    return pricing.update_rule(session, action, body)

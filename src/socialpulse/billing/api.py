@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
-from socialpulse.billing import reports, schemas, service
+from socialpulse.billing import pricing as billing_pricing
+from socialpulse.billing import reports, schemas
+from socialpulse.billing import usage as billing_usage
 from socialpulse.billing.models import LedgerKind
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id, UtcDatetime
@@ -31,7 +33,7 @@ PageSize = Annotated[int, Query(ge=1, le=200)]
 @router.get("/balance", response_model=schemas.Balance)
 def balance(session: DbSession, subject: CurrentSubject) -> object:
     """Top-up credits, those held by actions in progress, and what is available."""
-    return service.balance(session, subject.workspace_id)
+    return billing_usage.balance(session, subject.workspace_id)
 
 
 @router.get("/wallet/summary", response_model=schemas.WalletSummary)
@@ -113,7 +115,7 @@ def can_perform(
     quantity: Annotated[int, Query(ge=1, le=schemas.MAX_QUANTITY)] = 1,
 ) -> object:
     """Whether the workspace can perform `action` now, what it would cost and what would pay."""
-    return service.quote(session, subject.workspace_id, action, quantity)
+    return billing_usage.quote(session, subject.workspace_id, action, quantity)
 
 
 @router.get("/pricing", response_model=schemas.Pricing)
@@ -127,7 +129,7 @@ def pricing(session: DbSession, subject: CurrentSubject) -> object:
 )
 def pricing_rule(action: ActionPath, session: DbSession, subject: CurrentSubject) -> object:
     """One action's price, free units per month, allowance and access days."""
-    return service.get_rule(session, action)
+    return billing_pricing.get_rule(session, action)
 
 
 @router.post(
@@ -145,7 +147,7 @@ def calculate(
 @router.get("/allowances", response_model=schemas.Allowances)
 def allowances(session: DbSession, subject: CurrentSubject) -> object:
     """This cycle's allowances (included, used, held, remaining) and free units per action."""
-    return service.allowances(session, subject.workspace_id)
+    return billing_usage.allowances(session, subject.workspace_id)
 
 
 @router.get("/system/stats", response_model=schemas.SystemStats, responses=error_responses(403))

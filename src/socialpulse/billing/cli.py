@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialpulse.billing import reports, schemas, service
+from socialpulse.billing import pricing, reports, schemas, service, usage
 from socialpulse.db import get_database
 from socialpulse.kit.cli import WorkspaceOption, run_or_exit
 from socialpulse.workspaces import service as workspace_service
@@ -59,7 +59,7 @@ def ledger(
             ws = workspace_service.get_workspace_by_slug(session, workspace)
             return (
                 reports.transactions(session, ws.id, page=1, page_size=limit),
-                service.balance(session, ws.id),
+                usage.balance(session, ws.id),
             )
 
     page, bal = run_or_exit(action)
@@ -89,7 +89,7 @@ def ledger(
 def list_plans(as_json: JsonOption = False) -> None:
     """The plans: price, seats, monthly allowances, top-up discount."""
     with get_database().session(readonly=True) as session:
-        plans = [schemas.PlanRead.model_validate(p) for p in service.list_plans(session)]
+        plans = [schemas.PlanRead.model_validate(p) for p in pricing.list_plans(session)]
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in plans], indent=2))
         return
@@ -130,7 +130,7 @@ def set_plan(
             wallet = service.set_plan(
                 session, ws.id, plan, reason=reason, restart_cycle=not keep_cycle
             )
-            return wallet.plan_code, service.get_plan(session, wallet.plan_code).seats
+            return wallet.plan_code, pricing.get_plan(session, wallet.plan_code).seats
 
     code, seats = run_or_exit(action)
     typer.echo(f"workspace {workspace} is now on {code} ({seats} seats)")

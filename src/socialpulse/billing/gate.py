@@ -42,7 +42,7 @@ import structlog
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from socialpulse.billing import service
+from socialpulse.billing import ledger, service
 from socialpulse.billing.models import LedgerEntry
 from socialpulse.db import Database
 from socialpulse.errors import InvalidInput
@@ -231,7 +231,7 @@ def credit_gate(
         str | None,
         Header(
             alias="Idempotency-Key",
-            max_length=service.MAX_KEY_LENGTH,
+            max_length=ledger.MAX_KEY_LENGTH,
             description="Any unique string (<= 200 chars): a retried request is charged once.",
         ),
     ] = None,

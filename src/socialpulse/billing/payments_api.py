@@ -15,7 +15,7 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request
 
-from socialpulse.billing import payments
+from socialpulse.billing import payments, payments_webhooks
 from socialpulse.billing.payments_schemas import (
     CheckoutCreate,
     CheckoutRead,
@@ -119,7 +119,7 @@ def stripe_webhook(
         # Anyone can post here: logged for the operator, never stored.
         log.warning("billing.webhook.rejected", reason=exc.message, size=len(payload))
         raise
-    return payments.handle_event(session, provider.name, event)
+    return payments_webhooks.handle_event(session, provider.name, event)
 
 
 @router.get("/payments", response_model=PaymentEventPage, responses=error_responses(403))

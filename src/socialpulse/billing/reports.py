@@ -10,7 +10,10 @@ from collections import defaultdict
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from socialpulse.billing import schemas, service
+from socialpulse.billing import pricing as billing_pricing
+from socialpulse.billing import schemas
+from socialpulse.billing import usage as billing_usage
+from socialpulse.billing import wallets as billing_wallets
 from socialpulse.billing.models import (
     Funding,
     LedgerEntry,
@@ -102,7 +105,7 @@ def monthly_usage(
     session: Session, workspace_id: int, now: dt.datetime | None = None
 ) -> schemas.MonthlyUsage:
     """This billing cycle's actions: units by what paid for them, credits spent and added."""
-    start, end = service.cycle_bounds(session, workspace_id, now)
+    start, end = billing_wallets.cycle_bounds(session, workspace_id, now)
     rows = session.execute(
         select(
             LedgerEntry.action,
@@ -164,7 +167,7 @@ def spending(
     if not 1 <= months <= 36:
         raise InvalidInput("months must be between 1 and 36")
     now = now or utcnow()
-    zone = service.workspace_zone(session, workspace_id)
+    zone = billing_wallets.workspace_zone(session, workspace_id)
     local = now.astimezone(zone)
     keys: list[str] = []
     year, month = local.year, local.month
@@ -203,8 +206,8 @@ def spending(
 
 
 def wallet_summary(session: Session, workspace_id: int) -> schemas.WalletSummary:
-    wallet = service.wallet_for(session, workspace_id)
-    plan = service.get_plan(session, wallet.plan_code)
+    wallet = billing_wallets.wallet_for(session, workspace_id)
+    plan = billing_pricing.get_plan(session, wallet.plan_code)
     held = session.scalar(
         select(func.count()).where(
             Reservation.workspace_id == workspace_id,
@@ -214,11 +217,11 @@ def wallet_summary(session: Session, workspace_id: int) -> schemas.WalletSummary
     )
     return schemas.WalletSummary(
         plan=schemas.PlanRead.model_validate(plan),
-        balance=service.balance(session, workspace_id),
-        allowances=service.allowances(session, workspace_id),
+        balance=billing_usage.balance(session, workspace_id),
+        allowances=billing_usage.allowances(session, workspace_id),
         cycle_anchor=wallet.cycle_anchor,
         seats=plan.seats,
-        topups=service.topups_for(session, plan),
+        topups=billing_pricing.topups_for(session, plan),
         held_reservations=int(held or 0),
     )
 
@@ -232,11 +235,15 @@ def dashboard(session: Session, workspace_id: int) -> schemas.CreditsDashboard:
 
 
 def pricing(session: Session, workspace_id: int) -> schemas.Pricing:
-    plan = service.get_plan(session, service.wallet_for(session, workspace_id).plan_code)
+    plan = billing_pricing.get_plan(
+        session, billing_wallets.wallet_for(session, workspace_id).plan_code
+    )
     return schemas.Pricing(
-        rules=[schemas.PricingRuleRead.model_validate(r) for r in service.list_rules(session)],
-        plans=[schemas.PlanRead.model_validate(p) for p in service.list_plans(session)],
-        topups=service.topups_for(session, plan),
+        rules=[
+            schemas.PricingRuleRead.model_validate(r) for r in billing_pricing.list_rules(session)
+        ],
+        plans=[schemas.PlanRead.model_validate(p) for p in billing_pricing.list_plans(session)],
+        topups=billing_pricing.topups_for(session, plan),
     )
 
 
@@ -246,7 +253,7 @@ def calculate(
     """Each item quoted on its own against the wallet as it is now."""
     if not items:
         raise InvalidInput("give at least one {action, quantity}")
-    quotes = [service.quote(session, workspace_id, i.action, i.quantity) for i in items]
+    quotes = [billing_usage.quote(session, workspace_id, i.action, i.quantity) for i in items]
     return schemas.Calculation(
         items=quotes,
         total_credits=sum(q.credits for q in quotes),

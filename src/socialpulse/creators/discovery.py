@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from socialpulse.billing import service as billing_service
+from socialpulse.billing import pricing as billing_pricing
+from socialpulse.billing import usage as billing_usage
 from socialpulse.creators import report, search_index, unlocks
 from socialpulse.creators import service as creators_service
 from socialpulse.creators.models import (
@@ -601,8 +602,8 @@ def dashboard(session: Session, workspace_id: int) -> DiscoveryDashboard:
             str(user_id) if user_id is not None else "unknown": count
             for user_id, count in by_member
         },
-        balance=billing_service.balance(session, workspace_id),
-        allowances=billing_service.allowances(session, workspace_id),
+        balance=billing_usage.balance(session, workspace_id),
+        allowances=billing_usage.allowances(session, workspace_id),
         suggestions=_suggestions(session, workspace_id, recent[0][1].id if recent else None),
     )
 
@@ -634,8 +635,8 @@ def pricing(session: Session, workspace_id: int) -> DiscoveryPricing:
     items: list[DiscoveryPrice] = []
     balance = 0
     for action in DISCOVERY_ACTIONS:
-        rule = billing_service.get_rule(session, action)
-        quote = billing_service.quote(session, workspace_id, action)
+        rule = billing_pricing.get_rule(session, action)
+        quote = billing_usage.quote(session, workspace_id, action)
         balance = quote.balance
         items.append(
             DiscoveryPrice(

@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts import service as accounts_service
-from socialpulse.billing import service as billing_service
+from socialpulse.billing import usage as billing_usage
 from socialpulse.config import get_settings
 from socialpulse.creators import report
 from socialpulse.creators.models import (
@@ -421,7 +421,7 @@ def require_access(session: Session, workspace_id: int, creator_id: int) -> None
             CreatorAccess.workspace_id == workspace_id, CreatorAccess.creator_id == creator_id
         )
     )
-    quote = billing_service.quote(session, workspace_id, UNLOCK_ACTION)
+    quote = billing_usage.quote(session, workspace_id, UNLOCK_ACTION)
     details = {
         "creator_id": creator_id,
         "action": UNLOCK_ACTION,

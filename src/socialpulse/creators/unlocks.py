@@ -8,7 +8,7 @@ module writes the access and settles the hold in the same transaction, so the ch
 with the access or not at all.
 
 Two members unlocking one creator at once are charged once: ``unlock`` locks the workspace's
-wallet row (``billing.service.wallet_for(lock=True)``: FOR UPDATE on PostgreSQL; SQLite's
+wallet row (``billing.wallets.wallet_for(lock=True)``: FOR UPDATE on PostgreSQL; SQLite's
 writer lock is already held by the unit of work) and only then re-reads the access, so the
 second one sees the first one's committed row and releases its hold.
 """
@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from socialpulse.billing import service as billing_service
+from socialpulse.billing import pricing as billing_pricing
+from socialpulse.billing import wallets as billing_wallets
 from socialpulse.billing.gate import CreditGate, Hold
 from socialpulse.billing.models import LedgerEntry, LedgerKind
 from socialpulse.creators import service as creators_service
@@ -129,7 +130,7 @@ def require_creator(session: Session, creator_id: int) -> Creator:
 
 
 def access_days(session: Session) -> int:
-    return billing_service.get_rule(session, UNLOCK_ACTION).access_days or DEFAULT_ACCESS_DAYS
+    return billing_pricing.get_rule(session, UNLOCK_ACTION).access_days or DEFAULT_ACCESS_DAYS
 
 
 def _unlock_read(
@@ -159,7 +160,7 @@ def unlock(
     unexpired access. Locks the wallet first, so of two members unlocking one creator at once
     the second sees the first one's access."""
     creator = require_creator(session, creator_id)
-    billing_service.wallet_for(session, workspace_id, lock=True)
+    billing_wallets.wallet_for(session, workspace_id, lock=True)
     row = access_row(session, workspace_id, creator_id)
     now = utcnow()
     if row is not None and (row.expires_at is None or row.expires_at > now):
@@ -274,7 +275,7 @@ def unlock_email_via_gate(
             )
     with credits.spend(EMAIL_ACTION, reference=reference) as hold:
         with db.session() as session:
-            billing_service.wallet_for(session, workspace_id, lock=True)
+            billing_wallets.wallet_for(session, workspace_id, lock=True)
             if not hold.replayed and _earlier_charge(
                 session, workspace_id, EMAIL_ACTION, reference
             ):

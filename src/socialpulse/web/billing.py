@@ -1,8 +1,8 @@
 """The billing page: the workspace's plan, its allowances this cycle, the credit balance, the
 ledger (filters, pages), top-up buttons that go to the payment provider's checkout, and the
-spending of the last months as a chart. Every figure comes from ``billing.service`` (the
-ledger is the counter); what is computed here is only the shape the template and Chart.js
-want."""
+spending of the last months as a chart. Every figure comes from ``billing.reports`` and
+``billing.pricing`` (the ledger is the counter); what is computed here is only the shape the
+template and Chart.js want."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from socialpulse.billing import payments
+from socialpulse.billing import pricing as billing_pricing
 from socialpulse.billing import reports as billing_reports
-from socialpulse.billing import service as billing_service
 from socialpulse.billing.models import LedgerKind
 from socialpulse.billing.payments_schemas import CheckoutCreate
 from socialpulse.billing.schemas import LedgerEntryRead, TopupRead, WalletSummary
@@ -157,7 +157,7 @@ def _billing_page(
     context = layout(session, auth, "billing")
     workspace_id = subject.workspace_id
     summary = billing_reports.wallet_summary(session, workspace_id)
-    actions = sorted(rule.action for rule in billing_service.list_rules(session))
+    actions = sorted(rule.action for rule in billing_pricing.list_rules(session))
     ledger_error = None
     try:
         filters = _ledger_filters(

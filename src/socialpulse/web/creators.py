@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from socialpulse.billing import service as billing_service
+from socialpulse.billing import usage as billing_usage
 from socialpulse.creators import directory, discovery, unlocks
 from socialpulse.creators import service as creators_service
 from socialpulse.creators.models import BuildStep, CreatorStatus
@@ -219,7 +219,7 @@ def creator_page(request: Request, session: DbSession, auth: WebAuth, creator_id
     if report.sections is None:
         # Nothing to show yet (or no access): the progress page polls until there is.
         return render(request, "creators/progress.html", context)
-    email_quote = billing_service.quote(session, subject.workspace_id, unlocks.EMAIL_ACTION)
+    email_quote = billing_usage.quote(session, subject.workspace_id, unlocks.EMAIL_ACTION)
     context |= {
         "similar": discovery.similar(session, subject.workspace_id, creator_id).items[
             :SIMILAR_SHOWN

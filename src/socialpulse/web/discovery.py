@@ -3,7 +3,7 @@ shows the price and the balance before anything is charged (a page of its own, s
 without JavaScript), and the workspace's unlocked creators with the days each has left.
 
 Reads go through ``creators.discovery`` and ``creators.unlocks``, prices through
-``billing.service.quote``; the unlock itself is charged through the credit gate exactly as the
+``billing.usage.quote``; the unlock itself is charged through the credit gate exactly as the
 API's ``POST /api/v1/discovery/unlock-profile`` is."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from socialpulse.billing import service as billing_service
+from socialpulse.billing import usage as billing_usage
 from socialpulse.billing.schemas import Quote
 from socialpulse.creators import discovery, unlocks
 from socialpulse.creators import exports as exports_service
@@ -231,8 +231,8 @@ def _discovery_page(
     names = _platform_names()
     results = [_card(i.creator, i.access, names) for i in found.items] if found else []
     page = found.page if found else wanted_page
-    more = billing_service.quote(session, subject.workspace_id, PAGINATION_ACTION)
-    unlock_quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
+    more = billing_usage.quote(session, subject.workspace_id, PAGINATION_ACTION)
+    unlock_quote = billing_usage.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
     categories = discovery.categories(session, subject.workspace_id)
     context |= {
         "f": f,
@@ -420,7 +420,7 @@ def _confirm_page(
     subject, _ = auth
     preview = creators_service.preview(session, creators_service.get_creator(session, creator_id))
     access = unlocks.access_state(session, subject.workspace_id, creator_id)
-    quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
+    quote = billing_usage.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
     context = layout(session, auth, "discovery") | {
         "creator": preview,
         "state": access.state,
@@ -550,7 +550,7 @@ def unlocked_page(request: Request, session: DbSession, auth: WebAuth, page: str
             }
         )
     last = max(1, -(-found.total // found.page_size))
-    quote = billing_service.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
+    quote = billing_usage.quote(session, subject.workspace_id, unlocks.UNLOCK_ACTION)
     context = (
         layout(session, auth, "discovery")
         | export_offer(session, subject.workspace_id)

@@ -9,7 +9,7 @@ from typing import Any, Literal, cast
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from socialpulse.billing import service as billing_service
+from socialpulse.billing import usage as billing_usage
 from socialpulse.billing.gate import CreditGate
 from socialpulse.creators import exports as exports_service
 from socialpulse.creators import exports_api
@@ -21,7 +21,7 @@ EXPORT_ACTION = "bulk_export"
 
 def export_offer(session: Session, workspace_id: int) -> dict[str, Any]:
     """The page context `_export_offer.html` reads."""
-    quote = billing_service.quote(session, workspace_id, EXPORT_ACTION)
+    quote = billing_usage.quote(session, workspace_id, EXPORT_ACTION)
     return {
         "export_quote": quote,
         "export_price": price_text(quote),

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from socialpulse.billing import service as billing_service
+from socialpulse.billing import usage as billing_usage
 from socialpulse.creators import campaign_analysis as analysis_service
 from socialpulse.creators import campaigns as campaigns_service
 from socialpulse.creators import directory
@@ -430,7 +430,7 @@ def _campaign_page(
 ) -> Response:
     subject, _ = auth
     camp = campaigns_service.read_campaign(session, subject.workspace_id, campaign_id)
-    quote = billing_service.quote(session, subject.workspace_id, ANALYSIS_ACTION)
+    quote = billing_usage.quote(session, subject.workspace_id, ANALYSIS_ACTION)
     taking_part = {c.creator_id for c in camp.creators}
     unlocked, _total = directory.workspace_creators(session, subject.workspace_id, limit=500)
     shown = form or {
