@@ -26,7 +26,8 @@ BackendOption = Annotated[
     str | None,
     typer.Option(
         "--backend",
-        help="default (numpy, shipped arrays), accurate (MiniLM) or hf (the model in "
+        help="default (numpy, shipped arrays), accurate (MiniLM; e5 for the 7 other languages) "
+        "or hf (the model in "
         "SOCIALPULSE_AI_HF_MODEL_DIR); left out, SOCIALPULSE_AI_BACKEND.",
         show_default=False,
     ),
