@@ -211,3 +211,49 @@ def test_after_a_commit_one_request_refreshes_and_the_others_wait_for_it(
     assert len({a.content for a in answers}) == 1
     assert answers[0].content != first.content
     assert len(passes) == 1, "one request went through the app; the others waited for it"
+
+
+def test_a_commit_during_the_refresh_costs_one_more_refresh_not_one_per_waiting_request(
+    app: FastAPI, client: TestClient, ws: WorkspaceFixture, db: Database
+) -> None:
+    """Commits come in bursts (a reply sent is several): the waiters of a refresh that a
+    second commit made stale elect one new leader instead of all going through the app."""
+    import asyncio
+
+    import httpx
+
+    from socialpulse.workspaces.report_cache import ReportCache
+
+    account_id = add_account(db, ws.workspace_id, "youtube", handle="own", external_id="UCown")
+    client.get(REPORT, headers=ws.headers())
+    client.get(REPORT, headers=ws.headers())
+    add_interaction(db, account_id, author_external_id="fan", text="First commit of a burst")
+    passes: list[str] = []
+    real = ReportCache._respond
+
+    def counted(self: ReportCache, *args: object, **kwargs: object) -> object:
+        passes.append(self.request.url.path)
+        answer = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        if len(passes) == 1:
+            # The leader read before this commit: its answer cannot be proved fresh after it.
+            add_interaction(
+                db, account_id, author_external_id="fan2", text="Second commit, mid-refresh"
+            )
+        return answer
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return list(
+                await asyncio.gather(*(http.get(REPORT, headers=ws.headers()) for _ in range(8)))
+            )
+
+    ReportCache._respond = counted  # type: ignore[method-assign]
+    try:
+        answers = asyncio.run(burst())
+    finally:
+        ReportCache._respond = real  # type: ignore[method-assign]
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len(passes) == 2, "the stale refresh was followed by one more, not by every waiter"
+    latest = client.get(REPORT, headers=ws.headers())
+    assert answers[-1].content == latest.content, "the waiters got the data after both commits"

@@ -161,21 +161,29 @@ class FastReads:
             b"\x1f".join((authorization, scope["path"].encode(), scope["query_string"])),
             digest_size=20,
         ).digest()
-        if await self._answered(lookup, counter, if_none_match, scope, send):
-            return
-        leader = self._refreshing.get(lookup)
-        if leader is not None:
-            # Another request is already refreshing this entry: a commit anywhere made all of
-            # them miss at once, and each going through the app queued them behind each other
-            # (the p99). Wait for its answer instead, then serve it if still provably fresh.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(leader.wait(), FOLLOW_TIMEOUT_S)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FOLLOW_TIMEOUT_S
+        while True:
             if await self._answered(lookup, counter, if_none_match, scope, send):
                 return
+            leader = self._refreshing.get(lookup)
+            if leader is None:
+                break
+            # Another request is already refreshing this entry: a commit anywhere made all of
+            # them miss at once, and each going through the app queued them behind each other
+            # (the p99). Wait for its answer instead, then serve it if still provably fresh. If
+            # another commit landed meanwhile, the first waiter to wake leads the next refresh
+            # and the rest wait again: commits in a burst cost one refresh each, not one per
+            # waiting request.
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(leader.wait(), remaining)
         scope[TICKET] = Ticket(lookup, counter.read())
         if leader is not None or state.fast_reads.get(lookup) is None:
-            # Never filed (a route the cache does not serve) or the leader's answer did not
-            # hold: no one to wait for, no one waiting.
+            # Never filed (a route the cache does not serve), or the refreshes kept missing
+            # for FOLLOW_TIMEOUT_S: nothing to wait for, or waited long enough.
             await self.app(scope, receive, send)
             return
         done = self._refreshing[lookup] = asyncio.Event()
