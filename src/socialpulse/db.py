@@ -143,14 +143,27 @@ class ChangeCounter:
 
     def read(self) -> int:
         with self._lock:
-            if self._connection is None or self._pid != os.getpid():
-                # A forked child must not share its parent's connection.
-                self._connection = sqlite3.connect(
-                    self._path, check_same_thread=False, isolation_level=None, timeout=15
-                )
-                self._pid = os.getpid()
-            row = self._connection.execute("PRAGMA data_version").fetchone()
-            return int(row[0])
+            return self._read_locked()
+
+    def _read_locked(self) -> int:
+        if self._connection is None or self._pid != os.getpid():
+            # A forked child must not share its parent's connection.
+            self._connection = sqlite3.connect(
+                self._path, check_same_thread=False, isolation_level=None, timeout=15
+            )
+            self._pid = os.getpid()
+        row = self._connection.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def read_then_query(self, sql: str, parameters: tuple[Any, ...]) -> tuple[int, Any]:
+        """The counter, then the first row of ``sql``: the row is read from a database at
+        least as new as the counter says (this connection never writes, so each statement
+        reads the latest commit)."""
+        with self._lock:
+            generation = self._read_locked()
+            assert self._connection is not None
+            row = self._connection.execute(sql, parameters).fetchone()
+            return generation, row
 
     def close(self) -> None:
         with self._lock:

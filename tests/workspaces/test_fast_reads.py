@@ -64,12 +64,12 @@ def _interaction(db: Database, ws: WorkspaceFixture, text: str) -> None:
 def test_a_repeated_read_runs_no_sql_and_answers_the_same_bytes_and_headers(
     client: TestClient, ws: WorkspaceFixture, statements: list[str]
 ) -> None:
-    # A key's first use records its last use: a write, which the next read must see past.
-    client.get(REPORT, headers=ws.headers())
     statements.clear()
     first = client.get(REPORT, headers=ws.headers())
     assert first.status_code == 200
     assert statements, "the first read goes through the app"
+    # It recorded the key's first use, a commit: the next read checks the entry again with
+    # one lookup on the change counter's own connection, not through the app's engines.
     statements.clear()
     second = client.get(REPORT, headers=ws.headers())
     assert statements == []
@@ -97,17 +97,79 @@ def test_a_write_by_another_connection_makes_the_next_read_fresh(
     _interaction(db, ws, "Thanks, love it!")
     after = client.get(REPORT, headers=ws.headers()).json()
     assert after != before
-    # Another process's commit (the worker's), to any table, moves the counter as well.
+    # Another process's commit (the worker's) moves the counter as well: one that bumps the
+    # workspace's data version sends the next read through the app.
     client.get(REPORT, headers=ws.headers())
     statements.clear()
     client.get(REPORT, headers=ws.headers())
     assert statements == []
-    path = make_url(db.url).database
-    assert path is not None
-    with sqlite3.connect(path) as other:
-        other.execute("UPDATE workspaces SET name = 'Renamed' WHERE id = ?", (ws.workspace_id,))
+    with sqlite3.connect(_path(db)) as other:
+        other.execute(
+            "UPDATE workspaces SET data_version = data_version + 1 WHERE id = ?",
+            (ws.workspace_id,),
+        )
     assert client.get(REPORT, headers=ws.headers()).json() == after
     assert statements, "the read after another connection's commit went through the app"
+
+
+def _path(db: Database) -> str:
+    path = make_url(db.url).database
+    assert path is not None
+    return path
+
+
+def test_a_commit_that_leaves_the_workspace_alone_keeps_the_entry_after_one_lookup(
+    client: TestClient, ws: WorkspaceFixture, db: Database, statements: list[str]
+) -> None:
+    """Most commits are the queue's bookkeeping or another workspace's data: the entry is
+    checked again (key, creator, workspace version) with one lookup instead of the app."""
+    other = make_workspace(db, "other-co")
+    client.get(REPORT, headers=ws.headers())
+    first = client.get(REPORT, headers=ws.headers())
+    _interaction(db, other, "Another workspace's comment")
+    with sqlite3.connect(_path(db)) as worker:
+        worker.execute("UPDATE jobs SET attempts = attempts")  # unversioned bookkeeping
+        worker.execute("UPDATE workspaces SET name = 'Renamed' WHERE id = ?", (ws.workspace_id,))
+    statements.clear()
+    again = client.get(REPORT, headers=ws.headers())
+    assert statements == [], "answered ahead of the app"
+    assert again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    # The entry now stands for the new counter: the next read needs no lookup at all.
+    assert client.get(REPORT, headers=ws.headers()).content == first.content
+    assert statements == []
+
+
+def test_a_deactivated_creator_ends_the_entry_of_their_key(
+    client: TestClient, ws: WorkspaceFixture, db: Database
+) -> None:
+    created = client.post("/api/v1/api-keys", json={"name": "ci"}, headers=ws.headers())
+    reader = {"Authorization": f"Bearer {created.json()['key']}"}
+    with sqlite3.connect(_path(db)) as admin:  # as if the owner had made it in the dashboard
+        admin.execute(
+            "UPDATE api_keys SET created_by_user_id = ? WHERE id = ?",
+            (ws.owner_id, created.json()["id"]),
+        )
+    assert client.get(REPORT, headers=reader).status_code == 200
+    assert client.get(REPORT, headers=reader).status_code == 200
+    with sqlite3.connect(_path(db)) as admin:
+        admin.execute("UPDATE users SET is_active = 0 WHERE id = ?", (ws.owner_id,))
+    refused = client.get(REPORT, headers=reader)
+    assert refused.status_code == 401
+    assert "deactivated" in refused.json()["error"]["message"]
+
+
+def test_a_key_whose_last_use_is_due_goes_through_the_app_which_records_it(
+    client: TestClient, ws: WorkspaceFixture, db: Database, statements: list[str]
+) -> None:
+    client.get(REPORT, headers=ws.headers())
+    client.get(REPORT, headers=ws.headers())
+    long_ago = (NOW - dt.timedelta(hours=1)).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(_path(db)) as other:
+        other.execute("UPDATE api_keys SET last_used_at = ?", (long_ago,))
+    statements.clear()
+    assert client.get(REPORT, headers=ws.headers()).status_code == 200
+    assert any("UPDATE api_keys" in sql for sql in statements), "the use was recorded"
 
 
 def test_a_revoked_key_is_refused_even_with_its_report_in_the_shortcut(

@@ -97,7 +97,14 @@ class ReportCache:
         if store is None:
             return compute()  # FastAPI serialises it, exactly as without the cache
         version = versions.current(self.session, self.workspace_id)
-        return self._respond(store, response_model, compute, f"w{self.workspace_id}", version)
+        return self._respond(
+            store,
+            response_model,
+            compute,
+            f"w{self.workspace_id}",
+            version,
+            workspace_version=(self.workspace_id, version),
+        )
 
     def respond_shared(
         self, response_model: Any, compute: Callable[[], object], *, scope: str, version: int
@@ -117,6 +124,7 @@ class ReportCache:
         compute: Callable[[], object],
         scope: str,
         version: int,
+        workspace_version: tuple[int, int] | None = None,
     ) -> object:
         url = self.request.url
         key = kit_cache.make_key(
@@ -141,5 +149,6 @@ class ReportCache:
             etag=key.etag,
             cache_control=CACHE_CONTROL,
             clock_s=store.clock_s,
+            workspace_version=workspace_version,
         )
         return Response(body, media_type="application/json", headers=headers)
