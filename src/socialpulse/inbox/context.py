@@ -103,11 +103,15 @@ def page_context(
         else {}
     )
     children: dict[int, list[Interaction]] = {}
-    for child in session.scalars(
-        scoped(select(Interaction), subject)
-        .options(*NOT_IN_LISTS)
-        .where(Interaction.parent_id.in_(ids))
-        .order_by(Interaction.posted_at, Interaction.id)
+    # Ordered here, not by SQL: an ORDER BY posted_at tempts SQLite into walking the whole
+    # workspace by its posted_at index (11 ms on the demo) instead of looking up the replies.
+    for child in sorted(
+        session.scalars(
+            scoped(select(Interaction), subject)
+            .options(*NOT_IN_LISTS)
+            .where(Interaction.parent_id.in_(ids))
+        ),
+        key=lambda child: (child.posted_at, child.id),
     ):
         assert child.parent_id is not None
         children.setdefault(child.parent_id, []).append(child)

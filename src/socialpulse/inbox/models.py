@@ -96,6 +96,9 @@ class Interaction(Base):
         ),
         Index("ix_interactions_fan_posted", "fan_id", "posted_at"),
         Index("ix_interactions_post", "post_id"),
+        # A page's replies (parent_id IN the page's ids). Without it SQLite walks the whole
+        # workspace by ix_interactions_ws_posted, as if that were narrower.
+        Index("ix_interactions_ws_parent", "workspace_id", "parent_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
