@@ -202,7 +202,10 @@ def instance_admin(request: Request, route_session: DbSession, subject: CurrentS
 InstanceAdmin = Annotated[Subject, Depends(instance_admin)]
 
 
-def report_cache(request: Request, session: DbSession, subject: CurrentSubject) -> ReportCache:
+async def report_cache(
+    request: Request, session: DbSession, subject: CurrentSubject
+) -> ReportCache:
+    # async: it only builds an object, and a plain `def` would cost a thread hop per read.
     return ReportCache(request, session, subject.workspace_id, subject.api_key_id)
 
 

@@ -95,7 +95,7 @@ class ReportCache:
     def respond(self, response_model: Any, compute: Callable[[], object]) -> object:
         store = _store(self.request)
         if store is None:
-            return compute()  # FastAPI serialises it, exactly as without the cache
+            return self._uncached(response_model, compute)
         version = versions.current(self.session, self.workspace_id)
         return self._respond(
             store,
@@ -114,8 +114,14 @@ class ReportCache:
         of the workspace's. The caller reads ``version`` before the data, in one transaction."""
         store = _store(self.request)
         if store is None:
-            return compute()
+            return self._uncached(response_model, compute)
         return self._respond(store, response_model, compute, f"s:{scope}", version)
+
+    @staticmethod
+    def _uncached(response_model: Any, compute: Callable[[], object]) -> Response:
+        # The bytes FastAPI would send, made here in the route's thread: returned as a value,
+        # FastAPI would validate it in a thread hop of its own after the route's.
+        return Response(render(response_model, compute()), media_type="application/json")
 
     def _respond(
         self,
