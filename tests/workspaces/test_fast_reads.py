@@ -5,10 +5,12 @@ the request back through the app."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import time_machine
 from fastapi import FastAPI
@@ -18,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
 from socialpulse.db import Database
+from socialpulse.workspaces.report_cache import ReportCache
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 REPORT = "/api/v1/inbox/analytics/overview"
@@ -237,15 +240,25 @@ def test_with_the_cache_off_every_read_goes_through_the_app(
         app.state.settings = app.state.settings.model_copy(update={"response_cache": True})
 
 
+def _concurrent_reads(app: FastAPI, ws: WorkspaceFixture, count: int) -> list[httpx.Response]:
+    """`count` reads of the report at once, on one event loop (as uvicorn serves them)."""
+
+    async def burst() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            reads = (http.get(REPORT, headers=ws.headers()) for _ in range(count))
+            return list(await asyncio.gather(*reads))
+
+    return asyncio.run(burst())
+
+
 def test_after_a_commit_one_request_refreshes_and_the_others_wait_for_it(
-    app: FastAPI, client: TestClient, ws: WorkspaceFixture, db: Database
+    app: FastAPI,
+    client: TestClient,
+    ws: WorkspaceFixture,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import asyncio
-
-    import httpx
-
-    from socialpulse.workspaces.report_cache import ReportCache
-
     client.get(REPORT, headers=ws.headers())
     first = client.get(REPORT, headers=ws.headers())
     _interaction(db, ws, "A new comment: every entry is stale now")
@@ -256,19 +269,8 @@ def test_after_a_commit_one_request_refreshes_and_the_others_wait_for_it(
         passes.append(self.request.url.path)
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    async def burst() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            return list(
-                await asyncio.gather(*(http.get(REPORT, headers=ws.headers()) for _ in range(8)))
-            )
-
-    original = ReportCache._respond
-    ReportCache._respond = counted  # type: ignore[method-assign]
-    try:
-        answers = asyncio.run(burst())
-    finally:
-        ReportCache._respond = original  # type: ignore[method-assign]
+    monkeypatch.setattr(ReportCache, "_respond", counted)
+    answers = _concurrent_reads(app, ws, 8)
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.content for a in answers}) == 1
     assert answers[0].content != first.content
@@ -276,16 +278,14 @@ def test_after_a_commit_one_request_refreshes_and_the_others_wait_for_it(
 
 
 def test_a_commit_during_the_refresh_costs_one_more_refresh_not_one_per_waiting_request(
-    app: FastAPI, client: TestClient, ws: WorkspaceFixture, db: Database
+    app: FastAPI,
+    client: TestClient,
+    ws: WorkspaceFixture,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Commits come in bursts (a reply sent is several): the waiters of a refresh that a
     second commit made stale elect one new leader instead of all going through the app."""
-    import asyncio
-
-    import httpx
-
-    from socialpulse.workspaces.report_cache import ReportCache
-
     account_id = add_account(db, ws.workspace_id, "youtube", handle="own", external_id="UCown")
     client.get(REPORT, headers=ws.headers())
     client.get(REPORT, headers=ws.headers())
@@ -303,18 +303,8 @@ def test_a_commit_during_the_refresh_costs_one_more_refresh_not_one_per_waiting_
             )
         return answer
 
-    async def burst() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            return list(
-                await asyncio.gather(*(http.get(REPORT, headers=ws.headers()) for _ in range(8)))
-            )
-
-    ReportCache._respond = counted  # type: ignore[method-assign]
-    try:
-        answers = asyncio.run(burst())
-    finally:
-        ReportCache._respond = real  # type: ignore[method-assign]
+    monkeypatch.setattr(ReportCache, "_respond", counted)
+    answers = _concurrent_reads(app, ws, 8)
     assert [a.status_code for a in answers] == [200] * 8
     assert len(passes) == 2, "the stale refresh was followed by one more, not by every waiter"
     latest = client.get(REPORT, headers=ws.headers())
