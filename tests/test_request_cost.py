@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import anyio.to_thread
 import pytest
 import structlog
 from fastapi import FastAPI
@@ -14,8 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.exc import OperationalError
 
+from dashboard_pages import log_in
 from factories import make_workspace
 from socialpulse.app import HEALTH_CHECK_TTL_S
+from socialpulse.config import Settings
 from socialpulse.db import Database
 from socialpulse.kit.ratelimit import RateLimiter
 from socialpulse.worker.queue import huey
@@ -41,29 +45,94 @@ def begins(db: Database) -> Iterator[list[str]]:
         event.remove(engine, "begin", listener)
 
 
+@pytest.fixture
+def uncached() -> Iterator[Callable[[FastAPI], None]]:
+    """Turns the app's response cache off for the test: what the app itself costs (with it on,
+    a repeated report read on SQLite is answered ahead of the app)."""
+    apps: list[tuple[FastAPI, Settings]] = []
+
+    def turn_off(app: FastAPI) -> None:
+        apps.append((app, app.state.settings))
+        app.state.settings = app.state.settings.model_copy(update={"response_cache": False})
+
+    yield turn_off
+    for app, settings in apps:
+        app.state.settings = settings
+
+
 @pytest.mark.parametrize("path", ["/api/v1/accounts", "/api/v1/jobs"])
 def test_an_api_read_is_one_transaction_authentication_included(
     app: FastAPI,
     client: TestClient,
     db: Database,
     begins: list[str],
+    uncached: Callable[[FastAPI], None],
     path: str,
 ) -> None:
-    # What the app itself costs: with the response cache on, a repeated report read on SQLite
-    # is answered ahead of it, in no transaction at all (tests/workspaces/test_fast_reads.py).
-    cached = app.state.settings
-    app.state.settings = cached.model_copy(update={"response_cache": False})
-    try:
-        ws = make_workspace(db, "acme")
-        # The first use of a key records it (a write of its own); later reads are one
-        # transaction.
-        assert client.get(path, headers=ws.headers()).status_code == 200
-        begins.clear()
-        response = client.get(path, headers=ws.headers())
-    finally:
-        app.state.settings = cached
+    uncached(app)
+    ws = make_workspace(db, "acme")
+    # The first use of a key records it (a write of its own); later reads are one transaction.
+    assert client.get(path, headers=ws.headers()).status_code == 200
+    begins.clear()
+    response = client.get(path, headers=ws.headers())
     assert response.status_code == 200
     assert begins == ["read" if db.read_engine is not None else "write"]
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The functions the app sent to a worker thread (FastAPI's own hops included)."""
+    sent: list[str] = []
+    original = anyio.to_thread.run_sync
+
+    async def counting(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        named = getattr(func, "func", func)  # FastAPI sends partials
+        sent.append(getattr(named, "__name__", repr(named)))
+        return await original(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    return sent
+
+
+def test_a_read_takes_one_thread_hop_on_sqlite_and_the_lookups_stay_in_threads_elsewhere(
+    app: FastAPI,
+    client: TestClient,
+    db: Database,
+    hops: list[str],
+    uncached: Callable[[FastAPI], None],
+) -> None:
+    # A hop costs about as much as a small read's own work; on SQLite the caller's lookup and
+    # the end of the read transaction are microseconds of in-process reads, done on the loop.
+    uncached(app)
+    ws = make_workspace(db, "acme")
+    log_in(client, ws)
+    for path, headers in (("/api/v1/accounts", ws.headers()), ("/settings/workspace", {})):
+        assert client.get(path, headers=headers).status_code == 200  # records the use
+        hops.clear()
+        assert client.get(path, headers=headers).status_code == 200
+        if db.dialect == "sqlite":
+            assert hops == ["_run_sync_endpoint"], path
+        else:
+            # Over a network each lookup is a round trip, which must not block the event loop.
+            lookup = "_resolve" if headers else "web_subject"
+            assert hops == [lookup, "_run_sync_endpoint", "__exit__"], path
+
+
+def test_a_read_whose_use_is_due_records_it_in_a_thread_and_sees_it(
+    app: FastAPI,
+    client: TestClient,
+    db: Database,
+    hops: list[str],
+    uncached: Callable[[FastAPI], None],
+) -> None:
+    uncached(app)
+    ws = make_workspace(db, "acme")
+    keys = client.get("/api/v1/api-keys", headers=ws.headers())
+    # The write takes a thread even on SQLite (it may wait for the write lock), and the
+    # route's own read sees it.
+    assert hops[0] == ("_record_use" if db.dialect == "sqlite" else "_resolve")
+    mine = [k for k in keys.json() if k["name"] == "owner key"]
+    assert mine[0]["last_used_at"] is not None
 
 
 def test_the_first_read_with_a_key_records_its_use_and_sees_it(

@@ -13,6 +13,7 @@ import secrets
 import time
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from limits import parse_many
 from limits.storage import storage_from_string
@@ -28,6 +29,7 @@ from socialpulse.workspaces.deps import (
     DbSession,
     active_session,
     get_db,
+    reads_on_loop,
     session_token,
     touch_if_stale,
 )
@@ -67,12 +69,10 @@ async def verify_csrf(request: Request) -> None:
 
 def web_subject(request: Request, page_session: Session | None = None) -> tuple[Subject, User]:
     """The logged-in user and their current workspace. A page (GET) given its own read session
-    looks them up in it: one transaction and one thread hop for both. Otherwise (a form post,
-    or no session given) in a short read-only unit of work of their own, so a post's write
-    transaction starts only at its first query."""
-    token = session_token(request)
-    if token is None:
-        raise LoginRequired("log in to continue")
+    looks them up in it: one transaction for both. Otherwise (a form post, or no session given)
+    in a short read-only unit of work of their own, so a post's write transaction starts only
+    at its first query."""
+    token = _required_token(request)
     if page_session is not None and request.method in SAFE_METHODS:
         found, subject = _web_member(request, page_session, token)
     else:
@@ -81,6 +81,19 @@ def web_subject(request: Request, page_session: Session | None = None) -> tuple[
     # The page's read transaction does not see this touch; the page may show the session's
     # previous "last seen" once, and its `user` stays loaded (never expired under it).
     touch_if_stale(request, found)
+    return _admitted(request, found, subject)
+
+
+def _required_token(request: Request) -> str:
+    token = session_token(request)
+    if token is None:
+        raise LoginRequired("log in to continue")
+    return token
+
+
+def _admitted(
+    request: Request, found: workspace_service.ActiveSession, subject: Subject | None
+) -> tuple[Subject, User]:
     if subject is None:
         raise PermissionDenied("your account is not a member of any workspace")
     request.session["wid"] = subject.workspace_id
@@ -107,8 +120,15 @@ def current_session_id(request: Request) -> int:
     return session_id
 
 
-def _web_auth(request: Request, route_session: DbSession) -> tuple[Subject, User]:
-    return web_subject(request, route_session)
+async def _web_auth(request: Request, route_session: DbSession) -> tuple[Subject, User]:
+    if request.method not in SAFE_METHODS or not reads_on_loop(request):
+        return await anyio.to_thread.run_sync(web_subject, request, route_session)
+    # A page on the embedded default: the lookup on the event loop, as for API reads; only
+    # the touch, a write, takes a thread.
+    found, subject = _web_member(request, route_session, _required_token(request))
+    if found.stale:
+        await anyio.to_thread.run_sync(touch_if_stale, request, found)
+    return _admitted(request, found, subject)
 
 
 WebAuth = Annotated[tuple[Subject, User], Depends(_web_auth)]

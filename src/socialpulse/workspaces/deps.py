@@ -6,7 +6,9 @@ in the thread pool, a hop that costs more than the work of most of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Annotated
 
 import anyio
@@ -44,26 +46,39 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on error.
 
     Opening the unit of work only builds a Session (no connection until the first query), so
-    it happens on the event loop; only its end, which talks to the database, takes a thread.
-    That end runs shielded from cancellation and outside the thread pool's limit, as FastAPI
-    does for `def` generators: a request whose client left still gives its connection back,
-    and a full pool of routes waiting for connections cannot block the ones returning them."""
-    unit = get_db(request).session(readonly=request.method in SAFE_METHODS)
+    it happens on the event loop. Its end talks to the database, so it takes a thread, except
+    for a read on SQLite (`reads_on_loop`), where it only releases a snapshot. That thread runs
+    shielded from cancellation and outside the thread pool's limit, as FastAPI does for `def`
+    generators: a request whose client left still gives its connection back, and a full pool
+    of routes waiting for connections cannot block the ones returning them."""
+    db = get_db(request)
+    readonly = request.method in SAFE_METHODS
+    unit = db.session(readonly=readonly)
     session = unit.__enter__()
+    on_loop = readonly and reads_on_loop(request)
     try:
         yield session
     except BaseException as exc:
-        with CancelScope(shield=True):
-            suppressed = await anyio.to_thread.run_sync(
-                unit.__exit__, type(exc), exc, exc.__traceback__, limiter=CapacityLimiter(1)
-            )
-        if not suppressed:
+        if not await _end(unit, on_loop, type(exc), exc, exc.__traceback__):
             raise
     else:
-        with CancelScope(shield=True):
-            await anyio.to_thread.run_sync(
-                unit.__exit__, None, None, None, limiter=CapacityLimiter(1)
-            )
+        await _end(unit, on_loop, None, None, None)
+
+
+async def _end(
+    unit: AbstractContextManager[Session],
+    on_loop: bool,
+    kind: type[BaseException] | None,
+    exc: BaseException | None,
+    traceback: TracebackType | None,
+) -> bool | None:
+    if on_loop:
+        return unit.__exit__(kind, exc, traceback)
+    with CancelScope(shield=True):
+        suppressed = await anyio.to_thread.run_sync(
+            unit.__exit__, kind, exc, traceback, limiter=CapacityLimiter(1)
+        )
+    return suppressed
 
 
 # scope="function": the transaction commits when the route returns, before the response is
@@ -108,57 +123,56 @@ def _see_own_touch(session: Session) -> None:
     session.rollback()
 
 
-def _authenticate_key(
-    request: Request, session: Session, credentials: HTTPAuthorizationCredentials
-) -> Subject:
-    subject, stale = workspace_service.subject_for_api_key(session, credentials.credentials)
-    if stale and subject.api_key_id is not None:
-        with get_db(request).session() as writer:
-            workspace_service.touch_api_key(writer, subject.api_key_id)
-        _see_own_touch(session)
-    # Counted after the key is verified: a wrong secret must not spend a real key's budget.
-    limiter: RateLimiter = request.app.state.api_rate_limiter
-    retry_after = limiter.hit(f"key:{subject.api_key_id}")
-    if retry_after is not None:
-        raise TooManyRequests(
-            f"rate limit of this API key reached; try again in {retry_after} seconds",
-            retry_after=retry_after,
-        )
-    return subject
+# The write that records a caller's use (an API key's last_used_at, a dashboard session's
+# last_seen_at), when one is due: it takes the write engine, so it never runs on the event loop.
+RecordUse = Callable[[Session], None]
 
 
-def _authenticate_cookie(request: Request, session: Session, token: str) -> Subject | None:
+def _identify(
+    request: Request,
+    session: Session,
+    credentials: HTTPAuthorizationCredentials | None,
+    token: str | None,
+) -> tuple[Subject | None, RecordUse | None]:
+    """Who calls, read in `session`: the subject (None: a logged-in user with no access to the
+    workspace), and the write that records the use if one is due."""
+    if credentials is not None:
+        subject, stale = workspace_service.subject_for_api_key(session, credentials.credentials)
+        key_id = subject.api_key_id
+        if stale and key_id is not None:
+            return subject, lambda writer: workspace_service.touch_api_key(writer, key_id)
+        return subject, None
+    assert token is not None
     found = active_session(request, session, token)
     if found is None:
         # Logged out, expired, or the user was deactivated: the copy of the cookie is dead.
         raise NotAuthenticated("your dashboard session ended; log in again or send an API key")
     member = workspace_service.subject_for_user(session, found.user.id, request.session.get("wid"))
-    if touch_if_stale(request, found):
-        _see_own_touch(session)
-    return member
+    if found.stale:
+        return member, lambda writer: workspace_service.touch_session(writer, found.id)
+    return member, None
 
 
-def current_subject(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    route_session: DbSession,
+def _record_use(request: Request, record: RecordUse) -> None:
+    with get_db(request).session() as writer:
+        record(writer)
+
+
+def _admit(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, subject: Subject | None
 ) -> Subject:
-    """API callers authenticate with a bearer key. A logged-in dashboard session may also read
-    (safe methods only: mutations through cookies would need CSRF tokens the API does not use).
-
-    A read authenticates in the route's own read transaction: one transaction and one thread
-    hop for both. A write authenticates in a short read-only unit of work of its own: the
-    route's write transaction (on SQLite, the database's one write lock) begins only at its
-    first query, so routes that call a platform first hold no lock meanwhile."""
-    if credentials is None and request.headers.get("authorization"):
-        raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")
-    token = session_token(request) if credentials is None else None
-    if credentials is None and (token is None or request.method not in SAFE_METHODS):
+    if subject is None:
         raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")
-    if request.method in SAFE_METHODS:
-        return _resolve(request, route_session, credentials, token)
-    with get_db(request).session(readonly=True) as session:
-        return _resolve(request, session, credentials, token)
+    if credentials is not None:
+        # Counted after the key is verified: a wrong secret must not spend a real key's budget.
+        limiter: RateLimiter = request.app.state.api_rate_limiter
+        retry_after = limiter.hit(f"key:{subject.api_key_id}")
+        if retry_after is not None:
+            raise TooManyRequests(
+                f"rate limit of this API key reached; try again in {retry_after} seconds",
+                retry_after=retry_after,
+            )
+    return subject
 
 
 def _resolve(
@@ -167,13 +181,62 @@ def _resolve(
     credentials: HTTPAuthorizationCredentials | None,
     token: str | None,
 ) -> Subject:
-    if credentials is not None:
-        return _authenticate_key(request, session, credentials)
-    assert token is not None
-    member = _authenticate_cookie(request, session, token)
-    if member is None:
+    subject, record = _identify(request, session, credentials, token)
+    if record is not None:
+        _record_use(request, record)
+        _see_own_touch(session)
+    return _admit(request, credentials, subject)
+
+
+def _resolve_apart(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, token: str | None
+) -> Subject:
+    with get_db(request).session(readonly=True) as session:
+        return _resolve(request, session, credentials, token)
+
+
+def reads_on_loop(request: Request) -> bool:
+    """Whether a short read (a caller's lookup, the end of a read transaction) runs on the event
+    loop: only when the database is a file in this process (SQLite), where one indexed read
+    costs microseconds, less than the thread hop it would take (about half of a small
+    authenticated read's cost). Writes, and every read over a network (PostgreSQL), still run
+    in a thread."""
+    return get_db(request).dialect == "sqlite"
+
+
+def _identifies_on_loop(request: Request) -> bool:
+    # The key's rate limit must count in memory too: with Redis, `hit` is a network call.
+    limiter: RateLimiter = request.app.state.api_rate_limiter
+    return reads_on_loop(request) and limiter.memory is not None
+
+
+async def current_subject(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    route_session: DbSession,
+) -> Subject:
+    """API callers authenticate with a bearer key. A logged-in dashboard session may also read
+    (safe methods only: mutations through cookies would need CSRF tokens the API does not use).
+
+    A read authenticates in the route's own read transaction: one transaction for both, and on
+    the embedded default no thread hop of its own (`_identifies_on_loop`). A write
+    authenticates in a short read-only unit of work of its own: the route's write transaction
+    (on SQLite, the database's one write lock) begins only at its first query, so routes that
+    call a platform first hold no lock meanwhile."""
+    if credentials is None and request.headers.get("authorization"):
+        raise NotAuthenticated("unsupported Authorization scheme: use 'Bearer <API key>'")
+    token = session_token(request) if credentials is None else None
+    if credentials is None and (token is None or request.method not in SAFE_METHODS):
         raise NotAuthenticated("missing API key: send 'Authorization: Bearer <API key>'")
-    return member
+    if request.method not in SAFE_METHODS:
+        return await anyio.to_thread.run_sync(_resolve_apart, request, credentials, token)
+    if not _identifies_on_loop(request):
+        return await anyio.to_thread.run_sync(_resolve, request, route_session, credentials, token)
+    subject, record = _identify(request, route_session, credentials, token)
+    if record is not None:
+        await anyio.to_thread.run_sync(_record_use, request, record)
+        _see_own_touch(route_session)
+    return _admit(request, credentials, subject)
 
 
 CurrentSubject = Annotated[Subject, Depends(current_subject)]
