@@ -42,6 +42,7 @@ from socialpulse.kit.asgi import (
 from socialpulse.kit.logging import configure_logging
 from socialpulse.kit.params import INPUT_POLICY, reject_unstorable_text
 from socialpulse.kit.ratelimit import RateLimiter, storage_uri
+from socialpulse.kit.routing import PooledRoute, open_read_pool, read_pool_threads
 from socialpulse.kit.ttl import Throttled
 from socialpulse.startup import check_settings
 from socialpulse.worker.queue import configure_tasks, huey
@@ -382,6 +383,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         # process; frozen, it is out of the collector's sight, so the full collections that
         # requests' garbage triggers no longer walk it (~200k objects, tens of ms each).
         gc.freeze()
+        open_read_pool(read_pool_threads(settings.read_threads, db.dialect))
         try:
             yield
         finally:
@@ -400,6 +402,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         telemetry={"tracing": False, "metrics": False, "logs": False},
         openapi_url="/api/openapi.json",
     )
+    # The app's own routes (docs, metrics) run where every domain router's do.
+    app.router.route_class = PooledRoute
     app.state.settings = settings
     app.state.db = db
 

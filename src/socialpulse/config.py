@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         "embedded SQLite queue, no for Redis (run `socialpulse worker` instead).",
     )
     worker_threads: int = Field(default=2, description="Embedded consumer threads.")
+    read_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Threads of a web process that run dashboard pages and API reads; unset: "
+        "2 on SQLite (reads there are CPU work that more threads only slow down), anyio's "
+        "default pool (40) on PostgreSQL.",
+    )
     daily_fetch_time: dt.time = Field(
         default=dt.time(3, 0),
         description="When the daily fetch of every account starts, in each workspace's zone.",

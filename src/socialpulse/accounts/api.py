@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Query, Request, status
 
 from socialpulse.accounts import budget, service
 from socialpulse.accounts.schemas import (
@@ -17,6 +17,7 @@ from socialpulse.accounts.schemas import (
 )
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.kit.security import SecretBox
 from socialpulse.worker.schemas import JobRead
 from socialpulse.workspaces.deps import (
@@ -27,7 +28,7 @@ from socialpulse.workspaces.deps import (
     get_db,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=error_responses(403, 404))
+router = api_router(prefix="/api/v1", tags=["accounts"], responses=error_responses(403, 404))
 
 
 @router.get("/accounts", response_model=list[AccountRead])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts import content
@@ -19,10 +19,11 @@ from socialpulse.accounts.schemas import (
 )
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 from socialpulse.workspaces.tenancy import Subject, get_scoped
 
-router = APIRouter(prefix="/api/v1", tags=["content"], responses=error_responses(403, 404))
+router = api_router(prefix="/api/v1", tags=["content"], responses=error_responses(403, 404))
 
 
 def _read(mapping: ContentMapping, post: Post) -> ContentMappingRead:

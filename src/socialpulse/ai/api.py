@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy.orm import Session
 
 from socialpulse.ai import responses, service
@@ -29,11 +29,12 @@ from socialpulse.ai.schemas import (
 from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput, NotFound, PayloadTooLarge, error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.kit.templates import TEMPLATE_VARIABLES
 from socialpulse.workspaces.deps import AppSettings, CachedReads, CurrentSubject, DbSession
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
+router = api_router(prefix="/api/v1", tags=["ai"], responses=error_responses(404))
 
 
 def _check_sizes(texts: list[str], settings: Settings, *, batch: bool) -> None:

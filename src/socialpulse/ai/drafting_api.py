@@ -5,16 +5,15 @@ composer's."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from socialpulse.ai import drafting
 from socialpulse.ai.llm import chat_model
 from socialpulse.ai.schemas import DraftRequest, DraftSuggestion
 from socialpulse.errors import error_responses
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1/publishing/drafts",
     tags=["publishing"],
     responses=error_responses(404),

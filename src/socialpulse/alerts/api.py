@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from socialpulse.alerts import service
 from socialpulse.alerts.schemas import (
@@ -17,9 +17,10 @@ from socialpulse.alerts.schemas import (
 )
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=error_responses(403, 404))
+router = api_router(prefix="/api/v1", tags=["alerts"], responses=error_responses(403, 404))
 
 
 @router.get("/accounts/{account_id}/alert-rules", response_model=list[AlertRuleRead])

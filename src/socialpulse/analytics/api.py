@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 
 from socialpulse.accounts.service import get_account
@@ -28,9 +28,10 @@ from socialpulse.analytics.schemas import (
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.kit.params import DB_INT_MAX, Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CachedReads, CurrentSubject, DbSession, get_db
 
-router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=error_responses(404))
+router = api_router(prefix="/api/v1", tags=["analytics"], responses=error_responses(404))
 
 Days = Annotated[int, Query(ge=1, le=730, description="Window in days, ending now.")]
 

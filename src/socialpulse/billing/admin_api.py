@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 
 from socialpulse.billing import pricing, schemas
 from socialpulse.errors import error_responses
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import DbSession, InstanceAdmin
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1/admin", tags=["instance admin"], responses=error_responses(401, 403, 422)
 )
 

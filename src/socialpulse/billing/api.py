@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import Body, Path, Query
 
 from socialpulse.billing import pricing as billing_pricing
 from socialpulse.billing import reports, schemas
@@ -14,9 +14,10 @@ from socialpulse.billing import usage as billing_usage
 from socialpulse.billing.models import LedgerKind
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id, UtcDatetime
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession, InstanceAdmin
 
-router = APIRouter(prefix="/api/v1/credits", tags=["credits"], responses=error_responses(401))
+router = api_router(prefix="/api/v1/credits", tags=["credits"], responses=error_responses(401))
 
 ActionPath = Annotated[
     str,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 
 from socialpulse.billing import payments, payments_webhooks
 from socialpulse.billing.payments_schemas import (
@@ -27,12 +27,13 @@ from socialpulse.billing.payments_schemas import (
 from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Role
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
+router = api_router(prefix="/api/v1/billing", tags=["billing"])
 
 _PROVIDER_ERRORS = error_responses(
     502,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 
 from socialpulse.creators import completeness_repair, crawl
 from socialpulse.creators.admin_schemas import (
@@ -20,9 +20,10 @@ from socialpulse.creators.admin_schemas import (
     TriggerResult,
 )
 from socialpulse.errors import error_responses
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import AppSettings, DbSession, InstanceAdmin, get_db
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1/admin/repair", tags=["instance admin"], responses=error_responses(403)
 )
 

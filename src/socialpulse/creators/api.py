@@ -17,7 +17,7 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from socialpulse.creators.schemas import (
 )
 from socialpulse.errors import InvalidInput, NotFound, error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import (
     AppSettings,
     CachedReads,
@@ -46,7 +47,7 @@ from socialpulse.workspaces.deps import (
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(prefix="/api/v1", tags=["creators"], responses=error_responses(403, 404, 503))
+router = api_router(prefix="/api/v1", tags=["creators"], responses=error_responses(403, 404, 503))
 
 _BUILDING: dict[int | str, dict[str, Any]] = {
     202: {"model": BuildStatus, "description": "Being built; poll again."}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from socialpulse.billing.gate import Credits
 from socialpulse.creators import campaign_analysis as analysis_service
@@ -29,10 +29,11 @@ from socialpulse.creators.campaigns_schemas import (
 )
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1/campaigns", tags=["campaigns"], responses=error_responses(403, 404)
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy.orm import Session
 
 from socialpulse.billing.gate import CreditGate, Credits
@@ -38,11 +38,12 @@ from socialpulse.creators.schemas import (
 )
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1/discovery",
     tags=["discovery"],
     responses=error_responses(402, 403, 404, 409, 422),

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from socialpulse.billing.gate import Credits
 from socialpulse.creators import exports
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1", tags=["exports"], responses=error_responses(402, 403, 404, 409)
 )
 ACTION = "bulk_export"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from socialpulse.creators import lists
 from socialpulse.creators.lists_schemas import (
@@ -23,10 +23,11 @@ from socialpulse.creators.lists_schemas import (
 )
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(prefix="/api/v1/lists", tags=["lists"], responses=error_responses(403, 404))
+router = api_router(prefix="/api/v1/lists", tags=["lists"], responses=error_responses(403, 404))
 
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=100)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from socialpulse.inbox import analytics
 from socialpulse.inbox.schemas import (
@@ -13,9 +13,10 @@ from socialpulse.inbox.schemas import (
     Timeline,
     WorkflowActivityReport,
 )
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CachedReads, CurrentSubject, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["inbox analytics"])
+router = api_router(prefix="/api/v1", tags=["inbox analytics"])
 
 Days = Annotated[
     int,

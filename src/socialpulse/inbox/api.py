@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from socialpulse.errors import InvalidInput, error_responses
 from socialpulse.inbox import corrections, moderation, polling, service
@@ -29,10 +29,11 @@ from socialpulse.inbox.schemas import (
     MentionPollQueued,
 )
 from socialpulse.kit.params import DB_INT_MAX, Id, UtcDatetime
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(prefix="/api/v1", tags=["inbox"], responses=error_responses(403, 404))
+router = api_router(prefix="/api/v1", tags=["inbox"], responses=error_responses(403, 404))
 
 
 @router.get("/inbox/interactions", response_model=InteractionPage)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from socialpulse.errors import error_responses
 from socialpulse.inbox.models import ReplyStatus
@@ -21,9 +21,10 @@ from socialpulse.inbox.schemas import (
     ReplyLimitsRead,
 )
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["reply-queue"])
+router = api_router(prefix="/api/v1", tags=["reply-queue"])
 
 _ERRORS = error_responses(
     403,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from socialpulse.errors import error_responses
 from socialpulse.inbox.workflows import service as workflows
@@ -18,9 +18,10 @@ from socialpulse.inbox.workflows.schemas import (
     WorkflowUpdate,
 )
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["workflows"])
+router = api_router(prefix="/api/v1", tags=["workflows"])
 
 _DENIED = error_responses(403, descriptions={403: "Needs the editor role"})
 _NOT_FOUND = error_responses(404, descriptions={404: "No such workflow in this workspace"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from socialpulse.errors import error_responses
 from socialpulse.insights import roi, service
@@ -25,10 +25,11 @@ from socialpulse.insights.schemas import (
     WorkspaceOverview,
 )
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces.deps import CachedReads, CurrentSubject, DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1/analytics", tags=["workspace analytics"], responses=error_responses(422)
 )
 

@@ -9,10 +9,11 @@ are a 404 before the disk or the bucket is touched.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from socialpulse.errors import error_body
+from socialpulse.kit.routing import api_router
 from socialpulse.media.storage import (
     CACHE_CONTROL,
     InvalidKey,
@@ -23,7 +24,7 @@ from socialpulse.media.storage import (
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 _HEADERS = {"Cache-Control": CACHE_CONTROL}
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi import Depends, File, Query, Request, Response, UploadFile
 
 from socialpulse.ai.llm import chat_model
 from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput, PayloadTooLarge, error_responses
 from socialpulse.kit.params import Id, UtcDatetime
+from socialpulse.kit.routing import api_router
 from socialpulse.media import service as media_service
 from socialpulse.publishing import bulk, generate, service
 from socialpulse.publishing.generate import Generated
@@ -39,7 +40,7 @@ from socialpulse.publishing.schemas import (
 from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(
+router = api_router(
     prefix="/api/v1/publishing", tags=["publishing"], responses=error_responses(401, 403, 404)
 )
 

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from socialpulse.accounts import budget as budget_service
@@ -16,6 +16,7 @@ from socialpulse.analytics import service as analytics
 from socialpulse.analytics.schemas import RankBy, SeriesMetric
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput
+from socialpulse.kit.routing import api_router
 from socialpulse.kit.security import SecretBox
 from socialpulse.providers import registry
 from socialpulse.web.pages import flash, layout, render
@@ -23,7 +24,7 @@ from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 def _platforms() -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -24,6 +24,7 @@ from socialpulse.billing.schemas import LedgerEntryRead, TopupRead, WalletSummar
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput
 from socialpulse.kit.asgi import CONTENT_SECURITY_POLICY
+from socialpulse.kit.routing import api_router
 from socialpulse.web.credits import money
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
@@ -31,7 +32,7 @@ from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 LEDGER_PAGE_SIZE = 25
 STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"

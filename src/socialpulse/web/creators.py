@@ -9,7 +9,7 @@ import io
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialpulse.billing import usage as billing_usage
@@ -18,6 +18,7 @@ from socialpulse.creators import service as creators_service
 from socialpulse.creators.models import BuildStep, CreatorStatus
 from socialpulse.creators.schemas import CreatorReportRead, ReportSections, Share, TimeSlot
 from socialpulse.errors import AppError, Conflict
+from socialpulse.kit.routing import api_router
 from socialpulse.providers import registry
 from socialpulse.providers.creators import CreatorSourceUnavailable
 from socialpulse.web.credits import WebCredits, form_key, price_text
@@ -26,7 +27,7 @@ from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 # Lookalikes on a report page (the API gives up to its own limit).
 SIMILAR_SHOWN = 6

@@ -13,7 +13,7 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -30,6 +30,7 @@ from socialpulse.creators.schemas import (
     DiscoveryPage,
 )
 from socialpulse.errors import AppError, InvalidInput
+from socialpulse.kit.routing import api_router
 from socialpulse.providers import registry
 from socialpulse.web.creators import creator_platforms
 from socialpulse.web.credits import WebCredits, form_key, price_text
@@ -40,7 +41,7 @@ from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 PAGE_SIZE = 24
 UNLOCKED_PAGE_SIZE = 50

@@ -6,20 +6,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialpulse.accounts import service as accounts_service
 from socialpulse.db import utcnow
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox import fans as fan_service
+from socialpulse.kit.routing import api_router
 from socialpulse.web.inbox_rows import chips
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 def _fan_page(

@@ -4,12 +4,13 @@ profiles `web.fans`. Views call the same services as the JSON API."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from socialpulse.accounts import service as accounts_service
 from socialpulse.inbox import analytics as inbox_analytics
 from socialpulse.inbox.models import WorkflowStatus
+from socialpulse.kit.routing import api_router
 from socialpulse.web import inbox_listing
 from socialpulse.web.inbox_actions import router as actions_router
 from socialpulse.web.inbox_queue import router as queue_router
@@ -17,7 +18,7 @@ from socialpulse.web.pages import layout, render
 from socialpulse.web.security import WebAuth
 from socialpulse.workspaces.deps import DbSession
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 router.include_router(actions_router)
 router.include_router(queue_router)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialpulse.accounts import service as accounts_service
@@ -19,6 +19,7 @@ from socialpulse.inbox import corrections, moderation
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import InteractionStatus
 from socialpulse.inbox.replies import service as reply_service
+from socialpulse.kit.routing import api_router
 from socialpulse.web import inbox_listing
 from socialpulse.web.inbox_rows import words
 from socialpulse.web.pages import flash, layout, render
@@ -27,7 +28,7 @@ from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 Back = Annotated[str, Form()]
 DONE_STATUSES = ("answered", "ignored", "unread", "flagged")

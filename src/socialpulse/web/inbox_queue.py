@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialpulse.accounts import service as accounts_service
@@ -19,12 +19,13 @@ from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import Interaction, ReplyQueueItem, ReplyStatus
 from socialpulse.inbox.replies import backlog
 from socialpulse.inbox.replies import service as reply_service
+from socialpulse.kit.routing import api_router
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000  # keeps the offset far inside the databases' integers

@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -20,13 +20,14 @@ from socialpulse.errors import AppError, InvalidInput
 from socialpulse.insights import roi, service
 from socialpulse.insights.models import CostCategory
 from socialpulse.insights.schemas import CostCreate, RoiSettingsUpdate
+from socialpulse.kit.routing import api_router
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 PERIODS = (7, 30, 90, 365)
 METRICS = ("like", "comment", "share", "follower", "click", "impression")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialpulse.accounts import budget as budget_service
@@ -17,13 +17,14 @@ from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.replies import pacing
 from socialpulse.inbox.replies import service as reply_service
 from socialpulse.inbox.schemas import InboxSettingsUpdate, ReplyLimitsBody
+from socialpulse.kit.routing import api_router
 from socialpulse.web import forms
 from socialpulse.web.forms import FormField
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 INBOX_FIELDS = [
     FormField(

@@ -12,7 +12,7 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
@@ -36,6 +36,7 @@ from socialpulse.creators.lists_schemas import (
 )
 from socialpulse.creators.models import CampaignStatus
 from socialpulse.errors import AppError, InvalidInput
+from socialpulse.kit.routing import api_router
 from socialpulse.web.credits import WebCredits, form_key, money, price_text
 from socialpulse.web.exports import export_offer, file_format, priced_download
 from socialpulse.web.pages import flash, layout, render, templates
@@ -43,7 +44,7 @@ from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 PAGE_SIZE = 50
 ANALYSIS_ACTION = "campaign_analysis"

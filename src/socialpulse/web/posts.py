@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from socialpulse.accounts import content as content_service
@@ -14,12 +14,13 @@ from socialpulse.analytics import growth as growth_service
 from socialpulse.analytics import service as analytics
 from socialpulse.errors import InvalidInput
 from socialpulse.inbox import service as inbox_service
+from socialpulse.kit.routing import api_router
 from socialpulse.web.accounts import post_labels
 from socialpulse.web.pages import layout, render
 from socialpulse.web.security import WebAuth
 from socialpulse.workspaces.deps import DbSession
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 # Accounts one comparison shows at most (the chart stays readable).
 COMPARE_MAX = 12

@@ -8,7 +8,7 @@ import datetime as dt
 import zoneinfo
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from socialpulse.analytics import service as analytics_service
 from socialpulse.config import Settings
 from socialpulse.db import utcnow
 from socialpulse.errors import AppError, InvalidInput
+from socialpulse.kit.routing import api_router
 from socialpulse.providers import registry
 from socialpulse.publishing import series, service, validation
 from socialpulse.publishing.models import DeliveryStatus
@@ -42,7 +43,7 @@ from socialpulse.workspaces.deps import AppSettings, DbSession
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 QUEUE_PAGE = 25
 UPCOMING = 20

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from socialpulse.config import Settings
 from socialpulse.errors import InvalidInput
+from socialpulse.kit.routing import api_router
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import (
     CsrfChecked,
@@ -24,7 +25,7 @@ from socialpulse.workspaces.deps import DbSession, get_db
 from socialpulse.workspaces.models import Role, User
 from socialpulse.workspaces.tenancy import Subject
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 # --- settings: workspace ------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +15,7 @@ from starlette.routing import Match
 
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput, PermissionDenied
+from socialpulse.kit.routing import api_router
 from socialpulse.web.overview import overview_context
 from socialpulse.web.pages import WEB_DIR, flash, layout, render, render_error
 from socialpulse.web.security import (
@@ -32,7 +33,7 @@ from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.deps import DbSession, get_db, session_token
 from socialpulse.workspaces.models import User
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 def _safe_next(target: str | None) -> str:

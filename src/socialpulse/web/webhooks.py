@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from socialpulse.errors import AppError, InvalidInput
+from socialpulse.kit.routing import api_router
 from socialpulse.kit.security import SecretBox
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
@@ -20,7 +21,7 @@ from socialpulse.webhooks.schemas import EVENT_TYPES, SubscriptionCreate, Subscr
 from socialpulse.workspaces.deps import AppSettings, DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 PAGE = "/settings/webhooks"
 LOG_SIZE = 50

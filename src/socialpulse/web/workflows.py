@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -17,13 +17,14 @@ from socialpulse.inbox.models import Workflow, WorkflowStatus, WorkflowTrigger
 from socialpulse.inbox.workflows import builder
 from socialpulse.inbox.workflows import schemas as workflow_schemas
 from socialpulse.inbox.workflows import service as workflow_service
+from socialpulse.kit.routing import api_router
 from socialpulse.web.pages import flash, layout, render
 from socialpulse.web.security import CsrfChecked, WebAuth
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.deps import DbSession
 from socialpulse.workspaces.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 PREVIEW_SIZE = 100
 BLANK_CONDITIONS = 2  # empty rows to fill in without JavaScript (the script adds more)

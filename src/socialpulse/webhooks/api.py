@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.kit.security import SecretBox
 from socialpulse.webhooks import service
 from socialpulse.webhooks.models import DeliveryStatus, WebhookSubscription
@@ -23,7 +24,7 @@ from socialpulse.webhooks.schemas import (
 )
 from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 _ADMIN = error_responses(403, descriptions={403: "Needs the admin role"})
 _SUBSCRIPTION = error_responses(

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.worker import service
 from socialpulse.worker.models import JobStatus
 from socialpulse.worker.schemas import JobRead
 from socialpulse.workspaces.deps import CurrentSubject, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["jobs"], responses=error_responses(404))
+router = api_router(prefix="/api/v1", tags=["jobs"], responses=error_responses(404))
 
 
 @router.get("/jobs", response_model=list[JobRead])

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import Request, status
 
 from socialpulse.config import Settings
 from socialpulse.errors import error_responses
 from socialpulse.kit.params import Id
+from socialpulse.kit.routing import api_router
 from socialpulse.workspaces import invitations, service
 from socialpulse.workspaces.deps import AppSettings, CurrentSubject, DbSession, get_db
 from socialpulse.workspaces.models import Invitation, Membership, User
@@ -25,7 +26,7 @@ from socialpulse.workspaces.schemas import (
     WorkspaceUpdate,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["workspace"], responses=error_responses(403, 404, 409))
+router = api_router(prefix="/api/v1", tags=["workspace"], responses=error_responses(403, 404, 409))
 
 _ADMIN: dict[int | str, dict[str, Any]] = {403: {"description": "Needs the admin role"}}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
