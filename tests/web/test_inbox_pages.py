@@ -375,3 +375,28 @@ def test_another_workspaces_fan_is_not_found(seeded: Seeded, db: Database) -> No
         other_fan = fan.id
     response = seeded.client.get(f"/inbox/fans/{other_fan}")
     assert response.status_code == 404
+
+
+def _row(page: str, interaction_id: int) -> str:
+    start = page.index(f'data-testid="interaction-{interaction_id}"')
+    return page[start : page.index("</article>", start)]
+
+
+def test_each_rows_forms_preselect_that_rows_own_assignee_and_labels(
+    seeded: Seeded, db: Database
+) -> None:
+    # The option lists are rendered once per page and shared by the rows: only the selected
+    # option differs, and it must be the row's own.
+    with db.session() as s:
+        evil = s.get(Interaction, seeded.evil_id)
+        assert evil is not None
+        evil.assignee_user_id = seeded.ws.owner_id
+    page = seeded.client.get("/inbox").text
+    evil_row, plain_row = _row(page, seeded.evil_id), _row(page, seeded.plain_id)
+    owner = f'<option value="{seeded.ws.owner_id}" selected>{seeded.ws.owner_email}</option>'
+    assert owner in evil_row and owner not in plain_row
+    assert '<option value="positive" selected>positive</option>' in evil_row
+    assert '<option value="praise" selected>praise</option>' in evil_row
+    assert " selected>" not in plain_row.split('name="user_id"')[1]
+    suggested = _row(page, seeded.suggested_id)
+    assert '<option value="purchase_intent" selected>purchase intent</option>' in suggested

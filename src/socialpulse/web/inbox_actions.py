@@ -63,10 +63,7 @@ def _row_response(
         "row_message": {"kind": kind, "text": message, "link": link},
         "can_edit": can_edit,
         "back": inbox_listing.safe_back(back),
-        "members": inbox_listing.members(session, subject),
-        "sentiments": inbox_listing.SENTIMENTS,
-        "intents": [(i, words(i)) for i in corrections.INTENTS],
-    }
+    } | inbox_listing.row_choices(session, subject)
     return render(request, "inbox/_row.html", context)
 
 

@@ -17,6 +17,7 @@ from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import InteractionStatus
 from socialpulse.web.inbox_rows import InboxRow, inbox_rows, words
+from socialpulse.web.pages import Choices
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import Role
 from socialpulse.workspaces.tenancy import Subject
@@ -108,6 +109,20 @@ def members(session: Session, subject: Subject) -> list[tuple[int, str]]:
     ]
 
 
+def row_choices(session: Session, subject: Subject) -> dict[str, Any]:
+    """What a row's forms choose from (the page's filters and bulk form use the lists)."""
+    member_list = members(session, subject)
+    intents = [(i, words(i)) for i in corrections.INTENTS]
+    return {
+        "members": member_list,
+        "sentiments": SENTIMENTS,
+        "intents": intents,
+        "member_choices": Choices(member_list),
+        "sentiment_choices": Choices((s, s) for s in SENTIMENTS),
+        "intent_choices": Choices(intents),
+    }
+
+
 def listing(session: Session, subject: Subject, params: Mapping[str, str]) -> dict[str, Any]:
     """The inbox page's own context: filters, result count, rows and pages."""
     filters = filters_of(params)
@@ -136,8 +151,6 @@ def listing(session: Session, subject: Subject, params: Mapping[str, str]) -> di
             a.platform: accounts_service.platform_name(a.platform) for a in accounts
         },
         "statuses": [(s.value, words(s.value)) for s in InteractionStatus],
-        "sentiments": SENTIMENTS,
-        "intents": [(i, words(i)) for i in corrections.INTENTS],
         "current": current,
         "fan_filter": fan_filter,
         "filtered": any(current.values()),
@@ -147,10 +160,9 @@ def listing(session: Session, subject: Subject, params: Mapping[str, str]) -> di
             "next": _page_query(current, cursor=page.next_cursor),
         },
         "bulk_actions": BULK_ACTIONS,
-        "members": members(session, subject),
         "can_edit": can_edit,
         "back": back,
-    }
+    } | row_choices(session, subject)
 
 
 def one_row(session: Session, subject: Subject, interaction_id: int) -> InboxRow:
