@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, AccountStatus, Post, TrackedAccount
@@ -194,20 +194,7 @@ def _history(
             .order_by(AccountSnapshot.day)
         ).all()
     )
-    return _assemble(session, subject, account_id, latest, rows, rows[0].first_day, windows, since)
-
-
-def _assemble(
-    session: Session,
-    subject: Subject,
-    account_id: int,
-    latest: Row[Any],
-    rows: list[Row[Any]],
-    first: dt.date,
-    windows: Sequence[int],
-    since: dt.date,
-) -> _History:
-    """The history from the snapshots of `since`..latest day (`rows`, by day)."""
+    first: dt.date = rows[0].first_day
     bases: dict[int, Row[Any] | None] = {}
     for days in windows:
         found = [row for row in rows if row.day <= latest.day - dt.timedelta(days=days)]
@@ -312,73 +299,6 @@ def count_deltas(
     """For each metric, the deltas between the latest snapshot and the latest snapshot on or
     before (latest day - N), for every N in `windows`."""
     return _deltas(_history(session, subject, account_id, windows), metrics, windows)
-
-
-def count_deltas_for(
-    session: Session,
-    subject: Subject,
-    account_ids: Sequence[int],
-    metrics: Sequence[str] = ("followers", "following", "posts"),
-    windows: Sequence[int] = DELTA_WINDOWS,
-) -> dict[int, dict[str, list[Delta]]]:
-    """`count_deltas` of each account, in two statements for all of them (plus one per account
-    whose base lies before a gap in its history): pages listing every account asked twice per
-    account."""
-    if not account_ids:
-        return {}
-    day = AccountSnapshot.day
-    ends = {
-        row.account_id: (row.last, row.first)
-        for row in session.execute(
-            scoped(
-                select(
-                    TrackedAccount.id.label("account_id"),
-                    func.max(day).label("last"),
-                    func.min(day).label("first"),
-                )
-                .select_from(AccountSnapshot)
-                .join(TrackedAccount, TrackedAccount.id == AccountSnapshot.account_id)
-                .where(TrackedAccount.id.in_(account_ids))
-                .group_by(TrackedAccount.id),
-                subject,
-            )
-        )
-    }
-    reach = dt.timedelta(days=max(windows))
-    recent: dict[int, list[Row[Any]]] = defaultdict(list)
-    if ends:
-        stmt: Any = scoped(
-            select(TrackedAccount.id.label("account_id"), *_SNAPSHOT_COLUMNS)
-            .select_from(AccountSnapshot)
-            .join(TrackedAccount, TrackedAccount.id == AccountSnapshot.account_id)
-            .where(
-                or_(
-                    *(
-                        and_(
-                            AccountSnapshot.account_id == account_id,
-                            day >= last - reach,
-                            day <= last,
-                        )
-                        for account_id, (last, _first) in ends.items()
-                    )
-                )
-            )
-            .order_by(AccountSnapshot.account_id, day),
-            subject,
-        )
-        for row in session.execute(stmt):
-            recent[row.account_id].append(row)
-    deltas: dict[int, dict[str, list[Delta]]] = {}
-    for account_id in account_ids:
-        history = None
-        if account_id in ends:
-            last, first = ends[account_id]
-            rows = recent[account_id]
-            history = _assemble(
-                session, subject, account_id, rows[-1], rows, first, windows, last - reach
-            )
-        deltas[account_id] = _deltas(history, metrics, windows)
-    return deltas
 
 
 def _follower_trend(history: _History | None, window_days: int) -> FollowerTrend:
@@ -721,13 +641,12 @@ def compare(
     per_account: dict[int, list[Row[Any]]] = defaultdict(list)
     for row in posts:
         per_account[row.account_id].append(row)
-    deltas = count_deltas_for(session, subject, [a.id for a in accounts], ("followers",), (days,))
     rows = []
     for account in accounts:
         mine = per_account.get(account.id, [])
         rates = [row.engagement_rate for row in mine if row.engagement_rate is not None]
         views = [float(row.views) for row in mine if row.views is not None]
-        delta = deltas[account.id]
+        delta = count_deltas(session, subject, account.id, ("followers",), (days,))
         rows.append(
             CompareRow(
                 account=_brief(account),
