@@ -91,6 +91,34 @@ def test_delta_without_old_enough_snapshot_is_null_with_reason(
         assert f"history starts {days_ago(10)}" in delta.reason
 
 
+def test_deltas_of_many_accounts_at_once_are_each_accounts_own(
+    db: Database, ws: WorkspaceFixture, build: Builder
+) -> None:
+    # Pages listing every account read their deltas in one go: each must be what the
+    # account's own overview says, whatever its history looks like.
+    steady = build.account(ws.workspace_id, handle="steady")
+    build.snapshots(steady, [(days_ago(n), 1000 - 5 * n) for n in range(0, 40)])
+    gap = build.account(ws.workspace_id, handle="gap")  # nothing in the 90 days before latest
+    build.snapshots(gap, [(days_ago(400), 10), (days_ago(200), 20), (LATEST, 30)])
+    young = build.account(ws.workspace_id, handle="young")
+    build.snapshots(young, [(days_ago(3), 7), (LATEST, 9)])
+    stale = build.account(ws.workspace_id, handle="stale")  # its latest is long ago
+    build.snapshots(stale, [(days_ago(300), 50), (days_ago(250), 60)])
+    never = build.account(ws.workspace_id, handle="never")
+    other = make_workspace(db, "other-co")
+    theirs = build.account(other.workspace_id, handle="theirs")
+    build.snapshots(theirs, [(days_ago(8), 1), (LATEST, 2)])
+    mine = [steady, gap, young, stale, never]
+    with db.session() as session:
+        together = service.count_deltas_for(session, ws.subject, [*mine, theirs])
+        for account in mine:
+            assert together[account] == service.count_deltas(session, ws.subject, account)
+        # Another workspace's account is read as one without snapshots, never as its own.
+        assert together[theirs]["followers"][0].reason == "no snapshots yet"
+    assert together[gap]["followers"][2].from_value == 20
+    assert together[stale]["followers"][0].from_day == days_ago(300)
+
+
 def test_delta_from_zero_or_missing_count_gives_no_made_up_number(
     db: Database, ws: WorkspaceFixture, build: Builder
 ) -> None:

@@ -15,7 +15,8 @@ always read joined to their (scoped) account or post. Bucketing by day, weekday 
 happens in Python on narrow columns, so the SQL stays portable (SQLite and PostgreSQL).
 
 A post's growth is in `analytics.growth`, the CSV export in `analytics.export`, best times to
-post (smoothed, with platform defaults) in `analytics.best_times`.
+post (smoothed, with platform defaults) in `analytics.best_times`, count deltas and the follower
+trend in `analytics.deltas`.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from socialpulse.accounts.models import AccountSnapshot, AccountStatus, Post, TrackedAccount
@@ -40,6 +40,16 @@ from socialpulse.analytics.best_times import engagement_lifts as engagement_lift
 from socialpulse.analytics.best_times import next_best_slot as next_best_slot
 from socialpulse.analytics.best_times import relative_engagement as relative_engagement
 from socialpulse.analytics.best_times import resolve_zone as resolve_zone
+from socialpulse.analytics.deltas import (
+    COUNT_COLUMNS,
+    DELTA_WINDOWS,
+    count_deltas_for,
+    deltas,
+    follower_trend,
+    history,
+    snapshot_select,
+)
+from socialpulse.analytics.deltas import count_deltas as count_deltas
 from socialpulse.analytics.schemas import (
     AccountBrief,
     AccountSnapshotRead,
@@ -47,9 +57,7 @@ from socialpulse.analytics.schemas import (
     CompareRow,
     Comparison,
     CountOverview,
-    Delta,
     EngagementSummary,
-    FollowerTrend,
     HashtagPerformance,
     HashtagStats,
     Overview,
@@ -65,16 +73,10 @@ from socialpulse.errors import InvalidInput
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.tenancy import Subject, scoped
 
-DELTA_WINDOWS = (7, 30, 90)
 ENGAGEMENT_WINDOW_DAYS = 30
 TREND_WINDOW_DAYS = 30
 METRICS = ("views", "likes", "comments", "shares", "saves")
 
-_COUNT_COLUMNS = {
-    "followers": AccountSnapshot.followers_count,
-    "following": AccountSnapshot.following_count,
-    "posts": AccountSnapshot.posts_count,
-}
 # Account-level series read straight from the snapshots (item 9 of issue #16).
 _SNAPSHOT_SERIES = {
     SeriesMetric.total_likes: AccountSnapshot.total_likes,
@@ -128,207 +130,6 @@ def _day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
 
 
-def _snapshot_select(subject: Subject, account_id: int, *columns: Any) -> Any:
-    """Snapshot columns of one account, scoped through the account's workspace."""
-    stmt = (
-        select(TrackedAccount.id, *columns)
-        .select_from(AccountSnapshot)
-        .join(TrackedAccount, TrackedAccount.id == AccountSnapshot.account_id)
-        .where(TrackedAccount.id == account_id)
-    )
-    return scoped(stmt, subject)
-
-
-_SNAPSHOT_COLUMNS = (
-    AccountSnapshot.day,
-    AccountSnapshot.followers_count,
-    AccountSnapshot.following_count,
-    AccountSnapshot.posts_count,
-)
-
-
-def _latest_snapshot(
-    session: Session, subject: Subject, account_id: int, on_or_before: dt.date | None = None
-) -> Row[Any] | None:
-    stmt = _snapshot_select(subject, account_id, *_SNAPSHOT_COLUMNS)
-    if on_or_before is not None:
-        stmt = stmt.where(AccountSnapshot.day <= on_or_before)
-    row: Row[Any] | None = session.execute(
-        stmt.order_by(AccountSnapshot.day.desc()).limit(1)
-    ).first()
-    return row
-
-
-@dataclass(frozen=True)
-class _History:
-    """The snapshots an overview reads, fetched once: the latest, every snapshot of the
-    ``reach`` days up to it, and each window's base (the latest snapshot on or before the
-    latest day - N days, or None)."""
-
-    latest: Row[Any]
-    recent: list[Row[Any]]  # by day, the latest included
-    bases: dict[int, Row[Any] | None]
-    first_day: dt.date
-
-
-def _history(
-    session: Session, subject: Subject, account_id: int, windows: Sequence[int], reach: int = 0
-) -> _History | None:
-    """Two statements (three when a base lies before a gap in the history) where the
-    overview used to ask for the latest snapshot six times and for each base by itself."""
-    latest = _latest_snapshot(session, subject, account_id)
-    if latest is None:
-        return None
-    since = latest.day - dt.timedelta(days=max(reach, *windows))
-    # Uncorrelated on purpose: the outer query reads the same tables.
-    first_day = (
-        _snapshot_select(subject, account_id)
-        .with_only_columns(func.min(AccountSnapshot.day))
-        .scalar_subquery()
-        .correlate(None)
-    )
-    rows = list(
-        session.execute(
-            _snapshot_select(subject, account_id, *_SNAPSHOT_COLUMNS, first_day.label("first_day"))
-            .where(AccountSnapshot.day >= since, AccountSnapshot.day <= latest.day)
-            .order_by(AccountSnapshot.day)
-        ).all()
-    )
-    first: dt.date = rows[0].first_day
-    bases: dict[int, Row[Any] | None] = {}
-    for days in windows:
-        found = [row for row in rows if row.day <= latest.day - dt.timedelta(days=days)]
-        if found:
-            bases[days] = found[-1]
-    if len(bases) < len(windows):
-        # Nothing between `since` and the target: the base is the last snapshot before
-        # `since`, the same for every such window, if the history reaches back that far.
-        before = None
-        if first < rows[0].day:
-            before = _latest_snapshot(session, subject, account_id, since - dt.timedelta(days=1))
-        bases = {days: bases.get(days, before) for days in windows}
-    return _History(latest=latest, recent=rows, bases=bases, first_day=first)
-
-
-def _value(row: Row[Any], metric: str) -> int | None:
-    value: int | None = getattr(row, _COUNT_COLUMNS[metric].key)
-    return value
-
-
-def _delta(
-    metric: str,
-    days: int,
-    latest: Row[Any] | None,
-    base: Row[Any] | None,
-    first_day: dt.date | None,
-) -> Delta:
-    if latest is None:
-        return Delta(
-            days=days,
-            from_day=None,
-            from_value=None,
-            to_day=None,
-            to_value=None,
-            absolute=None,
-            percent=None,
-            reason="no snapshots yet",
-        )
-    to_value = _value(latest, metric)
-    target = latest.day - dt.timedelta(days=days)
-    if base is None:
-        return Delta(
-            days=days,
-            from_day=None,
-            from_value=None,
-            to_day=latest.day,
-            to_value=to_value,
-            absolute=None,
-            percent=None,
-            reason=f"no snapshot on or before {target.isoformat()}; "
-            f"history starts {first_day.isoformat() if first_day else latest.day.isoformat()}",
-        )
-    from_value = _value(base, metric)
-    absolute: int | None = None
-    percent: float | None = None
-    reason: str | None = None
-    if to_value is None or from_value is None:
-        missing = latest.day if to_value is None else base.day
-        reason = f"the {metric} count is not available on {missing.isoformat()}"
-    else:
-        absolute = to_value - from_value
-        if from_value == 0:
-            reason = f"no percent change from zero {metric}"
-        else:
-            percent = absolute / from_value * 100.0
-    return Delta(
-        days=days,
-        from_day=base.day,
-        from_value=from_value,
-        to_day=latest.day,
-        to_value=to_value,
-        absolute=absolute,
-        percent=percent,
-        reason=reason,
-    )
-
-
-def _deltas(
-    history: _History | None, metrics: Sequence[str], windows: Sequence[int]
-) -> dict[str, list[Delta]]:
-    if history is None:
-        return {
-            metric: [_delta(metric, days, None, None, None) for days in windows]
-            for metric in metrics
-        }
-    return {
-        metric: [
-            _delta(metric, days, history.latest, history.bases[days], history.first_day)
-            for days in windows
-        ]
-        for metric in metrics
-    }
-
-
-def count_deltas(
-    session: Session,
-    subject: Subject,
-    account_id: int,
-    metrics: Sequence[str] = ("followers", "following", "posts"),
-    windows: Sequence[int] = DELTA_WINDOWS,
-) -> dict[str, list[Delta]]:
-    """For each metric, the deltas between the latest snapshot and the latest snapshot on or
-    before (latest day - N), for every N in `windows`."""
-    return _deltas(_history(session, subject, account_id, windows), metrics, windows)
-
-
-def _follower_trend(history: _History | None, window_days: int) -> FollowerTrend:
-    """Least-squares slope (followers per day) of the snapshots from latest day - window to the
-    latest day. Needs two snapshots with a follower count."""
-    if history is None:
-        return FollowerTrend(
-            slope_per_day=None, n=0, since_day=None, until_day=None, reason="no snapshots yet"
-        )
-    latest = history.latest
-    since = latest.day - dt.timedelta(days=window_days)
-    rows = [row for row in history.recent if row.day >= since and row.followers_count is not None]
-    if len(rows) < 2:
-        return FollowerTrend(
-            slope_per_day=None,
-            n=len(rows),
-            since_day=since,
-            until_day=latest.day,
-            reason=f"needs at least 2 snapshots with a follower count since {since.isoformat()}",
-        )
-    xs = [float((row.day - rows[0].day).days) for row in rows]
-    ys = [float(row.followers_count) for row in rows]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    sxy = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
-    return FollowerTrend(
-        slope_per_day=sxy / sxx, n=len(rows), since_day=rows[0].day, until_day=rows[-1].day
-    )
-
-
 def _recent_posts(
     session: Session,
     subject: Subject,
@@ -375,8 +176,8 @@ def overview(
     account = get_account(session, subject, account_id)
     now = now or utcnow()
     zone = workspace_zone(session, subject)
-    history = _history(session, subject, account_id, DELTA_WINDOWS, TREND_WINDOW_DAYS)
-    deltas = _deltas(history, ("followers", "following", "posts"), DELTA_WINDOWS)
+    snapshots = history(session, subject, account_id, DELTA_WINDOWS, TREND_WINDOW_DAYS)
+    count_changes = deltas(snapshots, ("followers", "following", "posts"), DELTA_WINDOWS)
     posts = _recent_posts(
         session,
         subject,
@@ -389,12 +190,12 @@ def overview(
     return Overview(
         account=_brief(account),
         timezone=zone.key,
-        as_of=history.latest.day if history is not None else None,
-        followers=CountOverview(current=account.followers_count, deltas=deltas["followers"]),
-        following=CountOverview(current=account.following_count, deltas=deltas["following"]),
-        posts=CountOverview(current=account.posts_count, deltas=deltas["posts"]),
+        as_of=snapshots.latest.day if snapshots is not None else None,
+        followers=CountOverview(current=account.followers_count, deltas=count_changes["followers"]),
+        following=CountOverview(current=account.following_count, deltas=count_changes["following"]),
+        posts=CountOverview(current=account.posts_count, deltas=count_changes["posts"]),
         engagement=_engagement([row.engagement_rate for row in posts], ENGAGEMENT_WINDOW_DAYS),
-        follower_trend=_follower_trend(history, TREND_WINDOW_DAYS),
+        follower_trend=follower_trend(snapshots, TREND_WINDOW_DAYS),
         posts_last_7_days=sum(1 for row in posts if row.posted_at >= week_ago),
         posts_last_30_days=len(posts),
     )
@@ -435,9 +236,9 @@ def timeseries(
             for day, rates in sorted(by_day.items())
         ]
     else:
-        column = _SNAPSHOT_SERIES.get(metric) or _COUNT_COLUMNS[metric.value]
+        column = _SNAPSHOT_SERIES.get(metric) or COUNT_COLUMNS[metric.value]
         snapshots = session.execute(
-            _snapshot_select(subject, account_id, AccountSnapshot.day, column)
+            snapshot_select(subject, account_id, AccountSnapshot.day, column)
             .where(
                 AccountSnapshot.day >= since_day,
                 AccountSnapshot.day <= until_day,
@@ -472,7 +273,7 @@ def snapshots(
     until_day = (now or utcnow()).astimezone(workspace_zone(session, subject)).date()
     since_day = until_day - dt.timedelta(days=days - 1)
     rows = session.execute(
-        _snapshot_select(subject, account_id, AccountSnapshot)
+        snapshot_select(subject, account_id, AccountSnapshot)
         .where(AccountSnapshot.day >= since_day, AccountSnapshot.day <= until_day)
         .order_by(AccountSnapshot.day)
     ).all()
@@ -641,12 +442,15 @@ def compare(
     per_account: dict[int, list[Row[Any]]] = defaultdict(list)
     for row in posts:
         per_account[row.account_id].append(row)
+    follower_deltas = count_deltas_for(
+        session, subject, [a.id for a in accounts], ("followers",), (days,)
+    )
     rows = []
     for account in accounts:
         mine = per_account.get(account.id, [])
         rates = [row.engagement_rate for row in mine if row.engagement_rate is not None]
         views = [float(row.views) for row in mine if row.views is not None]
-        delta = count_deltas(session, subject, account.id, ("followers",), (days,))
+        delta = follower_deltas[account.id]
         rows.append(
             CompareRow(
                 account=_brief(account),

@@ -14,7 +14,7 @@ What counts, and why:
   (Instagram: impressions and reach). A total is the sum over the posts that carry the metric;
   null when none does. ``metrics_provided`` says which platforms provide which.
 * Engagement and its rate: see ``schemas.ENGAGEMENT_DEFINITION``. Follower growth is the
-  analytics follower delta (``analytics.service.count_deltas``) over the period.
+  analytics follower delta (``analytics.deltas.count_deltas_for``) over the period.
 
 Every read is ``scoped()`` to the caller's workspace; bucketing happens in Python on narrow
 columns so the SQL stays portable (SQLite and PostgreSQL), as in ``analytics.service``.
@@ -227,11 +227,12 @@ def follower_growth(
     """Each account's follower delta over the period, summed per platform and in total."""
     rows: list[AccountGrowth] = []
     by_platform: dict[str, int] = {}
+    deltas = analytics_service.count_deltas_for(
+        session, subject, [account.id for account in accounts], ("followers",), (days,)
+    )
     for account in accounts:
         by_platform.setdefault(account.platform, 0)
-        delta = analytics_service.count_deltas(
-            session, subject, account.id, ("followers",), (days,)
-        )["followers"][0]
+        delta = deltas[account.id]["followers"][0]
         rows.append(
             AccountGrowth(
                 account_id=account.id,

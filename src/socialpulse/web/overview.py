@@ -27,14 +27,22 @@ _ATTENTION = {
 
 def follower_rows(session: Session, subject: Subject) -> list[dict[str, Any]]:
     """Each account with its followers and their change over the last week."""
-    rows: list[dict[str, Any]] = []
-    for account in accounts_service.list_accounts(session, subject):
-        if account.status == AccountStatus.deleting:
-            continue
-        (delta,) = analytics.count_deltas(session, subject, account.id, ("followers",), (WEEK,))[
-            "followers"
-        ]
-        rows.append({"account": account, "followers": account.followers_count, "delta": delta})
+    accounts = [
+        account
+        for account in accounts_service.list_accounts(session, subject)
+        if account.status != AccountStatus.deleting
+    ]
+    deltas = analytics.count_deltas_for(
+        session, subject, [account.id for account in accounts], ("followers",), (WEEK,)
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "account": account,
+            "followers": account.followers_count,
+            "delta": deltas[account.id]["followers"][0],
+        }
+        for account in accounts
+    ]
     rows.sort(key=lambda row: -(row["followers"] or 0))
     return rows
 
