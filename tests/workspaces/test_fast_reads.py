@@ -24,6 +24,7 @@ from socialpulse.workspaces.report_cache import ReportCache
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 REPORT = "/api/v1/inbox/analytics/overview"
+QUEUE_REPORT = "/api/v1/inbox/analytics/response-queue"
 
 
 @pytest.fixture(autouse=True)
@@ -309,3 +310,24 @@ def test_a_commit_during_the_refresh_costs_one_more_refresh_not_one_per_waiting_
     assert len(passes) == 2, "the stale refresh was followed by one more, not by every waiter"
     latest = client.get(REPORT, headers=ws.headers())
     assert answers[-1].content == latest.content, "the waiters got the data after both commits"
+
+
+def test_only_an_entry_that_read_the_reply_queue_waits_for_the_queue_version(
+    client: TestClient, ws: WorkspaceFixture, db: Database, statements: list[str]
+) -> None:
+    """The reply queue commits on every claim and lease renewal (its own version): the
+    inbox overview never reads the queue and stays answered ahead of the app; the queue
+    report goes through the app again."""
+    _interaction(db, ws, "Hi!")
+    for path in (REPORT, QUEUE_REPORT, REPORT, QUEUE_REPORT):
+        assert client.get(path, headers=ws.headers()).status_code == 200
+    with sqlite3.connect(_path(db)) as worker:
+        worker.execute(
+            "UPDATE workspaces SET queue_version = queue_version + 1 WHERE id = ?",
+            (ws.workspace_id,),
+        )
+    statements.clear()
+    assert client.get(REPORT, headers=ws.headers()).status_code == 200
+    assert statements == [], "the overview's entry stands after the queue's commit"
+    assert client.get(QUEUE_REPORT, headers=ws.headers()).status_code == 200
+    assert statements, "the queue report went through the app"

@@ -26,7 +26,9 @@ from socialpulse.accounts import service as accounts_service
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.app import create_app
 from socialpulse.db import Database
-from socialpulse.inbox.models import InteractionStatus
+from socialpulse.inbox.models import InteractionStatus, ReplyQueueItem
+from socialpulse.inbox.replies.sender import REPLY_LEASE
+from socialpulse.kit import leases
 from socialpulse.kit.security import SecretBox
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -156,6 +158,39 @@ def test_a_queued_reply_makes_the_next_reads_fresh(
     )
     assert queued.status_code == 201, queued.text
     reads.assert_fresh()
+
+
+def test_the_reply_queues_claims_refresh_only_the_reports_that_read_the_queue(
+    client: TestClient, cold: TestClient, db: Database, ws: WorkspaceFixture
+) -> None:
+    interaction = _interaction(db, ws, status=InteractionStatus.unread)
+    queued = client.post(
+        f"/api/v1/inbox/interactions/{interaction}/reply",
+        json={"text": "Thank you!"},
+        headers=ws.headers(),
+    )
+    assert queued.status_code == 201, queued.text
+    overview, queue = "/api/v1/inbox/analytics/overview", "/api/v1/inbox/analytics/response-queue"
+    tags = {
+        path: client.get(path, headers=ws.headers()).headers["etag"] for path in (overview, queue)
+    }
+    with db.session() as session:  # the sender's claim: status "processing", its lease
+        claimed = leases.claim(
+            session,
+            REPLY_LEASE,
+            ReplyQueueItem.id == queued.json()["id"],
+            owner="sender-1",
+            until=NOW + dt.timedelta(minutes=5),
+        )
+        assert claimed == 1
+    kept = client.get(overview, headers={**ws.headers(), "If-None-Match": tags[overview]})
+    assert kept.status_code == 304
+    fresh = client.get(queue, headers={**ws.headers(), "If-None-Match": tags[queue]})
+    assert fresh.status_code == 200
+    assert fresh.headers["etag"] != tags[queue]
+    assert fresh.json() == _read(cold, queue, ws)
+    assert fresh.json()["overall"]["processing"] == 1
+    assert _read(client, queue, ws) == fresh.json()  # and cached again at the new version
 
 
 def test_a_setting_change_makes_the_next_reads_fresh(

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, text, update
 
 from factories import make, make_account, make_post, make_workspace
 from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
 from socialpulse.db import Base, Database, utcnow
-from socialpulse.inbox.models import Interaction, InteractionStatus
+from socialpulse.inbox.models import Interaction, InteractionStatus, ReplyQueueItem, ReplyStatus
+from socialpulse.inbox.replies.sender import REPLY_LEASE
+from socialpulse.kit import leases
 from socialpulse.kit.upsert import upsert
 from socialpulse.worker.models import Job
 from socialpulse.workspaces import versions
@@ -59,6 +61,12 @@ def test_every_table_reaches_its_workspace_or_is_declared_outside_any() -> None:
     assert routes["account_snapshots"] is not None
     assert routes["account_snapshots"].parent is not None
     assert routes["account_snapshots"].parent.name == "accounts"
+    assert routes["reply_queue"] is not None
+    assert routes["reply_queue"].version == "queue_version"
+    assert {route.version for name, route in routes.items() if route is not None} == {
+        "data_version",
+        "queue_version",
+    }
 
 
 def test_a_new_workspace_starts_at_an_unpredictable_version(db: Database) -> None:
@@ -199,3 +207,85 @@ def test_a_bulk_update_by_primary_key_bumps_the_rows_workspace(
     with db.session() as session:
         session.execute(update(Post), [{"id": post.id, "caption": "new caption"}])
     assert _version(db, two[0]) == before + 1
+
+
+def _queue_version(db: Database, workspace_id: int) -> int:
+    with db.session(readonly=True) as session:
+        return versions.current_versions(session, workspace_id).queue
+
+
+def _queued_reply(db: Database, workspace_id: int, account: int) -> tuple[int, int]:
+    """(interaction id, reply queue item id)."""
+    with db.session() as session:
+        interaction = make(
+            session,
+            Interaction,
+            workspace_id=workspace_id,
+            account_id=account,
+            platform="simulated",
+            text="hi",
+            posted_at=utcnow(),
+            status=InteractionStatus.unread,
+        )
+        item = make(
+            session,
+            ReplyQueueItem,
+            workspace_id=workspace_id,
+            account_id=account,
+            interaction_id=interaction.id,
+            platform="simulated",
+            text="Thanks!",
+            scheduled_for=utcnow(),
+            idempotency_key=f"reply-{interaction.id}",
+        )
+        return interaction.id, item.id
+
+
+def test_the_reply_queue_bumps_its_own_version_and_leaves_the_data_version(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    """The queue commits on every claim and lease renewal: reports that never read it must not
+    miss for that, and the queue report must."""
+    mine, theirs = two
+    data, queue, other = _version(db, mine), _queue_version(db, mine), _queue_version(db, theirs)
+    interaction, item = _queued_reply(db, mine, account)
+    # One transaction, both kinds of row: each version once.
+    assert (_version(db, mine), _queue_version(db, mine)) == (data + 1, queue + 1)
+    with db.session() as session:
+        claimed = leases.claim(
+            session,
+            REPLY_LEASE,
+            ReplyQueueItem.id == item,
+            owner="worker-1",
+            until=utcnow() + dt.timedelta(minutes=5),
+        )
+        assert claimed == 1
+    assert (_version(db, mine), _queue_version(db, mine)) == (data + 1, queue + 2)
+    with db.session() as session:  # the outcome: the item's status and the interaction's
+        assert leases.release(session, REPLY_LEASE, item, "worker-1", status=ReplyStatus.sent)
+        session.execute(
+            update(Interaction)
+            .where(Interaction.id == interaction)
+            .values(status=InteractionStatus.answered)
+        )
+    assert (_version(db, mine), _queue_version(db, mine)) == (data + 2, queue + 3)
+    assert _queue_version(db, theirs) == other
+
+
+def test_reading_notes_every_statement_that_names_the_reply_queue(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    _queued_reply(db, two[0], account)
+    with versions.reading() as reads, db.session(readonly=True) as session:
+        session.execute(select(Interaction.id)).all()
+        session.get(TrackedAccount, account)
+        assert reads.versions == set()
+        session.execute(select(func.count()).select_from(ReplyQueueItem)).scalar_one()
+        assert reads.versions == {"queue_version"}
+    with versions.reading() as reads, db.session(readonly=True) as session:
+        # Raw SQL too: a report reaching the queue without the ORM is not missed.
+        session.execute(text("SELECT count(*) FROM reply_queue")).scalar_one()
+    assert reads.versions == {"queue_version"}
+    with db.session(readonly=True) as session:  # outside a reading() block: nothing noted
+        session.execute(select(ReplyQueueItem.id)).all()
+    assert reads.versions == {"queue_version"}

@@ -72,6 +72,11 @@ class Workspace(Base):
     data_version: Mapped[int] = mapped_column(
         BigInteger, default=_first_version, server_default="0"
     )
+    # The same for the reply queue's items alone (versions.SEPARATELY_VERSIONED): the queue
+    # commits three times per reply sent, and few reports read it.
+    queue_version: Mapped[int] = mapped_column(
+        BigInteger, default=_first_version, server_default="0"
+    )
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="workspace", lazy="raise", cascade="all, delete-orphan"

@@ -6,10 +6,14 @@ or ``compute()`` runs and its result is serialised as FastAPI would (the route's
 by alias, JSON) and stored. A write bumps the version (``versions``), so the next read has a new
 key: a cached response is never older than the data it was read after.
 
+A report that read the reply queue (which bumps a version of its own, see ``versions``) is
+stored with the queue version it was computed at, and served only while that still holds.
+
 Reports whose window ends "now" also depend on the clock: the key holds the current
 ``response_cache_clock_s`` bucket, so such a window lags the clock by at most that long.
 
-The ETag is the key's HMAC: ``If-None-Match`` with it answers 304 without computing anything.
+The ETag is the key's HMAC (with the queue version, for a report that read the queue):
+``If-None-Match`` with it answers 304 without computing anything.
 The workspace id leads every key, so no other workspace's request can reach the entry.
 """
 
@@ -96,14 +100,9 @@ class ReportCache:
         store = _store(self.request)
         if store is None:
             return self._uncached(response_model, compute)
-        version = versions.current(self.session, self.workspace_id)
+        found = versions.current_versions(self.session, self.workspace_id)
         return self._respond(
-            store,
-            response_model,
-            compute,
-            f"w{self.workspace_id}",
-            version,
-            workspace_version=(self.workspace_id, version),
+            store, response_model, compute, f"w{self.workspace_id}", found.data, found
         )
 
     def respond_shared(
@@ -130,7 +129,7 @@ class ReportCache:
         compute: Callable[[], object],
         scope: str,
         version: int,
-        workspace_version: tuple[int, int] | None = None,
+        workspace: versions.Versions | None = None,
     ) -> object:
         url = self.request.url
         key = kit_cache.make_key(
@@ -141,20 +140,64 @@ class ReportCache:
             url.path,
             sorted(self.request.query_params.multi_items()),
         )
-        headers = {"ETag": key.etag, "Cache-Control": CACHE_CONTROL}
-        if kit_cache.etag_matches(self.request.headers.get("if-none-match"), key.etag):
+        stored = Stored.decode(store.cache.get(key.storage))
+        if stored is None or (workspace is not None and not stored.fresh(workspace)):
+            with versions.reading() as reads:
+                body = render(response_model, compute())
+            depends: tuple[tuple[str, int], ...] = ()
+            if workspace is not None:
+                depends = tuple((column, workspace.of(column)) for column in sorted(reads.versions))
+            stored = Stored(depends, body)
+            store.cache.set(key.storage, stored.encode())
+        etag = stored.etag(store.secret, key)
+        headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+        if kit_cache.etag_matches(self.request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
-        body = store.cache.get(key.storage)
-        if body is None:
-            body = render(response_model, compute())
-            store.cache.set(key.storage, body)
         fast_reads.file_response(
             self.request.scope,
             api_key_id=self.api_key_id,
-            body=body,
-            etag=key.etag,
+            body=stored.body,
+            etag=etag,
             cache_control=CACHE_CONTROL,
             clock_s=store.clock_s,
-            workspace_version=workspace_version,
+            workspace_version=(self.workspace_id, version) if workspace is not None else None,
+            queue_version=dict(stored.depends).get(versions.QUEUE_VERSION),
         )
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(stored.body, media_type="application/json", headers=headers)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A cached body and the versions, besides the key's data version, it was computed at: the
+    version columns of the separately versioned tables its computation read (none for most)."""
+
+    depends: tuple[tuple[str, int], ...]
+    body: bytes
+
+    def fresh(self, workspace: versions.Versions) -> bool:
+        return all(workspace.of(column) == value for column, value in self.depends)
+
+    def etag(self, secret: bytes, key: kit_cache.CacheKey) -> str:
+        if not self.depends:
+            return key.etag
+        return kit_cache.make_key(secret, "etag", key.digest, self.depends).etag
+
+    def encode(self) -> bytes:
+        header = ",".join(f"{column}={value}" for column, value in self.depends)
+        return header.encode() + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, raw: bytes | None) -> Stored | None:
+        """None for a missing or unreadable entry (one stored by an older release): a miss."""
+        if raw is None:
+            return None
+        header, newline, body = raw.partition(b"\n")
+        if not newline:
+            return None
+        depends: list[tuple[str, int]] = []
+        for part in filter(None, header.decode("ascii", "replace").split(",")):
+            column, _, value = part.partition("=")
+            if column not in versions.VERSION_COLUMNS or not value.isdigit():
+                return None
+            depends.append((column, int(value)))
+        return cls(tuple(depends), body)

@@ -20,6 +20,13 @@ writers of one workspace would otherwise queue behind each other's whole transac
 Readers take the version first, then the data, in one transaction: under READ COMMITTED the data
 may be newer than the version read, never older, so a cache entry is never older than its key.
 
+Versioned apart (``SEPARATELY_VERSIONED``): the reply queue's items bump ``queue_version``, not
+``data_version``. The queue commits three times per reply it sends (claim, lease renewal,
+outcome) and only the queue report reads its items, so with one version every report of the
+workspace missed three times per reply. A cached report learns whether it read such a table
+while it is computed (``reading()``: every SQL statement its session runs meanwhile is looked
+at, ORM, Core and text alike) and is then checked against that version too.
+
 Not versioned (``UNVERSIONED``): rows no cached report reads. Jobs (queue bookkeeping changes
 on every run; the jobs list is not cached, it is the live view of the queue) and API keys (their
 ``last_used_at`` is touched by use). Users and dashboard sessions belong to no workspace.
@@ -27,7 +34,9 @@ on every run; the jobs list is not cached, it is the live view of the queue) and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -38,6 +47,7 @@ from sqlalchemy import (
     BooleanClauseList,
     Column,
     ColumnElement,
+    Engine,
     Table,
     event,
     false,
@@ -57,6 +67,11 @@ from sqlalchemy.sql import operators
 from socialpulse.workspaces.models import Workspace
 
 UNVERSIONED = frozenset({"jobs", "api_keys"})
+DATA_VERSION = "data_version"
+QUEUE_VERSION = "queue_version"
+# Table -> the workspace column that versions it, for the tables not under DATA_VERSION.
+SEPARATELY_VERSIONED: Mapping[str, str] = {"reply_queue": QUEUE_VERSION}
+VERSION_COLUMNS = (DATA_VERSION, QUEUE_VERSION)
 # A table's info key for public data the instance shares (creators, their images): it belongs
 # to no workspace, and caches of it carry versions of their own.
 SHARED_BY_INSTANCE = "shared_by_instance"
@@ -67,14 +82,32 @@ workspaces: Table = Workspace.__table__  # type: ignore[assignment]
 
 
 @dataclass
-class _Pending:
-    """Workspaces touched by the transaction so far, bumped together at commit."""
+class _Touched:
+    """Workspaces whose one version column the transaction must bump."""
 
     ids: set[int] = field(default_factory=set)
     # parent table -> primary keys in it: resolved to workspaces by the bump itself, after the
     # flushes that may have inserted those parents.
     via: dict[Table, set[Any]] = field(default_factory=dict)
     every: bool = False
+
+    def __bool__(self) -> bool:
+        return self.every or bool(self.ids) or bool(self.via)
+
+
+@dataclass
+class _Pending:
+    """Workspaces touched by the transaction so far, per version column, bumped together at
+    commit."""
+
+    columns: dict[str, _Touched] = field(default_factory=dict)
+
+    def of(self, column: str) -> _Touched:
+        return self.columns.setdefault(column, _Touched())
+
+    def every(self) -> None:
+        for column in VERSION_COLUMNS:
+            self.of(column).every = True
 
 
 @dataclass(frozen=True)
@@ -84,20 +117,22 @@ class _Route:
 
     column: str
     parent: Table | None = None
+    version: str = DATA_VERSION
 
 
 @cache
 def _route(table: Table) -> _Route | None:
     if table.name in UNVERSIONED or table.info.get(SHARED_BY_INSTANCE):
         return None
+    version = SEPARATELY_VERSIONED.get(table.name, DATA_VERSION)
     if table is workspaces:
         return _Route("id")
     if WORKSPACE_COLUMN in table.c:
-        return _Route(WORKSPACE_COLUMN)
+        return _Route(WORKSPACE_COLUMN, version=version)
     for key in sorted(table.foreign_keys, key=lambda fk: fk.parent.name):
         parent = key.column.table
         if isinstance(parent, Table) and WORKSPACE_COLUMN in parent.c and key.column.primary_key:
-            return _Route(key.parent.name, parent)
+            return _Route(key.parent.name, parent, version)
     return None  # not a workspace's data (users, their sessions)
 
 
@@ -117,11 +152,11 @@ def _note(session: Session, route: _Route, values: Iterable[Any]) -> None:
     present = {value for value in values if value is not None}
     if not present:
         return
-    pending = _pending(session)
+    touched = _pending(session).of(route.version)
     if route.parent is None:
-        pending.ids.update(present)
+        touched.ids.update(present)
     else:
-        pending.via.setdefault(route.parent, set()).update(present)
+        touched.via.setdefault(route.parent, set()).update(present)
 
 
 def _note_objects(session: Session, objects: Iterable[Any]) -> None:
@@ -184,20 +219,20 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
     table = statement.table
     session = state.session
     if not isinstance(table, Table):
-        _pending(session).every = True
+        _pending(session).every()
         return
     route = _route(table)
     if route is None:
         return  # not a workspace's data
     rows = _rows(state.parameters)
     if rows is None:
-        _pending(session).every = True
+        _pending(session).of(route.version).every = True
     elif state.is_insert:
         _note_insert(session, route, rows)
     elif statement.whereclause is None and rows:
         _note_bulk_update(session, table, route, rows)
     elif statement.whereclause is None or rows:
-        _pending(session).every = True
+        _pending(session).of(route.version).every = True
     else:
         _note_where(session, table, route, statement.whereclause)
 
@@ -207,7 +242,7 @@ def _note_insert(session: Session, route: _Route, rows: list[Mapping[str, Any]])
     if rows and None not in values:
         _note(session, route, values)
     else:  # INSERT ... SELECT, or values inside the statement: not worth parsing
-        _pending(session).every = True
+        _pending(session).of(route.version).every = True
 
 
 def _note_bulk_update(
@@ -217,9 +252,10 @@ def _note_bulk_update(
     their workspaces through them at commit."""
     key = next(iter(table.primary_key.columns)).name
     if route.parent is not None:
-        _pending(session).every = True  # no such statement on a table without workspace_id
+        # No such statement on a table without workspace_id.
+        _pending(session).of(route.version).every = True
         return
-    _note(session, _Route(key, table), [row.get(key) for row in rows])
+    _note(session, _Route(key, table, route.version), [row.get(key) for row in rows])
 
 
 def _note_where(session: Session, table: Table, route: _Route, where: ColumnElement[Any]) -> None:
@@ -236,19 +272,22 @@ def _note_where(session: Session, table: Table, route: _Route, where: ColumnElem
 def _before_commit(session: Session) -> None:
     session.flush()  # the last changes are collected by the flush that commit would run next
     pending: _Pending | None = session.info.pop(_PENDING, None)
-    if pending is None or not (pending.every or pending.ids or pending.via):
+    if pending is None:
         return
-    bump(session, pending)
+    for column, touched in sorted(pending.columns.items()):
+        if touched:
+            bump(session, column, touched)
 
 
-def bump(session: Session, pending: _Pending) -> None:
-    """Add one to the version of every workspace in ``pending`` (all of them if ``every``)."""
-    statement = update(workspaces).values(data_version=workspaces.c.data_version + 1)
-    if not pending.every:
+def bump(session: Session, column: str, touched: _Touched) -> None:
+    """Add one to ``column`` of every workspace in ``touched`` (all of them if ``every``)."""
+    version = workspaces.c[column]
+    statement = update(workspaces).values({version: version + 1})
+    if not touched.every:
         conditions: list[ColumnElement[bool]] = []
-        if pending.ids:
-            conditions.append(workspaces.c.id.in_(sorted(pending.ids)))
-        for parent, keys in pending.via.items():
+        if touched.ids:
+            conditions.append(workspaces.c.id.in_(sorted(touched.ids)))
+        for parent, keys in touched.via.items():
             key = next(iter(parent.primary_key.columns))
             conditions.append(
                 workspaces.c.id.in_(
@@ -265,8 +304,48 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
         session.info.pop(_PENDING, None)
 
 
+@dataclass
+class Reads:
+    """The version columns, besides ``data_version``, that a computation's reads depend on."""
+
+    versions: set[str] = field(default_factory=set)
+
+
+_reading: ContextVar[Reads | None] = ContextVar("socialpulse_versions_reading", default=None)
+
+
+@contextmanager
+def reading() -> Iterator[Reads]:
+    """Note which separately versioned tables the SQL run in this context names, until the
+    block ends. Run the computation in the block's own thread (as routes do)."""
+    reads = Reads()
+    token = _reading.set(reads)
+    try:
+        yield reads
+    finally:
+        _reading.reset(token)
+
+
+def _before_cursor_execute(
+    _connection: object,
+    _cursor: object,
+    statement: str,
+    _parameters: object,
+    _context: object,
+    _executemany: bool,
+) -> None:
+    reads = _reading.get()
+    if reads is None:
+        return
+    # The SQL text, not the ORM statement: it sees Core, text() and lazy loads alike. A table
+    # name inside another name or a literal only makes the entry stricter, never stale.
+    for table, column in SEPARATELY_VERSIONED.items():
+        if table in statement:
+            reads.versions.add(column)
+
+
 def install() -> None:
-    """Listen to every Session (idempotent): called by ``load_tasks()``."""
+    """Listen to every Session and Engine (idempotent): called by ``load_tasks()``."""
     for name, listener in (
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),
@@ -276,6 +355,8 @@ def install() -> None:
     ):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
+    if not event.contains(Engine, "before_cursor_execute", _before_cursor_execute):
+        event.listen(Engine, "before_cursor_execute", _before_cursor_execute)
 
 
 def current(session: Session, workspace_id: int) -> int:
@@ -284,3 +365,27 @@ def current(session: Session, workspace_id: int) -> int:
         select(workspaces.c.data_version).where(workspaces.c.id == workspace_id)
     ).scalar_one_or_none()
     return int(version or 0)
+
+
+@dataclass(frozen=True)
+class Versions:
+    """Every version column of a workspace, read in one statement."""
+
+    data: int
+    queue: int
+
+    def of(self, column: str) -> int:
+        return self.queue if column == QUEUE_VERSION else self.data
+
+
+def current_versions(session: Session, workspace_id: int) -> Versions:
+    """``current`` for every version column (a primary-key lookup): a cached report reads
+    them before its data, as ``current``."""
+    row = session.execute(
+        select(workspaces.c.data_version, workspaces.c.queue_version).where(
+            workspaces.c.id == workspace_id
+        )
+    ).one_or_none()
+    if row is None:
+        return Versions(0, 0)
+    return Versions(int(row.data_version or 0), int(row.queue_version or 0))
