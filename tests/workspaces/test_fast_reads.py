@@ -317,17 +317,24 @@ def test_only_an_entry_that_read_the_reply_queue_waits_for_the_queue_version(
 ) -> None:
     """The reply queue commits on every claim and lease renewal (its own version): the
     inbox overview never reads the queue and stays answered ahead of the app; the queue
-    report goes through the app again."""
+    report goes through the app again. A commit to interactions sends the overview too."""
     _interaction(db, ws, "Hi!")
     for path in (REPORT, QUEUE_REPORT, REPORT, QUEUE_REPORT):
         assert client.get(path, headers=ws.headers()).status_code == 200
-    with sqlite3.connect(_path(db)) as worker:
-        worker.execute(
-            "UPDATE workspaces SET queue_version = queue_version + 1 WHERE id = ?",
-            (ws.workspace_id,),
-        )
+
+    def bump(column: str) -> None:
+        with sqlite3.connect(_path(db)) as worker:
+            worker.execute(
+                f"UPDATE workspaces SET {column} = {column} + 1 WHERE id = ?", (ws.workspace_id,)
+            )
+
+    bump("queue_version")
     statements.clear()
     assert client.get(REPORT, headers=ws.headers()).status_code == 200
     assert statements == [], "the overview's entry stands after the queue's commit"
     assert client.get(QUEUE_REPORT, headers=ws.headers()).status_code == 200
     assert statements, "the queue report went through the app"
+    bump("inbox_version")
+    statements.clear()
+    assert client.get(REPORT, headers=ws.headers()).status_code == 200
+    assert statements, "the overview read interactions: it went through the app"

@@ -19,6 +19,7 @@ import redis
 import time_machine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from conftest import REDIS_URL, TEST_SECRET_KEY, make_settings, require
 from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
@@ -26,7 +27,7 @@ from socialpulse.accounts import service as accounts_service
 from socialpulse.accounts.models import TrackedAccount
 from socialpulse.app import create_app
 from socialpulse.db import Database
-from socialpulse.inbox.models import InteractionStatus, ReplyQueueItem
+from socialpulse.inbox.models import Interaction, InteractionStatus, ReplyQueueItem, ReplyStatus
 from socialpulse.inbox.replies.sender import REPLY_LEASE
 from socialpulse.kit import leases
 from socialpulse.kit.security import SecretBox
@@ -160,9 +161,11 @@ def test_a_queued_reply_makes_the_next_reads_fresh(
     reads.assert_fresh()
 
 
-def test_the_reply_queues_claims_refresh_only_the_reports_that_read_the_queue(
+def test_a_reply_sent_refreshes_only_the_reports_that_read_what_it_changed(
     client: TestClient, cold: TestClient, db: Database, ws: WorkspaceFixture
 ) -> None:
+    """The sender claims the item (the queue), then settles it and marks the interaction
+    answered (the queue and the inbox): account reports read neither and stay cached."""
     interaction = _interaction(db, ws, status=InteractionStatus.unread)
     queued = client.post(
         f"/api/v1/inbox/interactions/{interaction}/reply",
@@ -170,27 +173,47 @@ def test_the_reply_queues_claims_refresh_only_the_reports_that_read_the_queue(
         headers=ws.headers(),
     )
     assert queued.status_code == 201, queued.text
+    item = queued.json()["id"]
+    accounts = "/api/v1/accounts"
     overview, queue = "/api/v1/inbox/analytics/overview", "/api/v1/inbox/analytics/response-queue"
     tags = {
-        path: client.get(path, headers=ws.headers()).headers["etag"] for path in (overview, queue)
+        path: client.get(path, headers=ws.headers()).headers["etag"]
+        for path in (accounts, overview, queue)
     }
-    with db.session() as session:  # the sender's claim: status "processing", its lease
+
+    def read(path: str) -> Any:
+        return client.get(path, headers={**ws.headers(), "If-None-Match": tags[path]})
+
+    with db.session() as session:  # the claim: status "processing", a lease
         claimed = leases.claim(
             session,
             REPLY_LEASE,
-            ReplyQueueItem.id == queued.json()["id"],
+            ReplyQueueItem.id == item,
             owner="sender-1",
             until=NOW + dt.timedelta(minutes=5),
         )
         assert claimed == 1
-    kept = client.get(overview, headers={**ws.headers(), "If-None-Match": tags[overview]})
-    assert kept.status_code == 304
-    fresh = client.get(queue, headers={**ws.headers(), "If-None-Match": tags[queue]})
+    assert read(accounts).status_code == 304
+    assert read(overview).status_code == 304
+    fresh = read(queue)
     assert fresh.status_code == 200
-    assert fresh.headers["etag"] != tags[queue]
     assert fresh.json() == _read(cold, queue, ws)
     assert fresh.json()["overall"]["processing"] == 1
-    assert _read(client, queue, ws) == fresh.json()  # and cached again at the new version
+    tags[queue] = fresh.headers["etag"]
+    assert read(queue).status_code == 304  # cached again at the new version
+    with db.session() as session:  # the outcome, in one transaction as the sender writes it
+        assert leases.release(session, REPLY_LEASE, item, "sender-1", status=ReplyStatus.sent)
+        session.execute(
+            update(Interaction)
+            .where(Interaction.id == interaction)
+            .values(status=InteractionStatus.answered, answered_at=NOW)
+        )
+    assert read(accounts).status_code == 304
+    for path in (overview, queue):
+        answered = read(path)
+        assert answered.status_code == 200, path
+        assert answered.json() == _read(cold, path, ws)
+    assert _read(client, overview, ws)["answered"] == 1
 
 
 def test_a_setting_change_makes_the_next_reads_fresh(

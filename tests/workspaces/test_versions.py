@@ -44,6 +44,11 @@ def _version(db: Database, workspace_id: int) -> int:
         return versions.current(session, workspace_id)
 
 
+def _inbox_version(db: Database, workspace_id: int) -> int:
+    with db.session(readonly=True) as session:
+        return versions.current_versions(session, workspace_id).of("inbox_version")
+
+
 @pytest.fixture
 def two(db: Database) -> tuple[int, int]:
     return make_workspace(db, "mine").workspace_id, make_workspace(db, "theirs").workspace_id
@@ -63,8 +68,11 @@ def test_every_table_reaches_its_workspace_or_is_declared_outside_any() -> None:
     assert routes["account_snapshots"].parent.name == "accounts"
     assert routes["reply_queue"] is not None
     assert routes["reply_queue"].version == "queue_version"
+    assert routes["interactions"] is not None
+    assert routes["interactions"].version == "inbox_version"
     assert {route.version for name, route in routes.items() if route is not None} == {
         "data_version",
+        "inbox_version",
         "queue_version",
     }
 
@@ -155,17 +163,17 @@ def test_core_update_and_delete_by_other_columns_find_their_workspaces(
             posted_at=utcnow(),
             status=InteractionStatus.unread,
         ).id
-    before, other = _version(db, mine), _version(db, theirs)
+    before, other = _inbox_version(db, mine), _inbox_version(db, theirs)
     with db.session() as session:
         session.execute(
             update(Interaction)
             .where(Interaction.id == interaction)
             .values(status=InteractionStatus.ignored)
         )
-    assert (_version(db, mine), _version(db, theirs)) == (before + 1, other)
+    assert (_inbox_version(db, mine), _inbox_version(db, theirs)) == (before + 1, other)
     with db.session() as session:
         session.execute(delete(Interaction).where(Interaction.id == interaction))
-    assert (_version(db, mine), _version(db, theirs)) == (before + 2, other)
+    assert (_inbox_version(db, mine), _inbox_version(db, theirs)) == (before + 2, other)
 
 
 def test_a_statement_that_matches_nothing_bumps_nothing(db: Database, two: tuple[int, int]) -> None:
@@ -211,7 +219,7 @@ def test_a_bulk_update_by_primary_key_bumps_the_rows_workspace(
 
 def _queue_version(db: Database, workspace_id: int) -> int:
     with db.session(readonly=True) as session:
-        return versions.current_versions(session, workspace_id).queue
+        return versions.current_versions(session, workspace_id).of("queue_version")
 
 
 def _queued_reply(db: Database, workspace_id: int, account: int) -> tuple[int, int]:
@@ -241,16 +249,21 @@ def _queued_reply(db: Database, workspace_id: int, account: int) -> tuple[int, i
         return interaction.id, item.id
 
 
-def test_the_reply_queue_bumps_its_own_version_and_leaves_the_data_version(
+def test_interactions_and_the_reply_queue_bump_versions_of_their_own(
     db: Database, two: tuple[int, int], account: int
 ) -> None:
-    """The queue commits on every claim and lease renewal: reports that never read it must not
-    miss for that, and the queue report must."""
+    """The queue commits on every claim, lease renewal and send: account analytics, which read
+    neither table, must not miss for that; the inbox and queue reports must."""
     mine, theirs = two
-    data, queue, other = _version(db, mine), _queue_version(db, mine), _queue_version(db, theirs)
+
+    def now() -> tuple[int, int, int]:
+        return _version(db, mine), _inbox_version(db, mine), _queue_version(db, mine)
+
+    data, inbox, queue = now()
+    other = (_version(db, theirs), _inbox_version(db, theirs), _queue_version(db, theirs))
     interaction, item = _queued_reply(db, mine, account)
-    # One transaction, both kinds of row: each version once.
-    assert (_version(db, mine), _queue_version(db, mine)) == (data + 1, queue + 1)
+    # One transaction, both kinds of row: each of their versions once.
+    assert now() == (data, inbox + 1, queue + 1)
     with db.session() as session:
         claimed = leases.claim(
             session,
@@ -260,7 +273,7 @@ def test_the_reply_queue_bumps_its_own_version_and_leaves_the_data_version(
             until=utcnow() + dt.timedelta(minutes=5),
         )
         assert claimed == 1
-    assert (_version(db, mine), _queue_version(db, mine)) == (data + 1, queue + 2)
+    assert now() == (data, inbox + 1, queue + 2)
     with db.session() as session:  # the outcome: the item's status and the interaction's
         assert leases.release(session, REPLY_LEASE, item, "worker-1", status=ReplyStatus.sent)
         session.execute(
@@ -268,24 +281,31 @@ def test_the_reply_queue_bumps_its_own_version_and_leaves_the_data_version(
             .where(Interaction.id == interaction)
             .values(status=InteractionStatus.answered)
         )
-    assert (_version(db, mine), _queue_version(db, mine)) == (data + 2, queue + 3)
-    assert _queue_version(db, theirs) == other
+    assert now() == (data, inbox + 2, queue + 3)
+    with db.session() as session:  # any other table: the data version
+        session.execute(
+            update(TrackedAccount).where(TrackedAccount.id == account).values(display_name="x")
+        )
+    assert now() == (data + 1, inbox + 2, queue + 3)
+    assert (_version(db, theirs), _inbox_version(db, theirs), _queue_version(db, theirs)) == other
 
 
-def test_reading_notes_every_statement_that_names_the_reply_queue(
+def test_reading_notes_every_statement_that_names_a_separately_versioned_table(
     db: Database, two: tuple[int, int], account: int
 ) -> None:
     _queued_reply(db, two[0], account)
     with versions.reading() as reads, db.session(readonly=True) as session:
-        session.execute(select(Interaction.id)).all()
+        session.execute(select(Post.id)).all()
         session.get(TrackedAccount, account)
         assert reads.versions == set()
         session.execute(select(func.count()).select_from(ReplyQueueItem)).scalar_one()
         assert reads.versions == {"queue_version"}
+        session.execute(select(Interaction.status)).all()
+        assert reads.versions == {"queue_version", "inbox_version"}
     with versions.reading() as reads, db.session(readonly=True) as session:
         # Raw SQL too: a report reaching the queue without the ORM is not missed.
         session.execute(text("SELECT count(*) FROM reply_queue")).scalar_one()
     assert reads.versions == {"queue_version"}
     with db.session(readonly=True) as session:  # outside a reading() block: nothing noted
-        session.execute(select(ReplyQueueItem.id)).all()
+        session.execute(select(Interaction.id)).all()
     assert reads.versions == {"queue_version"}

@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from socialpulse.db import ChangeCounter
 from socialpulse.kit import cache as kit_cache
 from socialpulse.kit.clock import utcnow
+from socialpulse.workspaces import versions
 from socialpulse.workspaces.service import LAST_USED_RESOLUTION
 
 TICKET = "socialpulse.fast_read"
@@ -54,12 +55,13 @@ TICKET = "socialpulse.fast_read"
 FOLLOW_TIMEOUT_S = 5.0
 API_PREFIX = "/api/v1/"
 _ENTRY_OVERHEAD = 256  # bytes an entry costs beyond its body, for the table's size bound
-# What the app would check again for an entry's key and workspace: the workspace's data version
-# (and queue version, for an entry that read the reply queue), the key unrevoked, its creator
-# (if any) still active, and the key's last use recent enough that no touch is due (the app's
-# path records it). One indexed lookup, on the counter's own connection.
+# What the app would check again for an entry's key and workspace: the workspace's versions,
+# the key unrevoked, its creator (if any) still active, and the key's last use recent enough
+# that no touch is due (the app's path records it). One indexed lookup, on the counter's own
+# connection.
 _RECHECK_SQL = (
-    "SELECT w.data_version, w.queue_version, k.revoked_at IS NULL, u.is_active, k.last_used_at"
+    f"SELECT {', '.join(f'w.{column}' for column in versions.VERSION_COLUMNS)},"
+    " k.revoked_at IS NULL, u.is_active, k.last_used_at"
     " FROM api_keys AS k JOIN workspaces AS w ON w.id = k.workspace_id"
     " LEFT JOIN users AS u ON u.id = k.created_by_user_id"
     " WHERE k.id = ? AND k.workspace_id = ?"
@@ -85,8 +87,8 @@ class Entry:
     # shares, versioned on its own): such an entry lives only while the counter stands still.
     workspace_id: int | None = None
     version: int | None = None
-    # The workspace's queue version too, when the body read the reply queue (else None).
-    queue_version: int | None = None
+    # The workspace's other versions the body depends on (versions.SEPARATELY_VERSIONED).
+    depends: tuple[tuple[str, int], ...] = ()
 
 
 def clock_bucket(clock_s: int) -> int:
@@ -126,7 +128,7 @@ def file_response(
     cache_control: str,
     clock_s: int,
     workspace_version: tuple[int, int] | None = None,
-    queue_version: int | None = None,
+    depends: tuple[tuple[str, int], ...] = (),
 ) -> None:
     """Called by the app's cache with a 200 it just sent for a request ``FastReads`` ticketed."""
     ticket: Ticket | None = scope.get(TICKET)
@@ -144,7 +146,7 @@ def file_response(
         scope.get("route"),
         workspace_id,
         version,
-        queue_version,
+        depends,
     )
     table.file(ticket.lookup, entry)
 
@@ -259,10 +261,11 @@ class FastReads:
         )
         if row is None:
             return None  # the key or the workspace is gone
-        version, queue_version, unrevoked, creator_active, last_used = row
-        if version != entry.version or not unrevoked or creator_active == 0:
+        found = dict(zip(versions.VERSION_COLUMNS, row, strict=False))
+        unrevoked, creator_active, last_used = row[len(versions.VERSION_COLUMNS) :]
+        if found[versions.DATA_VERSION] != entry.version or not unrevoked or creator_active == 0:
             return None
-        if entry.queue_version is not None and queue_version != entry.queue_version:
+        if any(found[column] != value for column, value in entry.depends):
             return None
         if last_used is None or utcnow() - _stored_utc(last_used) > LAST_USED_RESOLUTION:
             return None

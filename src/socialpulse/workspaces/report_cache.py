@@ -6,13 +6,14 @@ or ``compute()`` runs and its result is serialised as FastAPI would (the route's
 by alias, JSON) and stored. A write bumps the version (``versions``), so the next read has a new
 key: a cached response is never older than the data it was read after.
 
-A report that read the reply queue (which bumps a version of its own, see ``versions``) is
-stored with the queue version it was computed at, and served only while that still holds.
+A report that read interactions or the reply queue (each bumps a version of its own, see
+``versions``) is stored with those versions as they were when it was computed, and served only
+while they still hold.
 
 Reports whose window ends "now" also depend on the clock: the key holds the current
 ``response_cache_clock_s`` bucket, so such a window lags the clock by at most that long.
 
-The ETag is the key's HMAC (with the queue version, for a report that read the queue):
+The ETag is the key's HMAC (with those versions, for a report that read such tables):
 ``If-None-Match`` with it answers 304 without computing anything.
 The workspace id leads every key, so no other workspace's request can reach the entry.
 """
@@ -161,7 +162,7 @@ class ReportCache:
             cache_control=CACHE_CONTROL,
             clock_s=store.clock_s,
             workspace_version=(self.workspace_id, version) if workspace is not None else None,
-            queue_version=dict(stored.depends).get(versions.QUEUE_VERSION),
+            depends=stored.depends,
         )
         return Response(stored.body, media_type="application/json", headers=headers)
 

@@ -20,12 +20,14 @@ writers of one workspace would otherwise queue behind each other's whole transac
 Readers take the version first, then the data, in one transaction: under READ COMMITTED the data
 may be newer than the version read, never older, so a cache entry is never older than its key.
 
-Versioned apart (``SEPARATELY_VERSIONED``): the reply queue's items bump ``queue_version``, not
-``data_version``. The queue commits three times per reply it sends (claim, lease renewal,
-outcome) and only the queue report reads its items, so with one version every report of the
-workspace missed three times per reply. A cached report learns whether it read such a table
-while it is computed (``reading()``: every SQL statement its session runs meanwhile is looked
-at, ORM, Core and text alike) and is then checked against that version too.
+Versioned apart (``SEPARATELY_VERSIONED``): interactions bump ``inbox_version`` and the reply
+queue's items ``queue_version``, not ``data_version``. The queue commits three times per reply
+it sends (claim, lease renewal, outcome) and marks the interaction answered: with one version,
+every report of the workspace missed four times per reply, though account analytics read
+neither table and only the queue report reads the queue. A cached report learns which of those
+tables it read while it is computed (``reading()``: every SQL statement run in its context
+meanwhile is looked at, ORM, Core and text alike) and is then checked against their versions
+too.
 
 Not versioned (``UNVERSIONED``): rows no cached report reads. Jobs (queue bookkeeping changes
 on every run; the jobs list is not cached, it is the live view of the queue) and API keys (their
@@ -68,10 +70,14 @@ from socialpulse.workspaces.models import Workspace
 
 UNVERSIONED = frozenset({"jobs", "api_keys"})
 DATA_VERSION = "data_version"
+INBOX_VERSION = "inbox_version"
 QUEUE_VERSION = "queue_version"
 # Table -> the workspace column that versions it, for the tables not under DATA_VERSION.
-SEPARATELY_VERSIONED: Mapping[str, str] = {"reply_queue": QUEUE_VERSION}
-VERSION_COLUMNS = (DATA_VERSION, QUEUE_VERSION)
+SEPARATELY_VERSIONED: Mapping[str, str] = {
+    "interactions": INBOX_VERSION,
+    "reply_queue": QUEUE_VERSION,
+}
+VERSION_COLUMNS = (DATA_VERSION, INBOX_VERSION, QUEUE_VERSION)
 # A table's info key for public data the instance shares (creators, their images): it belongs
 # to no workspace, and caches of it carry versions of their own.
 SHARED_BY_INSTANCE = "shared_by_instance"
@@ -369,23 +375,25 @@ def current(session: Session, workspace_id: int) -> int:
 
 @dataclass(frozen=True)
 class Versions:
-    """Every version column of a workspace, read in one statement."""
+    """Every version column of a workspace (``VERSION_COLUMNS``), read in one statement."""
 
-    data: int
-    queue: int
+    values: Mapping[str, int]
+
+    @property
+    def data(self) -> int:
+        return self.values[DATA_VERSION]
 
     def of(self, column: str) -> int:
-        return self.queue if column == QUEUE_VERSION else self.data
+        return self.values[column]
 
 
 def current_versions(session: Session, workspace_id: int) -> Versions:
     """``current`` for every version column (a primary-key lookup): a cached report reads
     them before its data, as ``current``."""
     row = session.execute(
-        select(workspaces.c.data_version, workspaces.c.queue_version).where(
+        select(*(workspaces.c[column] for column in VERSION_COLUMNS)).where(
             workspaces.c.id == workspace_id
         )
     ).one_or_none()
-    if row is None:
-        return Versions(0, 0)
-    return Versions(int(row.data_version or 0), int(row.queue_version or 0))
+    found = row or (0,) * len(VERSION_COLUMNS)
+    return Versions(dict(zip(VERSION_COLUMNS, (int(value or 0) for value in found), strict=True)))
