@@ -19,7 +19,7 @@ import redis
 import time_machine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from conftest import REDIS_URL, TEST_SECRET_KEY, make_settings, require
 from factories import WorkspaceFixture, add_account, add_interaction, make_workspace
@@ -214,6 +214,29 @@ def test_a_reply_sent_refreshes_only_the_reports_that_read_what_it_changed(
         assert answered.status_code == 200, path
         assert answered.json() == _read(cold, path, ws)
     assert _read(client, overview, ws)["answered"] == 1
+
+
+@pytest.mark.parametrize("how", ["core", "orm"])
+def test_deleting_an_interaction_refreshes_what_its_cascade_removed(
+    client: TestClient, reads: Reads, db: Database, ws: WorkspaceFixture, how: str
+) -> None:
+    """The database deletes the interaction's queued reply (ON DELETE CASCADE) unseen by the
+    session: the queue report, which reads only the queue, must not keep the reply."""
+    interaction = _interaction(db, ws, status=InteractionStatus.unread)
+    queued = client.post(
+        f"/api/v1/inbox/interactions/{interaction}/reply",
+        json={"text": "Thank you!"},
+        headers=ws.headers(),
+    )
+    assert queued.status_code == 201, queued.text
+    reads.prime("/api/v1/inbox/analytics/response-queue")
+    with db.session() as session:
+        if how == "core":
+            session.execute(delete(Interaction).where(Interaction.id == interaction))
+        else:
+            session.delete(session.get(Interaction, interaction))
+    reads.assert_fresh()
+    assert _read(client, "/api/v1/inbox/analytics/response-queue", ws)["overall"]["total"] == 0
 
 
 def test_a_setting_change_makes_the_next_reads_fresh(

@@ -11,7 +11,13 @@ from sqlalchemy import delete, func, select, text, update
 from factories import make, make_account, make_post, make_workspace
 from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
 from socialpulse.db import Base, Database, utcnow
-from socialpulse.inbox.models import Interaction, InteractionStatus, ReplyQueueItem, ReplyStatus
+from socialpulse.inbox.models import (
+    Interaction,
+    InteractionHourlyCount,
+    InteractionStatus,
+    ReplyQueueItem,
+    ReplyStatus,
+)
 from socialpulse.inbox.replies.sender import REPLY_LEASE
 from socialpulse.kit import leases
 from socialpulse.kit.upsert import upsert
@@ -309,3 +315,17 @@ def test_reading_notes_every_statement_that_names_a_separately_versioned_table(
     with db.session(readonly=True) as session:  # outside a reading() block: nothing noted
         session.execute(select(Interaction.id)).all()
     assert reads.versions == {"queue_version"}
+
+
+def test_the_hourly_rollup_shares_the_interactions_version(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    """The database's triggers on interactions write the rollup, out of the session's sight:
+    a report that reads only the rollup must wait for the interactions' version."""
+    routes = versions.versioned_tables(Base.metadata.sorted_tables)
+    rollup = routes["interaction_hourly_counts"]
+    assert rollup is not None
+    assert rollup.version == "inbox_version"
+    with versions.reading() as reads, db.session(readonly=True) as session:
+        session.execute(select(func.sum(InteractionHourlyCount.count))).scalar()
+    assert reads.versions == {"inbox_version"}

@@ -27,7 +27,8 @@ every report of the workspace missed four times per reply, though account analyt
 neither table and only the queue report reads the queue. A cached report learns which of those
 tables it read while it is computed (``reading()``: every SQL statement run in its context
 meanwhile is looked at, ORM, Core and text alike) and is then checked against their versions
-too.
+too. Deleting from those tables bumps the data version as well: their rows may take others
+with them (ON DELETE CASCADE) unseen, and the data version leads every cached report's key.
 
 Not versioned (``UNVERSIONED``): rows no cached report reads. Jobs (queue bookkeeping changes
 on every run; the jobs list is not cached, it is the live view of the queue) and API keys (their
@@ -39,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -72,9 +73,12 @@ UNVERSIONED = frozenset({"jobs", "api_keys"})
 DATA_VERSION = "data_version"
 INBOX_VERSION = "inbox_version"
 QUEUE_VERSION = "queue_version"
-# Table -> the workspace column that versions it, for the tables not under DATA_VERSION.
+# Table -> the workspace column that versions it, for the tables not under DATA_VERSION. A table
+# the database's own triggers write when another table changes shares that table's version: the
+# session never sees those writes (the hourly rollup, kept by triggers on interactions).
 SEPARATELY_VERSIONED: Mapping[str, str] = {
     "interactions": INBOX_VERSION,
+    "interaction_hourly_counts": INBOX_VERSION,
     "reply_queue": QUEUE_VERSION,
 }
 VERSION_COLUMNS = (DATA_VERSION, INBOX_VERSION, QUEUE_VERSION)
@@ -124,6 +128,19 @@ class _Route:
     column: str
     parent: Table | None = None
     version: str = DATA_VERSION
+    # A DELETE from a separately versioned table: its rows may take others with them (ON DELETE
+    # CASCADE or SET NULL) out of the session's sight, so it bumps the data version too, which
+    # every cached report's key holds.
+    cascades: bool = False
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        if self.cascades and self.version != DATA_VERSION:
+            return (self.version, DATA_VERSION)
+        return (self.version,)
+
+    def deleting(self) -> _Route:
+        return replace(self, cascades=True)
 
 
 @cache
@@ -158,27 +175,36 @@ def _note(session: Session, route: _Route, values: Iterable[Any]) -> None:
     present = {value for value in values if value is not None}
     if not present:
         return
-    touched = _pending(session).of(route.version)
-    if route.parent is None:
-        touched.ids.update(present)
-    else:
-        touched.via.setdefault(route.parent, set()).update(present)
+    for version in route.versions:
+        touched = _pending(session).of(version)
+        if route.parent is None:
+            touched.ids.update(present)
+        else:
+            touched.via.setdefault(route.parent, set()).update(present)
 
 
-def _note_objects(session: Session, objects: Iterable[Any]) -> None:
+def _every(session: Session, route: _Route) -> None:
+    """The route's workspaces cannot be known: every workspace's versions of the route."""
+    for version in route.versions:
+        _pending(session).of(version).every = True
+
+
+def _note_objects(session: Session, objects: Iterable[Any], *, deleting: bool = False) -> None:
     for obj in objects:
         mapper = object_mapper(obj)
         table = mapper.local_table
         route = _route(table) if isinstance(table, Table) else None
         if route is None:
             continue
+        if deleting:
+            route = route.deleting()
         attribute = mapper.get_property_by_column(table.c[route.column]).key
         _note(session, route, [getattr(obj, attribute)])
 
 
 def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
     # Deleted rows are read now, while they can still be loaded if expired.
-    _note_objects(session, list(session.deleted))
+    _note_objects(session, list(session.deleted), deleting=True)
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
@@ -230,15 +256,17 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
     route = _route(table)
     if route is None:
         return  # not a workspace's data
+    if state.is_delete:
+        route = route.deleting()
     rows = _rows(state.parameters)
     if rows is None:
-        _pending(session).of(route.version).every = True
+        _every(session, route)
     elif state.is_insert:
         _note_insert(session, route, rows)
     elif statement.whereclause is None and rows:
         _note_bulk_update(session, table, route, rows)
     elif statement.whereclause is None or rows:
-        _pending(session).of(route.version).every = True
+        _every(session, route)
     else:
         _note_where(session, table, route, statement.whereclause)
 
@@ -248,7 +276,7 @@ def _note_insert(session: Session, route: _Route, rows: list[Mapping[str, Any]])
     if rows and None not in values:
         _note(session, route, values)
     else:  # INSERT ... SELECT, or values inside the statement: not worth parsing
-        _pending(session).of(route.version).every = True
+        _every(session, route)
 
 
 def _note_bulk_update(
@@ -259,7 +287,7 @@ def _note_bulk_update(
     key = next(iter(table.primary_key.columns)).name
     if route.parent is not None:
         # No such statement on a table without workspace_id.
-        _pending(session).of(route.version).every = True
+        _every(session, route)
         return
     _note(session, _Route(key, table, route.version), [row.get(key) for row in rows])
 
