@@ -132,6 +132,17 @@ def _interaction(db: Database, ws: WorkspaceFixture, **fields: Any) -> int:
     )
 
 
+def _queue_reply(client: TestClient, ws: WorkspaceFixture, interaction: int) -> int:
+    """A reply queued through the API: its queue item's id."""
+    queued = client.post(
+        f"/api/v1/inbox/interactions/{interaction}/reply",
+        json={"text": "Thank you!"},
+        headers=ws.headers(),
+    )
+    assert queued.status_code == 201, queued.text
+    return int(queued.json()["id"])
+
+
 def test_a_status_change_through_the_api_makes_the_next_reads_fresh(
     client: TestClient, reads: Reads, db: Database, ws: WorkspaceFixture
 ) -> None:
@@ -152,12 +163,7 @@ def test_a_queued_reply_makes_the_next_reads_fresh(
 ) -> None:
     interaction = _interaction(db, ws, status=InteractionStatus.unread)
     reads.prime("/api/v1/inbox/analytics/response-queue")
-    queued = client.post(
-        f"/api/v1/inbox/interactions/{interaction}/reply",
-        json={"text": "Thank you!"},
-        headers=ws.headers(),
-    )
-    assert queued.status_code == 201, queued.text
+    _queue_reply(client, ws, interaction)
     reads.assert_fresh()
 
 
@@ -167,13 +173,7 @@ def test_a_reply_sent_refreshes_only_the_reports_that_read_what_it_changed(
     """The sender claims the item (the queue), then settles it and marks the interaction
     answered (the queue and the inbox): account reports read neither and stay cached."""
     interaction = _interaction(db, ws, status=InteractionStatus.unread)
-    queued = client.post(
-        f"/api/v1/inbox/interactions/{interaction}/reply",
-        json={"text": "Thank you!"},
-        headers=ws.headers(),
-    )
-    assert queued.status_code == 201, queued.text
-    item = queued.json()["id"]
+    item = _queue_reply(client, ws, interaction)
     accounts = "/api/v1/accounts"
     overview, queue = "/api/v1/inbox/analytics/overview", "/api/v1/inbox/analytics/response-queue"
     tags = {
@@ -223,12 +223,7 @@ def test_deleting_an_interaction_refreshes_what_its_cascade_removed(
     """The database deletes the interaction's queued reply (ON DELETE CASCADE) unseen by the
     session: the queue report, which reads only the queue, must not keep the reply."""
     interaction = _interaction(db, ws, status=InteractionStatus.unread)
-    queued = client.post(
-        f"/api/v1/inbox/interactions/{interaction}/reply",
-        json={"text": "Thank you!"},
-        headers=ws.headers(),
-    )
-    assert queued.status_code == 201, queued.text
+    _queue_reply(client, ws, interaction)
     reads.prime("/api/v1/inbox/analytics/response-queue")
     with db.session() as session:
         if how == "core":

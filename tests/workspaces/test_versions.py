@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
 
 from factories import make, make_account, make_post, make_workspace
 from socialpulse.accounts.models import AccountSnapshot, Post, TrackedAccount
@@ -154,21 +155,25 @@ def test_core_update_filtered_by_workspace_bumps_only_it(
     assert (_version(db, mine), _version(db, theirs)) == (before + 1, other)
 
 
+def _unread(session: Session, workspace_id: int, account: int) -> Interaction:
+    return make(
+        session,
+        Interaction,
+        workspace_id=workspace_id,
+        account_id=account,
+        platform="simulated",
+        text="hi",
+        posted_at=utcnow(),
+        status=InteractionStatus.unread,
+    )
+
+
 def test_core_update_and_delete_by_other_columns_find_their_workspaces(
     db: Database, two: tuple[int, int], account: int
 ) -> None:
     mine, theirs = two
     with db.session() as session:
-        interaction = make(
-            session,
-            Interaction,
-            workspace_id=mine,
-            account_id=account,
-            platform="simulated",
-            text="hi",
-            posted_at=utcnow(),
-            status=InteractionStatus.unread,
-        ).id
+        interaction = _unread(session, mine, account).id
     before, other = _inbox_version(db, mine), _inbox_version(db, theirs)
     with db.session() as session:
         session.execute(
@@ -231,16 +236,7 @@ def _queue_version(db: Database, workspace_id: int) -> int:
 def _queued_reply(db: Database, workspace_id: int, account: int) -> tuple[int, int]:
     """(interaction id, reply queue item id)."""
     with db.session() as session:
-        interaction = make(
-            session,
-            Interaction,
-            workspace_id=workspace_id,
-            account_id=account,
-            platform="simulated",
-            text="hi",
-            posted_at=utcnow(),
-            status=InteractionStatus.unread,
-        )
+        interaction = _unread(session, workspace_id, account)
         item = make(
             session,
             ReplyQueueItem,
