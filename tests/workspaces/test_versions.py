@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.orm import Session
 
 from factories import make, make_account, make_post, make_workspace
@@ -325,3 +325,28 @@ def test_the_hourly_rollup_shares_the_interactions_version(
     with versions.reading() as reads, db.session(readonly=True) as session:
         session.execute(select(func.sum(InteractionHourlyCount.count))).scalar()
     assert reads.versions == {"inbox_version"}
+
+
+def test_versions_of_the_same_workspaces_are_bumped_in_one_statement(
+    db: Database, two: tuple[int, int], account: int
+) -> None:
+    mine, theirs = two
+    bumps: list[str] = []
+
+    def note(*args: object) -> None:
+        if str(args[2]).lstrip().upper().startswith("UPDATE WORKSPACES"):
+            bumps.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        before = (_version(db, mine), _inbox_version(db, mine), _queue_version(db, mine))
+        _queued_reply(db, mine, account)  # an interaction and its reply: inbox and queue
+        assert len(bumps) == 1, bumps
+        with db.session() as session:  # the inbox of one workspace, the data of another
+            _unread(session, mine, account)
+            make_account(session, theirs, handle="theirs")
+        assert len(bumps) == 3, bumps
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    after = (_version(db, mine), _inbox_version(db, mine), _queue_version(db, mine))
+    assert after == (before[0], before[1] + 2, before[2] + 1)

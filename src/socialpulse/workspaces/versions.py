@@ -308,15 +308,21 @@ def _before_commit(session: Session) -> None:
     pending: _Pending | None = session.info.pop(_PENDING, None)
     if pending is None:
         return
-    for column, touched in sorted(pending.columns.items()):
-        if touched:
-            bump(session, column, touched)
+    # Columns touched in the same workspaces share one UPDATE (a comment's ingest writes
+    # interactions and fans of one workspace: its data and inbox versions in one statement).
+    left = [(column, touched) for column, touched in sorted(pending.columns.items()) if touched]
+    while left:
+        touched = left[0][1]
+        bump(session, [column for column, other in left if other == touched], touched)
+        left = [(column, other) for column, other in left if other != touched]
 
 
-def bump(session: Session, column: str, touched: _Touched) -> None:
-    """Add one to ``column`` of every workspace in ``touched`` (all of them if ``every``)."""
-    version = workspaces.c[column]
-    statement = update(workspaces).values({version: version + 1})
+def bump(session: Session, columns: Sequence[str], touched: _Touched) -> None:
+    """Add one to each of ``columns`` of every workspace in ``touched`` (all of them if
+    ``every``)."""
+    statement = update(workspaces).values(
+        {workspaces.c[column]: workspaces.c[column] + 1 for column in columns}
+    )
     if not touched.every:
         conditions: list[ColumnElement[bool]] = []
         if touched.ids:
