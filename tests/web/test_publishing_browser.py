@@ -132,6 +132,10 @@ def test_compose_schedule_publish_then_calendar_and_analytics(
             expect(calendar.locator('[data-status="published"]')).to_have_count(1)
             page.screenshot(path=str(SHOTS / "publishing-02-calendar.png"), full_page=True)
 
+            # The delivery ran ahead of the clock, so near midnight its publish time can be
+            # tomorrow, which no "last 7 days" period includes yet: wait for that day.
+            until_its_day = dt.datetime.combine(done.published_at.date(), dt.time(), dt.UTC)
+            time.sleep(max(0.0, (until_its_day - utcnow()).total_seconds()))
             page.goto(f"{base_url}/analytics/overview?days=7")
             expect(page.get_by_test_id("total-posts")).to_have_text("1")
             expect(page.get_by_test_id("total-engagement")).to_have_text("16")
