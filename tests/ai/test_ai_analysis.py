@@ -97,6 +97,39 @@ def test_languages_are_detected(analyzer: Analyzer, text: str, code: str) -> Non
     assert result.language.confidence > 0.5
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bhai kya baat hai, maza aa gaya",
+        "yaar ye video bahut accha tha",
+        "sir aap jarur jeetenge, advance me badhai ho",
+        "Bas yar or 2 ghante",
+    ],
+)
+def test_romanised_hindi_is_hindi(analyzer: Analyzer, text: str) -> None:
+    result = one(analyzer, text)
+    assert result.language.code == "hi"
+    assert result.language.evidence[0].value.endswith("romanised_hi")
+    # Hindi is one of the multilingual model's languages, so its sentiment comes from there.
+    assert result.sentiment.evidence[0].value == "sentiment_multi:hi"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # Short words Hindi shares with them ("hai", "ho", "mein", "to", "main") are not enough.
+        ("Non hai capito niente, ho detto di no", "it"),
+        ("Das ist mein Haus und mein Garten", "de"),
+        ("I want to go to the main event to see her", "en"),
+        ("Se me hace tarde, ya no puedo", "es"),
+    ],
+)
+def test_words_hindi_shares_with_other_languages_do_not_make_hindi(
+    analyzer: Analyzer, text: str, code: str
+) -> None:
+    assert one(analyzer, text).language.code == code
+
+
 def test_unsure_fasttext_asks_langid_and_says_so(analyzer: Analyzer) -> None:
     # fastText's lite model reads this Malay sentence as Indonesian (0.37 vs 0.30).
     result = one(analyzer, "Saya mahu pergi ke pejabat esok pagi")
