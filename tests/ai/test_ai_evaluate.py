@@ -67,8 +67,16 @@ def test_eval_prints_each_language_with_its_cross_validated_figure() -> None:
                     "cv": {"n": 1833, "macro_recall": 0.66, "macro_f1": 0.655},
                 },
                 "fr": {"n": 322, "macro_recall": 0.61, "macro_f1": 0.6, "cv": {}},
+                "hi": {
+                    "n": 323,
+                    "macro_recall": 0.4,
+                    "macro_f1": 0.38,
+                    "routed_macro_f1": 0.35,
+                    "detected": 0.52,
+                    "cv": {},
+                },
             },
-            "average": {"macro_recall": 0.65, "macro_f1": 0.64},
+            "average": {"macro_recall": 0.65, "macro_f1": 0.64, "routed_macro_f1": 0.6},
             "cv_average_macro_f1": 0.6123,
         },
         "language": {},
@@ -80,8 +88,15 @@ def test_eval_prints_each_language_with_its_cross_validated_figure() -> None:
         "train: macro-recall 0.6600  macro-F1 0.6550"
     ) in lines
     assert "sentiment fr (val.tsv, n=322): macro-recall 0.6100  macro-F1 0.6000" in lines
-    average = next(line for line in lines if line.startswith("sentiment, 2 languages"))
-    assert "macro-F1 0.6400  | 5-fold CV macro-F1 0.6123" in average
+    # As a user meets it: routed by the detected language, with how often that was right.
+    assert (
+        "sentiment hi (val.tsv, n=323): macro-recall 0.4000  macro-F1 0.3800  | as detected: "
+        "macro-F1 0.3500 (52% detected as hi)"
+    ) in lines
+    average = next(line for line in lines if line.startswith("sentiment, 3 languages"))
+    assert "macro-F1 0.6400  | 5-fold CV macro-F1 0.6123  | as detected: macro-F1 0.6000" in (
+        average
+    )
     assert "XLM-T twitter-XLM-R, test: 0.69" in average
     # The English line is still there, first.
     assert lines[1].startswith("sentiment (val.tsv, n=10): macro-recall 0.7000")

@@ -145,7 +145,10 @@ def multilingual_val(out: Path, data: Path) -> dict[str, Any]:
     report = evaluate_multilingual(DefaultAnalyzer(ModelBundle.load(out)), data)
     return {
         "languages": {
-            code: {key: row[key] for key in ("n", "macro_recall", "macro_f1")}
+            code: {
+                key: row[key]
+                for key in ("n", "macro_recall", "macro_f1", "routed_macro_f1", "detected")
+            }
             for code, row in report["languages"].items()
         },
         "average": report["average"],
