@@ -19,7 +19,7 @@ from socialpulse.ai.training.fit import (
     fit_sentiment,
     spam_scores,
 )
-from socialpulse.ai.training.metrics import macro_recall, tune_offsets
+from socialpulse.ai.training.metrics import macro_f1, macro_recall, tune_offsets
 
 pytest.importorskip("sklearn")
 
@@ -87,6 +87,46 @@ def test_offsets_maximise_macro_recall() -> None:
     offsets, score = tune_offsets(decision, labels)
     assert score == 1.0
     assert macro_recall(labels, (decision + offsets).argmax(axis=1)) == 1.0
+
+
+def test_multilingual_offsets_can_maximise_macro_f1() -> None:
+    # Catching the one negative tweet would call eight neutral ones negative too: macro-recall
+    # pays that price, macro-F1 (what the multilingual models are judged by) does not.
+    neutral_near = [[0.05, 0.1, 0.0]] * 8
+    neutral_far = [[-0.5, 0.1, 0.0]] * 2
+    decision = np.array([[0.04, 0.1, 0.0], *neutral_near, *neutral_far, [0.0, 0.0, 0.5]])
+    labels = np.array([0] + [1] * 10 + [2])
+    by_recall, _ = tune_offsets(decision, labels)
+    by_f1, f1_score = tune_offsets(decision, labels, macro_f1)
+    assert by_recall[0] > 0.05 and by_f1[0] <= 0.05
+    assert f1_score == pytest.approx(macro_f1(labels, (decision + by_f1).argmax(axis=1)))
+    assert f1_score > macro_f1(labels, (decision + by_recall).argmax(axis=1))
+
+
+def test_the_nb_weighted_svm_and_the_plain_one_ship_as_one_linear_model() -> None:
+    from scipy.sparse import csr_matrix
+    from sklearn.svm import LinearSVC
+
+    from socialpulse.ai.training.multi import _nbsvm_mean
+
+    rng = np.random.default_rng(0)
+    x = csr_matrix(rng.random((60, 12)) * (rng.random((60, 12)) < 0.4))
+    y = np.repeat(np.arange(3), 20)
+    weight = np.where(np.arange(60) % 4 == 0, 0.3, 1.0).astype(np.float32)
+    weights, bias = _nbsvm_mean(x, y, weight, 0.5)
+    # The same two models fitted apart: their mean decision is what the one matrix gives.
+    plain = LinearSVC(C=0.5, class_weight="balanced", random_state=0, max_iter=5000)
+    expected = plain.fit(x, y, sample_weight=weight).decision_function(x)
+    present = (x > 0).astype(np.float64)
+    for k in range(3):
+        pos = np.asarray(present[y == k].T @ weight[y == k]).ravel() + 1.0
+        neg = np.asarray(present[y != k].T @ weight[y != k]).ravel() + 1.0
+        ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
+        one = LinearSVC(C=0.5, class_weight="balanced", random_state=0, max_iter=5000)
+        scaled = x.multiply(ratio).tocsr()
+        expected[:, k] += one.fit(scaled, y == k, sample_weight=weight).decision_function(scaled)
+    expected /= 2.0
+    assert np.allclose(np.asarray(x @ weights) + bias, expected, atol=2e-3)
 
 
 def test_stratified_folds_cover_every_row_once() -> None:

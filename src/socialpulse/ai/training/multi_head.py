@@ -9,7 +9,7 @@ Recipe (`fit_multi_head`), on the seven languages' ``sentiment-multilingual/<iso
 3. a multinomial logistic regression on the embeddings, its out-of-fold log-probabilities on
    the same folds for each C of ``HEAD_CS``;
 4. C and alpha (``ALPHAS``) maximising the average macro-F1 over the languages of
-   ``ngram + alpha x head`` out of fold; then per-language offsets (maximising macro-recall)
+   ``ngram + alpha x head`` out of fold; then per-language offsets (maximising macro-F1)
    and one temperature (minimising log-loss) on those out-of-fold scores;
 5. the head refitted on every training tweet with that C.
 
@@ -130,7 +130,7 @@ def fit_multi_head(
     _, c, alpha, head_oof = best
     combined = ngram + alpha * head_oof
     offsets = {
-        code: tune_offsets(combined[codes == code], labels[codes == code])[0]
+        code: tune_offsets(combined[codes == code], labels[codes == code], macro_f1)[0]
         for code in sorted(MULTI_LANGUAGES)
     }
     shifted = combined + np.stack([offsets[code] for code in codes.tolist()])
