@@ -334,6 +334,14 @@ def test_evidence_reads_as_words_and_low_confidence_is_marked_uncertain(inbox: I
             {"source": "model", "value": "hf:distilbert", "weight": 0.9},
             "Hugging Face model distilbert: 90 % likely",
         ),
+        (
+            {"source": "model", "value": "sentiment_multi:hi", "weight": 0.95},
+            "Multilingual model, read as Hindi (95 % sure of the language)",
+        ),
+        (
+            {"source": "model", "value": "sentiment_multi:xx", "weight": 0.5},
+            "Multilingual model, read as xx (50 % sure of the language)",
+        ),
     ],
 )
 def test_evidence_phrases(evidence: dict[str, object], phrase: str) -> None:

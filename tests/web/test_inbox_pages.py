@@ -125,6 +125,7 @@ def seeded(inbox_app: FastAPI, db: Database) -> Iterator[Seeded]:
             10,
             status=InteractionStatus.awaiting_approval,
             ai_intent="purchase_intent",
+            ai_language="hi",
             suggested_reply="Thanks! It is in the shop link in our bio.",
             suggested_reply_source="intent:purchase_intent",
         )
@@ -157,6 +158,8 @@ def test_inbox_escapes_comment_text_and_shows_chips_with_evidence(seeded: Seeded
     assert "The words “love” point moderately towards this label" in html
     assert "(+0.80)" not in html and 'title="confidence' not in html
     assert ">purchase intent</span>" in html
+    # The detected language by its name, not its code.
+    assert '<span class="chip chip-lang">Hindi</span>' in html
     assert f'data-testid="suggestion-{seeded.suggested_id}"' in html
 
 

@@ -13,6 +13,7 @@ from socialpulse.inbox import moderation
 from socialpulse.inbox.context import ItemContext
 from socialpulse.inbox.models import Interaction
 from socialpulse.inbox.service import InboxEntry
+from socialpulse.inbox.workflows.builder import LANGUAGES
 
 # Below this confidence a label is shown as uncertain (dashed, and the word "uncertain").
 UNCERTAIN_BELOW = 0.6
@@ -70,6 +71,10 @@ def evidence_phrase(item: dict[str, Any]) -> str:
             return f"Hugging Face model {value[3:]}: {_likely(weight)} likely"
         if value in MODEL_NAMES:
             return f"{MODEL_NAMES[value]}: {_likely(weight)} likely"
+        if value.startswith("sentiment_multi:"):
+            # Its weight is how sure the detector was of the language that chose the model.
+            name = language_name(value.partition(":")[2])
+            return f"Multilingual model, read as {name} ({_likely(weight)} sure of the language)"
         return f"Model {words(value)}: {_likely(weight)}"
     if source == "rule":
         if value in RULE_PHRASES:
@@ -92,6 +97,11 @@ def evidence_phrase(item: dict[str, Any]) -> str:
         direction = "towards" if weight >= 0 else "away from"
         return f"The words {_token(value)} point {_strength(weight)} {direction} this label"
     return words(value) or "no detail recorded"
+
+
+def language_name(code: str) -> str:
+    """A detected language's name ("Hindi"), or its code where the list has none."""
+    return LANGUAGES.get(code, code)
 
 
 def evidence_lines(items: list[dict[str, Any]] | None, limit: int = EVIDENCE_LINES) -> list[str]:
@@ -175,7 +185,8 @@ def chips(
         lines = tuple(evidence_lines(evidence.get("toxicity"))) or ("flagged as toxic",)
         chips.append(Chip("toxic", "toxic", "; ".join(lines), title="Toxic", evidence=lines))
     if item.ai_language:
-        chips.append(Chip("lang", item.ai_language, "detected language"))
+        code = item.ai_language
+        chips.append(Chip("lang", language_name(code), f"detected language ({code})"))
     return chips
 
 
