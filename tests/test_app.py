@@ -427,3 +427,39 @@ def test_a_request_commits_before_its_response_is_sent(db: Database) -> None:
     finally:
         event.remove(Session, "after_commit", note_commit)
     assert events == ["commit", "response"]
+
+
+def test_the_first_requests_after_a_start_build_nothing_the_start_could_have_built(
+    db: Database, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FastAPI analyses a route's dependencies the first time a request is matched against it,
+    # and Jinja compiles a template the first time it renders: about a second that the first
+    # visitor of a fresh process would wait. The start pays it instead, before listening.
+    import fastapi.routing
+
+    from socialpulse.web.pages import templates
+
+    assert templates.env.cache is not None
+    templates.env.cache.clear()  # as in a fresh process (the environment is module-wide)
+    app = create_app(make_settings(tmp_path, database_url), start_worker=False)
+    built: list[str] = []
+    loaded: list[str] = []
+    analyse = fastapi.routing.get_dependant
+    read_source = templates.env.loader.get_source  # type: ignore[union-attr]
+
+    def counting_analyse(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs.get("path", "?"))
+        return analyse(*args, **kwargs)
+
+    def counting_read(environment: Any, name: str) -> Any:
+        loaded.append(name)
+        return read_source(environment, name)
+
+    with TestClient(app) as client:
+        monkeypatch.setattr(fastapi.routing, "get_dependant", counting_analyse)
+        monkeypatch.setattr(templates.env.loader, "get_source", counting_read)
+        # The login page is the dashboard's, whose router comes after every API router.
+        assert client.get("/login").status_code == 200
+        assert client.get("/api/v1/accounts").status_code == 401
+    assert built == []
+    assert loaded == []

@@ -61,6 +61,8 @@ _STATUS_CODES = {
     429: "too_many_requests",
 }
 HEALTH_PATH = "/api/health"
+# A path no route matches: routing it once at start builds every route's context (_warm_up).
+WARM_UP_PATH = "/.socialpulse-warm-up"
 # How stale /api/health's readings may be: reading the database and the queue depth per request
 # cost a thread hop, a pooled connection and a round trip to Huey's storage (on SQLite, its
 # shared connection) for every probe; a load balancer probing each second still sees each change.
@@ -359,6 +361,43 @@ def _add_health(
     return route, endpoint
 
 
+async def _warm_up(app: FastAPI) -> None:
+    """Pay at start, before the server listens, what the first requests would otherwise pay
+    (about a second on a 2-core machine: the first page, the first API call): the provider
+    registry's imports, every dashboard template's compilation, and FastAPI's per-route
+    contexts (dependency graphs and their validators), which it builds for every route a request
+    is matched against on first use. A request no route matches is matched against all of them.
+    Done before ``gc.freeze()``, so what it builds is frozen with the rest."""
+    from socialpulse.providers.registry import all_providers
+    from socialpulse.web.pages import precompile_templates
+
+    all_providers()
+    precompile_templates()
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": WARM_UP_PATH,
+        "raw_path": WARM_UP_PATH.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "server": None,
+        "client": None,
+        "state": {},
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def discard(message: Any) -> None:
+        return None
+
+    await app.router(scope, receive, discard)
+
+
 def create_app(settings: Settings | None = None, *, start_worker: bool | None = None) -> FastAPI:
     settings = settings or get_settings()
     # First: a missing or weak key, or a bad setting, stops the start before any file or
@@ -378,6 +417,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool | None = 
         from socialpulse.worker.schedule import load_tasks
 
         load_tasks()
+        await _warm_up(app)
         consumer = start_embedded(settings.worker_threads) if run_embedded else None
         # What is loaded by now (modules, models, templates, the app) lives as long as the
         # process; frozen, it is out of the collector's sight, so the full collections that
