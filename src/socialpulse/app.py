@@ -35,6 +35,7 @@ from socialpulse.errors import AppError, TooManyRequests, error_body, error_resp
 from socialpulse.kit.asgi import (
     CONTENT_SECURITY_POLICY,
     BodySizeLimitMiddleware,
+    CompressionMiddleware,
     RequestContextMiddleware,
     RouteShortcut,
     SecurityHeadersMiddleware,
@@ -61,6 +62,9 @@ _STATUS_CODES = {
     429: "too_many_requests",
 }
 HEALTH_PATH = "/api/health"
+# Responses smaller than this go as they are: gzip's header and a round trip cost more.
+COMPRESS_MIN_BYTES = 1024
+COMPRESS_LEVEL = 5
 # A path no route matches: routing it once at start builds every route's context (_warm_up).
 WARM_UP_PATH = "/.socialpulse-warm-up"
 # How stale /api/health's readings may be: reading the database and the queue depth per request
@@ -197,10 +201,10 @@ def _install_middleware(
     health: tuple[APIRoute, Callable[[], Awaitable[Response]]],
 ) -> None:
     """Pure ASGI middleware, outermost last: headers on every response (500s and 413s too),
-    then request id, timing and crash handling, then /api/health answered at once, then cached
-    report reads the database has not moved past (workspaces.fast_reads), then the body limit
-    before anything reads a body, then the session, then the per-user dashboard limit that
-    needs the session."""
+    then request id, timing and crash handling, then /api/health answered at once, then gzip
+    (when on), then cached report reads the database has not moved past
+    (workspaces.fast_reads), then the body limit before anything reads a body, then the
+    session, then the per-user dashboard limit that needs the session."""
     from socialpulse.web.middleware import DashboardRateLimitMiddleware
 
     app.add_middleware(DashboardRateLimitMiddleware, limiter=lambda: app.state.web_rate_limiter)
@@ -219,6 +223,13 @@ def _install_middleware(
         path_limits=lambda: _upload_limits(app.state.settings),
     )
     app.add_middleware(FastReads, state=app.state)
+    if settings.response_compression:
+        # Inside the health shortcut (its answer is small; probes skip the wrapping), outside
+        # the cached reads (their bodies compress too). Level 5: the 50-row inbox page, 330 KB,
+        # goes to 24 KB in about 2 ms; level 9 saves 3 KB more for twice the time.
+        app.add_middleware(
+            CompressionMiddleware, minimum_size=COMPRESS_MIN_BYTES, compresslevel=COMPRESS_LEVEL
+        )
     app.add_middleware(RouteShortcut, route=health[0], endpoint=health[1])
     app.add_middleware(
         RequestContextMiddleware,

@@ -177,6 +177,12 @@ class Settings(BaseSettings):
         "without it only the demo workspaces may add simulated accounts.",
     )
 
+    response_compression: bool = Field(
+        default=True,
+        description="gzip responses of 1 KiB and more for clients that accept it (pages, JSON, "
+        "scripts); off when a proxy in front compresses instead.",
+    )
+
     # Response cache (issue #12): report reads keyed by the workspace's data version.
     response_cache: bool = Field(
         default=True,

@@ -99,6 +99,33 @@ def test_forms_without_csrf_token_change_nothing(
     assert "sneaky" not in names
 
 
+
+def test_each_page_masks_the_csrf_secret_afresh_and_every_mask_is_accepted(
+    client: TestClient, acme: WorkspaceFixture, db: Database
+) -> None:
+    # Pages are gzipped and echo what the visitor typed: a token that read the same in every
+    # response could be recovered from compressed sizes (BREACH). Each page masks it afresh.
+    _login(client, acme.owner_email)
+    first = _csrf(client.get("/settings/api-keys").text)
+    second = _csrf(client.get("/settings/api-keys").text)
+    assert first != second
+    for name, token in (("first", first), ("second", second)):
+        created = client.post("/settings/api-keys", data={"name": name, "csrf_token": token})
+        assert created.status_code == 201
+    flipped = first[:10] + ("A" if first[10] != "A" else "B") + first[11:]
+    with TestClient(client.app) as other:
+        _login(other, acme.owner_email)
+        elsewhere = _csrf(other.get("/settings/api-keys").text)
+    for name, token in (("flipped", flipped), ("elsewhere", elsewhere), ("junk", "%%%")):
+        refused = client.post(
+            "/settings/api-keys", data={"name": name, "csrf_token": token}, follow_redirects=True
+        )
+        assert "did not come from this site" in refused.text
+    with db.session() as session:
+        names = {k.name for k in service.list_api_keys(session, acme.subject)}
+    assert {"first", "second"} <= names
+    assert not names & {"flipped", "elsewhere", "junk"}
+
 def test_api_key_created_in_dashboard_is_shown_once(
     client: TestClient, acme: WorkspaceFixture
 ) -> None:

@@ -8,6 +8,8 @@ deactivation ends a session even for someone who kept a copy of the cookie.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import secrets
 import time
@@ -46,11 +48,31 @@ class LoginRequired(AppError):
 
 
 def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return str(token)
+    """The session's CSRF secret as a page carries it: masked afresh on each call (a random pad,
+    then the secret XOR the pad). Pages are gzipped and many echo what the visitor typed; an
+    unmasked secret, the same in every page, could be read back from compressed sizes (BREACH).
+    A masked one differs in every response."""
+    secret = request.session.get("csrf")
+    if not secret:
+        secret = secrets.token_urlsafe(32)
+        request.session["csrf"] = secret
+    raw = str(secret).encode()
+    pad = secrets.token_bytes(len(raw))
+    masked = pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True))
+    return base64.urlsafe_b64encode(masked).rstrip(b"=").decode()
+
+
+def _unmasked(supplied: str) -> str | None:
+    """The secret inside a token ``csrf_token`` made, or None for anything else."""
+    try:
+        masked = base64.urlsafe_b64decode(supplied + "=" * (-len(supplied) % 4))
+    except (ValueError, binascii.Error):
+        return None
+    half, odd = divmod(len(masked), 2)
+    if odd or not half:
+        return None
+    secret = bytes(a ^ b for a, b in zip(masked[:half], masked[half:], strict=True))
+    return secret.decode("ascii", "replace")
 
 
 async def verify_csrf(request: Request) -> None:
@@ -63,8 +85,16 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         supplied = value if isinstance(value, str) else None
-    if not expected or not supplied or not secrets.compare_digest(expected, supplied):
+    if not expected or not supplied or not _csrf_matches(str(expected), supplied):
         raise PermissionDenied("the form expired or did not come from this site; reload the page")
+
+
+def _csrf_matches(expected: str, supplied: str) -> bool:
+    unmasked = _unmasked(supplied)
+    if unmasked is not None and secrets.compare_digest(expected.encode(), unmasked.encode()):
+        return True
+    # A page rendered before tokens were masked carries the secret itself.
+    return secrets.compare_digest(expected.encode(), supplied.encode())
 
 
 def web_subject(request: Request, page_session: Session | None = None) -> tuple[Subject, User]:
