@@ -480,6 +480,17 @@ def test_large_responses_are_gzipped_for_clients_that_accept_it(
     assert plain.content == schema.content
     # Small bodies go as they are: gzip would cost more than it saves.
     assert "content-encoding" not in client.get("/api/health").headers
+    # A strong ETag names the uncompressed bytes; the gzipped ones carry it weak, and a browser
+    # revalidating with it still gets 304.
+    script = client.get("/static/vendor/htmx.min.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers["content-encoding"] == "gzip"
+    raw = client.get("/static/vendor/htmx.min.js", headers={"Accept-Encoding": "identity"})
+    assert script.headers["etag"] == "W/" + raw.headers["etag"]
+    revalidated = client.get(
+        "/static/vendor/htmx.min.js",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": script.headers["etag"]},
+    )
+    assert revalidated.status_code == 304
 
     settings = make_settings(tmp_path, database_url, response_compression=False)
     with TestClient(create_app(settings, start_worker=False)) as uncompressed:

@@ -66,6 +66,26 @@ def _accepts_gzip(scope: Scope) -> bool:
     return any(name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"])
 
 
+def _weak_etag_when_gzipped(send: Send) -> Send:
+    """A strong ETag names one exact byte sequence; the gzipped bytes are another, so the tag
+    they carry becomes weak (as nginx does). Conditional requests still match: If-None-Match
+    compares weakly, here and in StaticFiles."""
+
+    async def send_weakened(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", ())
+            if (b"content-encoding", b"gzip") in headers:
+                message["headers"] = [
+                    (name, b"W/" + value)
+                    if name == b"etag" and value.startswith(b'"')
+                    else (name, value)
+                    for name, value in headers
+                ]
+        await send(message)
+
+    return send_weakened
+
+
 class CompressionMiddleware:
     """Starlette's gzip for the clients that accept it (browsers, httpx, requests), nothing in
     the way of the others: its pass-through for them still parsed every request's and
@@ -81,7 +101,7 @@ class CompressionMiddleware:
             await self.app(scope, receive, send)
             return
         if _accepts_gzip(scope):
-            await self.gzip(scope, receive, send)
+            await self.gzip(scope, receive, _weak_etag_when_gzipped(send))
             return
 
         async def send_with_vary(message: Message) -> None:
