@@ -99,7 +99,6 @@ def test_forms_without_csrf_token_change_nothing(
     assert "sneaky" not in names
 
 
-
 def test_each_page_masks_the_csrf_secret_afresh_and_every_mask_is_accepted(
     client: TestClient, acme: WorkspaceFixture, db: Database
 ) -> None:
@@ -125,6 +124,7 @@ def test_each_page_masks_the_csrf_secret_afresh_and_every_mask_is_accepted(
         names = {k.name for k in service.list_api_keys(session, acme.subject)}
     assert {"first", "second"} <= names
     assert not names & {"flipped", "elsewhere", "junk"}
+
 
 def test_api_key_created_in_dashboard_is_shown_once(
     client: TestClient, acme: WorkspaceFixture
