@@ -240,6 +240,12 @@ def cli(env: dict[str, str], cwd: Path, *arguments: str) -> str:
     return done.stdout
 
 
+# `serve` stops its worker process gracefully, running tasks finishing, for up to 35 s
+# (worker.child: GRACEFUL_STOP_S, then 5 s more after SIGTERM). Killed sooner, `serve` leaves
+# that worker to stop on its own, still writing into the scratch directory being removed.
+STOP_WAIT_S = 45
+
+
 @contextmanager
 def running(
     command: list[str], env: dict[str, str], cwd: Path, log: Path
@@ -253,7 +259,7 @@ def running(
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=STOP_WAIT_S)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
