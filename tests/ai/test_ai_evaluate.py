@@ -84,8 +84,8 @@ def test_eval_prints_each_language_with_its_cross_validated_figure() -> None:
     }
     lines = format_report(report).splitlines()
     assert (
-        "sentiment de (val.tsv, n=321): macro-recall 0.6900  macro-F1 0.6800  | 5-fold CV on "
-        "train: macro-recall 0.6600  macro-F1 0.6550"
+        "sentiment de (val.tsv, n=321): macro-recall 0.6900  macro-F1 0.6800  | CV on train: "
+        "macro-recall 0.6600  macro-F1 0.6550"
     ) in lines
     assert "sentiment fr (val.tsv, n=322): macro-recall 0.6100  macro-F1 0.6000" in lines
     # As a user meets it: routed by the detected language, with how often that was right.
@@ -94,9 +94,7 @@ def test_eval_prints_each_language_with_its_cross_validated_figure() -> None:
         "macro-F1 0.3500 (52% detected as hi)"
     ) in lines
     average = next(line for line in lines if line.startswith("sentiment, 3 languages"))
-    assert "macro-F1 0.6400  | 5-fold CV macro-F1 0.6123  | as detected: macro-F1 0.6000" in (
-        average
-    )
+    assert "macro-F1 0.6400  | CV macro-F1 0.6123  | as detected: macro-F1 0.6000" in (average)
     assert "XLM-T twitter-XLM-R, test: 0.69" in average
     # The English line is still there, first.
     assert lines[1].startswith("sentiment (val.tsv, n=10): macro-recall 0.7000")

