@@ -7,6 +7,7 @@ skip when it is absent, except under ``CI=true`` where its absence is a failure.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,14 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def analyzer() -> Analyzer:
     return get_analyzer("default")
+
+
+@pytest.fixture
+def model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """SOCIALPULSE_AI_CACHE_DIR pointed at a fresh folder (settings re-read around the test)."""
+    from socialpulse.config import get_settings
+
+    monkeypatch.setenv("SOCIALPULSE_AI_CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    yield tmp_path / "cache"
+    get_settings.cache_clear()

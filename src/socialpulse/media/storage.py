@@ -8,9 +8,7 @@ the storage refuses any other, so no key can name a file outside the store.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,6 +16,7 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from socialpulse.config import Settings, get_settings
+from socialpulse.kit.files import write_atomically
 
 __all__ = [
     "CACHE_CONTROL",
@@ -103,15 +102,7 @@ class LocalStorage:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(path, data)
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc.strerror or exc}") from exc
 

@@ -35,7 +35,6 @@ from socialpulse.ai.features import F32
 from socialpulse.ai.multi_head import FAMILY, MultiHead
 from socialpulse.ai.multilingual import MULTI_LANGUAGES
 from socialpulse.ai.training.e5_tune_torch import RECIPE_KEYS, VARIANTS
-from socialpulse.ai.training.metrics import macro_f1, tune_offsets, tune_temperature
 from socialpulse.ai.training.multi import (
     MultiData,
     foreign_folds,
@@ -43,7 +42,7 @@ from socialpulse.ai.training.multi import (
     per_language_scores,
     read_multilingual,
 )
-from socialpulse.ai.training.multi_head import ALPHAS, average_f1
+from socialpulse.ai.training.multi_head import ALPHAS, average_f1, calibrate_languages
 
 # Tweets are far shorter; the engine windows longer texts at 510 content tokens.
 MAX_CONTENT = 254
@@ -174,16 +173,8 @@ def calibrate(
     assert best is not None
     _, chosen, alpha = best
     head_oof = candidates[chosen]
-    combined = ngram + alpha * head_oof
-    offsets = {
-        code: tune_offsets(combined[codes == code], labels[codes == code], macro_f1)[0]
-        for code in sorted(MULTI_LANGUAGES)
-    }
-    shifted = combined + np.stack([offsets[code] for code in codes.tolist()])
-    temperature = tune_temperature(shifted, labels)
-    code_list = codes.tolist()
-    cv = per_language_scores(combined, labels, code_list, offsets)
-    alone = per_language_scores(head_oof, labels, code_list, {})
+    offsets, temperature, cv = calibrate_languages(ngram + alpha * head_oof, labels, codes)
+    alone = per_language_scores(head_oof, labels, codes.tolist(), {})
     head_weights, head_bias = weights[chosen]
     digest = hashlib.sha256()
     for array in (head_weights, head_bias, *(offsets[code] for code in sorted(offsets))):

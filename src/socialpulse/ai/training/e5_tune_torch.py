@@ -33,6 +33,7 @@ model, is left to `finish`, on those out-of-fold scores: ``val.tsv`` never reach
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import sys
@@ -394,23 +395,25 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
             f"float tensors only {float_only}"
         ]
         oof = np.zeros((len(labels), 3), dtype=np.float32)
+        run = functools.partial(
+            train_run,
+            network,
+            batches,
+            labels=labels,
+            sample_weights=sample_weights,
+            lr=lr,
+            epochs=epochs,
+            log=variant_log,
+            float_only=float_only,
+        )
+
         for fold in range(int(folds.max()) + 1):
             held = np.flatnonzero(folds == fold)
             train = np.setdiff1d(foreign, held)
             if with_english:
                 train = np.concatenate([train, english])
             variant_log.append(f"  fold {fold}: {len(train)} train, {len(held)} held out")
-            train_run(
-                network,
-                batches,
-                train,
-                labels,
-                sample_weights,
-                lr,
-                epochs,
-                variant_log,
-                float_only,
-            )
+            run(train)
             network.load_layers(rounded_to_q4(network.export(), e5_file))
             oof[held] = predict(network, batches, held)
             print("\n".join(variant_log[-epochs - 1 :]), flush=True)
@@ -425,17 +428,7 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
         variant_log.append(f"  out-of-fold macro-F1 by language {scores}, average {average:.4f}")
         train = np.concatenate([foreign, english]) if with_english else foreign
         variant_log.append(f"  final: {len(train)} train")
-        train_run(
-            network,
-            batches,
-            train,
-            labels,
-            sample_weights,
-            lr,
-            epochs,
-            variant_log,
-            float_only,
-        )
+        run(train)
         final = network.export()
         arrays: dict[str, np.ndarray] = {
             "oof": oof,

@@ -91,6 +91,20 @@ def average_f1(decision: F32, labels: IntArray, codes: np.ndarray) -> float:
     )
 
 
+def calibrate_languages(
+    combined: F32, labels: IntArray, codes: np.ndarray
+) -> tuple[dict[str, F32], float, dict[str, dict[str, float]]]:
+    """Per-language offsets (maximising macro-F1) and one temperature (log-loss) on
+    out-of-fold scores, with the per-language figures they give."""
+    offsets = {
+        code: tune_offsets(combined[codes == code], labels[codes == code], macro_f1)[0]
+        for code in sorted(MULTI_LANGUAGES)
+    }
+    shifted = combined + np.stack([offsets[code] for code in codes.tolist()])
+    temperature = tune_temperature(shifted, labels)
+    return offsets, temperature, per_language_scores(combined, labels, codes.tolist(), offsets)
+
+
 def fit_multi_head(
     data_dir: Path,
     bundle: ModelBundle,
@@ -128,16 +142,8 @@ def fit_multi_head(
                 best = (score, c, alpha, head)
     assert best is not None
     _, c, alpha, head_oof = best
-    combined = ngram + alpha * head_oof
-    offsets = {
-        code: tune_offsets(combined[codes == code], labels[codes == code], macro_f1)[0]
-        for code in sorted(MULTI_LANGUAGES)
-    }
-    shifted = combined + np.stack([offsets[code] for code in codes.tolist()])
-    temperature = tune_temperature(shifted, labels)
-    code_list = codes.tolist()
-    cv = per_language_scores(combined, labels, code_list, offsets)
-    ngram_cv = per_language_scores(ngram, labels, code_list, {})
+    offsets, temperature, cv = calibrate_languages(ngram + alpha * head_oof, labels, codes)
+    ngram_cv = per_language_scores(ngram, labels, codes.tolist(), {})
 
     final = _logistic(c).fit(embeddings, labels)
     weights = final.coef_.T.astype(np.float32)
