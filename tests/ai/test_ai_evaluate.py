@@ -124,6 +124,14 @@ def test_eval_prints_englishs_cross_validated_figure_beside_val() -> None:
     ).splitlines()
     assert default[1].endswith("| 3-fold CV on train (C=0.5): macro-recall 0.6829")
     accurate = format_report(
+        {
+            **base,
+            "backend": "accurate",
+            "sentiment_cv": {"folds": 2, "macro_recall": 0.7312, "alpha": 0.75},
+        }
+    ).splitlines()
+    assert accurate[1].endswith("| 2-fold CV on train (alpha=0.75): macro-recall 0.7312")
+    before_cv = format_report(
         {**base, "backend": "accurate", "sentiment_cv": {"offsets_chosen_on": "val.tsv"}}
     ).splitlines()
-    assert accurate[1].endswith("| offsets chosen on val.tsv (optimistic)")
+    assert before_cv[1].endswith("| offsets chosen on val.tsv (optimistic)")

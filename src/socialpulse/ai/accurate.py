@@ -6,9 +6,9 @@ transformer layers fine-tuned for sentiment on ``sentiment/train.tsv``
 (`socialpulse.ai.finetune`, run by ``socialpulse ai train --accurate``) embeds the text in
 ONNX Runtime with int8 weights (`minilm`); a linear head turns the embedding into
 log-probabilities, which, times a weight ``alpha``, are added to the default model's logits.
-Alpha, per-class offsets and a temperature are chosen on ``sentiment/val.tsv``
-(`socialpulse.ai.train.train_accurate`). Everything else (language, intents, topic,
-toxicity, keywords) is the default backend's.
+Alpha, per-class offsets and a temperature are chosen out of fold on the training tweets
+(`socialpulse.ai.training.minilm_cv`); ``sentiment/val.tsv`` gives the final figure only.
+Everything else (language, intents, topic, toxicity, keywords) is the default backend's.
 
 Files (``weights/accurate/``), read with ``allow_pickle=False``: ``encoder_delta.npz`` (the
 fine-tuned layers as their change from the package's weights, `minilm.EncoderDelta`),
@@ -25,7 +25,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from socialpulse.ai.e5 import E5, E5Unavailable
 from socialpulse.ai.e5_tuned import LAYERS_FILE
 from socialpulse.ai.features import F32, FeatureBatch
 from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable
-from socialpulse.ai.multi_head import MultiHead
+from socialpulse.ai.multi_head import MultiHead, log_softmax
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class SentimentHead:
     version: str
     encoder_runtime: str = "onnxruntime-int8"
     encoder_delta: EncoderDelta | None = None
+    # Training figures (cross-validated and val), for `ai eval`.
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: Path = ACCURATE_DIR) -> SentimentHead:
@@ -83,6 +85,7 @@ class SentimentHead:
             version=str(meta["version"]),
             encoder_runtime=str(meta.get("encoder_runtime", "onnxruntime")),
             encoder_delta=delta,
+            metrics=dict(meta.get("metrics", {})),
         )
 
     def save(self, directory: Path, extra: dict[str, Any]) -> None:
@@ -110,10 +113,7 @@ class SentimentHead:
         )
 
     def logits(self, embeddings: F32) -> F32:
-        scores = embeddings @ self.weights + self.bias
-        scores = scores - scores.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(scores).sum(axis=1, keepdims=True))
-        return np.asarray(scores - log_norm, dtype=np.float32)
+        return log_softmax(embeddings @ self.weights + self.bias)
 
 
 def _multi_head(

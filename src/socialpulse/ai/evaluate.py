@@ -72,15 +72,24 @@ def evaluate_sentiment(analyzer: Analyzer, path: Path) -> dict[str, float]:
 
 def english_cv(analyzer: DefaultAnalyzer) -> dict[str, Any]:
     """The English model's cross-validated figure from training, or what its offsets were
-    chosen on when they were not cross-validated (the accurate backend's MiniLM head: val)."""
-    metrics = analyzer.bundle.metadata.get("metrics", {}).get("sentiment", {})
-    if analyzer.backend != "default" or "cv_macro_recall" not in metrics:
-        return {"offsets_chosen_on": "val.tsv"}
-    return {
-        "folds": metrics.get("cv_folds"),
-        "macro_recall": metrics["cv_macro_recall"],
-        "C": metrics.get("C"),
-    }
+    chosen on when they were not cross-validated (a head calibrated on val before CV)."""
+    if analyzer.backend == "default":
+        metrics = analyzer.bundle.metadata.get("metrics", {}).get("sentiment", {})
+        if "cv_macro_recall" in metrics:
+            return {
+                "folds": metrics.get("cv_folds"),
+                "macro_recall": metrics["cv_macro_recall"],
+                "C": metrics.get("C"),
+            }
+    head = getattr(analyzer, "head", None)
+    metrics = getattr(head, "metrics", {})
+    if "cv_macro_recall" in metrics:
+        return {
+            "folds": metrics.get("cv_folds"),
+            "macro_recall": metrics["cv_macro_recall"],
+            "alpha": getattr(head, "alpha", None),
+        }
+    return {"offsets_chosen_on": "val.tsv"}
 
 
 _LABEL_INDEX = {"negative": 0, "neutral": 1, "positive": 2}
@@ -161,9 +170,8 @@ def _english_cv_text(cv: dict[str, Any] | None) -> str:
         return ""
     if "macro_recall" not in cv:
         return f"  | offsets chosen on {cv['offsets_chosen_on']} (optimistic)"
-    return (
-        f"  | {cv['folds']}-fold CV on train (C={cv['C']}): macro-recall {cv['macro_recall']:.4f}"
-    )
+    setting = f"C={cv['C']}" if "C" in cv else f"alpha={cv.get('alpha')}"
+    return f"  | {cv['folds']}-fold CV on train ({setting}): macro-recall {cv['macro_recall']:.4f}"
 
 
 def format_report(report: dict[str, Any]) -> str:

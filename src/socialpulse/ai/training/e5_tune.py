@@ -17,7 +17,6 @@ Three steps, so that the middle one can run wherever PyTorch is fast:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -43,6 +42,7 @@ from socialpulse.ai.training.multi import (
     read_multilingual,
 )
 from socialpulse.ai.training.multi_head import ALPHAS, average_f1, calibrate_languages
+from socialpulse.ai.training.versions import arrays_digest
 
 # Tweets are far shorter; the engine windows longer texts at 510 content tokens.
 MAX_CONTENT = 254
@@ -176,17 +176,17 @@ def calibrate(
     offsets, temperature, cv = calibrate_languages(ngram + alpha * head_oof, labels, codes)
     alone = per_language_scores(head_oof, labels, codes.tolist(), {})
     head_weights, head_bias = weights[chosen]
-    digest = hashlib.sha256()
-    for array in (head_weights, head_bias, *(offsets[code] for code in sorted(offsets))):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update(f"{alpha}:{temperature}:{encoder_version}".encode())
+    digest = arrays_digest(
+        (head_weights, head_bias, *(offsets[code] for code in sorted(offsets))),
+        f"{alpha}:{temperature}:{encoder_version}",
+    )
     return MultiHead(
         weights=head_weights,
         bias=head_bias,
         alpha=alpha,
         offsets=offsets,
         temperature=temperature,
-        version=f"{FAMILY_TUNED}+{digest.hexdigest()[:8]}",
+        version=f"{FAMILY_TUNED}+{digest[:8]}",
         encoder_version=encoder_version,
         metrics={
             **metrics,

@@ -20,7 +20,6 @@ do not depend on batching.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import time
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from socialpulse.ai.training.multi import (
     per_language_scores,
     read_multilingual,
 )
+from socialpulse.ai.training.versions import arrays_digest
 
 HEAD_CS = (0.3, 1.0, 3.0)
 ALPHAS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -148,10 +148,10 @@ def fit_multi_head(
     final = _logistic(c).fit(embeddings, labels)
     weights = final.coef_.T.astype(np.float32)
     bias = final.intercept_.astype(np.float32)
-    digest = hashlib.sha256()
-    for array in (weights, bias, *(offsets[code] for code in sorted(offsets))):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update(f"{alpha}:{temperature}:{encoder.version}".encode())
+    digest = arrays_digest(
+        (weights, bias, *(offsets[code] for code in sorted(offsets))),
+        f"{alpha}:{temperature}:{encoder.version}",
+    )
     metrics: dict[str, Any] = {
         "C": c,
         "alpha": alpha,
@@ -172,7 +172,7 @@ def fit_multi_head(
         alpha=alpha,
         offsets=offsets,
         temperature=temperature,
-        version=f"{FAMILY}+{digest.hexdigest()[:8]}",
+        version=f"{FAMILY}+{digest[:8]}",
         encoder_version=encoder.version,
         metrics=metrics,
     )
