@@ -236,3 +236,44 @@ def test_tensors_tuned_on_another_model_file_are_refused(
     with pytest.raises(E5Unavailable, match="cannot be used"):
         E5(tuned_layers=tmp_path / "missing.npz")
     assert not model_cache.exists()
+
+
+def test_an_unwritable_cache_falls_back_to_a_private_temp_folder(
+    model: E5File,
+    tmp_path: Path,
+    model_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import os
+    import tempfile
+
+    from socialpulse.ai.e5 import E5, E5Unavailable
+    from socialpulse.ai.e5_tuned import TunedLayers
+    from socialpulse.config import get_settings
+
+    layers = _tuned_file(model, tmp_path / "e5_layers.npz")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be", encoding="utf-8")
+    monkeypatch.setenv("SOCIALPULSE_AI_CACHE_DIR", str(blocker / "cache"))
+    get_settings.cache_clear()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with caplog.at_level("WARNING", logger="socialpulse.ai.e5_tuned"):
+        tuned = E5(tuned_layers=layers)
+    private = tmp_path / "tmp" / f"socialpulse-{os.getuid()}"
+    (written,) = private.iterdir()
+    assert E5File.read(written).array("l11.oln.w") == pytest.approx(model.array("l11.oln.w") * 1.5)
+    assert private.stat().st_mode & 0o777 == 0o700
+    assert "SOCIALPULSE_AI_CACHE_DIR" in caplog.text and str(private) in caplog.text
+    assert tuned.version.endswith(TunedLayers.load(layers).version)
+
+    # A temp folder others can write (or a link planted in its place) is never used.
+    written.unlink()
+    private.chmod(0o777)
+    with pytest.raises(E5Unavailable, match="only this user can write"):
+        E5(tuned_layers=layers)
+    private.rmdir()
+    private.symlink_to(tmp_path)
+    with pytest.raises(E5Unavailable, match="cannot be used: .*not-a-folder"):
+        E5(tuned_layers=layers)

