@@ -172,9 +172,14 @@
       row = id ? document.getElementById(id) : null;
     }
     if (row && row.hasAttribute("data-inbox-row")) {
+      var focused = document.activeElement;
+      var inRow = focused && focused.closest ? focused.closest("[data-inbox-row]") : null;
+      // A reply or status change settles late: if the reader has moved on to another comment
+      // meanwhile, it stays theirs instead of jumping back to the row that was swapped.
+      if (inRow && inRow !== row) return;
       activate(row, false);
       // Focus went with the swapped-out row; unless the reader has moved on inside it already.
-      if (!row.contains(document.activeElement)) row.focus({ preventScroll: true });
+      if (!row.contains(focused)) row.focus({ preventScroll: true });
     } else {
       activate(rows()[0] || null, false);
       countSelected();
