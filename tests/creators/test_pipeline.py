@@ -166,6 +166,7 @@ def test_a_build_past_the_budget_margin_is_deferred_not_failed(
     with db.session() as session:
         budget.set_budget(session, ws.workspace_id, "simulated", 10, 0.8)
     creator_id = request(db, ws, "dave")
+    before = utcnow()
     run_due(db)
 
     deferred = creator(db, creator_id)
@@ -175,7 +176,11 @@ def test_a_build_past_the_budget_margin_is_deferred_not_failed(
         job = session.get(Job, deferred.build_job_id)
         assert job is not None
         assert job.status is JobStatus.pending and job.attempts == 0
-        assert job.run_after > utcnow() + dt.timedelta(minutes=1)
+        # Deferred to the next quota day (a fixed "a minute from now" failed near midnight).
+        next_day = before + dt.timedelta(
+            seconds=budget.seconds_until_next_quota_day("simulated", before)
+        )
+        assert job.run_after >= next_day - dt.timedelta(seconds=1)
         assert "would pass the 80% safety margin" in (job.last_error or "")
     assert deferred.build_step is BuildStep.comments  # what was done stays done
 
