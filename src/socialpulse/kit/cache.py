@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar, cast
 
 import redis
 import structlog
@@ -23,6 +24,11 @@ log = structlog.get_logger(__name__)
 
 # A shared cache that does not answer within this is skipped (the value is computed instead).
 REDIS_TIMEOUT_S = 0.25
+# A request waiting for another thread's computation of the same entry computes it itself
+# after this long: a stuck computation must not hold every reader of its key.
+COALESCE_WAIT_S = 10.0
+
+T = TypeVar("T")
 
 
 class BytesCache(Protocol):
@@ -139,3 +145,65 @@ def open_cache(url: str, *, max_bytes: int, namespace: str, ttl_s: int) -> Bytes
     if url.startswith(("redis://", "rediss://", "unix://")):
         return TieredCache(local, RedisCache(url, namespace=namespace, ttl_s=ttl_s))
     raise ValueError(f"unsupported cache URL {url!r}: use memory:// or redis://host:port/db")
+
+
+@dataclass
+class _Flight(Generic[T]):
+    done: threading.Event = field(default_factory=threading.Event)
+    value: T | None = None
+    ok: bool = False
+    waiting: int = 0
+
+
+class Coalescer(Generic[T]):
+    """Requests of this process that miss the same key at once share one computation.
+
+    Without it, an entry invalidated by a write (or a new clock bucket) is computed by every
+    request that arrives before the first one finishes: on PostgreSQL up to 40 threads run the
+    same report side by side, and on SQLite the read pool's threads fight over the GIL, so each
+    of them finishes later than one computation would. Here the first request computes and the
+    others wait for its result, then check it with ``accept`` (their own view of what it must be
+    fresh for); a result they may not take, a failure or a computation still running after
+    ``wait_s`` makes each of them compute its own, as it would have without coalescing.
+    """
+
+    def __init__(self, wait_s: float = COALESCE_WAIT_S) -> None:
+        self._wait_s = wait_s
+        self._lock = threading.Lock()
+        self._flights: dict[Hashable, _Flight[T]] = {}
+
+    def run(
+        self,
+        key: Hashable,
+        compute: Callable[[], T],
+        accept: Callable[[T], bool] = lambda _value: True,
+    ) -> T:
+        with self._lock:
+            flight = self._flights.get(key)
+            leading = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+            else:
+                flight.waiting += 1
+        if leading:
+            try:
+                flight.value = compute()
+                flight.ok = True
+                return flight.value
+            finally:
+                with self._lock:
+                    del self._flights[key]
+                flight.done.set()
+                if flight.waiting:
+                    log.debug("kit.cache.coalesced", waiting=flight.waiting, ok=flight.ok)
+        if flight.done.wait(self._wait_s) and flight.ok:
+            value = cast(T, flight.value)  # set whenever ok is
+            if accept(value):
+                return value
+        return compute()
+
+    def waiting(self, key: Hashable) -> int:
+        """How many requests wait for the computation of ``key`` running now (0: none runs)."""
+        with self._lock:
+            flight = self._flights.get(key)
+            return flight.waiting if flight else 0

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -45,6 +45,8 @@ class _Store:
     cache: kit_cache.BytesCache
     secret: bytes
     clock_s: int
+    # Concurrent misses of one entry in this process compute it once.
+    coalescer: kit_cache.Coalescer[Stored] = field(default_factory=kit_cache.Coalescer)
 
 
 def _store(request: Request) -> _Store | None:
@@ -143,13 +145,27 @@ class ReportCache:
         )
         stored = Stored.decode(store.cache.get(key.storage))
         if stored is None or (workspace is not None and not stored.fresh(workspace)):
-            with versions.reading() as reads:
-                body = render(response_model, compute())
-            depends: tuple[tuple[str, int], ...] = ()
-            if workspace is not None:
-                depends = tuple((column, workspace.of(column)) for column in sorted(reads.versions))
-            stored = Stored(depends, body)
-            store.cache.set(key.storage, stored.encode())
+
+            def computed() -> Stored:
+                with versions.reading() as reads:
+                    body = render(response_model, compute())
+                depends: tuple[tuple[str, int], ...] = ()
+                if workspace is not None:
+                    depends = tuple(
+                        (column, workspace.of(column)) for column in sorted(reads.versions)
+                    )
+                fresh = Stored(depends, body)
+                store.cache.set(key.storage, fresh.encode())
+                return fresh
+
+            # The key holds the data version and clock bucket this request read; a result
+            # computed by another request is taken only if it is fresh for this request's
+            # versions of the tables it read too.
+            stored = store.coalescer.run(
+                key.storage,
+                computed,
+                lambda other: workspace is None or other.fresh(workspace),
+            )
         etag = stored.etag(store.secret, key)
         headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
         if kit_cache.etag_matches(self.request.headers.get("if-none-match"), etag):
