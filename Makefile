@@ -37,7 +37,7 @@ accurate: $(VENV)/.installed-accurate ## Install the optional accurate AI backen
 # them in ONNX Runtime, never in torch). On Linux, PyTorch's CPU wheels are enough:
 # TORCH_INDEX=https://download.pytorch.org/whl/cpu where that index is reachable.
 TORCH_INDEX ?=
-fine-tune: $(VENV)/.installed-accurate ## Retrain every model and fine-tune MiniLM, with its cross-validation (installs PyTorch; ~60 min on 2 cores)
+fine-tune: $(VENV)/.installed-accurate ## Retrain every model and fine-tune MiniLM, with its cross-validation (installs PyTorch; ~70 min on 2 cores)
 	$(BIN)/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch==2.13.0
 	$(BIN)/socialpulse ai train --data ../shared/data --accurate
 

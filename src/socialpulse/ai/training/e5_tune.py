@@ -41,8 +41,12 @@ from socialpulse.ai.training.multi import (
     per_language_scores,
     read_multilingual,
 )
-from socialpulse.ai.training.multi_head import ALPHAS, average_f1, calibrate_languages
-from socialpulse.ai.training.versions import arrays_digest
+from socialpulse.ai.training.multi_head import (
+    ALPHAS,
+    average_f1,
+    calibrate_languages,
+    new_head,
+)
 
 # Tweets are far shorter; the engine windows longer texts at 510 content tokens.
 MAX_CONTENT = 254
@@ -175,18 +179,12 @@ def calibrate(
     head_oof = candidates[chosen]
     offsets, temperature, cv = calibrate_languages(ngram + alpha * head_oof, labels, codes)
     alone = per_language_scores(head_oof, labels, codes.tolist(), {})
-    head_weights, head_bias = weights[chosen]
-    digest = arrays_digest(
-        (head_weights, head_bias, *(offsets[code] for code in sorted(offsets))),
-        f"{alpha}:{temperature}:{encoder_version}",
-    )
-    return MultiHead(
-        weights=head_weights,
-        bias=head_bias,
+    return new_head(
+        FAMILY_TUNED,
+        weights[chosen],
         alpha=alpha,
         offsets=offsets,
         temperature=temperature,
-        version=f"{FAMILY_TUNED}+{digest[:8]}",
         encoder_version=encoder_version,
         metrics={
             **metrics,

@@ -105,6 +105,36 @@ def calibrate_languages(
     return offsets, temperature, per_language_scores(combined, labels, codes.tolist(), offsets)
 
 
+def new_head(
+    family: str,
+    head: tuple[F32, F32],
+    *,
+    alpha: float,
+    offsets: dict[str, F32],
+    temperature: float,
+    encoder_version: str,
+    metrics: dict[str, Any],
+) -> MultiHead:
+    """A head (`weights`, `bias`) with its calibration, versioned ``<family>+<digest>`` by
+    everything that decides its scores: a changed array, alpha, temperature or encoder is a
+    new version, and analyses stamped with the old one are redone."""
+    weights, bias = head
+    digest = arrays_digest(
+        (weights, bias, *(offsets[code] for code in sorted(offsets))),
+        f"{alpha}:{temperature}:{encoder_version}",
+    )
+    return MultiHead(
+        weights=weights,
+        bias=bias,
+        alpha=alpha,
+        offsets=offsets,
+        temperature=temperature,
+        version=f"{family}+{digest[:8]}",
+        encoder_version=encoder_version,
+        metrics=metrics,
+    )
+
+
 def fit_multi_head(
     data_dir: Path,
     bundle: ModelBundle,
@@ -148,10 +178,6 @@ def fit_multi_head(
     final = _logistic(c).fit(embeddings, labels)
     weights = final.coef_.T.astype(np.float32)
     bias = final.intercept_.astype(np.float32)
-    digest = arrays_digest(
-        (weights, bias, *(offsets[code] for code in sorted(offsets))),
-        f"{alpha}:{temperature}:{encoder.version}",
-    )
     metrics: dict[str, Any] = {
         "C": c,
         "alpha": alpha,
@@ -166,13 +192,12 @@ def fit_multi_head(
         "train_texts": len(texts),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    return MultiHead(
-        weights=weights,
-        bias=bias,
+    return new_head(
+        FAMILY,
+        (weights, bias),
         alpha=alpha,
         offsets=offsets,
         temperature=temperature,
-        version=f"{FAMILY}+{digest[:8]}",
         encoder_version=encoder.version,
         metrics=metrics,
     )
