@@ -147,7 +147,12 @@ def test_a_status_change_through_the_api_makes_the_next_reads_fresh(
     client: TestClient, reads: Reads, db: Database, ws: WorkspaceFixture
 ) -> None:
     interaction = _interaction(db, ws)
-    reads.prime("/api/v1/inbox/analytics/overview", "/api/v1/ai/summary")
+    reads.prime(
+        "/api/v1/inbox/analytics/overview",
+        "/api/v1/ai/summary",
+        "/api/v1/inbox/interactions?limit=50",
+        "/api/v1/inbox/interactions?status=unread",
+    )
     changed = client.patch(
         f"/api/v1/inbox/interactions/{interaction}",
         json={"status": "ignored"},
@@ -156,6 +161,38 @@ def test_a_status_change_through_the_api_makes_the_next_reads_fresh(
     assert changed.status_code == 200, changed.text
     del reads.before["/api/v1/ai/summary"]  # unchanged by a status: read below, not compared
     reads.assert_fresh()
+
+
+def test_a_new_comment_shows_in_the_next_inbox_page(
+    reads: Reads, db: Database, ws: WorkspaceFixture
+) -> None:
+    """A client polling the inbox list gets its cached page until a comment arrives (ingest
+    writes interactions outside the API), then the page with it."""
+    first = _interaction(db, ws)
+    reads.prime("/api/v1/inbox/interactions", "/api/v1/inbox/interactions?limit=1")
+    account_id = reads.before["/api/v1/inbox/interactions"]["items"][0]["account_id"]
+    newer = add_interaction(
+        db, account_id, author_external_id="fan2", author_handle="fan2", text="Where is it from?"
+    )
+    reads.assert_fresh()
+    ids = [item["id"] for item in _read(reads.cached, "/api/v1/inbox/interactions", ws)["items"]]
+    assert set(ids) == {first, newer}
+
+
+def test_inbox_pages_with_other_filters_are_other_entries(
+    client: TestClient, db: Database, ws: WorkspaceFixture
+) -> None:
+    answered = _interaction(db, ws, status=InteractionStatus.answered)
+    both = client.get("/api/v1/inbox/interactions", headers=ws.headers())
+    unread = client.get("/api/v1/inbox/interactions?status=unread", headers=ws.headers())
+    assert [item["id"] for item in both.json()["items"]] == [answered]
+    assert unread.json()["items"] == []
+    assert both.headers["etag"] != unread.headers["etag"]
+    again = client.get(
+        "/api/v1/inbox/interactions",
+        headers={**ws.headers(), "If-None-Match": both.headers["etag"]},
+    )
+    assert again.status_code == 304
 
 
 def test_a_queued_reply_makes_the_next_reads_fresh(

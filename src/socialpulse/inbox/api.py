@@ -30,7 +30,7 @@ from socialpulse.inbox.schemas import (
 )
 from socialpulse.kit.params import DB_INT_MAX, Id, UtcDatetime
 from socialpulse.kit.routing import api_router
-from socialpulse.workspaces.deps import CurrentSubject, DbSession
+from socialpulse.workspaces.deps import CachedReads, CurrentSubject, DbSession
 from socialpulse.workspaces.tenancy import Subject
 
 router = api_router(prefix="/api/v1", tags=["inbox"], responses=error_responses(403, 404))
@@ -40,6 +40,7 @@ router = api_router(prefix="/api/v1", tags=["inbox"], responses=error_responses(
 def list_interactions(
     session: DbSession,
     subject: CurrentSubject,
+    cache: CachedReads,
     platform: str | None = None,
     account_id: Id | None = None,
     fan_id: Id | None = None,
@@ -59,8 +60,10 @@ def list_interactions(
     until: UtcDatetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> InteractionPage:
-    """Newest first; `next_cursor` gives the next (older) page."""
+) -> object:
+    """Newest first; `next_cursor` gives the next (older) page. Cached like the reports (an
+    `ETag`, 304 for `If-None-Match`) until the inbox, or anything else the page read, changes:
+    a client polling for new comments costs little while none arrive."""
     assignee_id = int(assignee) if assignee and assignee != "none" else None
     if assignee_id is not None and not 1 <= assignee_id <= DB_INT_MAX:
         raise InvalidInput(f"assignee must be a user id between 1 and {DB_INT_MAX}, or 'none'")
@@ -80,11 +83,15 @@ def list_interactions(
         since=since,
         until=until,
     )
-    page = service.list_interactions(session, subject, filters, limit=limit, cursor=cursor)
-    return InteractionPage(
-        items=[InteractionRead.model_validate(item) for item in page.items],
-        next_cursor=page.next_cursor,
-    )
+
+    def compute() -> InteractionPage:
+        page = service.list_interactions(session, subject, filters, limit=limit, cursor=cursor)
+        return InteractionPage(
+            items=[InteractionRead.model_validate(item) for item in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+    return cache.respond(InteractionPage, compute)
 
 
 def _detail(
