@@ -15,7 +15,13 @@ endpoint must answer 200, and the embedded worker gets up to --settle seconds to
 jobs the start queued. The dashboard pages use a session cookie from the real login form.
 
     python benchmarks/http_load.py [--duration 5] [--rounds 3] [--connections 16]
-        [--modes cold,cached] [--only health,inbox]
+        [--modes cold,cached] [--only health,inbox] [--write-every 0.1]
+
+`--write-every S` adds a team member at work beside the load: during each timed round of the
+product's endpoints, a thread changes one interaction's priority through the API
+(`PATCH /api/v1/inbox/interactions/{id}`) every S seconds (or as fast as the answers come),
+so cached reads that depend on the inbox keep being invalidated; the rounds print how many
+writes landed.
 
 On PostgreSQL + Redis (`--backend postgres`) the same demo setup runs in a scratch database
 `sp_http_load_<random>` created on the given server and dropped at the end (no existing
@@ -45,6 +51,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -480,12 +487,61 @@ def measure(
             run_wrk(url + target.path, headers, args, args.warmup)
     # Rounds interleave the endpoints (and the baseline), so a drift in the machine's load
     # touches every row alike instead of one endpoint's three rounds.
+    writes = 0
     for number in range(1, args.rounds + 1):
         for target, url, headers in plan:
-            result = run_wrk(url + target.path, headers, args, args.duration)
+            with writing(base_url, key, args.write_every if target is not HELLO else 0) as writer:
+                result = run_wrk(url + target.path, headers, args, args.duration)
+            writes += writer.done
             results.add(run, target.name, result)
         label = run.describe(args.backend == "postgres")
-        print(f"  {label}: round {number}/{args.rounds} done, load {load()}", flush=True)
+        wrote = f", {writes} writes so far" if args.write_every else ""
+        print(f"  {label}: round {number}/{args.rounds} done, load {load()}{wrote}", flush=True)
+
+
+@dataclass
+class Writer:
+    done: int = 0
+    failed: str = ""
+
+
+@contextmanager
+def writing(base_url: str, key: str, every_s: float) -> Iterator[Writer]:
+    """While the block runs, change one interaction's priority through the API every `every_s`
+    seconds (none when 0). A failed write stops the benchmark: reads measured beside writes
+    that did not happen would be mislabelled."""
+    writer = Writer()
+    if every_s <= 0:
+        yield writer
+        return
+    stop = threading.Event()
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def run() -> None:
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+            try:
+                listed = client.get("/api/v1/inbox/interactions", params={"limit": 1})
+                listed.raise_for_status()
+                interaction = listed.json()["items"][0]["id"]
+                while not stop.wait(every_s):
+                    answer = client.patch(
+                        f"/api/v1/inbox/interactions/{interaction}",
+                        json={"priority": writer.done % 100},
+                    )
+                    answer.raise_for_status()
+                    writer.done += 1
+            except (httpx.HTTPError, LookupError) as exc:
+                writer.failed = f"{type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=run, name="http-load-writer")
+    thread.start()
+    try:
+        yield writer
+    finally:
+        stop.set()
+        thread.join()
+    if writer.failed:
+        raise RuntimeError(f"--write-every: a write failed: {writer.failed}")
 
 
 def load() -> str:
@@ -574,6 +630,13 @@ def main() -> int:
     parser.add_argument("--modes", default="cold,cached", help="cold, cached or both")
     parser.add_argument("--only", default="", help="comma-separated endpoint names")
     parser.add_argument(
+        "--write-every",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="change an interaction through the API every S seconds during the product's rounds",
+    )
+    parser.add_argument(
         "--backend",
         choices=("sqlite", "postgres"),
         default="sqlite",
@@ -606,6 +669,8 @@ def main() -> int:
         parser.error(f"--modes takes {', '.join(MODES)}")
     if args.rounds < 1 or args.duration <= 0 or args.connections < 1:
         parser.error("--rounds, --duration and --connections must be positive")
+    if args.write_every < 0:
+        parser.error("--write-every must be 0 (no writes) or a number of seconds")
     try:
         processes = parse_processes(args.processes)
     except ValueError as exc:
@@ -633,6 +698,11 @@ def main() -> int:
         f"thread(s), {args.rounds} x {args.duration:g} s rounds per endpoint (median round "
         f"shown), {shape}, {os.cpu_count()} CPUs shared with the client"
     )
+    if args.write_every:
+        print(
+            f"beside the load: one interaction changed through the API every "
+            f"{args.write_every:g} s during the product's rounds"
+        )
     print(f"load average at start: {load()} (1, 5, 15 min)", flush=True)
     results = Results()
     # The stack closes before the directory goes: the worker stops, then the scratch database
