@@ -72,3 +72,78 @@ def test_thank_you_so_much_alone_keeps_its_old_weight() -> None:
     found = intent_rules.praise("Thank you so much for the reply", 1.0)
     assert found.score == pytest.approx(0.75)
     assert found.fired
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¡Qué maravilla! Sigue así 🥹",
+        "How cute!!",
+        "How beautiful is this 😍",
+        "Wie schön!",
+        "Quelle belle photo !",
+        "Quel talent !",
+        "Che bello!",
+        "What beautiful colours",
+    ],
+)
+def test_an_exclaimed_compliment_is_praise_not_a_question(analyzer: Analyzer, text: str) -> None:
+    # "¡Qué maravilla!" starts with an interrogative word and used to be labelled a question,
+    # so a workflow routing questions got compliments and auto-thanks missed them.
+    result = analyzer.analyze([text])[0]
+    assert not result.intents["question"].fired
+    assert result.intent == "praise"
+    assert any(
+        e.value.startswith("praise_exclamation: ") for e in result.intents["praise"].evidence
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quanto sei bella!",  # a short sentence ending in "!"
+        "Quelle horreur",  # an exclaimed evaluation, not a compliment
+        "How sad",
+        "qué aburrido, antes subías cosas mejores",
+    ],
+)
+def test_other_exclamations_are_not_questions(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze([text])[0].intents["question"].fired
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do you edit your videos",
+        "How did you film this!",  # a whole question that ends in "!" is still asked
+        "How good is the battery",
+        "how long did this take",
+        "What camera do you use",
+        "Qué cámara usas",
+        "Cómo lo hiciste",
+        "Wie hast du das gemacht",
+        "Dove l'hai comprato",
+        "Which lens is this",
+    ],
+)
+def test_questions_without_a_question_mark_are_still_questions(
+    analyzer: Analyzer, text: str
+) -> None:
+    question = analyzer.analyze([text])[0].intents["question"]
+    assert question.fired
+    assert any(e.value.startswith("interrogative_start: ") for e in question.evidence)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wie immer der beste Content, weiter so!",  # "wie immer": "as always", not "how"
+        "Sigue así, felicidades",
+        "Che meraviglia, complimenti!",
+        "Que perfeito! Você arrasa",
+    ],
+)
+def test_keep_it_up_in_other_languages_is_praise(analyzer: Analyzer, text: str) -> None:
+    result = analyzer.analyze([text])[0]
+    assert not result.intents["question"].fired
+    assert result.intent == "praise"

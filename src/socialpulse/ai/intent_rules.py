@@ -5,17 +5,22 @@ describes: an intent fires at ``rules.FIRE_AT``.
 Question
     ``question_mark`` (a '?' or '¿' outside URLs, 0.9), ``interrogative_start`` (the first
     word is an interrogative in English, Spanish, French, German, Portuguese or Italian:
-    "how", "dónde", "pourquoi", "wie", "onde", "perché" ..., 0.7) and ``auxiliary_start``
+    "how", "dónde", "pourquoi", "wie", "onde", "perché" ..., 0.7, unless it opens an
+    exclamation: "¡Qué maravilla!", "How cute!!", "Quelle belle photo", "Wie schön") and
+    ``auxiliary_start``
     (an auxiliary then a subject: "do you", "is it", "can anyone", "kannst du", 0.6).
 Praise
     ``praise_lexicon``: compliments and admiration ("love this", "amazing", "so beautiful",
-    "well done", "goals", "hermoso", "magnifique", "wunderschön" ...) and praise emojis
+    "well done", "goals", "hermoso", "magnifique", "wunderschön", "keep it up" and "weiter so",
+    "sigue así", "complimenti" ...) and praise emojis
     (😍 🔥 👏 ❤️ 💯 🙌 ...). A match weighs 0.45 and the probability of positive sentiment
     adds up to 0.3, so "not amazing" said negatively does not fire; without a match the
     score is 0.3 x P(positive), which never fires alone. Strong evaluations count as
     compliments too ("life-changing", "changed my life", "made my day", "you're the best",
-    ``praise_superlative``: "best trip ever"). ``gratitude`` ("thank you", "thanks",
-    "grateful", "gracias", "merci", "danke", "obrigado", "grazie") with such an evaluation
+    ``praise_superlative``: "best trip ever"), and so do exclamations of a compliment
+    (``praise_exclamation``: "How cute!", "¡Qué maravilla!", "Wie schön"). ``gratitude``
+    ("thank you", "thanks", "grateful", "gracias", "merci", "danke", "obrigado", "grazie")
+    with such an evaluation
     is praise addressed to the author: the match then weighs at least 0.6 (so with a clearly
     positive sentiment the score reaches 0.85, the default auto-response threshold), unless
     the text also asks or complains ("Thanks, but my order never arrived", "Thanks! Where
@@ -56,17 +61,24 @@ _TRIGGERS = {
     "question_mark": "?|？|¿",
     "where_to_buy": "where|dónde|donde|où|ou |wo |onde|dove",
     "price_question": "how much|pric|cost|precio|cuánto|cuanto|prix|combien|preis|viel|quanto|"
-    "preço|preco|prezzo|dollars",
-    "ordering": "order|buy|purchase|get|ship|deliver|sell|stock|available|sold out",
+    "preço|preco|prezzo|dollars|kostet",
+    "ordering": "order|buy|purchase|get|ship|deliver|sell|stock|available|sold out|discount|"
+    "descuento|cupom|cupón|cupon|code promo|code de réduction|rabatt|gutschein|sconto",
     "link_request": "link",
-    "desire": "need|want|money|cart|shut up|quiero|veux",
+    "desire": "need|want|money|cart|shut up|quiero|necesito|veux|faut|quero|preciso|voglio|"
+    "will ich|brauch",
     "collab": "collab|colab",
     "sponsorship": "sponsor|brand|paid|ambassador|affiliate|pr package|patrocin|parrainage",
     "business_inquiry": "business|partner|work with|work together|email|feature|booking|"
-    "management|cooperation|kooperation",
+    "management|cooperation|kooperation|parceri|partenariat|zusammenarbeit|publi",
     "dm_for_promo": "dm|pm|inbox|message|promo|s4s|shout",
     "complaint_cue": "never|still|refund|worst|service|support|experience|quality|work|broken|"
-    "disappoint|scam|charged|response|cancel|waste|ripped|missing|wrong|damaged",
+    "disappoint|scam|charged|response|cancel|waste|ripped|missing|wrong|damaged|"
+    # the same cues in Spanish, Portuguese, French, German and Italian
+    "funciona|marche|fonctionn|funktioniert|geht nicht|lleg|cheg|reçu|rien|arriv|angekommen|"
+    "immer noch|ricevut|rot|rompi|quebr|defe|cass|kaputt|beschädigt|decepci|decepç|decepcao|"
+    "déçu|décevant|déception|enttäusch|delus|delud|reembolso|rembours|rückerstattung|"
+    "geld zurück|rimborso|estafa|golpe|arnaque|betrug|abzocke|truffa",
     "praise_superlative": "best",
 }
 
@@ -99,9 +111,53 @@ _SUBJECTS = (
     "i you u we they he she it this that these those there anyone anybody someone somebody "
     "the your my y'all ya du ihr sie es man das"
 ).split()
+# Evaluations that make a wh-word an exclamation ("how cute", "qué bonito", "quelle belle
+# photo", "wie schön", "che bello"), not what a question asks about. The positive ones are
+# compliments too (``praise_exclamation``). "how good", "how bad" stay questions ("how good is
+# the battery?").
+_EXCLAIMED_POSITIVE = (
+    # English
+    "cute beautiful lovely amazing awesome nice cool sweet pretty gorgeous stunning "
+    "wonderful adorable fun funny brave inspiring talented perfect clever kind fantastic "
+    "brilliant incredible beautifully amazingly "
+    # Spanish
+    "bonito bonita bonitos bonitas lindo linda lindos lindas hermoso hermosa bello bella "
+    "bueno buena buenísimo buenísima maravilla maravilloso maravillosa precioso preciosa guapo "
+    "guapa genial increíble chulo chula talento arte "
+    # French
+    "belle beau beaux belles magnifique joli jolie jolis talent bonheur génial géniale superbe "
+    "mignon mignonne merveille "
+    # German
+    "schön schöne toll tolle geil süß hübsch wunderschön "
+    # Portuguese
+    "maravilha incrível perfeito perfeita fofo fofa lindeza "
+    # Italian
+    "bellissimo bellissima carino carina meraviglia brava bravo"
+).split()
+_EXCLAIMED_NEGATIVE = (
+    "sad awful terrible horrible rude ugly disgusting embarrassing sick insane crazy boring "
+    "horror asco pena vergüenza aburrido aburrida feo fea triste horreur honte dommage nul "
+    "schade krass langweilig chato chata brutto brutta noioso noiosa"
+).split()
+# German "wie" also compares: "Wie immer der beste Content" is "as always", not "how".
+_COMPARED = "immer gesagt erwartet gewohnt versprochen".split()
+_EXCLAIMED = r"(?:" + "|".join(_EXCLAIMED_POSITIVE + _EXCLAIMED_NEGATIVE + _COMPARED) + r")(?!\w)"
+# A wh-word opens an exclamation, not a question, when it follows a Spanish "¡", when an
+# evaluation (or a comparison's "immer") comes right after it, or when at most three words
+# later the sentence ends in "!" ("How cute!!", "Quanto sei bella!"); a longer sentence ending
+# in "!" is still asked ("How did you film this!"). Bounded repetitions over disjoint classes:
+# linear in the text.
+_NOT_EXCLAIMED = (
+    r"(?!\s+" + _EXCLAIMED + ")"
+    r"(?!(?:[^\w.!?？\n'’-]*[\w'’-]+){0,3}[^\w.!?？\n'’-]*!)"
+)
 _QUESTION_RULES = (
     _rule("question_mark", 0.9, r"[?？¿]"),
-    _rule("interrogative_start", 0.7, r"^\W*(?:" + "|".join(_WH_WORDS) + r")(?!\w)"),
+    _rule(
+        "interrogative_start",
+        0.7,
+        r"^[^\w¡]*(?:" + "|".join(_WH_WORDS) + r")(?!\w)" + _NOT_EXCLAIMED,
+    ),
     _rule(
         "auxiliary_start",
         0.6,
@@ -197,9 +253,28 @@ _PRAISE_RULES: tuple[Rule | LexiconRule, ...] = (
         "bellissima",
         "stupendo",
         "fantastico",
+        # "keep it up" and "congratulations" in the audience's other languages
+        "sigue así",
+        "felicidades",
+        "weiter so",
+        "der beste content",
+        "continue comme ça",
+        "félicitations",
+        "continue assim",
+        "você arrasa",
+        "parabéns",
+        "continua così",
+        "complimenti",
     ),
     _rule("praise_emoji", 0.45, "(?:😍|🥰|🔥|👏|❤️|❤|💯|🙌|😻|🤩|💖|💕|💗|✨|👌|🏆|🥇)"),
     _rule("praise_superlative", 0.45, r"\bbest\s+(?:[\w'-]+\s+){1,2}ever\b"),
+    _rule(
+        "praise_exclamation",
+        0.45,
+        r"^[^\w]*(?:how|what|qu[eé]|quel|quelle|quels|quelles|wie|che|quanto|quanta)\s+(?:"
+        + "|".join(_EXCLAIMED_POSITIVE)
+        + r")(?!\w)",
+    ),
 )
 # Thanks on its own is politeness ("thanks for the reply"); with a compliment it is praise.
 _GRATITUDE_RULES = merge_lexicons(
@@ -236,8 +311,11 @@ _PURCHASE_RULES = (
         r"|\bwhere\s+to\s+(?:buy|get|order)\b"
         r"|\bd[oó]nde\s+(?:lo\s+|la\s+|los\s+|las\s+)?(?:compr|consig|venden|pued)\w*"
         r"|\bo[uù]\s+(?:acheter|trouver|l'acheter|commander)\b|\bo[uù]\s+(?:peut-on|puis-je)\b"
-        r"|\bwo\s+(?:kann\s+man\s+|kann\s+ich\s+|gibt\s+es\s+)?(?:kaufen|bestellen|bekommen)\b"
-        r"|\bonde\s+(?:compr|encontr|vend)\w*|\bdove\s+(?:si\s+)?(?:compr|trov)\w*",
+        r"|\bo[uù]\s+est-ce\s+qu'on\s+peut\s+(?:l'|le\s+|la\s+|les\s+)?(?:acheter|commander)\b"
+        r"|\bwo\s+(?:kann\s+(?:man|ich)\s+(?:das\s+|es\s+|die\s+|den\s+)?"
+        r"|gibt\s+es\s+(?:das\s+|die\s+|den\s+)?)?(?:kaufen|bestellen|bekommen)\b"
+        r"|\bonde\s+(?:eu\s+|posso\s+|se\s+)?(?:compr|encontr|vend)\w*"
+        r"|\bdove\s+(?:si\s+(?:può\s+|puo\s+)?|posso\s+|lo\s+posso\s+)?(?:compr|trov)\w*",
     ),
     _rule(
         "price_question",
@@ -245,7 +323,8 @@ _PURCHASE_RULES = (
         r"\bhow\s+much\b|\bprice\b|\bpricing\b|\bprices\b|\bhow\s+many\s+dollars\b"
         r"|\bwhat(?:'s| is| does)\s+(?:the\s+)?(?:cost|price)\b|\bcost\s*\?"
         r"|\bprecio\b|\bcu[aá]nto\s+(?:cuesta|vale|sale)\b|\bprix\b|\bcombien\b|\bpreis\b"
-        r"|\bwie\s*viel\s+kostet\b|\bquanto\s+(?:custa|costa)\b|\bpre[cç]o\b|\bprezzo\b",
+        r"|\bwie\s*viel\s+kostet\b|\bwas\s+kostet\b|\bquanto\s+(?:custa|costa)\b|\bpre[cç]o\b"
+        r"|\bprezzo\b",
     ),
     _rule(
         "ordering",
@@ -253,7 +332,11 @@ _PURCHASE_RULES = (
         r"\bhow\s+(?:do|can|could)\s+i\s+(?:order|buy|purchase|get\s+(?:one|this|it))\b"
         r"|\bdo\s+you\s+(?:ship|deliver|sell)\b|\bship(?:ping)?\s+to\b|\bin\s+stock\b"
         r"|\bavailable\s+in\b|\bis\s+(?:it|this)\s+available\b|\brestock\w*\b|\bsold\s+out\b"
-        r"|\bwant\s+to\s+(?:buy|order|purchase)\b|\bi'?d\s+like\s+to\s+order\b|\bpre-?order\b",
+        r"|\bwant\s+to\s+(?:buy|order|purchase)\b|\bi'?d\s+like\s+to\s+order\b|\bpre-?order\b"
+        # a discount code asked for ("use code X" in a comment is spam's, not this)
+        r"|\bdiscount\s+codes?\b|\bc[oó]digos?\s+de\s+descuento\b|\bcup[oó]n\b|\bcupom\b"
+        r"|\bcode\s+(?:promo|de\s+réduction)\b|\brabattcode\b|\bgutschein\w*"
+        r"|\bcodice\s+sconto\b",
     ),
     _rule(
         "link_request",
@@ -266,7 +349,10 @@ _PURCHASE_RULES = (
         0.6,
         r"\bi\s+need\s+(?:this|these|that|one|it)\b|\bi\s+want\s+(?:this|these|that|one|it)\b"
         r"|\btake\s+my\s+money\b|\badd(?:ing|ed)?\s+to\s+(?:my\s+)?cart\b|\bshut\s+up\s+and\s+take\b"
-        r"|\bneed\s+(?:this|these)\s+in\s+my\s+life\b|\blo\s+quiero\b|\bje\s+le\s+veux\b",
+        r"|\bneed\s+(?:this|these)\s+in\s+my\s+life\b|\b(?:lo|la)\s+(?:quiero|necesito)\b"
+        r"|\bnecesito\s+(?:uno|una)\b|\bje\s+(?:le|la|les)\s+veux\b|\bj'en\s+veux\b"
+        r"|\bil\s+me\s+(?:le|la)\s+faut\b|\bquero\s+(?:muito|um|uma)\b|\bpreciso\s+de\s+(?:um|uma)\b"
+        r"|\b(?:lo|la|ne)\s+voglio\b|\bwill\s+ich\s+haben\b|\bbrauch(?:e)?\s+ich\b",
     ),
 )
 
@@ -286,7 +372,8 @@ _COLLAB_RULES = (
         r"\bbusiness\s+(?:inquir\w*|enquir\w*|proposal|opportunit\w*|email)\b|\bfor\s+business\b"
         r"|\bpartnership\w*|\bpartner\s+with\b|\bwork\s+with\s+(?:you|u)\b|\bwork\s+together\b"
         r"|\bemail\s+(?:us|me)\s+at\b|\bfeature\s+(?:you|your)\b|\bbooking\s*s?\s*:"
-        r"|\bmanagement\s*:|\bcooperation\b|\bkooperation\b",
+        r"|\bmanagement\s*:|\bcooperation\b|\bkooperation\w*|\bparcerias?\b|\bpartenariats?\b"
+        r"|\bzusammen\s*zu\s*arbeiten\b|\bzusammenarbeit\w*|\bpublis?\b",
     ),
     _rule(
         "dm_for_promo",
@@ -309,7 +396,25 @@ _COMPLAINT_RULES = (
         r"|experience|quality)\b|\bnot\s+working\b|\b(?:doesn't|does\s+not|didn't|won't)\s+work\b"
         r"|\bbroken\b|\bdisappointed\b|\bscam\w*|\bcharged\s+(?:me\s+)?twice\b|\bno\s+response\b"
         r"|\bcancel\s+my\b|\bwaste\s+of\s+(?:money|time)\b|\bripped\s+off\b|\bmissing\s+item"
-        r"|\bwrong\s+(?:order|item|size)\b|\bdamaged\b",
+        r"|\bwrong\s+(?:order|item|size)\b|\bdamaged\b"
+        # Spanish, Portuguese, French, German, Italian: not working, never arrived, broken,
+        # disappointed, refund, scam
+        r"|\bno\s+funciona\b|\bn[ãa]o\s+funciona\b|\bnon\s+funziona\b"
+        r"|\b(?:ne\s+)?(?:marche|fonctionne)\s+pas\b|\bfunktioniert\s+(?:nicht|gar\s+nicht)\b"
+        r"|\bgeht\s+nicht\b"
+        r"|\b(?:todav[ií]a|a[uú]n)\s+no\s+(?:me\s+)?(?:llega|ha\s+llegado)\b|\bnunca\s+lleg[oó]\b"
+        r"|\bno\s+(?:me\s+)?(?:ha\s+)?lleg[oó]\b|\b(?:ainda\s+)?n[ãa]o\s+chegou\b"
+        r"|\baté\s+agora\s+nada\b|\btoujours\s+(?:rien|pas\s+(?:reçu|arrivé))\b"
+        r"|\bjamais\s+(?:reçu|arrivé)\b|\b(?:nie|nicht|noch\s+nicht)\s+angekommen\b"
+        r"|\bnon\s+(?:è|e)\s+(?:ancora\s+|mai\s+)?arrivat[oa]\b|\bmai\s+arrivat[oa]\b"
+        r"|\bnon\s+ho\s+(?:ancora\s+)?ricevuto\b"
+        r"|\bse\s+rompi[oó]\b|\bquebrou\b|\bveio\s+quebrad[oa]\b|\bcom\s+defeito\b"
+        r"|\bs'est\s+cass[ée]e?\b|\bkaputt\b|\bdefekt\b|\bbeschädigt\b|\bsi\s+è\s+rott[oa]\b"
+        r"|\bdefectuos[oa]\b|\bdéfectueu(?:x|se)\b|\bdifettos[oa]\b"
+        r"|\bdecepcionad[oa]\b|\bdecepci[oó]n\b|\bdecep[çc][ãa]o\b|\bdéçue?\b|\bdécevant\b"
+        r"|\bdéception\b|\benttäusch\w*|\bdelus[oa]\b|\bdeludente\b|\bdelusione\b"
+        r"|\breembolso\b|\bremboursement\b|\brückerstattung\b|\bgeld\s+zurück\b|\brimborso\b"
+        r"|\bestafa\b|\barnaque\b|\bbetrug\b|\babzocke\b|\btruffa\b",
     ),
 )
 

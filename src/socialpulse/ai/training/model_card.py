@@ -148,7 +148,10 @@ def write_model_card(out_dir: Path, metadata: dict[str, Any]) -> Path:
         "",
         "- The English sentiment, complaint and spam models learned from English tweets and "
         "YouTube comments: on other languages their labels are much less reliable (the "
-        "language field says when a text is not English). Sentiment in Arabic, German, "
+        "language field says when a text is not English). The complaint model is asked only "
+        "of text the English sentiment model reads; complaints in Spanish, Portuguese, "
+        "French, German and Italian are found by cue rules (`intent_rules.py`), in other "
+        "languages not at all. Sentiment in Arabic, German, "
         "Spanish, French, Hindi, Italian and Portuguese comes from the multilingual model "
         "(see its section, well below a multilingual transformer); any other language gets "
         'the lexicon prior only. Sarcasm and negation ("not bad") are '

@@ -428,7 +428,7 @@ _OTHER_LANGS: dict[str, dict[Intent, tuple[tuple[str, Sentiment], ...]]] = {
     },
 }
 
-_TEMPLATES: dict[str, dict[Intent, tuple[tuple[str, Sentiment], ...]]] = {"en": _EN, **_OTHER_LANGS}
+TEMPLATES: dict[str, dict[Intent, tuple[tuple[str, Sentiment], ...]]] = {"en": _EN, **_OTHER_LANGS}
 
 _SPAM: tuple[str, ...] = (
     "Want more followers? Check my profile {emoji}{emoji}",
@@ -555,7 +555,7 @@ def comment_text(
     """A non-spam comment in ``language`` with the given intent; sentiment follows the template."""
     if intent is Intent.SPAM:
         return spam_comment(rng, topic)
-    by_intent = _TEMPLATES.get(language, _EN)
+    by_intent = TEMPLATES.get(language, _EN)
     template, sentiment = rng.choice(by_intent[intent])
     text = _vary(_fill(template, rng, topic, handle), rng, topic, sentiment)
     return CommentText(text=text, language=language, intent=intent, sentiment=sentiment)
