@@ -120,7 +120,7 @@ def test_a_raised_threshold_withholds_the_auto_response_but_not_the_need_to_answ
     assert config["auto_response_threshold_default"] == 0.85
     assert config["analysis_backend"] == "default"
     assert config["analysis_model_version"]
-    assert config["template_languages"] == ["en", "es", "pt", "fr", "de"]
+    assert config["template_languages"] == ["en", "es", "pt", "fr", "de", "it"]
 
     response = client.put(
         CONFIG, json={"auto_response_threshold": 0.99}, headers=acme.headers(Role.admin)
@@ -192,7 +192,8 @@ def test_templates_default_to_the_built_in_ones_for_every_answered_intent(
 ) -> None:
     found = templates_of(client, acme)
     intents = ("question", "complaint", "praise", "purchase_intent", "collaboration")
-    assert set(found) == {(i, lang) for i in intents for lang in ("en", "es", "pt", "fr", "de")}
+    languages = ("en", "es", "pt", "fr", "de", "it")
+    assert set(found) == {(i, lang) for i in intents for lang in languages}
     assert all(t["is_default"] and t["text"] == t["default_text"] for t in found.values())
     assert found[("praise", "en")]["text"] == DEFAULT_PRAISE
 
@@ -244,11 +245,11 @@ def test_the_commenters_language_wins_over_the_workspaces_english(
         client,
         acme,
         {"intent": "praise", "language": "en", "text": OWN_PRAISE},
-        {"intent": "praise", "language": "it", "text": "Grazie mille, {fan_name}!"},
+        {"intent": "praise", "language": "nl", "text": "Heel erg bedankt, {fan_name}!"},
     )
     found = templates_of(client, acme)
-    assert found[("praise", "it")]["default_text"] is None
-    assert found[("praise", "it")]["is_default"] is False
+    assert found[("praise", "nl")]["default_text"] is None
+    assert found[("praise", "nl")]["is_default"] is False
     variables = {"fan_name": "Ana"}
     spanish = analyze(
         client, acme, "¡Muchas gracias! Fue increíble, me encanta", variables=variables
@@ -262,13 +263,18 @@ def test_the_commenters_language_wins_over_the_workspaces_english(
         client, acme, "Grazie mille, è stato bellissimo e fantastico", variables=variables
     )
     assert italian["language"]["code"] == "it"
-    assert italian["auto_response"] == "Grazie mille, Ana!"
+    assert italian["auto_response"].startswith("Grazie mille, Ana! Commenti come il tuo")
     dutch = analyze(
         client, acme, "Dank je wel, het was echt geweldig en prachtig 😍", variables=variables
     )
     assert dutch["language"]["code"] == "nl"
+    assert dutch["auto_response"] == "Heel erg bedankt, Ana!"
+    swedish = analyze(
+        client, acme, "Tack så mycket, det var verkligen underbart 😍", variables=variables
+    )
+    assert swedish["language"]["code"] == "sv"
     assert (
-        dutch["auto_response"]
+        swedish["auto_response"]
         == "So happy it moved you, Ana! See you at the next retreat on {platform}."
     )
 

@@ -899,7 +899,8 @@ def test_suggestion_needs_the_workspace_confidence_threshold(env: Env) -> None:
         ("complaint", "fr", "Nous sommes vraiment désolés, Ana Souza."),
         ("purchase_intent", "de", "Danke für dein Interesse, Ana Souza!"),
         ("complaint", "en", "We're really sorry about this, Ana Souza."),
-        ("question", "it", "Great question, Ana Souza!"),
+        ("question", "it", "Ottima domanda, Ana Souza!"),
+        ("question", "nl", "Great question, Ana Souza!"),
         ("praise", None, "Thank you so much, Ana Souza!"),
     ],
 )

@@ -3,8 +3,8 @@ language, and from which confidence the analysis proposes that answer as an auto
 
 Intents that expect an answer (`base.RESPONSE_INTENTS`: question, complaint, praise,
 purchase_intent, collaboration) have built-in templates in English, Spanish, Portuguese,
-French and German (`BUILTIN_TEMPLATES`). A workspace may replace any of them, or add one for
-another language the analyser detects (an ISO 639-1 code), with its own text
+French, German and Italian (`BUILTIN_TEMPLATES`). A workspace may replace any of them, or add
+one for another language the analyser detects (an ISO 639-1 code), with its own text
 (`ai_response_templates`, one row per intent and language); setting the text to null
 removes its own and brings the built-in one back.
 
@@ -41,7 +41,7 @@ from socialpulse.workspaces.tenancy import Subject, scoped
 DEFAULT_AUTO_RESPONSE_THRESHOLD = 0.85
 MIN_AUTO_RESPONSE_THRESHOLD = 0.5
 FALLBACK_LANGUAGE = "en"
-BUILTIN_LANGUAGES = ("en", "es", "pt", "fr", "de")
+BUILTIN_LANGUAGES = ("en", "es", "pt", "fr", "de", "it")
 # The codes `language.detect` can return are ISO 639-1 (or "und"). Norwegian is always "no":
 # Bokmål (nb) and Nynorsk (nn) are folded into it, so a template for them would never be used.
 ISO_639_1 = frozenset(
@@ -62,6 +62,7 @@ BUILTIN_TEMPLATES: dict[str, dict[str, str]] = {
         "fr": "Merci beaucoup, {fan_name} ! Des commentaires comme le vôtre illuminent "
         "notre journée.",
         "de": "Vielen Dank, {fan_name}! Kommentare wie deiner machen uns den Tag.",
+        "it": "Grazie mille, {fan_name}! Commenti come il tuo ci migliorano la giornata.",
     },
     "question": {
         "en": "Great question, {fan_name}! We'll get back to you with the details shortly.",
@@ -69,6 +70,7 @@ BUILTIN_TEMPLATES: dict[str, dict[str, str]] = {
         "pt": "Ótima pergunta, {fan_name}! Vamos te responder com os detalhes em breve.",
         "fr": "Bonne question, {fan_name} ! Nous revenons vers vous très vite avec les détails.",
         "de": "Gute Frage, {fan_name}! Wir melden uns in Kürze mit den Details.",
+        "it": "Ottima domanda, {fan_name}! Ti rispondiamo a breve con tutti i dettagli.",
     },
     "complaint": {
         "en": "We're really sorry about this, {fan_name}. Thank you for telling us: we're "
@@ -81,6 +83,8 @@ BUILTIN_TEMPLATES: dict[str, dict[str, str]] = {
         "examinons le problème et allons arranger les choses.",
         "de": "Das tut uns wirklich leid, {fan_name}. Danke für den Hinweis: Wir kümmern uns "
         "darum und bringen das in Ordnung.",
+        "it": "Ci dispiace davvero, {fan_name}. Grazie per avercelo segnalato: stiamo "
+        "verificando e sistemeremo tutto.",
     },
     "purchase_intent": {
         "en": "Thanks for your interest, {fan_name}! Send us a message and we'll help you "
@@ -93,6 +97,8 @@ BUILTIN_TEMPLATES: dict[str, dict[str, str]] = {
         "aiderons à obtenir le vôtre.",
         "de": "Danke für dein Interesse, {fan_name}! Schreib uns eine Nachricht und wir "
         "helfen dir gerne weiter.",
+        "it": "Grazie per l'interesse, {fan_name}! Scrivici un messaggio e ti aiutiamo a "
+        "ottenere il tuo.",
     },
     "collaboration": {
         "en": "Thanks for reaching out, {fan_name}! Send us a message with the details and "
@@ -105,6 +111,8 @@ BUILTIN_TEMPLATES: dict[str, dict[str, str]] = {
         "détails et nous reviendrons vers vous.",
         "de": "Danke für deine Anfrage, {fan_name}! Schick uns eine Nachricht mit den Details "
         "und wir melden uns.",
+        "it": "Grazie per averci contattato, {fan_name}! Mandaci un messaggio con i dettagli "
+        "e ti risponderemo.",
     },
 }
 assert set(BUILTIN_TEMPLATES) == RESPONSE_INTENTS, "every intent answered has a default"
