@@ -328,7 +328,19 @@ def test_evidence_reads_as_words_and_low_confidence_is_marked_uncertain(inbox: I
         ),
         (
             {"source": "feature", "value": "<url>", "weight": 4.5},
-            "The words a link point strongly towards this label",
+            "A link points strongly towards this label",
+        ),
+        (
+            {"source": "feature", "value": "quelle belle", "weight": 0.5},
+            "The words “quelle belle” point moderately towards this label",
+        ),
+        (
+            {"source": "feature", "value": "!", "weight": 0.1},
+            "The sign “!” points slightly towards this label",
+        ),
+        (
+            {"source": "feature", "value": "🥹", "weight": -0.4},
+            "The emoji “🥹” points moderately away from this label",
         ),
         (
             {"source": "model", "value": "hf:distilbert", "weight": 0.9},

@@ -155,7 +155,7 @@ def test_inbox_escapes_comment_text_and_shows_chips_with_evidence(seeded: Seeded
     assert "★ superfan" in html
     # Evidence in words in a "Why?" panel, not a tooltip of raw tokens.
     assert "Sentiment: positive, 93 % confident" in html
-    assert "The words “love” point moderately towards this label" in html
+    assert "The word “love” points moderately towards this label" in html
     assert "(+0.80)" not in html and 'title="confidence' not in html
     assert ">purchase intent</span>" in html
     # The detected language by its name, not its code.

@@ -5,6 +5,7 @@ several times more there, fifty rows a page)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -46,6 +47,19 @@ def words(name: str) -> str:
 
 def _token(value: str) -> str:
     return TOKENS.get(value, f"“{value}”")
+
+
+def _feature_subject(value: str) -> tuple[str, bool]:
+    """How a model feature is named in a sentence, and whether it is plural: "A link", "The
+    word “love”", "The words “quelle belle”", "The sign “!”", "The emoji “🥹”"."""
+    if value in TOKENS:
+        return TOKENS[value].capitalize(), False
+    if not any(ch.isalnum() for ch in value):
+        emoji = any(unicodedata.category(ch) == "So" for ch in value)
+        return f"The {'emoji' if emoji else 'sign'} “{value}”", False
+    if " " in value.strip():
+        return f"The words “{value}”", True
+    return f"The word “{value}”", False
 
 
 def _strength(weight: float) -> str:
@@ -95,7 +109,9 @@ def evidence_phrase(item: dict[str, Any]) -> str:
         return f"Term {_token(value)}"
     if source == "feature":
         direction = "towards" if weight >= 0 else "away from"
-        return f"The words {_token(value)} point {_strength(weight)} {direction} this label"
+        subject, plural = _feature_subject(value)
+        verb = "point" if plural else "points"
+        return f"{subject} {verb} {_strength(weight)} {direction} this label"
     return words(value) or "no detail recorded"
 
 
