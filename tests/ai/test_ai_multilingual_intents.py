@@ -1,7 +1,8 @@
-"""Intents of comments in the audience's other languages (Spanish, Portuguese, French, German,
-Italian): complaints found by the cue rules (the complaint model learned English only and is
-not asked), purchase intent and collaboration requests as in English. The sentences are not
-the demo's: the rules must know the language, not our templates."""
+"""Intents and toxicity of comments in the audience's other languages (Spanish, Portuguese,
+French, German, Italian): complaints found by the cue rules (the complaint model learned English
+only and is not asked), purchase intent, collaboration requests, threats and insults as in
+English. The sentences are not the demo's: the rules must know the language, not our
+templates."""
 
 from __future__ import annotations
 
@@ -87,3 +88,40 @@ def test_english_complaints_still_ask_the_model(analyzer: Analyzer) -> None:
     complaint = result.intents["complaint"]
     assert complaint.fired
     assert "complaint_model" in [e.value for e in complaint.evidence]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Eres un idiota",
+        "te voy a matar",
+        "Você é um babaca",
+        "vou te matar",
+        "T'es trop nul",
+        "je vais te tuer",
+        "Du bist so dumm",
+        "ich bring dich um",
+        "Sei proprio un coglione",
+        "ti ammazzo",
+    ],
+)
+def test_threats_and_insults_in_other_languages_are_toxic(analyzer: Analyzer, text: str) -> None:
+    toxicity = analyzer.analyze([text])[0].toxicity
+    assert toxicity.toxic, (text, toxicity)
+    assert toxicity.evidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stirb langsam ist ein guter Film",  # "Die Hard"
+        "je crève de faim",  # "I'm starving"
+        "ele se mata de trabalhar",  # "he works himself to death"
+        "o deficiente físico",  # "deficiente" names a disability in Portuguese and Spanish
+        "Sei bellissima",
+        "Du bist toll",
+        "Eres increíble",
+    ],
+)
+def test_everyday_words_in_other_languages_are_not_toxic(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze([text])[0].toxicity.toxic

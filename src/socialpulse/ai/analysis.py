@@ -124,9 +124,9 @@ SPAM_GATE_CAP = 0.49
 # praise, praise yields to a question; spam by kind, comment or caption, and the spam marker
 # gate; rt4: Arabic, German, Spanish, French, Hindi, Italian and Portuguese go to the
 # multilingual model; rt5: exclaimed compliments are praise, not questions, and complaints,
-# purchase intent and collaboration in Spanish, Portuguese, French, German and Italian by
-# rules, the English complaint model asked of English only). Short on purpose: versions are
-# kept in 64-character columns.
+# purchase intent, collaboration, threats and insults in Spanish, Portuguese, French, German
+# and Italian by rules, the English complaint model asked of English only). Short on purpose:
+# versions are kept in 64-character columns.
 ROUTING_VERSION = "rt5"
 # The lexicon-only sentiment of an unsupported language names a label only from this probability.
 LEXICON_ONLY_MIN_PROBABILITY = 0.5

@@ -5,7 +5,10 @@ Toxicity
     you", "go die", 0.95), ``insult_at_you`` (an insult addressed to the reader: "you idiot",
     "you're pathetic", 0.9), ``profanity`` (strong swear words, 0.6), ``insult`` (a strong
     insult on its own: "idiot", "moron", 0.55), ``weak_insult`` ("stupid", "loser", 0.4) and
-    ``mild`` ("damn", "crap", "sucks", 0.3): the last two never flag alone. Letters
+    ``mild`` ("damn", "crap", "sucks", 0.3): the last two never flag alone. Threats, insults
+    addressed to the reader and strong insults are known in Spanish, Portuguese, French, German
+    and Italian too ("te voy a matar", "du bist ein Vollidiot", "coglione"), as is their
+    profanity. Letters
     hidden by symbols or digits ("f*ck", "sh1t", "@ss") are restored before matching. A text is
     flagged toxic at 0.5.
 """
@@ -29,6 +32,9 @@ from socialpulse.ai.rules import (
 _TRIGGERS = {
     "threat": "kill|kys|die|hurt|beat|find",
     "insult_at_you": "you|u |ur|what a|shut|stfu|gtfo|screw|fuck",
+    "threat_other_languages": "mat|tuer|tue-toi|tue toi|umbring|bring dich|ammazz|muér|muer|"
+    "crever|stirb|suicid",
+    "insult_at_you_other_languages": "eres|sos |és|é |e um|es |t'es|bist|sei ",
 }
 
 
@@ -58,6 +64,23 @@ _INSULT_WORDS = (
 )
 # Insults that flag on their own.
 _STRONG_INSULTS = "idiot idiots moron morons dumbass imbecile scum lowlife retarded"
+# The strong insults of Spanish, Portuguese, French, German and Italian (the audience's other
+# languages, as the multilingual sentiment model's): they flag on their own too.
+_STRONG_INSULTS_OTHER = (
+    "idiota idiotas imbécil imbecil imbéciles cretino cretina subnormal retrasado "
+    "otário otária babaca imbecis "
+    "imbécile imbéciles crétin crétine abruti abrutie "
+    "vollidiot trottel idioten missgeburt "
+    "coglione imbecille"
+)
+# Insults that flag only when addressed to someone ("eres un inútil", "du bist so dumm").
+_INSULTS_AT_YOU_OTHER = (
+    "basura inútil inutil estúpido estúpida patético patética ridículo ridícula "
+    "lixo inútil patético burro burra "
+    "nul nulle minable débile pathétique "
+    "dumm dummer blöd blöde erbärmlich "
+    "stupido stupida inutile patetico patetica"
+)
 # Insults that only add weight ("this stupid printer" is not an attack on anyone).
 _WEAK_INSULTS = "stupid dumb loser losers pathetic worthless clown jerk creep"
 _TOXIC_RULES: tuple[Rule | LexiconRule, ...] = (
@@ -161,7 +184,24 @@ _TOXIC_RULES: tuple[Rule | LexiconRule, ...] = (
         "stronzo",
         "vaffanculo",
     ),
-    phrase_rule("insult", 0.55, *_STRONG_INSULTS.split()),
+    _rule(
+        "threat_other_languages",
+        0.95,
+        r"\bte\s+voy\s+a\s+matar\b|\bm[aá]tate\b|\bsuic[ií]date\b|\bmu[eé]rete\b"
+        r"|\bvou\s+te\s+matar\b|\bje\s+vais\s+te\s+tuer\b|\btue[-\s]toi\b|\bva\s+crever\b"
+        r"|\bich\s+(?:bring|werde)\s+dich\s+um(?:bringen)?\b|\bbring\s+dich\s+um\b"
+        r"|\bstirb\s+doch\b|\bti\s+ammazzo\b|\bammazzati\b",
+    ),
+    _rule(
+        "insult_at_you_other_languages",
+        0.9,
+        r"\b(?:eres|sos|(?:voc[eê]|vc)\s+[ée]|tu\s+[ée]s?|t'es|du\s+bist|sei)\s+"
+        r"(?:(?:un|una|um|uma|une|ein|eine|so|tan|t[aã]o|trop|tellement|totaler|totale"
+        r"|proprio|davvero|muy|muito)\s+)*(?:"
+        + "|".join(_STRONG_INSULTS_OTHER.split() + _INSULTS_AT_YOU_OTHER.split())
+        + r")(?!\w)",
+    ),
+    phrase_rule("insult", 0.55, *_STRONG_INSULTS.split(), *_STRONG_INSULTS_OTHER.split()),
     phrase_rule("weak_insult", 0.4, *_WEAK_INSULTS.split()),
     phrase_rule("mild", 0.3, "damn", "crap", "sucks", "suck", "hell", "freaking", "frickin"),
 )
