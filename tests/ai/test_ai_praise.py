@@ -147,3 +147,35 @@ def test_keep_it_up_in_other_languages_is_praise(analyzer: Analyzer, text: str) 
     result = analyzer.analyze([text])[0]
     assert not result.intents["question"].fired
     assert result.intent == "praise"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You never miss with these recipes",
+        "Best tutorial I've ever watched",
+        "Keep going, you're doing great",
+    ],
+)
+def test_social_media_compliments_are_praise(analyzer: Analyzer, text: str) -> None:
+    assert analyzer.analyze([text])[0].intent == "praise"
+
+
+@pytest.mark.parametrize("text", ["not the best video I've seen", "this isn't the best trip ever"])
+def test_a_negated_superlative_is_not_praise(analyzer: Analyzer, text: str) -> None:
+    assert not analyzer.analyze([text])[0].intents["praise"].fired
+
+
+@pytest.mark.parametrize(
+    "text", ["Just bought the blue one after watching this", "just ordered mine!!"]
+)
+def test_a_purchase_the_post_brought_about_is_purchase_intent(
+    analyzer: Analyzer, text: str
+) -> None:
+    assert analyzer.analyze([text])[0].intent == "purchase_intent"
+
+
+def test_an_order_that_never_arrived_stays_a_complaint(analyzer: Analyzer) -> None:
+    assert analyzer.analyze(["I ordered two weeks ago and it never arrived"])[0].intent == (
+        "complaint"
+    )

@@ -17,8 +17,9 @@ Praise
     adds up to 0.3, so "not amazing" said negatively does not fire; without a match the
     score is 0.3 x P(positive), which never fires alone. Strong evaluations count as
     compliments too ("life-changing", "changed my life", "made my day", "you're the best",
-    ``praise_superlative``: "best trip ever"), and so do exclamations of a compliment
-    (``praise_exclamation``: "How cute!", "¡Qué maravilla!", "Wie schön"). ``gratitude``
+    ``praise_superlative``: "best trip ever", "best tutorial I've seen"), and so do
+    exclamations of a compliment (``praise_exclamation``: "How cute!", "¡Qué maravilla!",
+    "Wie schön"). ``gratitude``
     ("thank you", "thanks", "grateful", "gracias", "merci", "danke", "obrigado", "grazie")
     with such an evaluation
     is praise addressed to the author: the match then weighs at least 0.6 (so with a clearly
@@ -62,8 +63,8 @@ _TRIGGERS = {
     "where_to_buy": "where|dónde|donde|où|ou |wo |onde|dove",
     "price_question": "how much|pric|cost|precio|cuánto|cuanto|prix|combien|preis|viel|quanto|"
     "preço|preco|prezzo|dollars|kostet",
-    "ordering": "order|buy|purchase|get|ship|deliver|sell|stock|available|sold out|discount|"
-    "descuento|cupom|cupón|cupon|code promo|code de réduction|rabatt|gutschein|sconto",
+    "ordering": "order|buy|bought|purchase|get|ship|deliver|sell|stock|available|sold out|"
+    "discount|descuento|cupom|cupón|cupon|code promo|code de réduction|rabatt|gutschein|sconto",
     "link_request": "link",
     "desire": "need|want|money|cart|shut up|quiero|necesito|veux|faut|quero|preciso|voglio|"
     "will ich|brauch",
@@ -214,6 +215,10 @@ _PRAISE_RULES: tuple[Rule | LexiconRule, ...] = (
         "love love love",
         "keep it up",
         "keep up the good work",
+        "keep going",
+        "underrated",
+        "you never miss",
+        "never misses",
         "you rock",
         "proud of you",
         "killing it",
@@ -267,7 +272,13 @@ _PRAISE_RULES: tuple[Rule | LexiconRule, ...] = (
         "complimenti",
     ),
     _rule("praise_emoji", 0.45, "(?:😍|🥰|🔥|👏|❤️|❤|💯|🙌|😻|🤩|💖|💕|💗|✨|👌|🏆|🥇)"),
-    _rule("praise_superlative", 0.45, r"\bbest\s+(?:[\w'-]+\s+){1,2}ever\b"),
+    _rule(
+        "praise_superlative",
+        0.45,
+        # Not after a negation: "not the best video I've seen" is no compliment.
+        r"(?<!not\sthe\s)(?<!n't\sthe\s)(?<!not\s)\bbest\s+(?:[\w'-]+\s+){1,2}"
+        r"(?:ever\b|(?:i'?ve|i\s+have)\s+(?:ever\s+)?(?:seen|watched|heard|read|tried|had)\b)",
+    ),
     _rule(
         "praise_exclamation",
         0.45,
@@ -333,6 +344,8 @@ _PURCHASE_RULES = (
         r"|\bdo\s+you\s+(?:ship|deliver|sell)\b|\bship(?:ping)?\s+to\b|\bin\s+stock\b"
         r"|\bavailable\s+in\b|\bis\s+(?:it|this)\s+available\b|\brestock\w*\b|\bsold\s+out\b"
         r"|\bwant\s+to\s+(?:buy|order|purchase)\b|\bi'?d\s+like\s+to\s+order\b|\bpre-?order\b"
+        # a purchase the post brought about ("just ordered mine")
+        r"|\bjust\s+(?:ordered|bought|purchased)\b"
         # a discount code asked for ("use code X" in a comment is spam's, not this)
         r"|\bdiscount\s+codes?\b|\bc[oó]digos?\s+de\s+descuento\b|\bcup[oó]n\b|\bcupom\b"
         r"|\bcode\s+(?:promo|de\s+réduction)\b|\brabattcode\b|\bgutschein\w*"
