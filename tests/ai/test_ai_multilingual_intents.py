@@ -125,3 +125,19 @@ def test_threats_and_insults_in_other_languages_are_toxic(analyzer: Analyzer, te
 )
 def test_everyday_words_in_other_languages_are_not_toxic(analyzer: Analyzer, text: str) -> None:
     assert not analyzer.analyze([text])[0].toxicity.toxic
+
+
+@pytest.mark.usefixtures("accurate_backend")
+def test_the_accurate_backend_reads_the_same_intents_in_other_languages() -> None:
+    # It routes sentiment its own way (MiniLM for English, the e5 head for these languages);
+    # the complaint cue rules and the exclamation rule must hold there too.
+    from socialpulse.ai.backends import get_analyzer
+
+    texts = [
+        "Meu pedido ainda não chegou",
+        "Das Ladekabel ist nach einer Woche kaputt",
+        "¡Qué maravilla! Sigue así",
+        "Onde você comprou esse vestido?",
+    ]
+    intents = [result.intent for result in get_analyzer("accurate").analyze(texts)]
+    assert intents == ["complaint", "complaint", "praise", "question"]
