@@ -141,3 +141,18 @@ def test_the_accurate_backend_reads_the_same_intents_in_other_languages() -> Non
     ]
     intents = [result.intent for result in get_analyzer("accurate").analyze(texts)]
     assert intents == ["complaint", "complaint", "praise", "question"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("كيف صورت هذا الفيديو", "question"),  # "how did you film this video"
+        ("هل يوجد توصيل إلى مصر؟", "question"),  # the Arabic question mark
+        ("بكم هذا؟", "purchase_intent"),  # "how much is this?"
+        ("kaise banaya ye", "question"),
+        ("ye kitne ka hai", "purchase_intent"),
+        ("kya baat hai bhai", "other"),  # "what a thing!": praise, not a question
+    ],
+)
+def test_arabic_and_romanised_hindi_questions(analyzer: Analyzer, text: str, intent: str) -> None:
+    assert analyzer.analyze([text])[0].intent == intent

@@ -3,9 +3,10 @@ the complaint cues combined with the complaint model in analysis.py. Scored as `
 describes: an intent fires at ``rules.FIRE_AT``.
 
 Question
-    ``question_mark`` (a '?' or '¿' outside URLs, 0.9), ``interrogative_start`` (the first
-    word is an interrogative in English, Spanish, French, German, Portuguese or Italian:
-    "how", "dónde", "pourquoi", "wie", "onde", "perché" ..., 0.7, unless it opens an
+    ``question_mark`` (a '?', '¿' or Arabic '؟' outside URLs, 0.9), ``interrogative_start``
+    (the first word is an interrogative in English, Spanish, French, German, Portuguese,
+    Italian, Arabic or romanised Hindi: "how", "dónde", "pourquoi", "wie", "onde", "perché",
+    "كيف", "kaise" ..., 0.7, unless it opens an
     exclamation: "¡Qué maravilla!", "How cute!!", "Quelle belle photo", "Wie schön") and
     ``auxiliary_start``
     (an auxiliary then a subject: "do you", "is it", "can anyone", "kannst du", 0.6).
@@ -29,8 +30,9 @@ Praise
 Purchase intent
     ``where_to_buy`` ("where can I buy/get/order", "where is it from", "dónde comprar",
     "où acheter", "wo kaufen" ..., 0.9), ``price_question`` ("how much", "price?", "cost",
-    "precio", "prix", "preis" ..., 0.85), ``ordering`` ("how do I order", "do you ship to",
-    "in stock", "available in", "restock", "sold out", 0.75), ``link_request`` ("link?",
+    "precio", "prix", "preis", "بكم", "kitne ka" ..., 0.85), ``ordering`` ("how do I order",
+    "do you ship to", "in stock", "available in", "restock", "sold out", 0.75),
+    ``link_request`` ("link?",
     "link please", "drop the link", 0.75), ``desire`` ("need this", "want one", "take my
     money", "add to cart", 0.6).
 Collaboration
@@ -59,10 +61,10 @@ GRATITUDE_WITH_PRAISE = 0.6
 
 # Substrings of which a rule's text must hold at least one before its pattern is tried.
 _TRIGGERS = {
-    "question_mark": "?|？|¿",
+    "question_mark": "?|？|¿|؟",
     "where_to_buy": "where|dónde|donde|où|ou |wo |onde|dove",
     "price_question": "how much|pric|cost|precio|cuánto|cuanto|prix|combien|preis|viel|quanto|"
-    "preço|preco|prezzo|dollars|kostet",
+    "preço|preco|prezzo|dollars|kostet|بكم|سعر|kitne|kitna|kitni",
     "ordering": "order|buy|bought|purchase|get|ship|deliver|sell|stock|available|sold out|"
     "discount|descuento|cupom|cupón|cupon|code promo|code de réduction|rabatt|gutschein|sconto",
     "link_request": "link",
@@ -101,7 +103,11 @@ _WH_WORDS = (
     # Portuguese
     "quem onde porquê qual quais quanto quanta "
     # Italian
-    "perché dove quale quali"
+    "perché dove quale quali "
+    # Arabic
+    "كيف متى أين اين وين لماذا ليش ماذا شو هل "
+    # Hindi, romanised as the audience writes it
+    "kya kaise kab kahan kyun kyon kaun kitna kitne kitni"
 ).split()
 _AUX_WORDS = (
     "is are am was were do does did can could would should will shall may have has had "
@@ -141,7 +147,8 @@ _EXCLAIMED_NEGATIVE = (
     "schade krass langweilig chato chata brutto brutta noioso noiosa"
 ).split()
 # German "wie" also compares: "Wie immer der beste Content" is "as always", not "how".
-_COMPARED = "immer gesagt erwartet gewohnt versprochen".split()
+# Hindi "kya baat hai" is "what a thing!", said in praise.
+_COMPARED = "immer gesagt erwartet gewohnt versprochen baat".split()
 _EXCLAIMED = r"(?:" + "|".join(_EXCLAIMED_POSITIVE + _EXCLAIMED_NEGATIVE + _COMPARED) + r")(?!\w)"
 # A wh-word opens an exclamation, not a question, when it follows a Spanish "¡", when an
 # evaluation (or a comparison's "immer") comes right after it, or when at most three words
@@ -153,7 +160,7 @@ _NOT_EXCLAIMED = (
     r"(?!(?:[^\w.!?？\n'’-]*[\w'’-]+){0,3}[^\w.!?？\n'’-]*!)"
 )
 _QUESTION_RULES = (
-    _rule("question_mark", 0.9, r"[?？¿]"),
+    _rule("question_mark", 0.9, r"[?？¿؟]"),
     _rule(
         "interrogative_start",
         0.7,
@@ -335,7 +342,7 @@ _PURCHASE_RULES = (
         r"|\bwhat(?:'s| is| does)\s+(?:the\s+)?(?:cost|price)\b|\bcost\s*\?"
         r"|\bprecio\b|\bcu[aá]nto\s+(?:cuesta|vale|sale)\b|\bprix\b|\bcombien\b|\bpreis\b"
         r"|\bwie\s*viel\s+kostet\b|\bwas\s+kostet\b|\bquanto\s+(?:custa|costa)\b|\bpre[cç]o\b"
-        r"|\bprezzo\b",
+        r"|\bprezzo\b|بكم|\bكم\s+(?:ال)?سعر|\bالسعر\b|\bkit(?:ne|na|ni)\s+(?:ka|ki|ke|me|mein)\b",
     ),
     _rule(
         "ordering",
