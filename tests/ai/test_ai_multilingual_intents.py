@@ -151,8 +151,26 @@ def test_the_accurate_backend_reads_the_same_intents_in_other_languages() -> Non
         ("بكم هذا؟", "purchase_intent"),  # "how much is this?"
         ("kaise banaya ye", "question"),
         ("ye kitne ka hai", "purchase_intent"),
-        ("kya baat hai bhai", "other"),  # "what a thing!": praise, not a question
+        ("kya baat hai bhai", "praise"),  # "what a thing!": praise, not a question
     ],
 )
 def test_arabic_and_romanised_hindi_questions(analyzer: Analyzer, text: str, intent: str) -> None:
+    assert analyzer.analyze([text])[0].intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("طلبي لم يصل بعد", "complaint"),  # "my order has not arrived yet"
+        ("التطبيق لا يعمل", "complaint"),  # "the app does not work"
+        ("order abhi tak nahi aaya", "complaint"),
+        ("mera paisa wapas do", "complaint"),  # "give me my money back"
+        ("ما شاء الله جميل جدا", "praise"),
+        ("أحسنت يا بطل", "praise"),  # "well done, champion"
+        ("zabardast yaar", "praise"),
+    ],
+)
+def test_arabic_and_romanised_hindi_complaints_and_praise(
+    analyzer: Analyzer, text: str, intent: str
+) -> None:
     assert analyzer.analyze([text])[0].intent == intent

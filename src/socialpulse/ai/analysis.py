@@ -15,8 +15,9 @@ How each intent's score is made (an intent fires at 0.5, see `rules` for the rul
   (chosen by cross-validation) maps to 0.5, or the complaint cue rules times
   ``0.5 + 0.5 * P(negative)``, whichever is higher. The model learned from English tweets, so
   a text the sentiment model would not read either (detected in another language, see below)
-  gets the cue rules alone, which also know Spanish, Portuguese, French, German and Italian
-  complaints ("no funciona", "não chegou", "toujours rien", "kaputt", "non è arrivato"),
+  gets the cue rules alone, which also know Spanish, Portuguese, French, German, Italian,
+  Arabic and romanised Hindi complaints ("no funciona", "não chegou", "toujours rien",
+  "kaputt", "non è arrivato", "لم يصل", "nahi aaya"),
   times ``0.5 + 0.5 * (1 - P(positive))``: the multilingual sentiment model is less sure of
   itself, so only a positive reading (not a neutral one) holds a cue back. When no cue rule
   matched and the

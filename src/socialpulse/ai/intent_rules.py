@@ -13,7 +13,7 @@ Question
 Praise
     ``praise_lexicon``: compliments and admiration ("love this", "amazing", "so beautiful",
     "well done", "goals", "hermoso", "magnifique", "wunderschön", "keep it up" and "weiter so",
-    "sigue así", "complimenti" ...) and praise emojis
+    "sigue así", "complimenti", "ما شاء الله", "zabardast" ...) and praise emojis
     (😍 🔥 👏 ❤️ 💯 🙌 ...). A match weighs 0.45 and the probability of positive sentiment
     adds up to 0.3, so "not amazing" said negatively does not fire; without a match the
     score is 0.3 x P(positive), which never fires alone. Strong evaluations count as
@@ -81,7 +81,9 @@ _TRIGGERS = {
     "funciona|marche|fonctionn|funktioniert|geht nicht|lleg|cheg|reçu|rien|arriv|angekommen|"
     "immer noch|ricevut|rot|rompi|quebr|defe|cass|kaputt|beschädigt|decepci|decepç|decepcao|"
     "déçu|décevant|déception|enttäusch|delus|delud|reembolso|rembours|rückerstattung|"
-    "geld zurück|rimborso|estafa|golpe|arnaque|betrug|abzocke|truffa",
+    "geld zurück|rimborso|estafa|arnaque|betrug|abzocke|truffa|"
+    # Arabic and romanised Hindi
+    "يصل|وصل|يعمل|يشتغل|شغال|استرجاع|احتيال|نصب|nahi|nahin|wapas|dhokha",
     "praise_superlative": "best",
 }
 
@@ -277,6 +279,24 @@ _PRAISE_RULES: tuple[Rule | LexiconRule, ...] = (
         "parabéns",
         "continua così",
         "complimenti",
+        # Arabic and romanised Hindi
+        "ما شاء الله",
+        "تبارك الله",
+        "جميل",
+        "جميلة",
+        "رائع",
+        "رائعة",
+        "مبدع",
+        "مبدعة",
+        "أحسنت",
+        "kya baat hai",
+        "bahut accha",
+        "bahut acha",
+        "bahut badhiya",
+        "zabardast",
+        "kamaal",
+        "shandaar",
+        "lajawab",
     ),
     _rule("praise_emoji", 0.45, "(?:😍|🥰|🔥|👏|❤️|❤|💯|🙌|😻|🤩|💖|💕|💗|✨|👌|🏆|🥇)"),
     _rule(
@@ -434,7 +454,14 @@ _COMPLAINT_RULES = (
         r"|\bdecepcionad[oa]\b|\bdecepci[oó]n\b|\bdecep[çc][ãa]o\b|\bdéçue?\b|\bdécevant\b"
         r"|\bdéception\b|\benttäusch\w*|\bdelus[oa]\b|\bdeludente\b|\bdelusione\b"
         r"|\breembolso\b|\bremboursement\b|\brückerstattung\b|\bgeld\s+zurück\b|\brimborso\b"
-        r"|\bestafa\b|\barnaque\b|\bbetrug\b|\babzocke\b|\btruffa\b",
+        r"|\bestafa\b|\barnaque\b|\bbetrug\b|\babzocke\b|\btruffa\b"
+        # Arabic: not arrived, not working, refund, fraud; romanised Hindi: not arrived / not
+        # received, not working, money back, cheated
+        r"|\bلم\s+(?:يصل|يصلني|يعمل)\b|\bما\s+(?:وصل|وصلني|يشتغل)\b|\bلا\s+يعمل\b|\bمش\s+شغال"
+        r"|\bاسترجاع\b|\bاحتيال\b|\bنصب\b"
+        r"|\b(?:nahi|nahin|nhi)\s+(?:aaya|aya|mila|pahuncha)\b"
+        r"|\bkaam\s+(?:nahi|nahin|nhi)\s+kar\s+(?:raha|rha|rahi|rhi)\b|\bpais[ae]\s+wapas\b"
+        r"|\bdhokha\b",
     ),
 )
 
