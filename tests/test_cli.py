@@ -137,6 +137,30 @@ def test_demo_is_idempotent_and_prints_working_credentials(db: Database) -> None
         assert {ws.slug for ws, _ in workspaces} == {"demo", "demo-agency"}
     _assert_demo_billing(db)
     _assert_demo_publishing(db)
+    _assert_demo_thanks_speak_the_fans_language(db)
+
+
+def _assert_demo_thanks_speak_the_fans_language(db: Database) -> None:
+    """The demo's "Thank happy fans" workflow answers each fan in the language they wrote in
+    (the built-in response templates), not in English to everyone."""
+    from sqlalchemy import select
+
+    from socialpulse.inbox.models import Interaction, ReplyQueueItem
+
+    with db.session(readonly=True) as session:
+        rows = session.execute(
+            select(Interaction.ai_language, ReplyQueueItem.text)
+            .join(ReplyQueueItem, ReplyQueueItem.interaction_id == Interaction.id)
+            .where(Interaction.ai_intent == "praise")
+        ).all()
+    by_language: dict[str | None, list[str]] = {}
+    for language, text in rows:
+        by_language.setdefault(language, []).append(text)
+    assert by_language.get("en"), "no English fan was thanked"
+    assert all(text.startswith("Thank you so much, ") for text in by_language["en"])
+    assert by_language.get("es"), "no Spanish fan was thanked"
+    assert all(text.startswith("¡Muchas gracias, ") for text in by_language["es"])
+    assert all(text.startswith("Merci beaucoup, ") for text in by_language.get("fr", []))
 
 
 def _assert_demo_publishing(db: Database) -> None:

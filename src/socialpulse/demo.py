@@ -210,7 +210,9 @@ DEMO_WORKFLOWS: list[dict[str, object]] = [
             {"type": "intent", "values": ["praise"]},
         ],
         "actions": [
-            {"type": "auto_reply", "template": "Thank you so much, {fan_name}! 💚"},
+            # No text of its own: the response template for the fan's language ("¡Muchas
+            # gracias, …!" to a Spanish compliment), as a multilingual audience expects.
+            {"type": "auto_reply"},
             {"type": "label", "name": "thanked"},
         ],
     },
