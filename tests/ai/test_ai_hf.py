@@ -540,6 +540,21 @@ def test_hf_model_version_follows_the_weights_and_the_languages(
     assert len(base.model_version) <= 64  # posts.ai_model_version is String(64)
 
 
+def test_an_hf_model_for_every_language_leaves_the_complaint_model_to_english(
+    roberta_dir: Path,
+) -> None:
+    # The hf model may read French sentiment; the complaint model still learned English only.
+    analyzer = HFAnalyzer(roberta_dir, ["*"])
+    german, english = analyzer.analyze(
+        ["Wo hast du die Jacke gekauft? Ich suche so eine", "my order never arrived"]
+    )
+    assert german.language.code == "de"
+    german_evidence = [e.value for e in german.intents["complaint"].evidence]
+    assert "complaint_model" not in german_evidence
+    assert "unsupported_language:de" in german_evidence
+    assert "complaint_model" in [e.value for e in english.intents["complaint"].evidence]
+
+
 FRENCH = "Merci beaucoup pour cette vidéo, je la regarde tous les soirs avec ma fille."
 
 

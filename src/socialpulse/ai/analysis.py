@@ -14,13 +14,13 @@ How each intent's score is made (an intent fires at 0.5, see `rules` for the rul
 * complaint: the complaint model's probability, rescaled so that its decision threshold
   (chosen by cross-validation) maps to 0.5, or the complaint cue rules times
   ``0.5 + 0.5 * P(negative)``, whichever is higher. The model learned from English tweets, so
-  a text the sentiment model would not read either (detected in another language, see below)
-  gets the cue rules alone, which also know Spanish, Portuguese, French, German, Italian,
-  Arabic and romanised Hindi complaints ("no funciona", "não chegou", "toujours rien",
-  "kaputt", "non è arrivato", "لم يصل", "nahi aaya"),
-  times ``0.5 + 0.5 * (1 - P(positive))``: the multilingual sentiment model is less sure of
-  itself, so only a positive reading (not a neutral one) holds a cue back. When no cue rule
-  matched and the
+  a text detected in another language (not ``und``) gets the cue rules alone, whatever
+  backend reads its sentiment; the rules also know Spanish, Portuguese, French, German,
+  Italian, Arabic and romanised Hindi complaints ("no funciona", "não chegou", "toujours
+  rien", "kaputt", "non è arrivato", "لم يصل", "nahi aaya"). Where the backend's own sentiment
+  model does not read the language either, the factor is ``0.5 + 0.5 * (1 - P(positive))``:
+  the multilingual sentiment model is less sure of itself, so only a positive reading (not a
+  neutral one) holds a cue back. When no cue rule matched and the
   sentiment is positive with a positive emoji or phrase behind it (`polarity`), the model's
   score is capped at 0.49 (on the complaint data's 5-fold CV this gate changes F1 from
   0.7637 to 0.7631: 9 tweets suppressed, 4 of them sarcastic complaints);
@@ -129,6 +129,8 @@ SPAM_GATE_CAP = 0.49
 # and Italian by rules, the English complaint model asked of English only). Short on purpose:
 # versions are kept in 64-character columns.
 ROUTING_VERSION = "rt5"
+# The languages the complaint model learned (English tweets), whichever backend routes sentiment.
+COMPLAINT_MODEL_LANGUAGES = frozenset({"en", "und"})
 # The lexicon-only sentiment of an unsupported language names a label only from this probability.
 LEXICON_ONLY_MIN_PROBABILITY = 0.5
 
@@ -470,10 +472,10 @@ class DefaultAnalyzer:
             )
 
             cues = intent_rules.complaint_cues(view)
-            # The complaint model learned from English tweets, like the sentiment model: text
-            # in another language is read by the cue rules alone ("onde você comprou?" was a
-            # complaint to the model).
-            model_reads = bool(has_tokens[i] and routed[i])
+            # The complaint model learned from English tweets: text in another language is read
+            # by the cue rules alone ("onde você comprou?" was a complaint to the model), also
+            # where an hf model reads that language's sentiment.
+            model_reads = bool(has_tokens[i]) and lang.code in COMPLAINT_MODEL_LANGUAGES
             against = p_neg if routed[i] else 1.0 - p_pos
             cue_score = cues.score * (0.5 + 0.5 * against) if cues.evidence else 0.0
             model_score = float(comp_score[i]) if model_reads else 0.0
