@@ -331,6 +331,10 @@ def test_evidence_reads_as_words_and_low_confidence_is_marked_uncertain(inbox: I
             "A link points strongly towards this label",
         ),
         (
+            {"source": "rule", "value": "unsupported_language:pt", "weight": 0.98},
+            "Portuguese is not a language the model was trained on",
+        ),
+        (
             {"source": "feature", "value": "quelle belle", "weight": 0.5},
             "The words “quelle belle” point moderately towards this label",
         ),

@@ -96,7 +96,8 @@ def evidence_phrase(item: dict[str, Any]) -> str:
         name, _, matched = value.partition(": ")
         if name.startswith("unsupported_language:"):
             code = name.partition(":")[2]
-            return f"Language {code} is not one the model was trained on"
+            # The language by name: "Portuguese", not "pt" ("ja" where the list has no name).
+            return f"{language_name(code)} is not a language the model was trained on"
         if name == "sentiment" and matched:
             return f"The text reads as {matched}"
         if matched:
