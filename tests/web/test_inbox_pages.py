@@ -403,3 +403,26 @@ def test_each_rows_forms_preselect_that_rows_own_assignee_and_labels(
     assert " selected>" not in plain_row.split('name="user_id"')[1]
     suggested = _row(page, seeded.suggested_id)
     assert '<option value="purchase_intent" selected>purchase intent</option>' in suggested
+
+
+def test_inbox_filters_by_detected_language(seeded: Seeded) -> None:
+    hindi = seeded.client.get("/inbox?language=hi").text
+    assert _ids_on(hindi) == [seeded.suggested_id]
+    # The filter offers languages by name and keeps the choice.
+    assert '<option value="hi" selected>Hindi</option>' in hindi
+    assert '<option value="es" >Spanish</option>' in hindi
+    # A language the list does not name (Swedish) still filters, shown by its code.
+    swedish = seeded.client.get("/inbox?language=sv")
+    assert swedish.status_code == 200
+    assert _ids_on(swedish.text) == []
+    assert '<option value="sv" selected>sv</option>' in swedish.text
+    # Paging keeps the filter: the form's "back" address carries it.
+    assert 'name="back" value="/inbox?language=hi"' in hindi
+
+
+@pytest.mark.parametrize("language", ["english", "ES", "e1", "<b>x"])
+def test_an_unknown_language_filter_says_why(seeded: Seeded, language: str) -> None:
+    answer = seeded.client.get("/inbox", params={"language": language})
+    assert answer.status_code == 422
+    assert "unknown language" in answer.text
+    assert "<b>x" not in answer.text  # shown escaped, never as markup

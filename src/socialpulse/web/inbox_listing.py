@@ -16,7 +16,8 @@ from socialpulse.inbox import corrections, moderation
 from socialpulse.inbox import fans as fan_service
 from socialpulse.inbox import service as inbox_service
 from socialpulse.inbox.models import InteractionStatus
-from socialpulse.web.inbox_rows import InboxRow, inbox_rows, words
+from socialpulse.inbox.workflows.builder import LANGUAGES
+from socialpulse.web.inbox_rows import InboxRow, inbox_rows, language_name, words
 from socialpulse.web.pages import Choices
 from socialpulse.workspaces import service as workspace_service
 from socialpulse.workspaces.models import Role
@@ -30,6 +31,7 @@ FILTER_KEYS = (
     "status",
     "sentiment",
     "intent",
+    "language",
     "superfan",
     "account",
     "label",
@@ -59,11 +61,17 @@ def filters_of(params: Mapping[str, str]) -> inbox_service.InteractionFilters:
     q = params.get("q", "").strip()
     if len(q) > 200:
         raise InvalidInput("search for at most 200 characters")
+    # The language as detected: a lower-case ISO 639-1 code ("es") or "und".
+    language = params.get("language", "")
+    iso_code = len(language) == 2 and language.isascii() and language.isalpha()
+    if language and language != "und" and not (iso_code and language.islower()):
+        raise InvalidInput(f"unknown language {language!r}: use a code such as en, es or pt")
     return inbox_service.InteractionFilters(
         platform=params.get("platform") or None,
         status=status_value,
         sentiment=params.get("sentiment") or None,
         intent=params.get("intent") or None,
+        language=language or None,
         superfan={"yes": True, "no": False}.get(params.get("superfan", "")),
         account_id=int(account) if account else None,
         label=params.get("label", "").strip() or None,
@@ -99,6 +107,16 @@ def _rows(
     failures = moderation.failure_details(session, subject, items)
     contexts = inbox_context.page_context(session, subject, items)
     return inbox_rows(entries, failures, can_edit, contexts)
+
+
+def _language_choices(selected: str) -> list[tuple[str, str]]:
+    """The languages the filter offers (the analyser's usual ones, by name), with the selected
+    one added when a link asked for another ("sv")."""
+    choices = [(code, name) for code, name in LANGUAGES.items() if code != "und"]
+    choices.sort(key=lambda choice: choice[1])
+    if selected and selected not in LANGUAGES:
+        choices.append((selected, language_name(selected)))
+    return [*choices, ("und", LANGUAGES["und"])]
 
 
 def members(session: Session, subject: Subject) -> list[tuple[int, str]]:
@@ -151,6 +169,7 @@ def listing(session: Session, subject: Subject, params: Mapping[str, str]) -> di
             a.platform: accounts_service.platform_name(a.platform) for a in accounts
         },
         "statuses": [(s.value, words(s.value)) for s in InteractionStatus],
+        "languages": _language_choices(current["language"]),
         "current": current,
         "fan_filter": fan_filter,
         "filtered": any(current.values()),
