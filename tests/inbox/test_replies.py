@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -554,6 +555,72 @@ def test_worker_killed_before_the_platform_call_sends_exactly_once(
     assert _calls(tmp_path) == ["Thank you!"]
     row = item(db, item_id)
     assert (row.status, row.external_reply_id) == (ReplyStatus.sent, "second-send")
+
+
+class _StopsTheWorker(FakePublisher):
+    """Sends, then the worker is asked to stop (Ctrl-C on `serve`) while the tick waits."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def reply(self, account: Any, interaction: Any, text: str, *, idempotency_key: str) -> Any:
+        published = super().reply(account, interaction, text, idempotency_key=idempotency_key)
+        threading.Timer(0.2, self.stop.set).start()
+        return published
+
+
+def test_a_stopping_worker_hands_back_the_replies_it_was_waiting_to_send(
+    db: Database, ws: WorkspaceFixture
+) -> None:
+    """The tick claims what is due in the next 50 s and waits for each planned second. Asked
+    to stop, it must not wait that out (it held Ctrl-C for up to 30 s): the replies not yet
+    started go back to the queue as they were planned, and the next tick sends them once."""
+    account = make_account(db, ws, "simulated")
+    first = enqueue(db, make_interaction(db, ws, account, 1), "One", now=NOW)
+    later = [
+        enqueue(
+            db,
+            make_interaction(db, ws, account, n),
+            f"Reply {n}",
+            now=NOW + dt.timedelta(seconds=40),
+        )
+        for n in (2, 3)
+    ]
+    tick_at = item(db, first).scheduled_for
+    planned = {i: item(db, i).scheduled_for for i in later}
+    assert all(when - tick_at >= dt.timedelta(seconds=35) for when in planned.values())
+    stop = threading.Event()
+    publisher = _StopsTheWorker(stop)
+    outcome: dict[str, int] = {}
+
+    def run_tick() -> None:
+        result = sender.tick(
+            db, now=tick_at, publisher_factory=factory(publisher), lookahead_s=50, stop=stop
+        )
+        outcome.update(result.as_dict())
+
+    worker = threading.Thread(target=run_tick)
+    worker.start()
+    worker.join(timeout=20)  # the next reply is planned 35+ s out: a stop must end the wait
+    assert not worker.is_alive(), "the tick waited for its next reply after the stop"
+    assert outcome["claimed"] == 3 and outcome["sent"] == 1 and outcome["released"] == 2
+    assert publisher.calls == ["One"]
+    for item_id in later:
+        row = item(db, item_id)
+        assert row.status == ReplyStatus.pending
+        assert row.locked_by is None and row.lease_expires_at is None
+        assert row.scheduled_for == planned[item_id]  # not pushed back, not brought forward
+        assert row.attempts == 0 and row.publish_started_at is None
+
+    # The next ticks (a restarted worker, stop flag clear) send them once each, paced.
+    restarted = FakePublisher()
+    for minute in range(1, 4):
+        at = max(planned.values()) + dt.timedelta(minutes=minute)
+        sender.tick(db, now=at, publisher_factory=factory(restarted))
+    assert sorted(restarted.calls) == ["Reply 2", "Reply 3"]
+    assert [item(db, i).status for i in later] == [ReplyStatus.sent, ReplyStatus.sent]
+    assert publisher.calls == ["One"]
 
 
 class _VirtualTime:

@@ -19,7 +19,7 @@ from conftest import REDIS_URL, make_settings, require
 from factories import make_workspace
 from socialpulse.config import Settings
 from socialpulse.db import Database, utcnow
-from socialpulse.worker import jobs
+from socialpulse.worker import jobs, shutdown
 from socialpulse.worker.consumer import start_embedded, stop_embedded
 from socialpulse.worker.models import Job, JobStatus
 from socialpulse.worker.queue import configure_tasks, enqueue_after_commit, huey
@@ -211,6 +211,9 @@ def _run_through_consumer(db: Database, settings: Settings) -> None:
         )
         job_id = job.id
     consumer = start_embedded(workers=2, periodic=False)
+    # Tasks that wait on purpose (the reply tick) wait on the consumer's stop flag.
+    stop_flag = shutdown.stop_flag()
+    assert stop_flag is consumer.stop_flag and not stop_flag.is_set()
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -222,6 +225,8 @@ def _run_through_consumer(db: Database, settings: Settings) -> None:
             time.sleep(0.05)
     finally:
         stop_embedded(consumer)
+    assert stop_flag.is_set()  # the stop reached them
+    assert not shutdown.stop_flag().is_set()  # a tick called later, outside a consumer, runs
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 1
 

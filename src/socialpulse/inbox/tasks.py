@@ -18,6 +18,7 @@ from socialpulse.inbox import budget_release, fans, moderation, polling
 from socialpulse.inbox.replies import account_removal, sender
 from socialpulse.inbox.workflows import engine
 from socialpulse.kit.security import SecretBox
+from socialpulse.worker import shutdown
 from socialpulse.worker.jobs import JobContext, job_handler
 
 
@@ -106,8 +107,9 @@ def run_workflow_time_triggers() -> dict[str, int]:
 
 
 def reply_queue_tick() -> dict[str, int]:
-    """Every minute: send what is due within the coming minute, paced."""
-    return sender.tick(get_database(), lookahead_s=50.0).as_dict()
+    """Every minute: send what is due within the coming minute, paced; a stopping worker
+    hands back what it has not sent."""
+    return sender.tick(get_database(), lookahead_s=50.0, stop=shutdown.stop_flag()).as_dict()
 
 
 def nightly_superfans() -> dict[str, int]:

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from huey.consumer import Consumer
 
+from socialpulse.worker import shutdown
 from socialpulse.worker.queue import huey
 from socialpulse.worker.schedule import load_tasks
 
@@ -34,6 +35,7 @@ def start_embedded(workers: int = 2, periodic: bool = True) -> EmbeddedConsumer:
         check_worker_health=True,
         max_delay=IDLE_POLL_MAX_S,
     )
+    shutdown.watch(consumer.stop_flag)
     consumer.start()
     log.info("worker.embedded.started", workers=workers, periodic=periodic)
     return consumer
@@ -41,6 +43,7 @@ def start_embedded(workers: int = 2, periodic: bool = True) -> EmbeddedConsumer:
 
 def stop_embedded(consumer: Any) -> None:
     consumer.stop(graceful=True)
+    shutdown.forget()
     log.info("worker.embedded.stopped")
 
 
@@ -50,4 +53,8 @@ def run_worker(workers: int, periodic: bool) -> None:
     consumer = huey.create_consumer(
         workers=workers, worker_type="thread", periodic=periodic, max_delay=IDLE_POLL_MAX_S
     )
-    consumer.run()
+    shutdown.watch(consumer.stop_flag)
+    try:
+        consumer.run()
+    finally:
+        shutdown.forget()

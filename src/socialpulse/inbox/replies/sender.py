@@ -21,14 +21,9 @@ the item stays pending until the next quota day. Before each send the account's 
 sends are checked against its limits too, so retries, manual retries and late ticks cannot
 burst past them.
 
-
-from __future__ import annotations
-
-import bisect
-import datetime as dt
-import random
-import threading
-import time
+A worker that is asked to stop (Ctrl-C on ``serve``) does not wait out its tick's window: the
+replies it claimed but has not started go back to the queue with their planned second, and a
+send already under way finishes first.
 """
 
 from __future__ import annotations
@@ -134,6 +129,7 @@ class TickResult:
     failed: int = 0
     deferred: int = 0  # budget or pacing: back to pending, later
     skipped: int = 0  # lease lost to another worker
+    released: int = 0  # not started when the worker began to stop: back to pending, as planned
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, outcome: str) -> None:
@@ -143,7 +139,16 @@ class TickResult:
     def as_dict(self) -> dict[str, int]:
         return {
             key: getattr(self, key)
-            for key in ("claimed", "sent", "recovered", "retried", "failed", "deferred", "skipped")
+            for key in (
+                "claimed",
+                "sent",
+                "recovered",
+                "retried",
+                "failed",
+                "deferred",
+                "skipped",
+                "released",
+            )
         }
 
 
@@ -223,10 +228,21 @@ class _Run:
     lookahead_s: float
     sleep: Callable[[float], None]
     result: TickResult
+    stop: threading.Event | None = None
 
     def current(self) -> dt.datetime:
         """`now` moved forward by the real time this tick has taken."""
         return self.now + dt.timedelta(seconds=time.monotonic() - self.started)
+
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Wait `seconds`; False, at once, when the worker is stopping."""
+        if self.stop is None:
+            self.sleep(max(0.0, seconds))
+            return True
+        return not self.stop.wait(max(0.0, seconds))
 
 
 def _settle(
@@ -307,6 +323,12 @@ def _later(
     )
 
 
+def _release(run: _Run, item_id: int) -> None:
+    """Hand a claimed item back untouched (same planned second, no attempt counted): the
+    worker is stopping, and the next tick, here or elsewhere, sends it."""
+    _settle(run, item_id, "released", status=ReplyStatus.pending)
+
+
 def _needs_reconnect(run: _Run, account_id: int, message: str) -> None:
     with run.db.session() as session:
         mark_needs_reconnect(session, account_id, message)
@@ -335,9 +357,14 @@ def _process(
         )
         last_error = item.last_error
 
+    if run.stopping():
+        _release(run, item_id)
+        return
     wait = (scheduled - run.current()).total_seconds()
-    if wait > 0:  # claimed ahead within the tick's window: leave at the planned second
-        run.sleep(wait)
+    # Claimed ahead within the tick's window: leave at the planned second.
+    if wait > 0 and not run.wait(wait):
+        _release(run, item_id)
+        return
 
     if started is not None:
         # A previous attempt may have reached the platform: look before sending again.
@@ -367,7 +394,9 @@ def _process(
         )
     window_end = run.now + dt.timedelta(seconds=run.lookahead_s)
     if allowed is not None and allowed <= window_end:  # within this tick's window: wait for it
-        run.sleep((allowed - run.current()).total_seconds())
+        if not run.wait((allowed - run.current()).total_seconds()):
+            _release(run, item_id)
+            return
         allowed = None
     if allowed is not None:
         _later(run, item_id, "deferred", allowed, "waiting for the account's reply limits")
@@ -486,10 +515,13 @@ def tick(
     lookahead_s: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
     worker_id: str | None = None,
+    stop: threading.Event | None = None,
 ) -> TickResult:
     """Send the due replies. With `lookahead_s`, items due within that many seconds are claimed
     too and sent at their planned second (the periodic task: smooth pacing, not bursts at the
-    top of each minute); accounts then run in parallel threads."""
+    top of each minute); accounts then run in parallel threads. Once `stop` is set, waits end
+    and every claimed reply not yet being sent goes back to the queue as it was (a send already
+    under way finishes)."""
     now = now or utcnow()
     run = _Run(
         db=db,
@@ -500,6 +532,7 @@ def tick(
         lookahead_s=lookahead_s,
         sleep=sleep,
         result=TickResult(),
+        stop=stop,
     )
     claimed = _claim(
         db,
