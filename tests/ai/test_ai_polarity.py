@@ -72,3 +72,68 @@ def test_positive_gate_keeps_complaint_cues(analyzer: Analyzer) -> None:
 def test_negative_emoji_text_is_not_positive(analyzer: Analyzer) -> None:
     result = analyzer.analyze(["worst update ever 😡😒"])[0]
     assert result.sentiment.label == "negative"
+
+
+def test_praise_and_complaints_in_the_other_languages_push_the_prior() -> None:
+    texts = [
+        "Bellissimo questo video",
+        "amei demais esse tutorial",
+        "Très belle photo",
+        "Das Licht ist wunderbar",
+        "El enlace ya no funciona",
+        "ça marche pas chez moi",
+        "produto veio com defeito",
+        "Ich bin echt enttäuscht",
+    ]
+    adjust, evidence = polarity.prior(texts)
+    for row in range(4):
+        assert adjust[row, 2] == polarity.PHRASE_WEIGHT and adjust[row, 0] == 0.0, texts[row]
+        assert evidence[row][0][0].startswith("positive_phrase: ")
+    for row in range(4, 8):
+        assert adjust[row, 0] == polarity.PHRASE_WEIGHT and adjust[row, 2] == 0.0, texts[row]
+        assert evidence[row] == [(evidence[row][0][0], -polarity.PHRASE_WEIGHT)]
+        assert evidence[row][0][0].startswith("negative_phrase: ")
+    assert evidence[5][0][0] == "negative_phrase: marche pas"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "c'est pas génial",  # not great
+        "no es precioso",
+        "nicht wunderbar",
+        "pas déçu du tout",  # not disappointed at all
+        "nicht enttäuscht",
+        # English words that look like the other languages' cues carry no push.
+        "the death toll rose overnight",
+        "thick mist over the hills",
+        "Linda said the meeting moved",
+    ],
+)
+def test_negated_or_look_alike_cues_do_not_push(text: str) -> None:
+    adjust, evidence = polarity.prior([text])
+    assert not adjust.any() and evidence == [[]], evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "label"),
+    [
+        ("Bellissimo, complimenti per il montaggio", "it", "positive"),
+        ("Amei demais, ficou perfeito", "pt", "positive"),
+        ("Le lien dans ta bio ne marche pas", "fr", "negative"),
+        ("O link da bio não funciona", "pt", "negative"),
+        ("Il link in bio non funziona", "it", "negative"),
+    ],
+)
+def test_short_comments_in_the_other_languages_read_as_meant(
+    analyzer: Analyzer, text: str, code: str, label: str
+) -> None:
+    """The multilingual model learned from tweets about politics and sport, where short
+    praise and product complaints are rare; the prior's phrases carry them."""
+    result = analyzer.analyze([text])[0]
+    assert result.language.code == code  # so the multilingual model read it
+    assert result.sentiment.label == label
+    assert any(
+        e.source == "term" and e.value.startswith(f"{label}_phrase: ")
+        for e in result.sentiment.evidence
+    )

@@ -20,10 +20,18 @@ adds a small, documented prior to the model's logits (before offsets and tempera
   money", "you never miss", "can't go wrong"): the model sees "take", "money", "never",
   "miss", and called "take my money" negative and "you never miss" a complaint. They match
   like phrases and push `IDIOM_WEIGHT` instead.
+* Other languages: `OTHER_LANGUAGE_PRAISE` ("bellissimo", "amei", "très belle" ...) counts
+  like the English phrases; `NEGATIVE_PHRASES` ("no funciona", "ça marche pas", "com
+  defeito", "enttäuscht" ...) pushes ``logit(negative)`` by `PHRASE_WEIGHT`. The multilingual
+  model learned from tweets about politics and sport and read such short comments as neutral.
+  Negation words include theirs ("pas génial" and "nicht enttäuscht" do not count). Kept by
+  nested cross-validation on the multilingual training tweets, whose offsets are chosen with
+  this prior added (`benchmarks/multilingual_recipe.py`, MODEL_CARD.md).
 
 Combination: ``logit(positive) += EMOJI_WEIGHT * s`` for ``s > 0``, ``logit(negative) +=
 EMOJI_WEIGHT * |s|`` for ``s < 0``, and ``logit(positive) += PHRASE_WEIGHT`` when a phrase
-matched (``IDIOM_WEIGHT`` when an idiom did). `EMOJI_WEIGHT` is calibrated without any
+matched (``IDIOM_WEIGHT`` when an idiom did), ``logit(negative) += PHRASE_WEIGHT`` when a
+complaint phrase did. `EMOJI_WEIGHT` is calibrated without any
 emoji-bearing data: appending the emoticon ":)" (which the model did learn from tweets) to
 every validation tweet raises the positive
 logit against the neutral one by 1.55 on average, and the ESR score of its emoji counterpart
@@ -41,7 +49,7 @@ import numpy as np
 from socialpulse.ai.features import F32, clean
 from socialpulse.ai.lexicon import words_of
 
-VERSION = "lex2"  # lex2: the idioms
+VERSION = "lex3"  # lex2: the idioms; lex3: praise and complaints in five more languages
 EMOJI_WEIGHT = 2.4
 PHRASE_WEIGHT = 1.0
 # Three phrases' push: with one, "take my money" was still negative (P 0.61), with two barely
@@ -243,17 +251,141 @@ POSITIVE_IDIOMS = (
     "can't go wrong",
     "cant go wrong",
 )
+# Praise in the multilingual model's other languages. That model learned from tweets about
+# politics and sport, where short praise is rare: it read "bellissimo", "amei demais" and
+# "Très belle photo" as neutral or negative. The prior reads every text, so words that are
+# English words of another sense ("toll", "mist", "hammer", the name "Linda") are left out.
+OTHER_LANGUAGE_PRAISE = (
+    # Spanish
+    "me encantó",
+    "me encantan",
+    "hermoso",
+    "hermosa",
+    "precioso",
+    "preciosa",
+    "maravilloso",
+    "maravillosa",
+    "buenísimo",
+    "qué bonito",
+    "qué bonita",
+    "qué lindo",
+    "felicidades",
+    # Portuguese
+    "amei",
+    "adorei",
+    "maravilhoso",
+    "maravilhosa",
+    "perfeito",
+    "perfeita",
+    "incrível",
+    "parabéns",
+    "sensacional",
+    "que lindo",
+    "que linda",
+    # French
+    "magnifique",
+    "trop beau",
+    "trop belle",
+    "très beau",
+    "très belle",
+    "trop bien",
+    "superbe",
+    "génial",
+    "trop mignon",
+    "trop mignonne",
+    "je kiffe",
+    # German
+    "ich liebe",
+    "wunderbar",
+    "super schön",
+    "großartig",
+    "grossartig",
+    "weiter so",
+    # Italian
+    "bellissimo",
+    "bellissima",
+    "bellissimi",
+    "stupendo",
+    "stupenda",
+    "meraviglioso",
+    "meravigliosa",
+    "che bello",
+    "che bella",
+    "fantastico",
+    "bravissimo",
+    "bravissima",
+    "complimenti",
+)
+# Complaints and disappointment in those languages, which the multilingual model often read
+# as neutral ("O link da bio não funciona", "produto veio com defeito, que decepção").
+# English needs none: the English model learned its complaints.
+NEGATIVE_PHRASES = (
+    # Spanish
+    "no funciona",
+    "decepción",
+    "decepcionado",
+    "decepcionada",
+    "estafa",
+    "pésimo",
+    "pésima",
+    # Portuguese
+    "não funciona",
+    "nao funciona",
+    "decepção",  # "decepcionado/a" as in Spanish
+    "horrível",
+    "péssimo",
+    "péssima",
+    "que chato",
+    "com defeito",
+    # French
+    "marche pas",  # "ça ne marche pas", and without the "ne" as it is mostly written
+    "c'est nul",
+    "trop nul",
+    "déçu",
+    "déçue",
+    "décevant",
+    "arnaque",
+    # German
+    "funktioniert nicht",
+    "enttäuscht",
+    "enttäuschend",
+    "schrecklich",
+    "furchtbar",
+    "langweilig",
+    # Italian
+    "non funziona",
+    "delusione",
+    "deluso",
+    "delusa",
+    "truffa",
+    "orribile",
+    "che schifo",
+    "fa schifo",
+)
 _IDIOMS = frozenset(POSITIVE_IDIOMS)
 _NEGATORS = frozenset(
     "not no never don't dont doesn't doesnt didn't didnt isn't isnt wasn't wasnt ain't "
-    "can't cant won't wont hardly nothing".split()
+    "can't cant won't wont hardly nothing "
+    # The same in the other languages: "pas génial", "no es precioso", "nicht großartig".
+    "pas jamais no nunca não nao nem nada nicht kein keine nie non mai".split()
 )
-_PHRASES: dict[str, list[tuple[str, ...]]] = {}
-for _phrase in POSITIVE_PHRASES + POSITIVE_IDIOMS:
-    _parts = tuple(words_of(_phrase))
-    _PHRASES.setdefault(_parts[0], []).append(_parts)
-for _candidates in _PHRASES.values():
-    _candidates.sort(key=len, reverse=True)
+Index = dict[str, list[tuple[str, ...]]]
+
+
+def _index(phrases: Sequence[str]) -> Index:
+    index: Index = {}
+    for phrase in phrases:
+        parts = tuple(words_of(phrase))
+        index.setdefault(parts[0], []).append(parts)
+    for candidates in index.values():
+        candidates.sort(key=len, reverse=True)
+    return index
+
+
+_PHRASES = _index(POSITIVE_PHRASES + OTHER_LANGUAGE_PRAISE + POSITIVE_IDIOMS)
+# A complaint phrase may hold a negation of its own ("ne marche pas", "no funciona"): one
+# before it ("pas déçu", "nicht enttäuscht") still undoes it.
+_NEGATIVE = _index(NEGATIVE_PHRASES)
 
 
 def emoji_hits(text: str) -> list[tuple[str, float]]:
@@ -263,12 +395,12 @@ def emoji_hits(text: str) -> list[tuple[str, float]]:
     return [(ch, EMOJI_SCORE[ch]) for ch in text if ch in EMOJI_SCORE]
 
 
-def phrase_hits(words: list[str]) -> list[str]:
-    """Positive phrases in `words` (lower-cased) not governed by a negation up to three
-    words before them ("not so good", "don't love it")."""
+def phrase_hits(words: list[str], index: Index = _PHRASES) -> list[str]:
+    """Positive phrases (those of `index`) in `words` (lower-cased) not governed by a
+    negation up to three words before them ("not so good", "don't love it")."""
     found: list[str] = []
     for i, word in enumerate(words):
-        candidates = _PHRASES.get(word)
+        candidates = index.get(word)
         if candidates is None:
             continue
         for parts in candidates:
@@ -304,7 +436,8 @@ def prior(texts: Sequence[str], phrases: bool = True) -> tuple[F32, list[list[tu
                 adjust[i, 0] -= push
             seen: dict[str, float] = dict(emojis)
             items += [(f"emoji {e} (ESR {s:+.3f})", round(push, 4)) for e, s in seen.items()]
-        found = phrase_hits(words_of(text)) if phrases else []
+        words = words_of(text) if phrases else []
+        found = phrase_hits(words)
         if found:
             idiom = any(p in _IDIOMS for p in found)
             adjust[i, 2] += IDIOM_WEIGHT if idiom else PHRASE_WEIGHT
@@ -314,5 +447,9 @@ def prior(texts: Sequence[str], phrases: bool = True) -> tuple[F32, list[list[tu
                 else (f"positive_phrase: {p}", PHRASE_WEIGHT)
                 for p in found
             ]
+        complaints = phrase_hits(words, _NEGATIVE)
+        if complaints:
+            adjust[i, 0] += PHRASE_WEIGHT
+            items += [(f"negative_phrase: {p}", -PHRASE_WEIGHT) for p in complaints]
         evidence.append(items)
     return adjust, evidence
