@@ -6,6 +6,14 @@ wrk's latency distribution). The baseline is an `async def` "hello" route served
 with the options `socialpulse serve` uses (one process, log level info, no access log), so
 `req/s / hello` says what share of the web server's own capacity an endpoint gets.
 
+Three "floor" rows come from the hello process (`_floors.py`): the work of the product's
+`GET /api/v1/workspace` (bearer key checked, one row read into a response model) as a lean
+FastAPI + SQLAlchemy app writes it, with no middleware, logging, rate limit or cache: through an
+ORM session in a `def` route (FastAPI's thread pool, where the product runs its reads), the
+same in an `async def` route (every query blocking the event loop), and with Core statements on
+a connection instead of the ORM. They say how much of a cold read is the stack itself, and the
+most a route built each way can reach on this machine.
+
 The product runs as a user runs it, on the demo workspace: a temporary SOCIALPULSE_DATA_DIR,
 `socialpulse migrate`, `socialpulse demo`, then `socialpulse serve` with default settings
 (default logging, embedded worker), twice: "cold" with SOCIALPULSE_RESPONSE_CACHE=off and
@@ -81,6 +89,8 @@ class Target:
     def label(self) -> str:
         if self is HELLO:
             return "hello baseline (minimal FastAPI)"
+        if self in FLOORS:
+            return f"floor: {FLOOR_LABELS[self.name]}"
         shown = f"`GET {self.path}`"
         return f"dashboard {shown} (session cookie)" if self.auth == "cookie" else shown
 
@@ -89,6 +99,7 @@ def targets(account_id: int) -> list[Target]:
     account = f"/api/v1/accounts/{account_id}"
     return [
         Target("health", "/api/health", ""),
+        Target("workspace", "/api/v1/workspace", "key"),
         Target("accounts", "/api/v1/accounts", "key"),
         Target("overview", f"{account}/overview", "key"),
         Target("top-posts", f"{account}/top-posts", "key"),
@@ -101,6 +112,17 @@ def targets(account_id: int) -> list[Target]:
 
 
 HELLO = Target("hello", "/", "")
+# Served by the hello process (`_floors.py`): the product's `workspace` row without the product.
+FLOORS = (
+    Target("floor sync", "/floor/sync", "key"),
+    Target("floor async", "/floor/async", "key"),
+    Target("floor core", "/floor/core", "key"),
+)
+FLOOR_LABELS = {
+    "floor sync": "key check + one row, ORM session, `def` route (thread pool)",
+    "floor async": "key check + one row, ORM session, `async def` route",
+    "floor core": "key check + one row, Core connection, `async def` route",
+}
 
 
 @dataclass(frozen=True)
@@ -298,7 +320,8 @@ def serving(
 
 
 def serve_hello(port: int) -> None:
-    """The baseline: the least a FastAPI app on uvicorn can do per request."""
+    """The baseline: the least a FastAPI app on uvicorn can do per request. The same process
+    serves the two floors (`_floors.py`)."""
     import uvicorn
     from fastapi import FastAPI
 
@@ -308,6 +331,9 @@ def serve_hello(port: int) -> None:
     async def hello() -> dict[str, str]:
         return {"hello": "world"}
 
+    import _floors  # the product's models: imported by this server process only
+
+    app.include_router(_floors.router())
     # As `socialpulse serve` runs uvicorn at the default log level INFO.
     uvicorn.run(app, host=HOST, port=port, log_level="info", access_log=False)
 
@@ -465,6 +491,26 @@ def check_ok(base_url: str, target: Target, headers: list[str]) -> None:
         )
 
 
+def check_floors(hello_url: str, base_url: str, key: str) -> None:
+    """Each floor answers what the product's `GET /api/v1/workspace` answers, and refuses the
+    key with a wrong secret: the rows compare the same work."""
+    expected = httpx.get(
+        base_url + "/api/v1/workspace", headers={"Authorization": f"Bearer {key}"}, timeout=60
+    ).json()
+    forged = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+    for floor in FLOORS:
+        answer = httpx.get(
+            hello_url + floor.path, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        )
+        if answer.json() != expected:
+            raise RuntimeError(f"{floor.path} answered {answer.text}, the product {expected}")
+        refused = httpx.get(
+            hello_url + floor.path, headers={"Authorization": f"Bearer {forged}"}, timeout=60
+        )
+        if refused.status_code != 401:
+            raise RuntimeError(f"{floor.path} answered {refused.status_code} to a wrong key")
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -478,9 +524,11 @@ def measure(
     args: argparse.Namespace,
     results: Results,
 ) -> None:
-    plan: list[tuple[Target, str, list[str]]] = [(HELLO, hello_url, [])] + [
-        (t, base_url, headers_for(t, key, cookie)) for t in chosen
-    ]
+    baselines = [HELLO, *FLOORS]
+    plan: list[tuple[Target, str, list[str]]] = [
+        (t, hello_url, headers_for(t, key, cookie)) for t in baselines
+    ] + [(t, base_url, headers_for(t, key, cookie)) for t in chosen]
+    check_floors(hello_url, base_url, key)
     for target, url, headers in plan:
         check_ok(url, target, headers)
         if args.warmup > 0:
@@ -490,7 +538,8 @@ def measure(
     writes = 0
     for number in range(1, args.rounds + 1):
         for target, url, headers in plan:
-            with writing(base_url, key, args.write_every if target is not HELLO else 0) as writer:
+            every = 0 if target in baselines else args.write_every
+            with writing(base_url, key, every) as writer:
                 result = run_wrk(url + target.path, headers, args, args.duration)
             writes += writer.done
             results.add(run, target.name, result)
@@ -564,7 +613,7 @@ def print_table(
             results.spread(run, target.name),
         )
         for run in runs
-        for target in [HELLO, *chosen]
+        for target in [HELLO, *FLOORS, *chosen]
     ]
 
     def procs(run: Run) -> str:
