@@ -358,6 +358,10 @@ def test_evidence_reads_as_words_and_low_confidence_is_marked_uncertain(inbox: I
             {"source": "model", "value": "sentiment_multi:xx", "weight": 0.5},
             "Multilingual model, read as xx (50 % sure of the language)",
         ),
+        (
+            {"source": "model", "value": "english_vote", "weight": 0.81},
+            "English model, for the English words in it: 81 % likely",
+        ),
     ],
 )
 def test_evidence_phrases(evidence: dict[str, object], phrase: str) -> None:

@@ -126,9 +126,10 @@ SPAM_GATE_CAP = 0.49
 # gate; rt4: Arabic, German, Spanish, French, Hindi, Italian and Portuguese go to the
 # multilingual model; rt5: exclaimed compliments are praise, not questions, and complaints,
 # purchase intent, collaboration, threats and insults in Spanish, Portuguese, French, German
-# and Italian by rules, the English complaint model asked of English only). Short on purpose:
-# versions are kept in 64-character columns.
-ROUTING_VERSION = "rt5"
+# and Italian by rules, the English complaint model asked of English only; rt6: the English
+# model votes on romanised Hindi's sentiment). Short on purpose: versions are kept in
+# 64-character columns.
+ROUTING_VERSION = "rt6"
 # The languages the complaint model learned (English tweets), whichever backend routes sentiment.
 COMPLAINT_MODEL_LANGUAGES = frozenset({"en", "und"})
 # The lexicon-only sentiment of an unsupported language names a label only from this probability.
@@ -166,7 +167,11 @@ class ModelBundle:
             spam=models["spam"],
             metadata=metadata,
             multi=(
-                MultiSentiment.of(models["sentiment_multi"], metadata["models"]["sentiment_multi"])
+                MultiSentiment.of(
+                    models["sentiment_multi"],
+                    metadata["models"]["sentiment_multi"],
+                    english=models["sentiment"],
+                )
                 if "sentiment_multi" in models
                 else None
             ),
@@ -191,6 +196,32 @@ def _rule_evidence(found: rules.RuleScore) -> list[Evidence]:
 def _chunks(texts: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(texts), size):
         yield texts[start : start + size]
+
+
+def _english_vote_evidence(
+    multi: MultiSentiment,
+    batch: FeatureBatch,
+    rows: list[int],
+    codes: list[str],
+    target: npt.NDArray[np.int64],
+) -> list[list[Evidence]]:
+    """For each of ``batch[rows]`` whose language takes the English model's vote: how likely
+    the English model found the label the text got."""
+    found: list[list[Evidence]] = [[] for _ in rows]
+    vote = multi.english
+    if vote is None:
+        return found
+    voting = vote.weight(codes) > 0
+    if not voting.any():
+        return found
+    keep = np.zeros(batch.n_docs, dtype=bool)
+    keep[np.asarray(rows)[voting]] = True
+    probabilities = vote.probabilities(only_docs(batch, keep))
+    for row, i in enumerate(rows):
+        if voting[row]:
+            likely = round(float(probabilities[i, target[i]]), 4)
+            found[row].append(Evidence("model", "english_vote", likely))
+    return found
 
 
 def lexicon_only_sentiment(
@@ -341,9 +372,12 @@ class DefaultAnalyzer:
         target = np.zeros(len(texts), dtype=np.int64)
         target[rows] = probabilities.argmax(axis=1)
         found = multi.model.explain(lang_batch, values, target, only=keep)
+        voted = _english_vote_evidence(multi, batch, rows, codes, target)
         return probabilities, [
-            extra + _features(prior_items, "term") + _features(found[i])
-            for extra, prior_items, i in zip(added, prior_evidence, rows, strict=True)
+            extra + voted[row] + _features(prior_items, "term") + _features(found[i])
+            for row, (extra, prior_items, i) in enumerate(
+                zip(added, prior_evidence, rows, strict=True)
+            )
         ]
 
     def _sentiment(

@@ -80,35 +80,84 @@ def language_batch(batch: FeatureBatch, codes: Sequence[str], fold: FoldSpec) ->
     )
 
 
+# The English model's probabilities are floored before their log: a vote, not a veto.
+_VOTE_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class EnglishVote:
+    """The English sentiment model's log-probabilities, times a weight per language, added to
+    the multilingual scores (metadata ``english_vote``). For romanised, code-mixed Hindi: its
+    tweets share the Latin script and many words with English ("so sad yaar", "best movie
+    ever"), which the English model learned from 47,000 tweets and the multilingual one from
+    under 2,000. The English model never saw the multilingual labels, so its scores on them
+    are out of sample; the weight is chosen by cross-validation (`training.multi`)."""
+
+    model: LinearModel
+    weights: dict[str, float]
+
+    def weight(self, codes: Sequence[str]) -> F32:
+        return np.asarray([self.weights.get(code, 0.0) for code in codes], dtype=np.float32)
+
+    def probabilities(self, batch: FeatureBatch) -> F32:
+        """The English model's P(negative, neutral, positive) of each text of `batch`."""
+        return self.model.probabilities(self.model.decision(batch, self.model.values(batch)))
+
+    def of(self, batch: FeatureBatch, codes: Sequence[str]) -> F32:
+        """The vote of each text of `batch` (featurised with the default spec): zero for a
+        language without a weight."""
+        weight = self.weight(codes)
+        if not weight.any():
+            return np.zeros((batch.n_docs, 3), dtype=np.float32)
+        probabilities = self.probabilities(only_docs(batch, weight > 0))
+        return np.asarray(
+            weight[:, None] * np.log(np.maximum(probabilities, _VOTE_FLOOR)), dtype=np.float32
+        )
+
+
 @dataclass
 class MultiSentiment:
-    """The shipped multilingual model: its weights over the folded space, the fold, and the
-    offsets chosen per language by cross-validation (metadata ``offsets_by_language``)."""
+    """The shipped multilingual model: its weights over the folded space, the fold, the
+    offsets chosen per language by cross-validation (metadata ``offsets_by_language``), and
+    the English model's vote where a language takes it (``english_vote``)."""
 
     model: LinearModel
     fold: FoldSpec
     offsets: dict[str, F32]
+    english: EnglishVote | None = None
 
     @classmethod
-    def of(cls, model: LinearModel, meta: dict[str, Any]) -> MultiSentiment:
+    def of(
+        cls, model: LinearModel, meta: dict[str, Any], english: LinearModel | None = None
+    ) -> MultiSentiment:
         offsets = {
             str(code): np.asarray(values, dtype=np.float32)
             for code, values in meta.get("offsets_by_language", {}).items()
         }
-        return cls(model, FoldSpec.from_json(meta["fold"]), offsets)
+        weights = {str(code): float(w) for code, w in meta.get("english_vote", {}).items() if w}
+        vote = EnglishVote(english, weights) if english is not None and weights else None
+        return cls(model, FoldSpec.from_json(meta["fold"]), offsets, vote)
 
     def reads(self, code: str) -> bool:
         return code in self.offsets
 
     def scores(self, batch: FeatureBatch, codes: Sequence[str]) -> tuple[FeatureBatch, F32, F32]:
         """The language batch of `batch` (featurised with the default spec), its tf-idf values
-        and the decision with each language's offsets (before the temperature). A text whose
-        code the model does not read scores zero offsets: the caller ignores its row."""
+        and the decision with the English vote and each language's offsets (before the
+        temperature). A text whose code the model does not read scores zero offsets: the
+        caller ignores its row."""
+        vote = self.english_vote(batch, codes)
         batch = language_batch(batch, codes, self.fold)
         values = self.model.values(batch)
         zero = np.zeros(3, dtype=np.float32)
         shift = np.stack([self.offsets.get(code, zero) for code in codes]) if codes else zero
-        return batch, values, self.model.decision(batch, values) + shift
+        return batch, values, self.model.decision(batch, values) + vote + shift
+
+    def english_vote(self, batch: FeatureBatch, codes: Sequence[str]) -> F32:
+        """What the English model adds to the scores of `batch` (default-spec features)."""
+        if self.english is None:
+            return np.zeros((batch.n_docs, 3), dtype=np.float32)
+        return self.english.of(batch, codes)
 
     def without_offsets(self, decision: F32, codes: Sequence[str]) -> F32:
         """`decision` (from `scores`, prior added or not) less each language's offsets."""

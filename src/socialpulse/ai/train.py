@@ -141,6 +141,7 @@ def save_bundle(
             **model_meta(multi, "softmax"),
             "fold": multi_metrics["fold"],
             "offsets_by_language": multi_metrics["offsets_by_language"],
+            "english_vote": multi_metrics.get("english_vote", {}),
         }
     (out_dir / "metadata.json").write_text(
         json.dumps(metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8"
@@ -194,7 +195,7 @@ def train(
     sentiment_val = read_sentiment(data / "sentiment" / "val.tsv")
     sentiment, sentiment_metrics = fit_sentiment(sentiment_train, sentiment_val, spec)
 
-    multi, multi_metrics = fit_multilingual(data, spec)
+    multi, multi_metrics = fit_multilingual(data, spec, english=sentiment)
 
     complaints = read_complaints(data / "intent" / "complaints-train.csv")
     c_complaint, complaint_cv = choose_c(

@@ -25,6 +25,8 @@ MODEL_NAMES = {
     "spam_model": "Spam model",
     "complaint_model": "Complaint model",
     "minilm_head": "Language model (MiniLM)",
+    # Romanised Hindi: the English model reads its English words too (ai/multilingual.py).
+    "english_vote": "English model, for the English words in it",
 }
 # Rules whose evidence is a score, not a matched text.
 RULE_PHRASES = {

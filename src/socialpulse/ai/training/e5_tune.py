@@ -30,7 +30,7 @@ from socialpulse.ai.analysis import ModelBundle
 from socialpulse.ai.e5 import E5, installed_version
 from socialpulse.ai.e5_file import E5File
 from socialpulse.ai.e5_tuned import LAYERS_FILE, OOF_FILE, TunedLayers, base_model_path
-from socialpulse.ai.features import F32
+from socialpulse.ai.features import F32, featurize
 from socialpulse.ai.multi_head import FAMILY, MultiHead
 from socialpulse.ai.multilingual import MULTI_LANGUAGES
 from socialpulse.ai.training.e5_tune_torch import RECIPE_KEYS, VARIANTS
@@ -146,7 +146,12 @@ def ngram_out_of_fold(bundle: ModelBundle, data: MultiData) -> F32:
         raise RuntimeError("the bundle has no multilingual model to put the head on")
     c_ngram = float(bundle.metadata["metrics"]["sentiment_multi"]["C"])
     texts = [data.texts[i] for i in data.foreign]
-    return out_of_fold(data, bundle.spec, multi.fold, c_ngram) + polarity.prior(texts)[0]
+    codes = [data.codes[i] for i in data.foreign]
+    return (
+        out_of_fold(data, bundle.spec, multi.fold, c_ngram)
+        + multi.english_vote(featurize(texts, bundle.spec), codes)
+        + polarity.prior(texts)[0]
+    )
 
 
 def calibrate(

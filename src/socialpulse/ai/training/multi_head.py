@@ -31,7 +31,7 @@ import numpy as np
 from socialpulse.ai import polarity
 from socialpulse.ai.analysis import ModelBundle
 from socialpulse.ai.e5 import BATCH, E5
-from socialpulse.ai.features import F32
+from socialpulse.ai.features import F32, featurize
 from socialpulse.ai.multi_head import FAMILY, MultiHead
 from socialpulse.ai.multilingual import MULTI_LANGUAGES
 from socialpulse.ai.training.datasets import SEED, IntArray
@@ -157,7 +157,11 @@ def fit_multi_head(
 
     if progress is not None:
         progress(0, len(folds), "n-gram model out of fold")
-    ngram = out_of_fold(data, bundle.spec, multi.fold, c_ngram) + polarity.prior(texts)[0]
+    ngram = (
+        out_of_fold(data, bundle.spec, multi.fold, c_ngram)
+        + multi.english_vote(featurize(texts, bundle.spec), codes.tolist())
+        + polarity.prior(texts)[0]
+    )
     embeddings = embed_all(encoder, texts, progress)
 
     best: tuple[float, float, float, F32] | None = None
