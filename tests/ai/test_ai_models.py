@@ -8,7 +8,9 @@ import numpy as np
 from socialpulse.ai.analysis import ModelBundle
 from socialpulse.ai.base import WEIGHTS_DIR
 
-MAX_TOTAL_BYTES = 25_000_000
+# The default models are about 5 MB; the rest is the accurate backend's two fine-tuned
+# encoders (MiniLM's int8 delta, 10 MB, and e5's 4-bit layers, 11.5 MB).
+MAX_TOTAL_BYTES = 30_000_000
 
 
 def test_no_pickled_models_ship() -> None:

@@ -193,6 +193,48 @@ def test_bitfit_tuning_changes_only_what_the_engine_keeps_in_float(
     assert np.allclose(e5_tune_torch.predict(network, batches, rows), before, atol=1e-5)
 
 
+def test_quantisation_aware_tuning_trains_what_the_engine_will_run(
+    model: E5File, engine: object
+) -> None:
+    """The "qat" variants: every matrix trains through its own 4-bit rounding (the engine's
+    Q4_0, exactly), so rounding the tuned network for export changes none of its predictions,
+    and the rounded matrices differ from the package's: the tuning survives."""
+    # Training only (`make fine-tune`): CI has no PyTorch, so this skips there.
+    torch = pytest.importorskip("torch", reason="PyTorch (training only) is not installed")
+
+    from socialpulse.ai.training import e5_tune_torch
+
+    torch.set_num_threads(2)
+    e5_file = e5_tune_torch._e5_file()
+    weights = np.random.default_rng(0).normal(0, 0.05, (64, 96)).astype(np.float32)
+    rounded = e5_tune_torch.straight_through_q4(torch, torch.tensor(weights, requires_grad=True))
+    expected = e5_file.dequantize_q4(e5_file.quantize_q4(weights), 64, 96)
+    assert np.array_equal(rounded.detach().numpy(), expected)
+    rounded.sum().backward()  # straight through: the gradient reaches the unrounded values
+
+    texts = [text for text in MULTILINGUAL if text] * 3
+    inputs = _torch_inputs(model, engine, texts)
+    network = e5_tune_torch.Network(torch, inputs, e5_file)
+    batches = e5_tune_torch.Batches(inputs["ids"], inputs["starts"])
+    rows = np.arange(len(texts))
+    labels = inputs["labels"].astype(np.int64)
+    network.quantisation_aware = True
+    e5_tune_torch.train_run(
+        network, batches, rows, labels, np.ones(len(rows), np.float32), 3e-3, 2, [], False
+    )
+    trained = e5_tune_torch.predict(network, batches, rows)
+    network.quantisation_aware = False
+    exported = e5_tune_torch.rounded_to_q4(network.export(), e5_file)
+    network.load_layers(exported)
+    assert np.allclose(e5_tune_torch.predict(network, batches, rows), trained, atol=1e-4)
+    changed = sum(
+        not np.array_equal(layer[name], base[name])
+        for layer, base in zip(exported, network.base, strict=True)
+        for name in e5_tune_torch.Q4_NAMES
+    )
+    assert changed == len(exported) * len(e5_tune_torch.Q4_NAMES)
+
+
 def _tuned_file(model: E5File, path: Path, scale: float = 1.5) -> Path:
     from socialpulse.ai.e5_tuned import TunedLayers
 

