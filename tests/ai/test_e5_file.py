@@ -193,6 +193,9 @@ def test_bitfit_tuning_changes_only_what_the_engine_keeps_in_float(
     assert np.allclose(e5_tune_torch.predict(network, batches, rows), before, atol=1e-5)
 
 
+QUANTISATION_AWARE = True  # False: ordinary tuning, which the export undoes
+
+
 def test_quantisation_aware_tuning_trains_what_the_engine_will_run(
     model: E5File, engine: object
 ) -> None:
@@ -207,10 +210,12 @@ def test_quantisation_aware_tuning_trains_what_the_engine_will_run(
     torch.set_num_threads(2)
     e5_file = e5_tune_torch._e5_file()
     weights = np.random.default_rng(0).normal(0, 0.05, (64, 96)).astype(np.float32)
-    rounded = e5_tune_torch.straight_through_q4(torch, torch.tensor(weights, requires_grad=True))
+    unrounded = torch.tensor(weights, requires_grad=True)
+    rounded = e5_tune_torch.straight_through_q4(torch, unrounded)
     expected = e5_file.dequantize_q4(e5_file.quantize_q4(weights), 64, 96)
     assert np.array_equal(rounded.detach().numpy(), expected)
-    rounded.sum().backward()  # straight through: the gradient reaches the unrounded values
+    rounded.sum().backward()
+    assert np.array_equal(unrounded.grad.numpy(), np.ones_like(weights))  # straight through
 
     texts = [text for text in MULTILINGUAL if text] * 3
     inputs = _torch_inputs(model, engine, texts)
@@ -218,10 +223,19 @@ def test_quantisation_aware_tuning_trains_what_the_engine_will_run(
     batches = e5_tune_torch.Batches(inputs["ids"], inputs["starts"])
     rows = np.arange(len(texts))
     labels = inputs["labels"].astype(np.int64)
-    network.quantisation_aware = True
     e5_tune_torch.train_run(
-        network, batches, rows, labels, np.ones(len(rows), np.float32), 3e-3, 2, [], False
+        network,
+        batches,
+        rows,
+        labels,
+        np.ones(len(rows), np.float32),
+        3e-3,
+        2,
+        [],
+        quantisation_aware=QUANTISATION_AWARE,
     )
+    assert not network.quantisation_aware
+    network.quantisation_aware = QUANTISATION_AWARE  # the forward it trained with
     trained = e5_tune_torch.predict(network, batches, rows)
     network.quantisation_aware = False
     exported = e5_tune_torch.rounded_to_q4(network.export(), e5_file)

@@ -313,13 +313,17 @@ def train_run(
     epochs: int,
     log: list[str],
     float_only: bool = False,
+    quantisation_aware: bool = False,
 ) -> None:
+    """Train the layers and head on `rows`; with `quantisation_aware` the matrices train
+    through their 4-bit rounding (the network runs unrounded again afterwards)."""
     torch = network.torch
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
     network.reset()
     if float_only:
         network.freeze_matrices()
+    network.quantisation_aware = quantisation_aware
     counts = np.bincount(labels[rows], minlength=3).astype(np.float64)
     class_weights = len(rows) / (3 * np.maximum(counts, 1))
     weights_all = torch.tensor(
@@ -367,6 +371,7 @@ def train_run(
             step += 1
         log.append(f"    epoch {epoch + 1}: mean loss {np.mean(losses):.4f}")
     network.training = False
+    network.quantisation_aware = False
 
 
 def macro_f1(labels: np.ndarray, predicted: np.ndarray) -> float:
@@ -442,6 +447,7 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
             epochs=epochs,
             log=variant_log,
             float_only=float_only,
+            quantisation_aware=quantisation_aware,
         )
 
         for fold in range(int(folds.max()) + 1):
@@ -450,9 +456,7 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
             if with_english:
                 train = np.concatenate([train, english])
             variant_log.append(f"  fold {fold}: {len(train)} train, {len(held)} held out")
-            network.quantisation_aware = quantisation_aware
             run(train)
-            network.quantisation_aware = False
             network.load_layers(rounded_to_q4(network.export(), e5_file))
             oof[held] = predict(network, batches, held)
             print("\n".join(variant_log[-epochs - 1 :]), flush=True)
@@ -467,9 +471,7 @@ def main(inputs_path: Path, out_dir: Path, variants: list[str], merge_folds: int
         variant_log.append(f"  out-of-fold macro-F1 by language {scores}, average {average:.4f}")
         train = np.concatenate([foreign, english]) if with_english else foreign
         variant_log.append(f"  final: {len(train)} train")
-        network.quantisation_aware = quantisation_aware
         run(train)
-        network.quantisation_aware = False
         final = network.export()
         arrays: dict[str, np.ndarray] = {
             "oof": oof,
