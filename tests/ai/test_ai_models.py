@@ -68,3 +68,17 @@ def test_model_card_documents_data_scores_and_format() -> None:
 
 def test_weights_dir_is_inside_the_package() -> None:
     assert Path(WEIGHTS_DIR).parent.name == "ai"
+
+
+def test_model_card_records_the_e5_variants_cross_validation_chose_against() -> None:
+    from socialpulse.ai.training.model_card import EARLIER_E5_VARIANTS
+
+    head = json.loads((WEIGHTS_DIR / "accurate" / "multi_head.json").read_text(encoding="utf-8"))
+    shipped = head["metrics"]["variant"]
+    card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
+    (record,) = [line for line in card.splitlines() if "Variants shipped before it" in line]
+    for name, (_, _, alone, cv, val) in EARLIER_E5_VARIANTS.items():
+        if name != shipped:
+            assert f"`{name}`" in record
+            assert f"{alone} alone, {cv} combined in CV, {val} on val" in record
+    assert f"`{shipped}` (" not in record

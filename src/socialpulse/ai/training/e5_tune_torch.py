@@ -63,7 +63,9 @@ SEED = 0
 # just those, and ship exactly what they learned. The "qat" variants (quantisation-aware
 # training, Jacob et al., CVPR 2018) train every tensor, the matrices through their own
 # rounding to 4 bits with the gradient passed straight through (Bengio et al., 2013): the
-# forward sees what the engine will run, so a tuned matrix survives the export.
+# forward sees what the engine will run, so a tuned matrix survives the export. Out of fold
+# (2 merged folds) the head alone averaged 0.6057 at lr 1e-4, 0.6092 at 2e-4 (shipped) and
+# 0.5993 at 3e-4.
 VARIANTS: dict[str, tuple[float, int, bool, bool, bool]] = {
     "bitfit-lr1e-3": (1e-3, 3, False, True, False),
     "bitfit-lr5e-4": (5e-4, 3, False, True, False),
@@ -72,6 +74,8 @@ VARIANTS: dict[str, tuple[float, int, bool, bool, bool]] = {
     "lr5e-5-en": (5e-5, 3, True, False, False),
     "qat-lr5e-5": (5e-5, 3, False, False, True),
     "qat-lr1e-4": (1e-4, 3, False, False, True),
+    "qat-lr2e-4": (2e-4, 3, False, False, True),
+    "qat-lr3e-4": (3e-4, 3, False, False, True),
 }
 RECIPE_KEYS = (
     "layer_lr",
