@@ -71,7 +71,7 @@ def test_weights_dir_is_inside_the_package() -> None:
 
 
 def test_model_card_records_the_e5_variants_cross_validation_chose_against() -> None:
-    from socialpulse.ai.training.model_card import EARLIER_E5_VARIANTS
+    from socialpulse.ai.training.model_card import EARLIER_E5_VARIANTS, TRIED_E5_VARIANTS
 
     head = json.loads((WEIGHTS_DIR / "accurate" / "multi_head.json").read_text(encoding="utf-8"))
     shipped = head["metrics"]["variant"]
@@ -82,3 +82,8 @@ def test_model_card_records_the_e5_variants_cross_validation_chose_against() -> 
             assert f"`{name}`" in record
             assert f"{alone} alone, {cv} combined in CV, {val} on val" in record
     assert f"`{shipped}` (" not in record
+    (tried,) = [part for part in record.split(". ") if part.startswith("Tried and not shipped")]
+    for name, (_, _, alone, cv) in TRIED_E5_VARIANTS.items():
+        assert f"`{name}` (" in tried
+        assert f"{alone} alone" in tried
+        assert cv is None or f"{cv} combined in CV" in tried
