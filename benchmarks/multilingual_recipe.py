@@ -18,7 +18,7 @@ import argparse
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -145,10 +145,16 @@ def vote_for(vote: F32, codes: np.ndarray, voting: tuple[str, ...]) -> F32:
 
 
 def nested_vote_score(
-    decision: F32, vote: F32, labels: IntArray, codes: np.ndarray, folds: list[IntArray]
+    decision: F32,
+    vote: F32,
+    labels: IntArray,
+    codes: np.ndarray,
+    folds: list[IntArray],
+    weights: Sequence[float] = ENGLISH_VOTE_WEIGHTS,
 ) -> dict[str, float]:
-    """Like `nested_score` with macro-F1 offsets, the English vote's weight chosen with them on
-    the other four folds (`training.multi.choose_english_vote`'s grid)."""
+    """Like `nested_score` with macro-F1 offsets, the weight of `vote` (the English model's, or
+    any other scores added to `decision`) chosen from `weights` with them on the other four
+    folds (by default `training.multi.choose_english_vote`'s grid)."""
     fold_of = np.zeros(len(labels), dtype=np.int64)
     for number, test in enumerate(folds):
         fold_of[test] = number
@@ -158,7 +164,7 @@ def nested_vote_score(
             chosen = (codes == code) & (fold_of != number)
             scored = (codes == code) & (fold_of == number)
             best: tuple[float, float, F32] | None = None
-            for weight in ENGLISH_VOTE_WEIGHTS:
+            for weight in weights:
                 voted = decision[chosen] + weight * vote[chosen]
                 offsets, _ = tune_offsets(voted, labels[chosen], macro_f1)
                 score = macro_f1(labels[chosen], (voted + offsets).argmax(axis=1))
