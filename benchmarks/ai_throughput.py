@@ -1,10 +1,12 @@
 """Throughput of the full text analysis (`socialpulse.ai.analyze`), per backend.
 
     python benchmarks/ai_throughput.py [--data ../shared/data] [--backend default] [-n 2000]
+        [--multilingual]
 
 Uses the tweets of ``sentiment/val.tsv`` when the shared data is there (realistic lengths),
-otherwise generated captions and comments. The distinct texts are shuffled and split three
-ways, so no figure profits from work (caches, warm paths) another step already did on the
+otherwise generated captions and comments; with ``--multilingual`` the seven other languages'
+val tweets, which go through the multilingual model. The distinct texts are shuffled and split
+three ways, so no figure profits from work (caches, warm paths) another step already did on the
 same text: a warm-up slice, the one-at-a-time slice (--single texts) and the batch slice
 (the rest, at most -n). Prints texts/s in batches and one at a time, in one process.
 """
@@ -30,8 +32,19 @@ WARMUP = 64
 DECOR = ["#fitness", "#ootd", "@friend", "😂", "🔥", "https://example.com/p/1", "?", "!"]
 
 
-def load_texts(data: Path, n: int) -> tuple[list[str], str]:
-    """At least `n` distinct texts (fewer only when the shared file has fewer)."""
+MULTILINGUAL = ("ar", "de", "es", "fr", "hi", "it", "pt")
+
+
+def load_texts(data: Path, n: int, multilingual: bool = False) -> tuple[list[str], str]:
+    """At least `n` distinct texts (fewer only when the shared file has fewer); with
+    `multilingual`, the seven other languages' val tweets (the multilingual model's path)."""
+    if multilingual:
+        files = [data / "sentiment-multilingual" / code / "val.tsv" for code in MULTILINGUAL]
+        if not all(path.is_file() for path in files):
+            raise SystemExit(f"{data} holds no sentiment-multilingual/<code>/val.tsv")
+        lines = [line for path in files for line in path.read_text("utf-8").splitlines()[1:]]
+        texts = list(dict.fromkeys(line.partition("\t")[2] for line in lines if line))
+        return texts, f"distinct val tweets of {', '.join(MULTILINGUAL)}"
     val = data / "sentiment" / "val.tsv"
     if val.is_file():
         lines = val.read_text(encoding="utf-8").splitlines()[1:]
@@ -69,9 +82,14 @@ def main() -> None:
     parser.add_argument("--backend", action="append", help="default, accurate (repeatable)")
     parser.add_argument("-n", type=int, default=2000, help="texts for the batch run")
     parser.add_argument("--single", type=int, default=500, help="texts for one-at-a-time")
+    parser.add_argument(
+        "--multilingual",
+        action="store_true",
+        help="the seven other languages' val tweets instead of the English ones",
+    )
     args = parser.parse_args()
 
-    texts, source = load_texts(args.data, WARMUP + args.single + args.n)
+    texts, source = load_texts(args.data, WARMUP + args.single + args.n, args.multilingual)
     warm, single, batch = split(texts, WARMUP, args.single, args.n)
     mean = sum(map(len, batch + single)) / len(batch + single)
     print(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from socialpulse.ai.analysis import ModelBundle
 from socialpulse.ai.backends import get_analyzer
 from socialpulse.ai.base import Analyzer
 
@@ -65,3 +66,9 @@ def accurate_backend() -> None:
         ),
         "the accurate backend is not installed (make accurate)",
     )
+
+
+@pytest.fixture(scope="session")
+def bundle() -> ModelBundle:
+    """The shipped default models."""
+    return ModelBundle.load()

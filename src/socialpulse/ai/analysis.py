@@ -111,6 +111,7 @@ from socialpulse.ai.base import (
 from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, clean, featurize
 from socialpulse.ai.linear import LinearModel
 from socialpulse.ai.multilingual import MultiSentiment, only_docs
+from socialpulse.ai.word_vectors import StaticHead, WordVectorsError
 
 BATCH_SIZE = 512
 # Model-based intents list their top features only from this score up (near-misses included).
@@ -171,11 +172,23 @@ class ModelBundle:
                     models["sentiment_multi"],
                     metadata["models"]["sentiment_multi"],
                     english=models["sentiment"],
+                    static=_static_head(models_dir, metadata["models"]["sentiment_multi"]),
                 )
                 if "sentiment_multi" in models
                 else None
             ),
         )
+
+
+def _static_head(models_dir: Path, meta: dict[str, Any]) -> StaticHead | None:
+    """The multilingual model's static word-vector head, when its metadata names one; a file
+    that is missing or does not match is an error, not a silently weaker model."""
+    if "static" not in meta:
+        return None
+    try:
+        return StaticHead.load(models_dir, meta["static"])
+    except (WordVectorsError, KeyError) as exc:
+        raise BackendUnavailable(f"the multilingual model's word vectors: {exc}") from exc
 
 
 def rescale(probability: F32, threshold: float) -> F32:

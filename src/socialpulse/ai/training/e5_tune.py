@@ -40,6 +40,7 @@ from socialpulse.ai.training.multi import (
     out_of_fold,
     per_language_scores,
     read_multilingual,
+    static_out_of_fold,
 )
 from socialpulse.ai.training.multi_head import (
     ALPHAS,
@@ -149,6 +150,7 @@ def ngram_out_of_fold(bundle: ModelBundle, data: MultiData) -> F32:
     codes = [data.codes[i] for i in data.foreign]
     return (
         out_of_fold(data, bundle.spec, multi.fold, c_ngram)
+        + static_out_of_fold(multi, data)
         + multi.english_vote(featurize(texts, bundle.spec), codes)
         + polarity.prior(texts)[0]
     )

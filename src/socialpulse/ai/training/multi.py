@@ -15,6 +15,11 @@ softmax temperature (minimising log-loss) are chosen on the out-of-fold scores o
 the emoji and phrase prior (`polarity`) the analyser adds to them.
 ``val.tsv`` is never read here: it is kept for the final figure.
 
+With the word table shipped (``word_vectors.npz``, `socialpulse ai embed-words`), a static
+word-vector head (`training.word_vectors`) adds its log-probabilities times one alpha, chosen
+from 0 (none) and ``STATIC_ALPHAS`` on the out-of-fold scores with the offsets tuned, before
+the English vote is chosen; its out-of-fold scores come from the same folds.
+
 Romanised Hindi's scores also take the English model's vote (`multilingual.EnglishVote`): its
 log-probabilities times a weight chosen from ``ENGLISH_VOTE_WEIGHTS`` on the same out-of-fold
 scores, before the offsets. The English model never saw these tweets' labels, so its scores on
@@ -43,10 +48,18 @@ from socialpulse.ai import polarity
 from socialpulse.ai.base import SENTIMENT_LABELS
 from socialpulse.ai.features import F32, FeatureSpec, featurize
 from socialpulse.ai.linear import LinearModel
-from socialpulse.ai.multilingual import MULTI_LANGUAGES, EnglishVote, FoldSpec, language_batch
+from socialpulse.ai.multilingual import (
+    MULTI_LANGUAGES,
+    EnglishVote,
+    FoldSpec,
+    MultiSentiment,
+    language_batch,
+)
 from socialpulse.ai.training.datasets import SEED, IntArray, kfold_indices, read_sentiment
 from socialpulse.ai.training.fit import fit_idf, matrix
 from socialpulse.ai.training.metrics import macro_f1, macro_recall, tune_offsets, tune_temperature
+from socialpulse.ai.training.word_vectors import STATIC_ALPHAS, fit_static, head_out_of_fold
+from socialpulse.ai.word_vectors import StaticHead, WordTable
 
 ENGLISH_SAMPLE = 12000
 ENGLISH_WEIGHT = 0.3
@@ -225,14 +238,55 @@ def choose_english_vote(
     return chosen, tried
 
 
+def average_macro_f1(decision: F32, labels: IntArray, codes: Sequence[str]) -> float:
+    """The languages' average macro-F1 of `decision`, each language's offsets tuned on it."""
+    code_array = np.asarray(codes)
+    scores = []
+    for code in sorted(set(codes)):
+        rows = code_array == code
+        offsets, _ = tune_offsets(decision[rows], labels[rows], macro_f1)
+        scores.append(macro_f1(labels[rows], (decision[rows] + offsets).argmax(1)))
+    return float(np.mean(scores))
+
+
+def choose_static_alpha(
+    decision: F32, labels: IntArray, codes: Sequence[str], head: F32
+) -> tuple[float, dict[str, float]]:
+    """The static head's weight (0 drops it) maximising the out-of-fold average macro-F1 of
+    ``decision + alpha x head``, offsets tuned (the smaller on a tie); and every weight's
+    figure."""
+    scores = {
+        str(alpha): round(average_macro_f1(decision + alpha * head, labels, codes), 4)
+        for alpha in (0.0, *STATIC_ALPHAS)
+    }
+    best = max((0.0, *STATIC_ALPHAS), key=lambda alpha: (scores[str(alpha)], -alpha))
+    return best, scores
+
+
+def static_out_of_fold(multi: MultiSentiment, data: MultiData) -> F32:
+    """``alpha`` times the shipped static head's out-of-fold log-probabilities (zero without
+    one), over the multilingual model's folds."""
+    foreign = data.foreign
+    if multi.static is None:
+        return np.zeros((len(foreign), 3), dtype=np.float32)
+    texts = [data.texts[i] for i in foreign]
+    codes = np.asarray([data.codes[i] for i in foreign])
+    head = head_out_of_fold(
+        multi.static.table, texts, data.labels[foreign], codes, foreign_folds(data)
+    )
+    return np.asarray(multi.static.alpha * head, dtype=np.float32)
+
+
 def fit_multilingual(
     data_dir: Path,
     spec: FeatureSpec,
     fold: FoldSpec | None = None,
     english: LinearModel | None = None,
-) -> tuple[LinearModel, dict[str, Any]]:
-    """The shipped multilingual model, its per-language offsets, the English model's vote (with
-    `english`, the English sentiment model as shipped) and its CV figures."""
+    table: WordTable | None = None,
+) -> tuple[LinearModel, dict[str, Any], StaticHead | None]:
+    """The shipped multilingual model, its per-language offsets, the static word-vector head
+    (with `table`, `socialpulse.ai.word_vectors`), the English model's vote (with `english`,
+    the English sentiment model as shipped) and its CV figures."""
     fold = fold or FoldSpec()
     data = read_multilingual(data_dir)
     foreign = data.foreign
@@ -252,6 +306,24 @@ def fit_multilingual(
             best = (average, c, decision)
     assert best is not None
     _, c, decision = best
+    static: StaticHead | None = None
+    static_metrics: dict[str, Any] = {}
+    if table is not None:
+        texts = [data.texts[i] for i in foreign]
+        head = head_out_of_fold(table, texts, labels, np.asarray(codes), foreign_folds(data))
+        alpha, by_alpha = choose_static_alpha(decision, labels, codes, head)
+        static_metrics = {
+            "static_alpha": alpha,
+            "static_cv_average_macro_f1_by_alpha": by_alpha,
+            "static_head_alone_cv_average_macro_f1": round(
+                average_macro_f1(head, labels, codes), 4
+            ),
+            "static_words": len(table.words),
+            "static_dimensions": table.dimensions,
+        }
+        if alpha > 0:
+            decision = decision + alpha * head
+            static = fit_static(table, texts, labels, np.asarray(codes), alpha)
     vote: dict[str, float] = {}
     vote_cv: dict[str, dict[str, float]] = {}
     if english is not None:
@@ -282,9 +354,10 @@ def fit_multilingual(
         "english_vote_cv": vote_cv,
         "train_texts": len(data.texts),
         "fold": fold.to_json(),
+        **static_metrics,
     }
     model.offsets = np.zeros(3, dtype=np.float32)
     metrics["offsets_by_language"] = {
         code: [round(float(v), 4) for v in value] for code, value in offsets.items()
     }
-    return model, metrics
+    return model, metrics, static

@@ -4,7 +4,8 @@ Recipe (`fit_multi_head`), on the seven languages' ``sentiment-multilingual/<iso
 
 1. the shipped multilingual n-gram model's out-of-fold scores: its recipe (C from its
    metadata) retrained on 5 folds stratified by language and label (`multi.foreign_folds`),
-   the emoji and phrase prior added, as the analyser adds it;
+   the static word-vector head's and the English vote's out-of-fold scores and the emoji and
+   phrase prior added, as the analyser adds them;
 2. each tweet's multilingual-e5-small embedding (`socialpulse.ai.e5`);
 3. a multinomial logistic regression on the embeddings, its out-of-fold log-probabilities on
    the same folds for each C of ``HEAD_CS``;
@@ -42,6 +43,7 @@ from socialpulse.ai.training.multi import (
     out_of_fold,
     per_language_scores,
     read_multilingual,
+    static_out_of_fold,
 )
 from socialpulse.ai.training.versions import arrays_digest
 
@@ -159,6 +161,7 @@ def fit_multi_head(
         progress(0, len(folds), "n-gram model out of fold")
     ngram = (
         out_of_fold(data, bundle.spec, multi.fold, c_ngram)
+        + static_out_of_fold(multi, data)
         + multi.english_vote(featurize(texts, bundle.spec), codes.tolist())
         + polarity.prior(texts)[0]
     )
