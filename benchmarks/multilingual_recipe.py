@@ -1,6 +1,6 @@
 """Nested cross-validation of the multilingual sentiment recipe's choices (issue #18).
 
-    python benchmarks/multilingual_recipe.py [--data ../shared/data] [--c 0.3]
+    python benchmarks/multilingual_recipe.py [--data ../shared/data] [--c 0.3] [--tried]
 
 `socialpulse ai train` fits the shipped recipe (`socialpulse.ai.training.multi`): the mean of a
 linear SVM and an NB-weighted SVM, per-language offsets maximising macro-F1. This script prints
@@ -11,6 +11,10 @@ the shipped word table; its alpha chosen like the vote): each variant's average 
 the seven languages' training tweets, out of fold, with the offsets chosen on the other four folds'
 out-of-fold scores (nested, so no figure is scored on the tweets its offsets were chosen on).
 `val.tsv` is not read. About two minutes on 2 cores.
+
+`--tried` also prints the static-head variants cross-validation chose against, each over the
+same table, folds, vote and nested choices as the shipped line (about ten more minutes; the
+fine-tuned one needs torch, `make accurate`).
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from socialpulse.ai import polarity
 from socialpulse.ai.analysis import ModelBundle
 from socialpulse.ai.features import F32, FeatureSpec, featurize
 from socialpulse.ai.multilingual import EnglishVote, FoldSpec, language_batch, only_docs
-from socialpulse.ai.training.datasets import IntArray, read_sentiment
+from socialpulse.ai.training.datasets import SEED, IntArray, read_sentiment
 from socialpulse.ai.training.fit import fit_idf, matrix
 from socialpulse.ai.training.metrics import macro_f1, macro_recall, tune_offsets
 from socialpulse.ai.training.multi import (
@@ -40,7 +46,8 @@ from socialpulse.ai.training.multi import (
     foreign_folds,
     read_multilingual,
 )
-from socialpulse.ai.training.word_vectors import head_out_of_fold
+from socialpulse.ai.training.word_vectors import _features, fold_view, head_out_of_fold
+from socialpulse.ai.word_vectors import WordTable, mean_vectors, text_words, word_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 Metric = Callable[[IntArray, IntArray], float]
@@ -101,6 +108,9 @@ def main() -> int:
     default_data = os.environ.get("SOCIALPULSE_SHARED_DATA", str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--data", type=Path, default=Path(default_data))
     parser.add_argument("--c", type=float, default=0.3, help="C of both SVMs (ai train's choice)")
+    parser.add_argument(
+        "--tried", action="store_true", help="also the static-head variants not shipped"
+    )
     args = parser.parse_args()
     if not (args.data / "sentiment-multilingual").is_dir():
         # `make bench` runs every benchmark: without the shared data there is nothing to measure.
@@ -151,6 +161,16 @@ def main() -> int:
         per = "  ".join(f"{code} {score:.3f}" for code, score in scores.items())
         label = "+ static word vectors, one alpha, vote for Hindi (shipped)"
         print(f"{np.mean(list(scores.values())):.4f}  {label:<58} {per}")
+        for label, variant, c in TRIED_STATIC if args.tried else ():
+            tried = variant_head(variant, c, static.static.table, texts, labels, codes, folds)
+            if tried is None:
+                print(f"skipped  {label}: needs torch (make accurate)")
+                continue
+            scores = nested_static_score(
+                decisions["mean+prior"], tried, vote_for(vote, codes, ("hi",)), labels, codes, folds
+            )
+            per = "  ".join(f"{code} {score:.3f}" for code, score in scores.items())
+            print(f"{np.mean(list(scores.values())):.4f}    {label:<56} {per}", flush=True)
     print(hindi_label_agreement(args.data))
     return 0
 
@@ -189,6 +209,132 @@ def nested_static_score(
         str(code): macro_f1(labels[codes == code], predicted[codes == code])
         for code in np.unique(codes)
     }
+
+
+# Static-head variants measured against the shipped one (idf-weighted mean, linear head, C=1).
+TRIED_STATIC = (
+    ("instead: unweighted mean of the word vectors", "unweighted", 1.0),
+    ("instead: first principal component removed (SIF)", "sif", 1.0),
+    ("instead: mean and max pooling, C=1", "mean_max", 1.0),
+    ("instead: mean and max pooling, C=0.3", "mean_max", 0.3),
+    ("instead: word vectors fine-tuned with the head", "fine_tuned", 1.0),
+)
+
+
+def variant_head(
+    variant: str,
+    c: float,
+    table: WordTable,
+    texts: Sequence[str],
+    labels: IntArray,
+    codes: np.ndarray,
+    folds: list[IntArray],
+) -> F32 | None:
+    """A static-head variant's out-of-fold log-probabilities, each held-out tweet seen as
+    `training.word_vectors.head_out_of_fold` sees it (training folds' words and idf); None
+    when the variant needs torch and it is not installed."""
+    rows_of = word_rows(table.index, [text_words(text) for text in texts])
+    dense = table.dense()
+    languages = sorted(set(codes.tolist()))
+    out = np.zeros((len(texts), 3), dtype=np.float32)
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(texts)), test)
+        seen, idf = fold_view(rows_of, train, test, len(table.words))
+        if variant == "fine_tuned":
+            scores = fine_tuned_scores(dense, seen, idf, labels, codes, languages, train, test)
+            if scores is None:
+                return None
+            out[test] = scores
+            continue
+        weights = np.ones_like(idf) if variant == "unweighted" else idf
+        vectors = mean_vectors(seen, dense, weights)
+        if variant == "sif":
+            first = np.linalg.svd(vectors[train], full_matrices=False)[2][0]
+            vectors = _unit(vectors - np.outer(vectors @ first, first))
+        elif variant == "mean_max":
+            vectors = np.hstack([vectors, _max_pool(seen, dense)])
+        features = _features(vectors, codes, languages)
+        model = LogisticRegression(
+            C=c, class_weight="balanced", max_iter=3000, random_state=SEED
+        ).fit(features[train], labels[train])
+        out[test] = model.predict_log_proba(features[test])
+    return out
+
+
+def _unit(vectors: F32) -> F32:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+def _max_pool(rows_of: Sequence[Sequence[int]], dense: F32) -> F32:
+    """Each dimension's value of largest magnitude over the text's words."""
+    out = np.zeros((len(rows_of), dense.shape[1]), dtype=np.float32)
+    for position, rows in enumerate(rows_of):
+        if rows:
+            block = dense[list(rows)]
+            out[position] = block[np.abs(block).argmax(axis=0), np.arange(block.shape[1])]
+    return _unit(out)
+
+
+def fine_tuned_scores(
+    dense: F32,
+    rows_of: Sequence[Sequence[int]],
+    idf: F32,
+    labels: IntArray,
+    codes: np.ndarray,
+    languages: Sequence[str],
+    train: IntArray,
+    test: IntArray,
+    epochs: int = 4,
+) -> F32 | None:
+    """The table's vectors trained with the head (Adam, 4 epochs, batches of 64, balanced
+    cross-entropy, an L2 pull of 0.5/n on the head and of 100/n towards e5's vectors): the
+    shipped model's form, its vectors tuned for sentiment. The test tweets' log-probabilities.
+    A weaker pull (10/n, or 1/n at a higher rate) did worse in a scratch run."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(SEED)
+    language_of = np.asarray([languages.index(code) for code in codes.tolist()])
+    start = torch.tensor(dense)
+    table = torch.nn.Parameter(start.clone())
+    shared = torch.nn.Parameter(torch.zeros(dense.shape[1], 3))
+    own = torch.nn.Parameter(torch.zeros(len(languages), dense.shape[1], 3))
+    bias = torch.nn.Parameter(torch.zeros(len(languages), 3))
+    optimiser = torch.optim.Adam(
+        [{"params": [table], "lr": 5e-4}, {"params": [shared, own, bias], "lr": 1e-2}]
+    )
+    counts = np.bincount(labels[train], minlength=3)
+    balance = torch.tensor(len(train) / (3 * counts), dtype=torch.float32)
+    word_weight = torch.tensor(idf)
+
+    def logits(batch: np.ndarray) -> Any:
+        flat = torch.tensor([row for i in batch for row in rows_of[i]], dtype=torch.long)
+        offsets = torch.tensor(np.cumsum([0] + [len(rows_of[i]) for i in batch[:-1]]))
+        summed = torch.nn.functional.embedding_bag(
+            flat, table, offsets, mode="sum", per_sample_weights=word_weight[flat]
+        )
+        vectors = summed / torch.clamp(summed.norm(dim=1, keepdim=True), min=1e-9)
+        language = torch.tensor(language_of[batch])
+        return torch.einsum("nd,ndk->nk", vectors, shared[None] + own[language]) + bias[language]
+
+    order = np.random.default_rng(SEED)
+    for _ in range(epochs):
+        shuffled = order.permutation(train)
+        for begin in range(0, len(shuffled), 64):
+            batch = shuffled[begin : begin + 64]
+            loss = torch.nn.functional.cross_entropy(
+                logits(batch), torch.tensor(labels[batch]), weight=balance
+            )
+            pull = 0.5 * ((shared**2).sum() + (own**2).sum()) / len(train)
+            pull = pull + 100 * ((table - start) ** 2).sum() / len(train)
+            optimiser.zero_grad()
+            (loss + pull).backward()
+            optimiser.step()
+    with torch.no_grad():
+        scores = torch.cat([logits(test[i : i + 512]) for i in range(0, len(test), 512)])
+        return torch.log_softmax(scores, dim=1).numpy().astype(np.float32)
 
 
 def vote_for(vote: F32, codes: np.ndarray, voting: tuple[str, ...]) -> F32:

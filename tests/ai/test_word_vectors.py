@@ -20,6 +20,7 @@ from socialpulse.ai.training.word_vectors import (
     STATIC_ALPHAS,
     fit_heads,
     fit_idf,
+    fold_view,
     head_out_of_fold,
 )
 from socialpulse.ai.word_vectors import (
@@ -178,6 +179,15 @@ def test_a_held_out_tweet_uses_only_the_training_folds_words() -> None:
     texts_empty[empty] = "nada"
     again = head_out_of_fold(table, texts_empty, labels, codes, folds)
     np.testing.assert_allclose(out[-1], again[empty], atol=1e-5)
+
+
+def test_a_fold_sees_test_words_only_if_training_used_them_and_counts_idf_on_training() -> None:
+    rows_of = [[0, 1], [0], [1, 2], [2, 3]]
+    seen, idf = fold_view(rows_of, np.asarray([0, 1]), np.asarray([2, 3]), 4)
+    # Rows 2 and 3 ("horrible", "malo") appear in no training text: held out, they are unknown.
+    assert [list(rows) for rows in seen] == [[0, 1], [0], [1], []]
+    np.testing.assert_allclose(idf, fit_idf([[0, 1], [0]], 4))
+    assert idf[0] < idf[1] < idf[2] == idf[3]
 
 
 def test_alpha_is_zero_for_a_head_that_knows_nothing_and_positive_for_one_that_knows() -> None:

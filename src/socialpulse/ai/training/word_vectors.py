@@ -115,6 +115,19 @@ def fit_heads(
     return weights.astype(np.float32), bias.astype(np.float32)
 
 
+def fold_view(
+    rows_of: Sequence[Sequence[int]], train: IntArray, test: IntArray, n_words: int
+) -> tuple[list[Sequence[int]], F32]:
+    """What a head trained on `train` sees: every text's rows, a `test` text keeping only the
+    words some `train` text used (as the shipped table holds only training words), and the idf
+    counted on `train`."""
+    known = {row for position in train for row in rows_of[position]}
+    seen = list(rows_of)
+    for position in test:
+        seen[position] = [row for row in rows_of[position] if row in known]
+    return seen, fit_idf([rows_of[position] for position in train], n_words)
+
+
 def head_out_of_fold(
     table: WordTable,
     texts: Sequence[str],
@@ -129,11 +142,7 @@ def head_out_of_fold(
     out = np.zeros((len(texts), 3), dtype=np.float32)
     for test in folds:
         train = np.setdiff1d(np.arange(len(texts)), test)
-        known = {row for position in train for row in rows_of[position]}
-        seen = list(rows_of)
-        for position in test:
-            seen[position] = [row for row in rows_of[position] if row in known]
-        idf = fit_idf([rows_of[position] for position in train], len(table.words))
+        seen, idf = fold_view(rows_of, train, test, len(table.words))
         vectors = mean_vectors(seen, dense, idf)
         weights, bias = fit_heads(vectors[train], labels[train], codes[train], languages)
         head = StaticHead(table, idf, languages, weights, bias, alpha=1.0)
