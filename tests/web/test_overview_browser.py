@@ -189,16 +189,26 @@ def test_overview_fetch_now_heatmap_post_and_compare(
             # Fetch now: disabled at once, progress until done, all without a reload.
             page.evaluate("window.__sameDocument = true")
             button = page.get_by_test_id("fetch-now")
-            button.click()
+            # The page opens saying how the scheduler's earlier fetch ended ("Fetch #1: Done:
+            # ..."), so "Done:" alone could be that one: follow the run this click started.
+            with page.expect_response(
+                lambda r: r.request.method == "POST" and r.url.endswith(f"/accounts/{garden}/fetch")
+            ) as posted:
+                button.click()
             expect(button).to_be_disabled()
-            expect(page.locator("[data-progress-text]")).to_contain_text("Fetch #")
+            run_id = posted.value.json()["run_id"]
+            progress_text = page.locator("[data-progress-text]")
+            expect(progress_text).to_contain_text(f"Fetch #{run_id}: ")
             # On PostgreSQL + Redis the live server's worker may still be busy with the jobs
             # its start queued (the demo's fetches and caption analyses): the page keeps saying
             # "Queued: waiting for a worker" meanwhile, so give the fetch time to be picked up.
-            expect(page.locator("[data-progress-text]")).to_contain_text("Done:", timeout=120_000)
+            expect(progress_text).to_contain_text(f"Fetch #{run_id}: Done:", timeout=120_000)
             expect(button).to_be_enabled()
             assert page.evaluate("window.__sameDocument === true"), "the page reloaded"
-            expect(page.get_by_test_id("fetch-history")).to_contain_text("completed")
+            newest_run = page.get_by_test_id("fetch-history").locator("tbody tr").first
+            expect(newest_run.locator("td").first).to_have_text(str(run_id))
+            expect(newest_run).to_contain_text("manual")
+            expect(newest_run).to_contain_text("completed")
             page.screenshot(path=str(SHOTS / "c17-04-fetch-done.png"), full_page=True)
 
             # A post's page, reached from the top posts: its metric history drawn.
