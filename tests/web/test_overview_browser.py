@@ -1,7 +1,7 @@
 """Issue #17 (C) in headless Chromium: the Overview's counts and links, "Fetch now" followed
 in place until done (the live server's embedded worker runs the fetch), the best-times
-heatmap, the post page's charts and the comparison, each page without a serious or critical
-axe-core finding.
+heatmap, the post page's charts, the comparison and an account's removal followed on the
+list, each page without a serious or critical axe-core finding.
 
 Screenshots land in test-artifacts/browser/.
 """
@@ -232,6 +232,21 @@ def test_overview_fetch_now_heatmap_post_and_compare(
             page.wait_for_function("() => window.Chart && Chart.getChart('compare-followers')")
             page.screenshot(path=str(SHOTS / "c17-06-compare.png"), full_page=True)
             findings["compare"] = serious_axe_findings(page)
+
+            # Removing an account: the list follows the background deletion without a reload.
+            maya = _account_id(db, "fit_with_maya")
+            page.goto(f"{base_url}/accounts/{maya}/delete")
+            page.get_by_test_id("confirm-remove").click()
+            expect(page).to_have_url(f"{base_url}/accounts")
+            page.evaluate("window.__sameDocument = true")
+            removal = page.get_by_test_id(f"removal-{maya}")
+            if removal.count():  # absent when the worker finished before the list was drawn
+                expect(removal.locator("[data-removal-text]")).to_have_text(
+                    "Removed", timeout=120_000
+                )
+                assert page.evaluate("window.__sameDocument === true"), "the list reloaded"
+            page.reload()
+            expect(page.get_by_text("@fit_with_maya")).to_have_count(0)
         finally:
             browser.close()
     assert violations == [], violations

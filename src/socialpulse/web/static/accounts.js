@@ -3,15 +3,35 @@
 (function () {
   "use strict";
   var POLL_MS = 2000;
+  // A request the server has not answered by then is dropped: a hung one must not hold the
+  // page's state (or one of the browser's few connections to this host) for ever.
+  var REQUEST_TIMEOUT_MS = 15000;
+
+  function timeoutSignal() {
+    return window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined;
+  }
 
   function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal: timeoutSignal() })
       .then(function (response) { return response.ok ? response.json() : null; });
+  }
+
+  // Calls `tick` every POLL_MS, skipping a tick while the previous one's request is still out,
+  // so a slow server gets one poll at a time instead of a growing queue of them.
+  function poll(tick) {
+    var busy = false;
+    var timer = window.setInterval(function () {
+      if (busy) return;
+      busy = true;
+      tick(function () { window.clearInterval(timer); })
+        .catch(function () { /* a dropped poll is retried at the next tick */ })
+        .finally(function () { busy = false; });
+    }, POLL_MS);
   }
 
   // Swap the page's live sections for fresh ones, without reloading the page.
   function refreshSections() {
-    return fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+    return fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" }, signal: timeoutSignal() })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;
@@ -42,16 +62,18 @@
 
   function follow(form, button) {
     var url = form.getAttribute("data-status-url");
-    var timer = window.setInterval(function () {
-      getJSON(url).then(function (progress) {
+    poll(function (stop) {
+      return getJSON(url).then(function (progress) {
         if (!progress) return;
         showProgress(progress);
         if (!progress.active) {
-          window.clearInterval(timer);
-          refreshSections().finally(function () { setBusy(button, false); });
+          stop();
+          // The fetch is over, so another may start now; the figures follow when they load.
+          setBusy(button, false);
+          return refreshSections();
         }
-      }).catch(function () { /* a dropped poll is retried at the next tick */ });
-    }, POLL_MS);
+      });
+    });
   }
 
   function initFetch(form) {
@@ -83,8 +105,8 @@
   function followRemovals() {
     var rows = document.querySelectorAll("[data-removal]");
     if (!rows.length) return;
-    var timer = window.setInterval(function () {
-      getJSON("/accounts/removal-status").then(function (status) {
+    poll(function (stop) {
+      return getJSON("/accounts/removal-status").then(function (status) {
         if (!status) return;
         var left = 0;
         rows.forEach(function (row) {
@@ -103,9 +125,9 @@
             text.textContent = done.deleted.toLocaleString() + " of " + done.total.toLocaleString() + " rows deleted";
           }
         });
-        if (!left) window.clearInterval(timer);
-      }).catch(function () { /* retried at the next tick */ });
-    }, POLL_MS);
+        if (!left) stop();
+      });
+    });
   }
 
   // A form that takes a while (adding an account asks the platform): spinner, button disabled.
