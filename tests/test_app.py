@@ -171,6 +171,23 @@ def test_security_headers_on_api_dashboard_static_and_error_responses(
         _assert_security_headers(response)
 
 
+def test_dashboard_assets_are_revalidated_so_an_upgrade_never_mixes_old_and_new(
+    client: TestClient,
+) -> None:
+    # The files keep their names across releases: a browser must ask before reusing one.
+    first = client.get("/static/app.js")
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"] == "no-cache"
+    etag = first.headers["ETag"]
+    again = client.get("/static/app.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["Cache-Control"] == "no-cache"
+    changed = client.get("/static/app.js", headers={"If-None-Match": '"an-older-release"'})
+    assert changed.status_code == 200
+    assert changed.content == first.content
+
+
 def test_a_crash_answers_500_with_security_headers_and_request_id(
     app: FastAPI, monkeypatch: pytest.MonkeyPatch, db: Database
 ) -> None:

@@ -3,6 +3,7 @@ dashboard's mounting, with its error pages. The settings pages are ``web.setting
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr
 from starlette.routing import Match
+from starlette.types import Scope
 
 from socialpulse.config import Settings
 from socialpulse.errors import AppError, InvalidInput, PermissionDenied
@@ -290,11 +292,29 @@ def _safe_back(request: Request) -> str:
     return _safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
+class RevalidatedStaticFiles(StaticFiles):
+    """The dashboard's scripts, styles and vendored libraries, which keep their names from one
+    release to the next: ``no-cache`` makes a browser ask (a cheap 304 by ETag) before reusing
+    one, where the heuristic freshness it would otherwise give a file with only a
+    Last-Modified could pair a new page or script with an old one for days after an upgrade."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 def mount_dashboard(app: FastAPI) -> None:
 
     settings: Settings = app.state.settings
     app.state.login_throttle = LoginThrottle(settings)
-    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=str(WEB_DIR / "static")), name="static")
     from socialpulse.web.accounts import router as accounts_router
     from socialpulse.web.billing import router as billing_router
     from socialpulse.web.creators import router as creators_router

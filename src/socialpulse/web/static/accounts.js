@@ -3,35 +3,17 @@
 (function () {
   "use strict";
   var POLL_MS = 2000;
-  // A request the server has not answered by then is dropped: a hung one must not hold the
-  // page's state (or one of the browser's few connections to this host) for ever.
-  var REQUEST_TIMEOUT_MS = 15000;
-
-  function timeoutSignal() {
-    return window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined;
-  }
+  // spEvery (one poll at a time) and spRequestSignal (no request left hanging) come from
+  // app.js, which every page loads first.
 
   function getJSON(url) {
-    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal: timeoutSignal() })
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, signal: spRequestSignal() })
       .then(function (response) { return response.ok ? response.json() : null; });
-  }
-
-  // Calls `tick` every POLL_MS, skipping a tick while the previous one's request is still out,
-  // so a slow server gets one poll at a time instead of a growing queue of them.
-  function poll(tick) {
-    var busy = false;
-    var timer = window.setInterval(function () {
-      if (busy) return;
-      busy = true;
-      tick(function () { window.clearInterval(timer); })
-        .catch(function () { /* a dropped poll is retried at the next tick */ })
-        .finally(function () { busy = false; });
-    }, POLL_MS);
   }
 
   // Swap the page's live sections for fresh ones, without reloading the page.
   function refreshSections() {
-    return fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" }, signal: timeoutSignal() })
+    return fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" }, signal: spRequestSignal() })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;
@@ -62,7 +44,7 @@
 
   function follow(form, button) {
     var url = form.getAttribute("data-status-url");
-    poll(function (stop) {
+    spEvery(POLL_MS, function (stop) {
       return getJSON(url).then(function (progress) {
         if (!progress) return;
         showProgress(progress);
@@ -105,7 +87,7 @@
   function followRemovals() {
     var rows = document.querySelectorAll("[data-removal]");
     if (!rows.length) return;
-    poll(function (stop) {
+    spEvery(POLL_MS, function (stop) {
       return getJSON("/accounts/removal-status").then(function (status) {
         if (!status) return;
         var left = 0;

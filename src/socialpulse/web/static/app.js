@@ -9,14 +9,33 @@ document.addEventListener("change", function (event) {
   }
 });
 
+// A signal that gives up on a request the server has not answered in 15 s: a hung request
+// must not hold a page's state, or one of the browser's few connections to this host.
+function spRequestSignal() {
+  return window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(15000) : undefined;
+}
+
+// Calls tick(stop) every intervalMs; tick returns a promise, and a tick is skipped while the
+// previous one is still out, so a slow server gets one poll at a time, not a growing queue.
+function spEvery(intervalMs, tick) {
+  var busy = false;
+  var timer = window.setInterval(function () {
+    if (busy) return;
+    busy = true;
+    tick(function () { window.clearInterval(timer); })
+      .catch(function () { /* a dropped poll is retried at the next tick */ })
+      .finally(function () { busy = false; });
+  }, intervalMs);
+}
+
 // <div data-poll="/path" data-poll-interval="1000">: its content is replaced by the path's
 // HTML fragment until the fragment carries data-poll-done="/url" (then the page goes there)
 // or data-poll-stop (a final state). Used by the creator report's live build progress.
 function spPoll(container) {
   var url = container.getAttribute("data-poll");
   var interval = parseInt(container.getAttribute("data-poll-interval") || "1500", 10);
-  var timer = window.setInterval(function () {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+  spEvery(interval, function (stop) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" }, signal: spRequestSignal() })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) return;
@@ -24,14 +43,13 @@ function spPoll(container) {
         spScrollables(container);
         var done = container.querySelector("[data-poll-done]");
         if (done) {
-          window.clearInterval(timer);
+          stop();
           window.location.assign(done.getAttribute("data-poll-done"));
         } else if (container.querySelector("[data-poll-stop]")) {
-          window.clearInterval(timer);
+          stop();
         }
-      })
-      .catch(function () { /* a dropped poll is retried at the next tick */ });
-  }, interval);
+      });
+  });
 }
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-poll]").forEach(spPoll);
