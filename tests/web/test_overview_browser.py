@@ -204,6 +204,7 @@ def test_overview_fetch_now_heatmap_post_and_compare(
             # "Queued: waiting for a worker" meanwhile, so give the fetch time to be picked up.
             expect(progress_text).to_contain_text(f"Fetch #{run_id}: Done:", timeout=120_000)
             expect(button).to_be_enabled()
+            expect(page.locator("[data-progress-box]")).to_be_hidden()  # no fetch under way
             assert page.evaluate("window.__sameDocument === true"), "the page reloaded"
             newest_run = page.get_by_test_id("fetch-history").locator("tbody tr").first
             expect(newest_run.locator("td").first).to_have_text(str(run_id))
