@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,59 @@ def test_serve_refuses_several_web_processes_without_postgres_and_redis(
     assert "--workers 2 needs PostgreSQL and Redis" in result.output
     assert "one process" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def unmigrated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    monkeypatch.setenv("SOCIALPULSE_DATABASE_URL", url)
+    monkeypatch.setenv("SOCIALPULSE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SOCIALPULSE_TASKS_URL", "memory://")
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["demo"], ["serve"], ["accounts", "list", "--workspace", "demo"], ["plan", "list"]],
+    ids=["demo", "serve", "accounts-list", "plan-list"],
+)
+def test_commands_on_a_database_never_migrated_say_to_migrate(
+    unmigrated_env: str, command: list[str]
+) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "error: the database was never migrated (it has no alembic_version): run "
+        "`socialpulse migrate` first (`make run` does it before it starts)"
+    ]
+
+
+def test_migrate_brings_a_database_behind_the_code_to_where_commands_run(
+    unmigrated_env: str,
+) -> None:
+    from alembic.script import ScriptDirectory
+
+    from socialpulse.migrations import runner as migrations
+
+    # The database as the previous version left it: one migration behind this code.
+    script = ScriptDirectory.from_config(migrations.alembic_config(unmigrated_env))
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    database = Database(unmigrated_env)
+    migrations.upgrade(database, previous)
+    database.dispose()
+    result = runner.invoke(app, ["plan", "list"])
+    assert result.exit_code == 1
+    assert f"at revision {previous} and this version needs {head}: run `socialpulse migrate`" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert f"database at revision {head}" in result.output
+    result = runner.invoke(app, ["plan", "list"])
+    assert result.exit_code == 0, result.output
+    assert "Standard" in result.output

@@ -45,6 +45,7 @@ from socialpulse.kit.params import INPUT_POLICY, reject_unstorable_text
 from socialpulse.kit.ratelimit import RateLimiter, storage_uri
 from socialpulse.kit.routing import PooledRoute, open_read_pool, read_pool_threads
 from socialpulse.kit.ttl import Throttled
+from socialpulse.migrations.runner import schema_problem
 from socialpulse.startup import check_settings
 from socialpulse.worker.queue import configure_tasks, huey
 from socialpulse.workspaces.fast_reads import FastReads, ShortcutTable
@@ -314,13 +315,14 @@ def _database_check(db: Database) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+            latency_ms = round((time.perf_counter() - started) * 1000, 2)
+            # Reachable is not enough: on a schema behind the code every page would fail.
+            problem = schema_problem(conn, newer_ok=True)
     except Exception as exc:  # health must report, not raise
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {
-        "ok": True,
-        "backend": db.dialect,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-    }
+    if problem is not None:
+        return {"ok": False, "backend": db.dialect, "error": problem}
+    return {"ok": True, "backend": db.dialect, "latency_ms": latency_ms}
 
 
 def _health_endpoint(

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from socialpulse import models as _all_models  # noqa: F401  (every table before a flush)
 from socialpulse.config import ConfigError, Settings, get_settings
-from socialpulse.db import Database, init_database
+from socialpulse.db import Database, init_database, set_open_check
 from socialpulse.errors import AppError
 
 T = TypeVar("T")
@@ -37,21 +37,46 @@ err = Console(stderr=True)
 
 
 @app.callback()
-def _start() -> None:
-    """Runs before every command: settings checked, the jobs commands may queue known."""
+def _start(ctx: typer.Context) -> None:
+    """Runs before every command: settings checked, the jobs commands may queue known, and
+    any database a command opens checked to be at this code's schema."""
     from socialpulse.startup import check_settings
     from socialpulse.worker.schedule import load_tasks
 
     check_settings(get_settings())
     load_tasks()
+    set_open_check(_check_before_use)
+    ctx.call_on_close(lambda: set_open_check(None))
 
 
 def _db() -> Database:
     return init_database(get_settings().effective_database_url)
 
 
+def _check_before_use(db: Database) -> None:
+    """A one-line reason and exit when `db` cannot serve this code: first the secret key its
+    stored credentials are encrypted with (as the app checks it first), then the schema, not
+    this code's when never migrated, behind, or migrated by a newer version. Otherwise the
+    command's first query would fail with a raw "no such table", or a later one half-way
+    through its work."""
+    from sqlalchemy.exc import DBAPIError
+
+    from socialpulse.migrations import runner
+
+    get_settings().resolved_secret_key()
+    try:
+        problem = runner.check_schema(db)
+    except DBAPIError as exc:
+        # psycopg's reasons run over several lines; the message stays one.
+        reason = " ".join(str(exc.orig).split())
+        problem = f"cannot reach the database: {type(exc.orig).__name__}: {reason}"
+    if problem is not None:
+        raise _fail(problem)
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    # One line however narrow the terminal: the message can be read and pasted whole.
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -70,9 +95,13 @@ def migrate() -> None:
     """Apply database migrations (safe to run repeatedly)."""
     from socialpulse.migrations import runner
 
-    db = _db()
-    runner.upgrade(db)
-    err.print(f"database at revision {runner.current_revision(db)}")
+    # Not `_db()`: the one command that runs on a schema behind the code.
+    db = Database(get_settings().effective_database_url)
+    try:
+        runner.upgrade(db)
+        err.print(f"database at revision {runner.current_revision(db)}")
+    finally:
+        db.dispose()
 
 
 def _multiprocess_problem(settings: Settings, workers: int) -> str | None:
@@ -125,6 +154,10 @@ def serve(
         raise _fail(problem, 2)
     if reload and workers > 1:
         raise _fail("--reload runs one web process; leave out --workers", 2)
+    # Before any process starts, in the app's order: the key before any file is touched, then
+    # the schema, on which every page and job would fail when it is behind the code.
+    settings.resolved_secret_key()
+    _db()
     configure_logging(settings.log_level, settings.log_json)
     child = WorkerProcess(settings.worker_threads) if settings.runs_embedded_worker else None
     # uvicorn answers SIGTERM by shutting down, then raises it again: with the default handler

@@ -11,7 +11,7 @@ import enum
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -232,6 +232,15 @@ class Database:
 
 
 _database: Database | None = None
+# Asked of every database `init_database` opens, before anyone uses it; it raises to refuse.
+# The CLI sets it while a command runs, so every command that touches the database first
+# checks its schema (`cli._start`); the web app reports that in /api/health instead.
+_open_check: Callable[[Database], None] | None = None
+
+
+def set_open_check(check: Callable[[Database], None] | None) -> None:
+    global _open_check
+    _open_check = check
 
 
 def init_database(url: str) -> Database:
@@ -240,7 +249,15 @@ def init_database(url: str) -> Database:
         return _database
     if _database is not None:
         _database.dispose()
-    _database = Database(url)
+        _database = None
+    database = Database(url)
+    if _open_check is not None:
+        try:
+            _open_check(database)
+        except BaseException:
+            database.dispose()
+            raise
+    _database = database
     return _database
 
 

@@ -95,6 +95,9 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
     root.setLevel(numeric_level)
     # Huey logs every task at INFO; keep it to warnings unless asked for more.
     logging.getLogger("huey").setLevel(max(logging.WARNING, numeric_level))
+    # Alembic logs each of its plugins at INFO the first time it loads (the schema check of
+    # `serve`, `worker` and /api/health): set-up noise, not events.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, numeric_level))
     # httpx logs each request's full URL at INFO, and some platform APIs take their token in
     # the query string (YouTube's ?key=, Instagram's ?access_token=): never at INFO or DEBUG.
     for name in ("httpx", "httpcore"):
