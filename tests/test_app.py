@@ -54,24 +54,29 @@ def test_health_is_503_when_the_queue_is_unreachable(
         create_app(make_settings(tmp_path, database_url), start_worker=False)
 
 
+def _health_on_revision(client: TestClient, db: Database, revision: str) -> httpx.Response:
+    """/api/health while the database records `revision` (restored to head afterwards)."""
+    head = runner.head_revision(db)
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    try:
+        return client.get("/api/health")
+    finally:
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+
+
 def test_health_is_503_with_the_way_out_when_the_schema_is_behind_the_code(
     client: TestClient, db: Database
 ) -> None:
     # A new version deployed and started before `socialpulse migrate`: every page would fail
     # on a missing column, so the load balancer must not send it traffic, and must say why.
-    head = runner.head_revision(db)
-    with db.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
-    try:
-        response = client.get("/api/health")
-    finally:
-        with db.engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    response = _health_on_revision(client, db, "0001")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["database"]["error"] == (
-        f"the database schema is at revision 0001 and this version needs {head}: run "
-        "`socialpulse migrate`"
+        f"the database schema is at revision 0001 and this version needs "
+        f"{runner.head_revision(db)}: run `socialpulse migrate`"
     )
 
 
@@ -80,14 +85,7 @@ def test_health_stays_ok_on_a_schema_a_newer_version_migrated(
 ) -> None:
     # A rolling upgrade: the new version migrated first, the old processes keep serving until
     # they are replaced, and the load balancer must not take them all out at once.
-    head = runner.head_revision(db)
-    with db.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '9999_newer'"))
-    try:
-        response = client.get("/api/health")
-    finally:
-        with db.engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    response = _health_on_revision(client, db, "9999_newer")
     assert response.status_code == 200
     assert response.json()["database"]["ok"] is True
 
