@@ -15,6 +15,10 @@ out-of-fold scores (nested, so no figure is scored on the tweets its offsets wer
 `--tried` also prints the static-head variants cross-validation chose against, each over the
 same table, folds, vote and nested choices as the shipped line (about ten more minutes; the
 fine-tuned one needs torch, `make accurate`).
+
+`--features` prints instead how the n-gram line (mean, prior, F1 offsets) moves when its
+features are made otherwise: Arabic and accent normalisation, other languages' negation cues,
+the English sample's weight, more hash columns, other char n-gram lengths (about 12 minutes).
 """
 
 from __future__ import annotations
@@ -23,14 +27,17 @@ import argparse
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from socialpulse.ai import polarity
+from socialpulse.ai import features, polarity
 from socialpulse.ai.analysis import ModelBundle
 from socialpulse.ai.features import F32, FeatureSpec, featurize
 from socialpulse.ai.multilingual import EnglishVote, FoldSpec, language_batch, only_docs
@@ -54,14 +61,22 @@ Metric = Callable[[IntArray, IntArray], float]
 
 
 def out_of_fold(
-    data_dir: Path, c: float
+    data_dir: Path, c: float, variant: FeatureVariant | None = None
 ) -> tuple[dict[str, F32], IntArray, np.ndarray, list[IntArray], list[str]]:
     """Out-of-fold decisions of the SVM alone and of the shipped mean, on the seven
     languages' training tweets (the English sample always trains, as in `ai train`), and
-    those tweets' texts."""
+    those tweets' texts. With a `variant`, the mean alone, its features made that way."""
+    both = variant is None
+    variant = variant or FeatureVariant("as shipped")
     data = read_multilingual(data_dir)
+    if variant.english_weight is not None:
+        data.weights[np.asarray(data.codes) == "en"] = variant.english_weight
     codes = np.asarray(data.codes)
-    batch = language_batch(featurize(data.texts, FeatureSpec()), data.codes, FoldSpec())
+    texts_in = [
+        variant.rewrite(text, code) for text, code in zip(data.texts, data.codes, strict=True)
+    ]
+    with variant.negation_cues():
+        batch = language_batch(featurize(texts_in, variant.spec), data.codes, variant.fold)
     foreign = data.foreign
     english = np.flatnonzero(codes == "en")
     folds = foreign_folds(data)
@@ -73,13 +88,80 @@ def out_of_fold(
         keep[rows] = True
         x = matrix(batch, fit_idf(only_docs(batch, keep), len(rows))).tocsr()
         held = x[foreign[test]]
-        plain = _svm(c).fit(x[rows], data.labels[rows], sample_weight=data.weights[rows])
-        decisions["svm"][test] = plain.decision_function(held)
+        if both:
+            plain = _svm(c).fit(x[rows], data.labels[rows], sample_weight=data.weights[rows])
+            decisions["svm"][test] = plain.decision_function(held)
         weights, bias = _nbsvm_mean(x[rows], data.labels[rows], data.weights[rows], c)
         decisions["mean"][test] = np.asarray(held @ weights) + bias
         print(f"fold {number}/{len(folds)} done ({time.monotonic() - started:.0f} s)", flush=True)
     texts = [data.texts[i] for i in foreign]
     return decisions, data.labels[foreign], codes[foreign], folds, texts
+
+
+_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat, dagger alif, tatweel
+# Hamza and madda forms of alif to alif, alif maqsura to ya, ta marbuta to ha, hamza seats to
+# their letter: the spellings tweets mix freely.
+_ARABIC_LETTERS = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"}
+)
+ACCENTED = frozenset({"de", "es", "fr", "it", "pt"})
+# Negation cues of the seven languages, beside the default spec's English ones.
+FOREIGN_NEGATORS = frozenset(
+    "non pas ne jamais rien personne nicht kein keine keinen keiner nie niemals nichts nunca "
+    "nada ni tampoco jamás não nao nem nenhum nenhuma nessuno niente nahi nahin nhi nai mat "
+    "لا ما لم لن ليس مش مو غير".split()
+)
+
+
+@dataclass(frozen=True)
+class FeatureVariant:
+    """One way of making the multilingual model's features, measured against the shipped one
+    (`--features`): text rewritten before featurising, negation cues, spec and fold, and the
+    English sample's weight."""
+
+    label: str
+    arabic: bool = False
+    accents: bool = False
+    nfkc: bool = False
+    negators: bool = False
+    english_weight: float | None = None
+    spec: FeatureSpec = FeatureSpec()
+    fold: FoldSpec = FoldSpec()
+
+    def rewrite(self, text: str, code: str) -> str:
+        if self.nfkc:
+            text = unicodedata.normalize("NFKC", text)
+        if self.arabic and code == "ar":
+            text = _ARABIC_MARKS.sub("", text).translate(_ARABIC_LETTERS)
+        if self.accents and code in ACCENTED:
+            parts = unicodedata.normalize("NFKD", text)
+            text = unicodedata.normalize(
+                "NFC", "".join(ch for ch in parts if not unicodedata.combining(ch))
+            )
+        return text
+
+    @contextmanager
+    def negation_cues(self) -> Iterator[None]:
+        shipped = features._NEGATORS
+        if self.negators:
+            features._NEGATORS = shipped | FOREIGN_NEGATORS
+        try:
+            yield
+        finally:
+            features._NEGATORS = shipped
+
+
+FEATURE_VARIANTS = (
+    FeatureVariant("Arabic letters and marks normalised", arabic=True),
+    FeatureVariant("accents folded (de, es, fr, it, pt)", accents=True),
+    FeatureVariant("both", arabic=True, accents=True),
+    FeatureVariant("both, and NFKC for every language", arabic=True, accents=True, nfkc=True),
+    FeatureVariant("negation cues of the seven languages too", negators=True),
+    FeatureVariant("English sample weighted 0.15 (shipped 0.3)", english_weight=0.15),
+    FeatureVariant("English sample weighted 0.6", english_weight=0.6),
+    FeatureVariant("2^19 word + 2^20 char columns (shipped 2^17 + 2^18)", fold=FoldSpec(19, 20)),
+    FeatureVariant("char n-grams 1-6 (shipped 2-5)", spec=FeatureSpec(char_min=1, char_max=6)),
+)
 
 
 def nested_score(
@@ -111,11 +193,18 @@ def main() -> int:
     parser.add_argument(
         "--tried", action="store_true", help="also the static-head variants not shipped"
     )
+    parser.add_argument(
+        "--features",
+        action="store_true",
+        help="only the n-gram features' variants not shipped (about 75 s each)",
+    )
     args = parser.parse_args()
     if not (args.data / "sentiment-multilingual").is_dir():
         # `make bench` runs every benchmark: without the shared data there is nothing to measure.
         print(f"skipped: {args.data} holds no sentiment-multilingual/ (give --data)")
         return 0
+    if args.features:
+        return feature_variants(args.data, args.c)
     decisions, labels, codes, folds, texts = out_of_fold(args.data, args.c)
     # What the analyser adds to the scores before the offsets: the emoji part alone, and the
     # whole prior (emojis and the praise and complaint phrases of every language).
@@ -172,6 +261,19 @@ def main() -> int:
             per = "  ".join(f"{code} {score:.3f}" for code, score in scores.items())
             print(f"{np.mean(list(scores.values())):.4f}    {label:<56} {per}", flush=True)
     print(hindi_label_agreement(args.data))
+    return 0
+
+
+def feature_variants(data_dir: Path, c: float) -> int:
+    """The mean of SVM and NB-SVM plus the prior, F1 offsets chosen on four folds (the shipped
+    n-gram line before the vote and the static head), for each of `FEATURE_VARIANTS`."""
+    print(f"\nnested 5-fold CV, C={c}: mean + prior, macro-F1 offsets, by how features are made")
+    for variant in (FeatureVariant("as shipped"), *FEATURE_VARIANTS):
+        decisions, labels, codes, folds, texts = out_of_fold(data_dir, c, variant)
+        decision = decisions["mean"] + polarity.prior(texts)[0]
+        scores = nested_score(decision, labels, codes, folds, macro_f1)
+        per = "  ".join(f"{code} {score:.3f}" for code, score in scores.items())
+        print(f"{np.mean(list(scores.values())):.4f}  {variant.label:<58} {per}", flush=True)
     return 0
 
 
